@@ -1,0 +1,93 @@
+# Parley — the two commands a new machine needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PYTHONDONTWRITEBYTECODE := 1
+
+# Test-time defaults: the project machines run PostgreSQL and Redis on 127.0.0.1.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/parley
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
+
+.PHONY: help install run web worker beat test soak fuzz lint bench lock messages chromium clean
+
+help:
+	@echo "make run    - install, migrate, seed demo data and serve on http://127.0.0.1:$(PORT)/"
+	@echo "make test   - install and run the whole suite against PostgreSQL and Redis"
+	@echo "make lint   - ruff, missing migrations, deploy checks"
+	@echo "make worker / beat - Celery worker / beat (needs REDIS_URL)"
+	@echo "make soak / fuzz / bench - long chaos run, long API fuzz, benchmarks"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.lock | $(BIN)/python
+	$(BIN)/pip install -q --require-hashes -r requirements.lock
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed messages
+
+messages: $(VENV)/.installed
+	@$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
+
+chromium:
+	@if [ ! -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
+		|| { echo "Could not install chromium (needs root and Debian's package registry)"; exit 1; }; \
+	fi
+
+run: install
+	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput -v 0
+	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
+	@echo "Parley: http://127.0.0.1:$(PORT)/  (API docs: http://127.0.0.1:$(PORT)/api/docs/, admin: /admin/)"
+	@if [ -n "$$REDIS_URL$$CELERY_BROKER_URL" ]; then \
+		DEBUG=$${DEBUG:-true} PORT=$(PORT) $(BIN)/honcho start -f Procfile; \
+	else \
+		DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
+	fi
+
+web: install
+	$(BIN)/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile -
+
+worker: install
+	$(BIN)/celery -A config worker -Q celery,notify,publish -l info
+
+beat: install
+	$(BIN)/celery -A config beat -l info
+
+test: install chromium
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(BIN)/pytest -m "not soak" $(PYTEST_ARGS)
+
+soak: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(BIN)/pytest -m soak -s $(PYTEST_ARGS)
+
+fuzz: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/pytest tests/api/test_schemathesis.py -s $(PYTEST_ARGS)
+
+bench: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(BIN)/python bench/run.py
+
+lint: install
+	$(BIN)/ruff check .
+	DEBUG=false SECRET_KEY=lint-only-Dummy-secret-4f9c2a7b-e1d8-4c3a-9b6f-0a2e5d7c1b93-Kq8Zx \
+		$(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=false SECRET_KEY=lint-only-Dummy-secret-4f9c2a7b-e1d8-4c3a-9b6f-0a2e5d7c1b93-Kq8Zx \
+		ALLOWED_HOSTS=parley.example.gc.ca $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+lock: | $(BIN)/python
+	$(BIN)/pip install -q uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles

@@ -1,0 +1,47 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils import timezone
+
+from .models import ApiToken, Organisation, Team, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        ("Parley", {"fields": ("organisation", "preferred_language")}),
+    )
+    list_display = ("username", "email", "organisation", "preferred_language", "is_staff")
+    list_filter = ("organisation", "is_staff", "is_superuser", "is_active")
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "parent")
+    prepopulated_fields = {"slug": ("name",)}
+    search_fields = ("name", "slug")
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "organisation")
+    list_filter = ("organisation",)
+    search_fields = ("name", "slug")
+
+
+@admin.action(description="Revoke selected tokens")
+def revoke_tokens(modeladmin, request, queryset):
+    queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "name", "user", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    readonly_fields = ("prefix", "created_at", "last_used_at")
+    fields = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    actions = [revoke_tokens]
+
+    def has_add_permission(self, request):
+        # Keys are shown once at creation: issue them with `manage.py issue_token`.
+        return False

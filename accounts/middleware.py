@@ -1,0 +1,32 @@
+"""Use a signed-in user's preferred language unless they picked one with the toggle."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import translation
+
+
+def preferred_language_for(user) -> str:
+    lang = getattr(user, "preferred_language", "") or settings.LANGUAGE_CODE
+    return lang if lang in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+class PreferredLanguageMiddleware:
+    """Runs after LocaleMiddleware and AuthenticationMiddleware.
+
+    An explicit choice (the language cookie set by the toggle, or ?lang=) wins; otherwise a
+    signed-in user gets their profile's language rather than the browser's Accept-Language."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
+        ):
+            lang = preferred_language_for(user)
+            translation.activate(lang)
+            request.LANGUAGE_CODE = lang
+        return self.get_response(request)

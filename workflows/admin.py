@@ -1,0 +1,164 @@
+from django.contrib import admin
+from guardian.admin import GuardedModelAdmin
+
+from .models import (
+    AuditEvent,
+    Channel,
+    Decision,
+    EscalationRule,
+    GuidelineRule,
+    HoldingReply,
+    IdempotencyRecord,
+    InboundMessage,
+    Lane,
+    LaneStep,
+    OutboxEvent,
+    Post,
+    PostReview,
+    PostRevision,
+    PostText,
+    Publication,
+    WebhookSubscription,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written only by services: visible to staff, never edited in the admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Channel)
+class ChannelAdmin(GuardedModelAdmin):
+    list_display = ("slug", "platform", "handle", "languages", "adapter", "organisation", "is_active")
+    list_filter = ("organisation", "platform", "adapter", "is_active")
+    search_fields = ("slug", "handle", "name")
+
+
+class LaneStepInline(admin.TabularInline):
+    model = LaneStep
+    extra = 0
+
+
+class GuidelineRuleInline(admin.TabularInline):
+    model = GuidelineRule
+    extra = 0
+
+
+class EscalationRuleInline(admin.TabularInline):
+    model = EscalationRule
+    fk_name = "lane"
+    extra = 0
+
+
+@admin.register(Lane)
+class LaneAdmin(admin.ModelAdmin):
+    list_display = ("slug", "name", "kind", "organisation", "required_languages", "allow_urgent")
+    list_filter = ("organisation", "kind")
+    inlines = [LaneStepInline, GuidelineRuleInline, EscalationRuleInline]
+
+
+class PostTextInline(admin.TabularInline):
+    model = PostText
+    extra = 0
+    can_delete = False
+    readonly_fields = ("language", "body", "version", "updated_by", "updated_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class DecisionInline(admin.TabularInline):
+    model = Decision
+    extra = 0
+    can_delete = False
+    readonly_fields = ("step", "revision", "reviewer", "verdict", "comment", "created_at", "invalidated_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class PublicationInline(admin.TabularInline):
+    model = Publication
+    extra = 0
+    can_delete = False
+    fields = ("channel", "language", "status", "attempts", "external_id", "url", "last_error")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Post)
+class PostAdmin(ReadOnlyAdmin):
+    list_display = ("id", "kind", "lane", "state", "author", "current_step", "scheduled_at", "updated_at")
+    list_filter = ("state", "kind", "lane", "organisation", "urgent")
+    search_fields = ("id", "texts__body")
+    inlines = [PostTextInline, DecisionInline, PublicationInline]
+
+
+@admin.register(PostRevision)
+class PostRevisionAdmin(ReadOnlyAdmin):
+    list_display = ("post", "number", "created_by", "created_at")
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdmin):
+    list_display = ("post", "step", "reviewer", "verdict", "created_at", "invalidated_at")
+    list_filter = ("verdict",)
+
+
+@admin.register(PostReview)
+class PostReviewAdmin(ReadOnlyAdmin):
+    list_display = ("post", "kind", "status", "reviewer", "ok", "created_at", "completed_at")
+    list_filter = ("kind", "status")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("chain", "seq", "verb", "actor", "from_state", "to_state", "created_at")
+    list_filter = ("verb",)
+    search_fields = ("chain",)
+
+
+@admin.register(Publication)
+class PublicationAdmin(ReadOnlyAdmin):
+    list_display = ("post", "channel", "language", "status", "attempts", "external_id", "sent_at")
+    list_filter = ("status",)
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(ReadOnlyAdmin):
+    list_display = ("channel", "external_id", "author", "language", "status", "assignee", "received_at")
+    list_filter = ("status", "channel", "language")
+    search_fields = ("body", "author", "external_id")
+
+
+@admin.register(HoldingReply)
+class HoldingReplyAdmin(admin.ModelAdmin):
+    list_display = ("name", "organisation")
+    list_filter = ("organisation",)
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(ReadOnlyAdmin):
+    list_display = ("id", "topic", "post", "created_at", "dispatched_at", "attempts")
+    list_filter = ("topic",)
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("url", "organisation", "events", "is_active", "created_at")
+    list_filter = ("organisation", "is_active")
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ("user", "key", "method", "path", "status_code", "created_at")

@@ -1,0 +1,140 @@
+"""States, kinds and the one table of allowed transitions (no FSM library)."""
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class PostState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    APPROVED = "approved", _("Approved")
+    SCHEDULED = "scheduled", _("Scheduled")
+    PUBLISHING = "publishing", _("Publishing")
+    PUBLISHED = "published", _("Published")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    FAILED = "failed", _("Failed")
+
+
+S = PostState
+
+#: Every transition a post may make. Services call `ensure_transition` before writing.
+ALLOWED_TRANSITIONS: dict[PostState, frozenset[PostState]] = {
+    S.DRAFT: frozenset({S.IN_REVIEW, S.APPROVED, S.SCHEDULED, S.WITHDRAWN}),
+    S.IN_REVIEW: frozenset(
+        {S.IN_REVIEW, S.APPROVED, S.SCHEDULED, S.CHANGES_REQUESTED, S.REJECTED, S.WITHDRAWN}
+    ),
+    S.CHANGES_REQUESTED: frozenset({S.IN_REVIEW, S.APPROVED, S.SCHEDULED, S.WITHDRAWN}),
+    S.APPROVED: frozenset({S.PUBLISHING, S.SCHEDULED, S.WITHDRAWN}),
+    S.SCHEDULED: frozenset({S.PUBLISHING, S.WITHDRAWN}),
+    S.PUBLISHING: frozenset({S.PUBLISHED, S.FAILED}),
+    S.FAILED: frozenset({S.PUBLISHING}),
+    S.PUBLISHED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.WITHDRAWN: frozenset(),
+}
+
+#: States in which the author may edit texts and schedule.
+EDITABLE_STATES = frozenset({S.DRAFT, S.CHANGES_REQUESTED})
+#: States from which break-glass publishing may start.
+URGENT_FROM = frozenset({S.DRAFT, S.IN_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.SCHEDULED})
+
+
+class LaneKind(models.TextChoices):
+    CONVERSATION = "conversation", _("Conversation (fast)")
+    OFFICIAL = "official", _("Official (full)")
+
+
+class StepKind(models.TextChoices):
+    REVIEW = "review", _("Review")
+    TRANSLATION = "translation", _("Translation")
+    SIGN_OFF = "sign_off", _("Sign-off")
+
+
+class PostKind(models.TextChoices):
+    REPLY = "reply", _("Reply")
+    POST = "post", _("Post")
+
+
+class Verdict(models.TextChoices):
+    APPROVE = "approve", _("Approve")
+    REJECT = "reject", _("Reject")
+    REQUEST_CHANGES = "request_changes", _("Request changes")
+
+
+class Severity(models.TextChoices):
+    BLOCK = "block", _("Block")
+    WARN = "warn", _("Warn")
+
+
+class RuleKind(models.TextChoices):
+    LENGTH = "length", _("Length within each channel's limit")
+    PERSONAL_DATA = "personal_data", _("No personal data")
+    FORBIDDEN_TERMS = "forbidden_terms", _("No forbidden terms")
+    LINK_DOMAINS = "link_domains", _("Links only to allowed domains")
+    LANGUAGES_PRESENT = "languages_present", _("Every required language present")
+    REPLY_LANGUAGE = "reply_language", _("Reply in the citizen's language")
+    FOUR_RULES = "four_rules", _("Author acknowledges the four rules")
+
+
+class EscalationKind(models.TextChoices):
+    TERMS = "terms", _("Contains a term")
+    REGEX = "regex", _("Matches a pattern")
+    LINK_DOMAIN = "link_domain", _("Links to a listed domain")
+    LENGTH_OVER = "length_over", _("Longer than N characters")
+
+
+class InboundStatus(models.TextChoices):
+    NEW = "new", _("New")
+    CLAIMED = "claimed", _("Claimed")
+    REPLIED = "replied", _("Replied")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+class PublicationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    RETRYING = "retrying", _("Retrying")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Outcome unknown: needs a person")
+
+
+class ReviewKind(models.TextChoices):
+    SPOT_CHECK = "spot_check", _("Spot-check")
+    RETROSPECTIVE = "retrospective", _("Retrospective (after urgent publishing)")
+
+
+class ReviewStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+
+
+class ChannelPerm:
+    """Codenames of the per-object permissions on a channel (django-guardian)."""
+
+    DRAFT = "draft_channel"
+    REVIEW = "review_channel"
+    TRANSLATE = "translate_channel"
+    PUBLISH = "publish_channel"
+    PUBLISH_URGENT = "publish_urgent_channel"
+    MANAGE = "manage_channel"
+
+    ALL = (DRAFT, REVIEW, TRANSLATE, PUBLISH, PUBLISH_URGENT, MANAGE)
+
+
+#: Which channel permission each step kind requires.
+STEP_PERMISSION = {
+    StepKind.REVIEW: ChannelPerm.REVIEW,
+    StepKind.TRANSLATION: ChannelPerm.TRANSLATE,
+    StepKind.SIGN_OFF: ChannelPerm.PUBLISH,
+}
+
+FOUR_RULES = (
+    _("Don't embarrass yourself."),
+    _("Don't embarrass the government."),
+    _("Don't be untrue."),
+    _("Don't be boring."),
+)

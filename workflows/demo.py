@@ -1,0 +1,181 @@
+"""Demo data (`manage.py seed_demo`): idempotent, declared as data so it is easy to extend."""
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from guardian.shortcuts import assign_perm
+
+from accounts.models import Organisation, Team, User
+
+from .constants import ChannelPerm, EscalationKind, LaneKind, RuleKind, Severity, StepKind
+from .models import Channel, EscalationRule, GuidelineRule, HoldingReply, Lane, LaneStep
+
+DEFAULT_PASSWORD = "parley-demo"
+
+ORGANISATIONS = [
+    {"slug": "dpe", "name": "Department of Public Examples"},
+    {"slug": "other", "name": "Other Agency"},
+]
+
+CHANNELS = [
+    {"org": "dpe", "slug": "dpe-en", "name": "DPE (English)", "platform": "mastodon", "handle": "@DPE_en", "languages": ["en"], "char_limit": 500},
+    {"org": "dpe", "slug": "dpe-fr", "name": "MEP (français)", "platform": "mastodon", "handle": "@MEP_fr", "languages": ["fr"], "char_limit": 500},
+    {"org": "other", "slug": "other-en", "name": "Other Agency", "platform": "mastodon", "handle": "@OtherAgency", "languages": ["en"], "char_limit": 500},
+]
+
+#: team slug -> (name, channel permissions on every channel of its organisation)
+TEAMS = {
+    "dpe": {
+        "authors": ("Authors", [ChannelPerm.DRAFT]),
+        "managers": ("Managers", [ChannelPerm.REVIEW]),
+        "translators": ("Translators", [ChannelPerm.TRANSLATE]),
+        "communications": ("Communications", [ChannelPerm.REVIEW, ChannelPerm.PUBLISH]),
+        "urgent": ("Duty officers", [ChannelPerm.DRAFT, ChannelPerm.PUBLISH_URGENT]),
+    },
+    "other": {
+        "authors": ("Authors", [ChannelPerm.DRAFT]),
+        "managers": ("Managers", [ChannelPerm.REVIEW, ChannelPerm.PUBLISH]),
+    },
+}
+
+USERS = [
+    {"username": "dana", "org": "dpe", "teams": ["authors"], "lang": "en", "first": "Dana", "role": "author"},
+    {"username": "rami", "org": "dpe", "teams": ["managers"], "lang": "en", "first": "Rami", "role": "manager"},
+    {"username": "tess", "org": "dpe", "teams": ["translators"], "lang": "fr", "first": "Tess", "role": "translator"},
+    {"username": "cora", "org": "dpe", "teams": ["communications"], "lang": "en", "first": "Cora", "role": "communications"},
+    {"username": "uma", "org": "dpe", "teams": ["urgent"], "lang": "en", "first": "Uma", "role": "may publish urgent"},
+    {"username": "omar", "org": "other", "teams": ["authors", "managers"], "lang": "en", "first": "Omar", "role": "another organisation"},
+]
+
+SENSITIVE_TERMS = {"en": ["minister", "election", "lawsuit"], "fr": ["ministre", "élection", "poursuite"]}
+FORBIDDEN_TERMS = {"en": ["stupid", "idiot", "damn"], "fr": ["stupide", "idiot", "merde"]}
+ALLOWED_DOMAINS = ["canada.ca", "gc.ca", "dpe.example"]
+
+BASE_RULES = [
+    (RuleKind.LENGTH, Severity.BLOCK, {}),
+    (RuleKind.PERSONAL_DATA, Severity.BLOCK, {"postal_codes": True}),
+    (RuleKind.FORBIDDEN_TERMS, Severity.BLOCK, {"terms": FORBIDDEN_TERMS}),
+    (RuleKind.LINK_DOMAINS, Severity.BLOCK, {"allowed": ALLOWED_DOMAINS}),
+    (RuleKind.FOUR_RULES, Severity.BLOCK, {}),
+]
+
+LANES = {
+    "conversation": {
+        "name": "Conversation", "kind": LaneKind.CONVERSATION, "required_languages": [],
+        "response_sla": timedelta(hours=1), "spot_check_rate": Decimal("0.200"), "allow_urgent": False,
+        "rules": [*BASE_RULES, (RuleKind.REPLY_LANGUAGE, Severity.BLOCK, {})],
+        "escalations": [
+            (EscalationKind.TERMS, {"terms": SENSITIVE_TERMS}, "Sensitive topic"),
+            (EscalationKind.REGEX, {"pattern": r"https?://\S*/(polic(y|ies)|politiques?)\b"}, "Links to a policy page"),
+            (EscalationKind.LENGTH_OVER, {"length": 400}, "Long reply"),
+        ],
+        "steps": [],
+    },
+    "official": {
+        "name": "Official", "kind": LaneKind.OFFICIAL, "required_languages": ["en", "fr"],
+        "response_sla": None, "spot_check_rate": Decimal("0"), "allow_urgent": True,
+        "rules": [*BASE_RULES, (RuleKind.LANGUAGES_PRESENT, Severity.BLOCK, {})],
+        "escalations": [],
+        "steps": [
+            ("review", StepKind.REVIEW, "managers", 1, timedelta(hours=4)),
+            ("translation", StepKind.TRANSLATION, "translators", 1, timedelta(hours=8)),
+            ("sign_off", StepKind.SIGN_OFF, "communications", 1, timedelta(hours=4)),
+        ],
+    },
+}
+#: Organisation -> the lanes it gets (omar's agency runs a shorter official chain).
+ORG_LANES = {"dpe": ["conversation", "official"], "other": ["conversation", "official"]}
+OTHER_STEPS = [("review", StepKind.SIGN_OFF, "managers", 1, timedelta(hours=4))]
+
+HOLDING_REPLIES = [
+    ("Thanks, we are looking into it",
+     "Thank you for your question. We are looking into it and will reply here soon.",
+     "Merci de votre question. Nous nous renseignons et vous répondrons ici sous peu."),
+    ("Contact us privately",
+     "Thank you. To protect your privacy, please contact us at https://www.canada.ca/en/contact.html.",
+     "Merci. Pour protéger vos renseignements personnels, écrivez-nous à https://www.canada.ca/fr/contact.html."),
+]
+
+
+@transaction.atomic
+def seed_demo(*, password: str | None = None) -> dict:
+    """Create or update the demo organisation, channels, teams, users, lanes and rules.
+
+    Passwords are set for new users, and for every demo user when `password` is given."""
+    orgs = {}
+    for o in ORGANISATIONS:
+        orgs[o["slug"]], _ = Organisation.objects.update_or_create(slug=o["slug"], defaults={"name": o["name"]})
+    channels: dict[str, list[Channel]] = {slug: [] for slug in orgs}
+    for c in CHANNELS:
+        chan, _ = Channel.objects.update_or_create(
+            slug=c["slug"],
+            defaults={"organisation": orgs[c["org"]], "name": c["name"], "platform": c["platform"],
+                      "handle": c["handle"], "languages": c["languages"], "char_limit": c["char_limit"]},
+        )
+        channels[c["org"]].append(chan)
+    teams: dict[tuple[str, str], Team] = {}
+    for org_slug, spec in TEAMS.items():
+        for team_slug, (name, perms) in spec.items():
+            group, _ = Group.objects.get_or_create(name=f"{org_slug}:{team_slug}")
+            team, _ = Team.objects.update_or_create(
+                organisation=orgs[org_slug], slug=team_slug, defaults={"name": name, "group": group}
+            )
+            teams[(org_slug, team_slug)] = team
+            for chan in channels[org_slug]:
+                for perm in perms:
+                    assign_perm(f"workflows.{perm}", group, chan)
+    created_users = []
+    for u in USERS:
+        user, created = User.objects.update_or_create(
+            username=u["username"],
+            defaults={"organisation": orgs[u["org"]], "preferred_language": u["lang"],
+                      "first_name": u["first"], "email": f"{u['username']}@{u['org']}.example"},
+        )
+        if created or password:
+            user.set_password(password or DEFAULT_PASSWORD)
+            user.save(update_fields=["password"])
+        if created:
+            created_users.append(user.username)
+        user.groups.set([teams[(u["org"], t)].group for t in u["teams"]])
+    admin, created = User.objects.update_or_create(
+        username="admin",
+        defaults={"is_staff": True, "is_superuser": True, "organisation": orgs["dpe"], "email": "admin@dpe.example"},
+    )
+    if created or password:
+        admin.set_password(password or DEFAULT_PASSWORD)
+        admin.save(update_fields=["password"])
+    if created:
+        created_users.append("admin")
+    for org_slug, lane_slugs in ORG_LANES.items():
+        for lane_slug in lane_slugs:
+            _seed_lane(orgs[org_slug], lane_slug, teams, org_slug)
+    for name, en, fr in HOLDING_REPLIES:
+        HoldingReply.objects.update_or_create(organisation=orgs["dpe"], name=name, defaults={"body_en": en, "body_fr": fr})
+    return {"organisations": list(orgs), "created_users": created_users}
+
+
+def _seed_lane(org: Organisation, slug: str, teams, org_slug: str) -> Lane:
+    spec = LANES[slug]
+    retro = teams.get((org_slug, "communications")) or teams.get((org_slug, "managers"))
+    lane, _ = Lane.objects.update_or_create(
+        organisation=org, slug=slug,
+        defaults={"name": spec["name"], "kind": spec["kind"], "required_languages": spec["required_languages"],
+                  "response_sla": spec["response_sla"], "spot_check_rate": spec["spot_check_rate"],
+                  "allow_urgent": spec["allow_urgent"], "retrospective_team": retro},
+    )
+    steps = spec["steps"] if org_slug == "dpe" or not spec["steps"] else OTHER_STEPS
+    for order, (name, kind, team_slug, quorum, sla) in enumerate(steps, start=1):
+        LaneStep.objects.update_or_create(
+            lane=lane, order=order,
+            defaults={"name": name, "kind": kind, "team": teams[(org_slug, team_slug)], "quorum": quorum, "sla": sla},
+        )
+    if not lane.guidelines.exists():
+        for kind, severity, params in spec["rules"]:
+            GuidelineRule.objects.create(lane=lane, kind=kind, severity=severity, params=params)
+    if not lane.escalations.exists():
+        for kind, params, reason in spec["escalations"]:
+            EscalationRule.objects.create(lane=lane, kind=kind, params=params, reason=reason)
+    return lane

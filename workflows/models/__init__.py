@@ -1,0 +1,29 @@
+from .audit import AuditEvent
+from .channel import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission
+from .inbound import HoldingReply, InboundMessage
+from .lane import EscalationRule, GuidelineRule, Lane, LaneStep
+from .outbox import IdempotencyRecord, OutboxEvent, WebhookSubscription
+from .post import Decision, Post, PostReview, PostRevision, PostText
+from .publication import Publication
+
+__all__ = [
+    "AuditEvent",
+    "Channel",
+    "ChannelGroupObjectPermission",
+    "ChannelUserObjectPermission",
+    "Decision",
+    "EscalationRule",
+    "GuidelineRule",
+    "HoldingReply",
+    "IdempotencyRecord",
+    "InboundMessage",
+    "Lane",
+    "LaneStep",
+    "OutboxEvent",
+    "Post",
+    "PostReview",
+    "PostRevision",
+    "PostText",
+    "Publication",
+    "WebhookSubscription",
+]

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+
+def default_languages() -> list[str]:
+    return ["en"]
+
+
+class Channel(models.Model):
+    """One social account. A post targets channels; each receives the text of its language(s)."""
+
+    class Adapter(models.TextChoices):
+        LOG = "log", _("Log (demo)")
+        WEBHOOK = "webhook", _("Webhook")
+        MASTODON = "mastodon", _("Mastodon")
+        BLUESKY = "bluesky", _("Bluesky")
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="channels"
+    )
+    slug = models.SlugField(_("slug"), unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    platform = models.CharField(_("platform"), max_length=50)
+    handle = models.CharField(_("handle"), max_length=200)
+    languages = models.JSONField(_("languages"), default=default_languages)
+    adapter = models.CharField(max_length=20, choices=Adapter.choices, default=Adapter.LOG)
+    #: Non-secret adapter settings (URL, instance...). Secrets are named here by environment
+    #: variable (e.g. {"secret_env": "PARLEY_WEBHOOK_SECRET_GC"}), never stored or shown.
+    adapter_config = models.JSONField(default=dict, blank=True)
+    char_limit = models.PositiveIntegerField(_("character limit"), default=500)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["organisation_id", "slug"]
+        permissions = [
+            ("draft_channel", "Can draft posts for this channel"),
+            ("review_channel", "Can review posts for this channel"),
+            ("translate_channel", "Can translate posts for this channel"),
+            ("publish_channel", "Can publish (sign off) posts to this channel"),
+            ("publish_urgent_channel", "Can publish urgently (break glass) to this channel"),
+            ("manage_channel", "Can manage this channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.handle}"
+
+
+class ChannelUserObjectPermission(UserObjectPermissionBase):
+    """Direct foreign-key permission table (guardian's performance guide)."""
+
+    content_object = models.ForeignKey(Channel, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        abstract = False
+
+
+class ChannelGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Channel, on_delete=models.CASCADE)
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        abstract = False

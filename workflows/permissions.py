@@ -1,0 +1,53 @@
+"""Object-permission checks on channels (django-guardian's direct FK tables), in one query."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Q
+
+from .models import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission
+
+
+def channels_with_perm(*, user, codename: str, channel_ids: Iterable[int] | None = None):
+    """Channels on which `user` holds `codename`, directly or through one of their groups."""
+    qs = Channel.objects.all()
+    if channel_ids is not None:
+        qs = qs.filter(id__in=list(channel_ids))
+    if user.is_superuser:
+        return qs
+    user_perm = ChannelUserObjectPermission.objects.filter(
+        user_id=user.id, permission__codename=codename
+    ).values("content_object_id")
+    group_perm = ChannelGroupObjectPermission.objects.filter(
+        group__user=user.id, permission__codename=codename
+    ).values("content_object_id")
+    return qs.filter(Q(id__in=user_perm) | Q(id__in=group_perm))
+
+
+def has_perm_on_all(*, user, codename: str, channel_ids: Iterable[int]) -> bool:
+    """True when `user` holds `codename` on every one of `channel_ids` (one SQL query)."""
+    ids = set(channel_ids)
+    if not ids:
+        return False
+    if user.is_superuser:
+        return True
+    return channels_with_perm(user=user, codename=codename, channel_ids=ids).count() == len(ids)
+
+
+def perms_by_channel(*, user, channel_ids: Iterable[int]) -> dict[int, set[str]]:
+    """{channel_id: {codename, ...}} for `user` (two queries whatever the number of channels)."""
+    ids = list(channel_ids)
+    result: dict[int, set[str]] = {cid: set() for cid in ids}
+    if user.is_superuser:
+        from .constants import ChannelPerm
+
+        return {cid: set(ChannelPerm.ALL) for cid in ids}
+    for cid, code in ChannelUserObjectPermission.objects.filter(
+        user_id=user.id, content_object_id__in=ids
+    ).values_list("content_object_id", "permission__codename"):
+        result[cid].add(code)
+    for cid, code in ChannelGroupObjectPermission.objects.filter(
+        group__user=user.id, content_object_id__in=ids
+    ).values_list("content_object_id", "permission__codename"):
+        result[cid].add(code)
+    return result

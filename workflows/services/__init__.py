@@ -1,0 +1,1 @@
+"""Every write Parley makes goes through these services (STYLE.md)."""

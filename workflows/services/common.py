@@ -1,0 +1,111 @@
+"""Shared pieces of every transition: locking, visibility, the transition table, permissions."""
+from __future__ import annotations
+
+from django.db.models import Count, Q
+
+from ..constants import ALLOWED_TRANSITIONS, PostState
+from ..exceptions import Conflict, InvalidTransition, NotFound, NotPermitted
+from ..models import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission, Post
+
+
+def user_org_id(user) -> int | None:
+    return getattr(user, "organisation_id", None)
+
+
+def ensure_same_org(*, user, organisation_id: int) -> None:
+    """Another organisation's objects do not exist for `user` (404, never 403)."""
+    if user.is_superuser:
+        return
+    if user_org_id(user) is None or user_org_id(user) != organisation_id:
+        raise NotFound("No such post.")
+
+
+def post_get_for_update(*, post_id: int, user) -> Post:
+    """Lock the post row (SELECT ... FOR UPDATE) and re-read its state under the lock."""
+    post = (
+        Post.objects.select_for_update(of=("self",))
+        .select_related("lane", "current_step", "current_step__team")
+        .filter(pk=post_id)
+        .first()
+    )
+    if post is None:
+        raise NotFound("No such post.")
+    ensure_same_org(user=user, organisation_id=post.organisation_id)
+    return post
+
+
+def ensure_transition(post: Post, *, to: PostState) -> None:
+    if to not in ALLOWED_TRANSITIONS[PostState(post.state)]:
+        raise InvalidTransition(
+            f"A post that is {PostState(post.state).label.lower()} cannot become "
+            f"{PostState(to).label.lower()}.",
+            code="invalid_transition",
+        )
+
+
+def ensure_state(post: Post, *, allowed, action: str) -> None:
+    if post.state not in allowed:
+        raise InvalidTransition(
+            f"Cannot {action} a post that is {PostState(post.state).label.lower()}.",
+            code="invalid_transition",
+        )
+
+
+def ensure_version(post: Post, version: int | None) -> None:
+    """`version` is what the caller last saw (ETag / If-Match); a stale one is a conflict."""
+    if version is not None and int(version) != post.version:
+        raise Conflict(
+            f"The post changed since you loaded it (version {version}, now {post.version}).",
+            code="stale_version",
+        )
+
+
+def _perm_q(*, user, codename: str) -> Q:
+    user_perm = ChannelUserObjectPermission.objects.filter(
+        user_id=user.id, permission__codename=codename
+    ).values("content_object_id")
+    group_perm = ChannelGroupObjectPermission.objects.filter(
+        group__user=user.id, permission__codename=codename
+    ).values("content_object_id")
+    return Q(id__in=user_perm) | Q(id__in=group_perm)
+
+
+def ensure_channel_perm(*, user, post: Post, codename: str) -> list[int]:
+    """`user` must hold `codename` on every channel the post targets (one query).
+
+    Returns the post's channel ids."""
+    rows = list(
+        Channel.objects.filter(posts=post.id)
+        .annotate(
+            allowed=Count("id", filter=_perm_q(user=user, codename=codename))
+            if not user.is_superuser
+            else Count("id")
+        )
+        .values_list("id", "allowed")
+    )
+    if not rows or any(allowed == 0 for _, allowed in rows):
+        raise NotPermitted(
+            f"You need the '{codename.replace('_channel', '').replace('_', ' ')}' permission on "
+            "every channel of this post.",
+            code="channel_permission",
+        )
+    return [cid for cid, _ in rows]
+
+
+def ensure_perm_on_channels(*, user, channel_ids: list[int], codename: str) -> None:
+    if user.is_superuser:
+        return
+    ids = set(channel_ids)
+    n = Channel.objects.filter(id__in=ids).filter(_perm_q(user=user, codename=codename)).count()
+    if n != len(ids):
+        raise NotPermitted(
+            f"You need the '{codename.replace('_channel', '').replace('_', ' ')}' permission on "
+            "every target channel.",
+            code="channel_permission",
+        )
+
+
+def is_team_member(*, user, team) -> bool:
+    if team is None:
+        return False
+    return user.groups.filter(id=team.group_id).exists()

@@ -1,0 +1,185 @@
+"""The lane engine: guideline checks, revisions, approval binding and step advancement.
+
+Called only from the other services, inside their transaction and under the post's row lock."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.utils import timezone
+
+from .. import guidelines
+from ..constants import LaneKind, PostState, StepKind, Verdict
+from ..exceptions import GuidelineViolation
+from ..models import Decision, Lane, LaneStep, Post, PostRevision, PostText
+from .audit import audit_record
+from .common import ensure_transition
+from .outbox import outbox_emit
+
+
+def lane_rules(lane: Lane) -> list[guidelines.Rule]:
+    return [
+        guidelines.Rule(kind=r.kind, severity=r.severity, params=r.params)
+        for r in lane.guidelines.all()
+        if r.enabled
+    ]
+
+
+def lane_has_translation_step(lane: Lane) -> bool:
+    return any(s.kind == StepKind.TRANSLATION for s in lane.steps.all())
+
+
+def required_languages(post: Post) -> list[str]:
+    langs = list(post.lane.required_languages or [])
+    if post.lane.kind == LaneKind.CONVERSATION and post.in_reply_to_id and post.in_reply_to.language:
+        if post.in_reply_to.language not in langs:
+            langs.append(post.in_reply_to.language)
+    return langs
+
+
+def run_checks(
+    post: Post, *, texts: dict[str, str], channels, lane: Lane | None = None
+) -> list[guidelines.CheckResult]:
+    lane = lane or post.lane
+    reply_language = None
+    if post.in_reply_to_id and lane.kind == LaneKind.CONVERSATION:
+        reply_language = post.in_reply_to.language or None
+    infos = [
+        guidelines.ChannelInfo(slug=c.slug, char_limit=c.char_limit, languages=tuple(c.languages))
+        for c in channels
+    ]
+    langs = list(lane.required_languages or [])
+    if reply_language and reply_language not in langs:
+        langs.append(reply_language)
+    return guidelines.evaluate(
+        rules=lane_rules(lane),
+        texts=texts,
+        channels=infos,
+        required_languages=langs,
+        reply_language=reply_language,
+        acknowledged=post.rules_acknowledged,
+        translation_step=lane_has_translation_step(lane),
+        is_reply=post.kind == "reply",
+    )
+
+
+def ensure_no_blocking(results: list[guidelines.CheckResult]) -> None:
+    blocked = guidelines.blocking(results)
+    if blocked:
+        raise GuidelineViolation(
+            "; ".join(r.message for r in blocked),
+            violations=[r.as_dict() for r in blocked],
+        )
+
+
+def snapshot_revision(post: Post, *, texts: dict[str, str], by) -> PostRevision:
+    post.revision += 1
+    return PostRevision.objects.create(post=post, number=post.revision, texts=texts, created_by=by)
+
+
+def write_texts(post: Post, *, new_texts: dict[str, str], by) -> list[str]:
+    """Create or update each language's text; return the languages whose body changed."""
+    existing = {t.language: t for t in post.texts.all()}
+    changed: list[str] = []
+    now = timezone.now()
+    for lang, body in new_texts.items():
+        current = existing.get(lang)
+        if current is None:
+            PostText.objects.create(post=post, language=lang, body=body, updated_by=by, updated_at=now)
+            changed.append(lang)
+        elif current.body != body:
+            current.body = body
+            current.version += 1
+            current.updated_by = by
+            current.updated_at = now
+            current.save(update_fields=["body", "version", "updated_by", "updated_at"])
+            changed.append(lang)
+    if hasattr(post, "_prefetched_objects_cache"):
+        post._prefetched_objects_cache.pop("texts", None)
+    return changed
+
+
+def invalidate_approvals(post: Post, *, languages: list[str]) -> list[int]:
+    """Approvals are bound to the text they saw: void every live one that covered `languages`."""
+    if not languages:
+        return []
+    live = Decision.objects.filter(post=post, verdict=Verdict.APPROVE, invalidated_at__isnull=True)
+    voided = [d.id for d in live if any(lang in d.text_versions for lang in languages)]
+    if voided:
+        Decision.objects.filter(id__in=voided).update(invalidated_at=timezone.now())
+    return voided
+
+
+def live_approvers(post: Post) -> dict[int, set[int]]:
+    """{step_id: {reviewer_id}} of approvals still bound to the current text."""
+    result: dict[int, set[int]] = defaultdict(set)
+    for step_id, reviewer_id in Decision.objects.filter(
+        post=post, verdict=Verdict.APPROVE, invalidated_at__isnull=True
+    ).values_list("step_id", "reviewer_id"):
+        result[step_id].add(reviewer_id)
+    return result
+
+
+def first_unmet_step(post: Post, *, languages: set[str]) -> LaneStep | None:
+    approvers = live_approvers(post)
+    required = set(required_languages(post))
+    for step in post.lane.steps.all():
+        if len(approvers.get(step.id, ())) < step.quorum:
+            return step
+        if step.kind == StepKind.TRANSLATION and not required <= languages:
+            return step
+    return None
+
+
+def advance(post: Post, *, by, languages: set[str]) -> None:
+    """Put the post in the first step whose quorum is not met on the current text, or approve it.
+
+    Writes audit events and outbox events; the caller saves the post."""
+    step = first_unmet_step(post, languages=languages)
+    now = timezone.now()
+    if step is not None:
+        if post.current_step_id == step.id and post.state == PostState.IN_REVIEW:
+            return
+        from_state = post.state
+        ensure_transition(post, to=PostState.IN_REVIEW)
+        post.state = PostState.IN_REVIEW
+        post.current_step = step
+        post.step_entered_at = now
+        audit_record(
+            owner=post, verb="step_entered", actor=by, from_state=from_state, to_state=post.state,
+            data={"step_id": step.id, "step": step.name, "kind": step.kind, "team_id": step.team_id},
+        )
+        outbox_emit(
+            topic="post.step_entered", organisation_id=post.organisation_id, post_id=post.id,
+            payload={"post_id": post.id, "step_id": step.id, "team_id": step.team_id},
+        )
+        return
+    mark_approved(post, by=by, languages=languages)
+
+
+def mark_approved(post: Post, *, by, languages: set[str], verb: str = "approved_all", data: dict | None = None) -> None:
+    missing = [lang for lang in required_languages(post) if lang not in languages]
+    if missing:
+        raise GuidelineViolation(
+            "Every required language must be present before approval.",
+            violations=[{"rule": "languages_present", "severity": "block", "ok": False,
+                         "message": f"Missing text in: {', '.join(missing)}.", "language": "", "field": "texts"}],
+        )
+    from_state = post.state
+    ensure_transition(post, to=PostState.APPROVED)
+    post.state = PostState.APPROVED
+    post.current_step = None
+    post.step_entered_at = None
+    post.approved_at = timezone.now()
+    audit_record(owner=post, verb=verb, actor=by, from_state=from_state, to_state=post.state, data=data or {})
+    outbox_emit(
+        topic="post.approved", organisation_id=post.organisation_id, post_id=post.id,
+        payload={"post_id": post.id},
+    )
+
+
+def save_post(post: Post, *, fields: list[str] | None = None) -> None:
+    post.version += 1
+    post.updated_at = timezone.now()
+    base = ["state", "current_step", "step_entered_at", "version", "updated_at", "revision",
+            "audit_seq", "audit_head", "approved_at", "checks"]
+    post.save(update_fields=sorted(set(base + (fields or []))))

@@ -1,0 +1,28 @@
+"""Events written in the same transaction as the change that caused them."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+from ..models import OutboxEvent
+
+
+def outbox_emit(*, topic: str, organisation_id: int | None, post_id: int | None = None, payload: dict | None = None) -> OutboxEvent:
+    """Write an OutboxEvent in the caller's transaction. Never talks to the broker.
+
+    The relay (beat, `relay_outbox`) dispatches it after commit; in the embedded default (no
+    broker) the relay runs in-process right after this transaction commits."""
+    event = OutboxEvent.objects.create(
+        topic=topic, organisation_id=organisation_id, post_id=post_id, payload=payload or {}
+    )
+    if not settings.CELERY_BROKER_URL:
+        transaction.on_commit(_relay_in_process, robust=True)
+    return event
+
+
+def _relay_in_process() -> None:
+    try:
+        from .relay import relay_outbox
+    except ImportError:  # the relay arrives with the Celery issue
+        return
+    relay_outbox()

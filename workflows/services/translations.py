@@ -1,0 +1,47 @@
+"""Translation: a translator writes a language's text during the translation step."""
+from __future__ import annotations
+
+from django.db import transaction
+
+from ..constants import ChannelPerm, PostState, StepKind
+from ..exceptions import InvalidInput, InvalidTransition, NotPermitted
+from ..models import Post
+from .audit import audit_record
+from .common import ensure_channel_perm, ensure_state, ensure_version, is_team_member, post_get_for_update
+from .engine import advance, invalidate_approvals, run_checks, save_post, snapshot_revision, write_texts
+from .posts import clean_texts
+
+
+@transaction.atomic
+def translation_provide(*, post_id: int, by, language: str, text: str, version: int | None = None) -> Post:
+    """Write `language`'s text at the translation step. Voids approvals that covered the old
+    text of that language (the post may go back to an earlier step). The step completes when
+    every required language is present and a translator approves.
+
+    Raises InvalidTransition (not at a translation step), NotPermitted, InvalidInput."""
+    if language not in ("en", "fr"):
+        raise InvalidInput("Unsupported language: use en or fr.", errors={"language": ["Use en or fr."]})
+    body = clean_texts({language: text})[language]
+    post = post_get_for_update(post_id=post_id, user=by)
+    ensure_version(post, version)
+    ensure_state(post, allowed={PostState.IN_REVIEW}, action="translate")
+    step = post.current_step
+    if step.kind != StepKind.TRANSLATION:
+        raise InvalidTransition("The post is not at a translation step.", code="not_translation_step")
+    if by.id == post.author_id:
+        raise NotPermitted("Authors do not translate their own posts at the translation step.", code="self_translation")
+    if not is_team_member(user=by, team=step.team):
+        raise NotPermitted(f"Only the {step.team.name} team translates at this step.", code="not_on_team")
+    ensure_channel_perm(user=by, post=post, codename=ChannelPerm.TRANSLATE)
+    changed = write_texts(post, new_texts={language: body}, by=by)
+    if not changed:
+        return post
+    texts = post.texts_dict()
+    snapshot_revision(post, texts=texts, by=by)
+    voided = invalidate_approvals(post, languages=changed)
+    post.checks = [r.as_dict() for r in run_checks(post, texts=texts, channels=list(post.channels.all()))]
+    audit_record(owner=post, verb="translated", actor=by, from_state=post.state, to_state=post.state,
+                 data={"language": language, "voided_decisions": voided})
+    advance(post, by=by, languages=set(texts))
+    save_post(post)
+    return post
