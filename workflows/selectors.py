@@ -8,12 +8,31 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 from django.utils import timezone
 
 from .constants import InboundStatus, PostKind, PostState, ReviewStatus, StepKind, Verdict
 from .exceptions import NotFound
-from .models import AuditEvent, Channel, Decision, InboundMessage, Lane, Post, PostReview, PostText, Publication
+from .models import (
+    AuditEvent,
+    Channel,
+    Decision,
+    InboundMessage,
+    Lane,
+    Post,
+    PostReview,
+    PostText,
+    Publication,
+)
 
 
 def _org_filter(user) -> Q:
@@ -221,3 +240,29 @@ def _step_durations(post_ids: set[int]) -> dict[int, list[tuple[str, float]]]:
 
 
 STEP_KINDS = StepKind
+
+
+def webhooks_visible(*, user) -> QuerySet:
+    """The caller's organisation's webhook subscriptions; only for those who may manage them
+    (raises NotPermitted otherwise)."""
+    from .models import WebhookSubscription
+    from .services.webhook_subscriptions import ensure_can_manage_webhooks
+
+    ensure_can_manage_webhooks(user=user)
+    return (
+        WebhookSubscription.objects.filter(_org_filter(user))
+        .select_related("created_by")
+        .order_by("id")
+    )
+
+
+def webhook_get_visible(*, webhook_id: int, user):
+    """One subscription of the caller's organisation: NotFound for another's, then NotPermitted."""
+    from .models import WebhookSubscription
+    from .services.webhook_subscriptions import ensure_can_manage_webhooks
+
+    hook = WebhookSubscription.objects.filter(_org_filter(user), id=webhook_id).select_related("created_by").first()
+    if hook is None:
+        raise NotFound("No such webhook.")
+    ensure_can_manage_webhooks(user=user)
+    return hook

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from ..constants import PostKind, PostState, ReviewKind, ReviewStatus, Verdict
 

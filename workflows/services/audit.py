@@ -5,8 +5,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.utils import timezone
 
@@ -14,7 +13,7 @@ from ..models import AuditEvent, InboundMessage, Post
 
 
 def _canonical(ev: AuditEvent) -> bytes:
-    created = ev.created_at.astimezone(dt_timezone.utc) if ev.created_at.tzinfo else ev.created_at
+    created = ev.created_at.astimezone(UTC) if ev.created_at.tzinfo else ev.created_at
     body = {
         "chain": ev.chain,
         "seq": ev.seq,

@@ -1,7 +1,9 @@
 """Shared pieces of every transition: locking, visibility, the transition table, permissions."""
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, Q
+
+from accounts.models import User
 
 from ..constants import ALLOWED_TRANSITIONS, PostState
 from ..exceptions import Conflict, InvalidTransition, NotFound, NotPermitted
@@ -70,19 +72,23 @@ def _perm_q(*, user, codename: str) -> Q:
     return Q(id__in=user_perm) | Q(id__in=group_perm)
 
 
-def ensure_channel_perm(*, user, post: Post, codename: str) -> list[int]:
-    """`user` must hold `codename` on every channel the post targets (one query).
-
-    Returns the post's channel ids."""
-    rows = list(
-        Channel.objects.filter(posts=post.id)
-        .annotate(
-            allowed=Count("id", filter=_perm_q(user=user, codename=codename))
-            if not user.is_superuser
-            else Count("id")
-        )
-        .values_list("id", "allowed")
+def ensure_channel_perm(*, user, post: Post, codename: str, team=None) -> list[int]:
+    """`user` must hold `codename` on every channel the post targets, and be on `team` when
+    one is given — answered in one query. Returns the post's channel ids."""
+    qs = Channel.objects.filter(posts=post.id).annotate(
+        allowed=Count("id", filter=_perm_q(user=user, codename=codename))
+        if not user.is_superuser
+        else Count("id")
     )
+    if team is not None:
+        membership = User.groups.through.objects.filter(user_id=user.id, group_id=team.group_id)
+        qs = qs.annotate(on_team=Exists(membership))
+        rows3 = list(qs.values_list("id", "allowed", "on_team"))
+        if rows3 and not rows3[0][2]:
+            raise NotPermitted(f"Only the {team.name} team acts on this step.", code="not_on_team")
+        rows = [(cid, allowed) for cid, allowed, _ in rows3]
+    else:
+        rows = list(qs.values_list("id", "allowed"))
     if not rows or any(allowed == 0 for _, allowed in rows):
         raise NotPermitted(
             f"You need the '{codename.replace('_channel', '').replace('_', ' ')}' permission on "

@@ -24,8 +24,17 @@ def lane_rules(lane: Lane) -> list[guidelines.Rule]:
     ]
 
 
+def lane_steps(lane: Lane) -> list[LaneStep]:
+    """The lane's ordered steps, loaded once per lane instance (a transition reads them twice)."""
+    cached = getattr(lane, "_parley_steps", None)
+    if cached is None:
+        cached = list(lane.steps.select_related("team").all())
+        lane._parley_steps = cached
+    return cached
+
+
 def lane_has_translation_step(lane: Lane) -> bool:
-    return any(s.kind == StepKind.TRANSLATION for s in lane.steps.all())
+    return any(s.kind == StepKind.TRANSLATION for s in lane_steps(lane))
 
 
 def required_languages(post: Post) -> list[str]:
@@ -119,10 +128,11 @@ def live_approvers(post: Post) -> dict[int, set[int]]:
     return result
 
 
-def first_unmet_step(post: Post, *, languages: set[str]) -> LaneStep | None:
-    approvers = live_approvers(post)
+def first_unmet_step(post: Post, *, languages: set[str], approvers: dict[int, set[int]] | None = None) -> LaneStep | None:
+    if approvers is None:
+        approvers = live_approvers(post)
     required = set(required_languages(post))
-    for step in post.lane.steps.all():
+    for step in lane_steps(post.lane):
         if len(approvers.get(step.id, ())) < step.quorum:
             return step
         if step.kind == StepKind.TRANSLATION and not required <= languages:
@@ -130,11 +140,11 @@ def first_unmet_step(post: Post, *, languages: set[str]) -> LaneStep | None:
     return None
 
 
-def advance(post: Post, *, by, languages: set[str]) -> None:
+def advance(post: Post, *, by, languages: set[str], approvers: dict[int, set[int]] | None = None) -> None:
     """Put the post in the first step whose quorum is not met on the current text, or approve it.
 
     Writes audit events and outbox events; the caller saves the post."""
-    step = first_unmet_step(post, languages=languages)
+    step = first_unmet_step(post, languages=languages, approvers=approvers)
     now = timezone.now()
     if step is not None:
         if post.current_step_id == step.id and post.state == PostState.IN_REVIEW:

@@ -8,7 +8,13 @@ from django.utils import timezone
 from ..constants import ChannelPerm, InboundStatus, PostState, PublicationStatus
 from ..models import InboundMessage, Post, Publication
 from .audit import audit_record
-from .common import ensure_channel_perm, ensure_state, ensure_transition, ensure_version, post_get_for_update
+from .common import (
+    ensure_channel_perm,
+    ensure_state,
+    ensure_transition,
+    ensure_version,
+    post_get_for_update,
+)
 from .engine import save_post
 from .outbox import outbox_emit
 

@@ -1,7 +1,7 @@
 """Reviewing: approve, request changes, reject; and reviews after the fact."""
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from ..constants import (
@@ -25,7 +25,7 @@ from .common import (
     is_team_member,
     post_get_for_update,
 )
-from .engine import advance, required_languages, save_post
+from .engine import advance, live_approvers, required_languages, save_post
 from .outbox import outbox_emit
 
 
@@ -35,23 +35,19 @@ def ensure_can_review(*, user, post: Post) -> None:
     step = post.current_step
     if user.id == post.author_id:
         raise NotPermitted("Authors never approve their own posts.", code="self_approval")
-    if not is_team_member(user=user, team=step.team):
-        raise NotPermitted(f"Only the {step.team.name} team acts on the {step.name} step.", code="not_on_team")
-    ensure_channel_perm(user=user, post=post, codename=STEP_PERMISSION[step.kind])
+    ensure_channel_perm(user=user, post=post, codename=STEP_PERMISSION[step.kind], team=step.team)
     if step.kind == StepKind.SIGN_OFF and any(t.updated_by_id == user.id for t in post.texts.all()):
         raise NotPermitted("You wrote one of these texts: someone else signs it off.", code="own_translation")
 
 
 def _decide(post: Post, *, by, verdict: str, comment: str, texts) -> Decision:
-    try:
-        with transaction.atomic():
-            return Decision.objects.create(
-                post=post, step=post.current_step, revision=post.revision,
-                text_versions={t.language: t.version for t in texts},
-                reviewer=by, verdict=verdict, comment=comment,
-            )
-    except IntegrityError as exc:
-        raise Conflict("You already approved this step.", code="already_approved") from exc
+    """Record the decision. The caller holds the post's row lock, so no other transaction can
+    decide on this post meanwhile; the partial unique constraint is the database's backstop."""
+    return Decision.objects.create(
+        post=post, step=post.current_step, revision=post.revision,
+        text_versions={t.language: t.version for t in texts},
+        reviewer=by, verdict=verdict, comment=comment,
+    )
 
 
 def _clean_comment(comment, *, required: bool) -> str:
@@ -90,10 +86,14 @@ def post_approve(*, post_id: int, by, comment: str = "", version: int | None = N
                              "message": f"Missing text in: {', '.join(missing)}.", "language": m,
                              "field": f"texts.{m}"} for m in missing],
             )
+    approvers = live_approvers(post)
+    if by.id in approvers.get(step.id, ()):
+        raise Conflict("You already approved this step.", code="already_approved")
     decision = _decide(post, by=by, verdict=Verdict.APPROVE, comment=comment, texts=texts)
+    approvers.setdefault(step.id, set()).add(by.id)
     audit_record(owner=post, verb="approved", actor=by, from_state=post.state, to_state=post.state,
                  data={"step_id": step.id, "step": step.name, "decision_id": decision.id, "comment": comment})
-    advance(post, by=by, languages=languages)
+    advance(post, by=by, languages=languages, approvers=approvers)
     save_post(post)
     return post
 

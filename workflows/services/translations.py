@@ -7,8 +7,21 @@ from ..constants import ChannelPerm, PostState, StepKind
 from ..exceptions import InvalidInput, InvalidTransition, NotPermitted
 from ..models import Post
 from .audit import audit_record
-from .common import ensure_channel_perm, ensure_state, ensure_version, is_team_member, post_get_for_update
-from .engine import advance, invalidate_approvals, run_checks, save_post, snapshot_revision, write_texts
+from .common import (
+    ensure_channel_perm,
+    ensure_state,
+    ensure_version,
+    is_team_member,
+    post_get_for_update,
+)
+from .engine import (
+    advance,
+    invalidate_approvals,
+    run_checks,
+    save_post,
+    snapshot_revision,
+    write_texts,
+)
 from .posts import clean_texts
 
 

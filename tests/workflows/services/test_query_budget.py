@@ -1,0 +1,47 @@
+"""Submit and approve run a fixed, small number of SQL statements, permission checks included."""
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.workflows import factories as f
+from workflows.services import posts, reviews
+
+pytestmark = pytest.mark.django_db
+
+# Pinned: a change that adds a query to the hot path must update these on purpose.
+# The counts include the SAVEPOINT/RELEASE pair of the service's atomic block: approve is
+# 10 statements (lock, permission+team, texts, decisions, steps, 3 inserts, outbox, update).
+SUBMIT_QUERIES = 12
+APPROVE_QUERIES = 12
+
+
+def _count(fn):
+    with CaptureQueriesContext(connection) as ctx:
+        fn()
+    return len(ctx.captured_queries), [q["sql"] for q in ctx.captured_queries]
+
+
+def test_submit_query_budget(demo, django_assert_num_queries):
+    post = f.official_draft(demo)
+    with django_assert_num_queries(SUBMIT_QUERIES):
+        posts.post_submit(post_id=post.id, by=demo.dana)
+
+
+def test_approve_query_budget(demo, django_assert_num_queries):
+    post = f.at_review(demo)
+    with django_assert_num_queries(APPROVE_QUERIES):
+        reviews.post_approve(post_id=post.id, by=demo.rami)
+
+
+def test_approve_cost_does_not_grow_with_history(demo):
+    """A post with a long history costs the same to approve as a fresh one."""
+    fresh = f.at_review(demo)
+    n_fresh, _ = _count(lambda: reviews.post_approve(post_id=fresh.id, by=demo.rami))
+    busy = f.at_review(demo)
+    for _ in range(5):
+        busy = reviews.post_request_changes(post_id=busy.id, by=demo.rami, comment="again")
+        posts.post_submit(post_id=busy.id, by=demo.dana)
+    n_busy, _ = _count(lambda: reviews.post_approve(post_id=busy.id, by=demo.rami))
+    assert n_busy == n_fresh

@@ -1,0 +1,111 @@
+"""Webhook subscriptions: an organisation's integrations subscribe to Parley's events.
+
+Only someone who may manage a channel of the organisation (or a superuser) manages them."""
+from __future__ import annotations
+
+from django.db import transaction
+
+from ..constants import ChannelPerm
+from ..exceptions import InvalidInput, NotFound, NotPermitted
+from ..models import WebhookSubscription
+from ..permissions import channels_with_perm
+
+#: Topics the outbox emits and webhooks may subscribe to.
+TOPICS = (
+    "post.created",
+    "post.escalated",
+    "post.step_entered",
+    "post.approved",
+    "post.changes_requested",
+    "post.rejected",
+    "post.withdrawn",
+    "post.publish",
+    "post.published",
+    "post.failed",
+    "review.opened",
+    "review.concern",
+    "inbound.received",
+)
+
+_UNSET = object()
+
+
+def ensure_can_manage_webhooks(*, user) -> None:
+    """Raises NotPermitted unless `user` holds manage_channel on a channel of their
+    organisation, or is a superuser."""
+    if user.is_superuser:
+        return
+    if user.organisation_id is None or not channels_with_perm(
+        user=user, codename=ChannelPerm.MANAGE
+    ).filter(organisation_id=user.organisation_id).exists():
+        raise NotPermitted(
+            "Managing webhooks needs the 'manage' permission on a channel of your organisation.",
+            code="manage_webhooks",
+        )
+
+
+def _clean(*, url=_UNSET, secret=_UNSET, events=_UNSET) -> dict:
+    out: dict = {}
+    errors: dict[str, list[str]] = {}
+    if url is not _UNSET:
+        if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")):
+            errors["url"] = ["Give an http(s) URL."]
+        else:
+            out["url"] = url
+    if secret is not _UNSET:
+        if not isinstance(secret, str) or len(secret) < 16:
+            errors["secret"] = ["At least 16 characters."]
+        else:
+            out["secret"] = secret
+    if events is not _UNSET:
+        unknown = [e for e in events or [] if e not in TOPICS]
+        if unknown:
+            errors["events"] = [f"Unknown topic: {e}" for e in unknown]
+        else:
+            out["events"] = sorted(set(events or []))
+    if errors:
+        raise InvalidInput("Some fields are not valid.", errors=errors)
+    return out
+
+
+def _get_for_update(*, webhook_id: int, by) -> WebhookSubscription:
+    hook = WebhookSubscription.objects.select_for_update().filter(id=webhook_id).first()
+    if hook is None or (not by.is_superuser and hook.organisation_id != by.organisation_id):
+        raise NotFound("No such webhook.")
+    ensure_can_manage_webhooks(user=by)
+    return hook
+
+
+@transaction.atomic
+def webhook_create(*, by, url: str, secret: str, events: list[str] | None = None,
+                   is_active: bool = True) -> WebhookSubscription:
+    """Subscribe `by`'s organisation to `events` (empty: all). Raises NotPermitted, InvalidInput."""
+    ensure_can_manage_webhooks(user=by)
+    if by.organisation_id is None:
+        raise InvalidInput("You belong to no organisation.", errors={"non_field_errors": ["No organisation."]})
+    fields = _clean(url=url, secret=secret, events=events or [])
+    return WebhookSubscription.objects.create(
+        organisation_id=by.organisation_id, created_by=by, is_active=bool(is_active), **fields
+    )
+
+
+@transaction.atomic
+def webhook_update(*, webhook_id: int, by, url=_UNSET, secret=_UNSET, events=_UNSET,
+                   is_active=_UNSET) -> WebhookSubscription:
+    """Change a subscription. Raises NotFound (another organisation's), NotPermitted, InvalidInput."""
+    hook = _get_for_update(webhook_id=webhook_id, by=by)
+    fields = _clean(url=url, secret=secret, events=events)
+    if is_active is not _UNSET:
+        fields["is_active"] = bool(is_active)
+    for name, value in fields.items():
+        setattr(hook, name, value)
+    if fields:
+        hook.save(update_fields=sorted(fields))
+    return hook
+
+
+@transaction.atomic
+def webhook_delete(*, webhook_id: int, by) -> None:
+    """Remove a subscription. Raises NotFound, NotPermitted."""
+    hook = _get_for_update(webhook_id=webhook_id, by=by)
+    hook.delete()
