@@ -233,6 +233,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Problem-details responses and ETag headers on every operation (workflows/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "workflows.api.schema.add_problem_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "PostStateEnum": "workflows.constants.PostState",
+        "PostKindEnum": "workflows.constants.PostKind",
+        "StepKindEnum": "workflows.constants.StepKind",
+        "LaneKindEnum": "workflows.constants.LaneKind",
+        "QueueItemKindEnum": "workflows.api.serializers.QUEUE_KIND_CHOICES",
+    },
 }
 
 # --- Demo data

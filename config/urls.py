@@ -10,3 +10,9 @@ urlpatterns = [
     path("", include("workflows.api.urls")),
     path("", include("workflows.web.urls")),
 ]
+
+# Problem details (application/problem+json) for /api/ paths; Django's HTML pages elsewhere.
+handler400 = "workflows.api.errors.handler400"
+handler403 = "workflows.api.errors.handler403"
+handler404 = "workflows.api.errors.handler404"
+handler500 = "workflows.api.errors.handler500"

@@ -1,10 +1,21 @@
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
 
 from . import views
+
+router = SimpleRouter(trailing_slash=True)
+router.register("channels", views.ChannelViewSet, basename="api-channel")
+router.register("lanes", views.LaneViewSet, basename="api-lane")
+router.register("posts", views.PostViewSet, basename="api-post")
+router.register("inbound", views.InboundViewSet, basename="api-inbound")
+router.register("webhooks", views.WebhookViewSet, basename="api-webhook")
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/me/", views.MeView.as_view(), name="api-me"),
+    path("api/v1/queue/", views.QueueView.as_view(), name="api-queue"),
+    path("api/v1/metrics/", views.MetricsView.as_view(), name="api-metrics"),
+    path("api/v1/", include(router.urls)),
 ]

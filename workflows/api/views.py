@@ -1,29 +1,95 @@
-"""REST API v1 views: thin edges over workflows.services and workflows.selectors."""
+"""REST API v1 views: thin edges over workflows.services and workflows.selectors.
+
+Each handler parses input (serializers validate shapes only), calls one service or selector,
+and shapes the output. Domain exceptions become problem details in errors.py."""
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+import re
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import status as http
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..models import Channel
+from .. import selectors
+from ..exceptions import InvalidInput, NotFound
+from ..models import InboundMessage, Post
 from ..permissions import perms_by_channel
+from ..services import inbound as inbound_services
+from ..services import posts as post_services
+from ..services import publishing as publishing_services
+from ..services import reviews as review_services
+from ..services import translations as translation_services
+from ..services import webhook_subscriptions as webhook_services
+from . import serializers as s
+from .filters import InboundFilter, PostFilter
+from .idempotency import idempotent
+
+IF_MATCH = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="The post's ETag (e.g. `W/\"3\"`). Stale → 409 `stale_version`; `*` or absent: no check.",
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="Any unique string (e.g. a UUID): a retry with the same key returns the first "
+    "response (kept 24 h) instead of acting twice. Same key, different request → 422.",
+)
+_ETAG_RE = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
 
-class MeSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    organisation = serializers.CharField(allow_null=True)
-    language = serializers.CharField()
-    permissions = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+def _pk(value) -> int:
+    """URL ids are digits (the URL conf says so); one that cannot be an id is simply not found."""
+    pk = int(value)
+    if pk > s.MAX_ID:
+        raise NotFound("No such resource.")
+    return pk
 
+
+def if_match_version(request) -> int | None:
+    """The version named by If-Match (our ETag W/"<version>"), None when absent or `*`."""
+    raw = request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    match = _ETAG_RE.match(raw)
+    if match is None:
+        raise InvalidInput(
+            "If-Match must be an ETag this API gave you, such as W/\"3\".",
+            errors={"If-Match": ["Expected an ETag such as W/\"3\"."]},
+        )
+    return int(match.group(1))
+
+
+def etag(post) -> str:
+    return f'W/"{post.version}"'
+
+
+def post_response(request, post_id: int, *, status: int = http.HTTP_200_OK) -> Response:
+    post = selectors.post_get_visible(post_id=post_id, user=request.user)
+    headers = {"ETag": etag(post)}
+    if status == http.HTTP_201_CREATED:
+        headers["Location"] = f"/api/v1/posts/{post.id}/"
+    return Response(s.PostSerializer(post).data, status=status, headers=headers)
+
+
+# --- me, channels, lanes
 
 class MeView(APIView):
     """The caller: username, organisation, language, permissions per channel."""
 
-    @extend_schema(responses=MeSerializer)
+    @extend_schema(responses=s.MeSerializer, operation_id="me_retrieve")
     def get(self, request):
         user = request.user
-        channels = list(Channel.objects.filter(organisation_id=user.organisation_id))
+        channels = list(selectors.channels_visible(user=user))
         perms = perms_by_channel(user=user, channel_ids=[c.id for c in channels])
         return Response({
             "username": user.username,
@@ -31,3 +97,294 @@ class MeView(APIView):
             "language": user.preferred_language,
             "permissions": {c.slug: sorted(perms[c.id]) for c in channels},
         })
+
+
+class ChannelViewSet(viewsets.GenericViewSet):
+    """Channels of the caller's organisation."""
+
+    serializer_class = s.ChannelSerializer
+    filter_backends = [OrderingFilter]
+    ordering_fields = ["slug", "id"]
+
+    def get_queryset(self):
+        return selectors.channels_visible(user=self.request.user)
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(s.ChannelSerializer(page, many=True).data)
+
+
+class LaneViewSet(viewsets.GenericViewSet):
+    """Lanes of the caller's organisation with their steps and guidelines."""
+
+    serializer_class = s.LaneSerializer
+    filter_backends = [OrderingFilter]
+    ordering_fields = ["slug", "id"]
+
+    def get_queryset(self):
+        return selectors.lanes_visible(user=self.request.user)
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(s.LaneSerializer(page, many=True).data)
+
+
+# --- posts
+
+def _action_schema(request_serializer, summary: str):
+    return extend_schema(
+        request=request_serializer, responses=s.PostSerializer, summary=summary,
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Posts the caller may see; filter and order them."),
+    retrieve=extend_schema(summary="One post, with an ETag."),
+)
+class PostViewSet(viewsets.GenericViewSet):
+    serializer_class = s.PostSerializer
+    filterset_class = PostFilter
+    ordering_fields = ["created_at", "updated_at", "id", "state", "scheduled_at"]
+    ordering = ["-created_at", "-id"]
+    lookup_value_regex = r"[0-9]+"
+    http_method_names = ["get", "post", "patch", "put", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Post.objects.none()
+        return selectors.posts_visible(user=self.request.user)
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(s.PostSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=s.PostCreateSerializer, responses={201: s.PostSerializer},
+        parameters=[IDEMPOTENCY_KEY], summary="Create a draft.",
+    )
+    @idempotent
+    def create(self, request):
+        data = s.parse(s.PostCreateSerializer, request.data)
+        post = post_services.post_create(author=request.user, **data)
+        return post_response(request, post.id, status=http.HTTP_201_CREATED)
+
+    def retrieve(self, request, pk=None):
+        return post_response(request, _pk(pk))
+
+    @extend_schema(
+        request=s.PostEditSerializer, responses=s.PostSerializer, parameters=[IF_MATCH],
+        summary="Edit texts, schedule or acknowledgement while draft or changes requested.",
+    )
+    def partial_update(self, request, pk=None):
+        data = s.parse(s.PostEditSerializer, request.data)
+        post_services.post_edit(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
+        return post_response(request, _pk(pk))
+
+    @extend_schema(
+        request=s.TranslationSerializer, responses=s.PostSerializer,
+        parameters=[IF_MATCH, OpenApiParameter("lang", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["en", "fr"])],
+        summary="Provide a language's text at the translation step.",
+    )
+    @action(detail=True, methods=["put"], url_path=r"translations/(?P<lang>[a-z]{2})")
+    def translations(self, request, pk=None, lang=None):
+        data = s.parse(s.TranslationSerializer, request.data)
+        translation_services.translation_provide(
+            post_id=_pk(pk), by=request.user, language=lang, text=data["text"],
+            version=if_match_version(request),
+        )
+        return post_response(request, _pk(pk))
+
+    @_action_schema(s.SubmitSerializer, "Send the post into its lane (conversation: approved at once).")
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def submit(self, request, pk=None):
+        data = s.parse(s.SubmitSerializer, request.data)
+        post_services.post_submit(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
+        return post_response(request, _pk(pk))
+
+    @_action_schema(s.CommentSerializer, "Approve the current step (a member of its team).")
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def approve(self, request, pk=None):
+        data = s.parse(s.CommentSerializer, request.data)
+        review_services.post_approve(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
+        return post_response(request, _pk(pk))
+
+    @_action_schema(s.RequiredCommentSerializer, "Send the post back to its author.")
+    @action(detail=True, methods=["post"], url_path="request-changes")
+    @idempotent
+    def request_changes(self, request, pk=None):
+        data = s.parse(s.RequiredCommentSerializer, request.data)
+        review_services.post_request_changes(
+            post_id=_pk(pk), by=request.user, version=if_match_version(request), **data
+        )
+        return post_response(request, _pk(pk))
+
+    @_action_schema(s.RequiredCommentSerializer, "Refuse the post for good.")
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def reject(self, request, pk=None):
+        data = s.parse(s.RequiredCommentSerializer, request.data)
+        review_services.post_reject(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
+        return post_response(request, _pk(pk))
+
+    @_action_schema(s.CommentSerializer, "The author (or a channel manager) withdraws the post.")
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def withdraw(self, request, pk=None):
+        data = s.parse(s.CommentSerializer, request.data)
+        post_services.post_withdraw(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
+        return post_response(request, _pk(pk))
+
+    @_action_schema(s.UrgentSerializer, "Break glass: publish now, skipping remaining steps.")
+    @action(detail=True, methods=["post"], url_path="publish-urgent")
+    @idempotent
+    def publish_urgent(self, request, pk=None):
+        data = s.parse(s.UrgentSerializer, request.data)
+        post_services.post_publish_urgent(
+            post_id=_pk(pk), by=request.user, version=if_match_version(request), **data
+        )
+        return post_response(request, _pk(pk))
+
+    @_action_schema(s.EmptySerializer, "Retry the failed publications of a failed post.")
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def retry(self, request, pk=None):
+        s.parse(s.EmptySerializer, request.data)
+        publishing_services.post_retry(post_id=_pk(pk), by=request.user, version=if_match_version(request))
+        return post_response(request, _pk(pk))
+
+    @extend_schema(responses=s.AuditEventSerializer(many=True), summary="The post's audit trail, oldest first.")
+    @action(detail=True, methods=["get"], filter_backends=[], filterset_class=None)
+    def history(self, request, pk=None):
+        events = selectors.post_history(post_id=_pk(pk), user=request.user)
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(s.AuditEventSerializer(page, many=True).data)
+
+
+# --- queue
+
+class QueueView(GenericAPIView):
+    """Posts and reviews waiting for the caller's action, most overdue first."""
+
+    serializer_class = s.QueueItemSerializer
+    filter_backends: list = []
+
+    @extend_schema(responses=s.QueueItemSerializer(many=True), operation_id="queue_list")
+    def get(self, request):
+        page = self.paginate_queryset(selectors.queue_for(user=request.user))
+        return self.get_paginated_response(s.QueueItemSerializer(page, many=True).data)
+
+
+# --- inbound
+
+@extend_schema_view(list=extend_schema(summary="The conversation inbox."))
+class InboundViewSet(viewsets.GenericViewSet):
+    serializer_class = s.InboundSerializer
+    filterset_class = InboundFilter
+    ordering_fields = ["received_at", "id"]
+    ordering = ["-received_at", "-id"]
+    lookup_value_regex = r"[0-9]+"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return InboundMessage.objects.none()
+        return selectors.inbox_visible(user=self.request.user)
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(s.InboundSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=s.InboundIngestSerializer,
+        responses={201: s.InboundSerializer, 200: OpenApiResponse(s.InboundSerializer, description="Already stored (same channel and external_id).")},
+        parameters=[IDEMPOTENCY_KEY], summary="Ingest a citizen message (idempotent on channel + external_id).",
+    )
+    @idempotent
+    def create(self, request):
+        data = s.parse(s.InboundIngestSerializer, request.data)
+        msg, created = inbound_services.inbound_ingest(by=request.user, **data)
+        msg = selectors.inbound_get_visible(inbound_id=msg.id, user=request.user)
+        return Response(s.InboundSerializer(msg).data, status=http.HTTP_201_CREATED if created else http.HTTP_200_OK)
+
+    @extend_schema(request=s.EmptySerializer, responses=s.InboundSerializer, parameters=[IDEMPOTENCY_KEY],
+                   summary="Assign the message to the caller.")
+    @action(detail=True, methods=["post"], filter_backends=[], filterset_class=None)
+    @idempotent
+    def claim(self, request, pk=None):
+        s.parse(s.EmptySerializer, request.data)
+        inbound_services.inbound_claim(inbound_id=_pk(pk), by=request.user)
+        msg = selectors.inbound_get_visible(inbound_id=_pk(pk), user=request.user)
+        return Response(s.InboundSerializer(msg).data)
+
+
+# --- metrics
+
+class MetricsView(APIView):
+    """Per channel over [since, until): first-response time, replies vs broadcasts, time in steps."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="Start (default: until − 30 days)."),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="End, exclusive (default: now)."),
+            OpenApiParameter("channel", OpenApiTypes.STR, description="One channel's slug."),
+        ],
+        responses=s.MetricsSerializer, operation_id="metrics_retrieve",
+    )
+    def get(self, request):
+        query = s.parse(s.MetricsQuerySerializer, request.query_params.dict())
+        channel = query.get("channel")
+        if channel and not selectors.channels_visible(user=request.user).filter(slug=channel).exists():
+            raise InvalidInput("Unknown channel.", errors={"channel": ["Unknown channel."]})
+        data = selectors.metrics_compute(
+            user=request.user, since=query.get("since"), until=query.get("until"), channel=channel
+        )
+        return Response(s.MetricsSerializer(data).data)
+
+
+# --- webhooks
+
+@extend_schema_view(
+    list=extend_schema(summary="Your organisation's webhook subscriptions (channel managers)."),
+    retrieve=extend_schema(summary="One webhook subscription."),
+)
+class WebhookViewSet(viewsets.GenericViewSet):
+    serializer_class = s.WebhookSerializer
+    filter_backends: list = []
+    lookup_value_regex = r"[0-9]+"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.webhooks_visible(user=self.request.user)
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.WebhookSerializer(page, many=True).data)
+
+    @extend_schema(request=s.WebhookCreateSerializer, responses={201: s.WebhookSerializer},
+                   parameters=[IDEMPOTENCY_KEY], summary="Subscribe to events.")
+    @idempotent
+    def create(self, request):
+        data = s.parse(s.WebhookCreateSerializer, request.data)
+        hook = webhook_services.webhook_create(by=request.user, **data)
+        hook = selectors.webhook_get_visible(webhook_id=hook.id, user=request.user)
+        return Response(s.WebhookSerializer(hook).data, status=http.HTTP_201_CREATED,
+                        headers={"Location": f"/api/v1/webhooks/{hook.id}/"})
+
+    def retrieve(self, request, pk=None):
+        hook = selectors.webhook_get_visible(webhook_id=_pk(pk), user=request.user)
+        return Response(s.WebhookSerializer(hook).data)
+
+    @extend_schema(request=s.WebhookUpdateSerializer, responses=s.WebhookSerializer,
+                   summary="Change a subscription.")
+    def partial_update(self, request, pk=None):
+        data = s.parse(s.WebhookUpdateSerializer, request.data)
+        webhook_services.webhook_update(webhook_id=_pk(pk), by=request.user, **data)
+        hook = selectors.webhook_get_visible(webhook_id=_pk(pk), user=request.user)
+        return Response(s.WebhookSerializer(hook).data)
+
+    @extend_schema(request=None, responses={204: None}, summary="Remove a subscription.")
+    def destroy(self, request, pk=None):
+        webhook_services.webhook_delete(webhook_id=_pk(pk), by=request.user)
+        return Response(status=http.HTTP_204_NO_CONTENT)

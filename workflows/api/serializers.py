@@ -1,0 +1,398 @@
+"""Shapes of the API's requests and responses. Validation of shapes only: every domain rule
+(who may do what, which transitions, guideline checks) lives in workflows.services."""
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..constants import (
+    InboundStatus,
+    LaneKind,
+    PostKind,
+    PostState,
+    PublicationStatus,
+    Severity,
+    StepKind,
+    Verdict,
+)
+from ..selectors import post_due_at
+
+MAX_ID = 2**63 - 1
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class SlugField(serializers.SlugRelatedField):
+    """A related object shown by its slug (read only)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, slug_field="slug", **kwargs)
+LANGUAGE_CHOICES = [("en", "English"), ("fr", "French")]
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects fields it does not know (a typo must not be silently ignored) and bodies that
+    are not JSON objects."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            unknown = sorted(str(k) for k in data.keys() if k not in self.fields)
+            if unknown:
+                raise serializers.ValidationError({k: ["Unknown field."] for k in unknown})
+        return super().to_internal_value(data)
+
+
+def parse(serializer_class, data, **kwargs) -> dict:
+    """Validate `data` with `serializer_class`; raise ValidationError (→ 400) on bad shape."""
+    if data is None:
+        data = {}
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+# --- problem details (documented on every operation)
+
+class ProblemSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="A URI identifying the kind of problem.")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per field ('texts.fr', 'comment', 'non_field_errors'...).",
+    )
+
+
+class CheckSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    ok = serializers.BooleanField()
+    message = serializers.CharField(allow_blank=True)
+    language = serializers.CharField(allow_blank=True)
+    field = serializers.CharField(allow_blank=True, required=False)
+
+
+class GuidelineProblemSerializer(ProblemSerializer):
+    violations = CheckSerializer(many=True)
+
+
+# --- me, channels, lanes
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    organisation = serializers.CharField(allow_null=True)
+    language = serializers.CharField()
+    permissions = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class ChannelSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.CharField()
+    name = serializers.CharField(allow_blank=True)
+    platform = serializers.CharField()
+    handle = serializers.CharField()
+    languages = serializers.ListField(child=serializers.CharField())
+    char_limit = serializers.IntegerField()
+
+
+class LaneStepSerializer(serializers.Serializer):
+    order = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=StepKind.choices)
+    team = serializers.CharField(source="team.slug")
+    quorum = serializers.IntegerField()
+    sla_seconds = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_sla_seconds(self, step) -> int:
+        return int(step.sla.total_seconds())
+
+
+class GuidelineSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    params = serializers.JSONField()
+
+
+class LaneSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=LaneKind.choices)
+    required_languages = serializers.ListField(child=serializers.CharField())
+    allow_urgent = serializers.BooleanField()
+    steps = LaneStepSerializer(many=True, source="steps.all")
+    guidelines = serializers.SerializerMethodField()
+
+    @extend_schema_field(GuidelineSerializer(many=True))
+    def get_guidelines(self, lane) -> list[dict]:
+        return [
+            {"kind": g.kind, "severity": g.severity, "params": g.params}
+            for g in lane.guidelines.all()
+            if g.enabled
+        ]
+
+
+# --- posts
+
+class CurrentStepSerializer(serializers.Serializer):
+    order = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=StepKind.choices)
+    team = serializers.CharField(source="team.slug")
+
+
+class DecisionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    step = serializers.CharField(source="step.name")
+    step_order = serializers.IntegerField(source="step.order")
+    reviewer = serializers.CharField(source="reviewer.username")
+    verdict = serializers.ChoiceField(choices=Verdict.choices)
+    comment = serializers.CharField(allow_blank=True)
+    revision = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    invalidated_at = serializers.DateTimeField(allow_null=True)
+
+
+class PublicationSerializer(serializers.Serializer):
+    channel = serializers.CharField(source="channel.slug")
+    language = serializers.CharField()
+    status = serializers.ChoiceField(choices=PublicationStatus.choices)
+    url = serializers.CharField(allow_blank=True)
+    external_id = serializers.CharField(allow_blank=True)
+    attempts = serializers.IntegerField()
+    last_error = serializers.CharField(allow_blank=True)
+
+
+class PostSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=PostState.choices)
+    lane = serializers.CharField(source="lane.slug")
+    kind = serializers.ChoiceField(choices=PostKind.choices)
+    channels = SlugField(many=True)
+    author = serializers.CharField(source="author.username")
+    in_reply_to = serializers.IntegerField(source="in_reply_to_id", allow_null=True)
+    texts = serializers.DictField(child=serializers.CharField(), source="texts_dict")
+    current_step = CurrentStepSerializer(allow_null=True)
+    due_at = serializers.SerializerMethodField()
+    checks = CheckSerializer(many=True)
+    decisions = DecisionSerializer(many=True, source="decisions.all")
+    publications = PublicationSerializer(many=True, source="publications.all")
+    version = serializers.IntegerField()
+    scheduled_at = serializers.DateTimeField(allow_null=True)
+    escalation_reason = serializers.CharField(allow_blank=True)
+    urgent = serializers.BooleanField()
+    rules_acknowledged = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_due_at(self, post):
+        due = post_due_at(post)
+        return serializers.DateTimeField().to_representation(due) if due else None
+
+
+class PostCreateSerializer(StrictSerializer):
+    channels = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, max_length=20,
+        help_text="Channel slugs. Optional for a reply to a citizen message (its channel).",
+    )
+    kind = serializers.ChoiceField(choices=PostKind.choices)
+    lane = serializers.CharField(
+        required=False, allow_null=True, max_length=50,
+        help_text="Lane slug; omitted: replies go to the conversation lane, posts to the official lane.",
+    )
+    in_reply_to = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
+    texts = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False))
+    scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
+    rules_acknowledged = serializers.BooleanField(
+        required=False, default=False,
+        help_text="The author ticks the four rules (required before submitting in the demo lanes).",
+    )
+
+
+class PostEditSerializer(StrictSerializer):
+    texts = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False)
+    scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
+    rules_acknowledged = serializers.BooleanField(required=False)
+
+
+class TranslationSerializer(StrictSerializer):
+    text = serializers.CharField(trim_whitespace=False)
+
+
+class SubmitSerializer(StrictSerializer):
+    rules_acknowledged = serializers.BooleanField(required=False)
+
+
+class CommentSerializer(StrictSerializer):
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+
+
+class RequiredCommentSerializer(StrictSerializer):
+    comment = serializers.CharField(max_length=5000)
+
+
+class UrgentSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class EmptySerializer(StrictSerializer):
+    pass
+
+
+class AuditEventSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    verb = serializers.CharField()
+    actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+    from_state = serializers.CharField(allow_blank=True)
+    to_state = serializers.CharField(allow_blank=True)
+    revision = serializers.IntegerField(allow_null=True)
+    data = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    hash = serializers.CharField()
+    prev_hash = serializers.CharField(allow_blank=True)
+
+
+# --- queue
+
+class QueuePostSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=PostState.choices)
+    lane = serializers.CharField(source="lane.slug")
+    kind = serializers.ChoiceField(choices=PostKind.choices)
+    author = serializers.CharField(source="author.username")
+    channels = SlugField(many=True)
+    texts = serializers.DictField(child=serializers.CharField(), source="texts_dict")
+    version = serializers.IntegerField()
+
+
+QUEUE_KIND_CHOICES = [*StepKind.choices, ("spot_check", "Spot-check"), ("retrospective", "Retrospective")]
+
+
+class QueueItemSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=QUEUE_KIND_CHOICES)
+    post = QueuePostSerializer()
+    step = serializers.SerializerMethodField()
+    review = serializers.IntegerField(source="review.id", allow_null=True, default=None)
+    due_at = serializers.DateTimeField(allow_null=True)
+    overdue = serializers.BooleanField()
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_step(self, item):
+        if item.review is None and item.post.current_step_id:
+            return item.post.current_step.name
+        return None
+
+
+# --- inbound
+
+class InboundSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    channel = serializers.CharField(source="channel.slug")
+    external_id = serializers.CharField()
+    author = serializers.CharField()
+    text = serializers.CharField(source="body")
+    language = serializers.CharField(allow_blank=True)
+    url = serializers.CharField(allow_blank=True)
+    received_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=InboundStatus.choices)
+    assignee = serializers.CharField(source="assignee.username", allow_null=True, default=None)
+    claimed_at = serializers.DateTimeField(allow_null=True)
+    first_response_at = serializers.DateTimeField(allow_null=True)
+
+
+class InboundIngestSerializer(StrictSerializer):
+    channel = serializers.CharField(max_length=50)
+    external_id = serializers.CharField(max_length=300)
+    author = serializers.CharField(max_length=300)
+    text = serializers.CharField(max_length=20000)
+    url = serializers.URLField(required=False, allow_blank=True, max_length=500, default="")
+    received_at = serializers.DateTimeField(required=False, allow_null=True)
+    language = serializers.ChoiceField(
+        choices=LANGUAGE_CHOICES, required=False, allow_null=True, allow_blank=True,
+        help_text="Omitted: detected from the text.",
+    )
+
+
+# --- metrics
+
+class MetricsQuerySerializer(StrictSerializer):
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+    channel = serializers.SlugField(required=False, max_length=50)
+
+    def validate(self, attrs):
+        since, until = attrs.get("since"), attrs.get("until")
+        if since and until and since >= until:
+            raise serializers.ValidationError({"since": ["Must be before until."]})
+        return attrs
+
+
+class FirstResponseSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    median = serializers.FloatField(allow_null=True)
+    p90 = serializers.FloatField(allow_null=True)
+    values = serializers.ListField(child=serializers.FloatField())
+
+
+class WeekSerializer(serializers.Serializer):
+    week = serializers.CharField()
+    replies = serializers.IntegerField()
+    broadcasts = serializers.IntegerField()
+
+
+class ChannelMetricsSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    inbound = serializers.IntegerField()
+    unanswered = serializers.IntegerField()
+    first_response_seconds = FirstResponseSerializer()
+    replies = serializers.IntegerField()
+    broadcasts = serializers.IntegerField()
+    reply_ratio = serializers.FloatField(allow_null=True)
+    step_median_seconds = serializers.DictField(child=serializers.FloatField())
+    urgent = serializers.IntegerField()
+    urgent_bypass_rate = serializers.FloatField(allow_null=True)
+    weekly = WeekSerializer(many=True)
+
+
+class MetricsSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    channels = ChannelMetricsSerializer(many=True)
+
+
+# --- webhooks
+
+class WebhookSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.CharField()
+    events = serializers.ListField(child=serializers.CharField())
+    is_active = serializers.BooleanField()
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+
+
+def _topic_field(**kwargs):
+    from ..services.webhook_subscriptions import TOPICS
+
+    return serializers.ListField(
+        child=serializers.ChoiceField(choices=[(t, t) for t in TOPICS]), max_length=len(TOPICS),
+        help_text="Topics to deliver; empty means every topic.", **kwargs,
+    )
+
+
+class WebhookCreateSerializer(StrictSerializer):
+    url = serializers.URLField(max_length=500)
+    secret = serializers.CharField(min_length=16, max_length=200, write_only=True,
+                                   help_text="Shared secret for the HMAC-SHA256 signature; never shown again.")
+    events = _topic_field(required=False, default=list)
+    is_active = serializers.BooleanField(required=False, default=True)
+
+
+class WebhookUpdateSerializer(StrictSerializer):
+    url = serializers.URLField(max_length=500, required=False)
+    secret = serializers.CharField(min_length=16, max_length=200, write_only=True, required=False)
+    events = _topic_field(required=False)
+    is_active = serializers.BooleanField(required=False)
