@@ -19,3 +19,11 @@ def token_issue(*, user: User, name: str = "") -> tuple[ApiToken, str]:
 def token_revoke(*, token_id: int) -> None:
     """Revoke a token; requests with its key get 401 from then on."""
     ApiToken.objects.filter(id=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+@transaction.atomic
+def user_set_language(*, user: User, language: str) -> None:
+    """Remember `user`'s preferred interface language ('en' or 'fr'); anything else is ignored."""
+    if language in ("en", "fr") and user.preferred_language != language:
+        User.objects.filter(id=user.id).update(preferred_language=language)
+        user.preferred_language = language

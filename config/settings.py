@@ -130,6 +130,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_LOCKOUT_TEMPLATE = "web/locked.html"
 
 # --- Languages: English and French, the two official languages.
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
@@ -149,6 +150,9 @@ if _GCDS.is_dir():
 _GCDS_FONTS = BASE_DIR / "node_modules" / "@gcds-core" / "fonts"
 if _GCDS_FONTS.is_dir():
     STATICFILES_DIRS.append(("gcds-fonts", _GCDS_FONTS))
+_HTMX = BASE_DIR / "node_modules" / "htmx.org" / "dist"
+if _HTMX.is_dir():
+    STATICFILES_DIRS.append(("htmx", _HTMX))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

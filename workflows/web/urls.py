@@ -1,9 +1,26 @@
+from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
+
+from . import views
 
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", RedirectView.as_view(url="/api/docs/", permanent=False), name="home"),
+    path("language/", views.language, name="web-language"),
+    path("ui/gcds.css", views.gcds_css, name="web-gcds-css"),
+    path("", views.home, name="home"),
+    path("inbox/", views.inbox, name="web-inbox"),
+    path("inbox/<int:inbound_id>/", views.inbound_detail, name="web-inbound"),
+    path("inbox/<int:inbound_id>/claim/", views.inbound_claim, name="web-inbound-claim"),
+    path("checks/", views.checks, name="web-checks"),
+    path("posts/new/", views.compose, name="web-compose"),
+    path("posts/<int:post_id>/", views.post_detail, name="web-post"),
+    path("posts/<int:post_id>/<slug:action>/", views.post_action, name="web-post-action"),
+    path("queue/", views.queue, name="web-queue"),
+    path("queue/approve/", views.queue_approve, name="web-queue-approve"),
+    path("metrics/", views.metrics, name="web-metrics"),
 ]
+
+if getattr(settings, "OIDC_RP_CLIENT_ID", ""):
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))

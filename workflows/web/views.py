@@ -1,0 +1,558 @@
+"""Web UI for staff and approvers: thin views over workflows.services and workflows.selectors.
+
+Views parse a form, call one service (or selector) and render. Every rule is the services'; a
+service exception is shown as an error summary linked to the field it concerns."""
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from functools import lru_cache
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
+from django.db import transaction
+from django.db.models import Count
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language
+
+from accounts.services import user_set_language
+
+from .. import selectors
+from ..constants import ChannelPerm, InboundStatus, PostKind, PostState
+from ..exceptions import Conflict, NotFound, WorkflowError
+from ..models import HoldingReply
+from ..permissions import channels_with_perm
+from ..services import inbound as inbound_services
+from ..services import posts as post_services
+from ..services import publishing, reviews, translations
+from ..services.preview import post_actions_for, preview_checks
+from . import charts
+from .forms import (
+    SERVICE_FIELD,
+    CommentForm,
+    ComposeForm,
+    InboxFilterForm,
+    QueueFilterForm,
+    ReplyForm,
+    TranslationForm,
+    UrgentForm,
+)
+
+# --- helpers -------------------------------------------------------------------------------
+
+def lang_name(code: str) -> str:
+    return {"en": _("English"), "fr": _("French")}.get(code, code)
+
+
+def service_error(form, exc: WorkflowError) -> None:
+    """Put a service exception on the form: on the fields it names, else as a form error."""
+    if isinstance(exc, Conflict) and exc.code == "stale_version":
+        form.add_error(None, _("This post changed since you loaded it. Reload the page, check the "
+                               "latest version and try again."))
+        return
+    placed = False
+    for key, msgs in (exc.errors or {}).items():
+        name = SERVICE_FIELD.get(key)
+        if name == "text_en" and "text_en" not in form.fields and "text" in form.fields:
+            name = "text"
+        if name == "text_fr" and "text_fr" not in form.fields and "text" in form.fields:
+            name = "text"
+        if name and name in form.fields:
+            for m in msgs:
+                form.add_error(name, m)
+            placed = True
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+def describe_errors(form) -> None:
+    """Link each invalid field to its error message (aria-describedby)."""
+    if form is None or not form.is_bound:
+        return
+    for name in form.errors:
+        if name in form.fields:
+            widget = form.fields[name].widget
+            ids = [f"id_{name}_error"]
+            if form.fields[name].help_text:
+                ids.append(f"id_{name}_helptext")
+            widget.attrs["aria-describedby"] = " ".join(ids)
+
+
+def page(request, template: str, context: dict, *, status: int = 200):
+    for value in context.values():
+        if hasattr(value, "errors") and hasattr(value, "fields"):
+            describe_errors(value)
+    return render(request, template, context, status=status)
+
+
+def visible_post(request, post_id: int):
+    try:
+        return selectors.post_get_visible(post_id=post_id, user=request.user)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+
+
+def draft_channel_choices(user) -> list[tuple[str, str]]:
+    ids = selectors.channels_visible(user=user).values_list("id", flat=True)
+    return [(c.slug, f"{c.name or c.handle} ({c.handle})")
+            for c in channels_with_perm(user=user, codename=ChannelPerm.DRAFT, channel_ids=ids).order_by("slug")]
+
+
+def visible_channel_choices(user) -> list[tuple[str, str]]:
+    return [(c.slug, c.name or c.handle) for c in selectors.channels_visible(user=user)]
+
+
+# --- assets and language -------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _gcds_css() -> str:
+    path = finders.find("gcds/gcds.css")
+    if not path:
+        return ""
+    with open(path, encoding="utf-8") as fh:
+        css = fh.read()
+    # The stylesheet imports Google Fonts and icon fonts from a CDN: serve them ourselves.
+    if css.startswith("@import"):
+        css = css[css.index(";") + 1:]
+    css = css.replace("https://cdn.design-system.canada.ca/@gcds-core/fonts@1.1.1/", static("gcds-fonts/fonts/"))
+    return css
+
+
+def gcds_css(request):
+    """gcds.css without its external @import and CDN font URLs (fonts come from @gcds-core/fonts)."""
+    response = HttpResponse(_gcds_css(), content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@require_POST
+def language(request):
+    """Django's set_language, plus remembering a signed-in user's choice."""
+    response = set_language(request)
+    lang = request.POST.get("language", "")
+    if request.user.is_authenticated and lang in dict(settings.LANGUAGES):
+        user_set_language(user=request.user, language=lang)
+    return response
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["oidc_enabled"] = bool(getattr(settings, "OIDC_RP_CLIENT_ID", ""))
+        return ctx
+
+
+# --- home ----------------------------------------------------------------------------------
+
+@login_required
+def home(request):
+    user = request.user
+    posts = selectors.posts_visible(user=user).filter(author=user.id)
+    drafts = posts.filter(state__in=[PostState.DRAFT, PostState.CHANGES_REQUESTED])
+    recent = posts.exclude(state__in=[PostState.DRAFT, PostState.CHANGES_REQUESTED])[:10]
+    counts = Counter(dict(selectors.inbox_visible(user=user).order_by().values_list("status").annotate(n=Count("id"))))
+    mine = selectors.inbox_visible(user=user).filter(status=InboundStatus.CLAIMED, assignee=user.id).count()
+    return page(request, "web/home.html", {
+        "drafts": drafts, "recent": recent, "queue": selectors.queue_for(user=user)[:20],
+        "inbox_new": counts.get(InboundStatus.NEW, 0), "inbox_claimed": counts.get(InboundStatus.CLAIMED, 0),
+        "inbox_mine": mine,
+    })
+
+
+# --- inbox ---------------------------------------------------------------------------------
+
+@login_required
+def inbox(request):
+    user = request.user
+    form = InboxFilterForm(request.GET or None, channel_choices=visible_channel_choices(user))
+    messages_qs = selectors.inbox_visible(user=user)
+    status = ""
+    if form.is_valid():
+        status = form.cleaned_data["status"]
+        if form.cleaned_data["channel"]:
+            messages_qs = messages_qs.filter(channel__slug=form.cleaned_data["channel"])
+    if status == "all":
+        pass
+    elif status:
+        messages_qs = messages_qs.filter(status=status)
+    else:
+        messages_qs = messages_qs.filter(status__in=[InboundStatus.NEW, InboundStatus.CLAIMED])
+    return page(request, "web/inbox.html", {"form": form, "items": messages_qs[:200]})
+
+
+def _inbound(request, inbound_id: int):
+    try:
+        return selectors.inbound_get_visible(inbound_id=inbound_id, user=request.user)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+
+
+@login_required
+@require_POST
+def inbound_claim(request, inbound_id: int):
+    msg = _inbound(request, inbound_id)
+    error = ""
+    try:
+        msg = inbound_services.inbound_claim(inbound_id=msg.id, by=request.user)
+        status_text = _("Message from %(author)s claimed by you.") % {"author": msg.author}
+    except WorkflowError as exc:
+        error = exc.message
+        status_text = error
+    if request.htmx:
+        msg = _inbound(request, inbound_id)
+        return render(request, "web/partials/inbox_row.html", {"m": msg, "status_text": status_text, "oob": True})
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, status_text)
+    return redirect(request.POST.get("next") or reverse("web-inbound", args=[inbound_id]))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def inbound_detail(request, inbound_id: int):
+    """Read a citizen message and reply in place (create the reply, then submit it)."""
+    msg = _inbound(request, inbound_id)
+    user = request.user
+    holding = list(HoldingReply.objects.filter(organisation_id=msg.organisation_id))
+    reply_lang = msg.language or "en"
+    if request.method == "POST":
+        form = ReplyForm(request.POST)
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    post = post_services.post_create(
+                        author=user, kind=PostKind.REPLY, in_reply_to=msg.id,
+                        texts={reply_lang: form.cleaned_data["text"]},
+                        rules_acknowledged=form.cleaned_data["rules_acknowledged"],
+                    )
+                    post = post_services.post_submit(post_id=post.id, by=user, version=post.version)
+            except WorkflowError as exc:
+                service_error(form, exc)
+            else:
+                if post.lane.kind != "conversation" or post.state == PostState.IN_REVIEW:
+                    messages.warning(request, _("Your reply needs approval before it is published: %(reason)s")
+                                     % {"reason": post.escalation_reason or post.lane.name})
+                else:
+                    messages.success(request, _("Reply sent."))
+                return redirect("web-post", post_id=post.id)
+    else:
+        initial = {}
+        chosen = request.GET.get("holding")
+        for h in holding:
+            if chosen and str(h.id) == chosen:
+                initial["text"] = h.body_fr if reply_lang == "fr" else h.body_en
+        form = ReplyForm(initial=initial)
+    form.fields["text"].widget.attrs.update({"lang": reply_lang})
+    limit = msg.channel.char_limit
+    replies = selectors.posts_visible(user=user).filter(in_reply_to=msg.id)
+    preview = preview_checks(user=user, kind=PostKind.REPLY, texts={reply_lang: form["text"].value() or ""},
+                             in_reply_to=msg.id, rules_acknowledged=bool(form["rules_acknowledged"].value()))
+    return page(request, "web/inbound.html", {
+        "m": msg, "form": form, "holding": holding, "reply_lang": reply_lang, "reply_lang_name": lang_name(reply_lang),
+        "limit": limit, "replies": replies, "preview": preview,
+        "can_reply": msg.status in (InboundStatus.NEW, InboundStatus.CLAIMED),
+    })
+
+
+# --- live checks (htmx) --------------------------------------------------------------------
+
+@login_required
+@require_POST
+def checks(request):
+    """Guideline results for unsaved text, rendered as the checks panel (htmx target)."""
+    data = request.POST
+    kind = PostKind.REPLY if data.get("kind") == PostKind.REPLY else PostKind.POST
+    texts = {lang: data.get(f"text_{lang}", "") for lang in ("en", "fr") if f"text_{lang}" in data}
+    if "text" in data and data.get("reply_language") in ("en", "fr"):
+        texts[data["reply_language"]] = data.get("text", "")
+    try:
+        in_reply_to = int(data.get("in_reply_to") or 0) or None
+    except ValueError:
+        in_reply_to = None
+    preview = preview_checks(
+        user=request.user, kind=kind, texts=texts, channels=data.getlist("channels"),
+        in_reply_to=in_reply_to, rules_acknowledged=data.get("rules_acknowledged") in ("on", "true", "1"),
+    )
+    return render(request, "web/partials/checks.html", {"preview": preview})
+
+
+# --- compose and edit ----------------------------------------------------------------------
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def compose(request):
+    user = request.user
+    choices = draft_channel_choices(user)
+    if request.method == "POST":
+        form = ComposeForm(request.POST, channel_choices=choices)
+        if form.is_valid():
+            submit = "submit" in request.POST
+            try:
+                with transaction.atomic():
+                    post = post_services.post_create(
+                        author=user, kind=PostKind.POST, channels=form.cleaned_data["channels"],
+                        texts=form.texts(), scheduled_at=form.cleaned_data["scheduled_at"],
+                        rules_acknowledged=form.cleaned_data["rules_acknowledged"],
+                    )
+                    if submit:
+                        post = post_services.post_submit(post_id=post.id, by=user, version=post.version)
+            except WorkflowError as exc:
+                service_error(form, exc)
+            else:
+                messages.success(request, _("Submitted for review.") if submit else _("Draft saved."))
+                return redirect("web-post", post_id=post.id)
+    else:
+        form = ComposeForm(channel_choices=choices, initial={"channels": [c for c, _n in choices]})
+    preview = preview_checks(
+        user=user, kind=PostKind.POST, channels=form["channels"].value() or [],
+        texts={"en": form["text_en"].value() or "", "fr": form["text_fr"].value() or ""},
+        rules_acknowledged=bool(form["rules_acknowledged"].value()),
+    )
+    return page(request, "web/compose.html", {"form": form, "preview": preview, "editing": None})
+
+
+# --- post page and its actions -------------------------------------------------------------
+
+def _diff(old: str, new: str) -> list[tuple[str, str]]:
+    """Word-level diff as [(op, text)] with op in {"same", "add", "del"}."""
+    a, b = old.split(" "), new.split(" ")
+    out: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(("same", " ".join(a[i1:i2])))
+        if op in ("delete", "replace"):
+            out.append(("del", " ".join(a[i1:i2])))
+        if op in ("insert", "replace"):
+            out.append(("add", " ".join(b[j1:j2])))
+    return out
+
+
+def _post_context(request, post, forms: dict | None = None) -> dict:
+    user = request.user
+    acts = post_actions_for(post=post, user=user)
+    texts = {t.language: t for t in post.texts.all()}
+    revisions = list(post.revisions.order_by("number").select_related("created_by"))
+    by_number = {r.number: r for r in revisions}
+    try:
+        to_n = int(request.GET.get("to") or (revisions[-1].number if revisions else 0))
+        from_n = int(request.GET.get("from") or (to_n - 1))
+    except ValueError:
+        to_n = revisions[-1].number if revisions else 0
+        from_n = to_n - 1
+    diff = None
+    if from_n in by_number and to_n in by_number:
+        old, new = by_number[from_n].texts, by_number[to_n].texts
+        diff = [(lang, lang_name(lang), _diff(old.get(lang, ""), new.get(lang, ""))) for lang in sorted(set(old) | set(new))]
+    forms = forms or {}
+    version = {"version": post.version}
+    ctx = {
+        "post": post, "acts": acts, "texts": texts,
+        "languages": [(lang, lang_name(lang), texts.get(lang)) for lang in ("en", "fr")],
+        "revisions": revisions, "diff": diff, "diff_from": from_n, "diff_to": to_n,
+        "history": selectors.post_history(post_id=post.id, user=user),
+        "decisions": list(post.decisions.all()), "publications": list(post.publications.all()),
+        "due_at": selectors.post_due_at(post),
+        "comment_form": forms.get("comment") or CommentForm(initial=version),
+        "translation_form": forms.get("translation") or TranslationForm(
+            initial={**version, "language": (acts.missing_languages or ["fr"])[0]}),
+        "urgent_form": forms.get("urgent") or UrgentForm(initial=version),
+        "action_form": forms.get("action") or CommentForm(initial=version),
+    }
+    if acts.edit:
+        ctx["edit_form"] = forms.get("edit") or ComposeForm(
+            channel_choices=[(c.slug, c.name or c.handle) for c in post.channels.all()],
+            initial={**version, "text_en": getattr(texts.get("en"), "body", ""),
+                     "text_fr": getattr(texts.get("fr"), "body", ""),
+                     "channels": [c.slug for c in post.channels.all()],
+                     "rules_acknowledged": post.rules_acknowledged,
+                     "scheduled_at": timezone.localtime(post.scheduled_at) if post.scheduled_at else None})
+    return ctx
+
+
+@login_required
+def post_detail(request, post_id: int):
+    post = visible_post(request, post_id)
+    return page(request, "web/post.html", _post_context(request, post))
+
+
+#: action -> (form class, which form slot shows its errors, call)
+def _act_approve(post, user, form):
+    return reviews.post_approve(post_id=post.id, by=user, comment=form.cleaned_data["comment"],
+                                version=form.cleaned_data["version"])
+
+
+def _act_request_changes(post, user, form):
+    return reviews.post_request_changes(post_id=post.id, by=user, comment=form.cleaned_data["comment"],
+                                        version=form.cleaned_data["version"])
+
+
+def _act_reject(post, user, form):
+    return reviews.post_reject(post_id=post.id, by=user, comment=form.cleaned_data["comment"],
+                               version=form.cleaned_data["version"])
+
+
+def _act_translate(post, user, form):
+    return translations.translation_provide(post_id=post.id, by=user, language=form.cleaned_data["language"],
+                                            text=form.cleaned_data["text"], version=form.cleaned_data["version"])
+
+
+def _act_withdraw(post, user, form):
+    return post_services.post_withdraw(post_id=post.id, by=user, version=form.cleaned_data["version"],
+                                       comment=form.cleaned_data["comment"])
+
+
+def _act_urgent(post, user, form):
+    return post_services.post_publish_urgent(post_id=post.id, by=user, reason=form.cleaned_data["reason"],
+                                             version=form.cleaned_data["version"])
+
+
+def _act_retry(post, user, form):
+    return publishing.post_retry(post_id=post.id, by=user, version=form.cleaned_data["version"])
+
+
+def _act_edit(post, user, form):
+    with transaction.atomic():
+        post = post_services.post_edit(
+            post_id=post.id, by=user, texts=form.texts(), scheduled_at=form.cleaned_data["scheduled_at"],
+            rules_acknowledged=form.cleaned_data["rules_acknowledged"], version=form.cleaned_data["version"])
+        if form.data.get("submit") is not None:
+            post = post_services.post_submit(post_id=post.id, by=user, version=post.version)
+    return post
+
+
+ACTIONS = {
+    "approve": (CommentForm, "comment", _act_approve),
+    "request-changes": (CommentForm, "comment", _act_request_changes),
+    "reject": (CommentForm, "comment", _act_reject),
+    "translate": (TranslationForm, "translation", _act_translate),
+    "withdraw": (CommentForm, "action", _act_withdraw),
+    "urgent": (UrgentForm, "urgent", _act_urgent),
+    "retry": (CommentForm, "action", _act_retry),
+    "edit": (ComposeForm, "edit", _act_edit),
+}
+
+def _done_message(action: str) -> str:
+    return {
+        "approve": _("Approved."), "request-changes": _("Changes requested."), "reject": _("Rejected."),
+        "translate": _("Translation saved."), "withdraw": _("Withdrawn."), "urgent": _("Published urgently."),
+        "retry": _("Publishing retried."), "edit": _("Saved."),
+    }[action]
+
+
+@login_required
+@require_POST
+def post_action(request, post_id: int, action: str):
+    if action not in ACTIONS:
+        raise Http404("No such action.")
+    post = visible_post(request, post_id)
+    form_class, slot, call = ACTIONS[action]
+    kwargs = {}
+    if form_class is ComposeForm:
+        kwargs["channel_choices"] = [(c.slug, c.slug) for c in post.channels.all()]
+    form = form_class(request.POST, **kwargs)
+    if form.is_valid():
+        try:
+            call(post, request.user, form)
+        except WorkflowError as exc:
+            service_error(form, exc)
+        else:
+            messages.success(request, _done_message(action))
+            return redirect("web-post", post_id=post.id)
+    post = visible_post(request, post_id)
+    ctx = _post_context(request, post, forms={slot: form})
+    ctx["error_form"] = form
+    return page(request, "web/post.html", ctx, status=400)
+
+
+# --- approver queue ------------------------------------------------------------------------
+
+@login_required
+def queue(request):
+    user = request.user
+    form = QueueFilterForm(request.GET or None, channel_choices=visible_channel_choices(user))
+    items = selectors.queue_for(user=user)
+    if form.is_valid():
+        if form.cleaned_data["kind"]:
+            items = [i for i in items if i.kind == form.cleaned_data["kind"]]
+        if form.cleaned_data["channel"]:
+            items = [i for i in items if any(c.slug == form.cleaned_data["channel"] for c in i.post.channels.all())]
+        if form.cleaned_data["sort"] == "newest":
+            items.sort(key=lambda i: (i.post.created_at, i.post.id), reverse=True)
+        elif form.cleaned_data["sort"] == "oldest":
+            items.sort(key=lambda i: (i.post.created_at, i.post.id))
+    return page(request, "web/queue.html", {"form": form, "items": items,
+                                            "results": request.session.pop("bulk_results", None)})
+
+
+@login_required
+@require_POST
+def queue_approve(request):
+    """Approve each selected post on its own; report each post's outcome."""
+    results = []
+    for raw in request.POST.getlist("post"):
+        try:
+            post_id = int(raw)
+            version = int(request.POST.get(f"version_{post_id}") or 0) or None
+        except ValueError:
+            continue
+        try:
+            post = reviews.post_approve(post_id=post_id, by=request.user, version=version)
+        except WorkflowError as exc:
+            results.append({"post": post_id, "ok": False, "message": exc.message})
+        else:
+            results.append({"post": post_id, "ok": True, "message": str(PostState(post.state).label)})
+    if not results:
+        messages.error(request, _("Select at least one post to approve."))
+    request.session["bulk_results"] = results
+    return redirect("web-queue")
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+@login_required
+def metrics(request):
+    data = selectors.metrics_compute(user=request.user)
+    chans = data["channels"]
+    frt_values = [v for c in chans for v in c["first_response_seconds"]["values"]]
+    frt = charts.frt_histogram(frt_values)
+    weeks = sorted({w["week"] for c in chans for w in c["weekly"]})
+    weekly = {w: {"replies": 0, "broadcasts": 0} for w in weeks}
+    for c in chans:
+        for w in c["weekly"]:
+            weekly[w["week"]]["replies"] += w["replies"]
+            weekly[w["week"]]["broadcasts"] += w["broadcasts"]
+    steps: dict[str, list[float]] = {}
+    for c in chans:
+        for name, secs in c["step_median_seconds"].items():
+            steps.setdefault(name, []).append(secs)
+    step_minutes = {name: round(max(v) / 60, 1) for name, v in sorted(steps.items())}
+    ctx = {
+        "data": data,
+        "frt_chart": charts.bar_chart(title=_("First-response time"), unit=_("messages"),
+                                      labels=[b for b, _n in frt], series={_("Messages"): [n for _b, n in frt]}),
+        "frt": frt,
+        "weekly_chart": charts.bar_chart(title=_("Replies and broadcasts per week"), unit=_("posts"), labels=weeks,
+                                         series={_("Replies"): [weekly[w]["replies"] for w in weeks],
+                                                 _("Broadcasts"): [weekly[w]["broadcasts"] for w in weeks]}),
+        "weekly": weekly,
+        "steps_chart": charts.bar_chart(title=_("Time in each step (median, minutes)"), unit=_("minutes"),
+                                        labels=list(step_minutes), series={_("Minutes"): list(step_minutes.values())}),
+        "step_minutes": step_minutes,
+        "urgent_chart": charts.bar_chart(title=_("Urgent bypasses per channel"), unit=_("posts"),
+                                         labels=[c["channel"] for c in chans],
+                                         series={_("Urgent"): [c["urgent"] for c in chans]}),
+    }
+    return page(request, "web/metrics.html", ctx)
