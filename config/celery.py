@@ -1,12 +1,83 @@
-"""The Celery app. Tasks live in workflows/tasks.py; see docs/publishing.md."""
+"""The Celery app. Tasks live in workflows/tasks.py; the design is in docs/publishing.md.
+
+Celery on Redis is at-least-once: every task here is idempotent (it takes ids, re-reads state
+under a lock or a conditional UPDATE, and does nothing when there is nothing left to do), which is
+what makes acks_late safe. Periodic work is driven by beat and by rows in PostgreSQL, never by
+long broker countdowns (an ETA beyond the visibility timeout is redelivered again and again).
+"""
 from __future__ import annotations
 
 import os
 
 from celery import Celery
+from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("parley")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+#: Stable task names: queued messages survive a refactor of the Python module.
+RELAY = "parley.relay_outbox"
+HANDLE_EVENT = "parley.handle_event"
+DELIVER_POST = "parley.deliver_post"
+PUBLICATIONS_SWEEP = "parley.publications_sweep"
+PUBLISH_DUE = "parley.publish_due_posts"
+SLA_SWEEP = "parley.sla_sweep"
+SPOT_CHECKS = "parley.spot_check_sample"
+
+PUBLISH_QUEUE = "publish"
+NOTIFY_QUEUE = "notify"
+DEFAULT_QUEUE = "celery"
+
+
+def configure(app: Celery) -> None:
+    from django.conf import settings
+
+    relay_every = float(getattr(settings, "OUTBOX_RELAY_INTERVAL", 2.0))
+    sweep_every = float(getattr(settings, "PUBLISH_SWEEP_INTERVAL", 5.0))
+    app.conf.update(
+        task_queues=(Queue(DEFAULT_QUEUE), Queue(NOTIFY_QUEUE), Queue(PUBLISH_QUEUE)),
+        task_default_queue=DEFAULT_QUEUE,
+        task_routes={
+            DELIVER_POST: {"queue": PUBLISH_QUEUE},
+            # parley.handle_event is routed per event by the relay (publish or notify).
+            HANDLE_EVENT: {"queue": NOTIFY_QUEUE},
+        },
+        # One message at a time per process: a publish task never waits behind a prefetched one
+        # (and a SIGKILL loses at most the message being worked on).
+        worker_prefetch_multiplier=1,
+        # acks_late only because every task is idempotent; a task whose worker died is rejected
+        # (requeued) instead of silently acknowledged.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_time_limit=settings.CELERY_TASK_TIME_LIMIT,
+        task_soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+        broker_transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        task_serializer="json",
+        accept_content=["json"],
+        beat_schedule={
+            "relay-outbox": {
+                "task": RELAY, "schedule": relay_every,
+                "options": {"expires": max(5.0, relay_every * 5)},
+            },
+            "publications-sweep": {
+                "task": PUBLICATIONS_SWEEP, "schedule": sweep_every,
+                "options": {"expires": max(10.0, sweep_every * 5)},
+            },
+            "publish-due-posts": {
+                "task": PUBLISH_DUE, "schedule": sweep_every,
+                "options": {"expires": max(10.0, sweep_every * 5)},
+            },
+            "sla-sweep": {"task": SLA_SWEEP, "schedule": 60.0, "options": {"expires": 120}},
+            "spot-check-sample": {"task": SPOT_CHECKS, "schedule": 300.0, "options": {"expires": 600}},
+        },
+    )
+
+
+@app.on_after_configure.connect
+def _configure(sender, **kwargs):  # pragma: no cover - wiring
+    configure(sender)
+
+
 app.autodiscover_tasks()

@@ -195,6 +195,32 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Publish tasks: hard limit well under the visibility timeout, so a running task is never
+# redelivered while it runs; a claim older than PUBLISH_CLAIM_TIMEOUT is reconciled, never resent.
+CELERY_TASK_TIME_LIMIT = max(10, min(300, CELERY_VISIBILITY_TIMEOUT // 4))
+CELERY_TASK_SOFT_TIME_LIMIT = max(8, CELERY_TASK_TIME_LIMIT * 4 // 5)
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+
+# --- Outbox relay and publishing (docs/publishing.md)
+OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=2.0)
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=200)
+#: A relayed event not handled within this many seconds is relayed again (lost task).
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=max(60, CELERY_TASK_TIME_LIMIT * 2))
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+#: /readyz reports the outbox lag; above this many seconds the check says not ok (0: never).
+OUTBOX_LAG_ALERT_SECONDS = env.int("OUTBOX_LAG_ALERT_SECONDS", default=0)
+PUBLISH_MAX_ATTEMPTS = env.int("PUBLISH_MAX_ATTEMPTS", default=5)
+PUBLISH_BACKOFF_BASE = env.float("PUBLISH_BACKOFF_BASE", default=5.0)
+PUBLISH_BACKOFF_MAX = env.float("PUBLISH_BACKOFF_MAX", default=900.0)
+PUBLISH_HTTP_TIMEOUT = env.float("PUBLISH_HTTP_TIMEOUT", default=10.0)
+PUBLISH_SWEEP_INTERVAL = env.float("PUBLISH_SWEEP_INTERVAL", default=5.0)
+#: A publication `sending` for longer than this is presumed abandoned (worker killed) and is
+#: reconciled with the platform. Must exceed the hard time limit of the publish task.
+PUBLISH_CLAIM_TIMEOUT = env.int("PUBLISH_CLAIM_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 30)
+PUBLISH_LOG_PATH = env.str("PUBLISH_LOG_PATH", default=str(BASE_DIR / "var" / "publications.log"))
+SLA_REMINDER_FRACTION = env.float("SLA_REMINDER_FRACTION", default=0.75)
+SPOT_CHECK_WINDOW_DAYS = env.int("SPOT_CHECK_WINDOW_DAYS", default=7)
 
 CACHES = {
     "default": (

@@ -1,0 +1,62 @@
+"""Celery tasks: thin and idempotent. They take ids, call one service, and are safe to run
+twice (Celery on Redis is at-least-once). Names are stable (see config/celery.py)."""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from config import celery as names
+
+from .services import delivery, notifications, relay
+
+log = logging.getLogger("parley.tasks")
+
+
+def _worker(task) -> str:
+    return f"{task.request.hostname or 'local'}:{task.request.id or '-'}"
+
+
+@shared_task(name=names.RELAY, ignore_result=True)
+def relay_outbox() -> int:
+    """Beat, every OUTBOX_RELAY_INTERVAL: relay due outbox events to their tasks."""
+    return relay.relay_outbox()
+
+
+@shared_task(name=names.HANDLE_EVENT, bind=True, ignore_result=True, acks_late=True)
+def handle_event(self, event_id: int) -> str:
+    """Publish, email or deliver one relayed event (routed to `publish` or `notify`)."""
+    return relay.event_handle(event_id=int(event_id), worker=_worker(self))
+
+
+@shared_task(name=names.DELIVER_POST, bind=True, ignore_result=True, acks_late=True)
+def deliver_post(self, post_id: int) -> str | None:
+    """Send every due publication of one post (claims make duplicates harmless)."""
+    return delivery.post_deliver(post_id=int(post_id), worker=_worker(self))
+
+
+@shared_task(name=names.PUBLICATIONS_SWEEP, ignore_result=True)
+def publications_sweep() -> list[int]:
+    """Beat: reconcile abandoned sends and hand due retries to the publish queue."""
+    post_ids = delivery.publications_sweep()
+    for post_id in post_ids:
+        deliver_post.apply_async(args=[post_id], queue=names.PUBLISH_QUEUE)
+    return post_ids
+
+
+@shared_task(name=names.PUBLISH_DUE, ignore_result=True)
+def publish_due_posts() -> list[int]:
+    """Beat: scheduled posts whose time has come start publishing (via the outbox)."""
+    return delivery.scheduled_publish_due()
+
+
+@shared_task(name=names.SLA_SWEEP, ignore_result=True)
+def sla_sweep() -> dict:
+    """Beat: SLA reminders before a step is due, escalations once overdue (each once)."""
+    return notifications.sla_sweep()
+
+
+@shared_task(name=names.SPOT_CHECKS, ignore_result=True)
+def spot_check_sample() -> list[int]:
+    """Beat: sample published conversation replies into the spot-check queue."""
+    return notifications.spot_check_sample()
