@@ -1,0 +1,221 @@
+"""Authorization matrix generated from the URL conf.
+
+Every /api/v1/ endpoint (method × route) found by walking django.urls.get_resolver() must have a
+row in EXPECTED; each row says, for every demo user and anonymous, which status they get on an
+object of their own organisation ("own": the dpe organisation's) and of another ("other": omar's
+agency). Objects are reached through the real services."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from workflows.models import WebhookSubscription
+
+from .conftest import PROBLEM
+
+pytestmark = pytest.mark.django_db
+
+USERS = ("dana", "rami", "tess", "cora", "uma", "omar", None)
+DPE = ("dana", "rami", "tess", "cora", "uma")
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _route(prefix: str, pattern) -> str:
+    text = str(pattern.pattern).lstrip("^").rstrip("$").replace("\\", "")
+    text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", text)
+    text = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", text)
+    return prefix + text
+
+
+def api_endpoints() -> set[tuple[str, str]]:
+    """{(METHOD, "/api/v1/.../{pk}/...")} for every API v1 URL pattern and handled method."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(patterns, prefix):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, _route(prefix, p))
+            elif isinstance(p, URLPattern):
+                route = "/" + _route(prefix, p)
+                if not route.startswith("/api/v1/"):
+                    continue
+                callback = p.callback
+                actions = getattr(callback, "actions", None)
+                if actions:
+                    methods = [m for m in actions if m in METHODS]
+                else:
+                    view = callback.view_class
+                    methods = [m for m in METHODS if hasattr(view, m)]
+                for m in methods:
+                    found.add((m.upper(), route))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def _statuses(default: int, anon: int = 401, **overrides) -> dict:
+    table = {u: default for u in USERS}
+    table[None] = anon
+    table.update(overrides)
+    return table
+
+
+ALL_200 = _statuses(200)
+OWN_DPE_200 = _statuses(200, omar=404)            # a dpe object: everyone in dpe sees it
+OTHER_OMAR_200 = _statuses(404, omar=200)         # omar's object: only omar sees it
+
+
+# --- setups: (flow, which) -> (path values, body)
+
+def s_none(flow, which):
+    return {}, None
+
+
+def s_create_body(flow, which):
+    chans = ["dpe-en", "dpe-fr"] if which == "own" else ["other-en"]
+    return {}, {"channels": chans, "kind": "post", "lane": "official",
+                "texts": {"en": "Offices reopen Monday."}, "rules_acknowledged": True}
+
+
+def s_draft(flow, which):
+    post = flow.draft("dana") if which == "own" else flow.draft("omar", texts={"en": "Other news."})
+    return {"pk": post.id}, {}
+
+
+def s_edit(flow, which):
+    ids, _ = s_draft(flow, which)
+    return ids, {"texts": {"en": "Offices reopen on Tuesday."}}
+
+
+def s_in_review(flow, which):
+    post = flow.in_review("dana") if which == "own" else flow.other_in_review()
+    return {"pk": post.id}, {"comment": "Looks fine."}
+
+
+def s_in_review_bilingual(flow, which):
+    if which == "own":
+        post = flow.in_review("dana", texts={"en": "Offices reopen Monday.", "fr": "Réouverture lundi."})
+    else:
+        post = flow.other_in_review()
+    return {"pk": post.id}, {"reason": "Storm warning."}
+
+
+def s_translation(flow, which):
+    post = flow.at_translation() if which == "own" else flow.other_in_review()
+    return {"pk": post.id, "lang": "fr"}, {"text": "Nos bureaux rouvrent lundi."}
+
+
+def s_failed(flow, which):
+    post = flow.failed() if which == "own" else flow.draft("omar", texts={"en": "Other news."})
+    return {"pk": post.id}, {}
+
+
+def s_inbound_body(flow, which):
+    return {}, {"channel": "dpe-en" if which == "own" else "other-en", "external_id": "ext-1",
+                "author": "@citizen", "text": "When does the office open?"}
+
+
+def s_inbound(flow, which):
+    msg = flow.inbound() if which == "own" else flow.inbound(channel="other-en", by="omar")
+    return {"pk": msg.id}, {}
+
+
+def s_webhook_body(flow, which):
+    return {}, {"url": "https://hooks.example/parley", "secret": "s3cret-s3cret-s3cret"}
+
+
+def s_webhook(flow, which):
+    org = flow.demo.dana.organisation if which == "own" else flow.demo.omar.organisation
+    hook = WebhookSubscription.objects.create(organisation=org, url="https://hooks.example/x", secret="x" * 20)
+    return {"pk": hook.id}, {"is_active": False}
+
+
+POSTS = "/api/v1/posts/"
+P = "/api/v1/posts/{pk}/"
+REVIEW_AS_MANAGER = {"own": _statuses(403, rami=200, omar=404), "other": _statuses(404, omar=403)}
+
+#: (METHOD, route) -> (setup, {"own": {user: status}, "other": {user: status}})
+EXPECTED = {
+    ("GET", "/api/v1/me/"): (s_none, {"own": ALL_200}),
+    ("GET", "/api/v1/channels/"): (s_none, {"own": ALL_200}),
+    ("GET", "/api/v1/lanes/"): (s_none, {"own": ALL_200}),
+    ("GET", "/api/v1/queue/"): (s_none, {"own": ALL_200}),
+    ("GET", "/api/v1/metrics/"): (s_none, {"own": ALL_200}),
+    ("GET", "/api/v1/inbound/"): (s_none, {"own": ALL_200}),
+    ("GET", POSTS): (s_none, {"own": ALL_200}),
+    # Only authors (draft permission) create; another organisation's channel is unknown (400).
+    ("POST", POSTS): (s_create_body, {
+        "own": _statuses(403, dana=201, uma=201, omar=400),
+        "other": _statuses(400, omar=201),
+    }),
+    ("GET", P): (s_draft, {"own": OWN_DPE_200, "other": OTHER_OMAR_200}),
+    ("PATCH", P): (s_edit, {
+        "own": _statuses(403, dana=200, uma=200, omar=404), "other": OTHER_OMAR_200,
+    }),
+    ("GET", P + "history/"): (s_draft, {"own": OWN_DPE_200, "other": OTHER_OMAR_200}),
+    ("PUT", P + "translations/{lang}/"): (s_translation, {
+        "own": _statuses(403, tess=200, omar=404),
+        "other": _statuses(404, omar=409),  # omar's lane has no translation step
+    }),
+    ("POST", P + "submit/"): (s_draft, {
+        "own": _statuses(403, dana=200, uma=200, omar=404), "other": OTHER_OMAR_200,
+    }),
+    ("POST", P + "approve/"): (s_in_review, REVIEW_AS_MANAGER),
+    ("POST", P + "request-changes/"): (s_in_review, REVIEW_AS_MANAGER),
+    ("POST", P + "reject/"): (s_in_review, REVIEW_AS_MANAGER),
+    ("POST", P + "withdraw/"): (s_draft, {
+        "own": _statuses(403, dana=200, omar=404), "other": OTHER_OMAR_200,
+    }),
+    ("POST", P + "publish-urgent/"): (s_in_review_bilingual, {
+        "own": _statuses(403, uma=200, omar=404), "other": _statuses(404, omar=403),
+    }),
+    ("POST", P + "retry/"): (s_failed, {
+        "own": _statuses(403, dana=200, cora=200, omar=404),
+        "other": _statuses(404, omar=409),  # a draft: nothing to retry
+    }),
+    ("POST", "/api/v1/inbound/"): (s_inbound_body, {
+        "own": _statuses(403, dana=201, uma=201, omar=400), "other": _statuses(400, omar=201),
+    }),
+    ("POST", "/api/v1/inbound/{pk}/claim/"): (s_inbound, {
+        "own": _statuses(403, dana=200, uma=200, omar=404), "other": OTHER_OMAR_200,
+    }),
+    # Webhooks: only channel managers (none among these demo users) or superusers.
+    ("GET", "/api/v1/webhooks/"): (s_none, {"own": _statuses(403)}),
+    ("POST", "/api/v1/webhooks/"): (s_webhook_body, {"own": _statuses(403)}),
+    ("GET", "/api/v1/webhooks/{pk}/"): (s_webhook, {"own": _statuses(403, omar=404), "other": _statuses(404, omar=403)}),
+    ("PATCH", "/api/v1/webhooks/{pk}/"): (s_webhook, {"own": _statuses(403, omar=404), "other": _statuses(404, omar=403)}),
+    ("DELETE", "/api/v1/webhooks/{pk}/"): (s_webhook, {"own": _statuses(403, omar=404), "other": _statuses(404, omar=403)}),
+}
+
+
+def test_every_api_endpoint_in_the_url_conf_is_in_the_table():
+    endpoints = api_endpoints()
+    assert len(endpoints) >= 20, endpoints
+    missing = sorted(endpoints - set(EXPECTED))
+    assert not missing, f"endpoints without a row in the authorization matrix: {missing}"
+    stale = sorted(set(EXPECTED) - endpoints)
+    assert not stale, f"rows for endpoints that no longer exist: {stale}"
+
+
+def _cells():
+    for (method, route), (setup, tables) in sorted(EXPECTED.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        for which, table in tables.items():
+            assert set(table) == set(USERS), (method, route, which)
+            for user in USERS:
+                yield pytest.param(method, route, which, user, table[user],
+                                   id=f"{method} {route} {which} {user or 'anonymous'}")
+
+
+@pytest.mark.parametrize(("method", "route", "which", "user", "expected"), list(_cells()))
+def test_authorization_matrix(client_for, flow, method, route, which, user, expected):
+    setup, _ = EXPECTED[(method, route)]
+    values, body = setup(flow, which)
+    url = route.format(**values)
+    client = client_for(user)
+    response = getattr(client, method.lower())(url, body, format="json") if body is not None else getattr(client, method.lower())(url)
+    assert response.status_code == expected, (response.status_code, response.content[:400])
+    if expected >= 400:
+        assert response["Content-Type"].startswith(PROBLEM)
+        assert response.json()["status"] == expected
