@@ -11,6 +11,10 @@ ROOT = Path(settings.BASE_DIR)
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "parley-demo"
 
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls made from the
+# test itself (seeding, services) are still synchronous and safe there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _compiled_messages():

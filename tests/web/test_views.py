@@ -190,6 +190,7 @@ def test_gcds_css_has_no_external_hosts(client):
     css = client.get(reverse("web-gcds-css")).content.decode()
     assert "--gcds-color" in css
     assert "googleapis" not in css and "cdn.design-system" not in css
+    assert css.lstrip().startswith(":root{")  # the design tokens survive the rewrite
 
 
 def test_axes_locks_out_after_failures(settings, demo):

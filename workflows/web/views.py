@@ -5,6 +5,7 @@ service exception is shown as an error summary linked to the field it concerns."
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from functools import lru_cache
 
@@ -121,8 +122,7 @@ def _gcds_css() -> str:
     with open(path, encoding="utf-8") as fh:
         css = fh.read()
     # The stylesheet imports Google Fonts and icon fonts from a CDN: serve them ourselves.
-    if css.startswith("@import"):
-        css = css[css.index(";") + 1:]
+    css = re.sub(r'@import\s+url\("[^"]*"\)\s*;', "", css)
     css = css.replace("https://cdn.design-system.canada.ca/@gcds-core/fonts@1.1.1/", static("gcds-fonts/fonts/"))
     return css
 
