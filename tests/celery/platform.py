@@ -18,6 +18,7 @@ class Platform:
         self.published: dict[str, dict] = {}  # idempotency key -> stored document (2xx only)
         self.scripts: dict[str, list[int]] = defaultdict(list)  # key -> statuses to answer first
         self.default_status = 200
+        self.path_status: dict[str, int] = {}  # path -> status, over default_status
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -40,6 +41,7 @@ class Platform:
             self.requests.clear()
             self.published.clear()
             self.scripts.clear()
+            self.path_status.clear()
             self.default_status = 200
 
     # --- what tests read
@@ -88,7 +90,7 @@ class Platform:
                 with platform.lock:
                     platform.requests.append({"path": path, "headers": headers, "body": body})
                     script = platform.scripts.get(key)
-                    status = script.pop(0) if script else platform.default_status
+                    status = script.pop(0) if script else platform.path_status.get(path, platform.default_status)
                     if 200 <= status < 300 and path == "/publish":
                         doc = platform.published.setdefault(
                             key, {"id": f"ext-{len(platform.published) + 1}", "url": f"{platform.url}/p/{key}"}

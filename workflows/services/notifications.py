@@ -88,7 +88,9 @@ def _context(event: OutboxEvent, post: Post) -> tuple[dict, list[User]]:
     if step is not None:
         ctx["step"] = step.name
         ctx["team"] = step.team.name
-        entered = post.step_entered_at if event.topic == "post.step_entered" else None
+        # Still at that step: its due time is known (the step may be long past when relayed late).
+        at_step = event.topic == "post.step_entered" and post.current_step_id == step.id
+        entered = post.step_entered_at if at_step else None
         if payload.get("entered_at"):
             from django.utils.dateparse import parse_datetime
 
