@@ -22,6 +22,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
@@ -37,6 +38,7 @@ from ..services import posts as post_services
 from ..services import publishing, reviews, translations
 from ..services.preview import post_actions_for, preview_checks
 from . import charts
+from .checks_i18n import display_checks
 from .forms import (
     SERVICE_FIELD,
     CommentForm,
@@ -52,6 +54,11 @@ from .forms import (
 
 def lang_name(code: str) -> str:
     return {"en": _("English"), "fr": _("French")}.get(code, code)
+
+
+def lang_inline(code: str) -> str:
+    return {"en": pgettext("language in a sentence", "English"),
+            "fr": pgettext("language in a sentence", "French")}.get(code, code)
 
 
 def service_error(form, exc: WorkflowError) -> None:
@@ -262,6 +269,7 @@ def inbound_detail(request, inbound_id: int):
                              in_reply_to=msg.id, rules_acknowledged=bool(form["rules_acknowledged"].value()))
     return page(request, "web/inbound.html", {
         "m": msg, "form": form, "holding": holding, "reply_lang": reply_lang, "reply_lang_name": lang_name(reply_lang),
+        "reply_lang_inline": lang_inline(reply_lang), "checks": display_checks(preview.results),
         "limit": limit, "replies": replies, "preview": preview,
         "can_reply": msg.status in (InboundStatus.NEW, InboundStatus.CLAIMED),
     })
@@ -286,7 +294,7 @@ def checks(request):
         user=request.user, kind=kind, texts=texts, channels=data.getlist("channels"),
         in_reply_to=in_reply_to, rules_acknowledged=data.get("rules_acknowledged") in ("on", "true", "1"),
     )
-    return render(request, "web/partials/checks.html", {"preview": preview})
+    return render(request, "web/partials/checks.html", {"preview": preview, "checks": display_checks(preview.results)})
 
 
 # --- compose and edit ----------------------------------------------------------------------
@@ -321,7 +329,8 @@ def compose(request):
         texts={"en": form["text_en"].value() or "", "fr": form["text_fr"].value() or ""},
         rules_acknowledged=bool(form["rules_acknowledged"].value()),
     )
-    return page(request, "web/compose.html", {"form": form, "preview": preview, "editing": None})
+    return page(request, "web/compose.html", {"form": form, "preview": preview,
+                                              "checks": display_checks(preview.results)})
 
 
 # --- post page and its actions -------------------------------------------------------------
@@ -359,7 +368,7 @@ def _post_context(request, post, forms: dict | None = None) -> dict:
     forms = forms or {}
     version = {"version": post.version}
     ctx = {
-        "post": post, "acts": acts, "texts": texts,
+        "post": post, "acts": acts, "texts": texts, "post_checks": display_checks(post.checks),
         "languages": [(lang, lang_name(lang), texts.get(lang)) for lang in ("en", "fr")],
         "revisions": revisions, "diff": diff, "diff_from": from_n, "diff_to": to_n,
         "history": selectors.post_history(post_id=post.id, user=user),
