@@ -134,6 +134,15 @@ def _pages(demo, base):
     post = posts.post_submit(post_id=post.id, by=demo.dana)
     reviews.post_approve(post_id=post.id, by=demo.rami, comment="Fine by me.")
     posts.post_create(author=demo.dana, kind="post", channels=["dpe-en"], texts={"en": "A draft about the fall."})
+    # Something published for the metrics: a reply to a citizen, and an urgent bilingual post.
+    answered = ingest(demo, "Where can I renew my passport?", "axe-3")
+    reply = posts.post_create(author=demo.dana, kind="reply", in_reply_to=answered.id, rules_acknowledged=True,
+                              texts={"en": "You can renew it online at https://www.canada.ca/en.html."})
+    posts.post_submit(post_id=reply.id, by=demo.dana)
+    urgent = posts.post_create(author=demo.uma, kind="post", channels=["dpe-en", "dpe-fr"], rules_acknowledged=True,
+                               texts={"en": "The office is closed today.", "fr": "Le bureau est fermé aujourd'hui."})
+    urgent = posts.post_submit(post_id=urgent.id, by=demo.uma)
+    posts.post_publish_urgent(post_id=urgent.id, by=demo.uma, reason="Storm closure")
     return [
         ("home", "dana", "/"),
         ("inbox", "dana", "/inbox/"),
@@ -156,7 +165,7 @@ def _axe(page: Page) -> list[dict]:
     )
 
 
-def test_every_page_passes_axe_in_both_languages_and_screenshots(live_server, seeded, page: Page):
+def test_every_page_passes_axe_in_both_languages_and_screenshots(live_server, seeded, embedded, page: Page):
     base = live_server.url
     pages = _pages(seeded, base)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

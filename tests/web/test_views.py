@@ -186,6 +186,15 @@ def test_metrics_render_svg_charts_and_tables(as_user):
     assert "<table" in html
 
 
+def test_metrics_svg_numbers_are_not_localised_in_french(demo, as_user):
+    client = as_user("cora")
+    client.cookies["django_language"] = "fr"
+    html = client.get(reverse("web-metrics")).content.decode()
+    assert '<html lang="fr">' in html
+    coords = re.findall(r' (?:x|y|width|height)="([^"]*)"', html)
+    assert coords and all("," not in c for c in coords)
+
+
 def test_gcds_css_has_no_external_hosts(client):
     css = client.get(reverse("web-gcds-css")).content.decode()
     assert "--gcds-color" in css

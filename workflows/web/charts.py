@@ -1,6 +1,7 @@
 """Server-rendered SVG bar charts: geometry only, drawn by templates/web/partials/bar_chart.html."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
@@ -46,7 +47,7 @@ class Chart:
     @property
     def ticks(self) -> list[tuple[float, float]]:
         """(y, value) of four grid lines."""
-        return [(self.baseline - BAR_AREA_HEIGHT * i / 4, round(self.max_value * i / 4, 1)) for i in range(5)]
+        return [(self.baseline - BAR_AREA_HEIGHT * i / 4, int(self.max_value * i / 4)) for i in range(5)]
 
     @property
     def empty(self) -> bool:
@@ -56,7 +57,8 @@ class Chart:
 def bar_chart(*, title: str, unit: str, labels: list[str], series: dict[str, list[float]]) -> Chart:
     """Grouped bars: one group per label, one bar per series."""
     names = list(series)
-    max_value = max([v for values in series.values() for v in values] + [0]) or 1
+    top = max([v for values in series.values() for v in values] + [0])
+    max_value = max(4, math.ceil(top / 4) * 4)  # four whole-number grid steps
     n = max(len(labels), 1)
     slot = (WIDTH - LEFT - 10) / n
     bar_w = max(min(slot * 0.8 / max(len(names), 1), 60), 4)
