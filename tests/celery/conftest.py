@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -92,6 +93,24 @@ class Worker:
         self.extra_env = extra_env or {}
         self.proc: subprocess.Popen | None = None
         self.log_path: Path | None = None
+        self.restarts = 0
+        self._supervisor: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    def supervise(self) -> Worker:
+        """Restart the worker whenever it exits, as systemd or Docker's restart policy would:
+        a Celery 5.7 worker can exit on an unrecoverable error when Redis goes away."""
+
+        def loop():
+            while not self._stopping.wait(0.5):
+                proc = self.proc
+                if proc is not None and proc.poll() is not None:
+                    self.restarts += 1
+                    self.start(wait=False)
+
+        self._supervisor = threading.Thread(target=loop, daemon=True)
+        self._supervisor.start()
+        return self
 
     def env(self) -> dict:
         env = {**os.environ, **FAST, **self.extra_env}
@@ -127,8 +146,12 @@ class Worker:
             assert self.proc.poll() is None, self.log()
         return self
 
-    def kill(self) -> None:
+    def kill(self, *, final: bool = False) -> None:
         """SIGKILL the whole process group: main process, pool children and beat."""
+        if final:
+            self._stopping.set()
+            if self._supervisor is not None:
+                self._supervisor.join(timeout=5)
         if self.proc and self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -145,7 +168,8 @@ class Worker:
                 self.kill()
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path else ""
+        logs = sorted(self.workdir.glob("worker-*.log"), key=lambda p: p.stat().st_mtime)
+        return "".join(p.read_text(errors="replace") for p in logs)[-4000:]
 
     def emails(self) -> list[str]:
         """Every email the worker sent (the file backend writes one file per connection)."""
@@ -168,16 +192,16 @@ def start_worker(transactional_db, tmp_path):
     pytest-django empties the database."""
     workers: list[Worker] = []
 
-    def start(*, broker_url: str | None = None, extra_env: dict | None = None) -> Worker:
+    def start(*, broker_url: str | None = None, extra_env: dict | None = None, supervised: bool = False) -> Worker:
         url = broker_url or settings.REDIS_URL
         _flush(url)  # the test's own Redis database: drop messages of earlier runs
         worker = Worker(broker_url=url, workdir=tmp_path, extra_env=extra_env).start()
         workers.append(worker)
-        return worker
+        return worker.supervise() if supervised else worker
 
     yield start
     for w in workers:
-        w.kill()
+        w.kill(final=True)
 
 
 class PrivateRedis:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections import Counter, defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -19,6 +20,7 @@ class Platform:
         self.scripts: dict[str, list[int]] = defaultdict(list)  # key -> statuses to answer first
         self.default_status = 200
         self.path_status: dict[str, int] = {}  # path -> status, over default_status
+        self.delay = 0.0  # seconds between recording a request and answering it
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -43,6 +45,7 @@ class Platform:
             self.scripts.clear()
             self.path_status.clear()
             self.default_status = 200
+            self.delay = 0.0
 
     # --- what tests read
     def posts(self, path: str = "/publish") -> list[dict]:
@@ -99,7 +102,12 @@ class Platform:
                         doc = {"ok": 200 <= status < 300}
                 if status >= 300:
                     doc = {"error": f"scripted {status}"}
-                self._answer(status, doc)
+                if platform.delay:
+                    time.sleep(platform.delay)  # a sender killed now leaves an ambiguous outcome
+                try:
+                    self._answer(status, doc)
+                except OSError:
+                    pass  # the sender is gone
 
         return Handler
 
