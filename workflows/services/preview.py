@@ -89,6 +89,7 @@ class Actions:
     edit: bool = False
     submit: bool = False
     review: bool = False
+    approve: bool = False
     translate: bool = False
     withdraw: bool = False
     urgent: bool = False
@@ -122,11 +123,13 @@ def post_actions_for(*, post: Post, user) -> Actions:
                 d.step_id == step.id and d.reviewer_id == user.id and d.verdict == Verdict.APPROVE
                 and d.invalidated_at is None for d in post.decisions.all()
             )
-            acts.review = not already
+            acts.review = True
             if step.kind == StepKind.TRANSLATION:
                 acts.translate = True
                 have = {t.language for t in post.texts.all()}
                 acts.missing_languages = [lang for lang in required_languages(post) if lang not in have]
+            # Completing a translation step needs every required language first.
+            acts.approve = not already and not acts.missing_languages
     if PostState.WITHDRAWN in ALLOWED_TRANSITIONS[PostState(state)]:
         acts.withdraw = is_author or perm(ChannelPerm.MANAGE)
     if state in URGENT_FROM and post.lane.allow_urgent:

@@ -19,7 +19,7 @@ from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -157,7 +157,10 @@ class LoginView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["oidc_enabled"] = bool(getattr(settings, "OIDC_RP_CLIENT_ID", ""))
+        try:
+            ctx["oidc_url"] = reverse("oidc_authentication_init") if settings.OIDC_RP_CLIENT_ID else ""
+        except NoReverseMatch:  # the OIDC URLs are added when the setting is present at start-up
+            ctx["oidc_url"] = ""
         return ctx
 
 
