@@ -1,6 +1,7 @@
 """Publishing without a worker: claims, retries, reconciliation, scheduling, settling."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -230,3 +231,42 @@ def test_outbox_lag_is_reported(demo, client):
     drain()
     assert relay.outbox_lag()["pending"] == 0
     assert Post.objects.get().state == PostState.PUBLISHED
+
+
+def test_unknown_publication_is_resolved_by_a_person_then_retried(webhook_channels, platform, demo, monkeypatch):
+    import requests
+
+    from workflows.exceptions import NotPermitted
+    from workflows.models import Channel
+    from workflows.services.publishing import post_retry, publication_resolve
+
+    Channel.objects.filter(slug__in=["dpe-en", "dpe-fr"]).update(adapter_config={**webhook_channels, "lookup_url": ""})
+    post = flows.official(demo)
+    real_post = requests.post
+    monkeypatch.setattr(requests, "post", lambda *a, **k: (_ for _ in ()).throw(requests.ReadTimeout("lost")))
+    assert delivery.post_deliver(post_id=post.id) == PostState.FAILED
+    en, fr = Publication.objects.filter(post=post).order_by("language")
+    assert en.status == fr.status == PS.UNKNOWN
+    with pytest.raises(NotPermitted):
+        publication_resolve(publication_id=en.id, by=demo.dana, sent=True)
+    publication_resolve(publication_id=en.id, by=demo.cora, sent=True, url="https://social.example/1")
+    publication_resolve(publication_id=fr.id, by=demo.cora, sent=False)
+    monkeypatch.setattr(requests, "post", real_post)
+    post_retry(post_id=post.id, by=demo.dana)
+    drain()
+    post.refresh_from_db()
+    assert post.state == PostState.PUBLISHED
+    assert [json.loads(r["body"])["language"] for r in platform.posts()] == ["fr"]
+
+
+def test_relay_outbox_command_drains_due_events(demo, monkeypatch):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    flows.reply(demo)
+    seen = []
+    monkeypatch.setattr(relay, "_enqueue", lambda event_id, topic: seen.append(topic))
+    out = StringIO()
+    call_command("relay_outbox", stdout=out)
+    assert "post.approved" in seen and "relayed 2 events" in out.getvalue()

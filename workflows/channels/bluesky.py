@@ -24,7 +24,7 @@ class BlueskyAdapter(Adapter):
         handle = self.config.get("handle") or self.channel.handle.lstrip("@")
         client = Client(base_url=self.config.get("base_url") or None)
         try:
-            client.login(handle, self.secret("password_env"))
+            client.login(handle, self.secret("password_env"), fetch_bsky_profile=False)
         except Exception as exc:  # noqa: BLE001 - login sends nothing: always safe to retry
             if _is_client_error(exc):
                 raise PermanentError(f"login refused: {exc.__class__.__name__}") from exc
@@ -34,7 +34,7 @@ class BlueskyAdapter(Adapter):
     def send(self, publication) -> Result:
         client, handle = self.client()
         try:
-            resp = client.send_post(text=publication.body, langs=[publication.language])
+            resp = client.send_post(text=publication.body, profile_identify=handle, langs=[publication.language])
         except Exception as exc:  # noqa: BLE001 - the SDK wraps httpx errors in its own types
             if _is_client_error(exc):
                 raise PermanentError(f"refused: {exc.__class__.__name__}: {exc}") from exc

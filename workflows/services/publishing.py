@@ -129,3 +129,29 @@ def post_retry(*, post_id: int, by, version: int | None = None) -> Post:
     outbox_emit(topic="post.publish", organisation_id=post.organisation_id, post_id=post.id, payload={"post_id": post.id})
     save_post(post)
     return post
+
+
+@transaction.atomic
+def publication_resolve(*, publication_id: int, by, sent: bool, url: str = "", external_id: str = "") -> Publication:
+    """A person settles a publication whose outcome was unknown, after checking the platform:
+    unknown → sent (with its URL) or → failed (so that post_retry sends it). Needs the publish
+    permission on the post's channels. Raises NotFound, NotPermitted, InvalidTransition."""
+    from ..exceptions import InvalidTransition, NotFound
+
+    pub = Publication.objects.select_for_update().filter(id=publication_id).first()
+    if pub is None:
+        raise NotFound("No such publication.")
+    post = post_get_for_update(post_id=pub.post_id, user=by)
+    ensure_channel_perm(user=by, post=post, codename=ChannelPerm.PUBLISH)
+    if pub.status != PublicationStatus.UNKNOWN:
+        raise InvalidTransition("Only a publication whose outcome is unknown can be resolved.", code="not_unknown")
+    if sent:
+        pub.status, pub.url, pub.external_id = PublicationStatus.SENT, url[:500], external_id[:300]
+        pub.sent_at = timezone.now()
+    else:
+        pub.status = PublicationStatus.FAILED
+    pub.save(update_fields=["status", "url", "external_id", "sent_at"])
+    audit_record(owner=post, verb="publication_resolved", actor=by, from_state=post.state, to_state=post.state,
+                 data={"publication_id": pub.id, "language": pub.language, "sent": bool(sent), "url": pub.url})
+    post.save(update_fields=["audit_seq", "audit_head"])
+    return pub

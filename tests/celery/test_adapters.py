@@ -1,0 +1,188 @@
+"""Channel adapters against a real HTTP server on 127.0.0.1 impersonating each platform."""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from workflows.channels import AmbiguousError, PermanentError, TransientError, get_adapter
+from workflows.models import Publication
+from workflows.services.delivery import post_deliver
+
+from . import flows
+
+pytestmark = pytest.mark.django_db
+
+
+class FakeApi:
+    """Answers each (method, path) with a scripted (status, json); records every request."""
+
+    def __init__(self, routes):
+        self.routes = routes
+        self.calls = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _serve(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = self.path.split("?")[0]
+                api.calls.append({"method": self.command, "path": path, "headers": dict(self.headers), "body": body})
+                status, doc = api.routes.get((self.command, path), (404, {"error": "no route"}))
+                if callable(doc):
+                    doc = doc(body)
+                out = json.dumps(doc).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            do_GET = do_POST = _serve
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+STATUS = {
+    "id": "109", "uri": "https://social.example/users/dpe/statuses/109", "url": "https://social.example/@dpe/109",
+    "created_at": "2026-01-01T00:00:00Z", "content": "<p>x</p>", "visibility": "public", "account": {"id": "1"},
+}
+
+
+def _channel(demo, adapter, config):
+    channel = demo.channel("dpe-en")
+    channel.adapter = adapter
+    channel.adapter_config = config
+    channel.save(update_fields=["adapter", "adapter_config"])
+    return channel
+
+
+def test_mastodon_sends_idempotency_key_and_records_url(demo, monkeypatch):
+    api = FakeApi({("POST", "/api/v1/statuses"): (200, STATUS)})
+    try:
+        monkeypatch.setenv("DPE_MASTODON_TOKEN", "tok-123")
+        _channel(demo, "mastodon", {"api_base_url": api.url, "token_env": "DPE_MASTODON_TOKEN"})
+        post = flows.reply(demo)
+        assert post_deliver(post_id=post.id) == "published"
+        (call,) = api.calls
+        pub = Publication.objects.get(post=post)
+        assert call["headers"]["Idempotency-Key"] == pub.idempotency_key
+        assert call["headers"]["Authorization"] == "Bearer tok-123"
+        assert b"office+opens" in call["body"] or b"office opens" in call["body"]
+        assert (pub.external_id, pub.url) == ("109", "https://social.example/@dpe/109")
+    finally:
+        api.close()
+
+
+@pytest.mark.parametrize(("status", "error"), [(503, TransientError), (429, TransientError), (422, PermanentError)])
+def test_mastodon_errors_are_classified(demo, status, error):
+    api = FakeApi({("POST", "/api/v1/statuses"): (status, {"error": "nope"})})
+    try:
+        channel = _channel(demo, "mastodon", {"api_base_url": api.url})
+        post = flows.reply(demo)
+        from workflows.services.publishing import post_publish_start
+
+        post_publish_start(post_id=post.id)
+        with pytest.raises(error):
+            get_adapter(channel).send(Publication.objects.get(post=post))
+    finally:
+        api.close()
+
+
+def _jwt(payload: dict) -> str:
+    def enc(d):
+        return base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+
+    return f"{enc({'alg': 'HS256', 'typ': 'JWT'})}.{enc(payload)}.c2ln"
+
+
+def test_bluesky_logs_in_and_creates_a_post(demo, monkeypatch):
+    did = "did:plc:dpe123"
+    session = {"accessJwt": _jwt({"sub": did, "exp": 4102444800, "iat": 1700000000, "scope": "com.atproto.access"}),
+               "refreshJwt": _jwt({"sub": did, "exp": 4102444800, "iat": 1700000000, "scope": "com.atproto.refresh"}),
+               "handle": "dpe.bsky.social", "did": did}
+    record = {"uri": f"at://{did}/app.bsky.feed.post/3kabc", "cid": "bafyreia"}
+    api = FakeApi({
+        ("POST", "/xrpc/com.atproto.server.createSession"): (200, session),
+        ("POST", "/xrpc/com.atproto.repo.createRecord"): (200, record),
+    })
+    try:
+        monkeypatch.setenv("DPE_BSKY_PASSWORD", "app-pass")
+        _channel(demo, "bluesky", {"base_url": f"{api.url}/xrpc", "handle": "dpe.bsky.social",
+                                   "password_env": "DPE_BSKY_PASSWORD"})
+        post = flows.reply(demo)
+        assert post_deliver(post_id=post.id) == "published"
+        login, create = api.calls
+        assert json.loads(login["body"])["password"] == "app-pass"
+        sent = json.loads(create["body"])
+        assert sent["collection"] == "app.bsky.feed.post" and sent["repo"] == "dpe.bsky.social"
+        assert sent["record"]["text"] == "Thank you for asking: the office opens at 9:00."
+        assert sent["record"]["langs"] == ["en"]
+        pub = Publication.objects.get(post=post)
+        assert pub.url == "https://bsky.app/profile/dpe.bsky.social/post/3kabc"
+    finally:
+        api.close()
+
+
+def test_webhook_adapter_needs_its_secret_and_never_leaks_it(demo, monkeypatch, platform):
+    channel = _channel(demo, "webhook", {"url": f"{platform.url}/publish", "secret_env": "MISSING_SECRET_VAR"})
+    monkeypatch.delenv("MISSING_SECRET_VAR", raising=False)
+    post = flows.reply(demo)
+    assert post_deliver(post_id=post.id) == "failed"
+    pub = Publication.objects.get(post=post)
+    assert "MISSING_SECRET_VAR" in pub.last_error and platform.posts() == []
+    monkeypatch.setenv("MISSING_SECRET_VAR", "very-secret-value")
+    assert "very-secret-value" not in json.dumps(channel.adapter_config)
+
+
+def test_webhook_connection_refused_is_transient_and_read_timeout_ambiguous(demo, settings):
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now
+    channel = _channel(demo, "webhook", {"url": f"http://127.0.0.1:{port}/publish"})
+    post = flows.reply(demo)
+    from workflows.services.publishing import post_publish_start
+
+    post_publish_start(post_id=post.id)
+    pub = Publication.objects.get(post=post)
+    with pytest.raises(TransientError):
+        get_adapter(channel).send(pub)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts the connection, never answers
+    settings.PUBLISH_HTTP_TIMEOUT = 0.5
+    try:
+        channel.adapter_config = {"url": f"http://127.0.0.1:{silent.getsockname()[1]}/publish"}
+        with pytest.raises(AmbiguousError):
+            get_adapter(channel).send(pub)
+    finally:
+        silent.close()
+
+
+def test_log_adapter_writes_once_and_looks_up(demo, settings, tmp_path):
+    settings.PUBLISH_LOG_PATH = str(tmp_path / "pub.log")
+    channel = _channel(demo, "log", {})
+    post = flows.reply(demo)
+    assert post_deliver(post_id=post.id) == "published"
+    pub = Publication.objects.get(post=post)
+    adapter = get_adapter(channel)
+    assert adapter.lookup(pub.idempotency_key).url == pub.url
+    adapter.send(pub)  # a repeat is deduplicated on the key
+    assert len((tmp_path / "pub.log").read_text().splitlines()) == 1
