@@ -105,21 +105,18 @@ class Flow:
             raise ValueError("only dana's posts")
         return post_request_changes(post_id=post.id, by=reviewer, comment="Shorter, please.")
 
-    def failed(self, author="dana"):
+    def failed(self):
         """approved → publishing → failed, through the publishing services."""
         from workflows.services.publishing import post_mark_failed, post_publish_start
 
-        post = self.approved() if author == "dana" else self.other_approved()
+        post = self.approved()
         post_publish_start(post_id=post.id)
         return post_mark_failed(post_id=post.id, error="platform down")
 
-    def other_in_review(self):
-        return self.in_review("omar", texts={"en": "Other agency news."})
-
-    def other_approved(self):
-        """omar's organisation: one sign-off step by managers; omar is author, so nobody else
-        there can approve — use the superuser-free path: no second manager exists."""
-        raise NotImplementedError
+    def other_draft(self):
+        """omar's agency publishes only in English, so its official lane (en + fr) cannot be
+        satisfied: its posts in these tests are conversation-lane replies."""
+        return self.draft("omar", lane="conversation", kind="reply", texts={"en": "Other agency news."})
 
     def inbound(self, channel="dpe-en", external_id="m-1", by="dana", text="Is the office open today?"):
         from workflows.services.inbound import inbound_ingest

@@ -2,6 +2,9 @@
 (who may do what, which transitions, guideline checks) lives in workflows.services."""
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -19,6 +22,24 @@ from ..constants import (
 from ..selectors import post_due_at
 
 MAX_ID = 2**63 - 1
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+class DateTime(serializers.DateTimeField):
+    """ISO 8601, always rendered in UTC ("...Z"): local offsets of old dates (e.g. -05:17:32,
+    local mean time) are not valid RFC 3339. Input must carry an offset."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("default_timezone", UTC)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        result = super().to_internal_value(value)
+        if isinstance(value, str) and not _HAS_OFFSET.search(value):
+            raise serializers.ValidationError("Give an offset (e.g. Z or -05:00).")
+        return result
+
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -27,6 +48,7 @@ class SlugField(serializers.SlugRelatedField):
 
     def __init__(self, **kwargs):
         super().__init__(read_only=True, slug_field="slug", **kwargs)
+_HAS_OFFSET = re.compile(r"(Z|z|[+-]\d\d:?\d\d)$")
 LANGUAGE_CHOICES = [("en", "English"), ("fr", "French")]
 
 
@@ -151,8 +173,8 @@ class DecisionSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=Verdict.choices)
     comment = serializers.CharField(allow_blank=True)
     revision = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    invalidated_at = serializers.DateTimeField(allow_null=True)
+    created_at = DateTime()
+    invalidated_at = DateTime(allow_null=True)
 
 
 class PublicationSerializer(serializers.Serializer):
@@ -180,17 +202,17 @@ class PostSerializer(serializers.Serializer):
     decisions = DecisionSerializer(many=True, source="decisions.all")
     publications = PublicationSerializer(many=True, source="publications.all")
     version = serializers.IntegerField()
-    scheduled_at = serializers.DateTimeField(allow_null=True)
+    scheduled_at = DateTime(allow_null=True)
     escalation_reason = serializers.CharField(allow_blank=True)
     urgent = serializers.BooleanField()
     rules_acknowledged = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    created_at = DateTime()
+    updated_at = DateTime()
 
-    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    @extend_schema_field(DateTime(allow_null=True))
     def get_due_at(self, post):
         due = post_due_at(post)
-        return serializers.DateTimeField().to_representation(due) if due else None
+        return DateTime().to_representation(due) if due else None
 
 
 class PostCreateSerializer(StrictSerializer):
@@ -205,7 +227,7 @@ class PostCreateSerializer(StrictSerializer):
     )
     in_reply_to = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
     texts = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False))
-    scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
+    scheduled_at = DateTime(required=False, allow_null=True)
     rules_acknowledged = serializers.BooleanField(
         required=False, default=False,
         help_text="The author ticks the four rules (required before submitting in the demo lanes).",
@@ -214,7 +236,7 @@ class PostCreateSerializer(StrictSerializer):
 
 class PostEditSerializer(StrictSerializer):
     texts = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False)
-    scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
+    scheduled_at = DateTime(required=False, allow_null=True)
     rules_acknowledged = serializers.BooleanField(required=False)
 
 
@@ -250,7 +272,7 @@ class AuditEventSerializer(serializers.Serializer):
     to_state = serializers.CharField(allow_blank=True)
     revision = serializers.IntegerField(allow_null=True)
     data = serializers.JSONField()
-    created_at = serializers.DateTimeField()
+    created_at = DateTime()
     hash = serializers.CharField()
     prev_hash = serializers.CharField(allow_blank=True)
 
@@ -276,7 +298,7 @@ class QueueItemSerializer(serializers.Serializer):
     post = QueuePostSerializer()
     step = serializers.SerializerMethodField()
     review = serializers.IntegerField(source="review.id", allow_null=True, default=None)
-    due_at = serializers.DateTimeField(allow_null=True)
+    due_at = DateTime(allow_null=True)
     overdue = serializers.BooleanField()
 
     @extend_schema_field({"type": "string", "nullable": True})
@@ -296,11 +318,11 @@ class InboundSerializer(serializers.Serializer):
     text = serializers.CharField(source="body")
     language = serializers.CharField(allow_blank=True)
     url = serializers.CharField(allow_blank=True)
-    received_at = serializers.DateTimeField()
+    received_at = DateTime()
     status = serializers.ChoiceField(choices=InboundStatus.choices)
     assignee = serializers.CharField(source="assignee.username", allow_null=True, default=None)
-    claimed_at = serializers.DateTimeField(allow_null=True)
-    first_response_at = serializers.DateTimeField(allow_null=True)
+    claimed_at = DateTime(allow_null=True)
+    first_response_at = DateTime(allow_null=True)
 
 
 class InboundIngestSerializer(StrictSerializer):
@@ -309,7 +331,7 @@ class InboundIngestSerializer(StrictSerializer):
     author = serializers.CharField(max_length=300)
     text = serializers.CharField(max_length=20000)
     url = serializers.URLField(required=False, allow_blank=True, max_length=500, default="")
-    received_at = serializers.DateTimeField(required=False, allow_null=True)
+    received_at = DateTime(required=False, allow_null=True)
     language = serializers.ChoiceField(
         choices=LANGUAGE_CHOICES, required=False, allow_null=True, allow_blank=True,
         help_text="Omitted: detected from the text.",
@@ -319,12 +341,15 @@ class InboundIngestSerializer(StrictSerializer):
 # --- metrics
 
 class MetricsQuerySerializer(StrictSerializer):
-    since = serializers.DateTimeField(required=False)
-    until = serializers.DateTimeField(required=False)
+    since = DateTime(required=False)
+    until = DateTime(required=False)
     channel = serializers.SlugField(required=False, max_length=50)
 
     def validate(self, attrs):
         since, until = attrs.get("since"), attrs.get("until")
+        for name in ("since", "until"):
+            if attrs.get(name) and not EARLIEST <= attrs[name] <= LATEST:
+                raise serializers.ValidationError({name: ["Between the years 2000 and 9000."]})
         if since and until and since >= until:
             raise serializers.ValidationError({"since": ["Must be before until."]})
         return attrs
@@ -358,8 +383,8 @@ class ChannelMetricsSerializer(serializers.Serializer):
 
 
 class MetricsSerializer(serializers.Serializer):
-    since = serializers.DateTimeField()
-    until = serializers.DateTimeField()
+    since = DateTime()
+    until = DateTime()
     channels = ChannelMetricsSerializer(many=True)
 
 
@@ -371,7 +396,7 @@ class WebhookSerializer(serializers.Serializer):
     events = serializers.ListField(child=serializers.CharField())
     is_active = serializers.BooleanField()
     created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
-    created_at = serializers.DateTimeField()
+    created_at = DateTime()
 
 
 def _topic_field(**kwargs):
