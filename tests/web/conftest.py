@@ -11,10 +11,6 @@ ROOT = Path(settings.BASE_DIR)
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "parley-demo"
 
-# Playwright's sync API runs an event loop in the test thread; Django's ORM calls made from the
-# test itself (seeding, services) are still synchronous and safe there.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 @pytest.fixture(scope="session", autouse=True)
 def _compiled_messages():
@@ -42,8 +38,12 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
-def seeded(transactional_db):
-    """Transactional tests flush the tables: seed the demo data again."""
+def seeded(transactional_db, monkeypatch):
+    """Transactional tests flush the tables: seed the demo data again.
+
+    Playwright's sync API runs an event loop in the test thread; the ORM calls the test itself
+    makes (seeding, services) are still synchronous and safe there, so allow them."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from workflows.demo import seed_demo
 
     seed_demo(password=PASSWORD)

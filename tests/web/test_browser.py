@@ -171,6 +171,8 @@ def test_every_page_passes_axe_in_both_languages_and_screenshots(live_server, se
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     failures = {}
     external = []
+    console_errors = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     page.on("request", lambda r: external.append(r.url) if not r.url.startswith(base) and not r.url.startswith("data:") else None)
     page.set_viewport_size({"width": 1280, "height": 900})
     for lang in ("en", "fr"):
@@ -197,3 +199,4 @@ def test_every_page_passes_axe_in_both_languages_and_screenshots(live_server, se
             page.screenshot(path=str(SCREENSHOTS / f"{name}-{lang}.png"), full_page=True)
     assert failures == {}
     assert external == []
+    assert console_errors == []

@@ -130,3 +130,61 @@ def test_reply_from_a_holding_reply_in_french(demo, citizen_message):
     reply = msg.replies.get()
     assert reply.texts_dict() == {"fr": holding.body_fr}
     assert reply.state != "draft"
+
+
+def test_compose_with_a_schedule_saves_a_draft(demo):
+    when = (timezone.localtime() + timedelta(days=2)).replace(second=0, microsecond=0)
+    response = _client(demo.dana).post(reverse("web-compose"), {
+        "text_en": "Town hall on Thursday.", "channels": ["dpe-en", "dpe-fr"],
+        "scheduled_at": when.strftime("%Y-%m-%dT%H:%M"), "save": "1",
+    })
+    assert response.status_code == 302
+    from workflows.models import Post
+
+    post = Post.objects.get(id=int(response["Location"].rstrip("/").split("/")[-1]))
+    assert post.state == "draft"
+    assert post.scheduled_at == when
+
+
+def test_author_edits_after_changes_requested_and_resubmits(demo):
+    post = _submitted(demo)
+    post = reviews.post_request_changes(post_id=post.id, by=demo.rami, comment="Say which office.")
+    client = _client(demo.dana)
+    page = client.get(reverse("web-post", args=[post.id])).content.decode()
+    assert "Say which office." in page
+    assert f'action="/posts/{post.id}/edit/"' in page
+    response = client.post(reverse("web-post-action", args=[post.id, "edit"]), {
+        "version": post.version, "text_en": "The Ottawa office reopens on Monday at 9:00.",
+        "rules_acknowledged": "on", "submit": "1",
+    })
+    assert response.status_code == 302
+    post.refresh_from_db()
+    assert post.state == "in_review"
+    assert post.revision == 2
+    diff = client.get(reverse("web-post", args=[post.id])).content.decode()
+    assert "<ins>" in diff and "Ottawa" in diff
+
+
+def test_urgent_publishing_needs_a_reason_and_its_permission(demo, embedded):
+    post = post_services.post_create(author=demo.dana, kind="post", channels=["dpe-en", "dpe-fr"], rules_acknowledged=True,
+                                     texts={"en": "The office is closed today.", "fr": "Le bureau est fermé aujourd'hui."})
+    post = post_services.post_submit(post_id=post.id, by=demo.dana)
+    dana_page = _client(demo.dana).get(reverse("web-post", args=[post.id])).content.decode()
+    assert "/urgent/" not in dana_page
+    uma = _client(demo.uma)
+    assert f'action="/posts/{post.id}/urgent/"' in uma.get(reverse("web-post", args=[post.id])).content.decode()
+    no_reason = uma.post(reverse("web-post-action", args=[post.id, "urgent"]), {"version": post.version, "reason": ""})
+    assert no_reason.status_code == 400
+    assert '<a href="#id_reason">' in no_reason.content.decode()
+    response = uma.post(reverse("web-post-action", args=[post.id, "urgent"]), {"version": post.version, "reason": "Storm"})
+    assert response.status_code == 302
+    post.refresh_from_db()
+    assert post.urgent and post.state in ("approved", "publishing", "published")
+
+
+def test_author_withdraws_a_post(demo):
+    post = _submitted(demo)
+    response = _client(demo.dana).post(reverse("web-post-action", args=[post.id, "withdraw"]), {"version": post.version})
+    assert response.status_code == 302
+    post.refresh_from_db()
+    assert post.state == "withdrawn"
