@@ -169,3 +169,27 @@ def test_guideline_violation_is_422_listing_each_violation(client_for, flow):
     rules = {v["rule"] for v in body["violations"]}
     assert {"personal_data", "forbidden_terms"} <= rules
     assert sum(len(m) for m in body["errors"].values()) == len(body["violations"])
+
+
+@pytest.mark.parametrize("raw", [
+    "[" * 100_000 + "]" * 100_000,                      # nested beyond the decoder's recursion
+    '{"in_reply_to": 1' + "0" * 5000 + ', "kind": "reply"}',  # an integer too long to convert
+    '{"kind": NaN}',
+    b'{"kind": "post", "texts": {"en": "\xff\xfe"}}',   # not UTF-8
+    '{"kind": "post", "texts": {"en": "' + "x" * 3_000_000 + '"}}',  # over the upload limit
+])
+def test_undecodable_bodies_are_400(client_for, raw):
+    response = client_for("dana").generic("POST", "/api/v1/posts/", raw, content_type="application/json",
+                                          HTTP_IDEMPOTENCY_KEY="same-key")
+    assert_problem(response, 400)
+
+
+def test_options_and_head_on_every_endpoint_never_500(client_for, flow):
+    from .test_matrix import api_endpoints
+
+    post, msg = flow.in_review(), flow.inbound()
+    client = client_for("dana")
+    for _method, route in sorted(api_endpoints()):
+        url = route.format(pk=msg.id if "inbound" in route else post.id, lang="fr")
+        assert client.options(url).status_code < 500, url
+        assert client.head(url).status_code < 500, url
