@@ -37,13 +37,28 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-@pytest.fixture
-def seeded(transactional_db, monkeypatch):
-    """Transactional tests flush the tables: seed the demo data again.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Playwright's sync API runs an event loop in the test thread; the ORM calls a browser test
+    makes itself (seeding, services, the database flush at teardown) are still synchronous and
+    safe there. Allow them for browser tests only, from setup to teardown."""
+    if item.get_closest_marker("browser") is None:
+        yield
+        return
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
-    Playwright's sync API runs an event loop in the test thread; the ORM calls the test itself
-    makes (seeding, services) are still synchronous and safe there, so allow them."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+@pytest.fixture
+def seeded(transactional_db):
+    """Transactional tests flush the tables: seed the demo data again."""
     from workflows.demo import seed_demo
 
     seed_demo(password=PASSWORD)
