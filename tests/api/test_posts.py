@@ -63,8 +63,12 @@ def test_list_filters_and_ordering(client_for, flow):
     assert client.get("/api/v1/posts/?author=dana&lane=official&kind=post&channel=dpe-fr").json()["count"] == 2
     assert [p["id"] for p in client.get("/api/v1/posts/?ordering=id").json()["results"]] == [a.id, b.id]
     assert [p["id"] for p in client.get("/api/v1/posts/?ordering=-id").json()["results"]] == [b.id, a.id]
-    page = client.get("/api/v1/posts/?page_size=1").json()
+    page = client.get("/api/v1/posts/?page_size=1&ordering=id").json()
     assert set(page) == {"count", "next", "previous", "results"}
+    assert page["count"] == 2 and [p["id"] for p in page["results"]] == [a.id]
+    assert page["previous"] is None and "page=2" in page["next"]
+    second = client.get(page["next"].replace("http://testserver", "")).json()
+    assert [p["id"] for p in second["results"]] == [b.id] and second["next"] is None
 
 
 def test_patch_edits_texts_and_bumps_the_etag(client_for, flow):
