@@ -43,32 +43,47 @@ def tab_to(page: Page, selector: str, limit: int = 80) -> None:
     raise AssertionError(f"Tab never reached {selector}")
 
 
-def test_dana_replies_with_the_keyboard_only_and_sees_it_published(live_server, seeded, embedded, page: Page):
-    msg = ingest(seeded, "Hello, when does the passport office open on Monday?", "kb-1")
+WORDS = {
+    "en": {"new": "New", "claimed": "claimed by you", "count": "of 500 characters", "passed": "Passed", "sent": "Sent"},
+    "fr": {"new": "Nouveau", "claimed": "pris en charge par vous", "count": "caractères sur 500", "passed": "Réussi",
+           "sent": "Envoyé"},
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_dana_replies_with_the_keyboard_only_and_sees_it_published(live_server, seeded, embedded, page: Page, lang):
+    words = WORDS[lang]
+    text = {"en": "Hello, when does the passport office open on Monday?",
+            "fr": "Bonjour, à quelle heure ouvre le bureau des passeports lundi ?"}[lang]
+    msg = ingest(seeded, text, f"kb-{lang}", channel=f"dpe-{lang}")
     base = live_server.url
-    sign_in(page, base, "dana")
+    sign_in(page, base, "dana", lang=lang)
     page.goto(f"{base}/inbox/")
     row = page.locator(f"#inbound-{msg.id}")
-    expect(row).to_contain_text("New")
+    expect(row).to_contain_text(words["new"])
     # Claim without reload (htmx), announced in the status region.
     tab_to(page, f"#inbound-{msg.id} form button")
     page.keyboard.press("Enter")
-    expect(page.locator("#status")).to_contain_text("claimed by you")
+    expect(page.locator("#status")).to_contain_text(words["claimed"])
     expect(page.locator(f"#inbound-{msg.id}")).to_contain_text("dana")
     tab_to(page, f"#inbound-{msg.id} a")
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_contain_text("@citizen")
+    expect(page.locator("#id_text")).to_have_attribute("lang", lang)
     tab_to(page, "#id_text")
-    page.keyboard.type("Thank you for asking. The office opens at 9:00 on Monday.")
-    expect(page.locator("#checks")).to_contain_text("of 500 characters")
+    page.keyboard.type({"en": "Thank you for asking. The office opens at 9:00 on Monday.",
+                        "fr": "Merci de votre question. Le bureau ouvre à 9 h lundi."}[lang])
+    expect(page.locator("#checks")).to_contain_text(words["count"])
     tab_to(page, "#id_rules_acknowledged")
     page.keyboard.press("Space")
-    expect(page.locator("#checks")).to_contain_text("Passed")
+    expect(page.locator("#checks")).to_contain_text(words["passed"])
+    expect(page.locator("#checks li.bad")).to_have_count(0)
     tab_to(page, "form.reply-form button[type=submit]")
     page.keyboard.press("Enter")
     expect(page.locator(".badge")).to_have_class(re.compile("badge--published"))
-    expect(page.locator("#publications")).to_contain_text("Sent")
+    expect(page.locator("#publications")).to_contain_text(words["sent"])
     expect(page.locator("#publications a")).to_have_count(1)
+    expect(page.locator("html")).to_have_attribute("lang", lang)
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
