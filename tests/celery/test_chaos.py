@@ -58,6 +58,7 @@ def run_chaos(*, platform, demo, start_worker, private_redis, posts: int, kills:
         "duplicates": {k: n for k, n in counts.items() if n > 1},
         "statuses": dict(Counter(Publication.objects.filter(post_id__in=ids).values_list("status", flat=True))),
         "attempts_over_1": Publication.objects.filter(post_id__in=ids, attempts__gt=1).count(),
+        "reconciled_by_lookup": Publication.objects.filter(post_id__in=ids, last_error__startswith="reconciled").count(),
         "webhooks": len(hooks), "webhook_redeliveries": sum(n - 1 for n in hooks.values()),
     }
     print(f"\nchaos: {report}")

@@ -139,6 +139,7 @@ def test_ambiguous_send_is_reconciled_by_lookup_not_resent(webhook_channels, pla
     assert delivery.post_deliver(post_id=post.id) == PostState.PUBLISHED
     pub = Publication.objects.get(post=post)
     assert pub.status == PS.SENT and pub.external_id == "ext-1"
+    assert pub.last_error.startswith("reconciled: found on the platform")
     assert len(platform.posts()) == 1
 
 

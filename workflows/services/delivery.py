@@ -71,9 +71,9 @@ def _finish(pub: Publication, **fields) -> bool:
     return bool(done)
 
 
-def _sent(pub: Publication, result: Result) -> bool:
+def _sent(pub: Publication, result: Result, *, note: str = "") -> bool:
     return _finish(pub, status=PS.SENT, external_id=result.external_id[:300], url=result.url[:500],
-                   sent_at=timezone.now(), last_error="", next_attempt_at=None)
+                   sent_at=timezone.now(), last_error=note[:2000], next_attempt_at=None)
 
 
 def _retry_or_fail(pub: Publication, error: str, *, now=None) -> bool:
@@ -95,7 +95,7 @@ def _reconcile(pub: Publication, adapter, error: str) -> str:
             _finish(pub, last_error=f"{error}; lookup failed: {exc}"[:2000])
             return PS.SENDING
         if found is not None:
-            _sent(pub, found)
+            _sent(pub, found, note=f"reconciled: found on the platform after: {error}")
             return PS.SENT
         _retry_or_fail(pub, f"{error}; the platform has no such publication")
         return PS.RETRYING
@@ -145,9 +145,11 @@ def post_settle(*, post_id: int) -> str | None:
     rows = list(Publication.objects.filter(post_id=post_id)
                 .values_list("status", "channel__slug", "language", "last_error"))
     state = Post.objects.filter(id=post_id).values_list("state", flat=True).first()
-    if state != PostState.PUBLISHING or not rows or any(r[0] in IN_FLIGHT for r in rows):
+    if state != PostState.PUBLISHING or any(r[0] in IN_FLIGHT for r in rows):
         return state
-    if all(r[0] == PS.SENT for r in rows):
+    if not rows:  # no channel speaks a language the post has text in
+        post = post_mark_failed(post_id=post_id, error="Nothing to publish: no channel takes any of the post's languages.")
+    elif all(r[0] == PS.SENT for r in rows):
         post = post_mark_published(post_id=post_id)
     else:
         summary = "; ".join(
