@@ -50,7 +50,7 @@ def test_omar_gets_404_on_danas_post_and_sees_none_of_it(demo, as_user, citizen_
     assert omar.get(reverse("web-inbound", args=[msg.id])).status_code == 404
     assert omar.post(reverse("web-inbound-claim", args=[msg.id])).status_code == 404
     inbox = omar.get(reverse("web-inbox") + "?status=all").content.decode()
-    assert "@citizen" not in inbox
+    assert "@citizen" not in inbox and "@DPE_en" not in inbox
     home = omar.get(reverse("home")).content.decode()
     assert f"Post {post.id}" not in home
     post.refresh_from_db()
@@ -152,6 +152,13 @@ def test_live_checks_endpoint_counts_and_checks(demo, as_user, citizen_message):
     assert response.status_code == 200
     assert "501 of 500 characters" in html
     assert "Blocks submission" in html
+
+
+def test_inbox_counts_messages_by_channel_and_status(demo, as_user, citizen_message):
+    citizen_message(external_id="a")
+    citizen_message(external_id="b")
+    html = as_user("dana").get(reverse("web-inbox")).content.decode()
+    assert re.search(r'<th scope="row">@DPE_en</th><td>2</td><td>0</td>', html)
 
 
 def test_claim_with_htmx_returns_the_row(demo, as_user, citizen_message):

@@ -199,7 +199,13 @@ def inbox(request):
         messages_qs = messages_qs.filter(status=status)
     else:
         messages_qs = messages_qs.filter(status__in=[InboundStatus.NEW, InboundStatus.CLAIMED])
-    return page(request, "web/inbox.html", {"form": form, "items": messages_qs[:200]})
+    counts: dict[str, dict[str, int]] = {}
+    for handle, st, n in (selectors.inbox_visible(user=user).order_by()
+                          .values_list("channel__handle", "status").annotate(n=Count("id"))):
+        counts.setdefault(handle, {})[st] = n
+    summary = [(handle, [counts[handle].get(st, 0) for st in InboundStatus.values]) for handle in sorted(counts)]
+    return page(request, "web/inbox.html", {"form": form, "items": messages_qs[:200], "summary": summary,
+                                            "statuses": InboundStatus.choices})
 
 
 def _inbound(request, inbound_id: int):
