@@ -102,6 +102,8 @@ def test_stale_version_gives_a_clear_message(demo, as_user):
     response = as_user("dana").post(reverse("web-post-action", args=[post.id, "withdraw"]), {"version": stale})
     assert response.status_code == 400
     assert "changed since you loaded it" in response.content.decode()
+    # The language toggle on this error page returns to the post page, not to the POST-only URL.
+    assert f'name="next" value="/posts/{post.id}/"' in response.content.decode()
     post.refresh_from_db()
     assert post.state == PostState.DRAFT
 

@@ -492,6 +492,7 @@ def post_action(request, post_id: int, action: str):
     post = visible_post(request, post_id)
     ctx = _post_context(request, post, forms={slot: form})
     ctx["error_form"] = form
+    ctx["next_url"] = reverse("web-post", args=[post.id])  # the language toggle returns to the post page
     return page(request, "web/post.html", ctx, status=400)
 
 
