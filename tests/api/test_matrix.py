@@ -144,8 +144,9 @@ EXPECTED = {
     ("GET", "/api/v1/lanes/"): (s_none, {"own": ALL_200}),
     ("GET", "/api/v1/queue/"): (s_none, {"own": ALL_200}),
     ("GET", "/api/v1/metrics/"): (s_none, {"own": ALL_200}),
-    ("GET", "/api/v1/inbound/"): (s_none, {"own": ALL_200}),
-    ("GET", POSTS): (s_none, {"own": ALL_200}),
+    # Lists: everyone gets 200, and the object appears only for its own organisation (checked below).
+    ("GET", "/api/v1/inbound/"): (s_inbound, {"own": ALL_200, "other": ALL_200}),
+    ("GET", POSTS): (s_draft, {"own": ALL_200, "other": ALL_200}),
     # Only authors (draft permission) create; another organisation's channel is unknown (400).
     ("POST", POSTS): (s_create_body, {
         "own": _statuses(403, dana=201, uma=201, omar=400),
@@ -218,6 +219,10 @@ def test_authorization_matrix(client_for, flow, method, route, which, user, expe
     client = client_for(user)
     response = getattr(client, method.lower())(url, body, format="json") if body is not None else getattr(client, method.lower())(url)
     assert response.status_code == expected, (response.status_code, response.content[:400])
+    if "{pk}" not in route and "pk" in values and method == "GET":
+        listed = {item["id"] for item in response.json()["results"]}
+        same_org = user is not None and (user == "omar") == (which == "other")
+        assert (values["pk"] in listed) == same_org, (user, which, listed)
     if expected >= 400:
         assert response["Content-Type"].startswith(PROBLEM)
         assert response.json()["status"] == expected
