@@ -88,6 +88,12 @@ def test_spot_check_sampling_is_deterministic(demo, webhook_channels):
     assert sorted(notifications.spot_check_sample()) == expected
     assert notifications.spot_check_sample() == []  # re-running does not resample
     assert sorted(PostReview.objects.filter(kind=ReviewKind.SPOT_CHECK).values_list("post_id", flat=True)) == expected
+    # The lane's retrospective team (communications: cora) is asked to look, once per sampled post.
+    mail.outbox.clear()
+    drain()
+    assert sorted(m.subject for m in mail.outbox) == sorted(
+        f"[Parley] Review after publishing: post #{pid}" for pid in expected)
+    assert {m.to[0] for m in mail.outbox} == {"cora@dpe.example"}
 
 
 def test_webhooks_are_signed_filtered_and_retried(demo, platform, webhook_channels, settings):
@@ -129,3 +135,15 @@ def test_embedded_mode_publishes_within_the_request(demo, settings, tmp_path):
     lines = [json.loads(x) for x in (tmp_path / "publications.log").read_text().splitlines()]
     assert [x["text"] for x in lines] == ["Thank you for asking: the office opens at 9:00."]
     assert post.publications.get().url.startswith("https://example.invalid/dpe-en/")
+
+
+def test_urgent_publishing_asks_the_retrospective_team(demo, webhook_channels):
+    from workflows.services.posts import post_create, post_publish_urgent
+
+    post = post_create(author=demo.dana, channels=["dpe-en", "dpe-fr"], kind="post", rules_acknowledged=True,
+                       texts={"en": "Boil-water advisory lifted.", "fr": "L'avis d'ébullition est levé."})
+    post_publish_urgent(post_id=post.id, by=demo.uma, reason="Public safety")
+    drain()
+    assert Post.objects.get(id=post.id).state == PostState.PUBLISHED
+    (review_mail,) = [m for m in mail.outbox if "Review after publishing" in m.subject]
+    assert review_mail.to == ["cora@dpe.example"] and "Reason for urgency: Public safety" in review_mail.body

@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 from accounts.models import Team, User
 
 from ..constants import LaneKind, PostKind, PostState, ReviewKind
-from ..models import Decision, LaneStep, OutboxEvent, Post, WebhookSubscription
+from ..models import Decision, LaneStep, OutboxEvent, Post, PostReview, WebhookSubscription
 from .audit import audit_record
 from .delivery import backoff_seconds
 from .outbox import outbox_emit
@@ -37,6 +37,7 @@ EMAIL_TOPICS = {
     "post.rejected": "rejected",
     "post.published": "published",
     "post.failed": "failed",
+    "review.opened": "review_opened",
 }
 
 
@@ -98,6 +99,12 @@ def _context(event: OutboxEvent, post: Post) -> tuple[dict, list[User]]:
         ctx["due_at"] = entered + step.sla if entered else None
     if event.topic in ("post.published", "post.failed"):
         ctx["publications"] = list(post.publications.select_related("channel"))
+    if event.topic == "review.opened":
+        review = PostReview.objects.filter(post_id=post.id, kind=payload.get("kind")).first()
+        ctx.update(review_kind=payload.get("kind"), due_at=review.due_at if review else None,
+                   urgent_reason=post.urgent_reason)
+        excluded = set(review.excluded_users or []) | {post.author_id} if review else {post.author_id}
+        return ctx, [u for u in team_members(review.team_id if review else None) if u.id not in excluded]
     if event.topic in ("post.step_entered", "post.sla_reminder"):
         recipients = team_members(step.team_id if step else payload.get("team_id"))
         recipients = [u for u in recipients if u.id != post.author_id]
