@@ -188,3 +188,25 @@ def test_author_withdraws_a_post(demo):
     assert response.status_code == 302
     post.refresh_from_db()
     assert post.state == "withdrawn"
+
+
+def test_retry_a_failed_publication(demo, citizen_message):
+    from workflows.services import publishing
+
+    msg = citizen_message(external_id="retry-1")
+    post = post_services.post_create(author=demo.dana, kind="reply", in_reply_to=msg.id, rules_acknowledged=True,
+                                     texts={"en": "Thank you, the office opens at 9:00 on Monday."})
+    post = post_services.post_submit(post_id=post.id, by=demo.dana)
+    assert post.state == "approved"
+    publishing.post_publish_start(post_id=post.id)
+    publishing.post_mark_failed(post_id=post.id, error="platform said no")
+    post.refresh_from_db()
+    assert post.state == "failed"
+    client = _client(demo.dana)
+    page = client.get(reverse("web-post", args=[post.id])).content.decode()
+    assert "Retry failed publication" in page
+    assert "Retry failed publication" not in _client(demo.tess).get(reverse("web-post", args=[post.id])).content.decode()
+    response = client.post(reverse("web-post-action", args=[post.id, "retry"]), {"version": post.version})
+    assert response.status_code == 302
+    post.refresh_from_db()
+    assert post.state == "publishing"
