@@ -25,6 +25,7 @@ PUBLICATIONS_SWEEP = "parley.publications_sweep"
 PUBLISH_DUE = "parley.publish_due_posts"
 SLA_SWEEP = "parley.sla_sweep"
 SPOT_CHECKS = "parley.spot_check_sample"
+OUTBOX_PRUNE = "parley.outbox_prune"
 
 PUBLISH_QUEUE = "publish"
 NOTIFY_QUEUE = "notify"
@@ -71,6 +72,7 @@ def configure(app: Celery) -> None:
             },
             "sla-sweep": {"task": SLA_SWEEP, "schedule": 60.0, "options": {"expires": 120}},
             "spot-check-sample": {"task": SPOT_CHECKS, "schedule": 300.0, "options": {"expires": 600}},
+            "outbox-prune": {"task": OUTBOX_PRUNE, "schedule": 3600.0, "options": {"expires": 3600}},
         },
     )
 

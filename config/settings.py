@@ -208,6 +208,7 @@ OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=200)
 #: A relayed event not handled within this many seconds is relayed again (lost task).
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=max(60, CELERY_TASK_TIME_LIMIT * 2))
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)
 #: /readyz reports the outbox lag; above this many seconds the check says not ok (0: never).
 OUTBOX_LAG_ALERT_SECONDS = env.int("OUTBOX_LAG_ALERT_SECONDS", default=0)
 PUBLISH_MAX_ATTEMPTS = env.int("PUBLISH_MAX_ATTEMPTS", default=5)

@@ -60,3 +60,9 @@ def sla_sweep() -> dict:
 def spot_check_sample() -> list[int]:
     """Beat: sample published conversation replies into the spot-check queue."""
     return notifications.spot_check_sample()
+
+
+@shared_task(name=names.OUTBOX_PRUNE, ignore_result=True)
+def outbox_prune() -> int:
+    """Beat, hourly: delete outbox events dispatched more than OUTBOX_RETENTION_DAYS ago."""
+    return relay.outbox_prune()

@@ -271,3 +271,14 @@ def test_relay_outbox_command_drains_due_events(demo, monkeypatch):
     out = StringIO()
     call_command("relay_outbox", stdout=out)
     assert "post.approved" in seen and "relayed 2 events" in out.getvalue()
+
+
+def test_dispatched_events_are_pruned_after_retention(demo, settings):
+    settings.OUTBOX_RETENTION_DAYS = 30
+    flows.reply(demo)
+    drain()
+    assert relay.outbox_prune() == 0
+    dispatched = OutboxEvent.objects.filter(dispatched_at__isnull=False).count()
+    assert dispatched >= 3  # created, approved, published
+    assert relay.outbox_prune(now=timezone.now() + timedelta(days=31)) == dispatched
+    assert not OutboxEvent.objects.exists()

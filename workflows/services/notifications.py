@@ -19,7 +19,15 @@ from django.utils import timezone, translation
 from accounts.models import Team, User
 
 from ..constants import LaneKind, PostKind, PostState, ReviewKind
-from ..models import Decision, LaneStep, OutboxEvent, Post, PostReview, WebhookSubscription
+from ..models import (
+    AuditEvent,
+    Decision,
+    LaneStep,
+    OutboxEvent,
+    Post,
+    PostReview,
+    WebhookSubscription,
+)
 from .audit import audit_record
 from .delivery import backoff_seconds
 from .outbox import outbox_emit
@@ -196,14 +204,15 @@ def event_notify(*, event_id: int) -> str:
 
 
 def _already(topic: str, post_id: int, step_id: int, entered_iso: str) -> bool:
-    return OutboxEvent.objects.filter(topic=topic, post_id=post_id, payload__step_id=step_id,
-                                      payload__entered_at=entered_iso).exists()
+    """The audit trail (append-only, never pruned) records each reminder and escalation."""
+    return AuditEvent.objects.filter(post_id=post_id, verb=topic.split(".", 1)[1], data__step_id=step_id,
+                                     data__entered_at=entered_iso).exists()
 
 
 def sla_sweep(*, now=None) -> dict:
     """Remind a step's team before the step is due (after SLA_REMINDER_FRACTION of it) and
     escalate when overdue (to the step's escalation team, else the lane's retrospective team).
-    Each is sent once per step visit: the outbox event is the record, checked under the post's
+    Each is sent once per step visit: the audit event is the record, checked under the post's
     row lock. Returns counts."""
     now = now or timezone.now()
     counts = {"reminders": 0, "escalations": 0}

@@ -151,6 +151,19 @@ def event_handle(*, event_id: int, worker: str = "") -> str:
     return notifications.event_notify(event_id=event.id)
 
 
+def outbox_prune(*, now=None, chunk: int = 5000) -> int:
+    """Delete events dispatched more than OUTBOX_RETENTION_DAYS ago (the audit trail keeps the
+    history). Returns how many were deleted."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
+    total = 0
+    while True:
+        ids = list(OutboxEvent.objects.filter(dispatched_at__lt=cutoff).values_list("id", flat=True)[:chunk])
+        if not ids:
+            return total
+        total += OutboxEvent.objects.filter(id__in=ids).delete()[0]
+
+
 def outbox_lag(*, now=None) -> dict:
     """Age in seconds of the oldest event due and not dispatched (0 when none), and the count."""
     now = now or timezone.now()
