@@ -221,3 +221,24 @@ def test_axes_locks_out_after_failures(settings, demo):
     assert response.status_code in (403, 429)
     assert "Account locked" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_claimed_messages_are_listed_on_home(demo, as_user, citizen_message):
+    from workflows.services.inbound import inbound_claim
+
+    msg = citizen_message(external_id="home-1")
+    inbound_claim(inbound_id=msg.id, by=demo.dana)
+    html = as_user("dana").get(reverse("home")).content.decode()
+    assert f'href="/inbox/{msg.id}/"' in html
+    assert f'href="/inbox/{msg.id}/"' not in as_user("rami").get(reverse("home")).content.decode()
+
+
+def test_user_set_language_ignores_unknown_languages(demo):
+    from accounts.services import user_set_language
+
+    user_set_language(user=demo.rami, language="de")
+    demo.rami.refresh_from_db()
+    assert demo.rami.preferred_language == "en"
+    user_set_language(user=demo.rami, language="fr")
+    demo.rami.refresh_from_db()
+    assert demo.rami.preferred_language == "fr"

@@ -173,11 +173,11 @@ def home(request):
     drafts = posts.filter(state__in=[PostState.DRAFT, PostState.CHANGES_REQUESTED])
     recent = posts.exclude(state__in=[PostState.DRAFT, PostState.CHANGES_REQUESTED])[:10]
     counts = Counter(dict(selectors.inbox_visible(user=user).order_by().values_list("status").annotate(n=Count("id"))))
-    mine = selectors.inbox_visible(user=user).filter(status=InboundStatus.CLAIMED, assignee=user.id).count()
+    claimed = list(selectors.inbox_visible(user=user).filter(status=InboundStatus.CLAIMED, assignee=user.id)[:20])
     return page(request, "web/home.html", {
         "drafts": drafts, "recent": recent, "queue": selectors.queue_for(user=user)[:20],
         "inbox_new": counts.get(InboundStatus.NEW, 0), "inbox_claimed": counts.get(InboundStatus.CLAIMED, 0),
-        "inbox_mine": mine,
+        "inbox_mine": len(claimed), "claimed": claimed,
     })
 
 
