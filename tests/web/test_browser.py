@@ -2,6 +2,7 @@
 French, the other organisation seeing none of it, keyboard-only replying, and axe-core."""
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -180,10 +181,12 @@ def _axe(page: Page) -> list[dict]:
     )
 
 
-def test_every_page_passes_axe_in_both_languages_and_screenshots(live_server, seeded, embedded, page: Page):
+def test_every_page_passes_axe_in_both_languages_and_screenshots(live_server, seeded, embedded, page: Page, tmp_path):
+    """Also screenshots every page; PARLEY_SCREENSHOTS=1 writes them to docs/screenshots/."""
     base = live_server.url
     pages = _pages(seeded, base)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shots = SCREENSHOTS if os.environ.get("PARLEY_SCREENSHOTS") == "1" else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
     failures = {}
     external = []
     console_errors = []
@@ -199,7 +202,7 @@ def test_every_page_passes_axe_in_both_languages_and_screenshots(live_server, se
         violations = _axe(page)
         if violations:
             failures[f"login/{lang}"] = violations
-        page.screenshot(path=str(SCREENSHOTS / f"login-{lang}.png"), full_page=True)
+        page.screenshot(path=str(shots / f"login-{lang}.png"), full_page=True)
         current = None
         for name, user, path in pages:
             if user != current:
@@ -211,7 +214,8 @@ def test_every_page_passes_axe_in_both_languages_and_screenshots(live_server, se
             violations = _axe(page)
             if violations:
                 failures[f"{name}/{lang}"] = violations
-            page.screenshot(path=str(SCREENSHOTS / f"{name}-{lang}.png"), full_page=True)
+            page.screenshot(path=str(shots / f"{name}-{lang}.png"), full_page=True)
     assert failures == {}
     assert external == []
     assert console_errors == []
+    assert len(list(shots.glob("*.png"))) == 2 * (len(pages) + 1)
