@@ -282,3 +282,36 @@ def test_dispatched_events_are_pruned_after_retention(demo, settings):
     assert dispatched >= 3  # created, approved, published
     assert relay.outbox_prune(now=timezone.now() + timedelta(days=31)) == dispatched
     assert not OutboxEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_have_exactly_one_winner(webhook_channels, platform, demo):
+    """Real PostgreSQL, real threads: many workers race for the same publications."""
+    import threading
+
+    from django.db import connection
+
+    winners: dict[int, list[str]] = {}
+    for _round in range(10):
+        post = flows.reply(demo, text=f"Thank you, round {_round} of our answers is online.")
+        delivery.post_publish_start(post_id=post.id)
+        pub_id = Publication.objects.get(post=post).id
+        barrier = threading.Barrier(8)
+        won: list[str] = []
+
+        def claim(name, pub_id=pub_id, barrier=barrier, won=won):
+            try:
+                barrier.wait()
+                if delivery.publication_claim(publication_id=pub_id, worker=name) is not None:
+                    won.append(name)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=claim, args=(f"w{i}",)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        winners[pub_id] = won
+    assert all(len(w) == 1 for w in winners.values()), winners
+    assert all(Publication.objects.get(id=pid).claimed_by == w[0] for pid, w in winners.items())

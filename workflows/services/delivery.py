@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from ..channels import AmbiguousError, PermanentError, Result, TransientError, get_adapter
@@ -52,8 +52,12 @@ def publication_claim(*, publication_id: int, worker: str, now=None) -> Publicat
     """pending/retrying (and due) → sending, by one conditional UPDATE: exactly one caller wins.
     Only publications of a post that is publishing are claimed."""
     now = now or timezone.now()
+    # Every condition on the publication row itself (no join: Django would turn a join into
+    # `id IN (subquery)`, which PostgreSQL does not re-check against the row a concurrent
+    # claim just updated). The loser of a race re-reads the row, sees `sending`, updates nothing.
+    publishing = Exists(Post.objects.filter(id=OuterRef("post_id"), state=PostState.PUBLISHING))
     won = (
-        Publication.objects.filter(_due_q(now), id=publication_id, post__state=PostState.PUBLISHING)
+        Publication.objects.filter(_due_q(now), publishing, id=publication_id)
         .update(status=PS.SENDING, claimed_at=now, claimed_by=worker[:200], attempts=F("attempts") + 1)
     )
     if not won:
