@@ -1,8 +1,9 @@
 """Fixtures for the API tests: token clients per demo user and posts reached through services."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.services import token_issue
@@ -12,11 +13,13 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_cache():
-    """Throttle counters live in the cache (this run's own Redis db): start every test clean."""
-    cache.clear()
-    yield
-    cache.clear()
+def _fresh_throttle_cache(monkeypatch):
+    """Throttle counters normally live in the shared cache (Redis, which is also the broker):
+    give every test its own empty in-memory counters instead of flushing Redis."""
+    from django.core.cache.backends.locmem import LocMemCache
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(SimpleRateThrottle, "cache", LocMemCache(f"throttle-{uuid.uuid4()}", {}))
 
 
 @pytest.fixture
