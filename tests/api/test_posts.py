@@ -217,3 +217,29 @@ def test_conversation_reply_submits_straight_to_approved(client_for):
     r = dana.post(f"/api/v1/posts/{post['id']}/submit/", {}, format="json")
     assert r.status_code == 200
     assert r.json()["state"] in ("approved", "publishing", "published")
+
+
+def test_a_reply_to_a_citizen_message_takes_its_channel_and_claims_it(client_for, flow):
+    msg = flow.inbound()
+    dana = client_for("dana")
+    r = dana.post("/api/v1/posts/", {"kind": "reply", "in_reply_to": msg.id,
+                                     "texts": {"en": "Yes, until 5 pm."}, "rules_acknowledged": True}, format="json")
+    assert r.status_code == 201, r.content
+    assert r.json()["in_reply_to"] == msg.id and r.json()["channels"] == ["dpe-en"]
+    assert dana.get("/api/v1/inbound/?assignee=me").json()["count"] == 1
+    other = flow.inbound(channel="other-en", by="omar")
+    r = dana.post("/api/v1/posts/", {"kind": "reply", "in_reply_to": other.id, "texts": {"en": "Hi"}}, format="json")
+    assert_problem(r, 400, field="in_reply_to")
+
+
+def test_patch_schedules_and_unschedules(client_for, flow):
+    post = flow.draft()
+    dana = client_for("dana")
+    r = dana.patch(f"/api/v1/posts/{post.id}/", {"scheduled_at": "2099-01-01T14:00:00-05:00"}, format="json")
+    assert r.status_code == 200 and r.json()["scheduled_at"] == "2099-01-01T19:00:00Z"
+    r = dana.patch(f"/api/v1/posts/{post.id}/", {"scheduled_at": None}, format="json")
+    assert r.status_code == 200 and r.json()["scheduled_at"] is None
+    assert_problem(dana.patch(f"/api/v1/posts/{post.id}/", {"scheduled_at": "2020-01-01T00:00:00Z"}, format="json"),
+                   400, field="scheduled_at")
+    assert_problem(dana.patch(f"/api/v1/posts/{post.id}/", {"scheduled_at": "2099-01-01T14:00:00"}, format="json"),
+                   400, field="scheduled_at")
