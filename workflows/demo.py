@@ -24,6 +24,7 @@ CHANNELS = [
     {"org": "dpe", "slug": "dpe-en", "name": "DPE (English)", "platform": "mastodon", "handle": "@DPE_en", "languages": ["en"], "char_limit": 500},
     {"org": "dpe", "slug": "dpe-fr", "name": "MEP (français)", "platform": "mastodon", "handle": "@MEP_fr", "languages": ["fr"], "char_limit": 500},
     {"org": "other", "slug": "other-en", "name": "Other Agency", "platform": "mastodon", "handle": "@OtherAgency", "languages": ["en"], "char_limit": 500},
+    {"org": "other", "slug": "other-fr", "name": "Autre agence", "platform": "mastodon", "handle": "@AutreAgence", "languages": ["fr"], "char_limit": 500},
 ]
 
 #: team slug -> (name, channel permissions on every channel of its organisation)

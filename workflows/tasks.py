@@ -64,5 +64,9 @@ def spot_check_sample() -> list[int]:
 
 @shared_task(name=names.OUTBOX_PRUNE, ignore_result=True)
 def outbox_prune() -> int:
-    """Beat, hourly: delete outbox events dispatched more than OUTBOX_RETENTION_DAYS ago."""
+    """Beat, hourly: delete outbox events dispatched more than OUTBOX_RETENTION_DAYS ago, and
+    Idempotency-Key records past their 24 h window."""
+    from .api.idempotency import purge_expired
+
+    purge_expired()
     return relay.outbox_prune()
