@@ -34,7 +34,7 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed messages
 
 messages: $(VENV)/.installed
-	@$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
+	@DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
 
 chromium:
 	@if [ ! -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then \
