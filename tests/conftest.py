@@ -94,3 +94,10 @@ def demo(db):
     if not User.objects.filter(username="dana").exists():
         seed_demo()
     return Demo()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Browser tests run last. Playwright keeps an event loop running in the main thread for the
+    rest of the session, and Django then refuses synchronous database calls in later tests."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

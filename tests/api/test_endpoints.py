@@ -24,7 +24,7 @@ def test_channels_are_scoped_to_the_organisation(client_for):
     assert [c["slug"] for c in dpe["results"]] == ["dpe-en", "dpe-fr"]
     assert set(dpe["results"][0]) >= {"id", "slug", "platform", "handle", "languages"}
     other = client_for("omar").get("/api/v1/channels/").json()
-    assert [c["slug"] for c in other["results"]] == ["other-en"]
+    assert [c["slug"] for c in other["results"]] == ["other-en", "other-fr"]
 
 
 def test_lanes_with_steps_and_guidelines(client_for):

@@ -80,6 +80,11 @@ def relay_claim(*, batch: int | None = None, now=None) -> list[tuple[int, str]]:
 def _enqueue(event_id: int, topic: str) -> None:
     from ..tasks import handle_event
 
+    if not settings.CELERY_BROKER_URL:
+        # Embedded default: no broker, so the task runs here. Decided on every call from the
+        # settings, not from the Celery app's configuration frozen when it was first used.
+        handle_event.apply(args=[event_id])
+        return
     handle_event.apply_async(
         args=[event_id], queue=queue_for(topic), retry=True,
         # Fail fast when Redis is down: the event stays in PostgreSQL and is relayed later.
