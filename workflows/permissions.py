@@ -8,6 +8,17 @@ from django.db.models import Q
 from .models import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission
 
 
+def perm_q(*, user, codename: str) -> Q:
+    """A filter on Channel: `user` holds `codename` on it, directly or through a group."""
+    user_perm = ChannelUserObjectPermission.objects.filter(
+        user_id=user.id, permission__codename=codename
+    ).values("content_object_id")
+    group_perm = ChannelGroupObjectPermission.objects.filter(
+        group__user=user.id, permission__codename=codename
+    ).values("content_object_id")
+    return Q(id__in=user_perm) | Q(id__in=group_perm)
+
+
 def channels_with_perm(*, user, codename: str, channel_ids: Iterable[int] | None = None):
     """Channels on which `user` holds `codename`, directly or through one of their groups."""
     qs = Channel.objects.all()
@@ -15,13 +26,7 @@ def channels_with_perm(*, user, codename: str, channel_ids: Iterable[int] | None
         qs = qs.filter(id__in=list(channel_ids))
     if user.is_superuser:
         return qs
-    user_perm = ChannelUserObjectPermission.objects.filter(
-        user_id=user.id, permission__codename=codename
-    ).values("content_object_id")
-    group_perm = ChannelGroupObjectPermission.objects.filter(
-        group__user=user.id, permission__codename=codename
-    ).values("content_object_id")
-    return qs.filter(Q(id__in=user_perm) | Q(id__in=group_perm))
+    return qs.filter(perm_q(user=user, codename=codename))
 
 
 def has_perm_on_all(*, user, codename: str, channel_ids: Iterable[int]) -> bool:

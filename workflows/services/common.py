@@ -1,13 +1,14 @@
 """Shared pieces of every transition: locking, visibility, the transition table, permissions."""
 from __future__ import annotations
 
-from django.db.models import Count, Exists, Q
+from django.db.models import Count, Exists
 
 from accounts.models import User
 
 from ..constants import ALLOWED_TRANSITIONS, PostState
 from ..exceptions import Conflict, InvalidTransition, NotFound, NotPermitted
-from ..models import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission, Post
+from ..models import Channel, Post
+from ..permissions import perm_q
 
 
 def user_org_id(user) -> int | None:
@@ -62,21 +63,11 @@ def ensure_version(post: Post, version: int | None) -> None:
         )
 
 
-def _perm_q(*, user, codename: str) -> Q:
-    user_perm = ChannelUserObjectPermission.objects.filter(
-        user_id=user.id, permission__codename=codename
-    ).values("content_object_id")
-    group_perm = ChannelGroupObjectPermission.objects.filter(
-        group__user=user.id, permission__codename=codename
-    ).values("content_object_id")
-    return Q(id__in=user_perm) | Q(id__in=group_perm)
-
-
 def ensure_channel_perm(*, user, post: Post, codename: str, team=None) -> list[int]:
     """`user` must hold `codename` on every channel the post targets, and be on `team` when
     one is given — answered in one query. Returns the post's channel ids."""
     qs = Channel.objects.filter(posts=post.id).annotate(
-        allowed=Count("id", filter=_perm_q(user=user, codename=codename))
+        allowed=Count("id", filter=perm_q(user=user, codename=codename))
         if not user.is_superuser
         else Count("id")
     )
@@ -102,7 +93,7 @@ def ensure_perm_on_channels(*, user, channel_ids: list[int], codename: str) -> N
     if user.is_superuser:
         return
     ids = set(channel_ids)
-    n = Channel.objects.filter(id__in=ids).filter(_perm_q(user=user, codename=codename)).count()
+    n = Channel.objects.filter(id__in=ids).filter(perm_q(user=user, codename=codename)).count()
     if n != len(ids):
         raise NotPermitted(
             f"You need the '{codename.replace('_channel', '').replace('_', ' ')}' permission on "
