@@ -20,6 +20,7 @@ from .models import (
     Publication,
     WebhookSubscription,
 )
+from .services.policy import policy_record_change
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -58,11 +59,58 @@ class EscalationRuleInline(admin.TabularInline):
     extra = 0
 
 
+class PolicyAuditMixin:
+    """Every change to policy made in the admin is appended to the organisation's policy chain
+    of the audit trail, in the admin's own transaction."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        policy_record_change(obj=obj, actor=request.user, action="changed" if change else "created",
+                             changed_fields=list(form.changed_data))
+
+    def delete_model(self, request, obj):
+        policy_record_change(obj=obj, actor=request.user, action="deleted")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            policy_record_change(obj=obj, actor=request.user, action="deleted")
+        super().delete_queryset(request, queryset)
+
+    def save_formset(self, request, form, formset, change):
+        for deleted_form in formset.deleted_forms:
+            if deleted_form.instance.pk:
+                policy_record_change(obj=deleted_form.instance, actor=request.user, action="deleted")
+        super().save_formset(request, form, formset, change)
+        for obj in formset.new_objects:
+            policy_record_change(obj=obj, actor=request.user, action="created")
+        for obj, fields in formset.changed_objects:
+            policy_record_change(obj=obj, actor=request.user, action="changed", changed_fields=fields)
+
+
 @admin.register(Lane)
-class LaneAdmin(admin.ModelAdmin):
+class LaneAdmin(PolicyAuditMixin, admin.ModelAdmin):
     list_display = ("slug", "name", "kind", "organisation", "required_languages", "allow_urgent")
     list_filter = ("organisation", "kind")
     inlines = [LaneStepInline, GuidelineRuleInline, EscalationRuleInline]
+
+
+@admin.register(LaneStep)
+class LaneStepAdmin(PolicyAuditMixin, admin.ModelAdmin):
+    list_display = ("lane", "order", "name", "kind", "team", "quorum", "sla")
+    list_filter = ("lane__organisation", "kind")
+
+
+@admin.register(GuidelineRule)
+class GuidelineRuleAdmin(PolicyAuditMixin, admin.ModelAdmin):
+    list_display = ("lane", "kind", "severity", "enabled")
+    list_filter = ("lane__organisation", "kind", "severity", "enabled")
+
+
+@admin.register(EscalationRule)
+class EscalationRuleAdmin(PolicyAuditMixin, admin.ModelAdmin):
+    list_display = ("lane", "kind", "reason", "enabled")
+    list_filter = ("lane__organisation", "kind", "enabled")
 
 
 class PostTextInline(admin.TabularInline):

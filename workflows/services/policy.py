@@ -1,0 +1,56 @@
+"""Policy is data (lanes, steps, guideline and escalation rules), so changes to it belong in the
+tamper-evident audit trail too: one hash chain per organisation, `policy:<organisation id>`."""
+from __future__ import annotations
+
+import json
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Organisation
+
+from ..models import AuditEvent, EscalationRule, GuidelineRule, Lane, LaneStep
+from .audit import compute_hash
+
+POLICY_MODELS = (Lane, LaneStep, GuidelineRule, EscalationRule)
+
+
+def _organisation_id(obj) -> int:
+    return obj.organisation_id if isinstance(obj, Lane) else obj.lane.organisation_id
+
+
+def policy_snapshot(obj) -> dict:
+    """The object's field values as JSON-safe data (foreign keys by id)."""
+    data = {}
+    for field in obj._meta.concrete_fields:
+        data[field.attname] = getattr(obj, field.attname)
+    return json.loads(json.dumps(data, default=str))
+
+
+@transaction.atomic
+def policy_record_change(*, obj, actor, action: str, changed_fields: list[str] | None = None) -> AuditEvent:
+    """Append a `policy_<action>` event (created, changed, deleted) for a lane, step or rule to
+    its organisation's policy chain, with the object's values after the change. The
+    organisation row is locked so concurrent edits extend the chain one after the other."""
+    if action not in ("created", "changed", "deleted"):
+        raise ValueError(action)
+    org_id = _organisation_id(obj)
+    Organisation.objects.select_for_update().filter(id=org_id).first()
+    chain = f"policy:{org_id}"
+    last = AuditEvent.objects.filter(chain=chain).order_by("-seq").values_list("seq", "hash").first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, "")
+    ev = AuditEvent(
+        chain=chain, seq=seq, organisation_id=org_id, actor_id=getattr(actor, "pk", None),
+        verb=f"policy_{action}",
+        data={
+            "model": obj._meta.label_lower,
+            "object_id": obj.pk,
+            "object": str(obj)[:200],
+            "changed_fields": sorted(changed_fields or []),
+            "values": policy_snapshot(obj),
+        },
+        created_at=timezone.now(), prev_hash=prev,
+    )
+    ev.hash = compute_hash(ev)
+    ev.save(force_insert=True)
+    return ev
