@@ -116,6 +116,32 @@ class Flow:
         post_publish_start(post_id=post.id)
         return post_mark_failed(post_id=post.id, error="platform down")
 
+    def unknown(self, which="own"):
+        """A post whose publications' outcome is unknown, through the real delivery path: the
+        webhook adapter with no lookup URL, whose request times out after it may have been sent
+        (as tests/celery does). dpe: an official post (en + fr); other: omar's reply (en)."""
+        from unittest import mock
+
+        import requests
+
+        from workflows.models import Channel, Publication
+        from workflows.services import delivery
+        from workflows.services.posts import post_submit
+
+        if which == "own":
+            post = self.approved()
+        else:
+            draft = self.other_draft()
+            post = post_submit(post_id=draft.id, by=self.demo.omar)
+        Channel.objects.filter(posts=post.id).update(
+            adapter="webhook", adapter_config={"url": "http://127.0.0.1:9/publish"})
+        with mock.patch.object(requests, "post", side_effect=requests.ReadTimeout("answer lost")):
+            state = delivery.post_deliver(post_id=post.id)
+        assert state == "failed", state
+        pubs = list(Publication.objects.filter(post=post.id).order_by("language"))
+        assert pubs and all(p.status == "unknown" for p in pubs), [(p.status, p.last_error) for p in pubs]
+        return pubs
+
     def other_draft(self):
         """omar's agency publishes only in English, so its official lane (en + fr) cannot be
         satisfied: its posts in these tests are conversation-lane replies."""

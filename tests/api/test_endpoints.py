@@ -114,6 +114,31 @@ def test_metrics(client_for):
     assert [c["channel"] for c in one["channels"]] == ["dpe-fr"]
 
 
+def test_metrics_report_the_outbox_lag(client_for, flow):
+    """The relay's state now, the same whatever the period or channel asked for."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from workflows.models import OutboxEvent
+    from workflows.services import relay
+
+    start = timezone.now()
+    dana = client_for("dana")
+    with time_machine.travel(start, tick=False):
+        assert dana.get("/api/v1/metrics/").json()["outbox"] == {"lag_seconds": 0.0, "pending": 0}
+        flow.draft()
+    pending = OutboxEvent.objects.filter(dispatched_at__isnull=True).count()
+    assert pending >= 1
+    with time_machine.travel(start + timedelta(seconds=90), tick=False):
+        assert dana.get("/api/v1/metrics/?channel=dpe-fr").json()["outbox"] == {"lag_seconds": 90.0, "pending": pending}
+        assert client_for("omar").get("/api/v1/metrics/").json()["outbox"] == {"lag_seconds": 90.0, "pending": pending}
+        # Relayed (leased to a task): nothing is waiting any more.
+        assert relay.relay_outbox(enqueue=lambda event_id, topic: None) == pending
+        assert dana.get("/api/v1/metrics/").json()["outbox"] == {"lag_seconds": 0.0, "pending": 0}
+
+
 @pytest.mark.parametrize("query", [
     "since=yesterday", "until=2026-13-01T00:00:00Z", "since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z",
     "channel=other-en", "channel=nope", "channel=%00", "bogus=1",

@@ -112,6 +112,11 @@ def s_failed(flow, which):
     return {"pk": post.id}, {}
 
 
+def s_unknown(flow, which):
+    pub = flow.unknown(which)[0]
+    return {"pk": pub.id}, {"sent": True, "url": "https://social.example/p/1"}
+
+
 def s_inbound_body(flow, which):
     return {}, {"channel": "dpe-en" if which == "own" else "other-en", "external_id": "ext-1",
                 "author": "@citizen", "text": "When does the office open?"}
@@ -177,6 +182,10 @@ EXPECTED = {
     ("POST", P + "retry/"): (s_failed, {
         "own": _statuses(403, dana=200, cora=200, omar=404),
         "other": _statuses(404, omar=409),  # a draft: nothing to retry
+    }),
+    # Settling an unknown outcome needs the publish permission (cora; omar in his agency).
+    ("POST", "/api/v1/publications/{pk}/resolve/"): (s_unknown, {
+        "own": _statuses(403, cora=200, omar=404), "other": _statuses(404, omar=200),
     }),
     ("POST", "/api/v1/inbound/"): (s_inbound_body, {
         "own": _statuses(403, dana=201, uma=201, omar=400), "other": _statuses(400, omar=201),

@@ -178,6 +178,7 @@ class DecisionSerializer(serializers.Serializer):
 
 
 class PublicationSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="For POST /api/v1/publications/{id}/resolve/.")
     channel = serializers.CharField(source="channel.slug")
     language = serializers.CharField()
     status = serializers.ChoiceField(choices=PublicationStatus.choices)
@@ -262,6 +263,23 @@ class UrgentSerializer(StrictSerializer):
 
 class EmptySerializer(StrictSerializer):
     pass
+
+
+class PublicationResolveSerializer(StrictSerializer):
+    sent = serializers.BooleanField(
+        help_text="true: it is on the platform (give its url); false: it is not (retrying the post sends it).",
+    )
+    url = serializers.URLField(required=False, allow_blank=True, max_length=500, default="",
+                               help_text="Where it was published (only with sent: true).")
+    external_id = serializers.CharField(required=False, allow_blank=True, max_length=300, default="",
+                                        help_text="The platform's id for it (only with sent: true).")
+
+    def validate(self, attrs):
+        if not attrs["sent"]:
+            given = {k: ["Only when sent is true."] for k in ("url", "external_id") if attrs.get(k)}
+            if given:
+                raise serializers.ValidationError(given)
+        return attrs
 
 
 class AuditEventSerializer(serializers.Serializer):
@@ -382,10 +400,18 @@ class ChannelMetricsSerializer(serializers.Serializer):
     weekly = WeekSerializer(many=True)
 
 
+class OutboxLagSerializer(serializers.Serializer):
+    lag_seconds = serializers.FloatField(help_text="Age of the oldest event due and not yet relayed (0 when none).")
+    pending = serializers.IntegerField(help_text="Events due and not yet relayed.")
+
+
 class MetricsSerializer(serializers.Serializer):
     since = DateTime()
     until = DateTime()
     channels = ChannelMetricsSerializer(many=True)
+    outbox = OutboxLagSerializer(
+        help_text="The outbox relay now, whatever the period or channel: the whole service's queue, as /readyz reports it.",
+    )
 
 
 # --- webhooks

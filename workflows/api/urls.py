@@ -9,6 +9,7 @@ router.register("channels", views.ChannelViewSet, basename="api-channel")
 router.register("lanes", views.LaneViewSet, basename="api-lane")
 router.register("posts", views.PostViewSet, basename="api-post")
 router.register("inbound", views.InboundViewSet, basename="api-inbound")
+router.register("publications", views.PublicationViewSet, basename="api-publication")
 router.register("webhooks", views.WebhookViewSet, basename="api-webhook")
 
 urlpatterns = [

@@ -23,11 +23,12 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..exceptions import InvalidInput, NotFound
-from ..models import InboundMessage, Post
+from ..models import InboundMessage, Post, Publication
 from ..permissions import perms_by_channel
 from ..services import inbound as inbound_services
 from ..services import posts as post_services
 from ..services import publishing as publishing_services
+from ..services import relay
 from ..services import reviews as review_services
 from ..services import translations as translation_services
 from ..services import webhook_subscriptions as webhook_services
@@ -263,6 +264,32 @@ class PostViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(s.AuditEventSerializer(page, many=True).data)
 
 
+# --- publications
+
+class PublicationViewSet(viewsets.GenericViewSet):
+    """Publications (one post's text sent to one channel in one language). Listed in each post's
+    `publications`; the only action is settling one whose outcome is unknown."""
+
+    serializer_class = s.PostSerializer
+    queryset = Publication.objects.none()  # for the schema's path parameter only; never read
+    filter_backends: list = []
+    lookup_value_regex = r"[0-9]+"
+
+    @extend_schema(
+        request=s.PublicationResolveSerializer, responses=s.PostSerializer, parameters=[IDEMPOTENCY_KEY],
+        summary="Settle a publication whose outcome is unknown: it was published (with its url) or it was not.",
+        description="Needs the publish permission on every channel of the post. Answers the post. "
+        "`sent: false` marks it failed: retrying the post (`POST /api/v1/posts/{id}/retry/`) sends it; "
+        "`sent: true` marks it sent, and it is never sent again. 409 `not_unknown` when its outcome is known.",
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def resolve(self, request, pk=None):
+        data = s.parse(s.PublicationResolveSerializer, request.data)
+        pub = publishing_services.publication_resolve(publication_id=_pk(pk), by=request.user, **data)
+        return post_response(request, pub.post_id)
+
+
 # --- queue
 
 class QueueView(GenericAPIView):
@@ -322,7 +349,8 @@ class InboundViewSet(viewsets.GenericViewSet):
 # --- metrics
 
 class MetricsView(APIView):
-    """Per channel over [since, until): first-response time, replies vs broadcasts, time in steps."""
+    """Per channel over [since, until): first-response time, replies vs broadcasts, time in steps;
+    and the outbox relay's lag now."""
 
     @extend_schema(
         parameters=[
@@ -340,7 +368,8 @@ class MetricsView(APIView):
         data = selectors.metrics_compute(
             user=request.user, since=query.get("since"), until=query.get("until"), channel=channel
         )
-        return Response(s.MetricsSerializer(data).data)
+        # The relay's lag is the whole service's (as /readyz shows it), not the period's.
+        return Response(s.MetricsSerializer({**data, "outbox": relay.outbox_lag()}).data)
 
 
 # --- webhooks
