@@ -14,6 +14,7 @@ from ..constants import (
     LaneKind,
     PostKind,
     PostState,
+    PublicationStatus,
     StepKind,
     Verdict,
 )
@@ -94,6 +95,8 @@ class Actions:
     withdraw: bool = False
     urgent: bool = False
     retry: bool = False
+    #: settle publications whose outcome is unknown (publication_resolve); shown by the publications
+    resolve: bool = False
     missing_languages: list[str] = field(default_factory=list)
 
     @property
@@ -136,4 +139,6 @@ def post_actions_for(*, post: Post, user) -> Actions:
         acts.urgent = perm(ChannelPerm.PUBLISH_URGENT)
     if state == PostState.FAILED:
         acts.retry = is_author or perm(ChannelPerm.PUBLISH)
+    if any(p.status == PublicationStatus.UNKNOWN for p in post.publications.all()):
+        acts.resolve = perm(ChannelPerm.PUBLISH)
     return acts

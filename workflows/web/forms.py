@@ -19,6 +19,7 @@ SERVICE_FIELD = {
     "scheduled_at": "scheduled_at",
     "rules_acknowledged": "rules_acknowledged",
     "language": "language",
+    "url": "url",
 }
 
 ACK_LABEL = _(
@@ -73,6 +74,31 @@ class TranslationForm(VersionForm):
 
 class UrgentForm(VersionForm):
     reason = forms.CharField(label=_("Reason for urgent publishing"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class ResolveForm(forms.Form):
+    """Settle one publication whose outcome is unknown. `sent` comes from the button pressed
+    ("1": it was published, "0": it was not); `publication` must be one of this post's."""
+
+    publication = forms.TypedChoiceField(coerce=int, widget=forms.HiddenInput)
+    sent = forms.TypedChoiceField(choices=[("1", _("It was published")), ("0", _("It was not published"))],
+                                  coerce=lambda v: v == "1", widget=forms.HiddenInput)
+    url = forms.URLField(label=_("Address of the published post (optional)"), required=False, max_length=500,
+                         assume_scheme="https")
+
+    def __init__(self, *args, publication_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["publication"].choices = [(str(i), str(i)) for i in publication_ids]
+        # One form per publication on the page: give each its own element ids.
+        raw = str(self.data.get("publication", "") if self.is_bound else self.initial.get("publication", ""))
+        if raw.isdigit() and len(raw) < 20:
+            self.auto_id = f"id_pub{raw}_%s"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("sent") is False and data.get("url"):
+            self.add_error("url", _("Give an address only if it was published."))
+        return data
 
 
 class InboxFilterForm(forms.Form):

@@ -29,13 +29,13 @@ from django.views.i18n import set_language
 from accounts.services import user_set_language
 
 from .. import selectors
-from ..constants import ChannelPerm, InboundStatus, PostKind, PostState
+from ..constants import ChannelPerm, InboundStatus, PostKind, PostState, PublicationStatus
 from ..exceptions import Conflict, NotFound, WorkflowError
 from ..models import HoldingReply
 from ..permissions import channels_with_perm
 from ..services import inbound as inbound_services
 from ..services import posts as post_services
-from ..services import publishing, reviews, translations
+from ..services import publishing, relay, reviews, translations
 from ..services.preview import post_actions_for, preview_checks
 from . import charts
 from .checks_i18n import display_checks
@@ -46,6 +46,7 @@ from .forms import (
     InboxFilterForm,
     QueueFilterForm,
     ReplyForm,
+    ResolveForm,
     TranslationForm,
     UrgentForm,
 )
@@ -89,9 +90,10 @@ def describe_errors(form) -> None:
     for name in form.errors:
         if name in form.fields:
             widget = form.fields[name].widget
-            ids = [f"id_{name}_error"]
+            auto_id = form[name].auto_id or f"id_{name}"
+            ids = [f"{auto_id}_error"]
             if form.fields[name].help_text:
-                ids.append(f"id_{name}_helptext")
+                ids.append(f"{auto_id}_helptext")
             widget.attrs["aria-describedby"] = " ".join(ids)
 
 
@@ -376,12 +378,22 @@ def _post_context(request, post, forms: dict | None = None) -> dict:
         diff = [(lang, lang_name(lang), _diff(old.get(lang, ""), new.get(lang, ""))) for lang in sorted(set(old) | set(new))]
     forms = forms or {}
     version = {"version": post.version}
+    publications = list(post.publications.all())
+    resolve_forms = []
+    if acts.resolve:
+        ids = [p.id for p in publications]
+        posted = forms.get("resolve")
+        for p in publications:
+            if p.status == PublicationStatus.UNKNOWN:
+                mine = posted is not None and posted.data.get("publication") == str(p.id)
+                resolve_forms.append((p, posted if mine else ResolveForm(initial={"publication": p.id},
+                                                                          publication_ids=ids)))
     ctx = {
         "post": post, "acts": acts, "texts": texts, "post_checks": display_checks(post.checks),
         "languages": [(lang, lang_name(lang), texts.get(lang)) for lang in ("en", "fr")],
         "revisions": revisions, "diff": diff, "diff_from": from_n, "diff_to": to_n,
         "history": selectors.post_history(post_id=post.id, user=user),
-        "decisions": list(post.decisions.all()), "publications": list(post.publications.all()),
+        "decisions": list(post.decisions.all()), "publications": publications, "resolve_forms": resolve_forms,
         "due_at": selectors.post_due_at(post),
         "comment_form": forms.get("comment") or CommentForm(initial=version),
         "translation_form": forms.get("translation") or TranslationForm(
@@ -441,6 +453,11 @@ def _act_retry(post, user, form):
     return publishing.post_retry(post_id=post.id, by=user, version=form.cleaned_data["version"])
 
 
+def _act_resolve(post, user, form):
+    return publishing.publication_resolve(publication_id=form.cleaned_data["publication"], by=user,
+                                          sent=form.cleaned_data["sent"], url=form.cleaned_data["url"])
+
+
 def _act_edit(post, user, form):
     with transaction.atomic():
         post = post_services.post_edit(
@@ -459,10 +476,15 @@ ACTIONS = {
     "withdraw": (CommentForm, "action", _act_withdraw),
     "urgent": (UrgentForm, "urgent", _act_urgent),
     "retry": (CommentForm, "action", _act_retry),
+    "resolve": (ResolveForm, "resolve", _act_resolve),
     "edit": (ComposeForm, "edit", _act_edit),
 }
 
-def _done_message(action: str) -> str:
+def _done_message(action: str, form=None) -> str:
+    if action == "resolve":
+        if form.cleaned_data["sent"]:
+            return _("Recorded as published: it will not be sent again.")
+        return _("Recorded as not published: retry the post to send it.")
     return {
         "approve": _("Approved."), "request-changes": _("Changes requested."), "reject": _("Rejected."),
         "translate": _("Translation saved."), "withdraw": _("Withdrawn."), "urgent": _("Published urgently."),
@@ -480,6 +502,8 @@ def post_action(request, post_id: int, action: str):
     kwargs = {}
     if form_class is ComposeForm:
         kwargs["channel_choices"] = [(c.slug, c.slug) for c in post.channels.all()]
+    if form_class is ResolveForm:
+        kwargs["publication_ids"] = [p.id for p in post.publications.all()]
     form = form_class(request.POST, **kwargs)
     if form.is_valid():
         try:
@@ -487,7 +511,7 @@ def post_action(request, post_id: int, action: str):
         except WorkflowError as exc:
             service_error(form, exc)
         else:
-            messages.success(request, _done_message(action))
+            messages.success(request, _done_message(action, form))
             return redirect("web-post", post_id=post.id)
     post = visible_post(request, post_id)
     ctx = _post_context(request, post, forms={slot: form})
@@ -573,5 +597,7 @@ def metrics(request):
         "urgent_chart": charts.bar_chart(title=_("Urgent bypasses per channel"), unit=_("posts"),
                                          labels=[c["channel"] for c in chans],
                                          series={_("Urgent"): [c["urgent"] for c in chans]}),
+        # The relay's state now, for the whole service (as /readyz shows it).
+        "outbox": relay.outbox_lag(),
     }
     return page(request, "web/metrics.html", ctx)
