@@ -80,6 +80,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	DEBUG=false SECRET_KEY=lint-only-Dummy-secret-4f9c2a7b-e1d8-4c3a-9b6f-0a2e5d7c1b93-Kq8Zx \
 		$(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=false SECRET_KEY=lint-only-Dummy-secret-4f9c2a7b-e1d8-4c3a-9b6f-0a2e5d7c1b93-Kq8Zx \

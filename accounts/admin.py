@@ -8,7 +8,7 @@ from .models import ApiToken, Organisation, Team, User
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         ("Parley", {"fields": ("organisation", "preferred_language")}),
     )
     list_display = ("username", "email", "organisation", "preferred_language", "is_staff")

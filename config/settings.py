@@ -143,7 +143,7 @@ USE_TZ = True
 # --- Static files: whitenoise serves them, including the GC Design System from node_modules.
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS: list = [BASE_DIR / "static"]
 _GCDS = BASE_DIR / "node_modules" / "@gcds-core" / "components" / "dist" / "gcds"
 if _GCDS.is_dir():
     STATICFILES_DIRS.append(("gcds", _GCDS))

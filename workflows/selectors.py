@@ -89,7 +89,7 @@ def post_get_visible_light(*, post_id: int, user) -> Post:
 
 
 def post_due_at(post: Post) -> datetime | None:
-    if post.state == PostState.IN_REVIEW and post.current_step_id and post.step_entered_at:
+    if post.state == PostState.IN_REVIEW and post.current_step is not None and post.step_entered_at:
         return post.step_entered_at + post.current_step.sla
     return None
 
@@ -138,7 +138,7 @@ def queue_for(*, user) -> list[QueueItem]:
         .exclude(Exists(decided))
         .annotate(due=ExpressionWrapper(F("step_entered_at") + F("current_step__sla"), output_field=DateTimeField()))
     )
-    items = [QueueItem(kind=p.current_step.kind, post=p, due_at=p.due) for p in posts]
+    items = [QueueItem(kind=p.current_step.kind if p.current_step else "", post=p, due_at=p.due) for p in posts]
     reviews = (
         PostReview.objects.filter(status=ReviewStatus.OPEN, post__organisation_id=user.organisation_id)
         .filter(Q(team__group_id__in=group_ids))
@@ -200,6 +200,8 @@ def metrics_compute(*, user, since: datetime | None = None, until: datetime | No
                 steps[name].append(secs)
         weekly: dict[str, dict[str, int]] = defaultdict(lambda: {"replies": 0, "broadcasts": 0})
         for p in mine:
+            if p[4] is None:
+                continue
             weekly[_week(p[4])]["replies" if p[2] == PostKind.REPLY else "broadcasts"] += 1
         result.append({
             "channel": chan.slug,

@@ -59,7 +59,7 @@ def audit_record(
         verb=verb,
         from_state=from_state,
         to_state=to_state,
-        revision=owner.revision if is_post else None,
+        revision=owner.revision if isinstance(owner, Post) else None,
         data=json.loads(json.dumps(data or {}, default=str)),
         created_at=now,
         prev_hash=owner.audit_head,

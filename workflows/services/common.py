@@ -7,7 +7,7 @@ from accounts.models import User
 
 from ..constants import ALLOWED_TRANSITIONS, PostState
 from ..exceptions import Conflict, InvalidTransition, NotFound, NotPermitted
-from ..models import Channel, Post
+from ..models import Channel, LaneStep, Post
 from ..permissions import perm_q
 
 
@@ -35,6 +35,13 @@ def post_get_for_update(*, post_id: int, user) -> Post:
         raise NotFound("No such post.")
     ensure_same_org(user=user, organisation_id=post.organisation_id)
     return post
+
+
+def current_step_of(post: Post) -> LaneStep:
+    """The step a post in review waits on (a post in review always has one)."""
+    if post.current_step is None:
+        raise InvalidTransition("The post is not waiting on any step.", code="no_current_step")
+    return post.current_step
 
 
 def ensure_transition(post: Post, *, to: PostState) -> None:

@@ -29,7 +29,7 @@ def lane_steps(lane: Lane) -> list[LaneStep]:
     cached = getattr(lane, "_parley_steps", None)
     if cached is None:
         cached = list(lane.steps.select_related("team").all())
-        lane._parley_steps = cached
+        lane.__dict__["_parley_steps"] = cached
     return cached
 
 
@@ -39,9 +39,9 @@ def lane_has_translation_step(lane: Lane) -> bool:
 
 def required_languages(post: Post) -> list[str]:
     langs = list(post.lane.required_languages or [])
-    if post.lane.kind == LaneKind.CONVERSATION and post.in_reply_to_id and post.in_reply_to.language:
-        if post.in_reply_to.language not in langs:
-            langs.append(post.in_reply_to.language)
+    msg = post.in_reply_to if post.in_reply_to_id else None
+    if post.lane.kind == LaneKind.CONVERSATION and msg is not None and msg.language and msg.language not in langs:
+        langs.append(msg.language)
     return langs
 
 
@@ -50,8 +50,9 @@ def run_checks(
 ) -> list[guidelines.CheckResult]:
     lane = lane or post.lane
     reply_language = None
-    if post.in_reply_to_id and lane.kind == LaneKind.CONVERSATION:
-        reply_language = post.in_reply_to.language or None
+    msg = post.in_reply_to if post.in_reply_to_id else None
+    if msg is not None and lane.kind == LaneKind.CONVERSATION:
+        reply_language = msg.language or None
     infos = [
         guidelines.ChannelInfo(slug=c.slug, char_limit=c.char_limit, languages=tuple(c.languages))
         for c in channels

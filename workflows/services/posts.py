@@ -1,7 +1,7 @@
 """Authoring: create, edit, submit, withdraw, and break-glass urgent publishing."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -306,13 +306,13 @@ def post_publish_urgent(*, post_id: int, by, reason: str, version: int | None = 
     post.urgent = True
     post.urgent_reason = reason
     post.scheduled_at = None
-    skipped = post.current_step.name if post.current_step_id else ""
+    skipped = post.current_step.name if post.current_step is not None else ""
     mark_approved(post, by=by, languages=set(texts), verb="urgent_published",
                   data={"reason": reason, "skipped_step": skipped})
     PostReview.objects.create(
         post=post, kind=ReviewKind.RETROSPECTIVE, team=post.lane.retrospective_team,
         excluded_users=sorted({by.id, post.author_id}),
-        due_at=timezone.now() + (post.lane.response_sla or timezone.timedelta(days=1)),
+        due_at=timezone.now() + (post.lane.response_sla or timedelta(days=1)),
     )
     outbox_emit(topic="review.opened", organisation_id=post.organisation_id, post_id=post.id,
                 payload={"post_id": post.id, "kind": ReviewKind.RETROSPECTIVE})

@@ -50,7 +50,7 @@ def preview_checks(
     post_submit would. Pure: writes nothing. Unknown channels or messages are ignored."""
     from .engine import run_checks
 
-    org_id = getattr(user, "organisation_id", None)
+    org_id: int = getattr(user, "organisation_id", None) or 0
     texts = {k: (v or "").replace("\r\n", "\n").strip() for k, v in texts.items() if k in ("en", "fr")}
     inbound = None
     if in_reply_to:
@@ -121,7 +121,7 @@ def post_actions_for(*, post: Post, user) -> Actions:
         acts.edit = acts.submit = is_author or perm(ChannelPerm.DRAFT)
     step = post.current_step
     if state == PostState.IN_REVIEW and step is not None and not is_author and is_team_member(user=user, team=step.team):
-        if perm(STEP_PERMISSION[step.kind]):
+        if perm(STEP_PERMISSION[StepKind(step.kind)]):
             already = any(
                 d.step_id == step.id and d.reviewer_id == user.id and d.verdict == Verdict.APPROVE
                 and d.invalidated_at is None for d in post.decisions.all()

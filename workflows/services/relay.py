@@ -49,7 +49,7 @@ def _fan_out(events: list[OutboxEvent], *, now, lease_until) -> list[OutboxEvent
             created_at=now, available_at=lease_until, attempts=1,
         )
         for e in fresh
-        for s in subs.get(e.organisation_id, [])
+        for s in (subs.get(e.organisation_id, []) if e.organisation_id is not None else [])
         if not s.events or e.topic in s.events
     ]
     return OutboxEvent.objects.bulk_create(children) if children else []

@@ -1,6 +1,8 @@
 """Reviewing: approve, request changes, reject; and reviews after the fact."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,6 +19,7 @@ from ..exceptions import Conflict, GuidelineViolation, InvalidInput, NotFound, N
 from ..models import Decision, Post, PostReview
 from .audit import audit_record
 from .common import (
+    current_step_of,
     ensure_channel_perm,
     ensure_same_org,
     ensure_state,
@@ -32,10 +35,10 @@ from .outbox import outbox_emit
 def ensure_can_review(*, user, post: Post) -> None:
     """On the current step's team, not the author, holding the step's permission on every
     channel; at sign-off, not the writer of any of the texts being signed off."""
-    step = post.current_step
+    step = current_step_of(post)
     if user.id == post.author_id:
         raise NotPermitted("Authors never approve their own posts.", code="self_approval")
-    ensure_channel_perm(user=user, post=post, codename=STEP_PERMISSION[step.kind], team=step.team)
+    ensure_channel_perm(user=user, post=post, codename=STEP_PERMISSION[StepKind(step.kind)], team=step.team)
     if step.kind == StepKind.SIGN_OFF and any(t.updated_by_id == user.id for t in post.texts.all()):
         raise NotPermitted("You wrote one of these texts: someone else signs it off.", code="own_translation")
 
@@ -44,7 +47,7 @@ def _decide(post: Post, *, by, verdict: str, comment: str, texts) -> Decision:
     """Record the decision. The caller holds the post's row lock, so no other transaction can
     decide on this post meanwhile; the partial unique constraint is the database's backstop."""
     return Decision.objects.create(
-        post=post, step=post.current_step, revision=post.revision,
+        post=post, step=current_step_of(post), revision=post.revision,
         text_versions={t.language: t.version for t in texts},
         reviewer=by, verdict=verdict, comment=comment,
     )
@@ -76,7 +79,7 @@ def post_approve(*, post_id: int, by, comment: str = "", version: int | None = N
     ensure_can_review(user=by, post=post)
     texts = list(post.texts.all())
     languages = {t.language for t in texts}
-    step = post.current_step
+    step = current_step_of(post)
     if step.kind == StepKind.TRANSLATION:
         missing = [lang for lang in required_languages(post) if lang not in languages]
         if missing:
@@ -105,7 +108,7 @@ def _close_with(post_id: int, *, by, comment, version, verdict: str, to: PostSta
     ensure_state(post, allowed={PostState.IN_REVIEW}, action=verb.replace("_", " "))
     ensure_can_review(user=by, post=post)
     ensure_transition(post, to=to)
-    step = post.current_step
+    step = current_step_of(post)
     decision = _decide(post, by=by, verdict=verdict, comment=comment, texts=list(post.texts.all()))
     from_state = post.state
     post.state = to
@@ -142,7 +145,7 @@ def review_open_spot_check(*, post_id: int) -> PostReview | None:
     review, created = PostReview.objects.get_or_create(
         post=post, kind=ReviewKind.SPOT_CHECK,
         defaults={"team": post.lane.retrospective_team, "excluded_users": [post.author_id],
-                  "due_at": timezone.now() + timezone.timedelta(days=2)},
+                  "due_at": timezone.now() + timedelta(days=2)},
     )
     if created:
         audit_record(owner=post, verb="spot_check_opened", data={"review_id": review.id})

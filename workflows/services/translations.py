@@ -8,6 +8,7 @@ from ..exceptions import InvalidInput, InvalidTransition, NotPermitted
 from ..models import Post
 from .audit import audit_record
 from .common import (
+    current_step_of,
     ensure_channel_perm,
     ensure_state,
     ensure_version,
@@ -38,7 +39,7 @@ def translation_provide(*, post_id: int, by, language: str, text: str, version: 
     post = post_get_for_update(post_id=post_id, user=by)
     ensure_version(post, version)
     ensure_state(post, allowed={PostState.IN_REVIEW}, action="translate")
-    step = post.current_step
+    step = current_step_of(post)
     if step.kind != StepKind.TRANSLATION:
         raise InvalidTransition("The post is not at a translation step.", code="not_translation_step")
     if by.id == post.author_id:
