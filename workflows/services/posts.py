@@ -320,6 +320,28 @@ def post_publish_urgent(*, post_id: int, by, reason: str, version: int | None = 
     return post
 
 
+@transaction.atomic
+def post_create_and_submit(**create_kwargs) -> Post:
+    """"Save and submit" in one transaction: post_create, then post_submit. Nothing is kept when
+    either half fails (a blocking guideline leaves no draft behind)."""
+    post = post_create(**create_kwargs)
+    return post_submit(post_id=post.id, by=create_kwargs["author"], version=post.version)
+
+
+@transaction.atomic
+def post_edit_and_submit(*, post_id: int, by, version: int | None = None, **edit_kwargs) -> Post:
+    """Edit then submit in one transaction (see post_edit and post_submit)."""
+    post = post_edit(post_id=post_id, by=by, version=version, **edit_kwargs)
+    return post_submit(post_id=post.id, by=by, version=post.version)
+
+
+def reply_send(*, inbound_id: int, by, text: str, language: str, rules_acknowledged: bool) -> Post:
+    """Answer a citizen message in one go. In a conversation lane with no blocking step the reply
+    comes back approved (published right after commit); an escalated one comes back in review."""
+    return post_create_and_submit(author=by, kind=PostKind.REPLY, in_reply_to=inbound_id,
+                                  texts={language: text}, rules_acknowledged=rules_acknowledged)
+
+
 def post_get(*, post_id: int, user) -> Post:
     post = Post.objects.filter(id=post_id).first()
     if post is None:

@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
-from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -250,13 +249,10 @@ def inbound_detail(request, inbound_id: int):
         form = ReplyForm(request.POST)
         if form.is_valid():
             try:
-                with transaction.atomic():
-                    post = post_services.post_create(
-                        author=user, kind=PostKind.REPLY, in_reply_to=msg.id,
-                        texts={reply_lang: form.cleaned_data["text"]},
-                        rules_acknowledged=form.cleaned_data["rules_acknowledged"],
-                    )
-                    post = post_services.post_submit(post_id=post.id, by=user, version=post.version)
+                post = post_services.reply_send(
+                    inbound_id=msg.id, by=user, text=form.cleaned_data["text"], language=reply_lang,
+                    rules_acknowledged=form.cleaned_data["rules_acknowledged"],
+                )
             except WorkflowError as exc:
                 service_error(form, exc)
             else:
@@ -320,14 +316,12 @@ def compose(request):
         if form.is_valid():
             submit = "submit" in request.POST
             try:
-                with transaction.atomic():
-                    post = post_services.post_create(
-                        author=user, kind=PostKind.POST, channels=form.cleaned_data["channels"],
-                        texts=form.texts(), scheduled_at=form.cleaned_data["scheduled_at"],
-                        rules_acknowledged=form.cleaned_data["rules_acknowledged"],
-                    )
-                    if submit:
-                        post = post_services.post_submit(post_id=post.id, by=user, version=post.version)
+                create = post_services.post_create_and_submit if submit else post_services.post_create
+                post = create(
+                    author=user, kind=PostKind.POST, channels=form.cleaned_data["channels"],
+                    texts=form.texts(), scheduled_at=form.cleaned_data["scheduled_at"],
+                    rules_acknowledged=form.cleaned_data["rules_acknowledged"],
+                )
             except WorkflowError as exc:
                 service_error(form, exc)
             else:
@@ -459,13 +453,9 @@ def _act_resolve(post, user, form):
 
 
 def _act_edit(post, user, form):
-    with transaction.atomic():
-        post = post_services.post_edit(
-            post_id=post.id, by=user, texts=form.texts(), scheduled_at=form.cleaned_data["scheduled_at"],
-            rules_acknowledged=form.cleaned_data["rules_acknowledged"], version=form.cleaned_data["version"])
-        if form.data.get("submit") is not None:
-            post = post_services.post_submit(post_id=post.id, by=user, version=post.version)
-    return post
+    edit = post_services.post_edit_and_submit if form.data.get("submit") is not None else post_services.post_edit
+    return edit(post_id=post.id, by=user, texts=form.texts(), scheduled_at=form.cleaned_data["scheduled_at"],
+                rules_acknowledged=form.cleaned_data["rules_acknowledged"], version=form.cleaned_data["version"])
 
 
 ACTIONS = {

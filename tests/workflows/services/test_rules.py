@@ -298,3 +298,14 @@ def test_spot_check_review(demo):
     with pytest.raises(Conflict):
         reviews.review_complete(review_id=review.id, by=demo.cora, ok=True)
     assert OutboxEvent.objects.filter(post=post, topic="review.concern").count() == 1
+
+
+def test_create_and_submit_keeps_nothing_when_submit_is_refused(demo):
+    count = Post.objects.count()
+    with pytest.raises(GuidelineViolation):
+        posts.post_create_and_submit(author=demo.dana, channels=["dpe-en"], kind="reply",
+                                     texts={"en": "Email me at someone@example.com"}, rules_acknowledged=True)
+    assert Post.objects.count() == count
+    post = posts.post_create_and_submit(author=demo.dana, channels=["dpe-en"], kind="reply",
+                                        texts={"en": "We are open until 17:00 today."}, rules_acknowledged=True)
+    assert post.state == PostState.APPROVED
