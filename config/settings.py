@@ -215,6 +215,9 @@ PUBLISH_MAX_ATTEMPTS = env.int("PUBLISH_MAX_ATTEMPTS", default=5)
 PUBLISH_BACKOFF_BASE = env.float("PUBLISH_BACKOFF_BASE", default=5.0)
 PUBLISH_BACKOFF_MAX = env.float("PUBLISH_BACKOFF_MAX", default=900.0)
 PUBLISH_HTTP_TIMEOUT = env.float("PUBLISH_HTTP_TIMEOUT", default=10.0)
+#: Outbound requests (adapters, webhooks) refuse non-public addresses (loopback, private,
+#: link-local, multicast, reserved) unless the host name, address or network is listed here.
+OUTBOUND_ALLOW_HOSTS = env.list("OUTBOUND_ALLOW_HOSTS", default=[])
 PUBLISH_SWEEP_INTERVAL = env.float("PUBLISH_SWEEP_INTERVAL", default=5.0)
 #: A publication `sending` for longer than this is presumed abandoned (worker killed) and is
 #: reconciled with the platform. Must exceed the hard time limit of the publish task.

@@ -9,6 +9,8 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-012
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# The suite's platform servers run on loopback: the operator allow-list lets the adapters reach them.
+os.environ.setdefault("OUTBOUND_ALLOW_HOSTS", "127.0.0.1,localhost,::1")
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import STORAGES

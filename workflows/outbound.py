@@ -1,0 +1,234 @@
+"""One door for every outbound HTTP request Parley makes (channel adapters, webhooks).
+
+- **SSRF guard at connect time.** The host is resolved when the connection is opened and every
+  address is checked *then*; the socket connects to the checked address, so a DNS answer that
+  changes between a check and the connection (rebinding) cannot slip through. Loopback,
+  private, link-local (169.254.169.254), shared, multicast, reserved and unspecified addresses
+  are refused unless the host or address is in the operator's `OUTBOUND_ALLOW_HOSTS`.
+- **Errors by type, not by message text**: `classify_requests_error` / `classify_httpx_error`
+  say whether anything may have reached the server (`AmbiguousError`) or nothing left this
+  machine (`NotSentError`).
+- **Sessions are reused** per key (a channel), so one worker keeps its connections warm.
+
+TLS still verifies the certificate against the host *name*: only the TCP connection is made to
+the checked address.
+"""
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+import httpx
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+from .channels.base import AmbiguousError, NotSentError
+
+USER_AGENT = "Parley (+https://github.com/parley)"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class OutboundRefused(NotSentError):
+    """The destination is not a public address and is not on the operator's allow-list.
+    Raised before any connection is opened."""
+
+
+def _allow_list() -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+    names: set[str] = set()
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for entry in getattr(settings, "OUTBOUND_ALLOW_HOSTS", ()) or ():
+        entry = str(entry).strip().lower()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            names.add(entry.rstrip("."))
+    return names, networks
+
+
+def is_public(ip: IPAddress) -> bool:
+    """A globally routable unicast address (what an SSRF guard lets through)."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+def check_address(host: str, ip: IPAddress) -> None:
+    """Refuse `ip` (an address `host` resolved to) unless it is public or allow-listed."""
+    if is_public(ip):
+        return
+    names, networks = _allow_list()
+    if host.lower().rstrip(".") in names or any(ip in net for net in networks):
+        return
+    raise OutboundRefused(
+        f"refused to connect to {host} ({ip}): not a public address; an operator may allow it "
+        f"with OUTBOUND_ALLOW_HOSTS"
+    )
+
+
+def resolve_checked(host: str, port: int) -> list[str]:
+    """Resolve `host` and return its addresses, all checked; raises OutboundRefused (nothing
+    opened) or NotSentError when the name does not resolve."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise NotSentError(f"could not resolve {host}: {exc}") from exc
+    addresses: list[str] = []
+    for _family, _type, _proto, _canon, sockaddr in infos:
+        ip = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        check_address(host, ip)  # every answer must pass: no picking the safe one of many
+        if str(ip) not in addresses:
+            addresses.append(str(ip))
+    if not addresses:
+        raise NotSentError(f"{host} resolved to no address")
+    return addresses
+
+
+def check_url(url: str) -> None:
+    """Validate a URL an operator or client gives us (webhook, adapter base URL) at save time:
+    http(s) only, with a host that resolves to allowed addresses. The connect-time guard still
+    applies on every request; this only gives an early, clear error."""
+    parsed = httpx.URL(url)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise OutboundRefused(f"{url!r} is not an http(s) URL with a host")
+    resolve_checked(parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80))
+
+
+# --- requests (Mastodon.py, webhooks) ----------------------------------------------------------
+
+
+class _GuardedConnectionMixin:
+    host: str
+    port: int
+    _dns_host: str
+
+    def _new_conn(self):  # type: ignore[no-untyped-def]
+        # Resolve and check now, then connect to the checked address (not the name again).
+        self._dns_host = resolve_checked(self.host, self.port)[0]
+        return super()._new_conn()  # type: ignore[misc]
+
+
+class GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
+    pass
+
+
+class GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class GuardedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = GuardedHTTPConnection
+
+
+class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = GuardedHTTPSConnection
+
+
+class GuardedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": GuardedHTTPConnectionPool, "https": GuardedHTTPSConnectionPool,
+        }
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any):  # type: ignore[no-untyped-def]
+        raise OutboundRefused("outbound requests do not go through proxies")
+
+
+def new_requests_session() -> requests.Session:
+    """A requests session whose every connection passes the guard (no environment proxies)."""
+    session = requests.Session()
+    session.trust_env = False
+    adapter = GuardedAdapter(max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+_local = threading.local()
+
+
+def requests_session(key: str = "default") -> requests.Session:
+    """The calling thread's reused session for `key` (e.g. "channel:12")."""
+    sessions: dict[str, requests.Session] = _local.__dict__.setdefault("requests", {})
+    if key not in sessions:
+        sessions[key] = new_requests_session()
+    return sessions[key]
+
+
+def _chain(exc: BaseException) -> Iterable[BaseException]:
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        item = stack.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        stack.extend([item.__cause__, item.__context__, getattr(item, "reason", None)])
+        stack.extend(a for a in getattr(item, "args", ()) if isinstance(a, BaseException))
+
+
+def classify_requests_error(exc: BaseException) -> Exception:
+    """Map a requests/urllib3 failure to NotSentError (nothing reached the server) or
+    AmbiguousError (the request may have been processed), by exception type."""
+    for item in _chain(exc):
+        if isinstance(item, NotSentError):
+            return item
+    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError | requests.exceptions.InvalidURL
+                  | requests.exceptions.MissingSchema | requests.exceptions.InvalidSchema):
+        return NotSentError(f"could not connect: {exc.__class__.__name__}")
+    if isinstance(exc, requests.ConnectionError) and any(
+        isinstance(item, NewConnectionError | NameResolutionError | ConnectionRefusedError) for item in _chain(exc)
+    ):
+        return NotSentError(f"could not connect: {exc.__class__.__name__}")
+    if isinstance(exc, requests.Timeout):
+        return AmbiguousError(f"no answer in time: {exc.__class__.__name__}")
+    return AmbiguousError(f"connection lost after sending: {exc.__class__.__name__}")
+
+
+# --- httpx (the atproto SDK) --------------------------------------------------------------------
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None, socket_options: Any = None) -> httpcore.NetworkStream:
+        address = resolve_checked(host, port)[0]
+        return super().connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                   socket_options=socket_options)
+
+
+def httpx_client(*, timeout: float | None = None, **kwargs: Any) -> httpx.Client:
+    """An httpx client whose every connection passes the guard (TLS still checks the name)."""
+    transport = httpx.HTTPTransport(retries=0)
+    transport._pool._network_backend = GuardedBackend()  # noqa: SLF001 - httpcore's documented hook
+    return httpx.Client(
+        transport=transport, trust_env=False,
+        timeout=timeout if timeout is not None else settings.PUBLISH_HTTP_TIMEOUT,
+        headers={"User-Agent": USER_AGENT}, **kwargs,
+    )
+
+
+def classify_httpx_error(exc: BaseException) -> Exception:
+    for item in _chain(exc):
+        if isinstance(item, NotSentError):
+            return item
+    for item in _chain(exc):
+        if isinstance(item, httpx.ConnectError | httpx.ConnectTimeout | httpx.UnsupportedProtocol
+                      | httpcore.ConnectError | httpcore.ConnectTimeout | ConnectionRefusedError):
+            return NotSentError(f"could not connect: {item.__class__.__name__}")
+    for item in _chain(exc):
+        if isinstance(item, httpx.TimeoutException | httpcore.TimeoutException):
+            return AmbiguousError(f"no answer in time: {item.__class__.__name__}")
+    return AmbiguousError(f"connection lost after sending: {exc.__class__.__name__}")
