@@ -94,6 +94,29 @@ class InboundStatus(models.TextChoices):
     DISMISSED = "dismissed", _("Dismissed")
 
 
+class InboundKind(models.TextChoices):
+    MENTION = "mention", _("Mention")
+    DIRECT = "direct", _("Direct message")
+    REPLY = "reply", _("Reply")
+    QUOTE = "quote", _("Quote")
+    COMMUNITY = "community", _("Community post")
+
+
+class InboundSource(models.TextChoices):
+    PLATFORM = "platform", _("Heard on the platform")
+    API = "api", _("Sent by an integration")
+    MANUAL = "manual", _("Logged by staff")
+
+
+class Visibility(models.TextChoices):
+    """Mastodon's words; platforms without them use `public`. Ordered widest first."""
+
+    PUBLIC = "public", _("Public")
+    UNLISTED = "unlisted", _("Unlisted")
+    PRIVATE = "private", _("Followers only")
+    DIRECT = "direct", _("Direct")
+
+
 class PublicationStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SENDING = "sending", _("Sending")

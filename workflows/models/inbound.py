@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..constants import InboundStatus
+from ..constants import InboundKind, InboundSource, InboundStatus, Visibility
 
 
 class InboundMessage(models.Model):
@@ -17,7 +17,16 @@ class InboundMessage(models.Model):
     channel = models.ForeignKey("workflows.Channel", on_delete=models.PROTECT, related_name="inbound")
     external_id = models.CharField(max_length=300)
     author = models.CharField(max_length=300)
+    #: The citizen's handle on the platform (no leading "@"), mentioned in a reply.
+    author_handle = models.CharField(max_length=300, blank=True)
     body = models.TextField()
+    kind = models.CharField(max_length=10, choices=InboundKind.choices, default=InboundKind.MENTION)
+    source = models.CharField(max_length=10, choices=InboundSource.choices, default=InboundSource.API)
+    #: The widest visibility a reply may use (a direct message is answered directly).
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
+    #: The platform references needed to answer in the thread: the fields of channels.ThreadRef
+    #: (external_id; uri, cid, root_uri, root_cid).
+    thread = models.JSONField(default=dict, blank=True)
     language = models.CharField(max_length=2, blank=True)
     url = models.URLField(max_length=500, blank=True)
     received_at = models.DateTimeField(default=timezone.now)

@@ -23,7 +23,8 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from ..channels import AmbiguousError, PermanentError, Result, TransientError, get_adapter
-from ..constants import PostState
+from ..channels.base import OutboundMessage, ThreadRef
+from ..constants import PostState, Visibility
 from ..constants import PublicationStatus as PS
 from ..models import Post, Publication
 from .outbox import outbox_emit
@@ -32,6 +33,22 @@ from .publishing import post_mark_failed, post_mark_published, post_publish_star
 log = logging.getLogger("parley.delivery")
 
 IN_FLIGHT = (PS.PENDING, PS.RETRYING, PS.SENDING)
+
+
+def message_for(pub: Publication) -> OutboundMessage:
+    """The plain data an adapter needs to send `pub`: the text, and, for a reply, the thread
+    references of the citizen's message and the visibility it allows."""
+    reply_to = None
+    visibility = Visibility.PUBLIC
+    inbound = pub.post.in_reply_to if pub.post.in_reply_to_id else None
+    if inbound is not None and inbound.channel_id == pub.channel_id:
+        refs = {k: str(v) for k, v in (inbound.thread or {}).items() if k in ThreadRef.__dataclass_fields__}
+        reply_to = ThreadRef(**{**refs, "author_handle": inbound.author_handle, "visibility": inbound.visibility})
+        visibility = inbound.visibility or Visibility.PUBLIC
+    return OutboundMessage(
+        idempotency_key=pub.idempotency_key, body=pub.body, language=pub.language,
+        created_at=pub.created_at, reply_to=reply_to, visibility=visibility,
+    )
 
 
 def worker_id() -> str:
