@@ -27,9 +27,10 @@ ALLOWED_TRANSITIONS: dict[PostState, frozenset[PostState]] = {
         {S.IN_REVIEW, S.APPROVED, S.SCHEDULED, S.CHANGES_REQUESTED, S.REJECTED, S.WITHDRAWN}
     ),
     S.CHANGES_REQUESTED: frozenset({S.IN_REVIEW, S.APPROVED, S.SCHEDULED, S.WITHDRAWN}),
-    S.APPROVED: frozenset({S.APPROVED, S.PUBLISHING, S.SCHEDULED, S.WITHDRAWN}),
+    # approved/scheduled → in_review: held at publish by a caretaker period.
+    S.APPROVED: frozenset({S.APPROVED, S.PUBLISHING, S.SCHEDULED, S.WITHDRAWN, S.IN_REVIEW}),
     # scheduled → approved: break-glass publishing of a scheduled post, now.
-    S.SCHEDULED: frozenset({S.PUBLISHING, S.APPROVED, S.WITHDRAWN}),
+    S.SCHEDULED: frozenset({S.PUBLISHING, S.APPROVED, S.WITHDRAWN, S.IN_REVIEW}),
     S.PUBLISHING: frozenset({S.PUBLISHED, S.FAILED}),
     S.FAILED: frozenset({S.PUBLISHING}),
     S.PUBLISHED: frozenset(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from guardian.shortcuts import assign_perm
 
@@ -101,6 +101,9 @@ HOLDING_REPLIES = [
 ]
 
 
+CARETAKER_PERMS = ("add_caretakerperiod", "change_caretakerperiod", "view_caretakerperiod")
+
+
 @transaction.atomic
 def seed_demo(*, password: str | None = None) -> dict:
     """Create or update the demo organisation, channels, teams, users, lanes and rules.
@@ -155,6 +158,9 @@ def seed_demo(*, password: str | None = None) -> dict:
             _seed_lane(orgs[org_slug], lane_slug, teams, org_slug)
     for name, en, fr in HOLDING_REPLIES:
         HoldingReply.objects.update_or_create(organisation=orgs["dpe"], name=name, defaults={"body_en": en, "body_fr": fr})
+    # Communications leads declare caretaker (election) periods.
+    teams[("dpe", "communications")].group.permissions.add(*Permission.objects.filter(
+        content_type__app_label="workflows", codename__in=CARETAKER_PERMS))
     return {"organisations": list(orgs), "created_users": created_users}
 
 

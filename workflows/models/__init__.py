@@ -1,4 +1,5 @@
 from .audit import AuditEvent
+from .caretaker import CaretakerPeriod
 from .channel import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission
 from .inbound import HoldingReply, InboundMessage
 from .lane import EscalationRule, GuidelineRule, Lane, LaneStep
@@ -8,6 +9,7 @@ from .publication import Publication
 
 __all__ = [
     "AuditEvent",
+    "CaretakerPeriod",
     "Channel",
     "ChannelGroupObjectPermission",
     "ChannelUserObjectPermission",

@@ -16,7 +16,8 @@ POLICY_MODELS = (Lane, LaneStep, GuidelineRule, EscalationRule)
 
 
 def _organisation_id(obj) -> int:
-    return obj.organisation_id if isinstance(obj, Lane) else obj.lane.organisation_id
+    org_id = getattr(obj, "organisation_id", None)
+    return org_id if org_id is not None else obj.lane.organisation_id
 
 
 def policy_snapshot(obj) -> dict:

@@ -19,6 +19,7 @@ from ..constants import (
 from ..exceptions import InvalidInput, NotFound, NotPermitted
 from ..models import Channel, InboundMessage, Lane, Post, PostReview
 from .audit import audit_record
+from .caretaker import caretaker_route
 from .common import (
     ensure_channel_perm,
     ensure_perm_on_channels,
@@ -255,6 +256,7 @@ def post_submit(*, post_id: int, by, version: int | None = None, rules_acknowled
                 )
                 outbox_emit(topic="post.escalated", organisation_id=post.organisation_id, post_id=post.id,
                             payload={"post_id": post.id, "reason": reason})
+    caretaker_route(post, by=by, texts=texts, channel_ids={c.id for c in channel_objs})
     results = run_checks(post, texts=texts, channels=channel_objs)
     post.checks = [r.as_dict() for r in results]
     ensure_no_blocking(results)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from ..constants import ChannelPerm, InboundStatus, PostState, PublicationStatus
 from ..models import InboundMessage, Post, Publication
 from .audit import audit_record
+from .caretaker import caretaker_hold, caretaker_hold_period
 from .common import (
     ensure_channel_perm,
     ensure_state,
@@ -53,6 +54,11 @@ def post_publish_start(*, post_id: int, now=None) -> list[int]:
     if post.state not in (PostState.APPROVED, PostState.SCHEDULED):
         return []
     if post.state == PostState.SCHEDULED and post.scheduled_at and post.scheduled_at > now:
+        return []
+    period = caretaker_hold_period(post, now=now)
+    if period is not None:
+        caretaker_hold(post, period=period)
+        save_post(post, fields=["lane", "escalation_reason"])
         return []
     texts = post.texts_dict()
     pubs = []

@@ -22,9 +22,11 @@ TOPICS = (
     "post.publish",
     "post.published",
     "post.failed",
+    "post.held",
     "review.opened",
     "review.concern",
     "inbound.received",
+    "caretaker.created",
 )
 
 _UNSET = object()

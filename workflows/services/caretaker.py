@@ -1,0 +1,284 @@
+"""Caretaker (election) periods: stricter rules for a time window, inherited by every
+organisation under the one that defines it.
+
+Applied twice: at submit (`caretaker_route`: replies go through approval, broadcasts to paused
+channels are refused) and again at publish (`caretaker_hold_period`: a post approved before the
+period that would publish inside it — or a broadcast to a paused channel — is held for review).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Organisation
+
+from .. import guidelines
+from ..constants import EscalationKind, LaneKind, PostKind, PostState
+from ..exceptions import GuidelineViolation, InvalidInput, NotFound, NotPermitted
+from ..models import CaretakerPeriod, Channel, Lane, Post
+from .audit import audit_record
+from .engine import advance, invalidate_approvals
+from .outbox import outbox_emit
+from .policy import policy_record_change
+
+#: Posts that a new period may catch: approved and waiting to publish.
+WAITING = (PostState.APPROVED, PostState.SCHEDULED)
+MAX_DEPTH = 20
+MAX_TOPICS = 100
+MAX_TEXT = 500
+
+CODE_OFFICIAL_ONLY = "caretaker.official_only"
+CODE_TOPIC = "caretaker.topic"
+CODE_CHANNEL_PAUSED = "caretaker.channel_paused"
+CODE_HELD = "caretaker.held"
+
+MESSAGES = {
+    CODE_OFFICIAL_ONLY: _("Caretaker period “%(period)s”: every reply needs approval."),
+    CODE_TOPIC: _("Caretaker period “%(period)s”: replies about %(terms)s need approval."),
+    CODE_CHANNEL_PAUSED: _("Caretaker period “%(period)s”: broadcasts to %(channels)s are paused."),
+    CODE_HELD: _("Held for review: approved before caretaker period “%(period)s” and due to publish inside it."),
+}
+
+
+def caretaker_message(code: str, **params: str) -> str:
+    """The words for a caretaker code, in the active language."""
+    return str(MESSAGES[code]) % params
+
+
+def organisation_lineage(organisation_id: int) -> list[int]:
+    """The organisation and its ancestors (parents define periods their children inherit)."""
+    ids: list[int] = []
+    current: int | None = organisation_id
+    while current is not None and current not in ids and len(ids) < MAX_DEPTH:
+        ids.append(current)
+        current = Organisation.objects.filter(id=current).values_list("parent_id", flat=True).first()
+    return ids
+
+
+def organisation_descendants(organisation_id: int) -> list[int]:
+    """The organisation and every organisation under it."""
+    ids = [organisation_id]
+    frontier = [organisation_id]
+    for _depth in range(MAX_DEPTH):
+        frontier = list(Organisation.objects.filter(parent_id__in=frontier).exclude(id__in=ids).values_list("id", flat=True))
+        if not frontier:
+            break
+        ids.extend(frontier)
+    return ids
+
+
+def periods_active(*, organisation_id: int, at: datetime | None = None) -> list[CaretakerPeriod]:
+    """The periods in force for an organisation at `at` (its own and its ancestors')."""
+    at = at or timezone.now()
+    return list(
+        CaretakerPeriod.objects.filter(
+            organisation_id__in=organisation_lineage(organisation_id), cancelled_at__isnull=True,
+            starts_at__lte=at, ends_at__gt=at,
+        ).select_related("review_lane").prefetch_related("paused_channels")
+    )
+
+
+def periods_for(*, organisation_id: int, now: datetime | None = None) -> QuerySet[CaretakerPeriod]:
+    """Current and future periods that apply to an organisation, soonest first."""
+    now = now or timezone.now()
+    return CaretakerPeriod.objects.filter(
+        organisation_id__in=organisation_lineage(organisation_id), cancelled_at__isnull=True, ends_at__gt=now,
+    ).select_related("organisation", "review_lane").prefetch_related("paused_channels")
+
+
+def _review_lane(period: CaretakerPeriod, organisation_id: int) -> Lane | None:
+    if period.review_lane_id:
+        return period.review_lane
+    return Lane.objects.filter(organisation_id=organisation_id, kind=LaneKind.OFFICIAL).order_by("id").first()
+
+
+def _paused_for(periods: list[CaretakerPeriod], channel_ids: set[int]) -> tuple[CaretakerPeriod | None, list[str]]:
+    for period in periods:
+        paused = [c.slug for c in period.paused_channels.all() if c.id in channel_ids]
+        if paused:
+            return period, sorted(paused)
+    return None, []
+
+
+def caretaker_route(post: Post, *, by, texts: dict[str, str], channel_ids: set[int]) -> None:
+    """At submit, under the post's lock: refuse a broadcast to a paused channel
+    (GuidelineViolation, nothing changes); route a conversation reply to the period's review
+    lane when the period says every reply, or one about a listed topic, needs approval."""
+    periods = periods_active(organisation_id=post.organisation_id)
+    if not periods:
+        return
+    if post.kind == PostKind.POST:
+        period, paused = _paused_for(periods, channel_ids)
+        if period is not None:
+            params = {"period": period.name, "channels": ", ".join(paused)}
+            raise GuidelineViolation(
+                caretaker_message(CODE_CHANNEL_PAUSED, **params),
+                violations=[{"rule": CODE_CHANNEL_PAUSED, "code": CODE_CHANNEL_PAUSED, "severity": "block",
+                             "ok": False, "params": params, "language": "", "field": "channels",
+                             "message": caretaker_message(CODE_CHANNEL_PAUSED, **params)}],
+            )
+    if post.lane.kind != LaneKind.CONVERSATION:
+        return
+    for period in periods:
+        code, params = "", {"period": period.name_en}
+        if period.official_lane_only:
+            code = CODE_OFFICIAL_ONLY
+        elif period.reply_topics:
+            hits = [t for t in period.reply_topics if guidelines.escalation_reason(
+                rules=[guidelines.Rule(kind=EscalationKind.TERMS, params={"terms": [t]})], texts=texts)]
+            if hits:
+                code, params = CODE_TOPIC, {**params, "terms": ", ".join(hits)}
+        if not code:
+            continue
+        target = _review_lane(period, post.organisation_id)
+        if target is None or target.id == post.lane_id:
+            continue
+        from_lane = post.lane.slug
+        post.lane = Lane.objects.prefetch_related("guidelines", "steps").get(id=target.id)
+        post.escalation_reason = caretaker_message(code, **params)
+        audit_record(owner=post, verb="escalated", actor=by, from_state=post.state, to_state=post.state,
+                     data={"from_lane": from_lane, "to_lane": post.lane.slug, "reason": post.escalation_reason,
+                           "code": code, "params": params, "caretaker_period_id": period.id})
+        outbox_emit(topic="post.escalated", organisation_id=post.organisation_id, post_id=post.id,
+                    payload={"post_id": post.id, "reason": post.escalation_reason, "code": code})
+        return
+
+
+def caretaker_hold_period(post: Post, *, now: datetime) -> CaretakerPeriod | None:
+    """At publish: the period that holds this post, if any — it was approved before a period in
+    force now, or it is a broadcast to a channel a period pauses."""
+    periods = periods_active(organisation_id=post.organisation_id, at=now)
+    if not periods:
+        return None
+    if post.kind == PostKind.POST:
+        period, _paused = _paused_for(periods, set(post.channels.values_list("id", flat=True)))
+        if period is not None:
+            return period
+    for period in periods:
+        if post.approved_at is None or post.approved_at < period.starts_at:
+            return period
+    return None
+
+
+def caretaker_hold(post: Post, *, period: CaretakerPeriod) -> None:
+    """approved/scheduled → in_review (under the caller's lock): the approvals given before the
+    period no longer count; the post waits in the period's review lane. The caller saves."""
+    target = _review_lane(period, post.organisation_id)
+    if target is not None and target.id != post.lane_id:
+        post.lane = Lane.objects.prefetch_related("guidelines", "steps").get(id=target.id)
+    texts = post.texts_dict()
+    voided = invalidate_approvals(post, languages=sorted(texts))
+    params = {"period": period.name_en}
+    post.escalation_reason = caretaker_message(CODE_HELD, **params)
+    audit_record(owner=post, verb="held", from_state=post.state, to_state=post.state,
+                 data={"code": CODE_HELD, "params": params, "caretaker_period_id": period.id,
+                       "lane": post.lane.slug, "voided_decisions": voided})
+    outbox_emit(topic="post.held", organisation_id=post.organisation_id, post_id=post.id,
+                payload={"post_id": post.id, "caretaker_period_id": period.id})
+    advance(post, by=None, languages=set(texts))
+
+
+def posts_caught_by(period: CaretakerPeriod) -> QuerySet[Post]:
+    """Approved or scheduled posts (of the organisation and those under it) that would publish
+    inside the period: listed for review when the period is created."""
+    return Post.objects.filter(
+        organisation_id__in=organisation_descendants(period.organisation_id), state__in=WAITING,
+    ).filter(
+        Q(scheduled_at__gte=period.starts_at, scheduled_at__lt=period.ends_at)
+        | Q(scheduled_at__isnull=True, state=PostState.APPROVED, approved_at__lt=period.starts_at)
+    ).order_by("scheduled_at", "id")
+
+
+def _ensure_may_manage(by, organisation_id: int) -> None:
+    if not by.has_perm("workflows.add_caretakerperiod"):
+        raise NotPermitted(str(_("You may not manage caretaker periods.")), code="caretaker_not_permitted")
+    if not by.is_superuser and by.organisation_id != organisation_id:
+        raise NotFound(str(_("No such organisation.")))
+
+
+def _clean_terms(terms) -> list[str]:
+    if terms in (None, ""):
+        return []
+    if isinstance(terms, str):
+        terms = [t for t in terms.replace("\n", ",").split(",")]
+    if not isinstance(terms, list | tuple) or not all(isinstance(t, str) for t in terms):
+        raise InvalidInput(str(_("Topics are a list of terms.")), errors={"reply_topics": [str(_("Give a list of terms."))]})
+    cleaned = [t.strip()[:100] for t in terms if t.strip()]
+    if len(cleaned) > MAX_TOPICS:
+        raise InvalidInput(str(_("Too many topics.")), errors={"reply_topics": [str(_("At most 100 terms."))]})
+    return cleaned
+
+
+@transaction.atomic
+def caretaker_period_create(
+    *, by, organisation_id: int | None = None, name_en: str, name_fr: str, starts_at: datetime, ends_at: datetime,
+    official_lane_only: bool = True, reply_topics=None, review_lane: str | None = None,
+    paused_channels: list[str] | None = None, banner_en: str = "", banner_fr: str = "",
+) -> tuple[CaretakerPeriod, list[int]]:
+    """Define a period for an organisation (and those under it). Returns the period and the ids
+    of the approved or scheduled posts it catches (listed for review; they are held when they
+    come to publish). Audited in the organisation's policy chain. Raises InvalidInput,
+    NotPermitted."""
+    organisation_id = organisation_id or by.organisation_id
+    if organisation_id is None:
+        raise InvalidInput(str(_("Choose an organisation.")), errors={"organisation": [str(_("This field is required."))]})
+    _ensure_may_manage(by, organisation_id)
+    errors: dict[str, list[str]] = {}
+    for field, value in (("name_en", name_en), ("name_fr", name_fr)):
+        if not isinstance(value, str) or not value.strip():
+            errors[field] = [str(_("This field is required."))]
+        elif len(value) > 200:
+            errors[field] = [str(_("At most 200 characters."))]
+    for field, value in (("banner_en", banner_en), ("banner_fr", banner_fr)):
+        if not isinstance(value, str) or len(value) > MAX_TEXT:
+            errors[field] = [str(_("At most 500 characters."))]
+    if not isinstance(starts_at, datetime) or not isinstance(ends_at, datetime) or timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
+        errors["starts_at"] = [str(_("Give times with a time zone."))]
+    elif ends_at <= starts_at:
+        errors["ends_at"] = [str(_("The end must come after the start."))]
+    if errors:
+        raise InvalidInput(str(_("The period is not valid.")), errors=errors)
+    lane = None
+    if review_lane:
+        lane = Lane.objects.filter(organisation_id=organisation_id, slug=review_lane).first()
+        if lane is None:
+            raise InvalidInput(str(_("Unknown lane.")), errors={"review_lane": [str(_("Unknown lane."))]})
+    else:
+        lane = Lane.objects.filter(organisation_id=organisation_id, kind=LaneKind.OFFICIAL).order_by("id").first()
+    if lane is None or not lane.steps.exists():
+        raise InvalidInput(str(_("A caretaker period needs a review lane with at least one step.")),
+                           errors={"review_lane": [str(_("Choose a lane with at least one approval step."))]})
+    slugs = list(paused_channels or [])
+    chans = list(Channel.objects.filter(organisation_id__in=organisation_descendants(organisation_id), slug__in=slugs))
+    if len(chans) != len(set(slugs)):
+        raise InvalidInput(str(_("Unknown channels.")), errors={"paused_channels": [str(_("Unknown channel."))]})
+    period = CaretakerPeriod.objects.create(
+        organisation_id=organisation_id, name_en=name_en.strip(), name_fr=name_fr.strip(),
+        starts_at=starts_at, ends_at=ends_at, official_lane_only=bool(official_lane_only),
+        reply_topics=_clean_terms(reply_topics), review_lane=lane if review_lane else None,
+        banner_en=banner_en.strip(), banner_fr=banner_fr.strip(), created_by=by,
+    )
+    period.paused_channels.set(chans)
+    caught = list(posts_caught_by(period).values_list("id", flat=True))
+    policy_record_change(obj=period, actor=by, action="created")
+    outbox_emit(topic="caretaker.created", organisation_id=organisation_id, post_id=None,
+                payload={"caretaker_period_id": period.id, "posts_caught": caught})
+    return period, caught
+
+
+@transaction.atomic
+def caretaker_period_cancel(*, period_id: int, by) -> CaretakerPeriod:
+    """End a period early (periods are never deleted: the trail keeps what applied when)."""
+    period = CaretakerPeriod.objects.select_for_update().filter(id=period_id).first()
+    if period is None:
+        raise NotFound(str(_("No such caretaker period.")))
+    _ensure_may_manage(by, period.organisation_id)
+    if period.cancelled_at is None:
+        period.cancelled_at = timezone.now()
+        period.save(update_fields=["cancelled_at"])
+        policy_record_change(obj=period, actor=by, action="changed", changed_fields=["cancelled_at"])
+    return period
