@@ -3,6 +3,7 @@ from guardian.admin import GuardedModelAdmin
 
 from .models import (
     AuditEvent,
+    CaretakerPeriod,
     Channel,
     Decision,
     EscalationRule,
@@ -210,3 +211,22 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 @admin.register(IdempotencyRecord)
 class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ("user", "key", "method", "path", "status_code", "created_at")
+
+
+@admin.register(CaretakerPeriod)
+class CaretakerPeriodAdmin(PolicyAuditMixin, admin.ModelAdmin):
+    """Periods are policy: every change is in the organisation's policy chain. Ending a period
+    early is done by setting `cancelled_at`; deleting one is refused (the trail keeps it)."""
+
+    list_display = ("name_en", "organisation", "starts_at", "ends_at", "official_lane_only", "cancelled_at")
+    list_filter = ("organisation",)
+    filter_horizontal = ("paused_channels",)
+    readonly_fields = ("created_by", "created_at")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

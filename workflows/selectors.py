@@ -268,3 +268,70 @@ def webhook_get_visible(*, webhook_id: int, user):
         raise NotFound("No such webhook.")
     ensure_can_manage_webhooks(user=user)
     return hook
+
+
+# --- caretaker periods ---------------------------------------------------------------------
+
+#: Deepest organisation tree walked (a guard against a parent cycle entered in the admin).
+ORG_MAX_DEPTH = 20
+
+
+def organisation_lineage(organisation_id: int) -> list[int]:
+    """The organisation and its ancestors (parents define periods their children inherit)."""
+    from accounts.models import Organisation
+
+    ids: list[int] = []
+    current: int | None = organisation_id
+    while current is not None and current not in ids and len(ids) < ORG_MAX_DEPTH:
+        ids.append(current)
+        current = Organisation.objects.filter(id=current).values_list("parent_id", flat=True).first()
+    return ids
+
+
+def organisation_descendants(organisation_id: int) -> list[int]:
+    """The organisation and every organisation under it."""
+    from accounts.models import Organisation
+
+    ids = [organisation_id]
+    frontier = [organisation_id]
+    for _depth in range(ORG_MAX_DEPTH):
+        frontier = list(Organisation.objects.filter(parent_id__in=frontier).exclude(id__in=ids).values_list("id", flat=True))
+        if not frontier:
+            break
+        ids.extend(frontier)
+    return ids
+
+
+def caretaker_periods_visible(*, user) -> QuerySet:
+    """The periods that apply to the caller's organisation (its own and its ancestors'), newest
+    first; a superuser sees every one."""
+    from .models import CaretakerPeriod
+
+    qs = CaretakerPeriod.objects.select_related("organisation", "review_lane").prefetch_related("paused_channels")
+    if user.is_superuser:
+        return qs.order_by("-starts_at", "-id")
+    if user.organisation_id is None:
+        return qs.none()
+    return qs.filter(organisation_id__in=organisation_lineage(user.organisation_id)).order_by("-starts_at", "-id")
+
+
+def caretaker_period_get_visible(*, period_id: int, user):
+    period = caretaker_periods_visible(user=user).filter(id=period_id).first()
+    if period is None:
+        raise NotFound("No such caretaker period.")
+    return period
+
+
+def caretaker_period_current(*, user):
+    """The period in force now for the caller's organisation (for the banner), or None."""
+    from django.utils import timezone
+
+    from .models import CaretakerPeriod
+
+    if getattr(user, "organisation_id", None) is None:
+        return None
+    now = timezone.now()
+    return CaretakerPeriod.objects.filter(
+        organisation_id__in=organisation_lineage(user.organisation_id), cancelled_at__isnull=True,
+        starts_at__lte=now, ends_at__gt=now,
+    ).order_by("starts_at", "id").first()

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from . import views
+from .caretaker import CaretakerPeriodViewSet
 
 router = SimpleRouter(trailing_slash=True)
 router.register("channels", views.ChannelViewSet, basename="api-channel")
@@ -11,6 +12,7 @@ router.register("posts", views.PostViewSet, basename="api-post")
 router.register("inbound", views.InboundViewSet, basename="api-inbound")
 router.register("publications", views.PublicationViewSet, basename="api-publication")
 router.register("webhooks", views.WebhookViewSet, basename="api-webhook")
+router.register("caretaker-periods", CaretakerPeriodViewSet, basename="api-caretaker-period")
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

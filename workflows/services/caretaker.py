@@ -14,12 +14,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organisation
-
 from .. import guidelines
 from ..constants import EscalationKind, LaneKind, PostKind, PostState
 from ..exceptions import GuidelineViolation, InvalidInput, NotFound, NotPermitted
 from ..models import CaretakerPeriod, Channel, Lane, Post
+from ..selectors import organisation_descendants, organisation_lineage
 from .audit import audit_record
 from .engine import advance, invalidate_approvals
 from .outbox import outbox_emit
@@ -27,7 +26,6 @@ from .policy import policy_record_change
 
 #: Posts that a new period may catch: approved and waiting to publish.
 WAITING = (PostState.APPROVED, PostState.SCHEDULED)
-MAX_DEPTH = 20
 MAX_TOPICS = 100
 MAX_TEXT = 500
 
@@ -47,28 +45,6 @@ MESSAGES = {
 def caretaker_message(code: str, **params: str) -> str:
     """The words for a caretaker code, in the active language."""
     return str(MESSAGES[code]) % params
-
-
-def organisation_lineage(organisation_id: int) -> list[int]:
-    """The organisation and its ancestors (parents define periods their children inherit)."""
-    ids: list[int] = []
-    current: int | None = organisation_id
-    while current is not None and current not in ids and len(ids) < MAX_DEPTH:
-        ids.append(current)
-        current = Organisation.objects.filter(id=current).values_list("parent_id", flat=True).first()
-    return ids
-
-
-def organisation_descendants(organisation_id: int) -> list[int]:
-    """The organisation and every organisation under it."""
-    ids = [organisation_id]
-    frontier = [organisation_id]
-    for _depth in range(MAX_DEPTH):
-        frontier = list(Organisation.objects.filter(parent_id__in=frontier).exclude(id__in=ids).values_list("id", flat=True))
-        if not frontier:
-            break
-        ids.extend(frontier)
-    return ids
 
 
 def periods_active(*, organisation_id: int, at: datetime | None = None) -> list[CaretakerPeriod]:

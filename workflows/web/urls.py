@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import caretaker, views
 
 urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -20,6 +20,8 @@ urlpatterns = [
     path("queue/", views.queue, name="web-queue"),
     path("queue/approve/", views.queue_approve, name="web-queue-approve"),
     path("metrics/", views.metrics, name="web-metrics"),
+    path("caretaker/", caretaker.caretaker, name="web-caretaker"),
+    path("caretaker/<int:period_id>/cancel/", caretaker.caretaker_cancel, name="web-caretaker-cancel"),
 ]
 
 if getattr(settings, "OIDC_RP_CLIENT_ID", ""):
