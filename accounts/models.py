@@ -39,6 +39,13 @@ class User(AbstractUser):
     preferred_language = models.CharField(
         _("preferred language"), max_length=2, choices=Language.choices, default=Language.EN
     )
+    #: How this person signs replies on organisation channels that sign (e.g. "– Dana,
+    #: Passport Program"), in each official language.
+    signature_en = models.CharField(_("signature in English"), max_length=100, blank=True)
+    signature_fr = models.CharField(_("signature in French"), max_length=100, blank=True)
+
+    def signature(self, language: str) -> str:
+        return (self.signature_fr if language == "fr" else self.signature_en).strip()
 
 
 class Team(models.Model):

@@ -27,3 +27,33 @@ def user_set_language(*, user: User, language: str) -> None:
     if language in ("en", "fr") and user.preferred_language != language:
         User.objects.filter(id=user.id).update(preferred_language=language)
         user.preferred_language = language
+
+
+SIGNATURE_MAX = 100
+
+
+@transaction.atomic
+def user_set_signature(*, user: User, signature_en: str, signature_fr: str) -> None:
+    """Set how `user` signs replies on organisation channels that sign, per language. Raises
+    InvalidInput for text that is too long or spans lines."""
+    from django.utils.translation import gettext as _
+
+    from workflows.exceptions import InvalidInput
+
+    errors: dict[str, list[str]] = {}
+    cleaned = {}
+    for field, value in (("signature_en", signature_en), ("signature_fr", signature_fr)):
+        value = (value or "").strip() if isinstance(value, str) else None
+        if value is None:
+            errors[field] = [_("Expected text.")]
+        elif len(value) > SIGNATURE_MAX:
+            errors[field] = [_("At most 100 characters.")]
+        elif "\n" in value or "\r" in value:
+            errors[field] = [_("A signature fits on one line.")]
+        else:
+            cleaned[field] = value
+    if errors:
+        raise InvalidInput(_("The signature is not valid."), errors=errors)
+    User.objects.filter(id=user.id).update(**cleaned)
+    for field, value in cleaned.items():
+        setattr(user, field, value)

@@ -335,3 +335,34 @@ def caretaker_period_current(*, user):
         organisation_id__in=organisation_lineage(user.organisation_id), cancelled_at__isnull=True,
         starts_at__lte=now, ends_at__gt=now,
     ).order_by("starts_at", "id").first()
+
+
+# --- people speak as themselves ------------------------------------------------------------
+
+def conversation_voices(*, user, since: datetime, until: datetime, channel: str | None = None) -> dict:
+    """Published replies over [since, until) per person (most first), and the share that went
+    out under a person's name (their own account, or signed): counted in SQL."""
+    from django.db.models import Count, Q
+
+    chans = channels_visible(user=user).filter(**({"slug": channel} if channel else {}))
+    replies = Post.objects.filter(
+        kind=PostKind.REPLY, state=PostState.PUBLISHED, published_at__gte=since, published_at__lt=until,
+        channels__in=chans,
+    ).distinct()
+    rows = list(
+        replies.values("author_id", "author__username", "author__first_name", "author__last_name")
+        .annotate(replies=Count("id", distinct=True), named=Count("id", distinct=True, filter=Q(spoken_as_person=True)))
+        .order_by("-replies", "author__username")[:100]
+    )
+    total = replies.count()
+    named = replies.filter(spoken_as_person=True).count()
+    return {
+        "replies": total,
+        "named_replies": named,
+        "named_share": round(named / total, 3) if total else None,
+        "people": [{
+            "username": r["author__username"],
+            "name": f"{r['author__first_name']} {r['author__last_name']}".strip() or r["author__username"],
+            "replies": r["replies"], "named_replies": r["named"],
+        } for r in rows],
+    }

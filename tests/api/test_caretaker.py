@@ -75,3 +75,11 @@ def test_cancel_ends_the_period(client_for, demo):
     from workflows.services import posts
     assert posts.post_submit(post_id=draft.id, by=demo.dana).state == PostState.APPROVED
     assert Post.objects.filter(id=draft.id, state=PostState.APPROVED).exists()
+
+
+def test_me_sets_and_shows_the_signature_and_metrics_show_who_answers(client_for):
+    r = client_for("dana").patch("/api/v1/me/", {"signature_en": "– Dana, Passport Program"}, format="json")
+    assert r.status_code == 200 and r.json()["signature_en"] == "– Dana, Passport Program"
+    assert_problem(client_for("dana").patch("/api/v1/me/", {"signature_fr": "x" * 101}, format="json"), 400, field="signature_fr")
+    voices = client_for("cora").get("/api/v1/metrics/").json()["voices"]
+    assert set(voices) == {"replies", "named_replies", "named_share", "people"}

@@ -137,6 +137,26 @@ def s_webhook(flow, which):
     return {"pk": hook.id}, {"is_active": False}
 
 
+def s_period_body(flow, which):
+    return {}, {"name_en": "Election", "name_fr": "Élection", "starts_at": "2030-01-01T00:00:00Z",
+                "ends_at": "2030-02-01T00:00:00Z"}
+
+
+def s_period(flow, which):
+    from datetime import UTC, datetime
+
+    from workflows.models import CaretakerPeriod
+
+    org = flow.demo.dana.organisation if which == "own" else flow.demo.omar.organisation
+    period = CaretakerPeriod.objects.create(organisation=org, name_en="Election", name_fr="Élection",
+                                            starts_at=datetime(2030, 1, 1, tzinfo=UTC), ends_at=datetime(2030, 2, 1, tzinfo=UTC))
+    return {"pk": period.id}, {}
+
+
+def s_signature(flow, which):
+    return {}, {"signature_en": "– Parley team"}
+
+
 POSTS = "/api/v1/posts/"
 P = "/api/v1/posts/{pk}/"
 # omar's object is a draft (see Flow.other_draft): only its 404s for everyone else matter here.
@@ -145,6 +165,14 @@ REVIEW_AS_MANAGER = {"own": _statuses(403, rami=200, omar=404), "other": _status
 #: (METHOD, route) -> (setup, {"own": {user: status}, "other": {user: status}})
 EXPECTED = {
     ("GET", "/api/v1/me/"): (s_none, {"own": ALL_200}),
+    ("PATCH", "/api/v1/me/"): (s_signature, {"own": ALL_200}),
+    # Caretaker periods: everyone sees their organisation's; only communications (cora) declares or ends them.
+    ("GET", "/api/v1/caretaker-periods/"): (s_period, {"own": ALL_200, "other": ALL_200}),
+    ("POST", "/api/v1/caretaker-periods/"): (s_period_body, {"own": _statuses(403, cora=201)}),
+    ("GET", "/api/v1/caretaker-periods/{pk}/"): (s_period, {"own": OWN_DPE_200, "other": OTHER_OMAR_200}),
+    ("POST", "/api/v1/caretaker-periods/{pk}/cancel/"): (s_period, {
+        "own": _statuses(403, cora=200, omar=404), "other": _statuses(404, omar=403),
+    }),
     ("GET", "/api/v1/channels/"): (s_none, {"own": ALL_200}),
     ("GET", "/api/v1/lanes/"): (s_none, {"own": ALL_200}),
     ("GET", "/api/v1/queue/"): (s_none, {"own": ALL_200}),

@@ -103,3 +103,37 @@ def test_communications_declares_a_period_with_the_keyboard(live_server, seeded,
     page.get_by_role("button", name=words["end"]).first.click()
     expect(page.locator(".caretaker-banner")).to_have_count(0)
     assert CaretakerPeriod.objects.get().cancelled_at is not None
+
+
+@pytest.mark.django_db
+def test_signature_page_and_who_answers_on_metrics(client, demo):
+    client.force_login(demo.dana)
+    r = client.post("/signature/", {"signature_en": "– Dana, Passport Program", "signature_fr": "– Dana, Programme de passeport"}, follow=True)
+    assert "Signature saved." in r.content.decode()
+    demo.dana.refresh_from_db()
+    assert demo.dana.signature_fr == "– Dana, Programme de passeport"
+    bad = client.post("/signature/", {"signature_en": "x" * 150, "signature_fr": ""})
+    assert "error-summary" in bad.content.decode()
+    assert "Who answers" in client.get("/metrics/").content.decode()
+    client.cookies["django_language"] = "fr"
+    assert "Qui répond" in client.get("/metrics/").content.decode()
+
+
+SIG = {"en": {"link": "Your signature", "save": "Save signature", "done": "Signature saved."},
+       "fr": {"link": "Votre signature", "save": "Enregistrer la signature", "done": "Signature enregistrée."}}
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_a_person_sets_their_signature(live_server, seeded, page: Page, lang):
+    words = SIG[lang]
+    base = live_server.url
+    sign_in(page, base, "dana", lang=lang)
+    page.get_by_role("link", name=words["link"]).click()
+    assert _axe(page) == []
+    page.locator("#id_signature_en").fill("– Dana, Passport Program")
+    page.locator("#id_signature_fr").fill("– Dana, Programme de passeport")
+    page.get_by_role("button", name=words["save"]).click()
+    expect(page.locator("#status")).to_contain_text(words["done"])
+    assert _axe(page) == []

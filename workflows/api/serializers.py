@@ -106,6 +106,13 @@ class MeSerializer(serializers.Serializer):
     organisation = serializers.CharField(allow_null=True)
     language = serializers.CharField()
     permissions = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    signature_en = serializers.CharField(allow_blank=True, help_text="How you sign replies in English.")
+    signature_fr = serializers.CharField(allow_blank=True, help_text="How you sign replies in French.")
+
+
+class SignatureSerializer(StrictSerializer):
+    signature_en = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    signature_fr = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
 
 class ChannelSerializer(serializers.Serializer):
@@ -405,10 +412,25 @@ class OutboxLagSerializer(serializers.Serializer):
     pending = serializers.IntegerField(help_text="Events due and not yet relayed.")
 
 
+class VoicePersonSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.CharField()
+    replies = serializers.IntegerField()
+    named_replies = serializers.IntegerField(help_text="Of which under their own name (own account or signed).")
+
+
+class VoicesSerializer(serializers.Serializer):
+    replies = serializers.IntegerField(help_text="Published replies in the period.")
+    named_replies = serializers.IntegerField()
+    named_share = serializers.FloatField(allow_null=True, help_text="Share of replies that went out under a person's name.")
+    people = VoicePersonSerializer(many=True, help_text="Replies per person, most first.")
+
+
 class MetricsSerializer(serializers.Serializer):
     since = DateTime()
     until = DateTime()
     channels = ChannelMetricsSerializer(many=True)
+    voices = VoicesSerializer(help_text="Who answers: replies per person and the share from named people.")
     outbox = OutboxLagSerializer(
         help_text="The outbox relay now, whatever the period or channel: the whole service's queue, as /readyz reports it.",
     )

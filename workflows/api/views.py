@@ -21,6 +21,8 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.services import user_set_signature
+
 from .. import selectors
 from ..exceptions import InvalidInput, NotFound
 from ..models import InboundMessage, Post, Publication
@@ -97,7 +99,17 @@ class MeView(APIView):
             "organisation": user.organisation.slug if user.organisation_id else None,
             "language": user.preferred_language,
             "permissions": {c.slug: sorted(perms[c.id]) for c in channels},
+            "signature_en": user.signature_en,
+            "signature_fr": user.signature_fr,
         })
+
+    @extend_schema(request=s.SignatureSerializer, responses=s.MeSerializer, operation_id="me_partial_update",
+                   summary="Set how you sign replies on organisation channels that sign.")
+    def patch(self, request):
+        data = s.parse(s.SignatureSerializer, request.data)
+        user_set_signature(user=request.user, signature_en=data.get("signature_en", request.user.signature_en),
+                           signature_fr=data.get("signature_fr", request.user.signature_fr))
+        return self.get(request)
 
 
 class ChannelViewSet(viewsets.GenericViewSet):
@@ -368,8 +380,9 @@ class MetricsView(APIView):
         data = selectors.metrics_compute(
             user=request.user, since=query.get("since"), until=query.get("until"), channel=channel
         )
+        voices = selectors.conversation_voices(user=request.user, since=data["since"], until=data["until"], channel=channel)
         # The relay's lag is the whole service's (as /readyz shows it), not the period's.
-        return Response(s.MetricsSerializer({**data, "outbox": relay.outbox_lag()}).data)
+        return Response(s.MetricsSerializer({**data, "voices": voices, "outbox": relay.outbox_lag()}).data)
 
 
 # --- webhooks

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -32,6 +33,14 @@ class Channel(models.Model):
     adapter_config = models.JSONField(default=dict, blank=True)
     char_limit = models.PositiveIntegerField(_("character limit"), default=500)
     is_active = models.BooleanField(default=True)
+    #: A person's own account: only they post on it, under the organisation's conversation
+    #: guidelines ("organisations don't tweet, people do").
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="personal_channels",
+        verbose_name=_("personal account of"),
+    )
+    #: Replies on this organisation channel end with the author's signature in their language.
+    sign_replies = models.BooleanField(_("sign replies with the author's signature"), default=False)
 
     class Meta:
         ordering = ["organisation_id", "slug"]

@@ -42,6 +42,8 @@ class Post(models.Model):
     rules_acknowledged = models.BooleanField(default=False)
     escalation_reason = models.TextField(blank=True)
     urgent = models.BooleanField(default=False)
+    #: Went out under a person's name (their own account, or signed): conversation metrics.
+    spoken_as_person = models.BooleanField(default=False)
     urgent_reason = models.TextField(blank=True)
     #: Latest guideline results: [{"rule", "severity", "ok", "message", "language"}].
     checks = models.JSONField(default=list, blank=True)

@@ -170,10 +170,11 @@ def posts_caught_by(period: CaretakerPeriod) -> QuerySet[Post]:
 
 
 def _ensure_may_manage(by, organisation_id: int) -> None:
+    """Another organisation's periods do not exist for `by` (404); then the permission (403)."""
+    if not by.is_superuser and by.organisation_id != organisation_id:
+        raise NotFound(str(_("No such caretaker period.")))
     if not by.has_perm("workflows.add_caretakerperiod"):
         raise NotPermitted(str(_("You may not manage caretaker periods.")), code="caretaker_not_permitted")
-    if not by.is_superuser and by.organisation_id != organisation_id:
-        raise NotFound(str(_("No such organisation.")))
 
 
 def _clean_terms(terms) -> list[str]:

@@ -14,6 +14,7 @@ from ..models import Decision, Lane, LaneStep, Post, PostRevision, PostText
 from .audit import audit_record
 from .common import ensure_transition
 from .outbox import outbox_emit
+from .signatures import signature_reserve
 
 
 def lane_rules(lane: Lane) -> list[guidelines.Rule]:
@@ -54,7 +55,8 @@ def run_checks(
     if msg is not None and lane.kind == LaneKind.CONVERSATION:
         reply_language = msg.language or None
     infos = [
-        guidelines.ChannelInfo(slug=c.slug, char_limit=c.char_limit, languages=tuple(c.languages))
+        guidelines.ChannelInfo(slug=c.slug, char_limit=c.char_limit - signature_reserve(post, c),
+                               languages=tuple(c.languages))
         for c in channels
     ]
     langs = list(lane.required_languages or [])

@@ -40,6 +40,7 @@ from .engine import (
     write_texts,
 )
 from .outbox import outbox_emit
+from .signatures import ensure_may_use_channels
 
 LANGUAGES = ("en", "fr")
 MAX_TEXT = 20_000
@@ -146,6 +147,7 @@ def post_create(
         known = {c.slug for c in chans}
         raise InvalidInput("Unknown channels.", errors={"channels": [f"Unknown channel: {s}" for s in slugs if s not in known]})
     ensure_perm_on_channels(user=author, channel_ids=[c.id for c in chans], codename=ChannelPerm.DRAFT)
+    ensure_may_use_channels(author=author, channels=chans)
     chosen_lane = _route_lane(organisation_id=org_id, kind=kind, lane_slug=lane)
     post = Post.objects.create(
         organisation_id=org_id,

@@ -18,6 +18,7 @@ from .common import (
 )
 from .engine import save_post
 from .outbox import outbox_emit
+from .signatures import signed_body, speaks_as_person
 
 
 def idempotency_key(*, post_id: int, channel_id: int, language: str) -> str:
@@ -27,7 +28,7 @@ def idempotency_key(*, post_id: int, channel_id: int, language: str) -> str:
 def _lock(post_id: int) -> Post | None:
     return (
         Post.objects.select_for_update(of=("self",))
-        .select_related("lane")
+        .select_related("lane", "author")
         .filter(id=post_id)
         .first()
     )
@@ -62,19 +63,22 @@ def post_publish_start(*, post_id: int, now=None) -> list[int]:
         return []
     texts = post.texts_dict()
     pubs = []
-    for channel in post.channels.all():
+    channels = list(post.channels.all())
+    for channel in channels:
         for lang in channel.languages:
             if lang in texts:
                 pubs.append(Publication(
-                    post=post, channel=channel, language=lang, body=texts[lang],
+                    post=post, channel=channel, language=lang,
+                    body=signed_body(post, channel, language=lang, text=texts[lang]),
                     idempotency_key=idempotency_key(post_id=post.id, channel_id=channel.id, language=lang),
                 ))
     Publication.objects.bulk_create(pubs, ignore_conflicts=True)
     from_state = post.state
     post.state = PostState.PUBLISHING
+    post.spoken_as_person = speaks_as_person(post, channels)
     audit_record(owner=post, verb="publishing", from_state=from_state, to_state=post.state,
                  data={"publications": len(pubs)})
-    save_post(post)
+    save_post(post, fields=["spoken_as_person"])
     return list(post.publications.filter(status=PublicationStatus.PENDING).values_list("id", flat=True))
 
 

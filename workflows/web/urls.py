@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import caretaker, views
+from . import caretaker, people, views
 
 urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -21,6 +21,7 @@ urlpatterns = [
     path("queue/approve/", views.queue_approve, name="web-queue-approve"),
     path("metrics/", views.metrics, name="web-metrics"),
     path("caretaker/", caretaker.caretaker, name="web-caretaker"),
+    path("signature/", people.signature, name="web-signature"),
     path("caretaker/<int:period_id>/cancel/", caretaker.caretaker_cancel, name="web-caretaker-cancel"),
 ]
 

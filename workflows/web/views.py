@@ -589,5 +589,6 @@ def metrics(request):
                                          series={_("Urgent"): [c["urgent"] for c in chans]}),
         # The relay's state now, for the whole service (as /readyz shows it).
         "outbox": relay.outbox_lag(),
+        "voices": selectors.conversation_voices(user=request.user, since=data["since"], until=data["until"]),
     }
     return page(request, "web/metrics.html", ctx)

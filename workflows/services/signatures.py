@@ -1,0 +1,55 @@
+"""People speak as themselves: personal channels and signed replies.
+
+- A channel with an `owner` is that person's own account: only they post on it (whatever other
+  permissions say), under the organisation's guidelines.
+- An organisation channel with `sign_replies` ends each reply with its author's signature in
+  the reply's language ("– Dana, Passport Program"). The signature's length is reserved in the
+  channel's limit when the guidelines check the text, so a signed reply never exceeds it.
+"""
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from ..constants import PostKind
+from ..exceptions import NotPermitted
+from ..models import Channel, Post
+
+SEPARATOR = "\n\n"
+
+
+def ensure_may_use_channels(*, author, channels: list[Channel]) -> None:
+    """A personal channel is its owner's alone. Raises NotPermitted."""
+    for channel in channels:
+        if channel.owner_id is not None and channel.owner_id != author.id:
+            raise NotPermitted(_("%(channel)s is someone's personal account: only they post on it.")
+                               % {"channel": channel.name or channel.slug}, code="personal_channel")
+
+
+def signs(post: Post, channel: Channel) -> bool:
+    return post.kind == PostKind.REPLY and channel.sign_replies and channel.owner_id is None
+
+
+def signature_reserve(post: Post, channel: Channel) -> int:
+    """Characters the signature will add on `channel` (the longer of the two languages)."""
+    if not signs(post, channel):
+        return 0
+    author = post.author
+    longest = max(len(author.signature("en")), len(author.signature("fr")))
+    return len(SEPARATOR) + longest if longest else 0
+
+
+def signed_body(post: Post, channel: Channel, *, language: str, text: str) -> str:
+    """The text as published on `channel`: with the author's signature where the channel signs."""
+    if not signs(post, channel):
+        return text
+    signature = post.author.signature(language)
+    return f"{text}{SEPARATOR}{signature}" if signature else text
+
+
+def speaks_as_person(post: Post, channels: list[Channel]) -> bool:
+    """A reply that goes out under a person's name: on their own account, or signed."""
+    return post.kind == PostKind.REPLY and any(
+        c.owner_id is not None
+        or (signs(post, c) and bool(post.author.signature("en") or post.author.signature("fr")))
+        for c in channels
+    )

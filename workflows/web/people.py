@@ -1,0 +1,44 @@
+"""People speak as themselves: a person sets the signature their replies carry."""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from accounts.services import user_set_signature
+
+from ..exceptions import WorkflowError
+
+
+class SignatureForm(forms.Form):
+    signature_en = forms.CharField(
+        label=gettext_lazy("Signature in English"), max_length=100, required=False,
+        widget=forms.TextInput(attrs={"lang": "en"}),
+        help_text=gettext_lazy("For example: – Dana, Passport Program"))
+    signature_fr = forms.CharField(
+        label=gettext_lazy("Signature in French"), max_length=100, required=False,
+        widget=forms.TextInput(attrs={"lang": "fr"}),
+        help_text=gettext_lazy("For example: – Dana, Programme de passeport"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def signature(request):
+    user = request.user
+    form = SignatureForm(request.POST or None, initial={"signature_en": user.signature_en, "signature_fr": user.signature_fr})
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_set_signature(user=user, **form.cleaned_data)
+        except WorkflowError as exc:
+            for field, msgs in (exc.errors or {}).items():
+                for m in msgs:
+                    form.add_error(field if field in form.fields else None, m)
+        else:
+            messages.success(request, _("Signature saved."))
+            return redirect("web-signature")
+    personal = list(user.personal_channels.filter(is_active=True).order_by("slug"))
+    return render(request, "web/signature.html", {"form": form, "personal_channels": personal})
