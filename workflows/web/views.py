@@ -5,7 +5,6 @@ service exception is shown as an error summary linked to the field it concerns."
 from __future__ import annotations
 
 import difflib
-import re
 from collections import Counter
 from functools import lru_cache
 
@@ -13,11 +12,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.staticfiles import finders
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
 from accounts.services import user_set_language
+from config.staticfiles import gcds_stylesheet
 
 from .. import selectors
 from ..constants import ChannelPerm, InboundStatus, PostKind, PostState, PublicationStatus
@@ -124,15 +122,7 @@ def visible_channel_choices(user) -> list[tuple[str, str]]:
 
 @lru_cache(maxsize=1)
 def _gcds_css() -> str:
-    path = finders.find("gcds/gcds.css")
-    if not path:
-        return ""
-    with open(path, encoding="utf-8") as fh:
-        css = fh.read()
-    # The stylesheet imports Google Fonts and icon fonts from a CDN: serve them ourselves.
-    css = re.sub(r'@import\s+url\("[^"]*"\)\s*;', "", css)
-    css = css.replace("https://cdn.design-system.canada.ca/@gcds-core/fonts@1.1.1/", static("gcds-fonts/fonts/"))
-    return css
+    return gcds_stylesheet()
 
 
 def gcds_css(request):
