@@ -18,7 +18,6 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.throttling import AnonRateThrottle
 

@@ -396,3 +396,13 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Plain-text templates (e-mail bodies) render without HTML autoescaping: "aujourd'hui" stays
+# "aujourd'hui", not "aujourd&#x27;hui". HTML keeps the default engine, autoescaped.
+TEMPLATES.append({
+    "NAME": "text",
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "DIRS": [BASE_DIR / "templates"],
+    "APP_DIRS": True,
+    "OPTIONS": {"autoescape": False},
+})

@@ -125,7 +125,7 @@ def test_ten_megabyte_body_is_413_problem_not_a_debug_page(embedded):
     assert "too large" in page.text and "DATABASE_URL" not in page.text
 
 
-@pytest.mark.parametrize("method,path", [
+@pytest.mark.parametrize(("method", "path"), [
     ("GET", "/api/v1/no-such-thing/"),        # resolver 404: Django's technical 404 with DEBUG on
     ("GET", "/api/v1/posts/999999/"),
     ("DELETE", "/api/v1/posts/"),

@@ -17,6 +17,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
@@ -92,6 +93,17 @@ def describe_errors(form) -> None:
             if form.fields[name].help_text:
                 ids.append(f"{auto_id}_helptext")
             widget.attrs["aria-describedby"] = " ".join(ids)
+
+
+def safe_next(request, default: str) -> str:
+    """The `next` the form sent if it stays on this site (no scheme-relative `//host`, no
+    `/\\host`, no other host or scheme), else `default`: never an open redirect."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
 
 
 def page(request, template: str, context: dict, *, status: int = 200):
@@ -224,7 +236,7 @@ def inbound_claim(request, inbound_id: int):
         messages.error(request, error)
     else:
         messages.success(request, status_text)
-    return redirect(request.POST.get("next") or reverse("web-inbound", args=[inbound_id]))
+    return redirect(safe_next(request, reverse("web-inbound", args=[inbound_id])))
 
 
 @login_required
