@@ -135,3 +135,25 @@ def test_api_errors_are_problem_details_with_debug_on(embedded, method, path):
     assert r.status_code in (404, 405), r.status_code
     assert r.headers["Content-Type"].startswith("application/problem+json"), r.text[:300]
     assert "DATABASE_URL" not in r.text and "settings" not in r.text.lower()
+
+
+def test_a_locked_database_on_a_web_page_is_a_503_page(embedded):
+    """The same for the web UI: signing in writes (session, last login); under a held lock the
+    person gets the 503 page (try again), not a 500."""
+    import re
+
+    browser = requests.Session()
+    login = browser.get(embedded.url("/accounts/login/"), timeout=30)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
+    holder = sqlite3.connect(embedded.db, timeout=30, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        r = browser.post(embedded.url("/accounts/login/"), timeout=60, allow_redirects=False, data={
+            "csrfmiddlewaretoken": token, "username": "dana", "password": "parley-demo"},
+            headers={"Referer": embedded.url("/accounts/login/")})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert r.status_code == 503, (r.status_code, r.text[:300])
+    assert "text/html" in r.headers["Content-Type"] and "Parley is busy" in r.text
+    assert r.headers["Retry-After"]
