@@ -11,6 +11,14 @@ from .test_browser import ingest, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    """Under the policy (tests/web/conftest.py bypasses it for the axe-core tests)."""
+    return {**browser_context_args, "bypass_csp": False}
+
+
 LISTEN = """
 window.__csp = [];
 document.addEventListener('securitypolicyviolation', (e) => {
