@@ -169,3 +169,12 @@ def test_api_404_with_debug_on_is_problem_details(settings):
     r = Client().get("/api/v1/no-such-thing/")
     assert r.status_code == 404
     assert r["Content-Type"].startswith("application/problem+json")
+
+
+def test_413_page_in_french(demo, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    client = Client()
+    client.cookies["django_language"] = "fr"
+    r = client.post(reverse("login"), {"username": "x" * 5000})
+    assert r.status_code == 413
+    assert "trop volumineux" in r.content.decode()
