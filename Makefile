@@ -10,12 +10,12 @@ export PYTHONDONTWRITEBYTECODE := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/parley
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: help install run web worker beat test soak fuzz lint bench lock messages chromium clean
+.PHONY: help install static run web worker beat test soak fuzz lint bench lock messages chromium clean
 
 help:
 	@echo "make run    - install, migrate, seed demo data and serve on http://127.0.0.1:$(PORT)/"
 	@echo "make test   - install and run the whole suite against PostgreSQL and Redis"
-	@echo "make lint   - ruff, missing migrations, deploy checks"
+	@echo "make lint   - ruff, bandit, mypy, missing migrations, deploy checks"
 	@echo "make worker / beat - Celery worker / beat (needs REDIS_URL)"
 	@echo "make soak / fuzz / bench - long chaos run, long API fuzz, benchmarks"
 
@@ -23,8 +23,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: requirements.lock | $(BIN)/python
-	$(BIN)/pip install -q --require-hashes -r requirements.lock
+# Development and tests: the runtime lock plus the dev extras (pytest, Playwright, mypy, ...).
+# The image installs requirements.lock only (docker/Dockerfile).
+$(VENV)/.installed: requirements.lock requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.lock
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -54,7 +56,11 @@ run: install
 	fi
 
 web: install
-	$(BIN)/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile -
+	PORT=$(PORT) $(BIN)/gunicorn config.wsgi -c config/gunicorn.py
+
+# Production static files and translations (DEBUG=false), as the image builds them.
+static: install
+	PYTHON=$(BIN)/python sh docker/build-static.sh
 
 worker: install
 	$(BIN)/celery -A config worker -Q celery,notify,publish -l info
@@ -80,6 +86,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/bandit -c pyproject.toml -r . --severity-level medium -q
 	$(BIN)/mypy
 	DEBUG=false SECRET_KEY=lint-only-Dummy-secret-4f9c2a7b-e1d8-4c3a-9b6f-0a2e5d7c1b93-Kq8Zx \
 		$(BIN)/python manage.py makemigrations --check --dry-run
@@ -88,7 +95,9 @@ lint: install
 
 lock: | $(BIN)/python
 	$(BIN)/pip install -q uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
+		--constraint requirements.lock -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles

@@ -69,7 +69,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
-TEMPLATES = [
+TEMPLATES: list[dict] = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
@@ -145,15 +145,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS: list = [BASE_DIR / "static"]
-_GCDS = BASE_DIR / "node_modules" / "@gcds-core" / "components" / "dist" / "gcds"
-if _GCDS.is_dir():
-    STATICFILES_DIRS.append(("gcds", _GCDS))
-_GCDS_FONTS = BASE_DIR / "node_modules" / "@gcds-core" / "fonts"
-if _GCDS_FONTS.is_dir():
-    STATICFILES_DIRS.append(("gcds-fonts", _GCDS_FONTS))
-_HTMX = BASE_DIR / "node_modules" / "htmx.org" / "dist"
-if _HTMX.is_dir():
-    STATICFILES_DIRS.append(("htmx", _HTMX))
+# The GC Design System and htmx come from node_modules, only the files Parley serves
+# (config/staticfiles.py: a package's sample CSS with placeholder URLs must not ship).
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "config.staticfiles.VendorFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -328,3 +326,87 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- Production mode and the edges (issue 9: docs/production.md, docs/security.md) ---
+from django.core.checks.security.base import (  # noqa: E402
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
+
+# A weak key is refused, not warned about (Django's own definition, the one behind W009).
+if not DEBUG and (
+    len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+    or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+    or SECRET_KEY.startswith(SECRET_KEY_INSECURE_PREFIX)
+):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is too weak for production: it needs at least {SECRET_KEY_MIN_LENGTH} "
+        f"characters, at least {SECRET_KEY_MIN_UNIQUE_CHARACTERS} different ones, and no "
+        f"'{SECRET_KEY_INSECURE_PREFIX}' prefix. Generate one with "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
+
+# Where collectstatic writes (docker/build-static.sh); the image builds into /app/staticfiles.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(STATIC_ROOT)))
+
+# Embedded SQLite that behaves like a database: write transactions take the lock up front
+# (BEGIN IMMEDIATE), so two writers queue on the busy timeout instead of one failing with
+# "database is locked" when it upgrades a read lock; WAL lets readers run beside the writer.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    SQLITE_BUSY_TIMEOUT = env.int("SQLITE_BUSY_TIMEOUT", default=20)
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "transaction_mode": "IMMEDIATE",
+        "timeout": SQLITE_BUSY_TIMEOUT,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}; PRAGMA temp_store=MEMORY"
+        ),
+    }
+
+# Request bodies: the API's largest legitimate body (a post with its texts) is a few KB. Larger
+# bodies are refused with 413 before anything reads them (config/edges.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+# After the session, language and user are known (its pages are translated); its body-size check
+# still runs before anything reads the body (CsrfViewMiddleware reads it in process_view).
+MIDDLEWARE.insert(MIDDLEWARE.index("accounts.middleware.PreferredLanguageMiddleware") + 1,
+                  "config.edges.EdgeErrorsMiddleware")
+
+# Unauthenticated and invalid-credential API requests count against the anonymous throttle
+# (DRF authenticates before it throttles, so its own AnonRateThrottle never saw them).
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "config.edges.api_exception_handler"
+
+# Content-Security-Policy (django-csp 4): no inline script anywhere; <style> only with the
+# per-request nonce (the GC Design System's components read it from <meta name="csp-nonce">).
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "csp.middleware.CSPMiddleware")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("csp.context_processors.nonce")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Plain-text templates (e-mail bodies) render without HTML autoescaping: "aujourd'hui" stays
+# "aujourd'hui", not "aujourd&#x27;hui". HTML keeps the default engine, autoescaped.
+TEMPLATES.append({
+    "NAME": "text",
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "DIRS": [BASE_DIR / "templates"],
+    "APP_DIRS": True,
+    "OPTIONS": {"autoescape": False},
+})

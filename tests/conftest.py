@@ -101,3 +101,16 @@ def pytest_collection_modifyitems(items):
     """Browser tests run last. Playwright keeps an event loop running in the main thread for the
     rest of the session, and Django then refuses synchronous database calls in later tests."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters(monkeypatch):
+    """Throttle counters live in the shared cache (Redis, shared by runs and tests): give every
+    test its own empty in-memory counters. Unauthenticated requests count against the anonymous
+    rate since issue 9, so counts left by earlier tests would otherwise turn 401s into 429s."""
+    import uuid
+
+    from django.core.cache.backends.locmem import LocMemCache
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(SimpleRateThrottle, "cache", LocMemCache(f"throttle-{uuid.uuid4()}", {}))

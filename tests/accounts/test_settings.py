@@ -23,7 +23,7 @@ def test_production_mode_refuses_to_start_without_secret_key():
 
 
 def test_production_mode_starts_with_secret_key():
-    result = _import_settings({"DEBUG": "false", "SECRET_KEY": "x" * 60})
+    result = _import_settings({"DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50)})
     assert result.returncode == 0, result.stderr
 
 

@@ -86,3 +86,11 @@ def citizen_message(demo):
         return msg
 
     return make
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    """axe-core is injected as an inline script, which the Content-Security-Policy blocks: the
+    behaviour and accessibility tests bypass the policy; tests/web/test_browser_csp.py runs
+    under it (and overrides this)."""
+    return {**browser_context_args, "bypass_csp": True}

@@ -1,5 +1,5 @@
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from . import views
@@ -16,7 +16,7 @@ router.register("caretaker-periods", CaretakerPeriodViewSet, basename="api-caret
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/me/", views.MeView.as_view(), name="api-me"),
     path("api/v1/queue/", views.QueueView.as_view(), name="api-queue"),
     path("api/v1/metrics/", views.MetricsView.as_view(), name="api-metrics"),

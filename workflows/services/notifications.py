@@ -65,7 +65,8 @@ def team_members(team_id: int | None) -> list[User]:
 def _render(template: str, *, recipient: User, context: dict) -> EmailMessage:
     lang = recipient.preferred_language if recipient.preferred_language in ("en", "fr") else "en"
     with translation.override(lang):
-        text = render_to_string(f"workflows/email/{template}.txt", {**context, "recipient": recipient, "lang": lang})
+        text = render_to_string(f"workflows/email/{template}.txt", {**context, "recipient": recipient, "lang": lang},
+                                using="text")  # plain text: no HTML escaping (config/settings.py)
     first, _, body = text.lstrip().partition("\n")
     subject = first.split(":", 1)[1].strip() if ":" in first else first.strip()
     return EmailMessage(subject=f"[Parley] {subject}", body=body.strip() + "\n", to=[recipient.email],

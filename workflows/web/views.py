@@ -5,7 +5,6 @@ service exception is shown as an error summary linked to the field it concerns."
 from __future__ import annotations
 
 import difflib
-import re
 from collections import Counter
 from functools import lru_cache
 
@@ -13,19 +12,19 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.staticfiles import finders
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
 from accounts.services import user_set_language
+from config.staticfiles import gcds_stylesheet
 
 from .. import selectors
 from ..constants import ChannelPerm, InboundStatus, PostKind, PostState, PublicationStatus
@@ -96,6 +95,17 @@ def describe_errors(form) -> None:
             widget.attrs["aria-describedby"] = " ".join(ids)
 
 
+def safe_next(request, default: str) -> str:
+    """The `next` the form sent if it stays on this site (no scheme-relative `//host`, no
+    `/\\host`, no other host or scheme), else `default`: never an open redirect."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
 def page(request, template: str, context: dict, *, status: int = 200):
     for value in context.values():
         if hasattr(value, "errors") and hasattr(value, "fields"):
@@ -124,15 +134,7 @@ def visible_channel_choices(user) -> list[tuple[str, str]]:
 
 @lru_cache(maxsize=1)
 def _gcds_css() -> str:
-    path = finders.find("gcds/gcds.css")
-    if not path:
-        return ""
-    with open(path, encoding="utf-8") as fh:
-        css = fh.read()
-    # The stylesheet imports Google Fonts and icon fonts from a CDN: serve them ourselves.
-    css = re.sub(r'@import\s+url\("[^"]*"\)\s*;', "", css)
-    css = css.replace("https://cdn.design-system.canada.ca/@gcds-core/fonts@1.1.1/", static("gcds-fonts/fonts/"))
-    return css
+    return gcds_stylesheet()
 
 
 def gcds_css(request):
@@ -234,7 +236,7 @@ def inbound_claim(request, inbound_id: int):
         messages.error(request, error)
     else:
         messages.success(request, status_text)
-    return redirect(request.POST.get("next") or reverse("web-inbound", args=[inbound_id]))
+    return redirect(safe_next(request, reverse("web-inbound", args=[inbound_id])))
 
 
 @login_required

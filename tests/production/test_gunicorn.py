@@ -1,0 +1,159 @@
+"""Production mode is a tested path: static files built with DEBUG=false by the image's own
+script, gunicorn started with the image's own command line on a migrated PostgreSQL database,
+and the pages a person reaches first answer 200 (or the app's own 404), never 500.
+
+One build and one gunicorn for the whole module."""
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from urllib.parse import quote, urljoin
+
+import pytest
+import requests
+
+from .server import BIN, ROOT, Server, dockerfile_cmd, free_port, run, server_env
+
+# As behind the TLS proxy: SECURE_SSL_REDIRECT stays on (the production default) and gunicorn
+# trusts X-Forwarded-Proto from 127.0.0.1 (FORWARDED_ALLOW_IPS' default).
+HTTPS = {"X-Forwarded-Proto": "https"}
+HASHED = r"\.[0-9a-f]{12}\."
+TIMINGS: dict[str, float] = {}
+# The tests touch no data themselves; the mark makes pytest-django create the test database.
+pytestmark = pytest.mark.django_db
+
+
+def _database_url() -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    auth = quote(db["USER"] or "")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"])
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="module")
+def production(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Build as docker/Dockerfile does, then start its CMD; the test database is migrated
+    (and seeded) by pytest-django's session setup."""
+    started = time.monotonic()
+    static_root = tmp_path_factory.mktemp("staticfiles")
+    build = server_env(PYTHON=str(BIN / "python"), STATIC_ROOT=str(static_root))
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
+    assert "RUN sh docker/build-static.sh" in dockerfile
+    run(["sh", "docker/build-static.sh"], build)
+    TIMINGS["build"] = time.monotonic() - started
+    assert (static_root / "staticfiles.json").exists()
+
+    cmd = dockerfile_cmd()
+    assert cmd[0] == "gunicorn"
+    port = free_port()
+    env = server_env(
+        DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="127.0.0.1",
+        STATIC_ROOT=str(static_root), DATABASE_URL=_database_url(), HOST="127.0.0.1",
+        PORT=str(port), WEB_CONCURRENCY="1", GUNICORN_THREADS="4",
+    )
+    server = Server([str(BIN / "gunicorn"), *cmd[1:]], env, port, static_root.parent / "gunicorn.log")
+    TIMINGS["ready"] = time.monotonic() - started
+    yield server
+    server.stop()
+    log = server.output()
+    assert "Traceback" not in log, log
+
+
+def get(server, path, **kwargs):
+    kwargs.setdefault("allow_redirects", False)
+    return requests.get(urljoin(server.url("/"), path), headers=HTTPS, timeout=30, **kwargs)
+
+
+def test_procfile_and_compose_use_the_image_command():
+    cmd = dockerfile_cmd()
+    procfile = (ROOT / "Procfile").read_text()
+    assert re.search(r"^web: \.venv/bin/" + re.escape(" ".join(cmd)) + r"\s*$", procfile, re.M), procfile
+    compose = (ROOT / "docker" / "compose.yaml").read_text()
+    assert "gunicorn" not in compose  # the web service runs the image's CMD
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/", "/api/docs/"])
+def test_first_pages_answer_200(production, path):
+    r = get(production, path)
+    assert r.status_code == 200, (r.status_code, r.text[:500])
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert "max-age=" in r.headers["Strict-Transport-Security"]
+    assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+
+
+def test_plain_http_is_redirected_to_https(production):
+    r = requests.get(production.url("/accounts/login/"), allow_redirects=False, timeout=30)
+    assert r.status_code == 301 and r.headers["Location"].startswith("https://")
+
+
+def test_not_found_is_the_apps_own_page(production):
+    r = get(production, "/no-such-page/")
+    assert r.status_code == 404
+    assert "text/html" in r.headers["Content-Type"]
+    assert "We couldn&#x27;t find that page" in r.text or "We couldn't find that page" in r.text
+    assert '<gcds-header' in r.text
+
+    api = get(production, "/api/v1/no-such-thing/")
+    assert api.status_code == 404
+    assert api.headers["Content-Type"].startswith("application/problem+json")
+    assert api.json()["status"] == 404
+
+
+def _asset(server, url: str, kind: str) -> requests.Response:
+    assert re.search(HASHED, url), f"{kind} asset is not hashed: {url}"
+    r = get(server, url)
+    assert r.status_code == 200, (url, r.status_code)
+    assert "immutable" in r.headers.get("Cache-Control", ""), (url, r.headers.get("Cache-Control"))
+    assert len(r.content) > 100
+    return r
+
+
+def test_hashed_static_assets_of_each_kind(production):
+    login = get(production, "/accounts/login/").text
+    css = re.findall(r'href="(/static/[^"]+\.css)"', login)
+    js = re.findall(r'src="(/static/[^"]+\.js)"', login)
+    assert any("css/parley." in u for u in css), css
+    assert {"gcds/gcds.esm", "htmx/htmx.min", "js/parley"} <= {u.split("/static/")[1].rsplit(".", 2)[0] for u in js}, js
+    for url in css:
+        _asset(production, url, "CSS")
+    for url in js:
+        r = _asset(production, url, "JS")
+        assert "javascript" in r.headers["Content-Type"]
+
+    # Fonts: the ones parley.css declares (rewritten to hashed names by the manifest storage)
+    parley_css_url = next(u for u in css if "css/parley." in u)
+    parley_css = get(production, parley_css_url).text
+    fonts = re.findall(r'url\("?([^")]+\.woff2)"?\)', parley_css)
+    assert fonts, parley_css[:500]
+    for font in fonts:
+        r = _asset(production, urljoin(parley_css_url, font), "font")
+        assert r.headers["Content-Type"] == "font/woff2"
+
+    # gcds.css, as this site serves it: no third-party or placeholder URL, its icon font hashed.
+    gcds_css = get(production, "/ui/gcds.css")
+    assert gcds_css.status_code == 200
+    assert "path/to" not in gcds_css.text and "cdn.design-system" not in gcds_css.text
+    assert "fonts.googleapis" not in gcds_css.text
+    icon_fonts = re.findall(r"url\(([^)]+gcds-icons[^)]+)\)", gcds_css.text)
+    assert icon_fonts
+    for font in icon_fonts:
+        _asset(production, font.strip('"'), "font")
+
+
+def test_api_docs_assets_load(production):
+    page = get(production, "/api/docs/").text
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    assert len(scripts) >= 2, page[:1000]
+    for src in scripts:
+        r = get(production, src)
+        assert r.status_code == 200, (src, r.status_code)
+
+
+def test_readyz_and_timing(production):
+    r = get(production, "/readyz")
+    assert r.status_code == 200, r.text
+    print(f"production build {TIMINGS['build']:.1f}s, gunicorn ready after {TIMINGS['ready']:.1f}s")
