@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "workflows.middleware.AuditContextMiddleware",
     "accounts.middleware.PreferredLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -324,3 +325,12 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- Audit trail (docs/audit.md) ---
+#: HMAC key of the audit trail's hash chains and checkpoints. Required when DEBUG is off (every
+#: audited write refuses without it); with DEBUG on a key is derived from SECRET_KEY.
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
+#: Retired keys, comma-separated: still accepted to verify older events, never used to sign.
+AUDIT_HMAC_OLD_KEYS = env.list("AUDIT_HMAC_OLD_KEYS", default=[])
+#: Seconds between signed checkpoints of every chain that grew (beat task parley.audit_checkpoint).
+AUDIT_CHECKPOINT_INTERVAL = env.float("AUDIT_CHECKPOINT_INTERVAL", default=300.0)

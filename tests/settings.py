@@ -9,6 +9,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-012
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("AUDIT_HMAC_KEY", "test-only-audit-hmac-key-0123456789-abcdefghijklmnop")
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import STORAGES

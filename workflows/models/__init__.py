@@ -1,4 +1,4 @@
-from .audit import AuditEvent
+from .audit import AuditChainHead, AuditCheckpoint, AuditEvent
 from .channel import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission
 from .inbound import HoldingReply, InboundMessage
 from .lane import EscalationRule, GuidelineRule, Lane, LaneStep
@@ -7,6 +7,8 @@ from .post import Decision, Post, PostReview, PostRevision, PostText
 from .publication import Publication
 
 __all__ = [
+    "AuditChainHead",
+    "AuditCheckpoint",
     "AuditEvent",
     "Channel",
     "ChannelGroupObjectPermission",
