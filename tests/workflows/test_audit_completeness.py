@@ -364,3 +364,27 @@ def test_the_checkpoint_task_is_scheduled(settings):
 
     assert any(e["task"] == AUDIT_CHECKPOINT for e in app.conf.beat_schedule.values())
     assert tasks.audit_checkpoint.name == AUDIT_CHECKPOINT
+
+
+def test_the_embedded_sqlite_database_keeps_both_tables_append_only(tmp_path):
+    """SQLite rebuilds a table to add a column, which drops its triggers: the migration that
+    added key_id must put the events' triggers back (and add the checkpoints')."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    db = tmp_path / "trial.sqlite3"
+    env = {**os.environ, "DEBUG": "true", "DATABASE_URL": f"sqlite:///{db}", "REDIS_URL": "",
+           "DJANGO_SETTINGS_MODULE": "config.settings"}
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=root, env=env, check=True, timeout=240)
+    with sqlite3.connect(db) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        assert names >= {"workflows_auditevent_no_update", "workflows_auditevent_no_delete",
+                         "workflows_auditcheckpoint_no_update", "workflows_auditcheckpoint_no_delete"}
+        conn.execute("INSERT INTO workflows_auditcheckpoint (chain, seq, head, created_at, key_id, signature) "
+                     "VALUES ('post:1', 1, 'h', '2026-01-01', 'k', 's')")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("DELETE FROM workflows_auditcheckpoint")

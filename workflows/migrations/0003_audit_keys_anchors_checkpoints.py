@@ -67,6 +67,12 @@ DROP TRIGGER IF EXISTS workflows_auditcheckpoint_append_only ON workflows_auditc
 DROP FUNCTION IF EXISTS parley_append_only();
 """
 SQLITE_FORWARD = [
+    # SQLite rebuilt workflows_auditevent to add key_id, and a rebuild drops its triggers (0002):
+    # put them back.
+    """CREATE TRIGGER IF NOT EXISTS workflows_auditevent_no_update BEFORE UPDATE ON workflows_auditevent
+       BEGIN SELECT RAISE(ABORT, 'workflows_auditevent is append-only: UPDATE refused'); END;""",
+    """CREATE TRIGGER IF NOT EXISTS workflows_auditevent_no_delete BEFORE DELETE ON workflows_auditevent
+       BEGIN SELECT RAISE(ABORT, 'workflows_auditevent is append-only: DELETE refused'); END;""",
     """CREATE TRIGGER workflows_auditcheckpoint_no_update BEFORE UPDATE ON workflows_auditcheckpoint
        BEGIN SELECT RAISE(ABORT, 'workflows_auditcheckpoint is append-only: UPDATE refused'); END;""",
     """CREATE TRIGGER workflows_auditcheckpoint_no_delete BEFORE DELETE ON workflows_auditcheckpoint

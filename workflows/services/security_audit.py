@@ -71,7 +71,7 @@ def redact_config(config) -> dict:
     environment variables (`*_env`) are kept: they say where a secret lives, not what it is."""
     if not isinstance(config, dict):
         return {"value": REDACTED}
-    out = {}
+    out: dict = {}
     for k, v in config.items():
         name = str(k).lower()
         if not name.endswith("_env") and any(word in name for word in _SECRETISH):
@@ -130,7 +130,7 @@ def _channel_deleted(sender, instance: Channel, **kwargs):
 # --- channel object permissions (django-guardian's direct tables) ---------------------------
 
 def _perm_event(instance, verb: str) -> None:
-    channel = Channel.objects.filter(pk=instance.content_object_id).values("organisation_id", "slug").first() or {}
+    channel: dict = dict(Channel.objects.filter(pk=instance.content_object_id).values("organisation_id", "slug").first() or {})
     perm = Permission.objects.filter(pk=instance.permission_id).values_list("codename", flat=True).first()
     target = {"model": "workflows.channel", "id": instance.content_object_id, "slug": channel.get("slug"),
               "permission": perm}
@@ -167,7 +167,8 @@ def _perm_deleted(sender, instance, **kwargs):
 def _team_of(group_id: int) -> dict | None:
     from accounts.models import Team
 
-    return Team.objects.filter(group_id=group_id).values("slug", "organisation_id").first()
+    row = Team.objects.filter(group_id=group_id).values("slug", "organisation_id").first()
+    return dict(row) if row else None
 
 
 def _membership_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
