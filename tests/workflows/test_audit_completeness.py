@@ -113,6 +113,8 @@ def test_an_intact_trail_verifies_with_anchors_and_checkpoints(demo):
     assert report.ok, report.findings
     assert audit_verify() == (AuditEvent.objects.count(), None)
     call_command("verify_audit")
+    rows = list(audit_svc.audit_rows(post_id=post.id))
+    assert {r["key_id"] for r in rows} == {audit_keys().current_id}
 
 
 def test_the_hash_is_keyed(demo):
