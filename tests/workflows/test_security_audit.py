@@ -16,6 +16,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from accounts.models import ApiToken, Team
 from accounts.services import token_issue, token_revoke
 from workflows.models import AuditEvent, Channel, WebhookSubscription
+from workflows.services.audit import audit_checkpoint as audit_checkpoint_run
 from workflows.services.audit import audit_context, audit_verify_report
 
 pytestmark = pytest.mark.django_db
@@ -305,3 +306,22 @@ def test_the_security_chain_is_anchored_and_verifies(demo):
     last = AuditEvent.objects.filter(chain=chain).order_by("-seq").first()
     assert (head.seq, head.head) == (last.seq, last.hash)
     assert audit_verify_report().ok
+
+
+def test_a_token_issued_during_a_request_names_the_requests_user(rf, demo):
+    """A service called without `by` inside a request keeps the request's user as the actor."""
+    request = rf.post("/admin/accounts/apitoken/")
+    request.user = demo.admin
+    start = last_id()
+    with audit_context(request=request, via="POST /admin/accounts/apitoken/"):
+        token_issue(user=demo.dana)
+    events = security_events(demo.dana.organisation_id, start, "token.")
+    assert [(e.verb, e.actor_id, e.data["via"]) for e in events] == [
+        ("token.issued", demo.admin.id, "POST /admin/accounts/apitoken/")]
+
+
+def test_audit_admin_pages_are_read_only(admin_client, demo):
+    audit_checkpoint_run()
+    for url in ("/admin/workflows/auditevent/", "/admin/workflows/auditchainhead/", "/admin/workflows/auditcheckpoint/"):
+        assert admin_client.get(url).status_code == 200
+    assert admin_client.get("/admin/workflows/auditcheckpoint/add/").status_code == 403

@@ -154,6 +154,9 @@ def audit_context(*, actor=None, request=None, via: str = ""):
     """Who is acting, for events recorded by hooks that do not see the caller (model signals):
     the web middleware sets the request, services and commands set the actor explicitly."""
     outer = _context.get()
+    if actor is None and request is None and outer is not None:
+        # Nothing new about who: keep the enclosing request's (or caller's) actor.
+        actor, request = outer.actor, outer.request
     token = _context.set(_Context(
         actor=actor, request=request if actor is None else None,
         via=via or (outer.via if outer else ""),
