@@ -252,6 +252,8 @@ def test_a_forged_checkpoint_is_reported(demo):
     with triggers_dropped():
         _sql("UPDATE workflows_auditcheckpoint SET signature = %s WHERE id = %s", ["0" * 64, cp.id])
     assert findings(f"post:{post.id}") == [("bad_checkpoint", cp.seq)]
+    # The checkpoint task neither trusts the forged row nor crashes on it.
+    assert audit_checkpoint(full=True)["refused"] == 1
 
 
 def test_checkpoints_are_append_only(demo):

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
@@ -269,7 +269,8 @@ def audit_checkpoint(*, full: bool = False, allow_legacy: bool = False) -> dict:
     chains = sorted(set(events.values_list("chain", flat=True).distinct()))
     written = unchanged = refused = 0
     for chain in chains:
-        latest = AuditCheckpoint.objects.filter(chain=chain).order_by("-seq").first()
+        latest = next((cp for cp in AuditCheckpoint.objects.filter(chain=chain).order_by("-seq")
+                       if _checkpoint_valid(cp, keys)), None)
         start = (0, "")
         if latest is not None:
             at_cp = AuditEvent.objects.filter(chain=chain, seq=latest.seq).values_list("hash", flat=True).first()
@@ -287,10 +288,18 @@ def audit_checkpoint(*, full: bool = False, allow_legacy: bool = False) -> dict:
             unchanged += 1
             continue
         now = timezone.now()
-        cp = AuditCheckpoint.objects.create(
-            chain=chain, seq=end[0], head=end[1], created_at=now, key_id=keys.current_id,
-            signature=sign_checkpoint(chain=chain, seq=end[0], head=end[1], at=now, key_id=keys.current_id, keys=keys),
-        )
+        try:
+            with transaction.atomic():
+                cp = AuditCheckpoint.objects.create(
+                    chain=chain, seq=end[0], head=end[1], created_at=now, key_id=keys.current_id,
+                    signature=sign_checkpoint(chain=chain, seq=end[0], head=end[1], at=now,
+                                              key_id=keys.current_id, keys=keys),
+                )
+        except IntegrityError:
+            # A checkpoint already holds this position but does not verify: a forged row.
+            log.error("audit checkpoint refused: %s has an invalid checkpoint at seq %s", chain, end[0])
+            refused += 1
+            continue
         # A copy outside the database (the log stream): evidence even if every row of a chain,
         # its anchor and its checkpoints were deleted together.
         log.info("audit checkpoint", extra={"chain": chain, "seq": cp.seq, "head": cp.head,
@@ -365,17 +374,19 @@ def _anchor_of(chains: list[str]) -> dict[str, tuple[int, str] | None]:
     return out
 
 
+def _checkpoint_valid(cp: AuditCheckpoint, keys: AuditKeys) -> bool:
+    try:
+        expected = sign_checkpoint(chain=cp.chain, seq=cp.seq, head=cp.head, at=cp.created_at,
+                                   key_id=cp.key_id, keys=keys)
+    except UnknownKey:
+        return False
+    return hmac.compare_digest(expected, cp.signature)
+
+
 def _valid_checkpoints(chains: list[str], keys: AuditKeys, report: AuditReport) -> dict[str, list[AuditCheckpoint]]:
     out: dict[str, list[AuditCheckpoint]] = {c: [] for c in chains}
     for cp in AuditCheckpoint.objects.filter(chain__in=chains).order_by("chain", "seq"):
-        try:
-            good = hmac.compare_digest(
-                sign_checkpoint(chain=cp.chain, seq=cp.seq, head=cp.head, at=cp.created_at, key_id=cp.key_id, keys=keys),
-                cp.signature,
-            )
-        except UnknownKey:
-            good = False
-        if good:
+        if _checkpoint_valid(cp, keys):
             out[cp.chain].append(cp)
         else:
             report.findings.append(Finding(cp.chain, "bad_checkpoint", cp.seq, None,
