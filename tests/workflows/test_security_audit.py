@@ -85,12 +85,20 @@ def test_webhook_changes_in_the_admin(admin_client, demo):
     })
     assert response.status_code == 302, response.content[:1000]
     hook = WebhookSubscription.objects.get(url="https://hooks.example/admin")
+    response = admin_client.post(f"/admin/workflows/webhooksubscription/{hook.id}/change/", {
+        "organisation": org, "url": "https://hooks.example/admin", "secret": "admin-secret-changed-34",
+        "events": json.dumps(["post.published"]), "created_by": "",
+        "created_at_0": "2026-11-22", "created_at_1": "08:00:00",
+    })
+    assert response.status_code == 302, response.content[:1000]
     response = admin_client.post(f"/admin/workflows/webhooksubscription/{hook.id}/delete/", {"post": "yes"})
     assert response.status_code == 302
     events = security_events(org, start, "webhook.")
-    assert [e.verb for e in events] == ["webhook.created", "webhook.deleted"]
+    assert [e.verb for e in events] == ["webhook.created", "webhook.changed", "webhook.deleted"]
     assert {e.actor_id for e in events} == {demo.admin.id}
-    _no_secret(events, "admin-secret-abcdef12")
+    assert events[1].data["before"] == {"events": [], "is_active": True, "secret": "[old]"}
+    assert events[1].data["after"] == {"events": ["post.published"], "is_active": False, "secret": "[new]"}
+    _no_secret(events, "admin-secret-abcdef12", "admin-secret-changed-34")
 
 
 # --- channel configuration ------------------------------------------------------------------
