@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from ..models import AuditChainHead, AuditCheckpoint, AuditEvent, InboundMessage, Post
@@ -268,17 +268,41 @@ def audit_checkpoint(*, full: bool = False, allow_legacy: bool = False) -> dict:
         events = events.filter(created_at__gte=last_run - timedelta(hours=1))
     chains = sorted(set(events.values_list("chain", flat=True).distinct()))
     written = unchanged = refused = 0
-    for chain in chains:
-        latest = next((cp for cp in AuditCheckpoint.objects.filter(chain=chain).order_by("-seq")
-                       if _checkpoint_valid(cp, keys)), None)
+    for i in range(0, len(chains), 500):
+        batch = chains[i:i + 500]
+        counts = _checkpoint_batch(batch, keys, allow_legacy)
+        written, unchanged, refused = written + counts[0], unchanged + counts[1], refused + counts[2]
+    return {"written": written, "unchanged": unchanged, "refused": refused}
+
+
+def _checkpoint_batch(batch: list[str], keys: AuditKeys, allow_legacy: bool) -> tuple[int, int, int]:
+    """A few queries for the whole batch; only the chains that grew are read event by event."""
+    written = unchanged = refused = 0
+    ends = dict(AuditEvent.objects.filter(chain__in=batch).values("chain").annotate(m=Max("seq"))
+                .values_list("chain", "m"))
+    latest: dict[str, AuditCheckpoint] = {}
+    for cp in AuditCheckpoint.objects.filter(chain__in=batch).order_by("chain", "-seq"):
+        if cp.chain not in latest and _checkpoint_valid(cp, keys):
+            latest[cp.chain] = cp
+    at_cp: dict[tuple[str, int], str] = {}
+    if latest:
+        where = Q()
+        for cp in latest.values():
+            where |= Q(chain=cp.chain, seq=cp.seq)
+        at_cp = {(c, n): h for c, n, h in AuditEvent.objects.filter(where).values_list("chain", "seq", "hash")}
+    for chain in batch:
+        cp_latest = latest.get(chain)
         start = (0, "")
-        if latest is not None:
-            at_cp = AuditEvent.objects.filter(chain=chain, seq=latest.seq).values_list("hash", flat=True).first()
-            if at_cp is None or not hmac.compare_digest(at_cp, latest.head):
-                log.error("audit checkpoint refused: %s no longer matches its checkpoint at seq %s", chain, latest.seq)
+        if cp_latest is not None:
+            here = at_cp.get((chain, cp_latest.seq))
+            if here is None or not hmac.compare_digest(here, cp_latest.head):
+                log.error("audit checkpoint refused: %s no longer matches its checkpoint at seq %s", chain, cp_latest.seq)
                 refused += 1
                 continue
-            start = (latest.seq, latest.head)
+            if ends.get(chain) == cp_latest.seq:
+                unchanged += 1
+                continue
+            start = (cp_latest.seq, cp_latest.head)
         end = _segment_ok(chain, start[0], start[1], keys, allow_legacy)
         if end is None:
             log.error("audit checkpoint refused: %s does not verify after seq %s", chain, start[0])
@@ -305,7 +329,7 @@ def audit_checkpoint(*, full: bool = False, allow_legacy: bool = False) -> dict:
         log.info("audit checkpoint", extra={"chain": chain, "seq": cp.seq, "head": cp.head,
                                             "at": _at(now), "key_id": cp.key_id, "signature": cp.signature})
         written += 1
-    return {"written": written, "unchanged": unchanged, "refused": refused}
+    return written, unchanged, refused
 
 
 # --- verification ----------------------------------------------------------------------------
