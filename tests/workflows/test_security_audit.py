@@ -333,3 +333,19 @@ def test_audit_admin_pages_are_read_only(admin_client, demo):
     for url in ("/admin/workflows/auditevent/", "/admin/workflows/auditchainhead/", "/admin/workflows/auditcheckpoint/"):
         assert admin_client.get(url).status_code == 200
     assert admin_client.get("/admin/workflows/auditcheckpoint/add/").status_code == 403
+
+
+def test_credentials_inside_urls_are_not_recorded(demo):
+    start = last_id()
+    with audit_context(actor=demo.admin):
+        hook = WebhookSubscription.objects.create(
+            organisation_id=demo.dana.organisation_id, secret="x" * 20,
+            url="https://bob:hunter2-password@hooks.example:8443/in?token=tok-secret-123&v=1")
+        ch = demo.channel("dpe-fr")
+        ch.adapter_config = {"lookup_url": "https://u:p4ss-word@api.example/look?key=k3y-value"}
+        ch.save()
+    events = security_events(demo.dana.organisation_id, start)
+    assert events[0].data["after"]["url"] == "https://[redacted]@hooks.example:8443/in?token=[redacted]&v=[redacted]"
+    assert events[1].data["after"]["adapter_config"]["lookup_url"] == "https://[redacted]@api.example/look?key=[redacted]"
+    _no_secret(events, "hunter2-password", "tok-secret-123", "p4ss-word", "k3y-value")
+    assert hook.url.endswith("v=1")  # only the record is masked

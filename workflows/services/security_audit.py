@@ -78,9 +78,30 @@ def redact_config(config) -> dict:
             out[k] = REDACTED
         elif isinstance(v, dict):
             out[k] = redact_config(v)
+        elif name.endswith("url"):
+            out[k] = safe_url(v)
         else:
             out[k] = v
     return _jsonable(out)
+
+
+def safe_url(url) -> str:
+    """A URL as recorded: credentials in it (user:password@, query values) replaced, the host
+    and path kept, so the trail says where data goes without holding a secret."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    if not isinstance(url, str):
+        return url
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        netloc = f"{REDACTED}@{host}" if (parts.username or parts.password) else parts.netloc
+        query = urlencode([(k, REDACTED) for k, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="[]")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    except ValueError:
+        return REDACTED
 
 
 def channel_snapshot(ch: Channel) -> dict:
@@ -283,7 +304,7 @@ def _user_deleted(sender, instance, **kwargs):
 
 def webhook_snapshot(hook: WebhookSubscription) -> dict:
     return _jsonable({
-        "url": hook.url, "events": hook.events, "is_active": hook.is_active,
+        "url": safe_url(hook.url), "events": hook.events, "is_active": hook.is_active,
         "organisation": hook.organisation_id,
         # The secret is compared, never recorded: see _webhook_saved.
         "secret": _fingerprint(hook.secret),
