@@ -91,6 +91,7 @@ lint: install
 	DEBUG=false SECRET_KEY=lint-only-Dummy-secret-4f9c2a7b-e1d8-4c3a-9b6f-0a2e5d7c1b93-Kq8Zx \
 		$(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=false SECRET_KEY=lint-only-Dummy-secret-4f9c2a7b-e1d8-4c3a-9b6f-0a2e5d7c1b93-Kq8Zx \
+		AUDIT_HMAC_KEY=lint-only-audit-key-7d3f9a1c-52be-4e80-b6a9-c41f0e8d2a67 \
 		ALLOWED_HOSTS=parley.example.gc.ca $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 lock: | $(BIN)/python

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .models import ApiToken, Organisation, Team, User
+from .services import token_revoke
 
 
 @admin.register(User)
@@ -29,16 +30,22 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
 
 
-@admin.action(description="Revoke selected tokens")
+@admin.action(description=_("Revoke selected tokens"))
 def revoke_tokens(modeladmin, request, queryset):
-    queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    for token_id in queryset.filter(revoked_at__isnull=True).values_list("id", flat=True):
+        token_revoke(token_id=token_id, by=request.user, via="admin")
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
+    """A token belongs to the user it was issued to, and revocation is one-way: the owner and
+    the revocation time are read-only here (reassigning a key or bringing a revoked one back
+    would hand someone a credential nobody issued to them). Revoke with the action; issue with
+    `manage.py issue_token`. Every change is in the security audit chain."""
+
     list_display = ("prefix", "name", "user", "created_at", "last_used_at", "revoked_at")
     list_filter = ("revoked_at",)
-    readonly_fields = ("prefix", "created_at", "last_used_at")
+    readonly_fields = ("user", "prefix", "created_at", "last_used_at", "revoked_at")
     fields = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
     actions = [revoke_tokens]
 

@@ -4,21 +4,33 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from workflows.services.audit import audit_context
+
 from .models import ApiToken, User, hash_token
 
 
 @transaction.atomic
-def token_issue(*, user: User, name: str = "") -> tuple[ApiToken, str]:
-    """Create a token for `user`; return it and the plain key, which is never stored."""
+def token_issue(*, user: User, name: str = "", by: User | None = None, via: str = "") -> tuple[ApiToken, str]:
+    """Create a token for `user`; return it and the plain key, which is never stored.
+    Writes a `token.issued` event to the security audit chain (actor `by`, else the request's user)."""
     key = ApiToken.generate_key()
-    token = ApiToken.objects.create(user=user, name=name, prefix=key[:12], key_hash=hash_token(key))
+    with audit_context(actor=by, via=via):
+        token = ApiToken.objects.create(user=user, name=name, prefix=key[:12], key_hash=hash_token(key))
     return token, key
 
 
 @transaction.atomic
-def token_revoke(*, token_id: int) -> None:
-    """Revoke a token; requests with its key get 401 from then on."""
-    ApiToken.objects.filter(id=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def token_revoke(*, token_id: int, by: User | None = None, via: str = "") -> bool:
+    """Revoke a token; requests with its key get 401 from then on. Revocation is one-way: a
+    revoked token stays revoked. Returns whether it was active. Writes a `token.revoked` event."""
+    token = ApiToken.objects.select_for_update().filter(id=token_id).first()
+    if token is None or token.revoked_at is not None:
+        return False
+    token.revoked_at = timezone.now()
+    with audit_context(actor=by, via=via):
+        # An instance save, not QuerySet.update(): the audit hook must see the change.
+        token.save(update_fields=["revoked_at"])
+    return True
 
 
 @transaction.atomic

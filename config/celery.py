@@ -26,6 +26,7 @@ PUBLISH_DUE = "parley.publish_due_posts"
 SLA_SWEEP = "parley.sla_sweep"
 SPOT_CHECKS = "parley.spot_check_sample"
 OUTBOX_PRUNE = "parley.outbox_prune"
+AUDIT_CHECKPOINT = "parley.audit_checkpoint"
 
 PUBLISH_QUEUE = "publish"
 NOTIFY_QUEUE = "notify"
@@ -73,6 +74,10 @@ def configure(app: Celery) -> None:
             "sla-sweep": {"task": SLA_SWEEP, "schedule": 60.0, "options": {"expires": 120}},
             "spot-check-sample": {"task": SPOT_CHECKS, "schedule": 300.0, "options": {"expires": 600}},
             "outbox-prune": {"task": OUTBOX_PRUNE, "schedule": 3600.0, "options": {"expires": 3600}},
+            "audit-checkpoint": {
+                "task": AUDIT_CHECKPOINT, "schedule": float(getattr(settings, "AUDIT_CHECKPOINT_INTERVAL", 300.0)),
+                "options": {"expires": float(getattr(settings, "AUDIT_CHECKPOINT_INTERVAL", 300.0))},
+            },
         },
     )
 

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "workflows.middleware.AuditContextMiddleware",
     "accounts.middleware.PreferredLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -410,3 +411,11 @@ TEMPLATES.append({
     "APP_DIRS": True,
     "OPTIONS": {"autoescape": False},
 })
+# --- Audit trail (docs/audit.md) ---
+#: HMAC key of the audit trail's hash chains and checkpoints. Required when DEBUG is off (every
+#: audited write refuses without it); with DEBUG on a key is derived from SECRET_KEY.
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
+#: Retired keys, comma-separated: still accepted to verify older events, never used to sign.
+AUDIT_HMAC_OLD_KEYS = env.list("AUDIT_HMAC_OLD_KEYS", default=[])
+#: Seconds between signed checkpoints of every chain that grew (beat task parley.audit_checkpoint).
+AUDIT_CHECKPOINT_INTERVAL = env.float("AUDIT_CHECKPOINT_INTERVAL", default=300.0)

@@ -11,6 +11,7 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # The suite's platform servers run on loopback: the operator allow-list lets the adapters reach them.
 os.environ.setdefault("OUTBOUND_ALLOW_HOSTS", "127.0.0.1,localhost,::1")
+os.environ.setdefault("AUDIT_HMAC_KEY", "test-only-audit-hmac-key-0123456789-abcdefghijklmnop")
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import STORAGES

@@ -2,6 +2,8 @@ from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
 from .models import (
+    AuditChainHead,
+    AuditCheckpoint,
     AuditEvent,
     CaretakerPeriod,
     Channel,
@@ -172,8 +174,20 @@ class PostReviewAdmin(ReadOnlyAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("chain", "seq", "verb", "actor", "from_state", "to_state", "created_at")
+    list_display = ("chain", "seq", "verb", "actor", "from_state", "to_state", "created_at", "key_id")
     list_filter = ("verb",)
+    search_fields = ("chain",)
+
+
+@admin.register(AuditChainHead)
+class AuditChainHeadAdmin(ReadOnlyAdmin):
+    list_display = ("chain", "seq", "head", "updated_at")
+    search_fields = ("chain",)
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdmin):
+    list_display = ("chain", "seq", "head", "key_id", "created_at")
     search_fields = ("chain",)
 
 

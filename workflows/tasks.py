@@ -70,3 +70,11 @@ def outbox_prune() -> int:
 
     purge_expired()
     return relay.outbox_prune()
+
+
+@shared_task(name=names.AUDIT_CHECKPOINT, ignore_result=True)
+def audit_checkpoint() -> dict:
+    """Beat, every AUDIT_CHECKPOINT_INTERVAL: sign the end of every audit chain that grew."""
+    from .services.audit import audit_checkpoint as run
+
+    return run()

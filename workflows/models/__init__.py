@@ -1,4 +1,4 @@
-from .audit import AuditEvent
+from .audit import AuditChainHead, AuditCheckpoint, AuditEvent
 from .caretaker import CaretakerPeriod
 from .channel import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission
 from .inbound import HoldingReply, InboundMessage
@@ -8,6 +8,8 @@ from .post import Decision, Post, PostReview, PostRevision, PostText
 from .publication import Publication
 
 __all__ = [
+    "AuditChainHead",
+    "AuditCheckpoint",
     "AuditEvent",
     "CaretakerPeriod",
     "Channel",

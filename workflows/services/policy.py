@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 
 from django.db import transaction
-from django.utils import timezone
-
-from accounts.models import Organisation
 
 from ..models import AuditEvent, EscalationRule, GuidelineRule, Lane, LaneStep
-from .audit import compute_hash
+from .audit import audit_append
 
 POLICY_MODELS = (Lane, LaneStep, GuidelineRule, EscalationRule)
 
@@ -31,18 +28,13 @@ def policy_snapshot(obj) -> dict:
 @transaction.atomic
 def policy_record_change(*, obj, actor, action: str, changed_fields: list[str] | None = None) -> AuditEvent:
     """Append a `policy_<action>` event (created, changed, deleted) for a lane, step or rule to
-    its organisation's policy chain, with the object's values after the change. The
-    organisation row is locked so concurrent edits extend the chain one after the other."""
+    its organisation's policy chain, with the object's values after the change. The chain's
+    head row is locked so concurrent edits extend the chain one after the other."""
     if action not in ("created", "changed", "deleted"):
         raise ValueError(action)
     org_id = _organisation_id(obj)
-    Organisation.objects.select_for_update().filter(id=org_id).first()
-    chain = f"policy:{org_id}"
-    last = AuditEvent.objects.filter(chain=chain).order_by("-seq").values_list("seq", "hash").first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, "")
-    ev = AuditEvent(
-        chain=chain, seq=seq, organisation_id=org_id, actor_id=getattr(actor, "pk", None),
-        verb=f"policy_{action}",
+    return audit_append(
+        chain=f"policy:{org_id}", organisation_id=org_id, actor=actor, verb=f"policy_{action}",
         data={
             "model": obj._meta.label_lower,
             "object_id": obj.pk,
@@ -50,8 +42,4 @@ def policy_record_change(*, obj, actor, action: str, changed_fields: list[str] |
             "changed_fields": sorted(changed_fields or []),
             "values": policy_snapshot(obj),
         },
-        created_at=timezone.now(), prev_hash=prev,
     )
-    ev.hash = compute_hash(ev)
-    ev.save(force_insert=True)
-    return ev

@@ -1,6 +1,7 @@
 """Webhook subscriptions: an organisation's integrations subscribe to Parley's events.
 
-Only someone who may manage a channel of the organisation (or a superuser) manages them."""
+Only someone who may manage a channel of the organisation (or a superuser) manages them. Every
+change is an event in the organisation's security audit chain (services/security_audit.py)."""
 from __future__ import annotations
 
 from django.db import transaction
@@ -9,6 +10,7 @@ from ..constants import ChannelPerm
 from ..exceptions import InvalidInput, NotFound, NotPermitted
 from ..models import WebhookSubscription
 from ..permissions import channels_with_perm
+from .audit import audit_context
 
 #: Topics the outbox emits and webhooks may subscribe to.
 TOPICS = (
@@ -86,9 +88,10 @@ def webhook_create(*, by, url: str, secret: str, events: list[str] | None = None
     if by.organisation_id is None:
         raise InvalidInput("You belong to no organisation.", errors={"non_field_errors": ["No organisation."]})
     fields = _clean(url=url, secret=secret, events=events or [])
-    return WebhookSubscription.objects.create(
-        organisation_id=by.organisation_id, created_by=by, is_active=bool(is_active), **fields
-    )
+    with audit_context(actor=by):  # webhook.created in the organisation's security chain
+        return WebhookSubscription.objects.create(
+            organisation_id=by.organisation_id, created_by=by, is_active=bool(is_active), **fields
+        )
 
 
 @transaction.atomic
@@ -102,7 +105,8 @@ def webhook_update(*, webhook_id: int, by, url=_UNSET, secret=_UNSET, events=_UN
     for name, value in fields.items():
         setattr(hook, name, value)
     if fields:
-        hook.save(update_fields=sorted(fields))
+        with audit_context(actor=by):  # webhook.changed: before/after, the secret only as changed
+            hook.save(update_fields=sorted(fields))
     return hook
 
 
@@ -110,4 +114,5 @@ def webhook_update(*, webhook_id: int, by, url=_UNSET, secret=_UNSET, events=_UN
 def webhook_delete(*, webhook_id: int, by) -> None:
     """Remove a subscription. Raises NotFound, NotPermitted."""
     hook = _get_for_update(webhook_id=webhook_id, by=by)
-    hook.delete()
+    with audit_context(actor=by):  # webhook.deleted
+        hook.delete()

@@ -10,10 +10,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--name", default="", help="a label for the token")
+        parser.add_argument("--by", default="", help="the operator issuing it (recorded in the audit trail)")
 
-    def handle(self, *args, username, name, **options):
+    def handle(self, *args, username, name, by="", **options):
         user = User.objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No user named {username!r}.")
-        _, key = token_issue(user=user, name=name)
+        operator = _operator(by)
+        _, key = token_issue(user=user, name=name, by=operator, via="manage.py issue_token")
         self.stdout.write(key)
+
+
+def _operator(username: str):
+    if not username:
+        return None
+    operator = User.objects.filter(username=username).first()
+    if operator is None:
+        raise CommandError(f"No user named {username!r} (--by).")
+    return operator

@@ -9,7 +9,7 @@ from workflows.services.audit import audit_rows
 from .verify_audit import _parse_since
 
 FIELDS = ["id", "chain", "seq", "post", "inbound", "actor", "verb", "from_state", "to_state",
-          "revision", "data", "created_at", "prev_hash", "hash"]
+          "revision", "data", "created_at", "prev_hash", "hash", "key_id"]
 
 
 class Command(BaseCommand):
