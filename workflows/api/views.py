@@ -35,6 +35,7 @@ from ..services import webhook_subscriptions as webhook_services
 from . import serializers as s
 from .filters import InboundFilter, PostFilter
 from .idempotency import idempotent
+from .language import ReaderLanguageMixin
 
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
@@ -52,7 +53,7 @@ def _pk(value) -> int:
     """URL ids are digits (the URL conf says so); one that cannot be an id is simply not found."""
     pk = int(value)
     if pk > s.MAX_ID:
-        raise NotFound("No such resource.")
+        raise NotFound(code="not_found.resource")
     return pk
 
 
@@ -84,7 +85,7 @@ def post_response(request, post_id: int, *, status: int = http.HTTP_200_OK) -> R
 
 # --- me, channels, lanes
 
-class MeView(APIView):
+class MeView(ReaderLanguageMixin, APIView):
     """The caller: username, organisation, language, permissions per channel."""
 
     @extend_schema(responses=s.MeSerializer, operation_id="me_retrieve")
@@ -100,7 +101,7 @@ class MeView(APIView):
         })
 
 
-class ChannelViewSet(viewsets.GenericViewSet):
+class ChannelViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     """Channels of the caller's organisation."""
 
     serializer_class = s.ChannelSerializer
@@ -115,7 +116,7 @@ class ChannelViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(s.ChannelSerializer(page, many=True).data)
 
 
-class LaneViewSet(viewsets.GenericViewSet):
+class LaneViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     """Lanes of the caller's organisation with their steps and guidelines."""
 
     serializer_class = s.LaneSerializer
@@ -143,7 +144,7 @@ def _action_schema(request_serializer, summary: str):
     list=extend_schema(summary="Posts the caller may see; filter and order them."),
     retrieve=extend_schema(summary="One post, with an ETag."),
 )
-class PostViewSet(viewsets.GenericViewSet):
+class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     serializer_class = s.PostSerializer
     filterset_class = PostFilter
     ordering_fields = ["created_at", "updated_at", "id", "state", "scheduled_at"]
@@ -266,7 +267,7 @@ class PostViewSet(viewsets.GenericViewSet):
 
 # --- publications
 
-class PublicationViewSet(viewsets.GenericViewSet):
+class PublicationViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     """Publications (one post's text sent to one channel in one language). Listed in each post's
     `publications`; the only action is settling one whose outcome is unknown."""
 
@@ -292,7 +293,7 @@ class PublicationViewSet(viewsets.GenericViewSet):
 
 # --- queue
 
-class QueueView(GenericAPIView):
+class QueueView(ReaderLanguageMixin, GenericAPIView):
     """Posts and reviews waiting for the caller's action, most overdue first."""
 
     serializer_class = s.QueueItemSerializer
@@ -307,7 +308,7 @@ class QueueView(GenericAPIView):
 # --- inbound
 
 @extend_schema_view(list=extend_schema(summary="The conversation inbox."))
-class InboundViewSet(viewsets.GenericViewSet):
+class InboundViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     serializer_class = s.InboundSerializer
     filterset_class = InboundFilter
     ordering_fields = ["received_at", "id"]
@@ -348,7 +349,7 @@ class InboundViewSet(viewsets.GenericViewSet):
 
 # --- metrics
 
-class MetricsView(APIView):
+class MetricsView(ReaderLanguageMixin, APIView):
     """Per channel over [since, until): first-response time, replies vs broadcasts, time in steps;
     and the outbox relay's lag now."""
 
@@ -378,7 +379,7 @@ class MetricsView(APIView):
     list=extend_schema(summary="Your organisation's webhook subscriptions (channel managers)."),
     retrieve=extend_schema(summary="One webhook subscription."),
 )
-class WebhookViewSet(viewsets.GenericViewSet):
+class WebhookViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     serializer_class = s.WebhookSerializer
     filter_backends: list = []
     lookup_value_regex = r"[0-9]+"

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..constants import ChannelPerm, InboundStatus, PostState, PublicationStatus
+from ..exceptions import GuidelineViolation
 from ..models import InboundMessage, Post, Publication
 from .audit import audit_record
 from .common import (
@@ -15,7 +16,7 @@ from .common import (
     ensure_version,
     post_get_for_update,
 )
-from .engine import save_post
+from .engine import recheck_text, save_post
 from .outbox import outbox_emit
 
 
@@ -54,6 +55,8 @@ def post_publish_start(*, post_id: int, now=None) -> list[int]:
         return []
     if post.state == PostState.SCHEDULED and post.scheduled_at and post.scheduled_at > now:
         return []
+    if not _text_still_allowed(post):
+        return []
     texts = post.texts_dict()
     pubs = []
     for channel in post.channels.all():
@@ -70,6 +73,24 @@ def post_publish_start(*, post_id: int, now=None) -> list[int]:
                  data={"publications": len(pubs)})
     save_post(post)
     return list(post.publications.filter(status=PublicationStatus.PENDING).values_list("id", flat=True))
+
+
+def _text_still_allowed(post: Post) -> bool:
+    """The guidelines again, on the exact text about to be published (rules may have changed
+    since approval). A blocking result refuses the transition: the post stays approved or
+    scheduled, nothing is published, the results are stored on the post and the refusal is
+    audited once (not again while the results stay the same)."""
+    try:
+        recheck_text(post, code="guideline_violation.publish")
+    except GuidelineViolation as exc:
+        checks = [v for v in exc.violations]
+        if post.checks != checks:
+            post.checks = checks
+            audit_record(owner=post, verb="publish_refused", from_state=post.state, to_state=post.state,
+                         data={"violations": [{"code": v["code"], "params": v.get("params", {})} for v in checks]})
+            save_post(post)
+        return False
+    return True
 
 
 @transaction.atomic
@@ -140,11 +161,11 @@ def publication_resolve(*, publication_id: int, by, sent: bool, url: str = "", e
 
     pub = Publication.objects.select_for_update().filter(id=publication_id).first()
     if pub is None:
-        raise NotFound("No such publication.")
+        raise NotFound(code="not_found.publication")
     post = post_get_for_update(post_id=pub.post_id, user=by)
     ensure_channel_perm(user=by, post=post, codename=ChannelPerm.PUBLISH)
     if pub.status != PublicationStatus.UNKNOWN:
-        raise InvalidTransition("Only a publication whose outcome is unknown can be resolved.", code="not_unknown")
+        raise InvalidTransition(code="not_unknown")
     if sent:
         pub.status, pub.url, pub.external_id = PublicationStatus.SENT, url[:500], external_id[:300]
         pub.sent_at = timezone.now()
