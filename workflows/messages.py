@@ -106,7 +106,7 @@ CATALOGUE: dict[str, Promise] = {
     "self_review": _("Someone else must do this review."),
     "not_review_team": _("Only the review's team does this review."),
     "not_unknown": _("Only a publication whose outcome is unknown can be resolved."),
-    "guideline_violation": _("The text breaks %(count)s guideline rules; nothing was changed."),
+    "guideline_violation": _("The text breaks a blocking guideline rule; nothing was changed."),
     "guideline_violation.publish": _("The approved text now breaks guideline rules: it was not published."),
     # --- problem titles (by HTTP status) ---------------------------------------------------
     "problem.invalid_input": _("Invalid input"),
