@@ -105,12 +105,22 @@ class Escalation:
 @dataclass(frozen=True)
 class Canonical:
     raw: str
+    #: links and their hosts are read here (workflows.canonical.clean)
     clean: str
+    #: personal data and escalation patterns are matched here (workflows.canonical.skeleton)
     skeleton: str
+    #: terms are matched here: the skeleton with "l" and "i" merged, because a vertical stroke
+    #: (Cyrillic Ӏ/ӏ, Greek Ι, …) reads as either, depending on the letters around it
+    words: str
+
+
+def word_form(text: str) -> str:
+    return skeleton(text).replace("l", "i")
 
 
 def canonical(text: str) -> Canonical:
-    return Canonical(raw=text or "", clean=clean(text or ""), skeleton=skeleton(text or ""))
+    sk = skeleton(text or "")
+    return Canonical(raw=text or "", clean=clean(text or ""), skeleton=sk, words=sk.replace("l", "i"))
 
 
 @dataclass(frozen=True)
@@ -202,7 +212,7 @@ def contains_term(haystack: str, term: str) -> bool:
 
 
 def terms_found(text: Canonical, terms: Iterable[str]) -> list[str]:
-    return [t for t in terms if contains_term(text.skeleton, skeleton(t).strip())]
+    return [t for t in terms if contains_term(text.words, word_form(t).strip())]
 
 
 #: Kinds of personal data, in the order they are reported.
