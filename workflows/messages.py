@@ -86,6 +86,7 @@ CATALOGUE: dict[str, Promise] = {
     "not_found.publication": _("There is no such publication."),
     "not_found.message": _("There is no such message."),
     "not_found.resource": _("There is no such resource."),
+    "not_found.webhook": _("There is no such webhook."),
     "invalid_transition": _("A post that is %(from_state)s cannot become %(to_state)s."),
     "invalid_state": _("You cannot %(action)s a post that is %(state)s."),
     "no_current_step": _("The post is not waiting on any step."),

@@ -6,9 +6,11 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .. import limits
 from ..constants import ChannelPerm, InboundStatus
-from ..exceptions import Conflict, InvalidInput, NotFound
+from ..exceptions import Conflict, InvalidInput, NotFound, TextTooLong
 from ..guidelines import detect_language
+from ..messages import Message
 from ..models import Channel, InboundMessage
 from .audit import audit_record
 from .common import ensure_perm_on_channels, ensure_same_org
@@ -18,7 +20,7 @@ from .outbox import outbox_emit
 def _lock(inbound_id: int, user) -> InboundMessage:
     msg = InboundMessage.objects.select_for_update().filter(id=inbound_id).first()
     if msg is None:
-        raise NotFound("No such message.")
+        raise NotFound(code="not_found.message")
     ensure_same_org(user=user, organisation_id=msg.organisation_id)
     return msg
 
@@ -37,7 +39,10 @@ def inbound_ingest(
     """Store a citizen message; idempotent on (channel, external_id). Detects the language when
     not given. Returns (message, created). Raises InvalidInput, NotPermitted."""
     errors: dict[str, list[str]] = {}
-    for name, value, limit in (("external_id", external_id, 300), ("author", author, 300), ("text", text, 20000)):
+    if isinstance(text, str) and len(text) > limits.INBOUND_TEXT_MAX:
+        params = {"length": len(text), "limit": limits.INBOUND_TEXT_MAX}
+        raise TextTooLong(params=params, errors={"text": [Message("text.too_long", params)]})
+    for name, value, limit in (("external_id", external_id, 300), ("author", author, 300), ("text", text, limits.INBOUND_TEXT_MAX)):
         if not isinstance(value, str) or not value.strip():
             errors[name] = ["This field is required."]
         elif len(value) > limit or "\x00" in value:

@@ -71,7 +71,7 @@ def _clean(*, url=_UNSET, secret=_UNSET, events=_UNSET) -> dict:
 def _get_for_update(*, webhook_id: int, by) -> WebhookSubscription:
     hook = WebhookSubscription.objects.select_for_update().filter(id=webhook_id).first()
     if hook is None or (not by.is_superuser and hook.organisation_id != by.organisation_id):
-        raise NotFound("No such webhook.")
+        raise NotFound(code="not_found.webhook")
     ensure_can_manage_webhooks(user=by)
     return hook
 

@@ -10,12 +10,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from accounts.models import Team
 from tests.workflows import factories as f
 from workflows.constants import PostState, StepKind, Verdict
 from workflows.exceptions import WorkflowError
 from workflows.models import AuditEvent, Decision, Post
 from workflows.services import posts, publishing, reviews, translations
-from accounts.models import Team
 from workflows.services.audit import audit_verify
 from workflows.services.engine import required_languages
 from workflows.services.four_eyes import approved_by_others, contributors
