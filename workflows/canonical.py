@@ -24,6 +24,7 @@ phone number). Every step is a table lookup per character: linear in the text's 
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -49,22 +50,17 @@ DEFAULT_IGNORABLE_RANGES: tuple[tuple[int, int], ...] = (
     (0xE0000, 0xE0FFF),  # tags, variation selectors supplement
 )
 
-_IGNORABLE = {cp: None for lo, hi in DEFAULT_IGNORABLE_RANGES for cp in range(lo, hi + 1)}
+_IGNORABLE_RE = re.compile("[" + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in DEFAULT_IGNORABLE_RANGES) + "]")
+#: a decimal digit (Unicode Nd) that is not ASCII
+_OTHER_DIGIT_RE = re.compile(r"(?![0-9])\d")
 
 
 def is_default_ignorable(ch: str) -> bool:
-    return ord(ch) in _IGNORABLE
+    return _IGNORABLE_RE.fullmatch(ch) is not None
 
 
-@lru_cache(maxsize=1)
-def _digit_table() -> dict[int, str]:
-    """Every decimal digit of every script (Nd) → its ASCII digit."""
-    table = {}
-    for cp in range(0x80, 0x110000):
-        ch = chr(cp)
-        if unicodedata.category(ch) == "Nd":
-            table[cp] = str(unicodedata.decimal(ch))
-    return table
+def _strip_ignorable(text: str) -> str:
+    return text if text.isascii() else _IGNORABLE_RE.sub("", text)
 
 
 def _ascii_candidates(homoglyphs: list[dict]) -> list[str]:
@@ -114,12 +110,16 @@ def _fold_tables() -> tuple[dict[int, str], dict[int, str]]:
 
 
 def _base(text: str) -> str:
-    text = (text or "").translate(_IGNORABLE)
-    return unicodedata.normalize("NFKC", text).translate(_IGNORABLE)
+    text = text or ""
+    if text.isascii():
+        return text
+    return _strip_ignorable(unicodedata.normalize("NFKC", _strip_ignorable(text)))
 
 
 def _ascii_digits(text: str) -> str:
-    return text if text.isascii() else text.translate(_digit_table())
+    if text.isascii():
+        return text
+    return _OTHER_DIGIT_RE.sub(lambda m: str(unicodedata.decimal(m.group())), text)
 
 
 def clean(text: str) -> str:
