@@ -107,6 +107,15 @@ CATALOGUE: dict[str, Promise] = {
     "self_review": _("Someone else must do this review."),
     "not_review_team": _("Only the review's team does this review."),
     "not_unknown": _("Only a publication whose outcome is unknown can be resolved."),
+    "inbound_taken": _("This message is already %(status)s."),
+    "inbound_closed": _("This message is already %(status)s."),
+    "manage_webhooks": _("Managing webhooks needs the “manage” permission on a channel of your organisation."),
+    "idempotency_key.invalid": _("The Idempotency-Key must be 1 to 200 printable ASCII characters, such as a UUID."),
+    "idempotency_key_reused": _("This Idempotency-Key was already used for a different request."),
+    "idempotency_in_progress": _("A request with this Idempotency-Key is still in progress; retry shortly."),
+    "if_match.invalid": _("If-Match must be an ETag this API gave you, such as W/\"3\"."),
+    "channel.unknown": _("Unknown channel."),
+    "fields.invalid": _("Some fields are not valid."),
     "guideline_violation": _("The text breaks a blocking guideline rule; nothing was changed."),
     "guideline_violation.publish": _("The approved text now breaks guideline rules: it was not published."),
     # --- problem titles (by HTTP status) ---------------------------------------------------
@@ -174,6 +183,15 @@ def _state(slug: str) -> str:
         return slug
 
 
+def _inbound_status(slug: str) -> str:
+    from .constants import InboundStatus
+
+    try:
+        return str(InboundStatus(slug).label).lower()
+    except ValueError:
+        return slug
+
+
 def _join(values) -> str:
     return ", ".join(str(v) for v in values)
 
@@ -188,6 +206,8 @@ def display_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
             out[key] = _join(language_inline(str(v)) for v in (value or []))
         elif key in ("state", "from_state", "to_state"):
             out[key] = _state(str(value))
+        elif key == "status":
+            out[key] = _inbound_status(str(value))
         elif key == "action":
             out[key] = str(ACTIONS.get(str(value), value))
         elif key == "permission":

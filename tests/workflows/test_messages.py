@@ -19,7 +19,7 @@ SAMPLE_PARAMS = {"language": "en", "languages": ["en", "fr"], "detected": "fr", 
                  "terms": ["minister"], "links": ["https://evil.example"], "match": "x", "reason": "",
                  "channels": ["x"], "lane": "x", "from_state": "draft", "to_state": "published",
                  "state": "approved", "action": "approve", "given": 1, "current": 2, "team": "Managers",
-                 "permission": "publish_channel", "count": 2, "detail": "d"}
+                 "permission": "publish_channel", "count": 2, "detail": "d", "status": "claimed"}
 
 
 @pytest.mark.parametrize("code", sorted(messages.CATALOGUE))

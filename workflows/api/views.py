@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..exceptions import InvalidInput, NotFound
+from ..messages import Message
 from ..models import InboundMessage, Post, Publication
 from ..permissions import perms_by_channel
 from ..services import inbound as inbound_services
@@ -64,10 +65,7 @@ def if_match_version(request) -> int | None:
         return None
     match = _ETAG_RE.match(raw)
     if match is None:
-        raise InvalidInput(
-            "If-Match must be an ETag this API gave you, such as W/\"3\".",
-            errors={"If-Match": ["Expected an ETag such as W/\"3\"."]},
-        )
+        raise InvalidInput(code="if_match.invalid", errors={"If-Match": [Message("if_match.invalid")]})
     return int(match.group(1))
 
 
@@ -365,7 +363,7 @@ class MetricsView(ReaderLanguageMixin, APIView):
         query = s.parse(s.MetricsQuerySerializer, request.query_params.dict())
         channel = query.get("channel")
         if channel and not selectors.channels_visible(user=request.user).filter(slug=channel).exists():
-            raise InvalidInput("Unknown channel.", errors={"channel": ["Unknown channel."]})
+            raise InvalidInput(code="channel.unknown", errors={"channel": [Message("channel.unknown")]})
         data = selectors.metrics_compute(
             user=request.user, since=query.get("since"), until=query.get("until"), channel=channel
         )

@@ -52,12 +52,12 @@ def inbound_ingest(
     if received_at is not None and (not isinstance(received_at, datetime) or timezone.is_naive(received_at)):
         errors["received_at"] = ["Give an ISO 8601 time with an offset."]
     if errors:
-        raise InvalidInput("Some fields are not valid.", errors=errors)
+        raise InvalidInput(code="fields.invalid", errors=errors)
     chan = Channel.objects.filter(slug=channel, organisation_id=by.organisation_id).first() if by.organisation_id or by.is_superuser else None
     if chan is None and by.is_superuser:
         chan = Channel.objects.filter(slug=channel).first()
     if chan is None:
-        raise InvalidInput("Unknown channel.", errors={"channel": ["Unknown channel."]})
+        raise InvalidInput(code="channel.unknown", errors={"channel": [Message("channel.unknown")]})
     ensure_perm_on_channels(user=by, channel_ids=[chan.id], codename=ChannelPerm.DRAFT)
     existing = InboundMessage.objects.filter(channel=chan, external_id=external_id).first()
     if existing is not None:
@@ -89,7 +89,7 @@ def inbound_claim(*, inbound_id: int, by) -> InboundMessage:
     if msg.status == InboundStatus.CLAIMED and msg.assignee_id == by.id:
         return msg
     if msg.status != InboundStatus.NEW:
-        raise Conflict(f"This message is already {msg.get_status_display().lower()}.", code="inbound_taken")
+        raise Conflict(code="inbound_taken", params={"status": msg.status})
     msg.status = InboundStatus.CLAIMED
     msg.assignee = by
     msg.claimed_at = timezone.now()
@@ -104,7 +104,7 @@ def inbound_dismiss(*, inbound_id: int, by, reason: str = "") -> InboundMessage:
     msg = _lock(inbound_id, by)
     ensure_perm_on_channels(user=by, channel_ids=[msg.channel_id], codename=ChannelPerm.DRAFT)
     if msg.status in (InboundStatus.REPLIED, InboundStatus.DISMISSED):
-        raise Conflict(f"This message is already {msg.get_status_display().lower()}.", code="inbound_closed")
+        raise Conflict(code="inbound_closed", params={"status": msg.status})
     from_status = msg.status
     msg.status = InboundStatus.DISMISSED
     audit_record(owner=msg, verb="dismissed", actor=by, from_state=from_status, to_state=msg.status,

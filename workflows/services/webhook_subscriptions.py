@@ -64,7 +64,7 @@ def _clean(*, url=_UNSET, secret=_UNSET, events=_UNSET) -> dict:
         else:
             out["events"] = sorted(set(events or []))
     if errors:
-        raise InvalidInput("Some fields are not valid.", errors=errors)
+        raise InvalidInput(code="fields.invalid", errors=errors)
     return out
 
 
@@ -82,7 +82,7 @@ def webhook_create(*, by, url: str, secret: str, events: list[str] | None = None
     """Subscribe `by`'s organisation to `events` (empty: all). Raises NotPermitted, InvalidInput."""
     ensure_can_manage_webhooks(user=by)
     if by.organisation_id is None:
-        raise InvalidInput("You belong to no organisation.", errors={"non_field_errors": ["No organisation."]})
+        raise InvalidInput(code="organisation.none", errors={"non_field_errors": ["No organisation."]})
     fields = _clean(url=url, secret=secret, events=events or [])
     return WebhookSubscription.objects.create(
         organisation_id=by.organisation_id, created_by=by, is_active=bool(is_active), **fields
