@@ -72,7 +72,7 @@ def posts_visible(*, user) -> QuerySet[Post]:
 def post_get_visible(*, post_id: int, user) -> Post:
     post = posts_visible(user=user).filter(id=post_id).first()
     if post is None:
-        raise NotFound("No such post.")
+        raise NotFound(code="not_found.post")
     return post
 
 
@@ -84,7 +84,7 @@ def post_history(*, post_id: int, user) -> QuerySet[AuditEvent]:
 def post_get_visible_light(*, post_id: int, user) -> Post:
     post = Post.objects.filter(_org_filter(user), id=post_id).first()
     if post is None:
-        raise NotFound("No such post.")
+        raise NotFound(code="not_found.post")
     return post
 
 
@@ -105,7 +105,7 @@ def inbox_visible(*, user) -> QuerySet[InboundMessage]:
 def inbound_get_visible(*, inbound_id: int, user) -> InboundMessage:
     msg = inbox_visible(user=user).filter(id=inbound_id).first()
     if msg is None:
-        raise NotFound("No such message.")
+        raise NotFound(code="not_found.message")
     return msg
 
 
@@ -265,7 +265,7 @@ def webhook_get_visible(*, webhook_id: int, user):
 
     hook = WebhookSubscription.objects.filter(_org_filter(user), id=webhook_id).select_related("created_by").first()
     if hook is None:
-        raise NotFound("No such webhook.")
+        raise NotFound(code="not_found.webhook")
     ensure_can_manage_webhooks(user=user)
     return hook
 

@@ -162,12 +162,13 @@ def test_unexpected_errors_are_500_problems_for_api_paths(rf):
 
 
 def test_guideline_violation_is_422_listing_each_violation(client_for, flow):
-    post = flow.draft("dana", lane="conversation", kind="reply", channels=["dpe-en"],
-                      texts={"en": "Call me at 613-555-0199, you idiot."})
-    response = client_for("dana").post(f"/api/v1/posts/{post.id}/submit/", {}, format="json")
+    response = client_for("dana").post("/api/v1/posts/", {
+        "kind": "reply", "lane": "conversation", "channels": ["dpe-en"], "rules_acknowledged": True,
+        "texts": {"en": "Call me at 613-555-0199, you idiot."}}, format="json")
     body = assert_problem(response, 422)
     rules = {v["rule"] for v in body["violations"]}
     assert {"personal_data", "forbidden_terms"} <= rules
+    assert {v["code"] for v in body["violations"]} == {"personal_data.phone", "forbidden_terms.found"}
     assert sum(len(m) for m in body["errors"].values()) == len(body["violations"])
 
 

@@ -6,7 +6,7 @@ import subprocess
 
 from django.utils import translation
 
-from workflows.web.checks_i18n import translate_message
+from workflows.messages import display_results
 
 from .conftest import ROOT
 
@@ -24,10 +24,18 @@ def test_french_catalogue_is_fully_translated():
 
 
 def test_guideline_messages_are_shown_in_french():
+    stored = [
+        {"rule": "length", "severity": "block", "ok": False, "code": "length.over",
+         "params": {"language": "en", "length": 612, "limit": 500}, "language": "en", "field": "texts.en"},
+        {"rule": "reply_language", "severity": "block", "ok": False, "code": "reply_language.missing",
+         "params": {"language": "fr"}, "language": "fr", "field": "texts.fr"},
+        # A result stored before codes existed (English words only) is shown as is, marked English.
+        {"rule": "length", "severity": "block", "ok": False, "message": "Something new.", "language": "en"},
+    ]
     with translation.override("fr"):
-        text, lang = translate_message("The English text is 612 characters; the limit is 500.")
-        assert (text, lang) == ("Le texte en anglais compte 612 caractères; la limite est de 500.", "")
-        text, lang = translate_message("The citizen wrote in French: reply in French.")
-        assert text == "Le citoyen a écrit en français : répondez en français."
-        # A message of a shape we do not know is shown as is, marked as English.
-        assert translate_message("Something new.") == ("Something new.", "en")
+        shown = [(d["text"], d["text_lang"]) for d in display_results(stored)]
+    assert shown == [
+        ("Le texte en anglais compte 612 caractères; la limite est de 500.", ""),
+        ("Le citoyen a écrit en français : rédigez la réponse en français.", ""),
+        ("Something new.", "en"),
+    ]

@@ -114,7 +114,7 @@ def test_communications_records_one_published_and_one_not_then_retries(demo):
     ("cora", {"sent": "0", "url": "https://social.example/1"}, "Give an address only if it was published."),
     ("cora", {"sent": "1", "url": "not an address"}, "Enter a valid URL."),
     ("cora", {}, "This field is required."),
-    ("dana", {"sent": "1"}, "You need the &#x27;publish&#x27; permission"),
+    ("dana", {"sent": "1"}, "You need the “publish” permission"),
 ])
 def test_errors_are_shown_in_the_summary_and_nothing_changes(demo, who, data, error):
     post, en, _fr = unknown_post(demo)

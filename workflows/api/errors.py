@@ -1,7 +1,9 @@
 """RFC 9457 problem details for every API error.
 
-One shape everywhere: ``{"type", "title", "status", "detail", "errors": {field: [msgs]}}`` with
-``Content-Type: application/problem+json``. Domain exceptions (workflows.exceptions), DRF's own
+One shape everywhere: ``{"type", "title", "status", "detail", "code", "params", "errors": {field:
+[msgs]}}`` with ``Content-Type: application/problem+json``. `code` and `params` are stable
+(docs/api.md, "Message codes"); `title`, `detail` and the messages in `errors` and `violations`
+are in the reader's language (workflows.api.language). Domain exceptions (workflows.exceptions), DRF's own
 exceptions, and Django's 400/403/404/500 handlers for ``/api/`` paths all end up here.
 """
 from __future__ import annotations
@@ -16,6 +18,8 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
 from ..exceptions import GuidelineViolation, WorkflowError
+from ..messages import render
+from .language import activate_for
 
 logger = logging.getLogger(__name__)
 
@@ -60,12 +64,15 @@ def problem(
     extra: dict | None = None,
 ) -> dict:
     """The problem-details body for `status`."""
-    default_code, default_title = STATUS_TITLES.get(status, ("error", "Error"))
+    default_code, _english = STATUS_TITLES.get(status, ("error", "Error"))
+    default_title = render(f"problem.{default_code}", fallback=_english)
     body = {
         "type": TYPE_PREFIX + (code or default_code),
         "title": title or default_title,
         "status": status,
         "detail": detail or title or default_title,
+        "code": code or default_code,
+        "params": {},
         "errors": errors or {},
     }
     if extra:
@@ -102,13 +109,23 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
 
 def problem_exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every error becomes problem details."""
+    request = (context or {}).get("request")
+    if request is not None:
+        activate_for(request)
     if isinstance(exc, WorkflowError):
-        extra = {}
+        extra: dict = {"code": exc.code, "params": exc.params}
+        if exc.errors:
+            extra["error_codes"] = exc.error_codes()
         if isinstance(exc, GuidelineViolation):
-            extra["violations"] = exc.violations
+            extra["violations"] = exc.rendered_violations()
+        # `type` names the kind of problem: the code itself when it is a single word (the
+        # historical types such as stale_version), else the kind of error (not_found, ...).
+        kind = exc.title_code.removeprefix("problem.")
+        slug = _slug(exc.code) if "." not in exc.code else kind
+        slug = {"invalid_state": "invalid_transition"}.get(slug, slug)
         return problem_response(
-            exc.status, detail=exc.message, title=exc.title, code=_slug(exc.code),
-            errors={k: [str(m) for m in v] for k, v in (exc.errors or {}).items()}, extra=extra,
+            exc.status, detail=exc.message, title=render(exc.title_code, fallback=exc.title), code=slug,
+            errors=exc.rendered_errors(), extra=extra,
         )
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
@@ -124,7 +141,7 @@ def problem_exception_handler(exc, context):
     status = exc.status_code
     if isinstance(exc, drf_exceptions.ValidationError):
         errors = _flatten(exc.detail)
-        detail = "Some fields are not valid."
+        detail = render("problem.fields_invalid")
         if set(errors) == {"non_field_errors"} and len(errors["non_field_errors"]) == 1:
             detail = errors["non_field_errors"][0]
         return problem_response(status, detail=detail, errors=errors, headers=headers)
@@ -141,31 +158,31 @@ def _is_api(request) -> bool:
     return request.path.startswith("/api/")
 
 
-def _django_problem(status: int, detail: str) -> HttpResponse:
+def _django_problem(status: int, code: str) -> HttpResponse:
     return HttpResponse(
-        json.dumps(problem(status, detail=detail)), status=status, content_type=PROBLEM_CONTENT_TYPE
+        json.dumps(problem(status, detail=render(code))), status=status, content_type=PROBLEM_CONTENT_TYPE
     )
 
 
 def handler400(request, exception=None):
     if _is_api(request):
-        return _django_problem(400, "The request could not be understood.")
+        return _django_problem(400, "request.not_understood")
     return django_defaults.bad_request(request, exception)
 
 
 def handler403(request, exception=None):
     if _is_api(request):
-        return _django_problem(403, "You are not allowed to do this.")
+        return _django_problem(403, "request.forbidden")
     return django_defaults.permission_denied(request, exception)
 
 
 def handler404(request, exception=None):
     if _is_api(request):
-        return _django_problem(404, "No such resource.")
+        return _django_problem(404, "not_found.resource")
     return django_defaults.page_not_found(request, exception)
 
 
 def handler500(request):
     if _is_api(request):
-        return _django_problem(500, "Something went wrong on our side; it has been logged.")
+        return _django_problem(500, "request.server_error")
     return django_defaults.server_error(request)

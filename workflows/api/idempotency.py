@@ -20,6 +20,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from ..exceptions import Conflict, InvalidInput, WorkflowError
+from ..messages import Message
 from ..models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -46,10 +47,7 @@ def _request_hash(request) -> str:
 def _clean_key(raw: str) -> str:
     key = raw.strip()
     if not key or len(key) > 200 or not key.isprintable() or not key.isascii():
-        raise InvalidInput(
-            "Idempotency-Key must be 1-200 printable ASCII characters.",
-            errors={HEADER: ["1-200 printable ASCII characters, e.g. a UUID."]},
-        )
+        raise InvalidInput(code="idempotency_key.invalid", errors={HEADER: [Message("idempotency_key.invalid")]})
     return key
 
 

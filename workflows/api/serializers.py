@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .. import limits
 from ..constants import (
     InboundStatus,
     LaneKind,
@@ -19,6 +20,8 @@ from ..constants import (
     StepKind,
     Verdict,
 )
+from ..exceptions import TextTooLong
+from ..messages import Message, render_stored
 from ..selectors import post_due_at
 
 MAX_ID = 2**63 - 1
@@ -64,6 +67,24 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class CappedText(serializers.CharField):
+    """Text with a hard cap from workflows.limits. Over it → 422 problem `text_too_long`
+    (code `text.too_long`), raised before any other validation looks at the text."""
+
+    def __init__(self, *, limit: int, **kwargs):
+        self.limit = limit
+        kwargs.setdefault("help_text", f"At most {limit} characters.")
+        super().__init__(**kwargs)
+
+    def run_validation(self, data=serializers.empty):
+        if isinstance(data, str) and len(data) > self.limit:
+            # A DictField's child has no name of its own: the error goes on the dict ("texts").
+            name = self.field_name or getattr(self.parent, "field_name", "") or "text"
+            params = {"length": len(data), "limit": self.limit}
+            raise TextTooLong(params=params, errors={name: [Message("text.too_long", params)]})
+        return super().run_validation(data)
+
+
 def parse(serializer_class, data, **kwargs) -> dict:
     """Validate `data` with `serializer_class`; raise ValidationError (→ 400) on bad shape."""
     if data is None:
@@ -90,9 +111,14 @@ class CheckSerializer(serializers.Serializer):
     rule = serializers.CharField()
     severity = serializers.ChoiceField(choices=Severity.choices)
     ok = serializers.BooleanField()
-    message = serializers.CharField(allow_blank=True)
+    code = serializers.CharField(default="", help_text="Stable code of the result (docs/api.md, “Message codes”).")
+    params = serializers.DictField(default=dict, help_text="The code's parameters (language codes, numbers, lists).")
+    message = serializers.SerializerMethodField(help_text="The result in the reader's language.")
     language = serializers.CharField(allow_blank=True)
     field = serializers.CharField(allow_blank=True, required=False)
+
+    def get_message(self, item) -> str:
+        return render_stored(item)
 
 
 class GuidelineProblemSerializer(ProblemSerializer):
@@ -211,7 +237,9 @@ class PostSerializer(serializers.Serializer):
     publications = PublicationSerializer(many=True, source="publications.all")
     version = serializers.IntegerField()
     scheduled_at = DateTime(allow_null=True)
-    escalation_reason = serializers.CharField(allow_blank=True)
+    escalation_reason = serializers.CharField(
+        source="escalation_display", help_text="Why the reply moved to the official lane, in the reader's language.")
+    escalation = serializers.DictField(help_text="The escalation as {code, params}; {} when not escalated.")
     urgent = serializers.BooleanField()
     rules_acknowledged = serializers.BooleanField()
     created_at = DateTime()
@@ -234,7 +262,7 @@ class PostCreateSerializer(StrictSerializer):
         help_text="Lane slug; omitted: replies go to the conversation lane, posts to the official lane.",
     )
     in_reply_to = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
-    texts = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False))
+    texts = serializers.DictField(child=CappedText(limit=limits.TEXT_MAX, allow_blank=True, trim_whitespace=False))
     scheduled_at = DateTime(required=False, allow_null=True)
     rules_acknowledged = serializers.BooleanField(
         required=False, default=False,
@@ -243,13 +271,14 @@ class PostCreateSerializer(StrictSerializer):
 
 
 class PostEditSerializer(StrictSerializer):
-    texts = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False)
+    texts = serializers.DictField(child=CappedText(limit=limits.TEXT_MAX, allow_blank=True, trim_whitespace=False),
+                                  required=False)
     scheduled_at = DateTime(required=False, allow_null=True)
     rules_acknowledged = serializers.BooleanField(required=False)
 
 
 class TranslationSerializer(StrictSerializer):
-    text = serializers.CharField(trim_whitespace=False)
+    text = CappedText(limit=limits.TEXT_MAX, trim_whitespace=False)
 
 
 class SubmitSerializer(StrictSerializer):
@@ -257,15 +286,15 @@ class SubmitSerializer(StrictSerializer):
 
 
 class CommentSerializer(StrictSerializer):
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+    comment = CappedText(limit=limits.COMMENT_MAX, required=False, allow_blank=True, default="")
 
 
 class RequiredCommentSerializer(StrictSerializer):
-    comment = serializers.CharField(max_length=5000)
+    comment = CappedText(limit=limits.COMMENT_MAX)
 
 
 class UrgentSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = CappedText(limit=limits.REASON_MAX)
 
 
 class EmptySerializer(StrictSerializer):
@@ -354,7 +383,7 @@ class InboundIngestSerializer(StrictSerializer):
     channel = serializers.CharField(max_length=50)
     external_id = serializers.CharField(max_length=300)
     author = serializers.CharField(max_length=300)
-    text = serializers.CharField(max_length=20000)
+    text = CappedText(limit=limits.INBOUND_TEXT_MAX)
     url = serializers.URLField(required=False, allow_blank=True, max_length=500, default="")
     received_at = DateTime(required=False, allow_null=True)
     language = serializers.ChoiceField(

@@ -25,6 +25,7 @@ from accounts.services import user_set_signature
 
 from .. import selectors
 from ..exceptions import InvalidInput, NotFound
+from ..messages import Message
 from ..models import InboundMessage, Post, Publication
 from ..permissions import perms_by_channel
 from ..services import inbound as inbound_services
@@ -37,6 +38,7 @@ from ..services import webhook_subscriptions as webhook_services
 from . import serializers as s
 from .filters import InboundFilter, PostFilter
 from .idempotency import idempotent
+from .language import ReaderLanguageMixin
 
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
@@ -54,7 +56,7 @@ def _pk(value) -> int:
     """URL ids are digits (the URL conf says so); one that cannot be an id is simply not found."""
     pk = int(value)
     if pk > s.MAX_ID:
-        raise NotFound("No such resource.")
+        raise NotFound(code="not_found.resource")
     return pk
 
 
@@ -65,10 +67,7 @@ def if_match_version(request) -> int | None:
         return None
     match = _ETAG_RE.match(raw)
     if match is None:
-        raise InvalidInput(
-            "If-Match must be an ETag this API gave you, such as W/\"3\".",
-            errors={"If-Match": ["Expected an ETag such as W/\"3\"."]},
-        )
+        raise InvalidInput(code="if_match.invalid", errors={"If-Match": [Message("if_match.invalid")]})
     return int(match.group(1))
 
 
@@ -86,7 +85,7 @@ def post_response(request, post_id: int, *, status: int = http.HTTP_200_OK) -> R
 
 # --- me, channels, lanes
 
-class MeView(APIView):
+class MeView(ReaderLanguageMixin, APIView):
     """The caller: username, organisation, language, permissions per channel."""
 
     @extend_schema(responses=s.MeSerializer, operation_id="me_retrieve")
@@ -112,7 +111,7 @@ class MeView(APIView):
         return self.get(request)
 
 
-class ChannelViewSet(viewsets.GenericViewSet):
+class ChannelViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     """Channels of the caller's organisation."""
 
     serializer_class = s.ChannelSerializer
@@ -127,7 +126,7 @@ class ChannelViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(s.ChannelSerializer(page, many=True).data)
 
 
-class LaneViewSet(viewsets.GenericViewSet):
+class LaneViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     """Lanes of the caller's organisation with their steps and guidelines."""
 
     serializer_class = s.LaneSerializer
@@ -155,7 +154,7 @@ def _action_schema(request_serializer, summary: str):
     list=extend_schema(summary="Posts the caller may see; filter and order them."),
     retrieve=extend_schema(summary="One post, with an ETag."),
 )
-class PostViewSet(viewsets.GenericViewSet):
+class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     serializer_class = s.PostSerializer
     filterset_class = PostFilter
     ordering_fields = ["created_at", "updated_at", "id", "state", "scheduled_at"]
@@ -278,7 +277,7 @@ class PostViewSet(viewsets.GenericViewSet):
 
 # --- publications
 
-class PublicationViewSet(viewsets.GenericViewSet):
+class PublicationViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     """Publications (one post's text sent to one channel in one language). Listed in each post's
     `publications`; the only action is settling one whose outcome is unknown."""
 
@@ -304,7 +303,7 @@ class PublicationViewSet(viewsets.GenericViewSet):
 
 # --- queue
 
-class QueueView(GenericAPIView):
+class QueueView(ReaderLanguageMixin, GenericAPIView):
     """Posts and reviews waiting for the caller's action, most overdue first."""
 
     serializer_class = s.QueueItemSerializer
@@ -319,7 +318,7 @@ class QueueView(GenericAPIView):
 # --- inbound
 
 @extend_schema_view(list=extend_schema(summary="The conversation inbox."))
-class InboundViewSet(viewsets.GenericViewSet):
+class InboundViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     serializer_class = s.InboundSerializer
     filterset_class = InboundFilter
     ordering_fields = ["received_at", "id"]
@@ -360,7 +359,7 @@ class InboundViewSet(viewsets.GenericViewSet):
 
 # --- metrics
 
-class MetricsView(APIView):
+class MetricsView(ReaderLanguageMixin, APIView):
     """Per channel over [since, until): first-response time, replies vs broadcasts, time in steps;
     and the outbox relay's lag now."""
 
@@ -376,7 +375,7 @@ class MetricsView(APIView):
         query = s.parse(s.MetricsQuerySerializer, request.query_params.dict())
         channel = query.get("channel")
         if channel and not selectors.channels_visible(user=request.user).filter(slug=channel).exists():
-            raise InvalidInput("Unknown channel.", errors={"channel": ["Unknown channel."]})
+            raise InvalidInput(code="channel.unknown", errors={"channel": [Message("channel.unknown")]})
         data = selectors.metrics_compute(
             user=request.user, since=query.get("since"), until=query.get("until"), channel=channel
         )
@@ -391,7 +390,7 @@ class MetricsView(APIView):
     list=extend_schema(summary="Your organisation's webhook subscriptions (channel managers)."),
     retrieve=extend_schema(summary="One webhook subscription."),
 )
-class WebhookViewSet(viewsets.GenericViewSet):
+class WebhookViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     serializer_class = s.WebhookSerializer
     filter_backends: list = []
     lookup_value_regex = r"[0-9]+"

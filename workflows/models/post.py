@@ -40,12 +40,16 @@ class Post(models.Model):
     #: Number of the current PostRevision.
     revision = models.PositiveIntegerField(default=0)
     rules_acknowledged = models.BooleanField(default=False)
+    #: Free-text reason of posts escalated before escalations were stored as codes (legacy).
     escalation_reason = models.TextField(blank=True)
+    #: Why a conversation reply moved to the official lane: {"code", "params"} (workflows.messages).
+    escalation = models.JSONField(default=dict, blank=True)
     urgent = models.BooleanField(default=False)
     #: Went out under a person's name (their own account, or signed): conversation metrics.
     spoken_as_person = models.BooleanField(default=False)
     urgent_reason = models.TextField(blank=True)
-    #: Latest guideline results: [{"rule", "severity", "ok", "message", "language"}].
+    #: Latest guideline results: [{"rule", "severity", "ok", "code", "params", "language", "field"}];
+    #: the words are rendered from the code when read (workflows.messages).
     checks = models.JSONField(default=list, blank=True)
     #: Head of this post's audit chain (cache of the last AuditEvent's seq and hash).
     audit_seq = models.PositiveIntegerField(default=0)
@@ -65,6 +69,13 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return f"Post {self.id} ({self.state})"
+
+    @property
+    def escalation_display(self) -> str:
+        """The escalation reason in the active language ("" when not escalated)."""
+        from ..messages import render_stored
+
+        return render_stored(self.escalation) if self.escalation else self.escalation_reason
 
     def texts_dict(self) -> dict[str, str]:
         return {t.language: t.body for t in self.texts.all()}

@@ -34,17 +34,9 @@ CODE_TOPIC = "caretaker.topic"
 CODE_CHANNEL_PAUSED = "caretaker.channel_paused"
 CODE_HELD = "caretaker.held"
 
-MESSAGES = {
-    CODE_OFFICIAL_ONLY: _("Caretaker period “%(period)s”: every reply needs approval."),
-    CODE_TOPIC: _("Caretaker period “%(period)s”: replies about %(terms)s need approval."),
-    CODE_CHANNEL_PAUSED: _("Caretaker period “%(period)s”: broadcasts to %(channels)s are paused."),
-    CODE_HELD: _("Held for review: approved before caretaker period “%(period)s” and due to publish inside it."),
-}
-
-
-def caretaker_message(code: str, **params: str) -> str:
-    """The words for a caretaker code, in the active language."""
-    return str(MESSAGES[code]) % params
+def _period_name(period: CaretakerPeriod) -> dict[str, str]:
+    """A bilingual parameter: rendered in the reader's language (workflows.messages)."""
+    return {"en": period.name_en, "fr": period.name_fr}
 
 
 def periods_active(*, organisation_id: int, at: datetime | None = None) -> list[CaretakerPeriod]:
@@ -90,24 +82,23 @@ def caretaker_route(post: Post, *, by, texts: dict[str, str], channel_ids: set[i
     if post.kind == PostKind.POST:
         period, paused = _paused_for(periods, channel_ids)
         if period is not None:
-            params = {"period": period.name, "channels": ", ".join(paused)}
+            params = {"period": _period_name(period), "channels": paused}
             raise GuidelineViolation(
-                caretaker_message(CODE_CHANNEL_PAUSED, **params),
+                code=CODE_CHANNEL_PAUSED, params=params,
                 violations=[{"rule": CODE_CHANNEL_PAUSED, "code": CODE_CHANNEL_PAUSED, "severity": "block",
-                             "ok": False, "params": params, "language": "", "field": "channels",
-                             "message": caretaker_message(CODE_CHANNEL_PAUSED, **params)}],
+                             "ok": False, "params": params, "language": "", "field": "channels"}],
             )
     if post.lane.kind != LaneKind.CONVERSATION:
         return
     for period in periods:
-        code, params = "", {"period": period.name_en}
+        code, params = "", {"period": _period_name(period)}
         if period.official_lane_only:
             code = CODE_OFFICIAL_ONLY
         elif period.reply_topics:
-            hits = [t for t in period.reply_topics if guidelines.escalation_reason(
+            hits = [t for t in period.reply_topics if guidelines.escalation_for(
                 rules=[guidelines.Rule(kind=EscalationKind.TERMS, params={"terms": [t]})], texts=texts)]
             if hits:
-                code, params = CODE_TOPIC, {**params, "terms": ", ".join(hits)}
+                code, params = CODE_TOPIC, {**params, "terms": hits}
         if not code:
             continue
         target = _review_lane(period, post.organisation_id)
@@ -115,12 +106,13 @@ def caretaker_route(post: Post, *, by, texts: dict[str, str], channel_ids: set[i
             continue
         from_lane = post.lane.slug
         post.lane = Lane.objects.prefetch_related("guidelines", "steps").get(id=target.id)
-        post.escalation_reason = caretaker_message(code, **params)
+        post.escalation = {"code": code, "params": params}
+        post.escalation_reason = ""
         audit_record(owner=post, verb="escalated", actor=by, from_state=post.state, to_state=post.state,
-                     data={"from_lane": from_lane, "to_lane": post.lane.slug, "reason": post.escalation_reason,
+                     data={"from_lane": from_lane, "to_lane": post.lane.slug, "escalation": post.escalation,
                            "code": code, "params": params, "caretaker_period_id": period.id})
         outbox_emit(topic="post.escalated", organisation_id=post.organisation_id, post_id=post.id,
-                    payload={"post_id": post.id, "reason": post.escalation_reason, "code": code})
+                    payload={"post_id": post.id, "escalation": post.escalation, "code": code})
         return
 
 
@@ -148,8 +140,9 @@ def caretaker_hold(post: Post, *, period: CaretakerPeriod) -> None:
         post.lane = Lane.objects.prefetch_related("guidelines", "steps").get(id=target.id)
     texts = post.texts_dict()
     voided = invalidate_approvals(post, languages=sorted(texts))
-    params = {"period": period.name_en}
-    post.escalation_reason = caretaker_message(CODE_HELD, **params)
+    params = {"period": _period_name(period)}
+    post.escalation = {"code": CODE_HELD, "params": params}
+    post.escalation_reason = ""
     audit_record(owner=post, verb="held", from_state=post.state, to_state=post.state,
                  data={"code": CODE_HELD, "params": params, "caretaker_period_id": period.id,
                        "lane": post.lane.slug, "voided_decisions": voided})

@@ -20,7 +20,7 @@ def ensure_same_org(*, user, organisation_id: int) -> None:
     if user.is_superuser:
         return
     if user_org_id(user) is None or user_org_id(user) != organisation_id:
-        raise NotFound("No such post.")
+        raise NotFound(code="not_found.post")
 
 
 def post_get_for_update(*, post_id: int, user) -> Post:
@@ -32,7 +32,7 @@ def post_get_for_update(*, post_id: int, user) -> Post:
         .first()
     )
     if post is None:
-        raise NotFound("No such post.")
+        raise NotFound(code="not_found.post")
     ensure_same_org(user=user, organisation_id=post.organisation_id)
     return post
 
@@ -40,34 +40,24 @@ def post_get_for_update(*, post_id: int, user) -> Post:
 def current_step_of(post: Post) -> LaneStep:
     """The step a post in review waits on (a post in review always has one)."""
     if post.current_step is None:
-        raise InvalidTransition("The post is not waiting on any step.", code="no_current_step")
+        raise InvalidTransition(code="no_current_step")
     return post.current_step
 
 
 def ensure_transition(post: Post, *, to: PostState) -> None:
     if to not in ALLOWED_TRANSITIONS[PostState(post.state)]:
-        raise InvalidTransition(
-            f"A post that is {PostState(post.state).label.lower()} cannot become "
-            f"{PostState(to).label.lower()}.",
-            code="invalid_transition",
-        )
+        raise InvalidTransition(code="invalid_transition", params={"from_state": post.state, "to_state": to})
 
 
 def ensure_state(post: Post, *, allowed, action: str) -> None:
     if post.state not in allowed:
-        raise InvalidTransition(
-            f"Cannot {action} a post that is {PostState(post.state).label.lower()}.",
-            code="invalid_transition",
-        )
+        raise InvalidTransition(code="invalid_state", params={"action": action, "state": post.state})
 
 
 def ensure_version(post: Post, version: int | None) -> None:
     """`version` is what the caller last saw (ETag / If-Match); a stale one is a conflict."""
     if version is not None and int(version) != post.version:
-        raise Conflict(
-            f"The post changed since you loaded it (version {version}, now {post.version}).",
-            code="stale_version",
-        )
+        raise Conflict(code="stale_version", params={"given": int(version), "current": post.version})
 
 
 def ensure_channel_perm(*, user, post: Post, codename: str, team=None) -> list[int]:
@@ -83,16 +73,12 @@ def ensure_channel_perm(*, user, post: Post, codename: str, team=None) -> list[i
         qs = qs.annotate(on_team=Exists(membership))
         rows3 = list(qs.values_list("id", "allowed", "on_team"))
         if rows3 and not rows3[0][2]:
-            raise NotPermitted(f"Only the {team.name} team acts on this step.", code="not_on_team")
+            raise NotPermitted(code="not_on_team", params={"team": team.name})
         rows = [(cid, allowed) for cid, allowed, _ in rows3]
     else:
         rows = list(qs.values_list("id", "allowed"))
     if not rows or any(allowed == 0 for _, allowed in rows):
-        raise NotPermitted(
-            f"You need the '{codename.replace('_channel', '').replace('_', ' ')}' permission on "
-            "every channel of this post.",
-            code="channel_permission",
-        )
+        raise NotPermitted(code="channel_permission", params={"permission": codename})
     return [cid for cid, _ in rows]
 
 
@@ -102,11 +88,7 @@ def ensure_perm_on_channels(*, user, channel_ids: list[int], codename: str) -> N
     ids = set(channel_ids)
     n = Channel.objects.filter(id__in=ids).filter(perm_q(user=user, codename=codename)).count()
     if n != len(ids):
-        raise NotPermitted(
-            f"You need the '{codename.replace('_channel', '').replace('_', ' ')}' permission on "
-            "every target channel.",
-            code="channel_permission",
-        )
+        raise NotPermitted(code="channel_permission", params={"permission": codename})
 
 
 def is_team_member(*, user, team) -> bool:

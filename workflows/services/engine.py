@@ -74,13 +74,27 @@ def run_checks(
     )
 
 
-def ensure_no_blocking(results: list[guidelines.CheckResult]) -> None:
+def ensure_no_blocking(results: list[guidelines.CheckResult], *, code: str = "") -> None:
+    """Raise GuidelineViolation (422) when any result blocks; the caller's transaction then
+    rolls back, so nothing changes."""
     blocked = guidelines.blocking(results)
     if blocked:
-        raise GuidelineViolation(
-            "; ".join(r.message for r in blocked),
-            violations=[r.as_dict() for r in blocked],
-        )
+        raise GuidelineViolation(violations=[r.as_data() for r in blocked], code=code)
+
+
+def ensure_content_allowed(results: list[guidelines.CheckResult]) -> None:
+    """Refuse a write of text that breaks a blocking content rule (guidelines.CONTENT_RULES)."""
+    ensure_no_blocking([r for r in results if r.rule in guidelines.CONTENT_RULES])
+
+
+def recheck_text(post: Post, *, texts: dict[str, str] | None = None, code: str = "") -> list[guidelines.CheckResult]:
+    """Re-run the lane's rules on the post's exact current text (at every approval and before
+    publishing): rules about the text only (the author's acknowledgement is not re-asked).
+    Raises GuidelineViolation when one blocks; returns the results otherwise."""
+    texts = post.texts_dict() if texts is None else texts
+    results = run_checks(post, texts=texts, channels=list(post.channels.all()))
+    ensure_no_blocking([r for r in results if r.rule not in guidelines.NOT_ABOUT_TEXT], code=code)
+    return results
 
 
 def snapshot_revision(post: Post, *, texts: dict[str, str], by) -> PostRevision:
@@ -173,9 +187,10 @@ def mark_approved(post: Post, *, by, languages: set[str], verb: str = "approved_
     missing = [lang for lang in required_languages(post) if lang not in languages]
     if missing:
         raise GuidelineViolation(
-            "Every required language must be present before approval.",
+            code="languages.missing_for_approval", params={"languages": missing},
             violations=[{"rule": "languages_present", "severity": "block", "ok": False,
-                         "message": f"Missing text in: {', '.join(missing)}.", "language": "", "field": "texts"}],
+                         "code": "languages_present.missing", "params": {"languages": missing},
+                         "language": "", "field": "texts"}],
         )
     from_state = post.state
     ensure_transition(post, to=PostState.APPROVED)

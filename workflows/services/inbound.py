@@ -6,9 +6,11 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .. import limits
 from ..constants import ChannelPerm, InboundStatus
-from ..exceptions import Conflict, InvalidInput, NotFound
+from ..exceptions import Conflict, InvalidInput, NotFound, TextTooLong
 from ..guidelines import detect_language
+from ..messages import Message
 from ..models import Channel, InboundMessage
 from .audit import audit_record
 from .common import ensure_perm_on_channels, ensure_same_org
@@ -18,7 +20,7 @@ from .outbox import outbox_emit
 def _lock(inbound_id: int, user) -> InboundMessage:
     msg = InboundMessage.objects.select_for_update().filter(id=inbound_id).first()
     if msg is None:
-        raise NotFound("No such message.")
+        raise NotFound(code="not_found.message")
     ensure_same_org(user=user, organisation_id=msg.organisation_id)
     return msg
 
@@ -37,7 +39,10 @@ def inbound_ingest(
     """Store a citizen message; idempotent on (channel, external_id). Detects the language when
     not given. Returns (message, created). Raises InvalidInput, NotPermitted."""
     errors: dict[str, list[str]] = {}
-    for name, value, limit in (("external_id", external_id, 300), ("author", author, 300), ("text", text, 20000)):
+    if isinstance(text, str) and len(text) > limits.INBOUND_TEXT_MAX:
+        params = {"length": len(text), "limit": limits.INBOUND_TEXT_MAX}
+        raise TextTooLong(params=params, errors={"text": [Message("text.too_long", params)]})
+    for name, value, limit in (("external_id", external_id, 300), ("author", author, 300), ("text", text, limits.INBOUND_TEXT_MAX)):
         if not isinstance(value, str) or not value.strip():
             errors[name] = ["This field is required."]
         elif len(value) > limit or "\x00" in value:
@@ -47,12 +52,12 @@ def inbound_ingest(
     if received_at is not None and (not isinstance(received_at, datetime) or timezone.is_naive(received_at)):
         errors["received_at"] = ["Give an ISO 8601 time with an offset."]
     if errors:
-        raise InvalidInput("Some fields are not valid.", errors=errors)
+        raise InvalidInput(code="fields.invalid", errors=errors)
     chan = Channel.objects.filter(slug=channel, organisation_id=by.organisation_id).first() if by.organisation_id or by.is_superuser else None
     if chan is None and by.is_superuser:
         chan = Channel.objects.filter(slug=channel).first()
     if chan is None:
-        raise InvalidInput("Unknown channel.", errors={"channel": ["Unknown channel."]})
+        raise InvalidInput(code="channel.unknown", errors={"channel": [Message("channel.unknown")]})
     ensure_perm_on_channels(user=by, channel_ids=[chan.id], codename=ChannelPerm.DRAFT)
     existing = InboundMessage.objects.filter(channel=chan, external_id=external_id).first()
     if existing is not None:
@@ -84,7 +89,7 @@ def inbound_claim(*, inbound_id: int, by) -> InboundMessage:
     if msg.status == InboundStatus.CLAIMED and msg.assignee_id == by.id:
         return msg
     if msg.status != InboundStatus.NEW:
-        raise Conflict(f"This message is already {msg.get_status_display().lower()}.", code="inbound_taken")
+        raise Conflict(code="inbound_taken", params={"status": msg.status})
     msg.status = InboundStatus.CLAIMED
     msg.assignee = by
     msg.claimed_at = timezone.now()
@@ -99,7 +104,7 @@ def inbound_dismiss(*, inbound_id: int, by, reason: str = "") -> InboundMessage:
     msg = _lock(inbound_id, by)
     ensure_perm_on_channels(user=by, channel_ids=[msg.channel_id], codename=ChannelPerm.DRAFT)
     if msg.status in (InboundStatus.REPLIED, InboundStatus.DISMISSED):
-        raise Conflict(f"This message is already {msg.get_status_display().lower()}.", code="inbound_closed")
+        raise Conflict(code="inbound_closed", params={"status": msg.status})
     from_status = msg.status
     msg.status = InboundStatus.DISMISSED
     audit_record(owner=msg, verb="dismissed", actor=by, from_state=from_status, to_state=msg.status,

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from .. import guidelines
+from .. import guidelines, limits
 from ..constants import (
     EDITABLE_STATES,
     URGENT_FROM,
@@ -16,7 +16,8 @@ from ..constants import (
     PostState,
     ReviewKind,
 )
-from ..exceptions import InvalidInput, NotFound, NotPermitted
+from ..exceptions import InvalidInput, NotFound, NotPermitted, TextTooLong
+from ..messages import Message
 from ..models import Channel, InboundMessage, Lane, Post, PostReview
 from .audit import audit_record
 from .caretaker import caretaker_route
@@ -31,6 +32,7 @@ from .common import (
 )
 from .engine import (
     advance,
+    ensure_content_allowed,
     ensure_no_blocking,
     invalidate_approvals,
     mark_approved,
@@ -39,37 +41,43 @@ from .engine import (
     snapshot_revision,
     write_texts,
 )
+from .four_eyes import contributors
 from .outbox import outbox_emit
 from .signatures import ensure_may_use_channels
 
 LANGUAGES = ("en", "fr")
-MAX_TEXT = 20_000
 UNSET = object()
 
 
 def clean_texts(texts, *, allow_empty: bool = False) -> dict[str, str]:
+    """Language → text, CRLF → LF and trimmed. Raises TextTooLong (422) when a text is over
+    limits.TEXT_MAX (checked first, before anything else looks at the text), InvalidInput
+    for anything else that is wrong."""
     if not isinstance(texts, dict):
-        raise InvalidInput("texts must be an object of language → text.", errors={"texts": ["Expected an object such as {\"en\": \"...\"}."]})
+        raise InvalidInput(code="texts.not_object", errors={"texts": [Message("texts.not_object")]})
+    too_long = {f"texts.{lang}": [Message("text.too_long", {"length": len(body), "limit": limits.TEXT_MAX})]
+                for lang, body in texts.items() if isinstance(body, str) and len(body) > limits.TEXT_MAX}
+    if too_long:
+        longest = max(len(b) for b in texts.values() if isinstance(b, str))
+        raise TextTooLong(params={"length": longest, "limit": limits.TEXT_MAX}, errors=too_long)
     cleaned: dict[str, str] = {}
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Message]] = {}
     for lang, body in texts.items():
         if lang not in LANGUAGES:
-            errors.setdefault(f"texts.{lang}", []).append("Unsupported language: use en or fr.")
+            errors.setdefault(f"texts.{lang}", []).append(Message("texts.unsupported_language"))
             continue
         if not isinstance(body, str):
-            errors.setdefault(f"texts.{lang}", []).append("Expected a string.")
+            errors.setdefault(f"texts.{lang}", []).append(Message("text.not_string"))
             continue
         body = body.replace("\r\n", "\n").strip()
         if "\x00" in body:
-            errors.setdefault(f"texts.{lang}", []).append("Text may not contain NUL characters.")
-        elif len(body) > MAX_TEXT:
-            errors.setdefault(f"texts.{lang}", []).append(f"At most {MAX_TEXT} characters.")
+            errors.setdefault(f"texts.{lang}", []).append(Message("text.nul"))
         elif not body and not allow_empty:
-            errors.setdefault(f"texts.{lang}", []).append("This text may not be blank.")
+            errors.setdefault(f"texts.{lang}", []).append(Message("text.blank"))
         else:
             cleaned[lang] = body
     if errors:
-        raise InvalidInput("Some texts are not valid.", errors=errors)
+        raise InvalidInput(code="texts.invalid", errors=errors)
     return cleaned
 
 
@@ -77,9 +85,9 @@ def _clean_schedule(scheduled_at) -> datetime | None:
     if scheduled_at is None:
         return None
     if not isinstance(scheduled_at, datetime) or timezone.is_naive(scheduled_at):
-        raise InvalidInput("scheduled_at must be a date-time with a time zone.", errors={"scheduled_at": ["Give an ISO 8601 time with an offset."]})
+        raise InvalidInput(code="schedule.invalid", errors={"scheduled_at": [Message("schedule.invalid")]})
     if scheduled_at <= timezone.now():
-        raise InvalidInput("scheduled_at must be in the future.", errors={"scheduled_at": ["Must be in the future."]})
+        raise InvalidInput(code="schedule.past", errors={"scheduled_at": [Message("schedule.past")]})
     return scheduled_at
 
 
@@ -88,20 +96,21 @@ def _route_lane(*, organisation_id: int, kind: str, lane_slug: str | None) -> La
     if lane_slug:
         lane = qs.filter(slug=lane_slug).first()
         if lane is None:
-            raise InvalidInput(f"No lane {lane_slug!r}.", errors={"lane": ["Unknown lane."]})
+            raise InvalidInput(code="lane.unknown", params={"lane": lane_slug},
+                               errors={"lane": [Message("lane.unknown", {"lane": lane_slug})]})
         if kind == PostKind.POST and lane.kind == LaneKind.CONVERSATION:
-            raise InvalidInput("A post (not a reply) goes through an official lane.", errors={"lane": ["Posts cannot use a conversation lane."]})
+            raise InvalidInput(code="lane.conversation_for_post", errors={"lane": [Message("lane.conversation_for_post")]})
         return lane
     wanted = LaneKind.CONVERSATION if kind == PostKind.REPLY else LaneKind.OFFICIAL
     lane = qs.filter(kind=wanted).order_by("id").first()
     if lane is None:
-        raise InvalidInput(f"Your organisation has no {wanted} lane.", errors={"lane": ["No lane to route to."]})
+        raise InvalidInput(code="lane.none", errors={"lane": [Message("lane.none")]})
     return lane
 
 
 def _refresh_checks(post: Post, *, channels) -> list[guidelines.CheckResult]:
     results = run_checks(post, texts=post.texts_dict(), channels=channels)
-    post.checks = [r.as_dict() for r in results]
+    post.checks = [r.as_data() for r in results]
     return results
 
 
@@ -119,33 +128,36 @@ def post_create(
 ) -> Post:
     """Create a draft. Guideline checks run and are stored on the post (they block on submit).
 
-    Raises InvalidInput (bad texts, channels, lane), NotPermitted (no draft permission)."""
+    Raises InvalidInput (bad texts, channels, lane), TextTooLong, NotPermitted (no draft
+    permission), GuidelineViolation (the text breaks a blocking content rule: nothing is kept)."""
     if kind not in PostKind.values:
-        raise InvalidInput("kind must be reply or post.", errors={"kind": ["Use reply or post."]})
+        raise InvalidInput(code="kind.invalid", errors={"kind": [Message("kind.invalid")]})
     if author.organisation_id is None:
-        raise NotPermitted("You belong to no organisation.")
+        raise NotPermitted(code="organisation.none")
     org_id = author.organisation_id
     cleaned = clean_texts(texts)
     if not cleaned:
-        raise InvalidInput("Write at least one text.", errors={"texts": ["At least one language."]})
+        raise InvalidInput(code="texts.none", errors={"texts": [Message("texts.none")]})
     inbound = None
     if in_reply_to is not None:
         if kind != PostKind.REPLY:
-            raise InvalidInput("Only a reply answers a citizen message.", errors={"in_reply_to": ["Use kind reply."]})
+            raise InvalidInput(code="in_reply_to.not_reply", errors={"in_reply_to": [Message("in_reply_to.not_reply")]})
         inbound = InboundMessage.objects.filter(id=in_reply_to, organisation_id=org_id).select_related("channel").first()
         if inbound is None:
-            raise InvalidInput("No such citizen message.", errors={"in_reply_to": ["Unknown message."]})
+            raise InvalidInput(code="in_reply_to.unknown", errors={"in_reply_to": [Message("in_reply_to.unknown")]})
     slugs = list(channels or [])
     if not slugs and inbound is not None:
         slugs = [inbound.channel.slug]
     if not slugs:
-        raise InvalidInput("Choose at least one channel.", errors={"channels": ["At least one channel."]})
+        raise InvalidInput(code="channels.none", errors={"channels": [Message("channels.none")]})
     if not all(isinstance(s, str) for s in slugs):
-        raise InvalidInput("Channels are given by slug.", errors={"channels": ["Expected a list of slugs."]})
+        raise InvalidInput(code="channels.not_slugs", errors={"channels": [Message("channels.not_slugs")]})
     chans = list(Channel.objects.filter(slug__in=slugs, organisation_id=org_id, is_active=True))
     if len(chans) != len(set(slugs)):
         known = {c.slug for c in chans}
-        raise InvalidInput("Unknown channels.", errors={"channels": [f"Unknown channel: {s}" for s in slugs if s not in known]})
+        unknown = [s for s in slugs if s not in known]
+        raise InvalidInput(code="channels.unknown", params={"channels": unknown},
+                           errors={"channels": [Message("channels.unknown", {"channels": unknown})]})
     ensure_perm_on_channels(user=author, channel_ids=[c.id for c in chans], codename=ChannelPerm.DRAFT)
     ensure_may_use_channels(author=author, channels=chans)
     chosen_lane = _route_lane(organisation_id=org_id, kind=kind, lane_slug=lane)
@@ -162,7 +174,8 @@ def post_create(
     write_texts(post, new_texts=cleaned, by=author)
     snapshot_revision(post, texts=cleaned, by=author)
     results = run_checks(post, texts=cleaned, channels=chans)
-    post.checks = [r.as_dict() for r in results]
+    ensure_content_allowed(results)
+    post.checks = [r.as_data() for r in results]
     audit_record(
         owner=post, verb="created", actor=author, to_state=post.state,
         data={"lane": chosen_lane.slug, "channels": sorted(c.slug for c in chans), "languages": sorted(cleaned)},
@@ -211,7 +224,7 @@ def post_edit(
     if changed:
         snapshot_revision(post, texts=post.texts_dict(), by=by)
         voided = invalidate_approvals(post, languages=changed)
-    _refresh_checks(post, channels=channel_objs)
+    ensure_content_allowed(_refresh_checks(post, channels=channel_objs))
     audit_record(
         owner=post, verb="edited", actor=by, from_state=post.state, to_state=post.state,
         data={"languages": changed, "fields": fields, "voided_decisions": voided},
@@ -236,31 +249,33 @@ def post_submit(*, post_id: int, by, version: int | None = None, rules_acknowled
     if rules_acknowledged is not None:
         post.rules_acknowledged = bool(rules_acknowledged)
     texts = post.texts_dict()
-    fields = ["rules_acknowledged", "lane", "escalation_reason", "submitted_at"]
+    fields = ["rules_acknowledged", "lane", "escalation", "escalation_reason", "submitted_at"]
     if post.lane.kind == LaneKind.CONVERSATION:
         rules = [e for e in post.lane.escalations.all() if e.enabled]
-        reason = guidelines.escalation_reason(
+        found = guidelines.escalation_for(
             rules=[guidelines.Rule(kind=e.kind, params=e.params) for e in rules],
             texts=texts,
             reasons=[e.reason for e in rules],
         )
-        if reason:
+        if found:
+            reason = found.as_data()
             target = post.lane.escalate_to or Lane.objects.filter(
                 organisation_id=post.organisation_id, kind=LaneKind.OFFICIAL
             ).order_by("id").first()
             if target is not None:
                 from_lane = post.lane.slug
                 post.lane = Lane.objects.prefetch_related("guidelines", "steps").get(id=target.id)
-                post.escalation_reason = reason
+                post.escalation = reason
+                post.escalation_reason = ""
                 audit_record(
                     owner=post, verb="escalated", actor=by, from_state=post.state, to_state=post.state,
-                    data={"from_lane": from_lane, "to_lane": post.lane.slug, "reason": reason},
+                    data={"from_lane": from_lane, "to_lane": post.lane.slug, "escalation": reason},
                 )
                 outbox_emit(topic="post.escalated", organisation_id=post.organisation_id, post_id=post.id,
-                            payload={"post_id": post.id, "reason": reason})
+                            payload={"post_id": post.id, "escalation": reason})
     caretaker_route(post, by=by, texts=texts, channel_ids={c.id for c in channel_objs})
     results = run_checks(post, texts=texts, channels=channel_objs)
-    post.checks = [r.as_dict() for r in results]
+    post.checks = [r.as_data() for r in results]
     ensure_no_blocking(results)
     from_state = post.state
     post.submitted_at = timezone.now()
@@ -296,17 +311,20 @@ def post_publish_urgent(*, post_id: int, by, reason: str, version: int | None = 
     blocking guideline. Opens a retrospective review by someone else; counted as a bypass."""
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
-        raise InvalidInput("Give the reason for urgent publishing.", errors={"reason": ["This field is required."]})
+        raise InvalidInput(code="urgent.reason_required", errors={"reason": [Message("field.required")]})
+    if len(reason) > limits.REASON_MAX:
+        params = {"length": len(reason), "limit": limits.REASON_MAX}
+        raise TextTooLong(params=params, errors={"reason": [Message("text.too_long", params)]})
     post = post_get_for_update(post_id=post_id, user=by)
     ensure_version(post, version)
-    ensure_state(post, allowed=URGENT_FROM, action="publish urgently")
+    ensure_state(post, allowed=URGENT_FROM, action="publish_urgent")
     if not post.lane.allow_urgent:
-        raise NotPermitted("This lane does not allow urgent publishing.", code="urgent_not_allowed")
+        raise NotPermitted(code="urgent_not_allowed")
     ensure_channel_perm(user=by, post=post, codename=ChannelPerm.PUBLISH_URGENT)
     texts = post.texts_dict()
     results = run_checks(post, texts=texts, channels=list(post.channels.all()))
-    post.checks = [r.as_dict() for r in results]
-    ensure_no_blocking([r for r in results if r.rule != "four_rules"])
+    post.checks = [r.as_data() for r in results]
+    ensure_no_blocking([r for r in results if r.rule not in guidelines.NOT_ABOUT_TEXT])
     post.urgent = True
     post.urgent_reason = reason
     post.scheduled_at = None
@@ -315,7 +333,7 @@ def post_publish_urgent(*, post_id: int, by, reason: str, version: int | None = 
                   data={"reason": reason, "skipped_step": skipped})
     PostReview.objects.create(
         post=post, kind=ReviewKind.RETROSPECTIVE, team=post.lane.retrospective_team,
-        excluded_users=sorted({by.id, post.author_id}),
+        excluded_users=sorted({by.id, post.author_id}.union(*contributors(post).values())),
         due_at=timezone.now() + (post.lane.response_sla or timedelta(days=1)),
     )
     outbox_emit(topic="review.opened", organisation_id=post.organisation_id, post_id=post.id,
@@ -349,6 +367,6 @@ def reply_send(*, inbound_id: int, by, text: str, language: str, rules_acknowled
 def post_get(*, post_id: int, user) -> Post:
     post = Post.objects.filter(id=post_id).first()
     if post is None:
-        raise NotFound("No such post.")
+        raise NotFound(code="not_found.post")
     ensure_same_org(user=user, organisation_id=post.organisation_id)
     return post

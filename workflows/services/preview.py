@@ -21,6 +21,7 @@ from ..constants import (
 from ..models import Channel, InboundMessage, Lane, Post
 from ..permissions import has_perm_on_all
 from .common import is_team_member
+from .four_eyes import approval_scope
 
 
 @dataclass
@@ -28,7 +29,7 @@ class Preview:
     results: list[guidelines.CheckResult]
     #: {language: (characters, limit or None)}
     lengths: dict[str, tuple[int, int | None]]
-    escalation: str | None = None
+    escalation: guidelines.Escalation | None = None
     lane: Lane | None = None
 
     @property
@@ -74,7 +75,7 @@ def preview_checks(
     escalation = None
     if chosen.kind == LaneKind.CONVERSATION:
         rules = [e for e in chosen.escalations.all() if e.enabled]
-        escalation = guidelines.escalation_reason(
+        escalation = guidelines.escalation_for(
             rules=[guidelines.Rule(kind=e.kind, params=e.params) for e in rules],
             texts=texts, reasons=[e.reason for e in rules],
         )
@@ -98,6 +99,8 @@ class Actions:
     #: settle publications whose outcome is unknown (publication_resolve); shown by the publications
     resolve: bool = False
     missing_languages: list[str] = field(default_factory=list)
+    #: why approving is refused (a code of workflows.messages), "" when it is not
+    approve_refusal: str = ""
 
     @property
     def any(self) -> bool:
@@ -131,8 +134,11 @@ def post_actions_for(*, post: Post, user) -> Actions:
                 acts.translate = True
                 have = {t.language for t in post.texts.all()}
                 acts.missing_languages = [lang for lang in required_languages(post) if lang not in have]
+            # Four eyes by contribution: the very rule post_approve applies (four_eyes.py).
+            scope = approval_scope(post=post, user=user, step=step)
+            acts.approve_refusal = scope.refusal
             # Completing a translation step needs every required language first.
-            acts.approve = not already and not acts.missing_languages
+            acts.approve = not already and not acts.missing_languages and scope.allowed
     if PostState.WITHDRAWN in ALLOWED_TRANSITIONS[PostState(state)]:
         acts.withdraw = is_author or perm(ChannelPerm.MANAGE)
     if state in URGENT_FROM and post.lane.allow_urgent:

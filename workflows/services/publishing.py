@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..constants import ChannelPerm, InboundStatus, PostState, PublicationStatus
+from ..exceptions import GuidelineViolation
 from ..models import InboundMessage, Post, Publication
 from .audit import audit_record
 from .caretaker import caretaker_hold, caretaker_hold_period
@@ -16,7 +17,7 @@ from .common import (
     ensure_version,
     post_get_for_update,
 )
-from .engine import save_post
+from .engine import recheck_text, save_post
 from .outbox import outbox_emit
 from .signatures import signed_body, speaks_as_person
 
@@ -59,7 +60,9 @@ def post_publish_start(*, post_id: int, now=None) -> list[int]:
     period = caretaker_hold_period(post, now=now)
     if period is not None:
         caretaker_hold(post, period=period)
-        save_post(post, fields=["lane", "escalation_reason"])
+        save_post(post, fields=["lane", "escalation", "escalation_reason"])
+        return []
+    if not _text_still_allowed(post):
         return []
     texts = post.texts_dict()
     pubs = []
@@ -80,6 +83,24 @@ def post_publish_start(*, post_id: int, now=None) -> list[int]:
                  data={"publications": len(pubs)})
     save_post(post, fields=["spoken_as_person"])
     return list(post.publications.filter(status=PublicationStatus.PENDING).values_list("id", flat=True))
+
+
+def _text_still_allowed(post: Post) -> bool:
+    """The guidelines again, on the exact text about to be published (rules may have changed
+    since approval). A blocking result refuses the transition: the post stays approved or
+    scheduled, nothing is published, the results are stored on the post and the refusal is
+    audited once (not again while the results stay the same)."""
+    try:
+        recheck_text(post, code="guideline_violation.publish")
+    except GuidelineViolation as exc:
+        checks = [v for v in exc.violations]
+        if post.checks != checks:
+            post.checks = checks
+            audit_record(owner=post, verb="publish_refused", from_state=post.state, to_state=post.state,
+                         data={"violations": [{"code": v["code"], "params": v.get("params", {})} for v in checks]})
+            save_post(post)
+        return False
+    return True
 
 
 @transaction.atomic
@@ -150,11 +171,11 @@ def publication_resolve(*, publication_id: int, by, sent: bool, url: str = "", e
 
     pub = Publication.objects.select_for_update().filter(id=publication_id).first()
     if pub is None:
-        raise NotFound("No such publication.")
+        raise NotFound(code="not_found.publication")
     post = post_get_for_update(post_id=pub.post_id, user=by)
     ensure_channel_perm(user=by, post=post, codename=ChannelPerm.PUBLISH)
     if pub.status != PublicationStatus.UNKNOWN:
-        raise InvalidTransition("Only a publication whose outcome is unknown can be resolved.", code="not_unknown")
+        raise InvalidTransition(code="not_unknown")
     if sent:
         pub.status, pub.url, pub.external_id = PublicationStatus.SENT, url[:500], external_id[:300]
         pub.sent_at = timezone.now()

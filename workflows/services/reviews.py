@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from .. import limits
 from ..constants import (
     STEP_PERMISSION,
     ChannelPerm,
@@ -15,7 +16,15 @@ from ..constants import (
     StepKind,
     Verdict,
 )
-from ..exceptions import Conflict, GuidelineViolation, InvalidInput, NotFound, NotPermitted
+from ..exceptions import (
+    Conflict,
+    GuidelineViolation,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+    TextTooLong,
+)
+from ..messages import Message
 from ..models import Decision, Post, PostReview
 from .audit import audit_record
 from .common import (
@@ -28,24 +37,24 @@ from .common import (
     is_team_member,
     post_get_for_update,
 )
-from .engine import advance, live_approvers, required_languages, save_post
+from .engine import advance, live_approvers, recheck_text, required_languages, save_post
+from .four_eyes import ensure_may_approve
 from .outbox import outbox_emit
 
 
 def ensure_can_review(*, user, post: Post) -> None:
     """On the current step's team, not the author, holding the step's permission on every
-    channel; at sign-off, not the writer of any of the texts being signed off."""
+    channel. Approving also needs four eyes by contribution (four_eyes.approval_scope)."""
     step = current_step_of(post)
     if user.id == post.author_id:
-        raise NotPermitted("Authors never approve their own posts.", code="self_approval")
+        raise NotPermitted(code="self_approval")
     ensure_channel_perm(user=user, post=post, codename=STEP_PERMISSION[StepKind(step.kind)], team=step.team)
-    if step.kind == StepKind.SIGN_OFF and any(t.updated_by_id == user.id for t in post.texts.all()):
-        raise NotPermitted("You wrote one of these texts: someone else signs it off.", code="own_translation")
 
 
 def _decide(post: Post, *, by, verdict: str, comment: str, texts) -> Decision:
-    """Record the decision. The caller holds the post's row lock, so no other transaction can
-    decide on this post meanwhile; the partial unique constraint is the database's backstop."""
+    """Record the decision, bound to every text version it saw (editing any of them voids it).
+    The caller holds the post's row lock, so no other transaction can decide on this post
+    meanwhile; the partial unique constraint is the database's backstop."""
     return Decision.objects.create(
         post=post, step=current_step_of(post), revision=post.revision,
         text_versions={t.language: t.version for t in texts},
@@ -57,12 +66,13 @@ def _clean_comment(comment, *, required: bool) -> str:
     if comment is None:
         comment = ""
     if not isinstance(comment, str):
-        raise InvalidInput("comment must be text.", errors={"comment": ["Expected a string."]})
+        raise InvalidInput(code="text.not_string", errors={"comment": [Message("text.not_string")]})
     comment = comment.strip()
     if required and not comment:
-        raise InvalidInput("Say what should change.", errors={"comment": ["This field is required."]})
-    if len(comment) > 5000:
-        raise InvalidInput("Comment too long.", errors={"comment": ["At most 5000 characters."]})
+        raise InvalidInput(code="comment.required", errors={"comment": [Message("field.required")]})
+    if len(comment) > limits.COMMENT_MAX:
+        params = {"length": len(comment), "limit": limits.COMMENT_MAX}
+        raise TextTooLong(params=params, errors={"comment": [Message("text.too_long", params)]})
     return comment
 
 
@@ -80,22 +90,26 @@ def post_approve(*, post_id: int, by, comment: str = "", version: int | None = N
     texts = list(post.texts.all())
     languages = {t.language for t in texts}
     step = current_step_of(post)
+    covered = ensure_may_approve(post=post, user=by, step=step, texts=texts)
     if step.kind == StepKind.TRANSLATION:
         missing = [lang for lang in required_languages(post) if lang not in languages]
         if missing:
             raise GuidelineViolation(
-                "Provide every translation before completing the step.",
+                code="translation.missing", params={"languages": missing},
                 violations=[{"rule": "languages_present", "severity": "block", "ok": False,
-                             "message": f"Missing text in: {', '.join(missing)}.", "language": m,
-                             "field": f"texts.{m}"} for m in missing],
+                             "code": "languages_present.missing", "params": {"languages": [m]},
+                             "language": m, "field": f"texts.{m}"} for m in missing],
             )
     approvers = live_approvers(post)
     if by.id in approvers.get(step.id, ()):
-        raise Conflict("You already approved this step.", code="already_approved")
+        raise Conflict(code="already_approved")
+    # Approval is bound to the exact text it saw: the guidelines run again on that text.
+    post.checks = [r.as_data() for r in recheck_text(post, texts={t.language: t.body for t in texts})]
     decision = _decide(post, by=by, verdict=Verdict.APPROVE, comment=comment, texts=texts)
     approvers.setdefault(step.id, set()).add(by.id)
     audit_record(owner=post, verb="approved", actor=by, from_state=post.state, to_state=post.state,
-                 data={"step_id": step.id, "step": step.name, "decision_id": decision.id, "comment": comment})
+                 data={"step_id": step.id, "step": step.name, "decision_id": decision.id, "comment": comment,
+                       "languages": covered})
     advance(post, by=by, languages=languages, approvers=approvers)
     save_post(post)
     return post
@@ -105,7 +119,8 @@ def _close_with(post_id: int, *, by, comment, version, verdict: str, to: PostSta
     comment = _clean_comment(comment, required=True)
     post = post_get_for_update(post_id=post_id, user=by)
     ensure_version(post, version)
-    ensure_state(post, allowed={PostState.IN_REVIEW}, action=verb.replace("_", " "))
+    ensure_state(post, allowed={PostState.IN_REVIEW},
+                 action={"changes_requested": "request_changes", "rejected": "reject"}.get(verb, verb))
     ensure_can_review(user=by, post=post)
     ensure_transition(post, to=to)
     step = current_step_of(post)
@@ -161,15 +176,15 @@ def review_complete(*, review_id: int, by, ok: bool, comment: str = "") -> PostR
     broke the glass, and is on the review's team (or may review the post's channels)."""
     review = PostReview.objects.select_for_update().filter(id=review_id).first()
     if review is None:
-        raise NotFound("No such review.")
+        raise NotFound(code="not_found.review")
     post = post_get_for_update(post_id=review.post_id, user=by)
     if review.status != ReviewStatus.OPEN:
-        raise Conflict("This review is already done.", code="review_done")
+        raise Conflict(code="review_done")
     if by.id in review.excluded_users or by.id == post.author_id:
-        raise NotPermitted("Someone else must do this review.", code="self_review")
+        raise NotPermitted(code="self_review")
     if review.team_id is not None:
         if not is_team_member(user=by, team=review.team):
-            raise NotPermitted("Only the review's team does this review.", code="not_on_team")
+            raise NotPermitted(code="not_review_team")
     else:
         ensure_channel_perm(user=by, post=post, codename=ChannelPerm.REVIEW)
     comment = _clean_comment(comment, required=not ok)
@@ -191,6 +206,6 @@ def review_complete(*, review_id: int, by, ok: bool, comment: str = "") -> PostR
 def ensure_visible_review(*, review_id: int, user) -> PostReview:
     review = PostReview.objects.select_related("post").filter(id=review_id).first()
     if review is None:
-        raise NotFound("No such review.")
+        raise NotFound(code="not_found.review")
     ensure_same_org(user=user, organisation_id=review.post.organisation_id)
     return review

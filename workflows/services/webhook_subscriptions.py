@@ -68,14 +68,14 @@ def _clean(*, url=_UNSET, secret=_UNSET, events=_UNSET) -> dict:
         else:
             out["events"] = sorted(set(events or []))
     if errors:
-        raise InvalidInput("Some fields are not valid.", errors=errors)
+        raise InvalidInput(code="fields.invalid", errors=errors)
     return out
 
 
 def _get_for_update(*, webhook_id: int, by) -> WebhookSubscription:
     hook = WebhookSubscription.objects.select_for_update().filter(id=webhook_id).first()
     if hook is None or (not by.is_superuser and hook.organisation_id != by.organisation_id):
-        raise NotFound("No such webhook.")
+        raise NotFound(code="not_found.webhook")
     ensure_can_manage_webhooks(user=by)
     return hook
 
@@ -86,7 +86,7 @@ def webhook_create(*, by, url: str, secret: str, events: list[str] | None = None
     """Subscribe `by`'s organisation to `events` (empty: all). Raises NotPermitted, InvalidInput."""
     ensure_can_manage_webhooks(user=by)
     if by.organisation_id is None:
-        raise InvalidInput("You belong to no organisation.", errors={"non_field_errors": ["No organisation."]})
+        raise InvalidInput(code="organisation.none", errors={"non_field_errors": ["No organisation."]})
     fields = _clean(url=url, secret=secret, events=events or [])
     with audit_context(actor=by):  # webhook.created in the organisation's security chain
         return WebhookSubscription.objects.create(

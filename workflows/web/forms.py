@@ -5,6 +5,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .. import limits
 from ..constants import InboundStatus
 
 #: Maps a service error key to the form field that shows it.
@@ -33,13 +34,16 @@ class VersionForm(forms.Form):
 
 
 class ReplyForm(VersionForm):
-    text = forms.CharField(label=_("Your reply"), widget=forms.Textarea(attrs={"rows": 5}), required=True)
+    text = forms.CharField(label=_("Your reply"), widget=forms.Textarea(attrs={"rows": 5}), required=True,
+                           max_length=limits.TEXT_MAX)
     rules_acknowledged = forms.BooleanField(label=ACK_LABEL, required=False)
 
 
 class ComposeForm(VersionForm):
-    text_en = forms.CharField(label=_("English text"), widget=forms.Textarea(attrs={"rows": 6, "lang": "en"}), required=False)
-    text_fr = forms.CharField(label=_("French text"), widget=forms.Textarea(attrs={"rows": 6, "lang": "fr"}), required=False)
+    text_en = forms.CharField(label=_("English text"), widget=forms.Textarea(attrs={"rows": 6, "lang": "en"}), required=False,
+                              max_length=limits.TEXT_MAX)
+    text_fr = forms.CharField(label=_("French text"), widget=forms.Textarea(attrs={"rows": 6, "lang": "fr"}), required=False,
+                              max_length=limits.TEXT_MAX)
     channels = forms.MultipleChoiceField(label=_("Target channels"), widget=forms.CheckboxSelectMultiple, required=False)
     scheduled_at = forms.DateTimeField(
         label=_("Publish at (optional)"), required=False,
@@ -64,16 +68,19 @@ class ComposeForm(VersionForm):
 
 
 class CommentForm(VersionForm):
-    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                              max_length=limits.COMMENT_MAX)
 
 
 class TranslationForm(VersionForm):
     language = forms.ChoiceField(label=_("Language"), choices=[("en", _("English")), ("fr", _("French"))])
-    text = forms.CharField(label=_("Translation"), widget=forms.Textarea(attrs={"rows": 5}), required=False)
+    text = forms.CharField(label=_("Translation"), widget=forms.Textarea(attrs={"rows": 5}), required=False,
+                           max_length=limits.TEXT_MAX)
 
 
 class UrgentForm(VersionForm):
-    reason = forms.CharField(label=_("Reason for urgent publishing"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    reason = forms.CharField(label=_("Reason for urgent publishing"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
+                             max_length=limits.REASON_MAX)
 
 
 class ResolveForm(forms.Form):

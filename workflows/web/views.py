@@ -26,9 +26,10 @@ from django.views.i18n import set_language
 from accounts.services import user_set_language
 from config.staticfiles import gcds_stylesheet
 
-from .. import selectors
+from .. import limits, selectors
 from ..constants import ChannelPerm, InboundStatus, PostKind, PostState, PublicationStatus
 from ..exceptions import Conflict, NotFound, WorkflowError
+from ..messages import display_results as display_checks
 from ..models import HoldingReply
 from ..permissions import channels_with_perm
 from ..services import inbound as inbound_services
@@ -36,7 +37,6 @@ from ..services import posts as post_services
 from ..services import publishing, relay, reviews, translations
 from ..services.preview import post_actions_for, preview_checks
 from . import charts
-from .checks_i18n import display_checks
 from .forms import (
     SERVICE_FIELD,
     CommentForm,
@@ -75,7 +75,7 @@ def service_error(form, exc: WorkflowError) -> None:
             name = "text"
         if name and name in form.fields:
             for m in msgs:
-                form.add_error(name, m)
+                form.add_error(name, str(m))
             placed = True
     if not placed:
         form.add_error(None, exc.message)
@@ -260,7 +260,7 @@ def inbound_detail(request, inbound_id: int):
             else:
                 if post.lane.kind != "conversation" or post.state == PostState.IN_REVIEW:
                     messages.warning(request, _("Your reply needs approval before it is published: %(reason)s")
-                                     % {"reason": post.escalation_reason or post.lane.name})
+                                     % {"reason": post.escalation_display or post.lane.name})
                 else:
                     messages.success(request, _("Reply sent."))
                 return redirect("web-post", post_id=post.id)
@@ -295,6 +295,10 @@ def checks(request):
     texts = {lang: data.get(f"text_{lang}", "") for lang in ("en", "fr") if f"text_{lang}" in data}
     if "text" in data and data.get("reply_language") in ("en", "fr"):
         texts[data["reply_language"]] = data.get("text", "")
+    if any(len(t) > limits.TEXT_MAX for t in texts.values()):
+        # Refused before any rule runs: the cost of a check is bounded by limits.TEXT_MAX.
+        return render(request, "web/partials/checks.html",
+                      {"too_long": limits.TEXT_MAX, "checks": [], "preview": None}, status=413)
     try:
         in_reply_to = int(data.get("in_reply_to") or 0) or None
     except ValueError:

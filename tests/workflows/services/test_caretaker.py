@@ -38,7 +38,7 @@ def test_reply_in_a_period_goes_through_approval_and_not_outside_it(demo):
         during = posts.post_submit(post_id=f.reply_draft(demo).id, by=demo.dana)
         assert during.state == PostState.IN_REVIEW
         assert during.lane.kind == LaneKind.OFFICIAL
-        assert "2027 general election" in during.escalation_reason
+        assert "2027 general election" in during.escalation_display
         ev = AuditEvent.objects.filter(post=during, verb="escalated").get()
         assert ev.data["code"] == caretaker.CODE_OFFICIAL_ONLY
     with time_machine.travel(now + 3 * HOUR, tick=False):  # the end is exclusive
@@ -52,7 +52,7 @@ def test_topic_rule_routes_only_replies_that_touch_a_listed_topic(demo):
     plain = posts.post_submit(post_id=f.reply_draft(demo, "The office opens at 9.").id, by=demo.dana)
     assert plain.state == PostState.APPROVED
     touchy = posts.post_submit(post_id=f.reply_draft(demo, "The new Tax credit starts in May.").id, by=demo.dana)
-    assert touchy.state == PostState.IN_REVIEW and "tax" in touchy.escalation_reason
+    assert touchy.state == PostState.IN_REVIEW and "tax" in touchy.escalation_display
 
 
 def test_broadcast_to_a_paused_channel_is_refused_and_nothing_changes(demo):

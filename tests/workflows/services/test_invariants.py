@@ -1,4 +1,7 @@
-"""Property-based: whatever sequence of actions by whichever demo users, the invariants hold."""
+"""Property-based: whatever sequence of actions by whichever demo users, the invariants hold.
+
+rami is both a reviewer (managers) and a drafter (authors) here: the editing reviewer of issue 9,
+§5. He edits drafts at random; four eyes by contribution must still hold."""
 from __future__ import annotations
 
 import pytest
@@ -7,6 +10,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from accounts.models import Team
 from tests.workflows import factories as f
 from workflows.constants import PostState, StepKind, Verdict
 from workflows.exceptions import WorkflowError
@@ -14,6 +18,7 @@ from workflows.models import AuditEvent, Decision, Post
 from workflows.services import posts, publishing, reviews, translations
 from workflows.services.audit import audit_verify
 from workflows.services.engine import required_languages
+from workflows.services.four_eyes import approved_by_others, contributors
 
 USERS = ["dana", "rami", "tess", "cora", "uma", "omar"]
 TEXTS = [
@@ -38,6 +43,7 @@ class PostWorkflow(RuleBasedStateMachine):
         self.sid = transaction.savepoint()
         self.post_ids: list[int] = []
         self.dpe_org = self.demo.dana.organisation_id
+        self.demo.rami.groups.add(Team.objects.get(slug="authors", organisation__slug="dpe").group)
 
     def teardown(self):
         transaction.savepoint_rollback(self.sid)
@@ -141,6 +147,33 @@ class PostWorkflow(RuleBasedStateMachine):
                 if step.kind == StepKind.SIGN_OFF:
                     writers = set(post.texts.values_list("updated_by_id", flat=True))
                     assert not approvers & writers, "a text's writer signed it off"
+
+    @precondition(lambda self: self.post_ids)
+    @rule(data=st.data(), lang=st.sampled_from(["en", "fr"]))
+    def a_reviewer_edits_then_tries_to_approve(self, data, lang):
+        """The editing reviewer changes a draft's text, it is submitted, and he tries to approve."""
+        post_id = data.draw(st.sampled_from(self.post_ids))
+        body = f"{f.EN if lang == 'en' else f.FR} r{data.draw(st.integers(0, 3))}"
+        self._try(lambda: posts.post_edit(post_id=post_id, by=self.demo.rami, texts={lang: body}))
+        self._try(lambda: posts.post_submit(post_id=post_id, by=self.demo.dana))
+        self._try(lambda: reviews.post_approve(post_id=post_id, by=self.demo.rami))
+
+    @invariant()
+    def nobody_approves_text_they_wrote(self):
+        """No live approval outside a translation step was given by someone who wrote or
+        changed a language it covers; every language of a post that passed a lane with steps
+        carries an approval by someone who did not write it."""
+        for post in Post.objects.filter(id__in=self.post_ids).select_related("lane"):
+            wrote = contributors(post)
+            live = Decision.objects.filter(post=post, verdict=Verdict.APPROVE, invalidated_at__isnull=True)
+            for d in live.select_related("step"):
+                assert d.reviewer_id != post.author_id
+                if d.step.kind == StepKind.TRANSLATION:
+                    continue
+                mine = [lang for lang in d.text_versions if d.reviewer_id in wrote.get(lang, ())]
+                assert not mine, f"post {post.id}: reviewer {d.reviewer_id} approved own {mine} text"
+            if post.state in PASSED_STATES and not post.urgent and post.lane.steps.exists():
+                assert all(approved_by_others(post).values()), f"post {post.id} passed without four eyes"
 
     @invariant()
     def audit_chain_verifies(self):

@@ -178,9 +178,11 @@ def test_escalation_moves_a_reply_to_the_official_lane(demo):
     post = posts.post_submit(post_id=post.id, by=demo.dana)
     assert post.lane.slug == "official"
     assert post.state == PostState.IN_REVIEW
-    assert "minister" in post.escalation_reason
+    assert post.escalation == {"code": "escalation.terms",
+                               "params": {"terms": ["minister"], "language": "en", "reason": "Sensitive topic"}}
+    assert "minister" in post.escalation_display
     ev = AuditEvent.objects.get(post=post, verb="escalated")
-    assert ev.data["to_lane"] == "official" and "minister" in ev.data["reason"]
+    assert ev.data["to_lane"] == "official" and ev.data["escalation"] == post.escalation
 
 
 def test_french_escalation_term(demo):
@@ -189,13 +191,28 @@ def test_french_escalation_term(demo):
     assert posts.post_submit(post_id=post.id, by=demo.dana).lane.slug == "official"
 
 
+def test_blocking_content_refuses_creating_the_draft_and_keeps_nothing(demo):
+    count, events = Post.objects.count(), AuditEvent.objects.count()
+    with pytest.raises(GuidelineViolation) as exc:
+        posts.post_create(author=demo.dana, channels=["dpe-en"], kind="reply",
+                          texts={"en": "Call me at 613-555-0199 to discuss."}, rules_acknowledged=True)
+    assert [v["code"] for v in exc.value.violations] == ["personal_data.phone"]
+    assert (Post.objects.count(), AuditEvent.objects.count()) == (count, events)
+
+
 def test_blocking_guideline_refuses_submit_and_changes_nothing(demo):
+    from workflows.models import GuidelineRule
+
     post = posts.post_create(author=demo.dana, channels=["dpe-en"], kind="reply",
-                             texts={"en": "Call me at 613-555-0199 to discuss."}, rules_acknowledged=True)
+                             texts={"en": "Call the office to discuss."}, rules_acknowledged=True)
+    # The policy changes after the draft was saved: the submit is checked against it.
+    rule = GuidelineRule.objects.get(lane=post.lane, kind="forbidden_terms")
+    rule.params = {"terms": {"en": ["discuss"]}}
+    rule.save()
     version, events = post.version, AuditEvent.objects.count()
     with pytest.raises(GuidelineViolation) as exc:
         posts.post_submit(post_id=post.id, by=demo.dana)
-    assert any(v["rule"] == "personal_data" for v in exc.value.violations)
+    assert any(v["rule"] == "forbidden_terms" for v in exc.value.violations)
     post = Post.objects.get(id=post.id)
     assert (post.state, post.version, AuditEvent.objects.count()) == (PostState.DRAFT, version, events)
 

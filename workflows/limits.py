@@ -1,0 +1,16 @@
+"""Every length cap on text a person or an integration sends, in one place.
+
+The API serializers, the web forms, the live-checks endpoint, the services and inbound ingest
+all read these numbers; nothing else defines a text limit. A value over its cap is refused with
+422 (problem type `text_too_long`, code `text.too_long`) before any guideline runs, so the cost
+of checking a request is bounded by these numbers."""
+from __future__ import annotations
+
+#: One language's text of a post or reply (characters, after CRLF → LF and trimming).
+TEXT_MAX = 20_000
+#: A citizen message received by the inbox.
+INBOUND_TEXT_MAX = 20_000
+#: A reviewer's comment (approve, request changes, reject, complete a review).
+COMMENT_MAX = 5_000
+#: The reason given for break-glass urgent publishing.
+REASON_MAX = 2_000

@@ -1,0 +1,291 @@
+"""The message catalogue: every stable code → the words, in English and (via gettext) French.
+
+Services and guideline rules speak in codes with parameters (``{"code": "personal_data.phone",
+"params": {"language": "fr"}}``); nothing below the edges writes a sentence. The edges (the API's
+problem details and serializers, the web pages) render a code here in the reader's language:
+the active Django language, set from the user's saved language, ``?lang=`` or Accept-Language.
+
+Parameters are data (language codes, state slugs, numbers, lists); `render` turns the ones with
+known names into words in the active language: ``language``/``detected`` → "English"/"anglais",
+``languages`` → a list of those, ``state``/``from_state``/``to_state`` → the state's name,
+``action`` → the verb, ``permission`` → the permission's name, lists → "a, b". The codes are
+documented in docs/api.md; tests/workflows/test_messages.py checks every code has French words.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+#: code → message template (gettext_lazy; %(name)s placeholders take the rendered parameters).
+CATALOGUE: dict[str, Promise] = {
+    # --- guideline results --------------------------------------------------------------
+    "length.ok": _("Length within the channel limit."),
+    "length.over": _("The %(language)s text is %(length)s characters long; the limit is %(limit)s."),
+    "personal_data.ok": _("No personal data found."),
+    "personal_data.email": _("The %(language)s text seems to contain an email address."),
+    "personal_data.phone": _("The %(language)s text seems to contain a phone number."),
+    "personal_data.sin": _("The %(language)s text seems to contain a social insurance number."),
+    "personal_data.postal_code": _("The %(language)s text seems to contain a postal code."),
+    "forbidden_terms.ok": _("No forbidden terms."),
+    "forbidden_terms.found": _("The %(language)s text uses forbidden terms: %(terms)s."),
+    "link_domains.ok": _("Links only to allowed domains."),
+    "link_domains.not_allowed": _("The %(language)s text links to domains that are not allowed: %(links)s."),
+    "languages_present.ok": _("Every required language is present."),
+    "languages_present.missing": _("Text missing in: %(languages)s."),
+    "languages_present.missing_until_translation": _(
+        "Text missing in: %(languages)s. The translation step will provide it."),
+    "languages_present.no_channel": _("None of the target channels publishes in: %(languages)s."),
+    "reply_language.ok": _("The reply is written in %(language)s, the citizen's language."),
+    "reply_language.missing": _("The citizen wrote in %(language)s: write the reply in %(language)s."),
+    "reply_language.mismatch": _("The citizen wrote in %(language)s, but the reply reads as %(detected)s."),
+    "four_rules.ok": _("The author acknowledged the four rules."),
+    "four_rules.missing": _(
+        "Acknowledge the four rules: don't embarrass yourself, don't embarrass the government, "
+        "don't be untrue, don't be boring."),
+    # --- escalation (conversation lane → official lane) ----------------------------------
+    "escalation.terms": _("The %(language)s text mentions %(terms)s."),
+    "escalation.regex": _("The %(language)s text matches “%(match)s”."),
+    "escalation.link_domain": _("The %(language)s text links to %(links)s."),
+    "escalation.length_over": _("The %(language)s text is %(length)s characters long, over %(limit)s."),
+    "escalation.with_reason": _("%(reason)s: %(detail)s"),
+    # --- caretaker (election) periods ----------------------------------------------------
+    "caretaker.official_only": _("Caretaker period “%(period)s”: every reply needs approval."),
+    "caretaker.topic": _("Caretaker period “%(period)s”: replies about %(terms)s need approval."),
+    "caretaker.channel_paused": _("Caretaker period “%(period)s”: broadcasts to %(channels)s are paused."),
+    "caretaker.held": _("Held for review: approved before caretaker period “%(period)s” and due to publish inside it."),
+    # --- text limits -------------------------------------------------------------------
+    "text.too_long": _("This text is %(length)s characters long; at most %(limit)s are accepted."),
+    "text.too_long_to_check": _("The text is too long to check: at most %(limit)s characters."),
+    "text.blank": _("This text may not be blank."),
+    "text.nul": _("The text may not contain NUL characters."),
+    "text.not_string": _("Expected text."),
+    "texts.not_object": _("Give the texts as an object of language → text, such as {\"en\": \"…\"}."),
+    "texts.unsupported_language": _("Unsupported language: use en or fr."),
+    "texts.invalid": _("Some texts are not valid."),
+    "texts.none": _("Write at least one text."),
+    "field.required": _("This field is required."),
+    # --- creating and editing ------------------------------------------------------------
+    "kind.invalid": _("The kind must be “reply” or “post”."),
+    "organisation.none": _("You belong to no organisation."),
+    "in_reply_to.not_reply": _("Only a reply answers a citizen message."),
+    "in_reply_to.unknown": _("There is no such citizen message."),
+    "channels.none": _("Choose at least one channel."),
+    "channels.not_slugs": _("Give the channels by their short names (slugs)."),
+    "channels.unknown": _("Unknown channels: %(channels)s."),
+    "lane.unknown": _("There is no lane “%(lane)s”."),
+    "lane.conversation_for_post": _("A post (not a reply) goes through an official lane."),
+    "lane.none": _("Your organisation has no lane of this kind to route to."),
+    "schedule.invalid": _("Give the publication time as an ISO 8601 date and time with a time zone offset."),
+    "schedule.past": _("The publication time must be in the future."),
+    "urgent.reason_required": _("Give the reason for publishing urgently."),
+    "urgent_not_allowed": _("This lane does not allow urgent publishing."),
+    "comment.required": _("Say what should change."),
+    # --- who may act, and when -----------------------------------------------------------
+    "not_found.post": _("There is no such post."),
+    "not_found.review": _("There is no such review."),
+    "not_found.publication": _("There is no such publication."),
+    "not_found.message": _("There is no such message."),
+    "not_found.resource": _("There is no such resource."),
+    "not_found.webhook": _("There is no such webhook."),
+    "invalid_transition": _("A post that is %(from_state)s cannot become %(to_state)s."),
+    "invalid_state": _("You cannot %(action)s a post that is %(state)s."),
+    "no_current_step": _("The post is not waiting on any step."),
+    "not_translation_step": _("The post is not at a translation step."),
+    "stale_version": _("The post changed since you loaded it (you had version %(given)s; it is now "
+                       "version %(current)s). Reload it and try again."),
+    "not_on_team": _("Only the %(team)s team acts at this step."),
+    "channel_permission": _("You need the “%(permission)s” permission on every channel of this post."),
+    "self_approval": _("Authors never approve their own posts."),
+    "four_eyes.contributed": _("You wrote or changed the %(languages)s text: someone else must approve it."),
+    "self_translation": _("Authors do not translate their own posts at the translation step."),
+    "already_approved": _("You already approved this step."),
+    "translation.missing": _("Provide every translation before completing the step: text missing in "
+                             "%(languages)s."),
+    "languages.missing_for_approval": _("Every required language must be present before approval: text "
+                                        "missing in %(languages)s."),
+    "review_done": _("This review is already done."),
+    "self_review": _("Someone else must do this review."),
+    "not_review_team": _("Only the review's team does this review."),
+    "not_unknown": _("Only a publication whose outcome is unknown can be resolved."),
+    "inbound_taken": _("This message is already %(status)s."),
+    "inbound_closed": _("This message is already %(status)s."),
+    "manage_webhooks": _("Managing webhooks needs the “manage” permission on a channel of your organisation."),
+    "idempotency_key.invalid": _("The Idempotency-Key must be 1 to 200 printable ASCII characters, such as a UUID."),
+    "idempotency_key_reused": _("This Idempotency-Key was already used for a different request."),
+    "idempotency_in_progress": _("A request with this Idempotency-Key is still in progress; retry shortly."),
+    "if_match.invalid": _("If-Match must be an ETag this API gave you, such as W/\"3\"."),
+    "channel.unknown": _("Unknown channel."),
+    "fields.invalid": _("Some fields are not valid."),
+    "guideline_violation": _("The text breaks a blocking guideline rule; nothing was changed."),
+    "guideline_violation.publish": _("The approved text now breaks guideline rules: it was not published."),
+    # --- problem titles (by HTTP status) ---------------------------------------------------
+    "problem.invalid_input": _("Invalid input"),
+    "problem.not_authenticated": _("Not authenticated"),
+    "problem.not_permitted": _("Not permitted"),
+    "problem.not_found": _("Not found"),
+    "problem.method_not_allowed": _("Method not allowed"),
+    "problem.not_acceptable": _("Not acceptable"),
+    "problem.conflict": _("Conflict"),
+    "problem.precondition_failed": _("Precondition failed"),
+    "problem.too_large": _("Request too large"),
+    "problem.unsupported_media_type": _("Unsupported media type"),
+    "problem.guideline_violation": _("Guideline violation"),
+    "problem.text_too_long": _("Text too long"),
+    "problem.precondition_required": _("Precondition required"),
+    "problem.throttled": _("Too many requests"),
+    "problem.server_error": _("Server error"),
+    "problem.error": _("Error"),
+    "problem.fields_invalid": _("Some fields are not valid."),
+    "request.not_understood": _("The request could not be understood."),
+    "request.forbidden": _("You are not allowed to do this."),
+    "request.server_error": _("Something went wrong on our side; it has been logged."),
+}
+
+#: Verbs for the `action` parameter, as they fit "You cannot %(action)s a post…".
+ACTIONS: dict[str, Promise] = {
+    "edit": pgettext_lazy("you cannot … a post", "edit"),
+    "submit": pgettext_lazy("you cannot … a post", "submit"),
+    "approve": pgettext_lazy("you cannot … a post", "approve"),
+    "request_changes": pgettext_lazy("you cannot … a post", "request changes on"),
+    "reject": pgettext_lazy("you cannot … a post", "reject"),
+    "translate": pgettext_lazy("you cannot … a post", "translate"),
+    "publish_urgent": pgettext_lazy("you cannot … a post", "urgently publish"),
+    "retry": pgettext_lazy("you cannot … a post", "retry publishing"),
+    "withdraw": pgettext_lazy("you cannot … a post", "withdraw"),
+}
+
+#: Names for the `permission` parameter (channel permission codenames).
+PERMISSIONS: dict[str, Promise] = {
+    "draft_channel": pgettext_lazy("permission", "draft"),
+    "review_channel": pgettext_lazy("permission", "review"),
+    "translate_channel": pgettext_lazy("permission", "translate"),
+    "publish_channel": pgettext_lazy("permission", "publish"),
+    "publish_urgent_channel": pgettext_lazy("permission", "publish urgently"),
+    "manage_channel": pgettext_lazy("permission", "manage"),
+}
+
+LANGUAGES_INLINE: dict[str, Promise] = {
+    "en": pgettext_lazy("language in a sentence", "English"),
+    "fr": pgettext_lazy("language in a sentence", "French"),
+}
+
+
+def language_inline(code: str) -> str:
+    return str(LANGUAGES_INLINE.get(code, code))
+
+
+def _state(slug: str) -> str:
+    from .constants import PostState
+
+    try:
+        return str(PostState(slug).label).lower()
+    except ValueError:
+        return slug
+
+
+def _inbound_status(slug: str) -> str:
+    from .constants import InboundStatus
+
+    try:
+        return str(InboundStatus(slug).label).lower()
+    except ValueError:
+        return slug
+
+
+def _join(values) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def display_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The parameters as words in the active language (see the module docstring)."""
+    out: dict[str, Any] = {}
+    for key, value in (params or {}).items():
+        if key in ("language", "detected"):
+            out[key] = language_inline(str(value))
+        elif key == "languages":
+            out[key] = _join(language_inline(str(v)) for v in (value or []))
+        elif key in ("state", "from_state", "to_state"):
+            out[key] = _state(str(value))
+        elif key == "status":
+            out[key] = _inbound_status(str(value))
+        elif key == "action":
+            out[key] = str(ACTIONS.get(str(value), value))
+        elif key == "permission":
+            out[key] = str(PERMISSIONS.get(str(value), value))
+        elif isinstance(value, (list, tuple)):
+            out[key] = _join(value)
+        elif isinstance(value, Mapping) and "en" in value:
+            # A bilingual name (e.g. a caretaker period's): the reader's language.
+            from django.utils.translation import get_language
+
+            lang = "fr" if (get_language() or "en").startswith("fr") else "en"
+            out[key] = value.get(lang) or value.get("en")
+        else:
+            out[key] = value
+    return out
+
+
+class _Missing(dict):
+    """A template never fails on a parameter an old stored result lacks."""
+
+    def __missing__(self, key):
+        return "…"
+
+
+def render(code: str, params: Mapping[str, Any] | None = None, *, fallback: str = "") -> str:
+    """`code` in the active language; `fallback` (or the code) when the catalogue lacks it."""
+    template = CATALOGUE.get(code)
+    if template is None:
+        return fallback or code
+    text = str(template) % _Missing(display_params(params))
+    reason = (params or {}).get("reason") if code.startswith("escalation.") else None
+    if reason and code != "escalation.with_reason":
+        return str(CATALOGUE["escalation.with_reason"]) % {"reason": reason, "detail": text}
+    return text
+
+
+def known(code: str) -> bool:
+    return code in CATALOGUE
+
+
+@dataclass(frozen=True)
+class Message:
+    """A code with parameters, rendered in the active language when turned into text."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return render(self.code, self.params)
+
+    def as_data(self) -> dict:
+        return {"code": self.code, "params": dict(self.params)}
+
+
+def render_stored(item: Mapping[str, Any] | None) -> str:
+    """A stored result ({"code", "params"} or an older {"message"} without a code) as text."""
+    if not item:
+        return ""
+    code = item.get("code") or ""
+    return render(code, item.get("params") or {}, fallback=str(item.get("message") or "")) if code else str(
+        item.get("message") or "")
+
+
+def display_results(results) -> list[dict]:
+    """Guideline results (CheckResult objects or their stored dicts) ready for a template, each
+    with `text` in the active language. A stored result from before codes (English words, no
+    code) is shown as stored, with `text_lang` "en" so screen readers pronounce it right."""
+    out = []
+    for r in results or []:
+        d = r.as_data() if hasattr(r, "as_data") else dict(r)
+        if d.get("code") and known(d["code"]):
+            d["text"], d["text_lang"] = render(d["code"], d.get("params") or {}), ""
+        else:
+            d["text"], d["text_lang"] = str(d.get("message") or ""), "en"
+        out.append(d)
+    return out
