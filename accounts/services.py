@@ -48,24 +48,23 @@ SIGNATURE_MAX = 100
 def user_set_signature(*, user: User, signature_en: str, signature_fr: str) -> None:
     """Set how `user` signs replies on organisation channels that sign, per language. Raises
     InvalidInput for text that is too long or spans lines."""
-    from django.utils.translation import gettext as _
-
     from workflows.exceptions import InvalidInput
+    from workflows.messages import Message
 
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Message]] = {}
     cleaned = {}
     for field, value in (("signature_en", signature_en), ("signature_fr", signature_fr)):
         value = (value or "").strip() if isinstance(value, str) else None
         if value is None:
-            errors[field] = [_("Expected text.")]
+            errors[field] = [Message("text.not_string")]
         elif len(value) > SIGNATURE_MAX:
-            errors[field] = [_("At most 100 characters.")]
+            errors[field] = [Message("text.too_long", {"length": len(value), "limit": SIGNATURE_MAX})]
         elif "\n" in value or "\r" in value:
-            errors[field] = [_("A signature fits on one line.")]
+            errors[field] = [Message("signature.one_line")]
         else:
             cleaned[field] = value
     if errors:
-        raise InvalidInput(_("The signature is not valid."), errors=errors)
+        raise InvalidInput(code="signature.invalid", errors=errors)
     User.objects.filter(id=user.id).update(**cleaned)
     for field, value in cleaned.items():
         setattr(user, field, value)

@@ -114,3 +114,13 @@ def _fresh_throttle_counters(monkeypatch):
     from rest_framework.throttling import SimpleRateThrottle
 
     monkeypatch.setattr(SimpleRateThrottle, "cache", LocMemCache(f"throttle-{uuid.uuid4()}", {}))
+
+
+@pytest.fixture(autouse=True)
+def _english_between_tests():
+    """A test that activates French (a request in French, a service rendering for a French
+    reader) must not leave it active for the next test's words."""
+    from django.utils import translation
+
+    yield
+    translation.activate("en")

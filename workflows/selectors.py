@@ -288,6 +288,23 @@ def organisation_lineage(organisation_id: int) -> list[int]:
     return ids
 
 
+#: Levels of parents a period is inherited through when read in one query.
+ORG_INHERIT_DEPTH = 6
+
+
+def inherited_from_q(organisation_id: int, *, field: str = "organisation"):
+    """A filter for rows belonging to the organisation or one of its ancestors, in one query
+    (a join per level, up to ORG_INHERIT_DEPTH levels)."""
+    from django.db.models import Q
+
+    q = Q(**{f"{field}_id": organisation_id})
+    path = field
+    for _level in range(ORG_INHERIT_DEPTH - 1):
+        path += "__children"
+        q |= Q(**{f"{path}__id": organisation_id})
+    return q
+
+
 def organisation_descendants(organisation_id: int) -> list[int]:
     """The organisation and every organisation under it."""
     from accounts.models import Organisation
@@ -318,7 +335,7 @@ def caretaker_periods_visible(*, user) -> QuerySet:
 def caretaker_period_get_visible(*, period_id: int, user):
     period = caretaker_periods_visible(user=user).filter(id=period_id).first()
     if period is None:
-        raise NotFound("No such caretaker period.")
+        raise NotFound(code="caretaker.not_found")
     return period
 
 
@@ -332,8 +349,7 @@ def caretaker_period_current(*, user):
         return None
     now = timezone.now()
     return CaretakerPeriod.objects.filter(
-        organisation_id__in=organisation_lineage(user.organisation_id), cancelled_at__isnull=True,
-        starts_at__lte=now, ends_at__gt=now,
+        inherited_from_q(user.organisation_id), cancelled_at__isnull=True, starts_at__lte=now, ends_at__gt=now,
     ).order_by("starts_at", "id").first()
 
 

@@ -40,7 +40,11 @@ def test_names_and_banner_follow_the_callers_language(client_for, demo):
     pid = r.json()["id"]
     en = client_for("cora").get(f"/api/v1/caretaker-periods/{pid}/").json()
     assert (en["name"], en["banner"]) == ("2027 general election", "Caretaker period")
-    fr = client_for("cora").get(f"/api/v1/caretaker-periods/{pid}/", HTTP_ACCEPT_LANGUAGE="fr").json()
+    fr = client_for("cora").get(f"/api/v1/caretaker-periods/{pid}/?lang=fr").json()
+    assert (fr["name"], fr["banner"]) == ("Élections générales de 2027", "Période de transition")
+    demo.cora.preferred_language = "fr"
+    demo.cora.save(update_fields=["preferred_language"])
+    fr = client_for("cora").get(f"/api/v1/caretaker-periods/{pid}/").json()
     assert (fr["name"], fr["banner"]) == ("Élections générales de 2027", "Période de transition")
 
 

@@ -83,3 +83,14 @@ def test_checks_i18n_and_its_patterns_are_gone():
     import importlib.util
 
     assert importlib.util.find_spec("workflows.web.checks_i18n") is None
+
+
+def test_a_compose_form_over_the_cap_is_refused_without_running_the_rules(demo, monkeypatch):
+    from workflows import guidelines
+
+    calls = []
+    monkeypatch.setattr(guidelines, "evaluate", lambda **kw: calls.append(kw) or [])
+    response = _client(demo.dana).post(reverse("web-compose"), {
+        "text_en": "a" * (limits.TEXT_MAX + 1), "channels": ["dpe-en", "dpe-fr"], "rules_acknowledged": "on"})
+    assert response.status_code == 200 and "error-summary" in response.content.decode()
+    assert calls == []

@@ -19,7 +19,8 @@ SAMPLE_PARAMS = {"language": "en", "languages": ["en", "fr"], "detected": "fr", 
                  "terms": ["minister"], "links": ["https://evil.example"], "match": "x", "reason": "",
                  "channels": ["x"], "lane": "x", "from_state": "draft", "to_state": "published",
                  "state": "approved", "action": "approve", "given": 1, "current": 2, "team": "Managers",
-                 "permission": "publish_channel", "count": 2, "detail": "d", "status": "claimed"}
+                 "permission": "publish_channel", "count": 2, "detail": "d", "status": "claimed",
+                 "channel": "x", "period": {"en": "2027 general election", "fr": "Élections générales de 2027"}}
 
 
 @pytest.mark.parametrize("code", sorted(messages.CATALOGUE))
@@ -59,7 +60,8 @@ def test_every_guideline_result_code_is_in_the_catalogue():
 
 SERVICE_FILES = ["workflows/services/posts.py", "workflows/services/reviews.py", "workflows/services/translations.py",
                  "workflows/services/common.py", "workflows/services/engine.py", "workflows/services/four_eyes.py",
-                 "workflows/services/publishing.py", "workflows/selectors.py"]
+                 "workflows/services/publishing.py", "workflows/selectors.py",
+                 "workflows/services/caretaker.py", "workflows/services/signatures.py", "accounts/services.py"]
 
 
 @pytest.mark.parametrize("path", SERVICE_FILES)

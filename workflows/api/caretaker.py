@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from .. import selectors
 from ..services import caretaker as caretaker_services
 from .idempotency import idempotent
+from .language import ReaderLanguageMixin
 from .serializers import DateTime, StrictSerializer, parse
 
 
@@ -61,7 +62,7 @@ class CaretakerPeriodCreateSerializer(StrictSerializer):
     banner_fr = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
 
-class CaretakerPeriodViewSet(viewsets.GenericViewSet):
+class CaretakerPeriodViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     serializer_class = CaretakerPeriodSerializer
     filter_backends: list = []
     lookup_value_regex = r"[0-9]+"

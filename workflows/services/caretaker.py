@@ -12,13 +12,13 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from .. import guidelines
 from ..constants import EscalationKind, LaneKind, PostKind, PostState
 from ..exceptions import GuidelineViolation, InvalidInput, NotFound, NotPermitted
+from ..messages import Message
 from ..models import CaretakerPeriod, Channel, Lane, Post
-from ..selectors import organisation_descendants, organisation_lineage
+from ..selectors import inherited_from_q, organisation_descendants, organisation_lineage
 from .audit import audit_record
 from .engine import advance, invalidate_approvals
 from .outbox import outbox_emit
@@ -44,9 +44,8 @@ def periods_active(*, organisation_id: int, at: datetime | None = None) -> list[
     at = at or timezone.now()
     return list(
         CaretakerPeriod.objects.filter(
-            organisation_id__in=organisation_lineage(organisation_id), cancelled_at__isnull=True,
-            starts_at__lte=at, ends_at__gt=at,
-        ).select_related("review_lane").prefetch_related("paused_channels")
+            inherited_from_q(organisation_id), cancelled_at__isnull=True, starts_at__lte=at, ends_at__gt=at,
+        ).distinct().select_related("review_lane").prefetch_related("paused_channels")
     )
 
 
@@ -165,21 +164,25 @@ def posts_caught_by(period: CaretakerPeriod) -> QuerySet[Post]:
 def _ensure_may_manage(by, organisation_id: int) -> None:
     """Another organisation's periods do not exist for `by` (404); then the permission (403)."""
     if not by.is_superuser and by.organisation_id != organisation_id:
-        raise NotFound(str(_("No such caretaker period.")))
+        raise NotFound(code="caretaker.not_found")
     if not by.has_perm("workflows.add_caretakerperiod"):
-        raise NotPermitted(str(_("You may not manage caretaker periods.")), code="caretaker_not_permitted")
+        raise NotPermitted(code="caretaker.not_permitted")
+
+
+def _invalid(field: str, code: str, params: dict | None = None) -> InvalidInput:
+    return InvalidInput(code="caretaker.invalid", errors={field: [Message(code, params or {})]})
 
 
 def _clean_terms(terms) -> list[str]:
     if terms in (None, ""):
         return []
     if isinstance(terms, str):
-        terms = [t for t in terms.replace("\n", ",").split(",")]
+        terms = terms.replace("\n", ",").split(",")
     if not isinstance(terms, list | tuple) or not all(isinstance(t, str) for t in terms):
-        raise InvalidInput(str(_("Topics are a list of terms.")), errors={"reply_topics": [str(_("Give a list of terms."))]})
+        raise _invalid("reply_topics", "caretaker.topics_not_list")
     cleaned = [t.strip()[:100] for t in terms if t.strip()]
     if len(cleaned) > MAX_TOPICS:
-        raise InvalidInput(str(_("Too many topics.")), errors={"reply_topics": [str(_("At most 100 terms."))]})
+        raise _invalid("reply_topics", "caretaker.too_many_topics")
     return cleaned
 
 
@@ -195,37 +198,37 @@ def caretaker_period_create(
     NotPermitted."""
     organisation_id = organisation_id or by.organisation_id
     if organisation_id is None:
-        raise InvalidInput(str(_("Choose an organisation.")), errors={"organisation": [str(_("This field is required."))]})
+        raise NotPermitted(code="organisation.none")
     _ensure_may_manage(by, organisation_id)
-    errors: dict[str, list[str]] = {}
-    for field, value in (("name_en", name_en), ("name_fr", name_fr)):
-        if not isinstance(value, str) or not value.strip():
-            errors[field] = [str(_("This field is required."))]
-        elif len(value) > 200:
-            errors[field] = [str(_("At most 200 characters."))]
-    for field, value in (("banner_en", banner_en), ("banner_fr", banner_fr)):
-        if not isinstance(value, str) or len(value) > MAX_TEXT:
-            errors[field] = [str(_("At most 500 characters."))]
+    errors: dict[str, list[Message]] = {}
+    for field, value, limit in (("name_en", name_en, 200), ("name_fr", name_fr, 200),
+                                ("banner_en", banner_en, MAX_TEXT), ("banner_fr", banner_fr, MAX_TEXT)):
+        if not isinstance(value, str):
+            errors[field] = [Message("text.not_string")]
+        elif field.startswith("name") and not value.strip():
+            errors[field] = [Message("field.required")]
+        elif len(value) > limit:
+            errors[field] = [Message("text.too_long", {"length": len(value), "limit": limit})]
     if not isinstance(starts_at, datetime) or not isinstance(ends_at, datetime) or timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
-        errors["starts_at"] = [str(_("Give times with a time zone."))]
+        errors["starts_at"] = [Message("caretaker.needs_timezone")]
     elif ends_at <= starts_at:
-        errors["ends_at"] = [str(_("The end must come after the start."))]
+        errors["ends_at"] = [Message("caretaker.ends_before_start")]
     if errors:
-        raise InvalidInput(str(_("The period is not valid.")), errors=errors)
+        raise InvalidInput(code="caretaker.invalid", errors=errors)
     lane = None
     if review_lane:
         lane = Lane.objects.filter(organisation_id=organisation_id, slug=review_lane).first()
         if lane is None:
-            raise InvalidInput(str(_("Unknown lane.")), errors={"review_lane": [str(_("Unknown lane."))]})
+            raise _invalid("review_lane", "lane.unknown", {"lane": review_lane})
     else:
         lane = Lane.objects.filter(organisation_id=organisation_id, kind=LaneKind.OFFICIAL).order_by("id").first()
     if lane is None or not lane.steps.exists():
-        raise InvalidInput(str(_("A caretaker period needs a review lane with at least one step.")),
-                           errors={"review_lane": [str(_("Choose a lane with at least one approval step."))]})
+        raise _invalid("review_lane", "caretaker.review_lane_without_steps")
     slugs = list(paused_channels or [])
     chans = list(Channel.objects.filter(organisation_id__in=organisation_descendants(organisation_id), slug__in=slugs))
     if len(chans) != len(set(slugs)):
-        raise InvalidInput(str(_("Unknown channels.")), errors={"paused_channels": [str(_("Unknown channel."))]})
+        known = {c.slug for c in chans}
+        raise _invalid("paused_channels", "channels.unknown", {"channels": [s for s in slugs if s not in known]})
     period = CaretakerPeriod.objects.create(
         organisation_id=organisation_id, name_en=name_en.strip(), name_fr=name_fr.strip(),
         starts_at=starts_at, ends_at=ends_at, official_lane_only=bool(official_lane_only),
@@ -245,7 +248,7 @@ def caretaker_period_cancel(*, period_id: int, by) -> CaretakerPeriod:
     """End a period early (periods are never deleted: the trail keeps what applied when)."""
     period = CaretakerPeriod.objects.select_for_update().filter(id=period_id).first()
     if period is None:
-        raise NotFound(str(_("No such caretaker period.")))
+        raise NotFound(code="caretaker.not_found")
     _ensure_may_manage(by, period.organisation_id)
     if period.cancelled_at is None:
         period.cancelled_at = timezone.now()

@@ -18,6 +18,7 @@ from ..constants import (
     StepKind,
     Verdict,
 )
+from ..limits import TEXT_MAX
 from ..models import Channel, InboundMessage, Lane, Post
 from ..permissions import has_perm_on_all
 from .common import is_team_member
@@ -70,7 +71,8 @@ def preview_checks(
     for lang, body in texts.items():
         limits = [c.char_limit for c in chans if lang in c.languages]
         lengths[lang] = (len(body), min(limits) if limits else None)
-    if chosen is None:
+    if chosen is None or any(n > TEXT_MAX for n, _limit in lengths.values()):
+        # Over the hard cap no rule runs: the submit will be refused with text_too_long anyway.
         return Preview(results=[], lengths=lengths)
     escalation = None
     if chosen.kind == LaneKind.CONVERSATION:

@@ -8,8 +8,6 @@
 """
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
-
 from ..constants import PostKind
 from ..exceptions import NotPermitted
 from ..models import Channel, Post
@@ -21,8 +19,7 @@ def ensure_may_use_channels(*, author, channels: list[Channel]) -> None:
     """A personal channel is its owner's alone. Raises NotPermitted."""
     for channel in channels:
         if channel.owner_id is not None and channel.owner_id != author.id:
-            raise NotPermitted(_("%(channel)s is someone's personal account: only they post on it.")
-                               % {"channel": channel.name or channel.slug}, code="personal_channel")
+            raise NotPermitted(code="channel.personal", params={"channel": channel.name or channel.slug})
 
 
 def signs(post: Post, channel: Channel) -> bool:

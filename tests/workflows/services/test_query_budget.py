@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 # 10 statements (lock, permission+team, texts, decisions, steps, 3 inserts, outbox, update),
 # plus 3 for four eyes by contribution and the guideline re-check on the exact text approved
 # (revisions, channels, the lane's rules).
-SUBMIT_QUERIES = 12
+SUBMIT_QUERIES = 13  # + 1: the caretaker periods in force (one query, inheritance included)
 APPROVE_QUERIES = 15
 
 
