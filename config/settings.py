@@ -327,3 +327,9 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- Publishing core (issue 10 / issue 9 §6) ---
+#: Embedded mode (no broker): a scheduler thread in the web process runs the publication sweep,
+#: due scheduled posts and the outbox relay every PUBLISH_SWEEP_INTERVAL (workflows/embedded.py).
+EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=True)
+MIDDLEWARE += ["workflows.embedded.EmbeddedSchedulerMiddleware"]
