@@ -8,7 +8,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from workflows.channels import AmbiguousError, NotSentError, PermanentError, TransientError, get_adapter
+from workflows.channels import (
+    AmbiguousError,
+    NotSentError,
+    PermanentError,
+    TransientError,
+    get_adapter,
+)
 from workflows.models import Publication
 from workflows.services.delivery import message_for, post_deliver
 

@@ -205,7 +205,7 @@ def publication_send(*, publication_id: int, worker: str | None = None, now=None
     except NotSentError as exc:
         return _retry_or_fail(pub, str(exc))
     if pub.ambiguous_since is not None:
-        settled = _look_before_resending(pub, adapter, msg, now=timezone.now())
+        settled = _look_before_resending(pub, adapter, msg, now=pub.claimed_at)  # the send time
         if settled is not None:
             return settled
     try:
