@@ -60,7 +60,7 @@ def test_other_organisations_have_their_own_chain(admin_client_demo, demo):
     response = admin_client_demo.post(f"/admin/workflows/lane/{other.id}/change/", {
         "organisation": other.organisation_id, "slug": other.slug, "name": "Official (renamed)", "kind": other.kind,
         "required_languages": json.dumps(other.required_languages), "response_sla": "",
-        "spot_check_rate": "0.000",
+        "spot_check_rate": "0.000", "partial_failure_policy": "hold",
         "steps-TOTAL_FORMS": "0", "steps-INITIAL_FORMS": "0",
         "guidelines-TOTAL_FORMS": "0", "guidelines-INITIAL_FORMS": "0",
         "escalations-TOTAL_FORMS": "0", "escalations-INITIAL_FORMS": "0",
