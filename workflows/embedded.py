@@ -44,6 +44,8 @@ def tick() -> dict:
 
 def _loop(interval: float) -> None:
     while not _stop.wait(interval):
+        if not enabled():  # a broker was configured meanwhile: beat's job now
+            return
         try:
             close_old_connections()
             tick()

@@ -392,6 +392,10 @@ def test_test_connection_shows_the_account_or_the_classified_error(service, demo
     answer = cora.post(f"/api/v1/channels/{channel.id}/test/", {}, format="json").json()
     assert answer["ok"] is True and answer["account"]["handle"] == "parley@social.example"
     assert answer["limits"]["max_length"] == 500
+    service.info["limits"]["max_length"] = 300
+    cora.post(f"/api/v1/channels/{channel.id}/test/", {}, format="json")
+    channel.refresh_from_db()
+    assert channel.char_limit == 300  # the platform's limit, not the hand-set default
     service.info_status = 401
     answer = cora.post(f"/api/v1/channels/{channel.id}/test/", {}, format="json").json()
     assert answer["ok"] is False and answer["kind"] == "credentials"
@@ -424,6 +428,7 @@ def test_embedded_mode_settles_a_retrying_publication_without_a_worker(service, 
     from workflows import embedded
 
     settings.CELERY_BROKER_URL = ""
+    settings.EMBEDDED_SCHEDULER = True  # on by default; the test settings keep it off elsewhere
     settings.PUBLISH_SWEEP_INTERVAL = 0.2
     settings.PUBLISH_BACKOFF_BASE = 0.2
     settings.PUBLISH_BACKOFF_MAX = 0.4

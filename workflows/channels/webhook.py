@@ -147,7 +147,7 @@ class WebhookAdapter(Adapter):
         raw = (info or {}).get("limits") or {}
         if not isinstance(raw, dict) or not isinstance(raw.get("max_length"), int):
             return None
-        unit = raw.get("unit") if raw.get("unit") in ("chars", "graphemes") else "chars"
+        unit = str(raw["unit"]) if raw.get("unit") in ("chars", "graphemes") else "chars"
         return Limits(max_length=raw["max_length"], unit=unit)
 
     def preflight(self, msgs: list[OutboundMessage]) -> None:

@@ -43,7 +43,9 @@ def classify(exc: BaseException) -> tuple[str, str]:
 def channel_test_connection(*, channel_id: int, by) -> dict:
     """Verify a channel's credentials and reachability. Needs the manage permission on it.
     Returns {"ok": True, "account": {...}, "limits": {...}|None} or {"ok": False, "kind",
-    "message", "detail"}. Sends nothing that could be published."""
+    "message", "detail"}. Sends nothing that could be published. When the platform tells its
+    limit, the channel's `char_limit` (used by the guideline checks while drafting) is set from
+    it: limits come from the platform, not a hand-set default."""
     channel = Channel.objects.filter(id=channel_id).first()
     if channel is None or (not by.is_superuser and channel.organisation_id != by.organisation_id):
         raise NotFound("No such channel.")
@@ -55,4 +57,6 @@ def channel_test_connection(*, channel_id: int, by) -> dict:
     except Exception as exc:  # noqa: BLE001 - every failure is reported, classified
         kind, message = classify(exc)
         return {"ok": False, "kind": kind, "message": message, "detail": str(exc)[:500]}
+    if limits is not None and limits.max_length > 0 and channel.char_limit != limits.max_length:
+        Channel.objects.filter(id=channel.id).update(char_limit=limits.max_length)
     return {"ok": True, "account": asdict(account), "limits": asdict(limits) if limits else None}

@@ -49,7 +49,7 @@ def message_for(pub: Publication) -> OutboundMessage:
     """The plain data an adapter needs to send `pub`: the text, and, for a reply, the thread
     references of the citizen's message and the visibility it allows."""
     reply_to = None
-    visibility = Visibility.PUBLIC
+    visibility: str = Visibility.PUBLIC
     inbound = pub.post.in_reply_to if pub.post.in_reply_to_id else None
     if inbound is not None and inbound.channel_id == pub.channel_id:
         refs = {k: str(v) for k, v in (inbound.thread or {}).items() if k in ThreadRef.__dataclass_fields__}
