@@ -419,3 +419,8 @@ AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
 AUDIT_HMAC_OLD_KEYS = env.list("AUDIT_HMAC_OLD_KEYS", default=[])
 #: Seconds between signed checkpoints of every chain that grew (beat task parley.audit_checkpoint).
 AUDIT_CHECKPOINT_INTERVAL = env.float("AUDIT_CHECKPOINT_INTERVAL", default=300.0)
+# --- Publishing core (issue 10 / issue 9 §6) ---
+#: Embedded mode (no broker): a scheduler thread in the web process runs the publication sweep,
+#: due scheduled posts and the outbox relay every PUBLISH_SWEEP_INTERVAL (workflows/embedded.py).
+EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=True)
+MIDDLEWARE += ["workflows.embedded.EmbeddedSchedulerMiddleware"]

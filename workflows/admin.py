@@ -1,4 +1,6 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from guardian.admin import GuardedModelAdmin
 
 from .models import (
@@ -44,6 +46,28 @@ class ChannelAdmin(GuardedModelAdmin):
     list_display = ("slug", "platform", "handle", "languages", "adapter", "organisation", "is_active")
     list_filter = ("organisation", "platform", "adapter", "is_active")
     search_fields = ("slug", "handle", "name")
+    actions = ["test_connection"]
+    # adapter_config is validated by the adapter's schema in Channel.clean() (the form calls it).
+
+    @admin.action(description=gettext_lazy("Test connection (who the channel posts as)"))
+    def test_connection(self, request, queryset):
+        from .exceptions import WorkflowError
+        from .services.channels import channel_test_connection
+
+        for channel in queryset:
+            try:
+                result = channel_test_connection(channel_id=channel.id, by=request.user)
+            except WorkflowError as exc:
+                self.message_user(request, f"{channel.slug}: {exc}", level=messages.ERROR)
+                continue
+            if result["ok"]:
+                account = result["account"]
+                self.message_user(request, _("%(channel)s posts as %(handle)s (%(name)s).") % {
+                    "channel": channel.slug, "handle": account["handle"], "name": account["display_name"] or "—"},
+                    level=messages.SUCCESS)
+            else:
+                self.message_user(request, f"{channel.slug}: {result['message']} ({result['detail']})",
+                                  level=messages.ERROR)
 
 
 class LaneStepInline(admin.TabularInline):

@@ -16,6 +16,7 @@ class PostState(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
     WITHDRAWN = "withdrawn", _("Withdrawn")
     FAILED = "failed", _("Failed")
+    RETRACTED = "retracted", _("Retracted")
 
 
 S = PostState
@@ -32,8 +33,10 @@ ALLOWED_TRANSITIONS: dict[PostState, frozenset[PostState]] = {
     # scheduled → approved: break-glass publishing of a scheduled post, now.
     S.SCHEDULED: frozenset({S.PUBLISHING, S.APPROVED, S.WITHDRAWN, S.IN_REVIEW}),
     S.PUBLISHING: frozenset({S.PUBLISHED, S.FAILED}),
-    S.FAILED: frozenset({S.PUBLISHING}),
-    S.PUBLISHED: frozenset(),
+    S.FAILED: frozenset({S.PUBLISHING, S.RETRACTED}),
+    # published → retracted: a person deleted what was published (post_retract).
+    S.PUBLISHED: frozenset({S.RETRACTED}),
+    S.RETRACTED: frozenset(),
     S.REJECTED: frozenset(),
     S.WITHDRAWN: frozenset(),
 }
@@ -125,6 +128,14 @@ class PublicationStatus(models.TextChoices):
     RETRYING = "retrying", _("Retrying")
     FAILED = "failed", _("Failed")
     UNKNOWN = "unknown", _("Outcome unknown: needs a person")
+    RETRACTED = "retracted", _("Retracted (deleted from the platform)")
+
+
+class PartialFailurePolicy(models.TextChoices):
+    """What happens when one language of a post is live and another failed for good."""
+
+    HOLD = "hold", _("Hold: leave the published languages live, flag the post and alert")
+    RETRACT = "retract", _("Retract: delete the published languages (both languages or neither)")
 
 
 class ReviewKind(models.TextChoices):

@@ -135,7 +135,7 @@ class Flow:
             post = post_submit(post_id=draft.id, by=self.demo.omar)
         Channel.objects.filter(posts=post.id).update(
             adapter="webhook", adapter_config={"url": "http://127.0.0.1:9/publish"})
-        with mock.patch.object(requests, "post", side_effect=requests.ReadTimeout("answer lost")):
+        with mock.patch.object(requests.Session, "request", side_effect=requests.ReadTimeout("answer lost")):
             state = delivery.post_deliver(post_id=post.id)
         assert state == "failed", state
         pubs = list(Publication.objects.filter(post=post.id).order_by("language"))

@@ -186,7 +186,7 @@ def test_schema_and_offline_swagger_ui():
     assert "ETag" in approve["responses"]["200"]["headers"]
     states = doc["components"]["schemas"]["PostStateEnum"]["enum"]
     assert states == ["draft", "in_review", "changes_requested", "approved", "scheduled", "publishing",
-                      "published", "rejected", "withdrawn", "failed"]
+                      "published", "rejected", "withdrawn", "failed", "retracted"]
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content and b"cdn.jsdelivr" not in docs.content

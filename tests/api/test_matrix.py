@@ -117,6 +117,25 @@ def s_unknown(flow, which):
     return {"pk": pub.id}, {"sent": True, "url": "https://social.example/p/1"}
 
 
+def s_published(flow, which):
+    """A published post (retract): dpe's official post, or omar's draft (nothing live)."""
+    if which != "own":
+        return {"pk": flow.other_draft().id}, {}
+    from workflows.models import Channel
+    from workflows.services import delivery
+
+    post = flow.approved()
+    Channel.objects.filter(posts=post.id).update(adapter="log", adapter_config={})
+    assert delivery.post_deliver(post_id=post.id) == "published"
+    return {"pk": post.id}, {}
+
+
+def s_channel(flow, which):
+    from workflows.models import Channel
+
+    return {"pk": Channel.objects.get(slug="dpe-en" if which == "own" else "other-en").id}, {}
+
+
 def s_inbound_body(flow, which):
     return {}, {"channel": "dpe-en" if which == "own" else "other-en", "external_id": "ext-1",
                 "author": "@citizen", "text": "When does the office open?"}
@@ -210,6 +229,15 @@ EXPECTED = {
     ("POST", P + "retry/"): (s_failed, {
         "own": _statuses(403, dana=200, cora=200, omar=404),
         "other": _statuses(404, omar=409),  # a draft: nothing to retry
+    }),
+    # Retracting what was published needs the publish permission (cora); omar's draft has nothing live.
+    ("POST", P + "retract/"): (s_published, {
+        "own": _statuses(403, cora=200, omar=404),
+        "other": _statuses(404, omar=409),
+    }),
+    # Test connection needs the manage permission on the channel (none of these demo users).
+    ("POST", "/api/v1/channels/{pk}/test/"): (s_channel, {
+        "own": _statuses(403, omar=404), "other": _statuses(404, omar=403),
     }),
     # Settling an unknown outcome needs the publish permission (cora; omar in his agency).
     ("POST", "/api/v1/publications/{pk}/resolve/"): (s_unknown, {

@@ -18,7 +18,7 @@ from django.conf import settings
 from .platform import Platform
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET_ENV = "PARLEY_TEST_CHANNEL_SECRET"
+SECRET_ENV = "PARLEY_SECRET_TEST_CHANNEL"
 SECRET = "channel-secret-for-tests"
 PRIVATE_REDIS_PORT = int(os.environ.get("PARLEY_TEST_PRIVATE_REDIS_PORT", "6395"))
 

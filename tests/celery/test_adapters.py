@@ -8,9 +8,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from workflows.channels import AmbiguousError, PermanentError, TransientError, get_adapter
+from workflows.channels import (
+    AmbiguousError,
+    NotSentError,
+    PermanentError,
+    TransientError,
+    get_adapter,
+)
 from workflows.models import Publication
-from workflows.services.delivery import post_deliver
+from workflows.services.delivery import message_for, post_deliver
 
 from . import flows
 
@@ -74,8 +80,8 @@ def _channel(demo, adapter, config):
 def test_mastodon_sends_idempotency_key_and_records_url(demo, monkeypatch):
     api = FakeApi({("POST", "/api/v1/statuses"): (200, STATUS)})
     try:
-        monkeypatch.setenv("DPE_MASTODON_TOKEN", "tok-123")
-        _channel(demo, "mastodon", {"api_base_url": api.url, "token_env": "DPE_MASTODON_TOKEN"})
+        monkeypatch.setenv("PARLEY_SECRET_DPE_MASTODON_TOKEN", "tok-123")
+        _channel(demo, "mastodon", {"api_base_url": api.url, "token_env": "PARLEY_SECRET_DPE_MASTODON_TOKEN"})
         post = flows.reply(demo)
         assert post_deliver(post_id=post.id) == "published"
         (call,) = api.calls
@@ -98,7 +104,7 @@ def test_mastodon_errors_are_classified(demo, status, error):
 
         post_publish_start(post_id=post.id)
         with pytest.raises(error):
-            get_adapter(channel).send(Publication.objects.get(post=post))
+            get_adapter(channel).send(message_for(Publication.objects.get(post=post)))
     finally:
         api.close()
 
@@ -121,9 +127,9 @@ def test_bluesky_logs_in_and_creates_a_post(demo, monkeypatch):
         ("POST", "/xrpc/com.atproto.repo.createRecord"): (200, record),
     })
     try:
-        monkeypatch.setenv("DPE_BSKY_PASSWORD", "app-pass")
+        monkeypatch.setenv("PARLEY_SECRET_DPE_BSKY_PASSWORD", "app-pass")
         _channel(demo, "bluesky", {"base_url": f"{api.url}/xrpc", "handle": "dpe.bsky.social",
-                                   "password_env": "DPE_BSKY_PASSWORD"})
+                                   "password_env": "PARLEY_SECRET_DPE_BSKY_PASSWORD"})
         post = flows.reply(demo)
         assert post_deliver(post_id=post.id) == "published"
         login, create = api.calls
@@ -139,13 +145,13 @@ def test_bluesky_logs_in_and_creates_a_post(demo, monkeypatch):
 
 
 def test_webhook_adapter_needs_its_secret_and_never_leaks_it(demo, monkeypatch, platform):
-    channel = _channel(demo, "webhook", {"url": f"{platform.url}/publish", "secret_env": "MISSING_SECRET_VAR"})
-    monkeypatch.delenv("MISSING_SECRET_VAR", raising=False)
+    channel = _channel(demo, "webhook", {"url": f"{platform.url}/publish", "secret_env": "PARLEY_SECRET_MISSING"})
+    monkeypatch.delenv("PARLEY_SECRET_MISSING", raising=False)
     post = flows.reply(demo)
-    assert post_deliver(post_id=post.id) == "failed"
+    assert post_deliver(post_id=post.id) == "failed"  # preflight: nothing sent
     pub = Publication.objects.get(post=post)
-    assert "MISSING_SECRET_VAR" in pub.last_error and platform.posts() == []
-    monkeypatch.setenv("MISSING_SECRET_VAR", "very-secret-value")
+    assert "PARLEY_SECRET_MISSING" in pub.last_error and platform.posts() == []
+    monkeypatch.setenv("PARLEY_SECRET_MISSING", "very-secret-value")
     assert "very-secret-value" not in json.dumps(channel.adapter_config)
 
 
@@ -161,8 +167,8 @@ def test_webhook_connection_refused_is_transient_and_read_timeout_ambiguous(demo
     from workflows.services.publishing import post_publish_start
 
     post_publish_start(post_id=post.id)
-    pub = Publication.objects.get(post=post)
-    with pytest.raises(TransientError):
+    pub = message_for(Publication.objects.get(post=post))
+    with pytest.raises(NotSentError):  # by type: nothing left this machine
         get_adapter(channel).send(pub)
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
@@ -183,6 +189,7 @@ def test_log_adapter_writes_once_and_looks_up(demo, settings, tmp_path):
     assert post_deliver(post_id=post.id) == "published"
     pub = Publication.objects.get(post=post)
     adapter = get_adapter(channel)
-    assert adapter.lookup(pub.idempotency_key).url == pub.url
-    adapter.send(pub)  # a repeat is deduplicated on the key
+    msg = message_for(pub)
+    assert adapter.lookup(msg, since=pub.created_at).url == pub.url
+    adapter.send(msg)  # a repeat is deduplicated on the key
     assert len((tmp_path / "pub.log").read_text().splitlines()) == 1

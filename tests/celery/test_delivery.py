@@ -100,6 +100,8 @@ def test_permanent_error_fails_post_with_error_visible(webhook_channels, platfor
 
 
 def test_one_language_failing_fails_the_post_and_shows_the_other(webhook_channels, platform, demo):
+    """The lane's default policy (hold): English stays live, the post is flagged partly
+    published, failed, and an alert goes out."""
     post = flows.official(demo)
     fr_key = f"parley-post-{post.id}-ch-{demo.channel('dpe-fr').id}-fr"
     platform.scripts[fr_key] = [422]
@@ -107,7 +109,11 @@ def test_one_language_failing_fails_the_post_and_shows_the_other(webhook_channel
     states = dict(Publication.objects.filter(post=post).values_list("language", "status"))
     assert states == {"en": PS.SENT, "fr": PS.FAILED}
     failed = OutboxEvent.objects.get(post=post, topic="post.failed")
-    assert "dpe-en/en: sent" in failed.payload["error"] and "dpe-fr/fr: failed" in failed.payload["error"]
+    assert "en (dpe-en) is live, fr (dpe-fr) failed" in failed.payload["error"]
+    assert "dpe-fr/fr: failed" in failed.payload["error"]
+    assert Post.objects.get(id=post.id).partly_published
+    alert = OutboxEvent.objects.get(post=post, topic="post.partially_published")
+    assert alert.payload["live_publications"] == [Publication.objects.get(post=post, language="en").id]
 
 
 def test_retry_after_failure_resends_only_the_failed_language(webhook_channels, platform, demo):
@@ -124,18 +130,16 @@ def test_retry_after_failure_resends_only_the_failed_language(webhook_channels, 
     assert sorted(platform.counts_by_key().values()) == [1, 2]  # en once; fr refused, then sent
 
 
-def test_ambiguous_send_is_reconciled_by_lookup_not_resent(webhook_channels, platform, demo, monkeypatch):
+def answer_after_timeout(platform, settings):
+    """The platform processes the request but answers after the client's timeout."""
+    settings.PUBLISH_HTTP_TIMEOUT = 0.3
+    platform.delay = 0.8
+
+
+def test_ambiguous_send_is_reconciled_by_lookup_not_resent(webhook_channels, platform, demo, settings):
     """The platform got the request but the answer was lost: lookup finds it, no second send."""
-    import requests
-
     post = flows.reply(demo)
-    real_post = requests.post
-
-    def lose_answer(*args, **kwargs):
-        real_post(*args, **kwargs)
-        raise requests.ReadTimeout("answer lost")
-
-    monkeypatch.setattr(requests, "post", lose_answer)
+    answer_after_timeout(platform, settings)
     assert delivery.post_deliver(post_id=post.id) == PostState.PUBLISHED
     pub = Publication.objects.get(post=post)
     assert pub.status == PS.SENT and pub.external_id == "ext-1"
@@ -143,14 +147,12 @@ def test_ambiguous_send_is_reconciled_by_lookup_not_resent(webhook_channels, pla
     assert len(platform.posts()) == 1
 
 
-def test_ambiguous_send_without_lookup_waits_for_a_person(webhook_channels, platform, demo, monkeypatch):
-    import requests
-
+def test_ambiguous_send_without_lookup_waits_for_a_person(webhook_channels, platform, demo, settings):
     from workflows.models import Channel
 
     Channel.objects.filter(slug="dpe-en").update(adapter_config={**webhook_channels, "lookup_url": ""})
     post = flows.reply(demo)
-    monkeypatch.setattr(requests, "post", lambda *a, **k: (_ for _ in ()).throw(requests.ReadTimeout("lost")))
+    answer_after_timeout(platform, settings)
     assert delivery.post_deliver(post_id=post.id) == PostState.FAILED
     pub = Publication.objects.get(post=post)
     assert pub.status == PS.UNKNOWN and "check the platform" in pub.last_error
@@ -164,7 +166,7 @@ def test_abandoned_send_is_reconciled_not_resent(webhook_channels, platform, dem
     claimed = delivery.publication_claim(publication_id=en.id, worker="killed")
     from workflows.channels import get_adapter
 
-    get_adapter(claimed.channel).send(claimed)  # ...and the worker is SIGKILLed here
+    get_adapter(claimed.channel).send(delivery.message_for(claimed))  # ...and the worker is SIGKILLed here
     delivery.publication_claim(publication_id=fr.id, worker="killed")  # killed before sending
     later = timezone.now() + timedelta(seconds=settings.PUBLISH_CLAIM_TIMEOUT + 1)
     assert delivery.publications_sweep(now=timezone.now()) == []  # too early: still in flight
@@ -234,17 +236,15 @@ def test_outbox_lag_is_reported(demo, client):
     assert Post.objects.get().state == PostState.PUBLISHED
 
 
-def test_unknown_publication_is_resolved_by_a_person_then_retried(webhook_channels, platform, demo, monkeypatch):
-    import requests
-
+def test_unknown_publication_is_resolved_by_a_person_then_retried(webhook_channels, platform, demo, settings):
     from workflows.exceptions import NotPermitted
     from workflows.models import Channel
     from workflows.services.publishing import post_retry, publication_resolve
 
     Channel.objects.filter(slug__in=["dpe-en", "dpe-fr"]).update(adapter_config={**webhook_channels, "lookup_url": ""})
     post = flows.official(demo)
-    real_post = requests.post
-    monkeypatch.setattr(requests, "post", lambda *a, **k: (_ for _ in ()).throw(requests.ReadTimeout("lost")))
+    platform.path_status["/publish"] = 200
+    answer_after_timeout(platform, settings)
     assert delivery.post_deliver(post_id=post.id) == PostState.FAILED
     en, fr = Publication.objects.filter(post=post).order_by("language")
     assert en.status == fr.status == PS.UNKNOWN
@@ -252,12 +252,13 @@ def test_unknown_publication_is_resolved_by_a_person_then_retried(webhook_channe
         publication_resolve(publication_id=en.id, by=demo.dana, sent=True)
     publication_resolve(publication_id=en.id, by=demo.cora, sent=True, url="https://social.example/1")
     publication_resolve(publication_id=fr.id, by=demo.cora, sent=False)
-    monkeypatch.setattr(requests, "post", real_post)
+    platform.delay = 0
+    sent_before = len(platform.posts())
     post_retry(post_id=post.id, by=demo.dana)
     drain()
     post.refresh_from_db()
     assert post.state == PostState.PUBLISHED
-    assert [json.loads(r["body"])["language"] for r in platform.posts()] == ["fr"]
+    assert [json.loads(r["body"])["language"] for r in platform.posts()[sent_before:]] == ["fr"]
 
 
 def test_relay_outbox_command_drains_due_events(demo, monkeypatch):

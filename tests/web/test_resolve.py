@@ -38,7 +38,7 @@ def unknown_post(demo):
     """An official post (en + fr) whose two publications may or may not be on the platform."""
     post = flows.official(demo)
     Channel.objects.filter(posts=post.id).update(adapter="webhook", adapter_config={"url": "http://127.0.0.1:9/p"})
-    with mock.patch.object(requests, "post", side_effect=requests.ReadTimeout("answer lost")):
+    with mock.patch.object(requests.Session, "request", side_effect=requests.ReadTimeout("answer lost")):
         assert delivery.post_deliver(post_id=post.id) == "failed"
     en, fr = Publication.objects.filter(post=post.id).order_by("language")
     assert en.status == fr.status == "unknown"

@@ -86,6 +86,11 @@ def failed(demo, **kw) -> Post:
     return Post.objects.get(id=p.id)
 
 
+def retracted(demo, **kw) -> Post:
+    p = published(demo, **kw)
+    return publishing.post_retract(post_id=p.id, by=demo.cora)
+
+
 BUILDERS = {
     PostState.DRAFT: official_draft,
     PostState.IN_REVIEW: at_review,
@@ -97,6 +102,7 @@ BUILDERS = {
     PostState.FAILED: failed,
     PostState.REJECTED: rejected,
     PostState.WITHDRAWN: withdrawn,
+    PostState.RETRACTED: retracted,
 }
 
 

@@ -60,7 +60,7 @@ def test_other_organisations_have_their_own_chain(admin_client_demo, demo):
     response = admin_client_demo.post(f"/admin/workflows/lane/{other.id}/change/", {
         "organisation": other.organisation_id, "slug": other.slug, "name": "Official (renamed)", "kind": other.kind,
         "required_languages": json.dumps(other.required_languages), "response_sla": "",
-        "spot_check_rate": "0.000",
+        "spot_check_rate": "0.000", "partial_failure_policy": "hold",
         "steps-TOTAL_FORMS": "0", "steps-INITIAL_FORMS": "0",
         "guidelines-TOTAL_FORMS": "0", "guidelines-INITIAL_FORMS": "0",
         "escalations-TOTAL_FORMS": "0", "escalations-INITIAL_FORMS": "0",
@@ -76,7 +76,8 @@ def test_rules_added_inline_on_the_lane_page_are_audited(admin_client_demo, demo
     response = admin_client_demo.post(f"/admin/workflows/lane/{lane.id}/change/", {
         "organisation": lane.organisation_id, "slug": lane.slug, "name": lane.name, "kind": lane.kind,
         "required_languages": json.dumps(lane.required_languages), "response_sla": "01:00:00",
-        "spot_check_rate": str(lane.spot_check_rate), "retrospective_team": lane.retrospective_team_id or "",
+        "spot_check_rate": str(lane.spot_check_rate), "partial_failure_policy": lane.partial_failure_policy,
+        "retrospective_team": lane.retrospective_team_id or "",
         "steps-TOTAL_FORMS": "0", "steps-INITIAL_FORMS": "0",
         "guidelines-TOTAL_FORMS": "1", "guidelines-INITIAL_FORMS": "0",
         "guidelines-0-lane": lane.id, "guidelines-0-id": "", "guidelines-0-kind": "length",

@@ -151,6 +151,28 @@ class ChannelSerializer(serializers.Serializer):
     char_limit = serializers.IntegerField()
 
 
+class AccountSerializer(serializers.Serializer):
+    handle = serializers.CharField()
+    display_name = serializers.CharField(allow_blank=True)
+    url = serializers.CharField(allow_blank=True)
+
+
+class LimitsSerializer(serializers.Serializer):
+    max_length = serializers.IntegerField()
+    unit = serializers.CharField()
+    url_length = serializers.IntegerField(allow_null=True)
+
+
+class ChannelTestSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    account = AccountSerializer(required=False)
+    limits = LimitsSerializer(required=False, allow_null=True)
+    kind = serializers.CharField(required=False, help_text="credentials | config | unreachable | rate_limited | "
+                                                           "platform_error | refused | error")
+    message = serializers.CharField(required=False)
+    detail = serializers.CharField(required=False)
+
+
 class LaneStepSerializer(serializers.Serializer):
     order = serializers.IntegerField()
     name = serializers.CharField()
@@ -215,7 +237,7 @@ class PublicationSerializer(serializers.Serializer):
     channel = serializers.CharField(source="channel.slug")
     language = serializers.CharField()
     status = serializers.ChoiceField(choices=PublicationStatus.choices)
-    url = serializers.CharField(allow_blank=True)
+    url = serializers.CharField(allow_blank=True, source="link", help_text="http(s) only; empty otherwise.")
     external_id = serializers.CharField(allow_blank=True)
     attempts = serializers.IntegerField()
     last_error = serializers.CharField(allow_blank=True)
@@ -241,6 +263,8 @@ class PostSerializer(serializers.Serializer):
         source="escalation_display", help_text="Why the reply moved to the official lane, in the reader's language.")
     escalation = serializers.DictField(help_text="The escalation as {code, params}; {} when not escalated.")
     urgent = serializers.BooleanField()
+    partly_published = serializers.BooleanField(
+        help_text="Loud flag: some languages are live and another failed for good (the lane holds them).")
     rules_acknowledged = serializers.BooleanField()
     created_at = DateTime()
     updated_at = DateTime()

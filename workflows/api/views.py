@@ -125,6 +125,22 @@ class ChannelViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(s.ChannelSerializer(page, many=True).data)
 
+    lookup_value_regex = r"[0-9]+"
+
+    @extend_schema(
+        request=s.EmptySerializer, responses=s.ChannelTestSerializer,
+        summary="Test connection: ask the platform who this channel posts as, and its limits.",
+        description="Needs the manage permission on the channel. Sends nothing that could be published. "
+        "Answers 200 with `ok: true` and the account, or `ok: false` with the classified error "
+        "(`credentials`, `config`, `unreachable`, `rate_limited`, `platform_error`, `refused`).",
+    )
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        s.parse(s.EmptySerializer, request.data)
+        from ..services.channels import channel_test_connection
+
+        return Response(channel_test_connection(channel_id=_pk(pk), by=request.user))
+
 
 class LaneViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     """Lanes of the caller's organisation with their steps and guidelines."""
@@ -265,6 +281,14 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     def retry(self, request, pk=None):
         s.parse(s.EmptySerializer, request.data)
         publishing_services.post_retry(post_id=_pk(pk), by=request.user, version=if_match_version(request))
+        return post_response(request, _pk(pk))
+
+    @_action_schema(s.EmptySerializer, "Retract: delete what the post published, on every platform.")
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def retract(self, request, pk=None):
+        s.parse(s.EmptySerializer, request.data)
+        publishing_services.post_retract(post_id=_pk(pk), by=request.user, version=if_match_version(request))
         return post_response(request, _pk(pk))
 
     @extend_schema(responses=s.AuditEventSerializer(many=True), summary="The post's audit trail, oldest first.")

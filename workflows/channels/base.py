@@ -1,14 +1,21 @@
-"""The adapter interface.
+"""The adapter interface: adapters receive plain data (OutboundMessage), never model rows.
 
-`send(publication) -> Result` publishes one Publication, passing its deterministic
-`idempotency_key` to the platform. It raises:
-- TransientError: nothing was published (could not connect, 5xx, 429): retry with backoff;
+`send(msg) -> Result` publishes one message, passing its deterministic `idempotency_key` to the
+platform. It raises (by type, never by message text):
+- NotSentError: nothing left this machine (bad config, DNS, connection refused): retry;
+- RateLimited: the platform asked us to wait `retry_after` seconds: retry then;
+- TransientError: not published (5xx): retry with backoff;
+- AuthError: the credentials were refused: fail, a person fixes them;
 - PermanentError: the platform refused it (4xx): do not retry;
 - AmbiguousError: the request may have been processed (timeout or connection lost after the
-  request was sent): never resend blindly, reconcile with `lookup` first.
+  request was sent): the delivery core looks (`lookup`) before ever sending again.
 
-`lookup(idempotency_key) -> Result | None` asks the platform whether that publication exists;
-adapters that cannot ask set `can_lookup = False` (the publication then waits for a person).
+`lookup(msg, since) -> Result | None` asks the platform whether `msg` exists (published at or
+after `since`, the start of the unclear attempt). None only when the platform *answered* that it
+is not there; raises TransientError when it could not be asked. Adapters that cannot ask set
+`can_lookup = False` (an unclear outcome then waits for a person). Adapters whose platform
+deduplicates on the key only for a while set `dedupe_window` (seconds): the core resends after a
+negative lookup only while that window is still open at send time.
 """
 from __future__ import annotations
 
@@ -132,9 +139,22 @@ class RateLimited(TransientError):
         self.retry_after = retry_after
 
 
+#: Every secret an adapter reads from the environment is named by a variable with this prefix,
+#: so a channel can never name SECRET_KEY, DATABASE_URL or DEMO_PASSWORD.
+SECRET_PREFIX = "PARLEY_SECRET_"
+
+
+def secret_name_ok(name: object) -> bool:
+    import re
+
+    return isinstance(name, str) and re.fullmatch(r"PARLEY_SECRET_[A-Z0-9_]{1,100}", name) is not None
+
+
 class Adapter:
     name = "base"
     can_lookup = False
+    #: Seconds the platform deduplicates on the idempotency key (0: it does not).
+    dedupe_window = 0
 
     def __init__(self, channel):
         self.channel = channel
@@ -152,31 +172,122 @@ class Adapter:
     #   engage(action: "like" | "boost", target: ThreadRef, idempotency_key: str) -> Result
     #   retract(external_id: str) -> None         (delete what was published)
 
-    def send(self, publication) -> Result:  # pragma: no cover - interface
+    def send(self, msg: OutboundMessage) -> Result:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def lookup(self, idempotency_key: str) -> Result | None:
+    def lookup(self, msg: OutboundMessage, since: datetime) -> Result | None:
         raise NotImplementedError(f"{self.name} cannot look publications up")
 
+    def limits(self) -> Limits | None:
+        """The platform's real limits (asked of the platform); None when it has none to tell."""
+        return None
+
+    def preflight(self, msgs: list[OutboundMessage]) -> None:
+        """Check, before anything of a post is sent, that every message can go: config, secrets,
+        the platform's limits. Raises the errors above (nothing is ever sent here). Adapters
+        extend it (credentials, reachability) and call super()."""
+        from .config import validate_config
+
+        problems = validate_config(self.name, self.config)
+        if problems:
+            raise ConfigError("; ".join(f"{k}: {v}" for k, v in problems.items()))
+        limits = self.limits()
+        if limits is not None:
+            for msg in msgs:
+                used = measure(msg.body, limits)
+                if used > limits.max_length:
+                    raise PermanentError(
+                        f"too long for {self.name}: {used} {limits.unit} in {msg.language}, "
+                        f"the platform allows {limits.max_length}"
+                    )
+
+    def verify(self) -> Account:
+        """Who this channel posts as ("test connection"): checks the credentials."""
+        raise NotSentError(f"the {self.name} adapter cannot test its connection")
+
+    def retract(self, external_id: str) -> None:
+        """Delete what was published (the lane's `retract` policy)."""
+        raise PermanentError(f"the {self.name} adapter cannot delete a publication")
+
     def secret(self, key: str = "secret_env") -> str:
-        """The secret named by environment variable in adapter_config (never stored)."""
+        """The secret named by environment variable in adapter_config (never stored). Only names
+        carrying SECRET_PREFIX are read, whatever was saved."""
         var = self.config.get(key)
         if not var:
             return ""
+        if not secret_name_ok(var):
+            raise ConfigError(
+                f"{key} must name an environment variable starting with {SECRET_PREFIX} "
+                f"(A-Z, 0-9, _); this channel's is refused"
+            )
         value = os.environ.get(var, "")
         if not value:
-            raise PermanentError(f"The environment variable {var} holding this channel's secret is not set.")
+            raise ConfigError(f"The environment variable {var} holding this channel's secret is not set.")
         return value
 
 
-def get_adapter(channel) -> Adapter:
+class ConfigError(NotSentError):
+    """The channel's configuration is wrong (nothing was sent)."""
+
+
+def measure(text: str, limits: Limits) -> int:
+    """Length of `text` as the platform counts it (graphemes or code points; URLs as
+    `url_length` when the platform counts them so)."""
+    import re
+
+    if limits.url_length is not None:
+        text = re.sub(r"https?://\S+", "x" * limits.url_length, text)
+    if limits.unit == "graphemes":
+        return count_graphemes(text)
+    return len(text)
+
+
+def count_graphemes(text: str) -> int:
+    """User-perceived characters, close to Unicode's extended grapheme clusters: combining
+    marks, variation selectors, emoji modifiers and ZWJ sequences join the previous character;
+    a pair of regional indicators is one flag. (An adapter may count more exactly.)"""
+    import unicodedata
+
+    count = 0
+    joined = False
+    regional = 0
+    for ch in text:
+        cp = ord(ch)
+        if joined:
+            joined = False
+            continue
+        if ch == "\u200d":
+            joined = True
+            continue
+        if (unicodedata.category(ch) in ("Mn", "Me", "Mc") or 0xFE00 <= cp <= 0xFE0F
+                or 0x1F3FB <= cp <= 0x1F3FF or 0xE0020 <= cp <= 0xE007F) and count:
+            continue
+        if 0x1F1E6 <= cp <= 0x1F1FF:
+            regional += 1
+            if regional % 2 == 0:
+                continue
+        else:
+            regional = 0
+        count += 1
+    return count
+
+
+#: Adapters registered beside the built-in ones (tests, plugins): name -> class.
+EXTRA_ADAPTERS: dict[str, type[Adapter]] = {}
+
+
+def adapter_class(name: str) -> type[Adapter] | None:
     from .bluesky import BlueskyAdapter
     from .log import LogAdapter
     from .mastodon import MastodonAdapter
     from .webhook import WebhookAdapter
 
-    adapters = {a.name: a for a in (LogAdapter, WebhookAdapter, MastodonAdapter, BlueskyAdapter)}
-    cls = adapters.get(channel.adapter)
+    builtin = {a.name: a for a in (LogAdapter, WebhookAdapter, MastodonAdapter, BlueskyAdapter)}
+    return EXTRA_ADAPTERS.get(name) or builtin.get(name)
+
+
+def get_adapter(channel) -> Adapter:
+    cls = adapter_class(channel.adapter)
     if cls is None:
-        raise PermanentError(f"Unknown adapter {channel.adapter!r}.")
+        raise ConfigError(f"Unknown adapter {channel.adapter!r}.")
     return cls(channel)

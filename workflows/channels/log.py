@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from .base import Adapter, Result
+from .base import Account, Adapter, OutboundMessage, Result
 
 
 class LogAdapter(Adapter):
@@ -22,22 +22,23 @@ class LogAdapter(Adapter):
     def _url(self, key: str) -> str:
         return f"https://example.invalid/{self.channel.slug}/{key}"
 
-    def send(self, publication) -> Result:
-        existing = self.lookup(publication.idempotency_key)
+    def send(self, msg: OutboundMessage) -> Result:
+        existing = self.lookup(msg, msg.created_at)
         if existing is not None:  # the "platform" deduplicates on the key, like Mastodon
             return existing
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps({
-            "idempotency_key": publication.idempotency_key, "channel": self.channel.slug,
-            "handle": self.channel.handle, "language": publication.language,
-            "text": publication.body, "at": timezone.now().isoformat(),
+            "idempotency_key": msg.idempotency_key, "channel": self.channel.slug,
+            "handle": self.channel.handle, "language": msg.language,
+            "text": msg.body, "at": timezone.now().isoformat(),
         }, ensure_ascii=False)
         with open(self.path, "a", encoding="utf-8") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             fh.write(line + "\n")
-        return Result(external_id=publication.idempotency_key, url=self._url(publication.idempotency_key))
+        return Result(external_id=msg.idempotency_key, url=self._url(msg.idempotency_key))
 
-    def lookup(self, idempotency_key: str) -> Result | None:
+    def lookup(self, msg: OutboundMessage, since) -> Result | None:
+        idempotency_key = msg.idempotency_key
         if not self.path.exists():
             return None
         with open(self.path, encoding="utf-8") as fh:
@@ -49,3 +50,15 @@ class LogAdapter(Adapter):
                 if row.get("idempotency_key") == idempotency_key:
                     return Result(external_id=idempotency_key, url=self._url(idempotency_key))
         return None
+
+    def verify(self) -> Account:
+        return Account(handle=self.channel.handle, display_name=self.channel.name)
+
+    def retract(self, external_id: str) -> None:
+        """Append a retraction line (the log is append-only, like the platforms' history)."""
+        line = json.dumps({"retracted": external_id, "channel": self.channel.slug,
+                           "at": timezone.now().isoformat()})
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            fh.write(line + "\n")

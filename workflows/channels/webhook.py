@@ -1,47 +1,75 @@
-"""Publish by HTTP POST of a signed JSON document.
+"""Publish by HTTP POST of a signed JSON document, through the outbound door (workflows.outbound).
 
-adapter_config: {"url": "...", "secret_env": "NAME_OF_ENV_VAR", "lookup_url": "... (optional)"}.
+adapter_config (schema in channels/config.py, every key in the README):
+  url          (required) where each publication is POSTed;
+  secret_env   name of a PARLEY_SECRET_* variable holding the HMAC key;
+  lookup_url   GET lookup_url?idempotency_key=...&since=... answers 200 with the document, or 404
+               when never received (without it an unclear outcome waits for a person);
+  retract_url  DELETE retract_url/<external id> deletes a publication (2xx or 404: gone);
+  info_url     GET answers {"account": {"handle", "display_name", "url"},
+               "limits": {"max_length", "unit"}}: "test connection" and the platform's limits.
 Headers: Idempotency-Key, X-Parley-Signature: sha256=<HMAC-SHA256 of the body with the secret>.
-The endpoint answers 2xx with {"id": "...", "url": "..."}. With lookup_url, GET
-lookup_url?idempotency_key=... answers 200 with the same document, or 404 when never received.
+The endpoint answers 2xx with {"id": "...", "url": "..."}.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote
 
 import requests
 from django.conf import settings
+from django.utils import timezone
 
-from .base import Adapter, AmbiguousError, PermanentError, Result, TransientError
+from .. import outbound
+from .base import (
+    Account,
+    Adapter,
+    AuthError,
+    ConfigError,
+    Limits,
+    OutboundMessage,
+    PermanentError,
+    RateLimited,
+    Result,
+    TransientError,
+)
 
 
 def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def classify_request_error(exc: requests.RequestException) -> Exception:
-    """Was the request possibly processed? Connection refused / connect timeout: no."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return TransientError(f"connect timeout: {exc.__class__.__name__}")
-    if isinstance(exc, requests.ConnectionError):
-        text = repr(exc)
-        if "NewConnectionError" in text or "Connection refused" in text or "NameResolutionError" in text:
-            return TransientError(f"could not connect: {exc.__class__.__name__}")
-        return AmbiguousError(f"connection lost after sending: {exc.__class__.__name__}")
-    if isinstance(exc, requests.Timeout):
-        return AmbiguousError(f"timeout waiting for the answer: {exc.__class__.__name__}")
-    return AmbiguousError(f"{exc.__class__.__name__}")
+def retry_after(resp: requests.Response) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    raw = (resp.headers.get("Retry-After") or "").strip()
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, (parsedate_to_datetime(raw) - timezone.now()).total_seconds())
+    except (TypeError, ValueError):
+        return None
 
 
 def classify_status(resp: requests.Response) -> Exception | None:
+    """The error for a non-2xx answer, by status code."""
     if resp.status_code < 300:
         return None
-    detail = resp.text[:300]
-    if resp.status_code >= 500 or resp.status_code in (408, 429):
-        return TransientError(f"HTTP {resp.status_code}: {detail}")
-    return PermanentError(f"HTTP {resp.status_code}: {detail}")
+    detail = f"HTTP {resp.status_code}: {resp.text[:300]}"
+    if resp.status_code == 429:
+        return RateLimited(detail, retry_after=retry_after(resp))
+    if resp.status_code in (401, 403):
+        return AuthError(detail)
+    if resp.status_code >= 500 or resp.status_code == 408:
+        return TransientError(detail)
+    return PermanentError(detail)
 
 
 class WebhookAdapter(Adapter):
@@ -51,43 +79,106 @@ class WebhookAdapter(Adapter):
     def can_lookup(self) -> bool:  # type: ignore[override]
         return bool(self.config.get("lookup_url"))
 
-    def send(self, publication) -> Result:
+    def _session(self) -> requests.Session:
+        return outbound.requests_session(f"channel:{self.channel.pk}")
+
+    def _request(self, method: str, url: str, **kwargs) -> requests.Response:
+        try:
+            return self._session().request(method, url, timeout=settings.PUBLISH_HTTP_TIMEOUT, **kwargs)
+        except requests.RequestException as exc:
+            raise outbound.classify_requests_error(exc) from exc
+
+    def body(self, msg: OutboundMessage) -> bytes:
+        doc = {
+            "idempotency_key": msg.idempotency_key, "channel": self.channel.slug, "language": msg.language,
+            "text": msg.body, "created_at": msg.created_at.isoformat(), "visibility": msg.visibility,
+        }
+        if msg.reply_to is not None:
+            doc["reply_to"] = {k: v for k, v in msg.reply_to.__dict__.items() if v}
+        return json.dumps(doc, ensure_ascii=False, sort_keys=True).encode()
+
+    def send(self, msg: OutboundMessage) -> Result:
         url = self.config.get("url")
         if not url:
-            raise PermanentError("This channel's webhook has no url.")
-        body = json.dumps({
-            "idempotency_key": publication.idempotency_key, "post_id": publication.post_id,
-            "channel": self.channel.slug, "language": publication.language, "text": publication.body,
-        }, ensure_ascii=False, sort_keys=True).encode()
-        headers = {"Content-Type": "application/json", "Idempotency-Key": publication.idempotency_key,
-                   "User-Agent": "Parley"}
+            raise ConfigError("This channel's webhook has no url.")
+        body = self.body(msg)
+        headers = {"Content-Type": "application/json", "Idempotency-Key": msg.idempotency_key}
         secret = self.secret()
         if secret:
             headers["X-Parley-Signature"] = sign(secret, body)
-        try:
-            resp = requests.post(url, data=body, headers=headers, timeout=settings.PUBLISH_HTTP_TIMEOUT)
-        except requests.RequestException as exc:
-            raise classify_request_error(exc) from exc
+        resp = self._request("POST", url, data=body, headers=headers)
         error = classify_status(resp)
         if error is not None:
             raise error
-        return _result(resp, publication.idempotency_key)
+        return _result(resp, msg.idempotency_key)
 
-    def lookup(self, idempotency_key: str) -> Result | None:
+    def lookup(self, msg: OutboundMessage, since: datetime) -> Result | None:
         url = self.config.get("lookup_url")
         if not url:
             raise NotImplementedError("no lookup_url")
         try:
-            resp = requests.get(url, params={"idempotency_key": idempotency_key},
-                                timeout=settings.PUBLISH_HTTP_TIMEOUT)
-        except requests.RequestException as exc:
-            raise TransientError(f"lookup failed: {exc.__class__.__name__}") from exc
+            resp = self._request("GET", url, params={"idempotency_key": msg.idempotency_key,
+                                                     "since": since.isoformat()})
+        except Exception as exc:  # noqa: BLE001 - any failure: the platform was not asked
+            raise TransientError(f"lookup failed: {exc}") from exc
         if resp.status_code == 404:
             return None
         error = classify_status(resp)
         if error is not None:
             raise TransientError(f"lookup failed: {error}")
-        return _result(resp, idempotency_key)
+        return _result(resp, msg.idempotency_key)
+
+    def _info(self) -> dict | None:
+        url = self.config.get("info_url")
+        if not url:
+            return None
+        resp = self._request("GET", url)
+        error = classify_status(resp)
+        if error is not None:
+            raise error
+        try:
+            data = resp.json()
+        except ValueError as exc:
+            raise TransientError("info_url did not answer JSON") from exc
+        return data if isinstance(data, dict) else {}
+
+    def limits(self) -> Limits | None:
+        info = self._info()
+        raw = (info or {}).get("limits") or {}
+        if not isinstance(raw, dict) or not isinstance(raw.get("max_length"), int):
+            return None
+        unit = str(raw["unit"]) if raw.get("unit") in ("chars", "graphemes") else "chars"
+        return Limits(max_length=raw["max_length"], unit=unit)
+
+    def preflight(self, msgs: list[OutboundMessage]) -> None:
+        super().preflight(msgs)  # config, secret name, limits (and reachability via info_url)
+        self.secret()  # the secret is set
+
+    def verify(self) -> Account:
+        self.secret()
+        info = self._info()
+        if info is None:
+            raise ConfigError("This webhook channel has no info_url to test the connection with.")
+        account = info.get("account") or {}
+        if not isinstance(account, dict) or not account.get("handle"):
+            raise PermanentError("info_url answered without an account handle")
+        return Account(handle=str(account["handle"]), display_name=str(account.get("display_name") or ""),
+                       url=str(account.get("url") or ""))
+
+    def retract(self, external_id: str) -> None:
+        base = self.config.get("retract_url")
+        if not base:
+            raise ConfigError("This webhook channel has no retract_url.")
+        headers = {}
+        secret = self.secret()
+        if secret:
+            headers["X-Parley-Signature"] = sign(secret, external_id.encode())
+        resp = self._request("DELETE", f"{base.rstrip('/')}/{quote(external_id, safe='')}", headers=headers)
+        if resp.status_code == 404:
+            return  # already gone
+        error = classify_status(resp)
+        if error is not None:
+            raise error
 
 
 def _result(resp: requests.Response, key: str) -> Result:

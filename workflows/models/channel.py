@@ -56,6 +56,17 @@ class Channel(models.Model):
     def __str__(self) -> str:
         return f"{self.platform}:{self.handle}"
 
+    def clean(self) -> None:
+        """The adapter's config schema (workflows/channels/config.py): unknown keys, secret
+        names without the PARLEY_SECRET_ prefix and refused URLs are errors, each naming its key."""
+        from django.core.exceptions import ValidationError
+
+        from ..channels.config import validate_config
+
+        errors = validate_config(self.adapter, self.adapter_config)
+        if errors:
+            raise ValidationError({"adapter_config": [f"{key}: {msg}" for key, msg in sorted(errors.items())]})
+
 
 class ChannelUserObjectPermission(UserObjectPermissionBase):
     """Direct foreign-key permission table (guardian's performance guide)."""

@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..constants import EscalationKind, LaneKind, RuleKind, Severity, StepKind
+from ..constants import EscalationKind, LaneKind, PartialFailurePolicy, RuleKind, Severity, StepKind
 
 
 def default_required_languages() -> list[str]:
@@ -53,6 +53,15 @@ class Lane(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         help_text=_("Lane that escalated drafts move to (default: the organisation's official lane)."),
+    )
+
+    partial_failure_policy = models.CharField(
+        _("when one language fails after another went out"),
+        max_length=10,
+        choices=PartialFailurePolicy.choices,
+        default=PartialFailurePolicy.HOLD,
+        help_text=_("Preflight stops most failures before anything is sent. Hold keeps the published "
+                    "languages live, flags the post and alerts; retract deletes them."),
     )
 
     class Meta:

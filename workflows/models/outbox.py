@@ -60,6 +60,16 @@ class WebhookSubscription(models.Model):
     def __str__(self) -> str:
         return self.url
 
+    def clean(self) -> None:
+        """The outbound door would refuse this URL (loopback, private, link-local...): say so now."""
+        from django.core.exceptions import ValidationError
+
+        from ..services.webhook_subscriptions import url_refused
+
+        reason = url_refused(self.url or "")
+        if reason:
+            raise ValidationError({"url": [reason]})
+
 
 class IdempotencyRecord(models.Model):
     """The first response to a POST carrying an Idempotency-Key, replayed for 24 h."""

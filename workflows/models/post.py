@@ -59,6 +59,8 @@ class Post(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    #: Loud flag: some languages are live and another failed for good (the lane holds them).
+    partly_published = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

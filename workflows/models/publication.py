@@ -25,6 +25,12 @@ class Publication(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=200, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    #: When the first attempt began (a platform's dedupe window runs from there).
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    #: Start of the earliest attempt whose outcome was unclear: before sending again, the
+    #: platform is asked (lookup since then); never a blind resend.
+    ambiguous_since = models.DateTimeField(null=True, blank=True)
+    retracted_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -39,3 +45,9 @@ class Publication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.post_id}->{self.channel_id}/{self.language} {self.status}"
+
+    @property
+    def link(self) -> str:
+        """The URL when it is http(s) — the only kind ever rendered as a link."""
+        url = (self.url or "").strip()
+        return url if url.lower().startswith(("https://", "http://")) else ""

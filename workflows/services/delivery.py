@@ -22,7 +22,17 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from ..channels import AmbiguousError, PermanentError, Result, TransientError, get_adapter
+from ..channels import (
+    AmbiguousError,
+    AuthError,
+    ConfigError,
+    NotSentError,
+    PermanentError,
+    RateLimited,
+    Result,
+    TransientError,
+    get_adapter,
+)
 from ..channels.base import OutboundMessage, ThreadRef
 from ..constants import PostState, Visibility
 from ..constants import PublicationStatus as PS
@@ -39,7 +49,7 @@ def message_for(pub: Publication) -> OutboundMessage:
     """The plain data an adapter needs to send `pub`: the text, and, for a reply, the thread
     references of the citizen's message and the visibility it allows."""
     reply_to = None
-    visibility = Visibility.PUBLIC
+    visibility: str = Visibility.PUBLIC
     inbound = pub.post.in_reply_to if pub.post.in_reply_to_id else None
     if inbound is not None and inbound.channel_id == pub.channel_id:
         refs = {k: str(v) for k, v in (inbound.thread or {}).items() if k in ThreadRef.__dataclass_fields__}
@@ -92,77 +102,143 @@ def _finish(pub: Publication, **fields) -> bool:
     return bool(done)
 
 
+def safe_url(url: object) -> str:
+    """A platform's URL for what we published, kept only when it is http(s) (it becomes a
+    link): `javascript:`, `data:` and anything else is stored empty."""
+    if not isinstance(url, str):
+        return ""
+    url = url.strip()
+    if len(url) > 500 or not url.lower().startswith(("https://", "http://")) or any(c in url for c in "\x00\r\n\t <>\"'`"):
+        return ""
+    return url
+
+
 def _sent(pub: Publication, result: Result, *, note: str = "") -> bool:
-    return _finish(pub, status=PS.SENT, external_id=result.external_id[:300], url=result.url[:500],
+    return _finish(pub, status=PS.SENT, external_id=str(result.external_id)[:300], url=safe_url(result.url),
                    sent_at=timezone.now(), last_error=note[:2000], next_attempt_at=None)
 
 
-def _retry_or_fail(pub: Publication, error: str, *, now=None) -> bool:
+def _retry_or_fail(pub: Publication, error: str, *, now=None, at=None, **extra) -> str:
+    """Due again after a backoff (or at `at`, e.g. a platform's Retry-After), until
+    PUBLISH_MAX_ATTEMPTS; then failed — or unknown when an earlier attempt may have landed."""
     now = now or timezone.now()
     if pub.attempts >= settings.PUBLISH_MAX_ATTEMPTS:
-        return _finish(pub, status=PS.FAILED, last_error=f"gave up after {pub.attempts} attempts: {error}"[:2000],
-                       next_attempt_at=None)
-    return _finish(pub, status=PS.RETRYING, last_error=error[:2000],
-                   next_attempt_at=now + timedelta(seconds=backoff_seconds(pub.attempts)))
+        if extra.get("ambiguous_since") or pub.ambiguous_since:
+            _finish(pub, status=PS.UNKNOWN, next_attempt_at=None, **extra,
+                    last_error=f"{error}; an earlier attempt may have been published: check the platform, "
+                               f"then mark it sent or failed"[:2000])
+            return PS.UNKNOWN
+        _finish(pub, status=PS.FAILED, last_error=f"gave up after {pub.attempts} attempts: {error}"[:2000],
+                next_attempt_at=None, **extra)
+        return PS.FAILED
+    due = now + timedelta(seconds=backoff_seconds(pub.attempts))
+    if at is not None and at > due:
+        due = at
+    _finish(pub, status=PS.RETRYING, last_error=error[:2000], next_attempt_at=due, **extra)
+    return PS.RETRYING
 
 
-def _reconcile(pub: Publication, adapter, error: str) -> str:
-    """The send may have happened: ask the platform, else leave it to a person."""
-    if adapter.can_lookup:
-        try:
-            found = adapter.lookup(pub.idempotency_key)
-        except TransientError as exc:
-            # Still `sending`: the sweeper tries again once the claim is stale.
-            _finish(pub, last_error=f"{error}; lookup failed: {exc}"[:2000])
-            return PS.SENDING
-        if found is not None:
-            _sent(pub, found, note=f"reconciled: found on the platform after: {error}")
-            return PS.SENT
-        _retry_or_fail(pub, f"{error}; the platform has no such publication")
-        return PS.RETRYING
-    window = getattr(adapter, "dedupe_window", 0)
-    if window and timezone.now() - pub.created_at < timedelta(seconds=window):
-        # The platform deduplicates on the idempotency key within its window: resending is safe.
-        _retry_or_fail(pub, f"{error}; resending under the same idempotency key")
-        return PS.RETRYING
-    _finish(pub, status=PS.UNKNOWN, last_error=f"{error}; check the platform, then mark it sent or failed"[:2000])
+def _unknown(pub: Publication, error: str, **extra) -> str:
+    _finish(pub, status=PS.UNKNOWN, next_attempt_at=None, **extra,
+            last_error=f"{error}; check the platform, then mark it sent or failed"[:2000])
     return PS.UNKNOWN
+
+
+def _after_unclear(pub: Publication, adapter, msg: OutboundMessage, error: str, *, since) -> str:
+    """The attempt that began at `since` may have been published: look, never resend blindly.
+    Found → sent. Not there, or the platform could not be asked → retrying, and the next attempt
+    looks again before it sends (ambiguous_since). No lookup → a person decides (unknown)."""
+    first = min(pub.ambiguous_since, since) if pub.ambiguous_since else since
+    if not adapter.can_lookup:
+        return _unknown(pub, f"{error}; this channel cannot look publications up", ambiguous_since=first)
+    try:
+        found = adapter.lookup(msg, since=first)
+    except Exception as exc:  # noqa: BLE001 - not asked: the next attempt asks before sending
+        return _retry_or_fail(pub, f"{error}; lookup failed: {exc}", ambiguous_since=first)
+    if found is not None:
+        return PS.SENT if _sent(pub, found, note=f"reconciled: found on the platform after: {error}") else PS.SENDING
+    return _retry_or_fail(pub, f"{error}; the platform has no such publication (it is looked up again "
+                               f"before any resend)", ambiguous_since=first)
+
+
+def _look_before_resending(pub: Publication, adapter, msg: OutboundMessage, *, now) -> str | None:
+    """An earlier attempt was unclear: ask the platform *now*, at send time. Returns the
+    resulting status, or None when sending again is allowed: the platform answered that it is
+    not there and, for a platform that deduplicates only for a while, its window is still open."""
+    if not adapter.can_lookup:
+        return _unknown(pub, "an earlier attempt may have been published and this channel cannot look it up")
+    try:
+        found = adapter.lookup(msg, since=pub.ambiguous_since)
+    except Exception as exc:  # noqa: BLE001 - not asked: never send on a guess
+        return _retry_or_fail(pub, f"could not look before sending again: {exc}")
+    if found is not None:
+        return PS.SENT if _sent(pub, found, note="reconciled: found on the platform before sending again") else PS.SENDING
+    window = getattr(adapter, "dedupe_window", 0) or 0
+    started = pub.first_attempt_at or pub.created_at
+    if window and (now - started).total_seconds() >= window:
+        return _unknown(pub, f"not found on the platform, but its {int(window)} s deduplication window has "
+                             f"closed: a resend could duplicate a publication still being processed")
+    return None
+
+
+def _credentials_error(exc: Exception) -> str:
+    from django.utils.translation import gettext as _
+
+    return _("The platform refused this channel's credentials (a person must fix the token or password "
+             "in the environment variable the channel names): %(detail)s") % {"detail": str(exc)[:500]}
 
 
 def publication_send(*, publication_id: int, worker: str | None = None, now=None) -> str | None:
     """Claim and send one publication. Returns its resulting status, or None if another worker
-    had it (or it is not due). The adapter is called outside any transaction."""
+    had it (or it is not due). The adapter is called outside any transaction, with plain data."""
     worker = worker or worker_id()
     pub = publication_claim(publication_id=publication_id, worker=worker, now=now)
     if pub is None:
         return None
+    if pub.first_attempt_at is None:
+        Publication.objects.filter(id=pub.id, first_attempt_at__isnull=True).update(first_attempt_at=pub.claimed_at)
+        pub.first_attempt_at = pub.claimed_at
+    started = pub.claimed_at
     try:
         adapter = get_adapter(pub.channel)
-    except PermanentError as exc:
-        _finish(pub, status=PS.FAILED, last_error=str(exc)[:2000], next_attempt_at=None)
-        return PS.FAILED
+        msg = message_for(pub)
+    except NotSentError as exc:
+        return _retry_or_fail(pub, str(exc))
+    if pub.ambiguous_since is not None:
+        settled = _look_before_resending(pub, adapter, msg, now=pub.claimed_at)  # the send time
+        if settled is not None:
+            return settled
     try:
-        result = adapter.send(pub)
-    except TransientError as exc:
-        _retry_or_fail(pub, str(exc))
-        return PS.RETRYING if pub.attempts < settings.PUBLISH_MAX_ATTEMPTS else PS.FAILED
+        result = adapter.send(msg)
+    except RateLimited as exc:
+        at = timezone.now() + timedelta(seconds=exc.retry_after) if exc.retry_after else None
+        return _retry_or_fail(pub, f"rate limited: {exc}", at=at)
+    except TransientError as exc:  # NotSentError included: nothing left, never unknown
+        return _retry_or_fail(pub, str(exc))
+    except AuthError as exc:
+        _finish(pub, status=PS.FAILED, last_error=_credentials_error(exc)[:2000], next_attempt_at=None)
+        return PS.FAILED
     except PermanentError as exc:
         _finish(pub, status=PS.FAILED, last_error=str(exc)[:2000], next_attempt_at=None)
         return PS.FAILED
     except AmbiguousError as exc:
-        return _reconcile(pub, adapter, str(exc))
+        return _after_unclear(pub, adapter, msg, str(exc), since=started)
     except BaseException as exc:  # soft time limit, bug, interrupt: the send may have happened
         if not isinstance(exc, Exception):
-            _reconcile(pub, adapter, f"interrupted: {exc.__class__.__name__}")
+            _after_unclear(pub, adapter, msg, f"interrupted: {exc.__class__.__name__}", since=started)
             raise
-        return _reconcile(pub, adapter, f"unexpected {exc.__class__.__name__}: {exc}"[:500])
+        return _after_unclear(pub, adapter, msg, f"unexpected {exc.__class__.__name__}: {exc}"[:500], since=started)
     _sent(pub, result)
     return PS.SENT
 
 
 def post_settle(*, post_id: int) -> str | None:
-    """Once no publication of a publishing post is in flight: all sent → published; otherwise
-    failed, with every language's state in the error (no silent unilingual post)."""
+    """Once no publication of a publishing post is in flight: all sent → published. Otherwise
+    failed, with every language's state in the error (no silent unilingual post); when some
+    language is live and another failed for good, the lane's partial_failure_policy decides:
+    `retract` deletes the live ones (audited), `hold` keeps them and raises the alarm."""
+    from .publishing import post_partial_failure
+
     rows = list(Publication.objects.filter(post_id=post_id)
                 .values_list("status", "channel__slug", "language", "last_error"))
     state = Post.objects.filter(id=post_id).values_list("state", flat=True).first()
@@ -172,30 +248,83 @@ def post_settle(*, post_id: int) -> str | None:
         post = post_mark_failed(post_id=post_id, error="Nothing to publish: no channel takes any of the post's languages.")
     elif all(r[0] == PS.SENT for r in rows):
         post = post_mark_published(post_id=post_id)
+    elif any(r[0] == PS.SENT for r in rows):
+        post = post_partial_failure(post_id=post_id)
     else:
-        summary = "; ".join(
-            f"{slug}/{lang}: {status}" + (f" ({err[:200]})" if err and status != PS.SENT else "")
-            for status, slug, lang, err in rows
-        )
-        post = post_mark_failed(post_id=post_id, error=summary)
+        post = post_mark_failed(post_id=post_id, error=_summary(rows))
     return post.state if post else None
 
 
+def _summary(rows) -> str:
+    return "; ".join(
+        f"{slug}/{lang}: {status}" + (f" ({err[:200]})" if err and status != PS.SENT else "")
+        for status, slug, lang, err in rows
+    )
+
+
+POSSIBLY_LIVE = (PS.SENT, PS.SENDING, PS.UNKNOWN)
+
+
+def post_preflight(*, post_id: int, now=None) -> bool:
+    """Before the first language of a post is sent, every target is checked (adapter.preflight:
+    config, secrets, the platform's real limits, credentials or reachability where the adapter
+    can). Returns True when sending may go on. A refusal (config, credentials, too long) fails
+    every publication — nothing was sent, nothing is live; a passing problem (unreachable, rate
+    limited) makes them due again after a backoff. Once anything may be live, it is moot."""
+    now = now or timezone.now()
+    pubs = list(Publication.objects.filter(post_id=post_id).select_related("channel", "post__in_reply_to"))
+    if not pubs or any(p.status in POSSIBLY_LIVE or p.ambiguous_since for p in pubs):
+        return True
+    waiting = [p for p in pubs if p.status in (PS.PENDING, PS.RETRYING)]
+    if not waiting:
+        return True
+    by_channel: dict[int, list[Publication]] = {}
+    for p in waiting:
+        by_channel.setdefault(p.channel_id, []).append(p)
+    try:
+        for group in by_channel.values():
+            adapter = get_adapter(group[0].channel)
+            adapter.preflight([message_for(p) for p in group])
+    except (PermanentError, ConfigError) as exc:
+        error = _credentials_error(exc) if isinstance(exc, AuthError) else str(exc)
+        Publication.objects.filter(id__in=[p.id for p in waiting], status__in=(PS.PENDING, PS.RETRYING)).update(
+            status=PS.FAILED, next_attempt_at=None, last_error=f"preflight: {error}"[:2000])
+        log.warning("post %s: preflight refused: %s", post_id, error)
+        return False
+    except Exception as exc:  # noqa: BLE001 - unreachable, rate limited, platform hiccup: later
+        attempts = max(p.attempts for p in waiting) + 1
+        if attempts >= settings.PUBLISH_MAX_ATTEMPTS:
+            Publication.objects.filter(id__in=[p.id for p in waiting], status__in=(PS.PENDING, PS.RETRYING)).update(
+                status=PS.FAILED, next_attempt_at=None,
+                last_error=f"preflight: gave up after {attempts} attempts: {exc}"[:2000])
+            return False
+        delay = backoff_seconds(attempts)
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            delay = max(delay, exc.retry_after)
+        Publication.objects.filter(id__in=[p.id for p in waiting], status__in=(PS.PENDING, PS.RETRYING)).update(
+            status=PS.RETRYING, attempts=attempts, next_attempt_at=now + timedelta(seconds=delay),
+            last_error=f"preflight: {exc}"[:2000])
+        return False
+    return True
+
+
 def post_deliver(*, post_id: int, worker: str | None = None, now=None) -> str | None:
-    """Start publishing an approved (or due scheduled) post and send every due publication of a
-    publishing post, then settle it. Idempotent; returns the post's state."""
+    """Start publishing an approved (or due scheduled) post, preflight every target before the
+    first language goes out, send every due publication, then settle. Idempotent; returns the
+    post's state."""
     worker = worker or worker_id()
     post_publish_start(post_id=post_id, now=now)
     due = list(Publication.objects.filter(_due_q(now or timezone.now()), post_id=post_id,
                                           post__state=PostState.PUBLISHING).values_list("id", flat=True))
-    for pid in due:
-        publication_send(publication_id=pid, worker=worker, now=now)
+    if due and post_preflight(post_id=post_id, now=now):
+        for pid in due:
+            publication_send(publication_id=pid, worker=worker, now=now)
     return post_settle(post_id=post_id)
 
 
 def publications_reconcile_stale(*, now=None) -> list[int]:
     """Publications `sending` for longer than PUBLISH_CLAIM_TIMEOUT: their worker died. Take the
-    claim over and reconcile with the platform (never resend blindly). Returns their post ids."""
+    claim over and look on the platform (never resend blindly). Returns their post ids."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.PUBLISH_CLAIM_TIMEOUT)
     post_ids = []
@@ -208,13 +337,15 @@ def publications_reconcile_stale(*, now=None) -> list[int]:
         )
         if not took:
             continue
-        pub = Publication.objects.select_related("channel").get(id=pid)
+        pub = Publication.objects.select_related("channel", "post__in_reply_to").get(id=pid)
+        error = "the worker sending it stopped before recording the outcome"
         try:
             adapter = get_adapter(pub.channel)
-        except PermanentError as exc:
-            _finish(pub, status=PS.UNKNOWN, last_error=str(exc))
+            msg = message_for(pub)
+        except NotSentError as exc:
+            _unknown(pub, f"{error}; {exc}", ambiguous_since=claimed_at)
         else:
-            _reconcile(pub, adapter, "the worker sending it stopped before recording the outcome")
+            _after_unclear(pub, adapter, msg, error, since=claimed_at)
         post_ids.append(pub.post_id)
     return post_ids
 

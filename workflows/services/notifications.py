@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 
 from accounts.models import Team, User
 
+from .. import outbound
 from ..constants import LaneKind, PostKind, PostState, ReviewKind
 from ..models import (
     AuditEvent,
@@ -45,6 +46,7 @@ EMAIL_TOPICS = {
     "post.rejected": "rejected",
     "post.published": "published",
     "post.failed": "failed",
+    "post.partially_published": "partially_published",
     "review.opened": "review_opened",
 }
 
@@ -106,7 +108,7 @@ def _context(event: OutboxEvent, post: Post) -> tuple[dict, list[User]]:
 
             entered = parse_datetime(payload["entered_at"])
         ctx["due_at"] = entered + step.sla if entered else None
-    if event.topic in ("post.published", "post.failed"):
+    if event.topic in ("post.published", "post.failed", "post.partially_published"):
         ctx["publications"] = list(post.publications.select_related("channel"))
     if event.topic == "review.opened":
         review = PostReview.objects.filter(post_id=post.id, kind=payload.get("kind")).first()
@@ -161,9 +163,13 @@ def webhook_deliver(delivery: OutboxEvent) -> None:
         "X-Parley-Signature": webhook_signature(sub.secret, body),
     }
     try:
-        resp = requests.post(sub.url, data=body, headers=headers, timeout=settings.PUBLISH_HTTP_TIMEOUT)
+        # The outbound door: the SSRF guard is checked at connect time (DNS rebinding included).
+        resp = outbound.requests_session(f"webhook:{sub.id}").post(
+            sub.url, data=body, headers=headers, timeout=settings.PUBLISH_HTTP_TIMEOUT)
     except requests.RequestException as exc:
-        raise DeliveryFailed(f"{exc.__class__.__name__}") from exc
+        raise DeliveryFailed(str(outbound.classify_requests_error(exc))) from exc
+    except outbound.OutboundRefused as exc:
+        raise DeliveryFailed(str(exc)) from exc
     if resp.status_code >= 300:
         raise DeliveryFailed(f"HTTP {resp.status_code}")
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from ..constants import ChannelPerm, InboundStatus, PostState, PublicationStatus
+from ..constants import (
+    ChannelPerm,
+    InboundStatus,
+    PartialFailurePolicy,
+    PostState,
+    PublicationStatus,
+)
 from ..exceptions import GuidelineViolation
 from ..models import InboundMessage, Post, Publication
 from .audit import audit_record
@@ -141,6 +147,117 @@ def post_mark_failed(*, post_id: int, error: str) -> Post | None:
     return post
 
 
+def _languages(pubs) -> str:
+    return ", ".join(sorted({f"{p.language} ({p.channel.slug})" for p in pubs}))
+
+
+def post_partial_failure(*, post_id: int) -> Post | None:
+    """Some languages are live, another failed for good (or its outcome is unknown): the lane's
+    policy decides. `retract` deletes the live ones through each adapter (audited, status
+    retracted) when every other language failed for good; `hold` — and any retraction that
+    could not be done — keeps them live, flags the post `partly_published`, fails it with a
+    message naming what is live and what failed, and alerts (post.partially_published:
+    e-mail to the author and webhook subscribers)."""
+    from ..channels import get_adapter
+
+    post = Post.objects.select_related("lane").filter(id=post_id).first()
+    if post is None or post.state != PostState.PUBLISHING:
+        return post
+    pubs = list(post.publications.select_related("channel"))
+    live = [p for p in pubs if p.status == PublicationStatus.SENT]
+    failed = [p for p in pubs if p.status != PublicationStatus.SENT]
+    retracted, problems = [], []
+    if (post.lane.partial_failure_policy == PartialFailurePolicy.RETRACT
+            and all(p.status == PublicationStatus.FAILED for p in failed)):
+        for pub in live:
+            try:
+                get_adapter(pub.channel).retract(pub.external_id)
+            except Exception as exc:  # noqa: BLE001 - it stays live; the post is held instead
+                problems.append(f"{pub.channel.slug}/{pub.language}: could not retract: {exc}"[:300])
+                continue
+            Publication.objects.filter(id=pub.id, status=PublicationStatus.SENT).update(
+                status=PublicationStatus.RETRACTED, retracted_at=timezone.now())
+            retracted.append(pub)
+    still_live = [p for p in live if p not in retracted]
+    detail = "; ".join(f"{p.channel.slug}/{p.language}: {p.status} ({p.last_error[:200]})" for p in failed)
+    if still_live:
+        error = (f"PARTLY PUBLISHED: {_languages(still_live)} is live, {_languages(failed)} failed. {detail}"
+                 + (f" Retraction failed: {'; '.join(problems)}" if problems else ""))
+    else:
+        error = f"Retracted {_languages(retracted)} because {_languages(failed)} failed: {detail}"
+    return _fail_partly(post_id=post_id, error=error, live=[p.id for p in still_live],
+                        retracted=[p.id for p in retracted])
+
+
+@transaction.atomic
+def _fail_partly(*, post_id: int, error: str, live: list[int], retracted: list[int]) -> Post | None:
+    post = _lock(post_id)
+    if post is None or post.state != PostState.PUBLISHING:
+        return post
+    if retracted:
+        audit_record(owner=post, verb="publications_retracted", from_state=post.state, to_state=post.state,
+                     data={"publications": retracted, "reason": "partial_failure_policy=retract"})
+    post.state = PostState.FAILED
+    post.partly_published = bool(live)
+    audit_record(owner=post, verb="failed", from_state=PostState.PUBLISHING, to_state=post.state,
+                 data={"error": error[:2000], "live_publications": live, "retracted_publications": retracted})
+    outbox_emit(topic="post.failed", organisation_id=post.organisation_id, post_id=post.id,
+                payload={"post_id": post.id, "error": error[:500]})
+    if live:
+        outbox_emit(topic="post.partially_published", organisation_id=post.organisation_id, post_id=post.id,
+                    payload={"post_id": post.id, "live_publications": live, "error": error[:500]})
+    save_post(post, fields=["partly_published"])
+    return post
+
+
+def post_retract(*, post_id: int, by, version: int | None = None) -> Post:
+    """Delete what a post published (a published post, or a failed one holding live languages):
+    each sent publication is retracted through its adapter (status retracted), audited. Needs
+    the publish permission on the post's channels. A published post becomes `retracted`; a
+    failed one stays failed (retry sends everything again under new keys). When a platform
+    refuses, the others are still retracted and the error is raised (nothing is hidden)."""
+    from ..channels import get_adapter
+    from ..exceptions import InvalidTransition
+
+    with transaction.atomic():
+        post = post_get_for_update(post_id=post_id, user=by)
+        ensure_version(post, version)
+        ensure_channel_perm(user=by, post=post, codename=ChannelPerm.PUBLISH)
+        ensure_state(post, allowed={PostState.PUBLISHED, PostState.FAILED}, action="retract")
+        pubs = list(post.publications.select_related("channel").filter(status=PublicationStatus.SENT))
+        if not pubs:
+            raise InvalidTransition("Nothing of this post is live.", code="nothing_live")
+    done, problems = [], []
+    for pub in pubs:  # outside any transaction: the platform is slow and may fail
+        try:
+            get_adapter(pub.channel).retract(pub.external_id)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            problems.append(f"{pub.channel.slug}/{pub.language}: {exc}"[:300])
+            continue
+        if Publication.objects.filter(id=pub.id, status=PublicationStatus.SENT).update(
+                status=PublicationStatus.RETRACTED, retracted_at=timezone.now()):
+            done.append(pub.id)
+    with transaction.atomic():
+        post = post_get_for_update(post_id=post_id, user=by)
+        from_state = post.state
+        left = post.publications.filter(status=PublicationStatus.SENT).exists()
+        if done:
+            if post.state == PostState.PUBLISHED and not left:
+                post.state = PostState.RETRACTED
+            post.partly_published = post.state == PostState.FAILED and left
+            audit_record(owner=post, verb="retracted", actor=by, from_state=from_state, to_state=post.state,
+                         data={"publications": done, "problems": problems})
+            outbox_emit(topic="post.retracted", organisation_id=post.organisation_id, post_id=post.id,
+                        payload={"post_id": post.id, "publications": done})
+            save_post(post, fields=["partly_published"])
+    if problems:
+        from ..exceptions import InvalidTransition
+
+        raise InvalidTransition("Some publications could not be retracted: " + "; ".join(problems),
+                                code="retract_failed")
+    return post
+
+
 @transaction.atomic
 def post_retry(*, post_id: int, by, version: int | None = None) -> Post:
     """failed → publishing: failed publications go back to pending (sent ones are never resent;
@@ -152,8 +269,19 @@ def post_retry(*, post_id: int, by, version: int | None = None) -> Post:
     if by.id != post.author_id:
         ensure_channel_perm(user=by, post=post, codename=ChannelPerm.PUBLISH)
     reset = post.publications.filter(status=PublicationStatus.FAILED).update(
-        status=PublicationStatus.PENDING, next_attempt_at=None, attempts=0, claimed_at=None, claimed_by=""
+        status=PublicationStatus.PENDING, next_attempt_at=None, attempts=0, claimed_at=None, claimed_by="",
+        first_attempt_at=None,
     )
+    # Retracted ones go out again under a new key (the platform may remember the old one).
+    for pub in post.publications.filter(status=PublicationStatus.RETRACTED):
+        base, _, n = pub.idempotency_key.partition(".r")
+        pub.idempotency_key = f"{base}.r{int(n or 0) + 1}"
+        pub.status, pub.next_attempt_at, pub.attempts = PublicationStatus.PENDING, None, 0
+        pub.claimed_at, pub.claimed_by, pub.first_attempt_at, pub.ambiguous_since = None, "", None, None
+        pub.external_id, pub.url, pub.sent_at = "", "", None
+        pub.save()
+        reset += 1
+    post.partly_published = False
     post.state = PostState.PUBLISHING
     audit_record(owner=post, verb="retried", actor=by, from_state=PostState.FAILED, to_state=post.state,
                  data={"publications_reset": reset})
@@ -177,11 +305,14 @@ def publication_resolve(*, publication_id: int, by, sent: bool, url: str = "", e
     if pub.status != PublicationStatus.UNKNOWN:
         raise InvalidTransition(code="not_unknown")
     if sent:
-        pub.status, pub.url, pub.external_id = PublicationStatus.SENT, url[:500], external_id[:300]
+        from .delivery import safe_url
+
+        pub.status, pub.url, pub.external_id = PublicationStatus.SENT, safe_url(url), external_id[:300]
         pub.sent_at = timezone.now()
     else:
-        pub.status = PublicationStatus.FAILED
-    pub.save(update_fields=["status", "url", "external_id", "sent_at"])
+        # A person checked: it is not there. Retrying sends it without looking first.
+        pub.status, pub.ambiguous_since = PublicationStatus.FAILED, None
+    pub.save(update_fields=["status", "url", "external_id", "sent_at", "ambiguous_since"])
     audit_record(owner=post, verb="publication_resolved", actor=by, from_state=post.state, to_state=post.state,
                  data={"publication_id": pub.id, "language": pub.language, "sent": bool(sent), "url": pub.url})
     post.save(update_fields=["audit_seq", "audit_head"])

@@ -25,6 +25,8 @@ TOPICS = (
     "post.published",
     "post.failed",
     "post.held",
+    "post.partially_published",
+    "post.retracted",
     "review.opened",
     "review.concern",
     "inbound.received",
@@ -32,6 +34,26 @@ TOPICS = (
 )
 
 _UNSET = object()
+
+
+def url_refused(url: str) -> str:
+    """Why the outbound door would refuse `url` (loopback, private, link-local... unless the
+    operator allow-lists it), checked at save time for a clear error; "" when it is usable.
+    A name that does not resolve now is accepted: the door checks again at every connection."""
+    from django.utils.translation import gettext as _
+
+    from ..channels.base import NotSentError
+    from ..outbound import OutboundRefused, check_url
+
+    try:
+        check_url(url)
+    except OutboundRefused as exc:
+        return _("This address is refused: %(reason)s") % {"reason": str(exc)}
+    except NotSentError:
+        return ""
+    except Exception:  # noqa: BLE001 - httpx.InvalidURL and the like
+        return _("Give an http(s) URL.")
+    return ""
 
 
 def ensure_can_manage_webhooks(*, user) -> None:
@@ -55,7 +77,11 @@ def _clean(*, url=_UNSET, secret=_UNSET, events=_UNSET) -> dict:
         if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")):
             errors["url"] = ["Give an http(s) URL."]
         else:
-            out["url"] = url
+            reason = url_refused(url)
+            if reason:
+                errors["url"] = [reason]
+            else:
+                out["url"] = url
     if secret is not _UNSET:
         if not isinstance(secret, str) or len(secret) < 16:
             errors["secret"] = ["At least 16 characters."]

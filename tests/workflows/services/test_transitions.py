@@ -45,6 +45,10 @@ def _act_retry(demo, post):
     return publishing.post_retry(post_id=post.id, by=demo.dana)
 
 
+def _act_retract(demo, post):
+    return publishing.post_retract(post_id=post.id, by=demo.cora)
+
+
 def _act_translate(demo, post):
     return translations.translation_provide(post_id=post.id, by=demo.tess, language="fr", text=f.FR)
 
@@ -61,6 +65,7 @@ CASES = {
     "publish_urgent": (_act_urgent, {PostState.DRAFT, PostState.IN_REVIEW, PostState.CHANGES_REQUESTED,
                                      PostState.APPROVED, PostState.SCHEDULED}),
     "retry": (_act_retry, {PostState.FAILED}),
+    "retract": (_act_retract, {PostState.PUBLISHED}),  # a failed one only while something is live
 }
 
 EXPECTED_RESULT = {
@@ -71,6 +76,7 @@ EXPECTED_RESULT = {
     "withdraw": PostState.WITHDRAWN,
     "publish_urgent": PostState.APPROVED,
     "retry": PostState.PUBLISHING,
+    "retract": PostState.RETRACTED,
 }
 
 

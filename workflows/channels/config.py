@@ -1,0 +1,121 @@
+"""One schema per adapter for `Channel.adapter_config`, checked when a channel is saved (admin,
+model `clean()`) and again when an adapter reads it (preflight, `Adapter.secret()`).
+
+Kinds of key:
+- `url`: an http(s) URL whose host is allowed by the outbound door (`outbound.check_url`: no
+  loopback, private or link-local address unless the operator allow-lists it);
+- `secret`: the NAME of an environment variable holding a secret; it must start with
+  `PARLEY_SECRET_` (so a channel can never name SECRET_KEY or DATABASE_URL);
+- `str`, `int`, `choice`, `list`.
+
+Every key is documented in the README ("Channel configuration"). An adapter class may carry its
+own `config_schema` (same shape); otherwise the entry of SCHEMAS under its name applies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+from .base import SECRET_PREFIX, secret_name_ok
+
+
+@dataclass(frozen=True)
+class Key:
+    kind: str                       # url | secret | str | int | choice | list
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    help: str = ""
+    minimum: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+SCHEMAS: dict[str, dict[str, Key]] = {
+    "log": {
+        "path": Key("str", help="File the demo adapter appends to (default PUBLISH_LOG_PATH)."),
+    },
+    "webhook": {
+        "url": Key("url", required=True, help="Where each publication is POSTed."),
+        "secret_env": Key("secret", help="Variable holding the HMAC key for X-Parley-Signature."),
+        "lookup_url": Key("url", help="GET ?idempotency_key=&since= answers 200 with the document or 404."),
+        "retract_url": Key("url", help="DELETE <retract_url>/<external id> removes a publication."),
+        "info_url": Key("url", help="GET answers {account: {handle, display_name, url}, limits: "
+                                    "{max_length, unit}}: test connection and the platform's limits."),
+    },
+    "mastodon": {
+        "api_base_url": Key("url", required=True, help="The instance, e.g. https://social.example."),
+        "token_env": Key("secret", required=True, help="Variable holding the account's access token."),
+        "visibility": Key("choice", choices=VISIBILITIES, help="Visibility of broadcasts (default public)."),
+    },
+    "bluesky": {
+        "base_url": Key("url", help="The PDS's XRPC endpoint (default https://bsky.social/xrpc)."),
+        "handle": Key("str", help="The account's handle (default: the channel's handle)."),
+        "password_env": Key("secret", required=True, help="Variable holding the app password."),
+    },
+}
+
+
+def schema_for(adapter: str) -> dict[str, Key] | None:
+    from .base import adapter_class
+
+    cls = adapter_class(adapter)
+    own = getattr(cls, "config_schema", None) if cls is not None else None
+    return own if own is not None else SCHEMAS.get(adapter)
+
+
+def _check_url(value: str) -> str | None:
+    """A clear reason when `value` cannot be used, else None. A name that does not resolve
+    now is accepted (the door checks again at every connection); a refused address is not."""
+    from ..outbound import OutboundRefused, check_url
+    from .base import NotSentError
+
+    try:
+        check_url(value)
+    except OutboundRefused as exc:
+        return str(exc)
+    except NotSentError:
+        return None
+    except Exception:  # noqa: BLE001 - httpx.InvalidURL and friends
+        return _("not a valid URL")
+    return None
+
+
+def validate_config(adapter: str, config: object) -> dict[str, str]:
+    """{key: what is wrong} for `config` under `adapter`'s schema; empty when valid. The
+    messages are in the active language."""
+    schema = schema_for(adapter)
+    if schema is None:
+        return {"adapter": _("Unknown adapter %(name)s.") % {"name": adapter}}
+    if not isinstance(config, dict):
+        return {"adapter_config": _("Give a JSON object.")}
+    errors: dict[str, str] = {}
+    for key in config:
+        if key not in schema:
+            errors[str(key)] = _("Unknown key for the %(adapter)s adapter; allowed keys: %(keys)s.") % {
+                "adapter": adapter, "keys": ", ".join(sorted(schema)) or "—"}
+    for key, spec in schema.items():
+        value = config.get(key)
+        if value in (None, ""):
+            if spec.required:
+                errors[key] = _("Required.")
+            continue
+        if spec.kind in ("url", "secret", "str", "choice") and not isinstance(value, str):
+            errors[key] = _("Give a string.")
+        elif spec.kind == "url":
+            reason = _check_url(value)
+            if reason:
+                errors[key] = _("Not a usable http(s) URL: %(reason)s") % {"reason": reason}
+        elif spec.kind == "secret" and not secret_name_ok(value):
+            errors[key] = _("Name an environment variable starting with %(prefix)s "
+                            "(capital letters, digits and _ only), not %(name)s.") % {
+                "prefix": SECRET_PREFIX, "name": value}
+        elif spec.kind == "choice" and value not in spec.choices:
+            errors[key] = _("Choose one of: %(choices)s.") % {"choices": ", ".join(spec.choices)}
+        elif spec.kind == "int" and (not isinstance(value, int) or isinstance(value, bool)
+                                     or (spec.minimum is not None and value < spec.minimum)):
+            errors[key] = _("Give a whole number.")
+        elif spec.kind == "list" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            errors[key] = _("Give a list of strings.")
+    return errors

@@ -1,0 +1,62 @@
+"""Channel setup that tells the truth: "test connection" asks the platform who the channel
+posts as (adapter.verify) and its real limits, and reports a classified error otherwise."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from django.utils.translation import gettext as _
+
+from ..channels import (
+    AmbiguousError,
+    AuthError,
+    ConfigError,
+    NotSentError,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    get_adapter,
+)
+from ..constants import ChannelPerm
+from ..exceptions import NotFound
+from ..models import Channel
+from .common import ensure_perm_on_channels
+
+
+def classify(exc: BaseException) -> tuple[str, str]:
+    """(kind, a sentence for a person) for an adapter error, by type."""
+    if isinstance(exc, AuthError):
+        return "credentials", _("The platform refused the credentials: check the token or password "
+                                "in the environment variable the channel names.")
+    if isinstance(exc, ConfigError):
+        return "config", _("The channel's configuration is wrong.")
+    if isinstance(exc, NotSentError):
+        return "unreachable", _("The platform could not be reached (nothing was sent).")
+    if isinstance(exc, RateLimited):
+        return "rate_limited", _("The platform asked us to slow down; try again later.")
+    if isinstance(exc, TransientError | AmbiguousError):
+        return "platform_error", _("The platform answered with an error; try again later.")
+    if isinstance(exc, PermanentError):
+        return "refused", _("The platform refused the request.")
+    return "error", _("Unexpected error.")
+
+
+def channel_test_connection(*, channel_id: int, by) -> dict:
+    """Verify a channel's credentials and reachability. Needs the manage permission on it.
+    Returns {"ok": True, "account": {...}, "limits": {...}|None} or {"ok": False, "kind",
+    "message", "detail"}. Sends nothing that could be published. When the platform tells its
+    limit, the channel's `char_limit` (used by the guideline checks while drafting) is set from
+    it: limits come from the platform, not a hand-set default."""
+    channel = Channel.objects.filter(id=channel_id).first()
+    if channel is None or (not by.is_superuser and channel.organisation_id != by.organisation_id):
+        raise NotFound("No such channel.")
+    ensure_perm_on_channels(user=by, channel_ids=[channel.id], codename=ChannelPerm.MANAGE)
+    try:
+        adapter = get_adapter(channel)
+        account = adapter.verify()
+        limits = adapter.limits()
+    except Exception as exc:  # noqa: BLE001 - every failure is reported, classified
+        kind, message = classify(exc)
+        return {"ok": False, "kind": kind, "message": message, "detail": str(exc)[:500]}
+    if limits is not None and limits.max_length > 0 and channel.char_limit != limits.max_length:
+        Channel.objects.filter(id=channel.id).update(char_limit=limits.max_length)
+    return {"ok": True, "account": asdict(account), "limits": asdict(limits) if limits else None}
