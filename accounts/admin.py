@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils import timezone
+from modeltranslation.admin import TranslationAdmin
 
 from .models import ApiToken, Organisation, Team, User
 
@@ -23,7 +24,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(TranslationAdmin):
     list_display = ("name", "slug", "organisation")
     list_filter = ("organisation",)
     search_fields = ("name", "slug")

@@ -324,3 +324,11 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- Bilingual names (issue 11): django-modeltranslation adds name_en / name_fr to what people
+# name (lanes, steps, teams, holding replies, channels); `name` reads the active language's and
+# falls back to the other official language when one is blank. It must come before the admin.
+INSTALLED_APPS.insert(0, "modeltranslation")
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_LANGUAGES = ("en", "fr")
+MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("en", "fr")}

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
+from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from .models import (
     AuditEvent,
@@ -37,13 +38,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Channel)
-class ChannelAdmin(GuardedModelAdmin):
+class ChannelAdmin(TranslationAdmin, GuardedModelAdmin):
     list_display = ("slug", "platform", "handle", "languages", "adapter", "organisation", "is_active")
     list_filter = ("organisation", "platform", "adapter", "is_active")
     search_fields = ("slug", "handle", "name")
 
 
-class LaneStepInline(admin.TabularInline):
+class LaneStepInline(TranslationTabularInline):
     model = LaneStep
     extra = 0
 
@@ -89,14 +90,14 @@ class PolicyAuditMixin:
 
 
 @admin.register(Lane)
-class LaneAdmin(PolicyAuditMixin, admin.ModelAdmin):
+class LaneAdmin(PolicyAuditMixin, TranslationAdmin):
     list_display = ("slug", "name", "kind", "organisation", "required_languages", "allow_urgent")
     list_filter = ("organisation", "kind")
     inlines = [LaneStepInline, GuidelineRuleInline, EscalationRuleInline]
 
 
 @admin.register(LaneStep)
-class LaneStepAdmin(PolicyAuditMixin, admin.ModelAdmin):
+class LaneStepAdmin(PolicyAuditMixin, TranslationAdmin):
     list_display = ("lane", "order", "name", "kind", "team", "quorum", "sla")
     list_filter = ("lane__organisation", "kind")
 
@@ -190,7 +191,7 @@ class InboundMessageAdmin(ReadOnlyAdmin):
 
 
 @admin.register(HoldingReply)
-class HoldingReplyAdmin(admin.ModelAdmin):
+class HoldingReplyAdmin(TranslationAdmin):
     list_display = ("name", "organisation")
     list_filter = ("organisation",)
 

@@ -27,6 +27,7 @@ from .common import (
     ensure_version,
     is_team_member,
     post_get_for_update,
+    stable_name,
 )
 from .engine import advance, live_approvers, required_languages, save_post
 from .outbox import outbox_emit
@@ -95,7 +96,7 @@ def post_approve(*, post_id: int, by, comment: str = "", version: int | None = N
     decision = _decide(post, by=by, verdict=Verdict.APPROVE, comment=comment, texts=texts)
     approvers.setdefault(step.id, set()).add(by.id)
     audit_record(owner=post, verb="approved", actor=by, from_state=post.state, to_state=post.state,
-                 data={"step_id": step.id, "step": step.name, "decision_id": decision.id, "comment": comment})
+                 data={"step_id": step.id, "step": stable_name(step), "decision_id": decision.id, "comment": comment})
     advance(post, by=by, languages=languages, approvers=approvers)
     save_post(post)
     return post
@@ -115,7 +116,7 @@ def _close_with(post_id: int, *, by, comment, version, verdict: str, to: PostSta
     if to == PostState.REJECTED:
         post.current_step = None
     audit_record(owner=post, verb=verb, actor=by, from_state=from_state, to_state=to,
-                 data={"step_id": step.id, "step": step.name, "decision_id": decision.id, "comment": comment})
+                 data={"step_id": step.id, "step": stable_name(step), "decision_id": decision.id, "comment": comment})
     outbox_emit(topic=topic, organisation_id=post.organisation_id, post_id=post.id,
                 payload={"post_id": post.id, "decision_id": decision.id})
     save_post(post)
