@@ -268,3 +268,9 @@ def webhook_get_visible(*, webhook_id: int, user):
         raise NotFound("No such webhook.")
     ensure_can_manage_webhooks(user=user)
     return hook
+
+
+def inbound_last_event(*, inbound_id: int, verb: str) -> AuditEvent | None:
+    """The latest audit event of this verb on a citizen message (e.g. why it was dismissed)."""
+    return (AuditEvent.objects.filter(inbound_id=inbound_id, verb=verb).select_related("actor")
+            .order_by("-seq").first())

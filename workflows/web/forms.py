@@ -5,7 +5,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..constants import InboundStatus
+from ..constants import DismissReason, InboundStatus, ReviewVerdict
 
 #: Maps a service error key to the form field that shows it.
 SERVICE_FIELD = {
@@ -129,3 +129,33 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args, channel_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["channel"].choices = [("", _("All channels")), *channel_choices]
+
+
+# --- closing the loops (issue 11) ----------------------------------------------------------
+
+class ReviewCompleteForm(forms.Form):
+    """Complete a spot-check or a retrospective review."""
+
+    review = forms.TypedChoiceField(coerce=int, widget=forms.HiddenInput)
+    verdict = forms.ChoiceField(label=_("Verdict"), widget=forms.RadioSelect, choices=ReviewVerdict.choices)
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                              help_text=_("Required when it needs follow-up: say what should happen."))
+
+    def __init__(self, *args, review_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["review"].choices = [(str(i), str(i)) for i in review_ids]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("verdict") == ReviewVerdict.FOLLOW_UP and not (data.get("comment") or "").strip():
+            self.add_error("comment", _("Say what needs follow-up."))
+        return data
+
+
+class DismissForm(forms.Form):
+    """Close a citizen message without a reply."""
+
+    reason = forms.ChoiceField(label=_("Why close it without a reply?"), widget=forms.RadioSelect,
+                               choices=DismissReason.choices)
+    comment = forms.CharField(label=_("Comment (optional)"), widget=forms.Textarea(attrs={"rows": 2}),
+                              required=False, max_length=2000)

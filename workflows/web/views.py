@@ -28,7 +28,16 @@ from django.views.i18n import set_language
 from accounts.services import user_set_language
 
 from .. import selectors
-from ..constants import ChannelPerm, InboundStatus, PostKind, PostState, PublicationStatus
+from ..constants import (
+    ChannelPerm,
+    DismissReason,
+    InboundStatus,
+    PostKind,
+    PostState,
+    PublicationStatus,
+    ReviewStatus,
+    ReviewVerdict,
+)
 from ..exceptions import Conflict, NotFound, WorkflowError
 from ..models import HoldingReply
 from ..permissions import channels_with_perm
@@ -42,10 +51,12 @@ from .forms import (
     SERVICE_FIELD,
     CommentForm,
     ComposeForm,
+    DismissForm,
     InboxFilterForm,
     QueueFilterForm,
     ReplyForm,
     ResolveForm,
+    ReviewCompleteForm,
     TranslationForm,
     UrgentForm,
 )
@@ -239,7 +250,7 @@ def inbound_claim(request, inbound_id: int):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def inbound_detail(request, inbound_id: int):
+def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 200):
     """Read a citizen message and reply in place (create the reply, then submit it)."""
     msg = _inbound(request, inbound_id)
     user = request.user
@@ -274,12 +285,55 @@ def inbound_detail(request, inbound_id: int):
     replies = selectors.posts_visible(user=user).filter(in_reply_to=msg.id)
     preview = preview_checks(user=user, kind=PostKind.REPLY, texts={reply_lang: form["text"].value() or ""},
                              in_reply_to=msg.id, rules_acknowledged=bool(form["rules_acknowledged"].value()))
-    return page(request, "web/inbound.html", {
+    return page(request, "web/inbound.html", status=status, context={
         "m": msg, "form": form, "holding": holding, "reply_lang": reply_lang, "reply_lang_name": lang_name(reply_lang),
         "reply_lang_inline": lang_inline(reply_lang), "checks": display_checks(preview.results),
         "limit": limit, "replies": replies, "preview": preview,
         "can_reply": msg.status in (InboundStatus.NEW, InboundStatus.CLAIMED),
+        "dismiss_form": dismiss_form or DismissForm(),
+        "can_dismiss": _may_dismiss(msg, user),
+        "dismissal": _dismissal(msg),
     })
+
+
+def _may_dismiss(msg, user) -> bool:
+    try:
+        inbound_services.inbound_dismiss_check(msg=msg, user=user)
+    except WorkflowError:
+        return False
+    return True
+
+
+def _dismissal(msg) -> dict | None:
+    """Why and by whom a dismissed message was closed (from its audit trail)."""
+    if msg.status != InboundStatus.DISMISSED:
+        return None
+    event = selectors.inbound_last_event(inbound_id=msg.id, verb="dismissed")
+    if event is None:
+        return None
+    reason = event.data.get("reason", "")
+    return {"reason": DismissReason(reason).label if reason in DismissReason.values else reason,
+            "comment": event.data.get("comment", ""), "actor": event.actor, "at": event.created_at}
+
+
+@login_required
+@require_POST
+def inbound_dismiss(request, inbound_id: int):
+    """Close a citizen message without a reply; back to the inbox, where it no longer is."""
+    msg = _inbound(request, inbound_id)
+    form = DismissForm(request.POST)
+    if form.is_valid():
+        try:
+            inbound_services.inbound_dismiss(inbound_id=msg.id, by=request.user, reason=form.cleaned_data["reason"],
+                                             comment=form.cleaned_data["comment"])
+        except WorkflowError as exc:
+            service_error(form, exc)
+        else:
+            messages.success(request, _("Message from %(author)s closed without a reply: %(reason)s.")
+                             % {"author": msg.author, "reason": DismissReason(form.cleaned_data["reason"]).label})
+            return redirect("web-inbox")
+    request.method = "GET"
+    return inbound_detail(request, inbound_id, dismiss_form=form, status=400)
 
 
 # --- live checks (htmx) --------------------------------------------------------------------
@@ -395,6 +449,13 @@ def _post_context(request, post, forms: dict | None = None) -> dict:
         "urgent_form": forms.get("urgent") or UrgentForm(initial=version),
         "action_form": forms.get("action") or CommentForm(initial=version),
     }
+    posted_review = forms.get("review")
+    ctx["review_forms"] = [
+        (r, posted_review if posted_review is not None and posted_review.data.get("review") == str(r.id)
+         else ReviewCompleteForm(initial={"review": r.id}, review_ids=[r.id], auto_id=f"id_review{r.id}_%s"))
+        for r in post.reviews.filter(status=ReviewStatus.OPEN).select_related("team")
+        if reviews.review_may_complete(review=r, post=post, user=user)
+    ]
     if acts.edit:
         ctx["edit_form"] = forms.get("edit") or ComposeForm(
             channel_choices=[(c.slug, c.name or c.handle) for c in post.channels.all()],
@@ -452,6 +513,11 @@ def _act_resolve(post, user, form):
                                           sent=form.cleaned_data["sent"], url=form.cleaned_data["url"])
 
 
+def _act_complete_review(post, user, form):
+    return reviews.review_complete(review_id=form.cleaned_data["review"], by=user,
+                                   verdict=form.cleaned_data["verdict"], comment=form.cleaned_data["comment"])
+
+
 def _act_edit(post, user, form):
     edit = post_services.post_edit_and_submit if form.data.get("submit") is not None else post_services.post_edit
     return edit(post_id=post.id, by=user, texts=form.texts(), scheduled_at=form.cleaned_data["scheduled_at"],
@@ -468,9 +534,14 @@ ACTIONS = {
     "retry": (CommentForm, "action", _act_retry),
     "resolve": (ResolveForm, "resolve", _act_resolve),
     "edit": (ComposeForm, "edit", _act_edit),
+    "complete-review": (ReviewCompleteForm, "review", _act_complete_review),
 }
 
 def _done_message(action: str, form=None) -> str:
+    if action == "complete-review":
+        if form.cleaned_data["verdict"] == ReviewVerdict.FINE:
+            return _("Review completed: fine. It has left the queue.")
+        return _("Review completed: needs follow-up. The author's side is told; it has left the queue.")
     if action == "resolve":
         if form.cleaned_data["sent"]:
             return _("Recorded as published: it will not be sent again.")
@@ -494,6 +565,11 @@ def post_action(request, post_id: int, action: str):
         kwargs["channel_choices"] = [(c.slug, c.slug) for c in post.channels.all()]
     if form_class is ResolveForm:
         kwargs["publication_ids"] = [p.id for p in post.publications.all()]
+    if form_class is ReviewCompleteForm:
+        kwargs["review_ids"] = list(post.reviews.values_list("id", flat=True))
+        raw = request.POST.get("review", "")
+        if raw.isdigit() and len(raw) < 20:
+            kwargs["auto_id"] = f"id_review{raw}_%s"
     form = form_class(request.POST, **kwargs)
     if form.is_valid():
         try:
