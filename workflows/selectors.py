@@ -274,3 +274,12 @@ def inbound_last_event(*, inbound_id: int, verb: str) -> AuditEvent | None:
     """The latest audit event of this verb on a citizen message (e.g. why it was dismissed)."""
     return (AuditEvent.objects.filter(inbound_id=inbound_id, verb=verb).select_related("actor")
             .order_by("-seq").first())
+
+
+def posts_publishing_problems(*, user) -> QuerySet[Post]:
+    """Posts whose publishing failed or whose outcome is unknown (some language not live), newest
+    first — for the home page of their author and of whoever may publish them."""
+    from .constants import PublicationStatus
+
+    bad = Publication.objects.filter(post=OuterRef("pk"), status__in=[PublicationStatus.FAILED, PublicationStatus.UNKNOWN])
+    return posts_visible(user=user).filter(Q(state=PostState.FAILED) | Q(Exists(bad))).order_by("-updated_at", "-id")

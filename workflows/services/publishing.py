@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..constants import ChannelPerm, InboundStatus, PostState, PublicationStatus
+from ..exceptions import NotPermitted
 from ..models import InboundMessage, Post, Publication
 from .audit import audit_record
 from .common import (
@@ -110,6 +111,18 @@ def post_mark_failed(*, post_id: int, error: str) -> Post | None:
     return post
 
 
+def ensure_can_retry(*, user, post: Post) -> None:
+    """Who may retry a failed post: its author, anyone with the publish permission on every
+    channel, and — for a post published urgently — anyone who may publish urgently there (they
+    could publish it in the first place). Raises NotPermitted."""
+    try:
+        ensure_channel_perm(user=user, post=post, codename=ChannelPerm.PUBLISH)
+    except NotPermitted:
+        if not post.urgent:
+            raise
+        ensure_channel_perm(user=user, post=post, codename=ChannelPerm.PUBLISH_URGENT)
+
+
 @transaction.atomic
 def post_retry(*, post_id: int, by, version: int | None = None) -> Post:
     """failed → publishing: failed publications go back to pending (sent ones are never resent;
@@ -119,7 +132,7 @@ def post_retry(*, post_id: int, by, version: int | None = None) -> Post:
     ensure_version(post, version)
     ensure_state(post, allowed={PostState.FAILED}, action="retry")
     if by.id != post.author_id:
-        ensure_channel_perm(user=by, post=post, codename=ChannelPerm.PUBLISH)
+        ensure_can_retry(user=by, post=post)
     reset = post.publications.filter(status=PublicationStatus.FAILED).update(
         status=PublicationStatus.PENDING, next_attempt_at=None, attempts=0, claimed_at=None, claimed_by=""
     )

@@ -46,6 +46,7 @@ from ..services import posts as post_services
 from ..services import publishing, relay, reviews, translations
 from ..services.preview import post_actions_for, preview_checks
 from . import charts
+from .publishing_truth import publishing_truth
 from .checks_i18n import display_checks
 from .forms import (
     SERVICE_FIELD,
@@ -186,10 +187,15 @@ def home(request):
     recent = posts.exclude(state__in=[PostState.DRAFT, PostState.CHANGES_REQUESTED])[:10]
     counts = Counter(dict(selectors.inbox_visible(user=user).order_by().values_list("status").annotate(n=Count("id"))))
     claimed = list(selectors.inbox_visible(user=user).filter(status=InboundStatus.CLAIMED, assignee=user.id)[:20])
+    problems = []
+    for post in selectors.posts_publishing_problems(user=user)[:20]:
+        acts = post_actions_for(post=post, user=user)
+        if post.author_id == user.id or acts.retry or acts.resolve:
+            problems.append((post, publishing_truth(post), acts))
     return page(request, "web/home.html", {
         "drafts": drafts, "recent": recent, "queue": selectors.queue_for(user=user)[:20],
         "inbox_new": counts.get(InboundStatus.NEW, 0), "inbox_claimed": counts.get(InboundStatus.CLAIMED, 0),
-        "inbox_mine": len(claimed), "claimed": claimed,
+        "inbox_mine": len(claimed), "claimed": claimed, "problems": problems,
     })
 
 
@@ -443,6 +449,7 @@ def _post_context(request, post, forms: dict | None = None) -> dict:
         "history": selectors.post_history(post_id=post.id, user=user),
         "decisions": list(post.decisions.all()), "publications": publications, "resolve_forms": resolve_forms,
         "due_at": selectors.post_due_at(post),
+        "truth": publishing_truth(post),
         "comment_form": forms.get("comment") or CommentForm(initial=version),
         "translation_form": forms.get("translation") or TranslationForm(
             initial={**version, "language": (acts.missing_languages or ["fr"])[0]}),
@@ -553,6 +560,25 @@ def _done_message(action: str, form=None) -> str:
     }[action]
 
 
+def _say_publishing_outcome(request, action: str, post) -> None:
+    """After an urgent publish or a retry, say what is actually live: green only when every
+    language is; a failure (again) is an error, never "Published"."""
+    truth = publishing_truth(post)
+    if truth is None or truth.level == "info":
+        detail = truth.sentence if truth else _("It is being published.")
+        text = (_("Published urgently: %(detail)s") if action == "urgent" else _("Publishing retried: %(detail)s"))
+        messages.info(request, text % {"detail": detail})
+    elif truth.level == "success":
+        messages.success(request, _("Published urgently: every language is live.") if action == "urgent"
+                         else _("Publishing retried: every language is live."))
+    elif truth.level == "error":
+        text = (_("Published urgently, but not everywhere: %(detail)s") if action == "urgent"
+                else _("Publishing failed again: %(detail)s"))
+        messages.error(request, text % {"detail": truth.sentence})
+    else:
+        messages.warning(request, truth.sentence)
+
+
 @login_required
 @require_POST
 def post_action(request, post_id: int, action: str):
@@ -577,7 +603,10 @@ def post_action(request, post_id: int, action: str):
         except WorkflowError as exc:
             service_error(form, exc)
         else:
-            messages.success(request, _done_message(action, form))
+            if action in ("urgent", "retry"):
+                _say_publishing_outcome(request, action, visible_post(request, post_id))
+            else:
+                messages.success(request, _done_message(action, form))
             return redirect("web-post", post_id=post.id)
     post = visible_post(request, post_id)
     ctx = _post_context(request, post, forms={slot: form})
