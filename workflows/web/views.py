@@ -46,7 +46,6 @@ from ..services import posts as post_services
 from ..services import publishing, relay, reviews, translations
 from ..services.preview import post_actions_for, preview_checks
 from . import charts
-from .publishing_truth import publishing_truth
 from .checks_i18n import display_checks
 from .forms import (
     SERVICE_FIELD,
@@ -61,6 +60,7 @@ from .forms import (
     TranslationForm,
     UrgentForm,
 )
+from .publishing_truth import publishing_truth
 
 # --- helpers -------------------------------------------------------------------------------
 
