@@ -44,8 +44,10 @@ from ..permissions import channels_with_perm
 from ..services import inbound as inbound_services
 from ..services import posts as post_services
 from ..services import publishing, relay, reviews, translations
+from ..services.engine import lane_steps, required_languages
 from ..services.preview import post_actions_for, preview_checks
 from . import charts
+from .approvals import approval_tracker, latest_change_request, void_preview, voided_summary
 from .checks_i18n import display_checks
 from .forms import (
     SERVICE_FIELD,
@@ -192,8 +194,10 @@ def home(request):
         acts = post_actions_for(post=post, user=user)
         if post.author_id == user.id or acts.retry or acts.resolve:
             problems.append((post, publishing_truth(post), acts))
+    queue_items = selectors.queue_for(user=user)[:20]
     return page(request, "web/home.html", {
-        "drafts": drafts, "recent": recent, "queue": selectors.queue_for(user=user)[:20],
+        "drafts": drafts, "recent": recent, "queue": queue_items,
+        "step_totals": selectors.lane_step_counts(lane_ids=[i.post.lane_id for i in queue_items]),
         "inbox_new": counts.get(InboundStatus.NEW, 0), "inbox_claimed": counts.get(InboundStatus.CLAIMED, 0),
         "inbox_mine": len(claimed), "claimed": claimed, "problems": problems,
     })
@@ -414,6 +418,15 @@ def _diff(old: str, new: str) -> list[tuple[str, str]]:
     return out
 
 
+def _history(post, user) -> list:
+    """The audit trail, each step named in the reader's language (the trail records English)."""
+    names = {s.id: s.name for s in lane_steps(post.lane)}
+    events = list(selectors.post_history(post_id=post.id, user=user))
+    for ev in events:
+        ev.step_name = names.get((ev.data or {}).get("step_id"), "")
+    return events
+
+
 def _post_context(request, post, forms: dict | None = None) -> dict:
     user = request.user
     acts = post_actions_for(post=post, user=user)
@@ -444,12 +457,18 @@ def _post_context(request, post, forms: dict | None = None) -> dict:
                                                                           publication_ids=ids)))
     ctx = {
         "post": post, "acts": acts, "texts": texts, "post_checks": display_checks(post.checks),
-        "languages": [(lang, lang_name(lang), texts.get(lang)) for lang in ("en", "fr")],
+        # Only the languages this post needs (its lane's, the citizen's) or has: an English reply
+        # is not "French: not written yet".
+        "languages": [(lang, lang_name(lang), texts.get(lang)) for lang in ("en", "fr")
+                      if lang in texts or lang in required_languages(post)] or [("en", lang_name("en"), None)],
         "revisions": revisions, "diff": diff, "diff_from": from_n, "diff_to": to_n,
-        "history": selectors.post_history(post_id=post.id, user=user),
+        "history": _history(post, user),
         "decisions": list(post.decisions.all()), "publications": publications, "resolve_forms": resolve_forms,
         "due_at": selectors.post_due_at(post),
         "truth": publishing_truth(post),
+        "tracker": approval_tracker(post, due_at=selectors.post_due_at(post)),
+        "void_preview": void_preview(post) if (acts.edit or acts.translate) else [],
+        "change_request": latest_change_request(post),
         "comment_form": forms.get("comment") or CommentForm(initial=version),
         "translation_form": forms.get("translation") or TranslationForm(
             initial={**version, "language": (acts.missing_languages or ["fr"])[0]}),
@@ -560,6 +579,19 @@ def _done_message(action: str, form=None) -> str:
     }[action]
 
 
+def _say_what_was_voided(request, action: str, form, post, seq_before: int) -> None:
+    """"Saved." alone only when no approval was voided; else which ones, and where the post is."""
+    voided: list[int] = []
+    for data in (selectors.post_history(post_id=post.id, user=request.user)
+                 .filter(seq__gt=seq_before, verb__in=["edited", "translated"]).values_list("data", flat=True)):
+        voided += data.get("voided_decisions") or []
+    summary = voided_summary(post, decision_ids=voided)
+    if summary:
+        messages.warning(request, f"{_done_message(action, form)} {summary}")
+    else:
+        messages.success(request, _done_message(action, form))
+
+
 def _say_publishing_outcome(request, action: str, post) -> None:
     """After an urgent publish or a retry, say what is actually live: green only when every
     language is; a failure (again) is an error, never "Published"."""
@@ -597,6 +629,7 @@ def post_action(request, post_id: int, action: str):
         if raw.isdigit() and len(raw) < 20:
             kwargs["auto_id"] = f"id_review{raw}_%s"
     form = form_class(request.POST, **kwargs)
+    seq_before = post.audit_seq
     if form.is_valid():
         try:
             call(post, request.user, form)
@@ -605,6 +638,8 @@ def post_action(request, post_id: int, action: str):
         else:
             if action in ("urgent", "retry"):
                 _say_publishing_outcome(request, action, visible_post(request, post_id))
+            elif action in ("edit", "translate"):
+                _say_what_was_voided(request, action, form, visible_post(request, post_id), seq_before)
             else:
                 messages.success(request, _done_message(action, form))
             return redirect("web-post", post_id=post.id)
@@ -632,6 +667,7 @@ def queue(request):
         elif form.cleaned_data["sort"] == "oldest":
             items.sort(key=lambda i: (i.post.created_at, i.post.id))
     return page(request, "web/queue.html", {"form": form, "items": items,
+                                            "step_totals": selectors.lane_step_counts(lane_ids=[i.post.lane_id for i in items]),
                                             "results": request.session.pop("bulk_results", None)})
 
 
@@ -651,7 +687,7 @@ def queue_approve(request):
         except WorkflowError as exc:
             results.append({"post": post_id, "ok": False, "message": exc.message})
         else:
-            results.append({"post": post_id, "ok": True, "message": str(PostState(post.state).label)})
+            results.append({"post": post_id, "ok": True, "state": post.state})
     if not results:
         messages.error(request, _("Select at least one post to approve."))
     request.session["bulk_results"] = results

@@ -1,0 +1,36 @@
+"""Template helpers for the web UI (issue 11)."""
+from __future__ import annotations
+
+from django import template
+from django.utils.translation import pgettext_lazy
+
+register = template.Library()
+
+#: A post's or a reply's state, agreeing with the noun: French "publication" and "réponse" are
+#: feminine ("Réponse 2 Publiée", not "Publié").
+STATE_LABELS = {
+    "draft": pgettext_lazy("state of a post or reply", "Draft"),
+    "in_review": pgettext_lazy("state of a post or reply", "In review"),
+    "changes_requested": pgettext_lazy("state of a post or reply", "Changes requested"),
+    "approved": pgettext_lazy("state of a post or reply", "Approved"),
+    "scheduled": pgettext_lazy("state of a post or reply", "Scheduled"),
+    "publishing": pgettext_lazy("state of a post or reply", "Publishing"),
+    "published": pgettext_lazy("state of a post or reply", "Published"),
+    "rejected": pgettext_lazy("state of a post or reply", "Rejected"),
+    "withdrawn": pgettext_lazy("state of a post or reply", "Withdrawn"),
+    "failed": pgettext_lazy("state of a post or reply", "Failed"),
+}
+
+
+@register.filter
+def state_label(state: str) -> str:
+    return STATE_LABELS.get(str(state), state)
+
+
+@register.filter
+def get_item(mapping, key):
+    """dict lookup in a template: {{ totals|get_item:lane_id }}."""
+    try:
+        return mapping.get(key, "")
+    except AttributeError:
+        return ""
