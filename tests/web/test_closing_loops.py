@@ -74,3 +74,27 @@ def test_close_a_message_without_a_reply(demo, citizen_message):
     assert msg.status == InboundStatus.DISMISSED
     page = text(dana.get(reverse("web-inbound", args=[msg.id])))
     assert 'id="dismissal"' in page and "Réglé au téléphone." in page and 'id="dismiss"' not in page
+
+
+def test_staff_log_a_message_received_by_phone(demo):
+    dana = _client(demo.dana, "fr")
+    assert reverse("web-inbound-log") in text(dana.get(reverse("web-inbox")))
+    form = text(dana.get(reverse("web-inbound-log")))
+    assert "Consigner un message reçu par téléphone ou par courriel" in form
+    refused = dana.post(reverse("web-inbound-log"), {"medium": "phone", "author": "", "text": "", "channel": "dpe-fr"})
+    assert refused.status_code == 400 and 'id="error-summary"' in text(refused)
+    response = dana.post(reverse("web-inbound-log"), {
+        "medium": "phone", "author": "M. Gagnon", "text": "Il demande les heures d'ouverture du bureau de Hull.",
+        "language": "fr", "channel": "dpe-fr", "received_at": ""}, follow=True)
+    html = text(response)
+    assert "Message de M. Gagnon consigné dans la boîte de réception." in html
+    assert "par dana, reçu par téléphone" in html
+    from workflows.models import InboundMessage
+
+    msg = InboundMessage.objects.get(author="M. Gagnon")
+    assert (msg.source, msg.language, msg.status, msg.channel.slug) == ("manual", "fr", "new", "dpe-fr")
+    assert AuditEvent.objects.filter(inbound=msg, verb="logged", data__medium="phone").exists()
+    # rami may not draft: he cannot log messages either.
+    assert _client(demo.rami).post(reverse("web-inbound-log"), {
+        "medium": "email", "author": "x", "text": "y", "channel": "dpe-en"}).status_code == 400
+    assert not InboundMessage.objects.filter(author="x").exists()

@@ -32,6 +32,9 @@ class InboundMessage(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     audit_seq = models.PositiveIntegerField(default=0)
     audit_head = models.CharField(max_length=64, blank=True)
+    #: "platform": ingested from a channel; "manual": logged by staff (a phone call, an e-mail).
+    source = models.CharField(max_length=10, choices=[("platform", _("Platform")), ("manual", _("Logged by staff"))],
+                              default="platform")
 
     class Meta:
         ordering = ["-received_at", "-id"]

@@ -34,3 +34,14 @@ def get_item(mapping, key):
         return mapping.get(key, "")
     except AttributeError:
         return ""
+
+
+@register.filter
+def texts_for(post, language: str) -> dict:
+    """The post's text in the reader's language first (else its first), and the others, to show
+    on demand. Uses the prefetched texts."""
+    texts = list(post.texts.all())
+    if not texts:
+        return {"main": None, "others": []}
+    main = next((t for t in texts if t.language == language), texts[0])
+    return {"main": main, "others": [t for t in texts if t.id != main.id]}

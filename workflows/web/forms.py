@@ -20,6 +20,10 @@ SERVICE_FIELD = {
     "rules_acknowledged": "rules_acknowledged",
     "language": "language",
     "url": "url",
+    "medium": "medium",
+    "author": "author",
+    "received_at": "received_at",
+    "external_id": "author",
 }
 
 ACK_LABEL = _(
@@ -159,3 +163,30 @@ class DismissForm(forms.Form):
                                choices=DismissReason.choices)
     comment = forms.CharField(label=_("Comment (optional)"), widget=forms.Textarea(attrs={"rows": 2}),
                               required=False, max_length=2000)
+
+
+class LogMessageForm(forms.Form):
+    """A citizen message received by phone or e-mail, logged into the inbox by staff."""
+
+    medium = forms.ChoiceField(label=_("Received by"), widget=forms.RadioSelect,
+                               choices=[("phone", _("Phone")), ("email", _("E-mail"))])
+    author = forms.CharField(label=_("From (name, e-mail address or phone number)"), max_length=300)
+    text = forms.CharField(label=_("What they asked"), widget=forms.Textarea(attrs={"rows": 5}), max_length=20000)
+    language = forms.ChoiceField(label=_("Language of the message"), required=False,
+                                 choices=[("", _("Detect it")), ("en", _("English")), ("fr", _("French"))])
+    channel = forms.ChoiceField(label=_("Account a reply would go out on"))
+    received_at = forms.DateTimeField(
+        label=_("Received at (optional)"), required=False, help_text=_("Leave empty for now."),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+
+    def __init__(self, *args, channel_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = list(channel_choices)
+
+    def clean_received_at(self):
+        value = self.cleaned_data.get("received_at")
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        return value

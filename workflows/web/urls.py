@@ -11,6 +11,7 @@ urlpatterns = [
     path("ui/gcds.css", views.gcds_css, name="web-gcds-css"),
     path("", views.home, name="home"),
     path("inbox/", views.inbox, name="web-inbox"),
+    path("inbox/new/", views.inbound_log, name="web-inbound-log"),
     path("inbox/<int:inbound_id>/", views.inbound_detail, name="web-inbound"),
     path("inbox/<int:inbound_id>/claim/", views.inbound_claim, name="web-inbound-claim"),
     path("inbox/<int:inbound_id>/dismiss/", views.inbound_dismiss, name="web-inbound-dismiss"),

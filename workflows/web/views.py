@@ -45,6 +45,7 @@ from ..services import inbound as inbound_services
 from ..services import posts as post_services
 from ..services import publishing, relay, reviews, translations
 from ..services.engine import lane_steps, required_languages
+from ..services.inbound_manual import inbound_log_manual
 from ..services.preview import post_actions_for, preview_checks
 from . import charts
 from .approvals import approval_tracker, latest_change_request, void_preview, voided_summary
@@ -55,6 +56,7 @@ from .forms import (
     ComposeForm,
     DismissForm,
     InboxFilterForm,
+    LogMessageForm,
     QueueFilterForm,
     ReplyForm,
     ResolveForm,
@@ -230,6 +232,27 @@ def inbox(request):
                                             "statuses": InboundStatus.choices})
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def inbound_log(request):
+    """Log a message received by phone or e-mail into the inbox (source: manual)."""
+    user = request.user
+    choices = draft_channel_choices(user)
+    form = LogMessageForm(request.POST or None, channel_choices=choices,
+                          initial={"channel": choices[0][0] if choices else "", "medium": "phone"})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            msg = inbound_log_manual(by=user, channel=data["channel"], medium=data["medium"], author=data["author"],
+                                     text=data["text"], received_at=data["received_at"], language=data["language"])
+        except WorkflowError as exc:
+            service_error(form, exc)
+        else:
+            messages.success(request, _("Message from %(author)s logged in the inbox.") % {"author": msg.author})
+            return redirect("web-inbound", inbound_id=msg.id)
+    return page(request, "web/inbound_log.html", {"form": form}, status=400 if form.is_bound and form.errors else 200)
+
+
 def _inbound(request, inbound_id: int):
     try:
         return selectors.inbound_get_visible(inbound_id=inbound_id, user=request.user)
@@ -303,6 +326,7 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
         "dismiss_form": dismiss_form or DismissForm(),
         "can_dismiss": _may_dismiss(msg, user),
         "dismissal": _dismissal(msg),
+        "logged": selectors.inbound_last_event(inbound_id=msg.id, verb="logged") if msg.source == "manual" else None,
     })
 
 
