@@ -293,3 +293,16 @@ def lane_step_counts(*, lane_ids) -> dict[int, int]:
 
     return dict(LaneStep.objects.filter(lane_id__in=set(lane_ids)).order_by().values("lane_id")
                 .annotate(n=Count("id")).values_list("lane_id", "n"))
+
+
+def step_display_names(*, user) -> dict[str, str]:
+    """{recorded step name (English, or an old key such as "sign_off"): the name in the active
+    language} for the steps of the user's organisation's lanes."""
+    from .models import LaneStep
+
+    names: dict[str, str] = {}
+    for step in LaneStep.objects.filter(lane__in=lanes_visible(user=user).values("id")):
+        for key in (step.name_en, step.name_fr, step.kind):
+            if key:
+                names.setdefault(key, step.name)
+    return names

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 register = template.Library()
@@ -45,3 +47,30 @@ def texts_for(post, language: str) -> dict:
         return {"main": None, "others": []}
     main = next((t for t in texts if t.language == language), texts[0])
     return {"main": main, "others": [t for t in texts if t.id != main.id]}
+
+
+@register.filter
+def duration(seconds) -> str:
+    """Seconds as a person reads them, in the reader's language: "45 s", "12 min", "2 h 49 min"."""
+    if seconds is None or seconds == "":
+        return "—"
+    seconds = float(seconds)
+    if seconds < 60:
+        return _("%(n)s s") % {"n": number_format(round(seconds), 0)}
+    minutes = seconds / 60
+    if minutes < 10:
+        return _("%(n)s min") % {"n": number_format(round(minutes, 1), 1)}
+    if minutes < 60:
+        return _("%(n)s min") % {"n": number_format(round(minutes), 0)}
+    hours, rest = divmod(round(minutes), 60)
+    if rest == 0:
+        return _("%(h)s h") % {"h": number_format(hours, 0)}
+    return _("%(h)s h %(m)s min") % {"h": number_format(hours, 0), "m": rest}
+
+
+@register.filter
+def percent(ratio) -> str:
+    """0.333 → "33%" (French: "33 %")."""
+    if ratio is None or ratio == "":
+        return "—"
+    return _("%(n)s%%") % {"n": number_format(round(float(ratio) * 100), 0)}

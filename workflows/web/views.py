@@ -736,7 +736,15 @@ def metrics(request):
     for c in chans:
         for name, secs in c["step_median_seconds"].items():
             steps.setdefault(name, []).append(secs)
-    step_minutes = {name: round(max(v) / 60, 1) for name, v in sorted(steps.items())}
+    # The metrics key steps by their recorded (English) name and channels by slug: show names.
+    step_names = selectors.step_display_names(user=request.user)
+    channel_names = {c.slug: c.name or c.handle for c in selectors.channels_visible(user=request.user)}
+    for c in chans:
+        c["channel_name"] = channel_names.get(c["channel"], c["channel"])
+    step_seconds = {step_names.get(name, name): max(v) for name, v in sorted(steps.items())}
+    in_hours = any(v >= 2 * 3600 for v in step_seconds.values())
+    step_scale = 3600 if in_hours else 60
+    step_values = {name: round(v / step_scale, 2) for name, v in step_seconds.items()}
     ctx = {
         "data": data,
         "frt_chart": charts.bar_chart(title=_("First-response time"), unit=_("messages"),
@@ -746,11 +754,13 @@ def metrics(request):
                                          series={_("Replies"): [weekly[w]["replies"] for w in weeks],
                                                  _("Broadcasts"): [weekly[w]["broadcasts"] for w in weeks]}),
         "weekly": weekly,
-        "steps_chart": charts.bar_chart(title=_("Time in each step (median, minutes)"), unit=_("minutes"),
-                                        labels=list(step_minutes), series={_("Minutes"): list(step_minutes.values())}),
-        "step_minutes": step_minutes,
+        "steps_chart": charts.bar_chart(
+            title=_("Time in each step (median, hours)") if in_hours else _("Time in each step (median, minutes)"),
+            unit=_("hours") if in_hours else _("minutes"), labels=list(step_values),
+            series={(_("Hours") if in_hours else _("Minutes")): list(step_values.values())}),
+        "step_seconds": step_seconds,
         "urgent_chart": charts.bar_chart(title=_("Urgent bypasses per channel"), unit=_("posts"),
-                                         labels=[c["channel"] for c in chans],
+                                         labels=[c["channel_name"] for c in chans],
                                          series={_("Urgent"): [c["urgent"] for c in chans]}),
         # The relay's state now, for the whole service (as /readyz shows it).
         "outbox": relay.outbox_lag(),
