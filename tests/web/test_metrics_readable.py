@@ -15,7 +15,7 @@ from workflows.web.charts import bar_chart, nice_max
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("seconds, en, fr", [
+@pytest.mark.parametrize(("seconds", "en", "fr"), [
     (10131.6, "2 h 49 min", "2 h 49 min"), (45, "45 s", "45 s"), (90, "1.5 min", "1,5 min"),
     (1500, "25 min", "25 min"), (7200, "2 h", "2 h"), (None, "—", "—"),
 ])
