@@ -44,7 +44,7 @@ def test_tracker_shows_every_step_its_team_who_approved_which_version_and_what_i
     html = text(_client(demo.tess, "fr").get(reverse("web-post", args=[post.id])))
     tracker = html[html.index('id="tracker"'):html.index("</section>", html.index('id="tracker"'))]
     assert "Étape 2 sur 3 : Traduction" in tracker and "Suivante : Approbation finale (Communications)." in tracker
-    assert "Examen</span> — <span class=\"tracker__team\">Gestionnaires" in tracker and "approuvée par rami sur anglais v1" in tracker
+    assert "Examen</span> (<span class=\"tracker__team\">Gestionnaires</span>)" in tracker and "approuvée par rami sur anglais v1" in tracker
     assert 'aria-current="step"' in tracker and "échéance" in tracker
     queue = text(_client(demo.tess, "fr").get(reverse("web-queue")))
     assert "Étape 2 sur 3 : Traduction (Traduction)" in queue

@@ -97,7 +97,8 @@ def _pages(demo) -> list[tuple[str, str | None, str]]:
 
 
 def test_every_page_at_375px_in_both_languages(live_server, seeded, embedded, page: Page, tmp_path):
-    """PARLEY_SCREENSHOTS=1 also writes docs/screenshots/<page>-<lang>-375.png."""
+    """PARLEY_SCREENSHOTS=1 also writes docs/screenshots/<page>-<lang>-375.png, and the same pages
+    at 1280 px as <page>-<lang>.png."""
     base = live_server.url
     pages = _pages(seeded)
     catalogue = _catalogue()
@@ -133,9 +134,29 @@ def test_every_page_at_375px_in_both_languages(live_server, seeded, embedded, pa
                 # The check can fail: on the English page it finds the catalogue's sentences.
                 assert len(english_on_page(texts, catalogue)) >= 10
             page.screenshot(path=str(shots / f"{name}-{lang}-375.png"), full_page=True)
+    if os.environ.get("PARLEY_SCREENSHOTS") == "1":
+        _desktop_screenshots(page, base, pages, shots)
     assert overflow == {}, overflow
     assert violations == {}, violations
     assert english == {}, english
+
+
+def _desktop_screenshots(page: Page, base: str, pages, shots) -> None:
+    """The same pages at 1280 px for docs/screenshots/<page>-<lang>.png."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    for lang in ("en", "fr"):
+        current = "?"
+        for name, user, path in pages:
+            if user != current:
+                if user is None:
+                    page.context.clear_cookies()
+                    page.context.add_cookies([{"name": "django_language", "value": lang, "url": base}])
+                else:
+                    sign_in(page, base, user, lang=lang)
+                current = user
+            page.goto(base + path)
+            page.wait_for_selector("gcds-header.hydrated")
+            page.screenshot(path=str(shots / f"{name}-{lang}.png"), full_page=True)
 
 
 def test_focus_stays_on_the_row_after_a_claim_and_moves_to_the_bulk_results(live_server, seeded, embedded, page: Page):

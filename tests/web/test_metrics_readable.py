@@ -40,7 +40,7 @@ def test_axis_is_scaled_to_the_data():
     chart = bar_chart(title="t", unit="min", labels=["Review"], series={"Minutes": [0.1]})
     assert chart.groups[0].bars[0].height == 180  # the bar fills the axis, not 0.1/4 of it
     with translation.override("fr"):
-        assert [label for _y, label in chart.ticks] == ["0", "0,03", "0,05", "0,08", "0,1"]
+        assert [label for _y, label in chart.ticks] == ["0", "0,025", "0,05", "0,075", "0,1"]
 
 
 def test_metrics_page_shows_names_and_durations(demo, citizen_message):

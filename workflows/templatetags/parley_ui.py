@@ -74,3 +74,11 @@ def percent(ratio) -> str:
     if ratio is None or ratio == "":
         return "—"
     return _("%(n)s%%") % {"n": number_format(round(float(ratio) * 100), 0)}
+
+
+@register.filter
+def failure_reason(error: str) -> str:
+    """A failed publication's reason in the reader's language (see web/publishing_truth.py)."""
+    from ..web.publishing_truth import failure_reason as reason
+
+    return reason(error)

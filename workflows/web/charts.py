@@ -51,7 +51,7 @@ class Chart:
         out = []
         for i in range(5):
             value = self.max_value * i / 4
-            decimals = 0 if float(value).is_integer() else (1 if float(value * 10).is_integer() else 2)
+            decimals = next((d for d in range(4) if abs(value * 10 ** d - round(value * 10 ** d)) < 1e-9), 3)
             out.append((self.baseline - BAR_AREA_HEIGHT * i / 4, number_format(round(value, decimals), decimals)))
         return out
 

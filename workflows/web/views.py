@@ -742,9 +742,13 @@ def metrics(request):
     for c in chans:
         c["channel_name"] = channel_names.get(c["channel"], c["channel"])
     step_seconds = {step_names.get(name, name): max(v) for name, v in sorted(steps.items())}
-    in_hours = any(v >= 2 * 3600 for v in step_seconds.values())
-    step_scale = 3600 if in_hours else 60
-    step_values = {name: round(v / step_scale, 2) for name, v in step_seconds.items()}
+    top = max(step_seconds.values(), default=0)
+    # The unit follows the data: seconds, minutes or hours.
+    step_scale = 3600 if top >= 2 * 3600 else 60 if top >= 120 else 1
+    step_values = {name: round(v / step_scale, 3) for name, v in step_seconds.items()}
+    step_title = {3600: _("Time in each step (median, hours)"), 60: _("Time in each step (median, minutes)"),
+                  1: _("Time in each step (median, seconds)")}[step_scale]
+    step_unit = {3600: (_("hours"), _("Hours")), 60: (_("minutes"), _("Minutes")), 1: (_("seconds"), _("Seconds"))}[step_scale]
     ctx = {
         "data": data,
         "frt_chart": charts.bar_chart(title=_("First-response time"), unit=_("messages"),
@@ -754,10 +758,8 @@ def metrics(request):
                                          series={_("Replies"): [weekly[w]["replies"] for w in weeks],
                                                  _("Broadcasts"): [weekly[w]["broadcasts"] for w in weeks]}),
         "weekly": weekly,
-        "steps_chart": charts.bar_chart(
-            title=_("Time in each step (median, hours)") if in_hours else _("Time in each step (median, minutes)"),
-            unit=_("hours") if in_hours else _("minutes"), labels=list(step_values),
-            series={(_("Hours") if in_hours else _("Minutes")): list(step_values.values())}),
+        "steps_chart": charts.bar_chart(title=step_title, unit=step_unit[0], labels=list(step_values),
+                                        series={step_unit[1]: list(step_values.values())}),
         "step_seconds": step_seconds,
         "urgent_chart": charts.bar_chart(title=_("Urgent bypasses per channel"), unit=_("posts"),
                                          labels=[c["channel_name"] for c in chans],
