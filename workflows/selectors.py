@@ -302,7 +302,7 @@ def step_display_names(*, user) -> dict[str, str]:
 
     names: dict[str, str] = {}
     for step in LaneStep.objects.filter(lane__in=lanes_visible(user=user).values("id")):
-        for key in (step.name_en, step.name_fr, step.kind):
+        for key in (getattr(step, "name_en", ""), getattr(step, "name_fr", ""), step.kind):
             if key:
                 names.setdefault(key, step.name)
     return names
