@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin
 
 from .models import ApiToken, Organisation, Team, User
 from .services import token_revoke
@@ -24,7 +25,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(TranslationAdmin):
     list_display = ("name", "slug", "organisation")
     list_filter = ("organisation",)
     search_fields = ("name", "slug")

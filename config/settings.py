@@ -424,3 +424,10 @@ AUDIT_CHECKPOINT_INTERVAL = env.float("AUDIT_CHECKPOINT_INTERVAL", default=300.0
 #: due scheduled posts and the outbox relay every PUBLISH_SWEEP_INTERVAL (workflows/embedded.py).
 EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=True)
 MIDDLEWARE += ["workflows.embedded.EmbeddedSchedulerMiddleware"]
+# --- Bilingual names (issue 11): django-modeltranslation adds name_en / name_fr to what people
+# name (lanes, steps, teams, holding replies, channels); `name` reads the active language's and
+# falls back to the other official language when one is blank. It must come before the admin.
+INSTALLED_APPS.insert(0, "modeltranslation")
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_LANGUAGES = ("en", "fr")
+MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("en", "fr")}

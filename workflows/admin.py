@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from guardian.admin import GuardedModelAdmin
+from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from .models import (
     AuditChainHead,
@@ -42,7 +43,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Channel)
-class ChannelAdmin(GuardedModelAdmin):
+class ChannelAdmin(TranslationAdmin, GuardedModelAdmin):
     list_display = ("slug", "platform", "handle", "languages", "adapter", "organisation", "is_active")
     list_filter = ("organisation", "platform", "adapter", "is_active")
     search_fields = ("slug", "handle", "name")
@@ -70,7 +71,7 @@ class ChannelAdmin(GuardedModelAdmin):
                                   level=messages.ERROR)
 
 
-class LaneStepInline(admin.TabularInline):
+class LaneStepInline(TranslationTabularInline):
     model = LaneStep
     extra = 0
 
@@ -116,14 +117,14 @@ class PolicyAuditMixin:
 
 
 @admin.register(Lane)
-class LaneAdmin(PolicyAuditMixin, admin.ModelAdmin):
+class LaneAdmin(PolicyAuditMixin, TranslationAdmin):
     list_display = ("slug", "name", "kind", "organisation", "required_languages", "allow_urgent")
     list_filter = ("organisation", "kind")
     inlines = [LaneStepInline, GuidelineRuleInline, EscalationRuleInline]
 
 
 @admin.register(LaneStep)
-class LaneStepAdmin(PolicyAuditMixin, admin.ModelAdmin):
+class LaneStepAdmin(PolicyAuditMixin, TranslationAdmin):
     list_display = ("lane", "order", "name", "kind", "team", "quorum", "sla")
     list_filter = ("lane__organisation", "kind")
 
@@ -229,7 +230,7 @@ class InboundMessageAdmin(ReadOnlyAdmin):
 
 
 @admin.register(HoldingReply)
-class HoldingReplyAdmin(admin.ModelAdmin):
+class HoldingReplyAdmin(TranslationAdmin):
     list_display = ("name", "organisation")
     list_filter = ("organisation",)
 

@@ -174,3 +174,20 @@ FOUR_RULES = (
     _("Don't be untrue."),
     _("Don't be boring."),
 )
+
+
+# --- Closing the loops (issue 11) ---------------------------------------------------------
+
+class ReviewVerdict(models.TextChoices):
+    """The outcome of a spot-check or a retrospective review."""
+
+    FINE = "fine", _("Fine")
+    FOLLOW_UP = "follow_up", _("Needs follow-up")
+
+
+class DismissReason(models.TextChoices):
+    """Why a citizen message was closed without a reply."""
+
+    SPAM = "spam", _("Spam")
+    NO_REPLY_NEEDED = "no_reply_needed", _("No reply needed")
+    HANDLED_ELSEWHERE = "handled_elsewhere", _("Handled elsewhere")

@@ -21,24 +21,24 @@ ORGANISATIONS = [
 ]
 
 CHANNELS = [
-    {"org": "dpe", "slug": "dpe-en", "name": "DPE (English)", "platform": "mastodon", "handle": "@DPE_en", "languages": ["en"], "char_limit": 500},
-    {"org": "dpe", "slug": "dpe-fr", "name": "MEP (français)", "platform": "mastodon", "handle": "@MEP_fr", "languages": ["fr"], "char_limit": 500},
-    {"org": "other", "slug": "other-en", "name": "Other Agency", "platform": "mastodon", "handle": "@OtherAgency", "languages": ["en"], "char_limit": 500},
-    {"org": "other", "slug": "other-fr", "name": "Autre agence", "platform": "mastodon", "handle": "@AutreAgence", "languages": ["fr"], "char_limit": 500},
+    {"org": "dpe", "slug": "dpe-en", "name": "DPE (English)", "name_fr": "MEP (anglais)", "platform": "mastodon", "handle": "@DPE_en", "languages": ["en"], "char_limit": 500},
+    {"org": "dpe", "slug": "dpe-fr", "name": "DPE (French)", "name_fr": "MEP (français)", "platform": "mastodon", "handle": "@MEP_fr", "languages": ["fr"], "char_limit": 500},
+    {"org": "other", "slug": "other-en", "name": "Other Agency (English)", "name_fr": "Autre agence (anglais)", "platform": "mastodon", "handle": "@OtherAgency", "languages": ["en"], "char_limit": 500},
+    {"org": "other", "slug": "other-fr", "name": "Other Agency (French)", "name_fr": "Autre agence (français)", "platform": "mastodon", "handle": "@AutreAgence", "languages": ["fr"], "char_limit": 500},
 ]
 
-#: team slug -> (name, channel permissions on every channel of its organisation)
+#: team slug -> ((English name, French name), channel permissions on every channel of its organisation)
 TEAMS = {
     "dpe": {
-        "authors": ("Authors", [ChannelPerm.DRAFT]),
-        "managers": ("Managers", [ChannelPerm.REVIEW]),
-        "translators": ("Translators", [ChannelPerm.TRANSLATE]),
-        "communications": ("Communications", [ChannelPerm.REVIEW, ChannelPerm.PUBLISH]),
-        "urgent": ("Duty officers", [ChannelPerm.DRAFT, ChannelPerm.PUBLISH_URGENT]),
+        "authors": (("Authors", "Rédaction"), [ChannelPerm.DRAFT]),
+        "managers": (("Managers", "Gestionnaires"), [ChannelPerm.REVIEW]),
+        "translators": (("Translators", "Traduction"), [ChannelPerm.TRANSLATE]),
+        "communications": (("Communications", "Communications"), [ChannelPerm.REVIEW, ChannelPerm.PUBLISH]),
+        "urgent": (("Duty officers", "Agents de service"), [ChannelPerm.DRAFT, ChannelPerm.PUBLISH_URGENT]),
     },
     "other": {
-        "authors": ("Authors", [ChannelPerm.DRAFT]),
-        "managers": ("Managers", [ChannelPerm.REVIEW, ChannelPerm.PUBLISH]),
+        "authors": (("Authors", "Rédaction"), [ChannelPerm.DRAFT]),
+        "managers": (("Managers", "Gestionnaires"), [ChannelPerm.REVIEW, ChannelPerm.PUBLISH]),
     },
 }
 
@@ -65,7 +65,7 @@ BASE_RULES = [
 
 LANES = {
     "conversation": {
-        "name": "Conversation", "kind": LaneKind.CONVERSATION, "required_languages": [],
+        "name": ("Conversation", "Conversation"), "kind": LaneKind.CONVERSATION, "required_languages": [],
         "response_sla": timedelta(hours=1), "spot_check_rate": Decimal("0.200"), "allow_urgent": False,
         "rules": [*BASE_RULES, (RuleKind.REPLY_LANGUAGE, Severity.BLOCK, {})],
         "escalations": [
@@ -76,26 +76,27 @@ LANES = {
         "steps": [],
     },
     "official": {
-        "name": "Official", "kind": LaneKind.OFFICIAL, "required_languages": ["en", "fr"],
+        "name": ("Official", "Officielle"), "kind": LaneKind.OFFICIAL, "required_languages": ["en", "fr"],
         "response_sla": None, "spot_check_rate": Decimal("0"), "allow_urgent": True,
         "rules": [*BASE_RULES, (RuleKind.LANGUAGES_PRESENT, Severity.BLOCK, {})],
         "escalations": [],
         "steps": [
-            ("review", StepKind.REVIEW, "managers", 1, timedelta(hours=4)),
-            ("translation", StepKind.TRANSLATION, "translators", 1, timedelta(hours=8)),
-            ("sign_off", StepKind.SIGN_OFF, "communications", 1, timedelta(hours=4)),
+            (("Review", "Examen"), StepKind.REVIEW, "managers", 1, timedelta(hours=4)),
+            (("Translation", "Traduction"), StepKind.TRANSLATION, "translators", 1, timedelta(hours=8)),
+            (("Sign-off", "Approbation finale"), StepKind.SIGN_OFF, "communications", 1, timedelta(hours=4)),
         ],
     },
 }
 #: Organisation -> the lanes it gets (omar's agency runs a shorter official chain).
 ORG_LANES = {"dpe": ["conversation", "official"], "other": ["conversation", "official"]}
-OTHER_STEPS = [("review", StepKind.SIGN_OFF, "managers", 1, timedelta(hours=4))]
+OTHER_STEPS = [(("Review", "Examen"), StepKind.SIGN_OFF, "managers", 1, timedelta(hours=4))]
 
+#: ((English name, French name), English text, French text)
 HOLDING_REPLIES = [
-    ("Thanks, we are looking into it",
+    (("Thanks, we are looking into it", "Merci, nous nous renseignons"),
      "Thank you for your question. We are looking into it and will reply here soon.",
      "Merci de votre question. Nous nous renseignons et vous répondrons ici sous peu."),
-    ("Contact us privately",
+    (("Contact us privately", "Écrivez-nous en privé"),
      "Thank you. To protect your privacy, please contact us at https://www.canada.ca/en/contact.html.",
      "Merci. Pour protéger vos renseignements personnels, écrivez-nous à https://www.canada.ca/fr/contact.html."),
 ]
@@ -116,16 +117,17 @@ def seed_demo(*, password: str | None = None) -> dict:
     for c in CHANNELS:
         chan, _ = Channel.objects.update_or_create(
             slug=c["slug"],
-            defaults={"organisation": orgs[c["org"]], "name": c["name"], "platform": c["platform"],
+            defaults={"organisation": orgs[c["org"]], "name": c["name"], "name_en": c["name"],
+                      "name_fr": c["name_fr"], "platform": c["platform"],
                       "handle": c["handle"], "languages": c["languages"], "char_limit": c["char_limit"]},
         )
         channels[c["org"]].append(chan)
     teams: dict[tuple[str, str], Team] = {}
     for org_slug, spec in TEAMS.items():
-        for team_slug, (name, perms) in spec.items():
+        for team_slug, ((name_en, name_fr), perms) in spec.items():
             group, _ = Group.objects.get_or_create(name=f"{org_slug}:{team_slug}")
             team, _ = Team.objects.update_or_create(
-                organisation=orgs[org_slug], slug=team_slug, defaults={"name": name, "group": group}
+                organisation=orgs[org_slug], slug=team_slug, defaults={"name": name_en, "name_en": name_en, "name_fr": name_fr, "group": group}
             )
             teams[(org_slug, team_slug)] = team
             for chan in channels[org_slug]:
@@ -156,8 +158,9 @@ def seed_demo(*, password: str | None = None) -> dict:
     for org_slug, lane_slugs in ORG_LANES.items():
         for lane_slug in lane_slugs:
             _seed_lane(orgs[org_slug], lane_slug, teams, org_slug)
-    for name, en, fr in HOLDING_REPLIES:
-        HoldingReply.objects.update_or_create(organisation=orgs["dpe"], name=name, defaults={"body_en": en, "body_fr": fr})
+    for (name_en, name_fr), en, fr in HOLDING_REPLIES:
+        HoldingReply.objects.update_or_create(organisation=orgs["dpe"], name_en=name_en,
+                                              defaults={"name": name_en, "name_fr": name_fr, "body_en": en, "body_fr": fr})
     # Communications leads declare caretaker (election) periods.
     teams[("dpe", "communications")].group.permissions.add(*Permission.objects.filter(
         content_type__app_label="workflows", codename__in=CARETAKER_PERMS))
@@ -169,15 +172,15 @@ def _seed_lane(org: Organisation, slug: str, teams, org_slug: str) -> Lane:
     retro = teams.get((org_slug, "communications")) or teams.get((org_slug, "managers"))
     lane, _ = Lane.objects.update_or_create(
         organisation=org, slug=slug,
-        defaults={"name": spec["name"], "kind": spec["kind"], "required_languages": spec["required_languages"],
+        defaults={"name": spec["name"][0], "name_en": spec["name"][0], "name_fr": spec["name"][1], "kind": spec["kind"], "required_languages": spec["required_languages"],
                   "response_sla": spec["response_sla"], "spot_check_rate": spec["spot_check_rate"],
                   "allow_urgent": spec["allow_urgent"], "retrospective_team": retro},
     )
     steps = spec["steps"] if org_slug == "dpe" or not spec["steps"] else OTHER_STEPS
-    for order, (name, kind, team_slug, quorum, sla) in enumerate(steps, start=1):
+    for order, ((name_en, name_fr), kind, team_slug, quorum, sla) in enumerate(steps, start=1):
         LaneStep.objects.update_or_create(
             lane=lane, order=order,
-            defaults={"name": name, "kind": kind, "team": teams[(org_slug, team_slug)], "quorum": quorum, "sla": sla},
+            defaults={"name": name_en, "name_en": name_en, "name_fr": name_fr, "kind": kind, "team": teams[(org_slug, team_slug)], "quorum": quorum, "sla": sla},
         )
     if not lane.guidelines.exists():
         for kind, severity, params in spec["rules"]:

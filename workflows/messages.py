@@ -68,6 +68,12 @@ CATALOGUE: dict[str, Promise] = {
     "channel.personal": _("%(channel)s is someone's personal account: only they post on it."),
     "signature.invalid": _("The signature is not valid."),
     "signature.one_line": _("A signature fits on one line."),
+    "dismiss.invalid_reason": _("Choose a reason: spam, no reply needed or handled elsewhere."),
+    "inbound.invalid_medium": _("Choose phone or e-mail."),
+    "inbound.future_time": _("The time is in the future."),
+    "retract.nothing_live": _("Nothing of this post is live."),
+    "retract.failed": _("Some publications could not be retracted: %(problems)s"),
+    "review.invalid_verdict": _("Choose “fine” or “needs follow-up”."),
     "caretaker.held": _("Held for review: approved before caretaker period “%(period)s” and due to publish inside it."),
     # --- text limits -------------------------------------------------------------------
     "text.too_long": _("This text is %(length)s characters long; at most %(limit)s are accepted."),

@@ -382,3 +382,39 @@ def conversation_voices(*, user, since: datetime, until: datetime, channel: str 
             "replies": r["replies"], "named_replies": r["named"],
         } for r in rows],
     }
+def inbound_last_event(*, inbound_id: int, verb: str) -> AuditEvent | None:
+    """The latest audit event of this verb on a citizen message (e.g. why it was dismissed)."""
+    return (AuditEvent.objects.filter(inbound_id=inbound_id, verb=verb).select_related("actor")
+            .order_by("-seq").first())
+
+
+def posts_publishing_problems(*, user) -> QuerySet[Post]:
+    """Posts whose publishing failed or whose outcome is unknown (some language not live), newest
+    first — for the home page of their author and of whoever may publish them."""
+    from .constants import PublicationStatus
+
+    bad = Publication.objects.filter(post=OuterRef("pk"), status__in=[PublicationStatus.FAILED, PublicationStatus.UNKNOWN])
+    return posts_visible(user=user).filter(Q(state=PostState.FAILED) | Q(Exists(bad))).order_by("-updated_at", "-id")
+
+
+def lane_step_counts(*, lane_ids) -> dict[int, int]:
+    """{lane_id: number of steps}, in one query (the queue's "step 2 of 3")."""
+    from django.db.models import Count
+
+    from .models import LaneStep
+
+    return dict(LaneStep.objects.filter(lane_id__in=set(lane_ids)).order_by().values("lane_id")
+                .annotate(n=Count("id")).values_list("lane_id", "n"))
+
+
+def step_display_names(*, user) -> dict[str, str]:
+    """{recorded step name (English, or an old key such as "sign_off"): the name in the active
+    language} for the steps of the user's organisation's lanes."""
+    from .models import LaneStep
+
+    names: dict[str, str] = {}
+    for step in LaneStep.objects.filter(lane__in=lanes_visible(user=user).values("id")):
+        for key in (getattr(step, "name_en", ""), getattr(step, "name_fr", ""), step.kind):
+            if key:
+                names.setdefault(key, step.name)
+    return names

@@ -45,6 +45,6 @@ def test_concurrent_actions_on_the_same_version_one_wins(demo):
     final = Post.objects.get(id=post.id)
     assert final.version == post.version + 1
     if results["rami"] == 200:
-        assert final.current_step.name == "translation" and final.state == "in_review"
+        assert final.current_step.kind == "translation" and final.state == "in_review"
     else:
         assert final.state == "withdrawn" and final.decisions.count() == 0

@@ -33,7 +33,7 @@ def test_lanes_with_steps_and_guidelines(client_for):
     official = lanes["official"]
     assert official["required_languages"] == ["en", "fr"]
     assert [(s["order"], s["name"], s["team"]) for s in official["steps"]] == [
-        (1, "review", "managers"), (2, "translation", "translators"), (3, "sign_off", "communications")]
+        (1, "Review", "managers"), (2, "Translation", "translators"), (3, "Sign-off", "communications")]
     assert official["steps"][0]["sla_seconds"] == 4 * 3600
     assert {g["kind"] for g in official["guidelines"]} >= {"length", "four_rules"}
 
@@ -43,7 +43,7 @@ def test_queue_lists_what_waits_for_the_caller_with_due_at(client_for, flow):
     rami = client_for("rami").get("/api/v1/queue/").json()
     assert rami["count"] == 1
     item = rami["results"][0]
-    assert item["post"]["id"] == post.id and item["kind"] == "review" and item["step"] == "review"
+    assert item["post"]["id"] == post.id and item["kind"] == "review" and item["step"] == "Review"
     assert item["due_at"] is not None and item["overdue"] is False
     assert client_for("tess").get("/api/v1/queue/").json()["count"] == 0
     assert client_for("dana").get("/api/v1/queue/").json()["count"] == 0  # never one's own post

@@ -146,6 +146,31 @@ def s_inbound(flow, which):
     return {"pk": msg.id}, {}
 
 
+def s_inbound_dismiss(flow, which):
+    ids, _ = s_inbound(flow, which)
+    return ids, {"reason": "spam", "comment": "Advertising."}
+
+
+def s_review(flow, which):
+    """own: the retrospective review of dana's post that uma published urgently (communications
+    team: cora); other: the spot-check of a reply omar published in his agency (his own: 403)."""
+    from workflows.models import PostReview
+    from workflows.services import delivery, posts, publishing, reviews
+
+    if which == "own":
+        post = flow.in_review("dana", texts={"en": "Offices reopen Monday.", "fr": "Réouverture lundi."})
+        posts.post_publish_urgent(post_id=post.id, by=flow.demo.uma, reason="Storm warning.")
+        return {"pk": PostReview.objects.get(post=post).id}, {"verdict": "fine"}
+    msg = flow.inbound(channel="other-en", by="omar")
+    reply = posts.post_create(author=flow.demo.omar, kind="reply", in_reply_to=msg.id, rules_acknowledged=True,
+                              texts={"en": "The office opens at 9:00 on weekdays."})
+    posts.post_submit(post_id=reply.id, by=flow.demo.omar)
+    publishing.post_publish_start(post_id=reply.id)
+    delivery.post_deliver(post_id=reply.id)
+    delivery.post_settle(post_id=reply.id)
+    return {"pk": reviews.review_open_spot_check(post_id=reply.id).id}, {"verdict": "fine"}
+
+
 def s_webhook_body(flow, which):
     return {}, {"url": "https://hooks.example/parley", "secret": "s3cret-s3cret-s3cret"}
 
@@ -248,6 +273,13 @@ EXPECTED = {
     }),
     ("POST", "/api/v1/inbound/{pk}/claim/"): (s_inbound, {
         "own": _statuses(403, dana=200, uma=200, omar=404), "other": OTHER_OMAR_200,
+    }),
+    ("POST", "/api/v1/inbound/{pk}/dismiss/"): (s_inbound_dismiss, {
+        "own": _statuses(403, dana=200, uma=200, omar=404), "other": OTHER_OMAR_200,
+    }),
+    # The review's team only (communications: cora), never whoever broke the glass or the author.
+    ("POST", "/api/v1/reviews/{pk}/complete/"): (s_review, {
+        "own": _statuses(403, cora=200, omar=404), "other": _statuses(404, omar=403),
     }),
     # Webhooks: only channel managers (none among these demo users) or superusers.
     ("GET", "/api/v1/webhooks/"): (s_none, {"own": _statuses(403)}),

@@ -118,7 +118,8 @@ def test_full_official_flow_through_the_api(client_for):
     post = _create(dana).json()
     pid = post["id"]
     r = dana.post(f"/api/v1/posts/{pid}/submit/", {}, format="json", HTTP_IF_MATCH='W/"1"')
-    assert r.json()["current_step"] == {"order": 1, "name": "review", "kind": "review", "team": "managers"}
+    assert r.json()["current_step"] == {"order": 1, "name": "Review", "name_display": "Review", "kind": "review",
+                                         "team": "managers", "team_display": "Managers"}
     assert r.json()["due_at"] is not None
     r = rami.post(f"/api/v1/posts/{pid}/approve/", {"comment": "Good."}, format="json", HTTP_IF_MATCH=r["ETag"])
     assert r.status_code == 200 and r.json()["current_step"]["kind"] == "translation"

@@ -29,7 +29,9 @@ def test_step_team_is_emailed_in_each_members_language(demo, webhook_channels):
     assert tess.subject.startswith("[Parley] À vous") and tess.extra_headers["Content-Language"] == "fr"
     assert "Commentaire de Rami" in tess.body and "Good to go." in tess.body
     assert "The office will be closed on Monday." in tess.body
-    assert by_to["rami@dpe.example"].subject.startswith('[Parley] Your turn: "review"')
+    assert by_to["rami@dpe.example"].subject.startswith('[Parley] Your turn: "Review"')
+    # Step and team names are in each recipient's language (bilingual names, issue 11).
+    assert tess.subject.startswith("[Parley] À vous : « Traduction »"), tess.subject
 
 
 def test_author_hears_about_changes_requested(demo):

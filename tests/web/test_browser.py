@@ -123,8 +123,11 @@ def test_official_post_through_every_step(live_server, seeded, embedded, page: P
     expect(page.locator("#publications tbody tr")).to_have_count(2)
     expect(page.locator("#publications a")).to_have_count(2)
     expect(page.locator("html")).to_have_attribute("lang", lang)
+    # The banner says exactly what is live, in the reader's language (issue 11).
+    expect(page.locator("#publishing-truth")).to_contain_text(
+        {"en": "English is live; French is live.", "fr": "L'anglais est en ligne; le français est en ligne."}[lang])
     if lang == "fr":
-        expect(page.locator("h2").first).to_have_text("Texte")
+        expect(page.get_by_role("heading", name="Texte", exact=True)).to_be_visible()
 
     # omar, in another organisation, sees none of it.
     sign_in(page, base, "omar", lang=lang)
@@ -218,4 +221,5 @@ def test_every_page_passes_axe_in_both_languages_and_screenshots(live_server, se
     assert failures == {}
     assert external == []
     assert console_errors == []
-    assert len(list(shots.glob("*.png"))) == 2 * (len(pages) + 1)
+    assert all((shots / f"{name}-{lang}.png").exists() for name, _u, _p in [("login", "", ""), *pages]
+               for lang in ("en", "fr"))

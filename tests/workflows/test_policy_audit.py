@@ -58,7 +58,7 @@ def test_deleting_and_adding_policy_extend_one_chain(admin_client_demo, demo):
 def test_other_organisations_have_their_own_chain(admin_client_demo, demo):
     other = Lane.objects.get(organisation__slug="other", slug="official")
     response = admin_client_demo.post(f"/admin/workflows/lane/{other.id}/change/", {
-        "organisation": other.organisation_id, "slug": other.slug, "name": "Official (renamed)", "kind": other.kind,
+        "organisation": other.organisation_id, "slug": other.slug, "name_en": "Official (renamed)", "name_fr": "Officielle (renommée)", "kind": other.kind,
         "required_languages": json.dumps(other.required_languages), "response_sla": "",
         "spot_check_rate": "0.000", "partial_failure_policy": "hold",
         "steps-TOTAL_FORMS": "0", "steps-INITIAL_FORMS": "0",
@@ -74,7 +74,7 @@ def test_rules_added_inline_on_the_lane_page_are_audited(admin_client_demo, demo
     lane = demo.lane("conversation")
     before = GuidelineRule.objects.filter(lane=lane).count()
     response = admin_client_demo.post(f"/admin/workflows/lane/{lane.id}/change/", {
-        "organisation": lane.organisation_id, "slug": lane.slug, "name": lane.name, "kind": lane.kind,
+        "organisation": lane.organisation_id, "slug": lane.slug, "name_en": lane.name_en, "name_fr": lane.name_fr, "kind": lane.kind,
         "required_languages": json.dumps(lane.required_languages), "response_sla": "01:00:00",
         "spot_check_rate": str(lane.spot_check_rate), "partial_failure_policy": lane.partial_failure_policy,
         "retrospective_team": lane.retrospective_team_id or "",

@@ -11,11 +11,15 @@ from rest_framework import serializers
 
 from .. import limits
 from ..constants import (
+    DismissReason,
     InboundStatus,
     LaneKind,
     PostKind,
     PostState,
     PublicationStatus,
+    ReviewKind,
+    ReviewStatus,
+    ReviewVerdict,
     Severity,
     StepKind,
     Verdict,
@@ -127,6 +131,27 @@ class GuidelineProblemSerializer(ProblemSerializer):
 
 # --- me, channels, lanes
 
+def english_name(obj) -> str:
+    """The stable English name of a bilingual object (its French one when no English is set)."""
+    return (getattr(obj, "name_en", None) or getattr(obj, "name_fr", None) or "") if obj is not None else ""
+
+
+class EnglishName(serializers.CharField):
+    """`name`: the English name, unchanged by the reader's language (what integrations match on)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "The English name; see name_display for the reader's language.")
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance):
+        return english_name(super().get_attribute(instance))
+
+
+def display_name_field(source: str = "name", **kwargs):
+    """`*_display`: the name in the reader's language (Accept-Language, or the user's choice)."""
+    kwargs.setdefault("help_text", "The name in the reader's language (English or French).")
+    return serializers.CharField(source=source, allow_blank=True, **kwargs)
+
 class MeSerializer(serializers.Serializer):
     username = serializers.CharField()
     organisation = serializers.CharField(allow_null=True)
@@ -144,7 +169,10 @@ class SignatureSerializer(StrictSerializer):
 class ChannelSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     slug = serializers.CharField()
-    name = serializers.CharField(allow_blank=True)
+    name = EnglishName(source="*", allow_blank=True)
+    name_en = serializers.CharField(allow_blank=True, allow_null=True)
+    name_fr = serializers.CharField(allow_blank=True, allow_null=True)
+    name_display = display_name_field()
     platform = serializers.CharField()
     handle = serializers.CharField()
     languages = serializers.ListField(child=serializers.CharField())
@@ -175,9 +203,13 @@ class ChannelTestSerializer(serializers.Serializer):
 
 class LaneStepSerializer(serializers.Serializer):
     order = serializers.IntegerField()
-    name = serializers.CharField()
+    name = EnglishName(source="*")
+    name_en = serializers.CharField(allow_blank=True, allow_null=True)
+    name_fr = serializers.CharField(allow_blank=True, allow_null=True)
+    name_display = display_name_field()
     kind = serializers.ChoiceField(choices=StepKind.choices)
     team = serializers.CharField(source="team.slug")
+    team_display = display_name_field("team.name")
     quorum = serializers.IntegerField()
     sla_seconds = serializers.SerializerMethodField()
 
@@ -195,7 +227,10 @@ class GuidelineSerializer(serializers.Serializer):
 class LaneSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     slug = serializers.CharField()
-    name = serializers.CharField()
+    name = EnglishName(source="*")
+    name_en = serializers.CharField(allow_blank=True, allow_null=True)
+    name_fr = serializers.CharField(allow_blank=True, allow_null=True)
+    name_display = display_name_field()
     kind = serializers.ChoiceField(choices=LaneKind.choices)
     required_languages = serializers.ListField(child=serializers.CharField())
     allow_urgent = serializers.BooleanField()
@@ -215,14 +250,17 @@ class LaneSerializer(serializers.Serializer):
 
 class CurrentStepSerializer(serializers.Serializer):
     order = serializers.IntegerField()
-    name = serializers.CharField()
+    name = EnglishName(source="*")
+    name_display = display_name_field()
     kind = serializers.ChoiceField(choices=StepKind.choices)
     team = serializers.CharField(source="team.slug")
+    team_display = display_name_field("team.name")
 
 
 class DecisionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    step = serializers.CharField(source="step.name")
+    step = EnglishName()
+    step_display = display_name_field("step.name")
     step_order = serializers.IntegerField(source="step.order")
     reviewer = serializers.CharField(source="reviewer.username")
     verdict = serializers.ChoiceField(choices=Verdict.choices)
@@ -235,6 +273,7 @@ class DecisionSerializer(serializers.Serializer):
 class PublicationSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="For POST /api/v1/publications/{id}/resolve/.")
     channel = serializers.CharField(source="channel.slug")
+    channel_display = display_name_field("channel.name")
     language = serializers.CharField()
     status = serializers.ChoiceField(choices=PublicationStatus.choices)
     url = serializers.CharField(allow_blank=True, source="link", help_text="http(s) only; empty otherwise.")
@@ -375,12 +414,20 @@ class QueueItemSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=QUEUE_KIND_CHOICES)
     post = QueuePostSerializer()
     step = serializers.SerializerMethodField()
+    step_display = serializers.SerializerMethodField()
     review = serializers.IntegerField(source="review.id", allow_null=True, default=None)
     due_at = DateTime(allow_null=True)
     overdue = serializers.BooleanField()
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_step(self, item):
+        if item.review is None and item.post.current_step_id:
+            return english_name(item.post.current_step)
+        return None
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_step_display(self, item):
+        """The step's name in the reader's language."""
         if item.review is None and item.post.current_step_id:
             return item.post.current_step.name
         return None
@@ -522,3 +569,34 @@ class WebhookUpdateSerializer(StrictSerializer):
     secret = serializers.CharField(min_length=16, max_length=200, write_only=True, required=False)
     events = _topic_field(required=False)
     is_active = serializers.BooleanField(required=False)
+
+
+# --- closing the loops: reviews after the fact, dismissed messages (issue 11)
+
+class ReviewSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    post = serializers.IntegerField(source="post_id")
+    kind = serializers.ChoiceField(choices=ReviewKind.choices)
+    status = serializers.ChoiceField(choices=ReviewStatus.choices)
+    verdict = serializers.SerializerMethodField()
+    comment = serializers.CharField(allow_blank=True)
+    reviewer = serializers.CharField(source="reviewer.username", allow_null=True, default=None)
+    due_at = DateTime(allow_null=True)
+    completed_at = DateTime(allow_null=True)
+
+    @extend_schema_field({"type": "string", "enum": ReviewVerdict.values, "nullable": True})
+    def get_verdict(self, review):
+        if review.ok is None:
+            return None
+        return ReviewVerdict.FINE if review.ok else ReviewVerdict.FOLLOW_UP
+
+
+class ReviewCompleteSerializer(StrictSerializer):
+    verdict = serializers.ChoiceField(choices=ReviewVerdict.choices,
+                                      help_text="`fine`, or `follow_up` (then `comment` is required).")
+    comment = serializers.CharField(allow_blank=True, required=False, default="", max_length=5000)
+
+
+class InboundDismissSerializer(StrictSerializer):
+    reason = serializers.ChoiceField(choices=DismissReason.choices)
+    comment = serializers.CharField(allow_blank=True, required=False, default="", max_length=2000)

@@ -11,6 +11,7 @@ router.register("lanes", views.LaneViewSet, basename="api-lane")
 router.register("posts", views.PostViewSet, basename="api-post")
 router.register("inbound", views.InboundViewSet, basename="api-inbound")
 router.register("publications", views.PublicationViewSet, basename="api-publication")
+router.register("reviews", views.ReviewViewSet, basename="api-review")
 router.register("webhooks", views.WebhookViewSet, basename="api-webhook")
 router.register("caretaker-periods", CaretakerPeriodViewSet, basename="api-caretaker-period")
 

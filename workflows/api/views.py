@@ -26,7 +26,7 @@ from accounts.services import user_set_signature
 from .. import selectors
 from ..exceptions import InvalidInput, NotFound
 from ..messages import Message
-from ..models import InboundMessage, Post, Publication
+from ..models import InboundMessage, Post, PostReview, Publication
 from ..permissions import perms_by_channel
 from ..services import inbound as inbound_services
 from ..services import posts as post_services
@@ -379,6 +379,47 @@ class InboundViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
         inbound_services.inbound_claim(inbound_id=_pk(pk), by=request.user)
         msg = selectors.inbound_get_visible(inbound_id=_pk(pk), user=request.user)
         return Response(s.InboundSerializer(msg).data)
+
+    @extend_schema(
+        request=s.InboundDismissSerializer, responses=s.InboundSerializer, parameters=[IDEMPOTENCY_KEY],
+        summary="Close the message without a reply (spam, no reply needed, handled elsewhere).",
+        description="Needs the draft permission on the message's channel. The message leaves the open "
+        "inbox; the reason and comment are written to its audit trail. 409 `inbound_closed` when it was "
+        "already replied to or dismissed.",
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], filterset_class=None)
+    @idempotent
+    def dismiss(self, request, pk=None):
+        data = s.parse(s.InboundDismissSerializer, request.data)
+        inbound_services.inbound_dismiss(inbound_id=_pk(pk), by=request.user, **data)
+        msg = selectors.inbound_get_visible(inbound_id=_pk(pk), user=request.user)
+        return Response(s.InboundSerializer(msg).data)
+
+
+# --- reviews after the fact (spot-checks, retrospectives)
+
+class ReviewViewSet(viewsets.GenericViewSet):
+    """Reviews after the fact: a sampled spot-check of a published reply, or the retrospective
+    review of an urgent publication. Listed in the queue (`review` is the id); closed here."""
+
+    serializer_class = s.ReviewSerializer
+    queryset = PostReview.objects.none()  # for the schema's path parameter only; never read
+    filter_backends: list = []
+    lookup_value_regex = r"[0-9]+"
+
+    @extend_schema(
+        request=s.ReviewCompleteSerializer, responses=s.ReviewSerializer, parameters=[IDEMPOTENCY_KEY],
+        summary="Complete a spot-check or retrospective review: verdict `fine` or `follow_up` (with a comment).",
+        description="Not by the post's author nor whoever published it urgently; by the review's team. "
+        "The review leaves the queue; `follow_up` notifies the author's side. 409 `review_done` when it "
+        "is already done.",
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def complete(self, request, pk=None):
+        data = s.parse(s.ReviewCompleteSerializer, request.data)
+        review = review_services.review_complete(review_id=_pk(pk), by=request.user, **data)
+        return Response(s.ReviewSerializer(review).data)
 
 
 # --- metrics

@@ -48,7 +48,7 @@ def channel_test_connection(*, channel_id: int, by) -> dict:
     it: limits come from the platform, not a hand-set default."""
     channel = Channel.objects.filter(id=channel_id).first()
     if channel is None or (not by.is_superuser and channel.organisation_id != by.organisation_id):
-        raise NotFound("No such channel.")
+        raise NotFound(code="channel.unknown")
     ensure_perm_on_channels(user=by, channel_ids=[channel.id], codename=ChannelPerm.MANAGE)
     try:
         adapter = get_adapter(channel)

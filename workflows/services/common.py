@@ -95,3 +95,12 @@ def is_team_member(*, user, team) -> bool:
     if team is None:
         return False
     return user.groups.filter(id=team.group_id).exists()
+
+
+def stable_name(obj) -> str:
+    """The English name of a bilingual object (lane, step, team, channel), whatever language is
+    active: what the audit trail records, so a record does not depend on who acted in which
+    language. The reader's language is chosen when it is shown."""
+    if obj is None:
+        return ""
+    return getattr(obj, "name_en", None) or getattr(obj, "name_fr", None) or getattr(obj, "name", "") or ""

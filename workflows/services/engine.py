@@ -12,7 +12,7 @@ from ..constants import LaneKind, PostState, StepKind, Verdict
 from ..exceptions import GuidelineViolation
 from ..models import Decision, Lane, LaneStep, Post, PostRevision, PostText
 from .audit import audit_record
-from .common import ensure_transition
+from .common import ensure_transition, stable_name
 from .outbox import outbox_emit
 from .signatures import signature_reserve
 
@@ -173,7 +173,7 @@ def advance(post: Post, *, by, languages: set[str], approvers: dict[int, set[int
         post.step_entered_at = now
         audit_record(
             owner=post, verb="step_entered", actor=by, from_state=from_state, to_state=post.state,
-            data={"step_id": step.id, "step": step.name, "kind": step.kind, "team_id": step.team_id},
+            data={"step_id": step.id, "step": stable_name(step), "kind": step.kind, "team_id": step.team_id},
         )
         outbox_emit(
             topic="post.step_entered", organisation_id=post.organisation_id, post_id=post.id,

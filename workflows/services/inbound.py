@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import limits
-from ..constants import ChannelPerm, InboundStatus
+from ..constants import ChannelPerm, DismissReason, InboundStatus
 from ..exceptions import Conflict, InvalidInput, NotFound, TextTooLong
 from ..guidelines import detect_language
 from ..messages import Message
@@ -98,16 +98,33 @@ def inbound_claim(*, inbound_id: int, by) -> InboundMessage:
     return msg
 
 
-@transaction.atomic
-def inbound_dismiss(*, inbound_id: int, by, reason: str = "") -> InboundMessage:
-    """Close the message without a reply (spam, no answer needed)."""
-    msg = _lock(inbound_id, by)
-    ensure_perm_on_channels(user=by, channel_ids=[msg.channel_id], codename=ChannelPerm.DRAFT)
+def inbound_dismiss_check(*, msg: InboundMessage, user) -> None:
+    """May `user` dismiss this message now? Raises NotPermitted (no draft permission on its
+    channel), Conflict (already replied to or dismissed)."""
+    ensure_perm_on_channels(user=user, channel_ids=[msg.channel_id], codename=ChannelPerm.DRAFT)
     if msg.status in (InboundStatus.REPLIED, InboundStatus.DISMISSED):
         raise Conflict(code="inbound_closed", params={"status": msg.status})
+
+
+@transaction.atomic
+def inbound_dismiss(*, inbound_id: int, by, reason: str, comment: str = "") -> InboundMessage:
+    """Close the message without a reply, for a reason (spam, no_reply_needed,
+    handled_elsewhere) and an optional comment. → dismissed: it leaves the open inbox. Raises
+    InvalidInput, NotFound, NotPermitted, Conflict (already replied or dismissed). Audited
+    `dismissed` with the reason and comment."""
+    if reason not in DismissReason.values:
+        raise InvalidInput(code="dismiss.invalid_reason", errors={"reason": [Message("dismiss.invalid_reason")]})
+    if not isinstance(comment, str):
+        raise InvalidInput(code="text.not_string", errors={"comment": [Message("text.not_string")]})
+    comment = comment.strip()
+    if len(comment) > limits.COMMENT_MAX:
+        params = {"length": len(comment), "limit": limits.COMMENT_MAX}
+        raise TextTooLong(params=params, errors={"comment": [Message("text.too_long", params)]})
+    msg = _lock(inbound_id, by)
+    inbound_dismiss_check(msg=msg, user=by)
     from_status = msg.status
     msg.status = InboundStatus.DISMISSED
     audit_record(owner=msg, verb="dismissed", actor=by, from_state=from_status, to_state=msg.status,
-                 data={"reason": reason[:500]} if reason else {})
+                 data={"reason": reason, "comment": comment})
     msg.save(update_fields=["status", "audit_seq", "audit_head"])
     return msg

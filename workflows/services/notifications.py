@@ -64,6 +64,17 @@ def team_members(team_id: int | None) -> list[User]:
     return list(User.objects.filter(groups=team.group_id, is_active=True).exclude(email="").order_by("id"))
 
 
+class LocalName:
+    """A bilingual name (step, team) that renders in the language active when the e-mail is
+    rendered, i.e. the recipient's."""
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __str__(self) -> str:
+        return self.obj.name or ""
+
+
 def _render(template: str, *, recipient: User, context: dict) -> EmailMessage:
     lang = recipient.preferred_language if recipient.preferred_language in ("en", "fr") else "en"
     with translation.override(lang):
@@ -98,8 +109,9 @@ def _context(event: OutboxEvent, post: Post) -> tuple[dict, list[User]]:
         step = LaneStep.objects.select_related("team", "escalation_team", "lane__retrospective_team").filter(
             id=payload["step_id"]).first()
     if step is not None:
-        ctx["step"] = step.name
-        ctx["team"] = step.team.name
+        # Rendered later, in the recipient's language: pass the names, not a string of one language.
+        ctx["step"] = LocalName(step)
+        ctx["team"] = LocalName(step.team)
         # Still at that step: its due time is known (the step may be long past when relayed late).
         at_step = event.topic == "post.step_entered" and post.current_step_id == step.id
         entered = post.step_entered_at if at_step else None

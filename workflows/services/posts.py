@@ -29,6 +29,7 @@ from .common import (
     ensure_transition,
     ensure_version,
     post_get_for_update,
+    stable_name,
 )
 from .engine import (
     advance,
@@ -328,7 +329,7 @@ def post_publish_urgent(*, post_id: int, by, reason: str, version: int | None = 
     post.urgent = True
     post.urgent_reason = reason
     post.scheduled_at = None
-    skipped = post.current_step.name if post.current_step is not None else ""
+    skipped = stable_name(post.current_step)
     mark_approved(post, by=by, languages=set(texts), verb="urgent_published",
                   data={"reason": reason, "skipped_step": skipped})
     PostReview.objects.create(

@@ -146,7 +146,7 @@ def post_actions_for(*, post: Post, user) -> Actions:
     if state in URGENT_FROM and post.lane.allow_urgent:
         acts.urgent = perm(ChannelPerm.PUBLISH_URGENT)
     if state == PostState.FAILED:
-        acts.retry = is_author or perm(ChannelPerm.PUBLISH)
+        acts.retry = is_author or perm(ChannelPerm.PUBLISH) or (post.urgent and perm(ChannelPerm.PUBLISH_URGENT))
     if any(p.status == PublicationStatus.UNKNOWN for p in post.publications.all()):
         acts.resolve = perm(ChannelPerm.PUBLISH)
     return acts

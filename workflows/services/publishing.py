@@ -12,7 +12,7 @@ from ..constants import (
     PostState,
     PublicationStatus,
 )
-from ..exceptions import GuidelineViolation
+from ..exceptions import GuidelineViolation, NotPermitted
 from ..models import InboundMessage, Post, Publication
 from .audit import audit_record
 from .caretaker import caretaker_hold, caretaker_hold_period
@@ -226,7 +226,7 @@ def post_retract(*, post_id: int, by, version: int | None = None) -> Post:
         ensure_state(post, allowed={PostState.PUBLISHED, PostState.FAILED}, action="retract")
         pubs = list(post.publications.select_related("channel").filter(status=PublicationStatus.SENT))
         if not pubs:
-            raise InvalidTransition("Nothing of this post is live.", code="nothing_live")
+            raise InvalidTransition(code="retract.nothing_live")
     done, problems = [], []
     for pub in pubs:  # outside any transaction: the platform is slow and may fail
         try:
@@ -253,9 +253,20 @@ def post_retract(*, post_id: int, by, version: int | None = None) -> Post:
     if problems:
         from ..exceptions import InvalidTransition
 
-        raise InvalidTransition("Some publications could not be retracted: " + "; ".join(problems),
-                                code="retract_failed")
+        raise InvalidTransition(code="retract.failed", params={"problems": problems})
     return post
+
+
+def ensure_can_retry(*, user, post: Post) -> None:
+    """Who may retry a failed post: its author, anyone with the publish permission on every
+    channel, and — for a post published urgently — anyone who may publish urgently there (they
+    could publish it in the first place). Raises NotPermitted."""
+    try:
+        ensure_channel_perm(user=user, post=post, codename=ChannelPerm.PUBLISH)
+    except NotPermitted:
+        if not post.urgent:
+            raise
+        ensure_channel_perm(user=user, post=post, codename=ChannelPerm.PUBLISH_URGENT)
 
 
 @transaction.atomic
@@ -267,7 +278,7 @@ def post_retry(*, post_id: int, by, version: int | None = None) -> Post:
     ensure_version(post, version)
     ensure_state(post, allowed={PostState.FAILED}, action="retry")
     if by.id != post.author_id:
-        ensure_channel_perm(user=by, post=post, codename=ChannelPerm.PUBLISH)
+        ensure_can_retry(user=by, post=post)
     reset = post.publications.filter(status=PublicationStatus.FAILED).update(
         status=PublicationStatus.PENDING, next_attempt_at=None, attempts=0, claimed_at=None, claimed_by="",
         first_attempt_at=None,

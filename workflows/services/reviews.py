@@ -13,6 +13,7 @@ from ..constants import (
     PostState,
     ReviewKind,
     ReviewStatus,
+    ReviewVerdict,
     StepKind,
     Verdict,
 )
@@ -36,6 +37,7 @@ from .common import (
     ensure_version,
     is_team_member,
     post_get_for_update,
+    stable_name,
 )
 from .engine import advance, live_approvers, recheck_text, required_languages, save_post
 from .four_eyes import ensure_may_approve
@@ -108,7 +110,7 @@ def post_approve(*, post_id: int, by, comment: str = "", version: int | None = N
     decision = _decide(post, by=by, verdict=Verdict.APPROVE, comment=comment, texts=texts)
     approvers.setdefault(step.id, set()).add(by.id)
     audit_record(owner=post, verb="approved", actor=by, from_state=post.state, to_state=post.state,
-                 data={"step_id": step.id, "step": step.name, "decision_id": decision.id, "comment": comment,
+                 data={"step_id": step.id, "step": stable_name(step), "decision_id": decision.id, "comment": comment,
                        "languages": covered})
     advance(post, by=by, languages=languages, approvers=approvers)
     save_post(post)
@@ -130,7 +132,7 @@ def _close_with(post_id: int, *, by, comment, version, verdict: str, to: PostSta
     if to == PostState.REJECTED:
         post.current_step = None
     audit_record(owner=post, verb=verb, actor=by, from_state=from_state, to_state=to,
-                 data={"step_id": step.id, "step": step.name, "decision_id": decision.id, "comment": comment})
+                 data={"step_id": step.id, "step": stable_name(step), "decision_id": decision.id, "comment": comment})
     outbox_emit(topic=topic, organisation_id=post.organisation_id, post_id=post.id,
                 payload={"post_id": post.id, "decision_id": decision.id})
     save_post(post)
@@ -170,32 +172,52 @@ def review_open_spot_check(*, post_id: int) -> PostReview | None:
     return review
 
 
-@transaction.atomic
-def review_complete(*, review_id: int, by, ok: bool, comment: str = "") -> PostReview:
-    """Close a spot-check or retrospective review. The reviewer is neither the author nor whoever
-    broke the glass, and is on the review's team (or may review the post's channels)."""
-    review = PostReview.objects.select_for_update().filter(id=review_id).first()
-    if review is None:
-        raise NotFound(code="not_found.review")
-    post = post_get_for_update(post_id=review.post_id, user=by)
+def review_check(*, review: PostReview, post: Post, user) -> None:
+    """May `user` complete this review now? Raises Conflict (already done), NotPermitted (the
+    author, whoever broke the glass, or not on the review's team / without the review permission
+    when it has no team). The post page and the service ask this same check."""
     if review.status != ReviewStatus.OPEN:
         raise Conflict(code="review_done")
-    if by.id in review.excluded_users or by.id == post.author_id:
+    if user.id in (review.excluded_users or []) or user.id == post.author_id:
         raise NotPermitted(code="self_review")
     if review.team_id is not None:
-        if not is_team_member(user=by, team=review.team):
+        if not is_team_member(user=user, team=review.team):
             raise NotPermitted(code="not_review_team")
     else:
-        ensure_channel_perm(user=by, post=post, codename=ChannelPerm.REVIEW)
-    comment = _clean_comment(comment, required=not ok)
+        ensure_channel_perm(user=user, post=post, codename=ChannelPerm.REVIEW)
+
+
+def review_may_complete(*, review: PostReview, post: Post, user) -> bool:
+    try:
+        review_check(review=review, post=post, user=user)
+    except (Conflict, NotPermitted):
+        return False
+    return True
+
+
+@transaction.atomic
+def review_complete(*, review_id: int, by, verdict: str, comment: str = "") -> PostReview:
+    """Close a spot-check or retrospective review with a verdict: `fine`, or `follow_up` (a comment
+    is then required). → done: it leaves every queue. Raises NotFound (no such review, or another
+    organisation's), InvalidInput, NotPermitted and Conflict (see review_check). Audited as
+    `<kind>_done`; `follow_up` enqueues review.concern for the author's side."""
+    if verdict not in ReviewVerdict.values:
+        raise InvalidInput(code="review.invalid_verdict", errors={"verdict": [Message("review.invalid_verdict")]})
+    comment = _clean_comment(comment, required=verdict == ReviewVerdict.FOLLOW_UP)
+    found = ensure_visible_review(review_id=review_id, user=by)
+    # Lock the post first, then the review: the order review_open_spot_check takes them in.
+    post = post_get_for_update(post_id=found.post_id, user=by)
+    review = PostReview.objects.select_for_update(of=("self",)).select_related("team").get(id=found.id)
+    review_check(review=review, post=post, user=by)
+    ok = verdict == ReviewVerdict.FINE
     review.status = ReviewStatus.DONE
     review.reviewer = by
-    review.ok = bool(ok)
+    review.ok = ok
     review.comment = comment
     review.completed_at = timezone.now()
     review.save(update_fields=["status", "reviewer", "ok", "comment", "completed_at"])
     audit_record(owner=post, verb=f"{review.kind}_done", actor=by,
-                 data={"review_id": review.id, "ok": bool(ok), "comment": comment})
+                 data={"review_id": review.id, "verdict": verdict, "ok": ok, "comment": comment})
     if not ok:
         outbox_emit(topic="review.concern", organisation_id=post.organisation_id, post_id=post.id,
                     payload={"post_id": post.id, "review_id": review.id})
@@ -204,7 +226,7 @@ def review_complete(*, review_id: int, by, ok: bool, comment: str = "") -> PostR
 
 
 def ensure_visible_review(*, review_id: int, user) -> PostReview:
-    review = PostReview.objects.select_related("post").filter(id=review_id).first()
+    review = PostReview.objects.select_related("post", "team").filter(id=review_id).first()
     if review is None:
         raise NotFound(code="not_found.review")
     ensure_same_org(user=user, organisation_id=review.post.organisation_id)

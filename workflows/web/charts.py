@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 WIDTH = 640
@@ -45,20 +46,39 @@ class Chart:
     baseline: int = BAR_AREA_TOP + BAR_AREA_HEIGHT
 
     @property
-    def ticks(self) -> list[tuple[float, float]]:
-        """(y, value) of four grid lines."""
-        return [(self.baseline - BAR_AREA_HEIGHT * i / 4, int(self.max_value * i / 4)) for i in range(5)]
+    def ticks(self) -> list[tuple[float, str]]:
+        """(y, label) of five grid lines, the labels in the reader's number format."""
+        out = []
+        for i in range(5):
+            value = self.max_value * i / 4
+            decimals = next((d for d in range(4) if abs(value * 10 ** d - round(value * 10 ** d)) < 1e-9), 3)
+            out.append((self.baseline - BAR_AREA_HEIGHT * i / 4, number_format(round(value, decimals), decimals)))
+        return out
 
     @property
     def empty(self) -> bool:
         return not any(b.value for g in self.groups for b in g.bars)
 
 
+def nice_max(top: float, *, whole: bool = True) -> float:
+    """The top of an axis of four equal steps of 1, 2, 2.5 or 5 × 10^k that holds `top`: scaled
+    to the data, so 0.1-minute bars are visible (not drawn against an axis of 0–4). Counts
+    (`whole`) keep whole-number steps."""
+    if top <= 0:
+        return 4
+    raw = top / 4
+    exp = 10 ** math.floor(math.log10(raw))
+    step = next(m * exp for m in (1, 2, 2.5, 5, 10) if raw <= m * exp + 1e-12)
+    if whole:
+        step = max(1, math.ceil(step))
+    return round(step * 4, 10)
+
+
 def bar_chart(*, title: str, unit: str, labels: list[str], series: dict[str, list[float]]) -> Chart:
     """Grouped bars: one group per label, one bar per series."""
     names = list(series)
-    top = max([v for values in series.values() for v in values] + [0])
-    max_value = max(4, math.ceil(top / 4) * 4)  # four whole-number grid steps
+    values = [v for vals in series.values() for v in vals]
+    max_value = nice_max(max(values + [0]), whole=all(float(v).is_integer() for v in values))
     n = max(len(labels), 1)
     slot = (WIDTH - LEFT - 10) / n
     bar_w = max(min(slot * 0.8 / max(len(names), 1), 60), 4)

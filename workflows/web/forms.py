@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import limits
-from ..constants import InboundStatus
+from ..constants import DismissReason, InboundStatus, ReviewVerdict
 
 #: Maps a service error key to the form field that shows it.
 SERVICE_FIELD = {
@@ -21,6 +21,10 @@ SERVICE_FIELD = {
     "rules_acknowledged": "rules_acknowledged",
     "language": "language",
     "url": "url",
+    "medium": "medium",
+    "author": "author",
+    "received_at": "received_at",
+    "external_id": "author",
 }
 
 ACK_LABEL = _(
@@ -136,3 +140,60 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args, channel_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["channel"].choices = [("", _("All channels")), *channel_choices]
+
+
+# --- closing the loops (issue 11) ----------------------------------------------------------
+
+class ReviewCompleteForm(forms.Form):
+    """Complete a spot-check or a retrospective review."""
+
+    review = forms.TypedChoiceField(coerce=int, widget=forms.HiddenInput)
+    verdict = forms.ChoiceField(label=_("Verdict"), widget=forms.RadioSelect, choices=ReviewVerdict.choices)
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                              help_text=_("Required when it needs follow-up: say what should happen."))
+
+    def __init__(self, *args, review_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["review"].choices = [(str(i), str(i)) for i in review_ids]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("verdict") == ReviewVerdict.FOLLOW_UP and not (data.get("comment") or "").strip():
+            self.add_error("comment", _("Say what needs follow-up."))
+        return data
+
+
+class DismissForm(forms.Form):
+    """Close a citizen message without a reply."""
+
+    reason = forms.ChoiceField(label=_("Why close it without a reply?"), widget=forms.RadioSelect,
+                               choices=DismissReason.choices)
+    comment = forms.CharField(label=_("Comment (optional)"), widget=forms.Textarea(attrs={"rows": 2}),
+                              required=False, max_length=2000)
+
+
+class LogMessageForm(forms.Form):
+    """A citizen message received by phone or e-mail, logged into the inbox by staff."""
+
+    medium = forms.ChoiceField(label=_("Received by"), widget=forms.RadioSelect,
+                               choices=[("phone", _("Phone")), ("email", _("E-mail"))])
+    author = forms.CharField(label=_("From (name, e-mail address or phone number)"), max_length=300)
+    text = forms.CharField(label=_("What they asked"), widget=forms.Textarea(attrs={"rows": 5}), max_length=20000)
+    language = forms.ChoiceField(label=_("Language of the message"), required=False,
+                                 choices=[("", _("Detect it")), ("en", _("English")), ("fr", _("French"))])
+    channel = forms.ChoiceField(label=_("Account a reply would go out on"))
+    received_at = forms.DateTimeField(
+        label=_("Received at (optional)"), required=False, help_text=_("Leave empty for now."),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+
+    def __init__(self, *args, channel_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = list(channel_choices)
+
+    def clean_received_at(self):
+        value = self.cleaned_data.get("received_at")
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        return value

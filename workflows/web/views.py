@@ -27,7 +27,16 @@ from accounts.services import user_set_language
 from config.staticfiles import gcds_stylesheet
 
 from .. import limits, selectors
-from ..constants import ChannelPerm, InboundStatus, PostKind, PostState, PublicationStatus
+from ..constants import (
+    ChannelPerm,
+    DismissReason,
+    InboundStatus,
+    PostKind,
+    PostState,
+    PublicationStatus,
+    ReviewStatus,
+    ReviewVerdict,
+)
 from ..exceptions import Conflict, NotFound, WorkflowError
 from ..messages import display_results as display_checks
 from ..models import HoldingReply
@@ -35,19 +44,26 @@ from ..permissions import channels_with_perm
 from ..services import inbound as inbound_services
 from ..services import posts as post_services
 from ..services import publishing, relay, reviews, translations
+from ..services.engine import lane_steps, required_languages
+from ..services.inbound_manual import inbound_log_manual
 from ..services.preview import post_actions_for, preview_checks
 from . import charts
+from .approvals import approval_tracker, latest_change_request, void_preview, voided_summary
 from .forms import (
     SERVICE_FIELD,
     CommentForm,
     ComposeForm,
+    DismissForm,
     InboxFilterForm,
+    LogMessageForm,
     QueueFilterForm,
     ReplyForm,
     ResolveForm,
+    ReviewCompleteForm,
     TranslationForm,
     UrgentForm,
 )
+from .publishing_truth import publishing_truth
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -177,10 +193,17 @@ def home(request):
     recent = posts.exclude(state__in=[PostState.DRAFT, PostState.CHANGES_REQUESTED])[:10]
     counts = Counter(dict(selectors.inbox_visible(user=user).order_by().values_list("status").annotate(n=Count("id"))))
     claimed = list(selectors.inbox_visible(user=user).filter(status=InboundStatus.CLAIMED, assignee=user.id)[:20])
+    problems = []
+    for post in selectors.posts_publishing_problems(user=user)[:20]:
+        acts = post_actions_for(post=post, user=user)
+        if post.author_id == user.id or acts.retry or acts.resolve:
+            problems.append((post, publishing_truth(post), acts))
+    queue_items = selectors.queue_for(user=user)[:20]
     return page(request, "web/home.html", {
-        "drafts": drafts, "recent": recent, "queue": selectors.queue_for(user=user)[:20],
+        "drafts": drafts, "recent": recent, "queue": queue_items,
+        "step_totals": selectors.lane_step_counts(lane_ids=[i.post.lane_id for i in queue_items]),
         "inbox_new": counts.get(InboundStatus.NEW, 0), "inbox_claimed": counts.get(InboundStatus.CLAIMED, 0),
-        "inbox_mine": len(claimed), "claimed": claimed,
+        "inbox_mine": len(claimed), "claimed": claimed, "problems": problems,
     })
 
 
@@ -209,6 +232,27 @@ def inbox(request):
     summary = [(handle, [counts[handle].get(st, 0) for st in InboundStatus.values]) for handle in sorted(counts)]
     return page(request, "web/inbox.html", {"form": form, "items": messages_qs[:200], "summary": summary,
                                             "statuses": InboundStatus.choices})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def inbound_log(request):
+    """Log a message received by phone or e-mail into the inbox (source: manual)."""
+    user = request.user
+    choices = draft_channel_choices(user)
+    form = LogMessageForm(request.POST or None, channel_choices=choices,
+                          initial={"channel": choices[0][0] if choices else "", "medium": "phone"})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            msg = inbound_log_manual(by=user, channel=data["channel"], medium=data["medium"], author=data["author"],
+                                     text=data["text"], received_at=data["received_at"], language=data["language"])
+        except WorkflowError as exc:
+            service_error(form, exc)
+        else:
+            messages.success(request, _("Message from %(author)s logged in the inbox.") % {"author": msg.author})
+            return redirect("web-inbound", inbound_id=msg.id)
+    return page(request, "web/inbound_log.html", {"form": form}, status=400 if form.is_bound and form.errors else 200)
 
 
 def _inbound(request, inbound_id: int):
@@ -241,7 +285,7 @@ def inbound_claim(request, inbound_id: int):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def inbound_detail(request, inbound_id: int):
+def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 200):
     """Read a citizen message and reply in place (create the reply, then submit it)."""
     msg = _inbound(request, inbound_id)
     user = request.user
@@ -276,12 +320,56 @@ def inbound_detail(request, inbound_id: int):
     replies = selectors.posts_visible(user=user).filter(in_reply_to=msg.id)
     preview = preview_checks(user=user, kind=PostKind.REPLY, texts={reply_lang: form["text"].value() or ""},
                              in_reply_to=msg.id, rules_acknowledged=bool(form["rules_acknowledged"].value()))
-    return page(request, "web/inbound.html", {
+    return page(request, "web/inbound.html", status=status, context={
         "m": msg, "form": form, "holding": holding, "reply_lang": reply_lang, "reply_lang_name": lang_name(reply_lang),
         "reply_lang_inline": lang_inline(reply_lang), "checks": display_checks(preview.results),
         "limit": limit, "replies": replies, "preview": preview,
         "can_reply": msg.status in (InboundStatus.NEW, InboundStatus.CLAIMED),
+        "dismiss_form": dismiss_form or DismissForm(),
+        "can_dismiss": _may_dismiss(msg, user),
+        "dismissal": _dismissal(msg),
+        "logged": selectors.inbound_last_event(inbound_id=msg.id, verb="logged") if msg.source == "manual" else None,
     })
+
+
+def _may_dismiss(msg, user) -> bool:
+    try:
+        inbound_services.inbound_dismiss_check(msg=msg, user=user)
+    except WorkflowError:
+        return False
+    return True
+
+
+def _dismissal(msg) -> dict | None:
+    """Why and by whom a dismissed message was closed (from its audit trail)."""
+    if msg.status != InboundStatus.DISMISSED:
+        return None
+    event = selectors.inbound_last_event(inbound_id=msg.id, verb="dismissed")
+    if event is None:
+        return None
+    reason = event.data.get("reason", "")
+    return {"reason": DismissReason(reason).label if reason in DismissReason.values else reason,
+            "comment": event.data.get("comment", ""), "actor": event.actor, "at": event.created_at}
+
+
+@login_required
+@require_POST
+def inbound_dismiss(request, inbound_id: int):
+    """Close a citizen message without a reply; back to the inbox, where it no longer is."""
+    msg = _inbound(request, inbound_id)
+    form = DismissForm(request.POST)
+    if form.is_valid():
+        try:
+            inbound_services.inbound_dismiss(inbound_id=msg.id, by=request.user, reason=form.cleaned_data["reason"],
+                                             comment=form.cleaned_data["comment"])
+        except WorkflowError as exc:
+            service_error(form, exc)
+        else:
+            messages.success(request, _("Message from %(author)s closed without a reply: %(reason)s.")
+                             % {"author": msg.author, "reason": DismissReason(form.cleaned_data["reason"]).label})
+            return redirect("web-inbox")
+    request.method = "GET"
+    return inbound_detail(request, inbound_id, dismiss_form=form, status=400)
 
 
 # --- live checks (htmx) --------------------------------------------------------------------
@@ -360,6 +448,15 @@ def _diff(old: str, new: str) -> list[tuple[str, str]]:
     return out
 
 
+def _history(post, user) -> list:
+    """The audit trail, each step named in the reader's language (the trail records English)."""
+    names = {s.id: s.name for s in lane_steps(post.lane)}
+    events = list(selectors.post_history(post_id=post.id, user=user))
+    for ev in events:
+        ev.step_name = names.get((ev.data or {}).get("step_id"), "")
+    return events
+
+
 def _post_context(request, post, forms: dict | None = None) -> dict:
     user = request.user
     acts = post_actions_for(post=post, user=user)
@@ -390,17 +487,31 @@ def _post_context(request, post, forms: dict | None = None) -> dict:
                                                                           publication_ids=ids)))
     ctx = {
         "post": post, "acts": acts, "texts": texts, "post_checks": display_checks(post.checks),
-        "languages": [(lang, lang_name(lang), texts.get(lang)) for lang in ("en", "fr")],
+        # Only the languages this post needs (its lane's, the citizen's) or has: an English reply
+        # is not "French: not written yet".
+        "languages": [(lang, lang_name(lang), texts.get(lang)) for lang in ("en", "fr")
+                      if lang in texts or lang in required_languages(post)] or [("en", lang_name("en"), None)],
         "revisions": revisions, "diff": diff, "diff_from": from_n, "diff_to": to_n,
-        "history": selectors.post_history(post_id=post.id, user=user),
+        "history": _history(post, user),
         "decisions": list(post.decisions.all()), "publications": publications, "resolve_forms": resolve_forms,
         "due_at": selectors.post_due_at(post),
+        "truth": publishing_truth(post),
+        "tracker": approval_tracker(post, due_at=selectors.post_due_at(post)),
+        "void_preview": void_preview(post) if (acts.edit or acts.translate) else [],
+        "change_request": latest_change_request(post),
         "comment_form": forms.get("comment") or CommentForm(initial=version),
         "translation_form": forms.get("translation") or TranslationForm(
             initial={**version, "language": (acts.missing_languages or ["fr"])[0]}),
         "urgent_form": forms.get("urgent") or UrgentForm(initial=version),
         "action_form": forms.get("action") or CommentForm(initial=version),
     }
+    posted_review = forms.get("review")
+    ctx["review_forms"] = [
+        (r, posted_review if posted_review is not None and posted_review.data.get("review") == str(r.id)
+         else ReviewCompleteForm(initial={"review": r.id}, review_ids=[r.id], auto_id=f"id_review{r.id}_%s"))
+        for r in post.reviews.filter(status=ReviewStatus.OPEN).select_related("team")
+        if reviews.review_may_complete(review=r, post=post, user=user)
+    ]
     if acts.edit:
         ctx["edit_form"] = forms.get("edit") or ComposeForm(
             channel_choices=[(c.slug, c.name or c.handle) for c in post.channels.all()],
@@ -458,6 +569,11 @@ def _act_resolve(post, user, form):
                                           sent=form.cleaned_data["sent"], url=form.cleaned_data["url"])
 
 
+def _act_complete_review(post, user, form):
+    return reviews.review_complete(review_id=form.cleaned_data["review"], by=user,
+                                   verdict=form.cleaned_data["verdict"], comment=form.cleaned_data["comment"])
+
+
 def _act_edit(post, user, form):
     edit = post_services.post_edit_and_submit if form.data.get("submit") is not None else post_services.post_edit
     return edit(post_id=post.id, by=user, texts=form.texts(), scheduled_at=form.cleaned_data["scheduled_at"],
@@ -474,9 +590,14 @@ ACTIONS = {
     "retry": (CommentForm, "action", _act_retry),
     "resolve": (ResolveForm, "resolve", _act_resolve),
     "edit": (ComposeForm, "edit", _act_edit),
+    "complete-review": (ReviewCompleteForm, "review", _act_complete_review),
 }
 
 def _done_message(action: str, form=None) -> str:
+    if action == "complete-review":
+        if form.cleaned_data["verdict"] == ReviewVerdict.FINE:
+            return _("Review completed: fine. It has left the queue.")
+        return _("Review completed: needs follow-up. The author's side is told; it has left the queue.")
     if action == "resolve":
         if form.cleaned_data["sent"]:
             return _("Recorded as published: it will not be sent again.")
@@ -486,6 +607,38 @@ def _done_message(action: str, form=None) -> str:
         "translate": _("Translation saved."), "withdraw": _("Withdrawn."), "urgent": _("Published urgently."),
         "retry": _("Publishing retried."), "edit": _("Saved."),
     }[action]
+
+
+def _say_what_was_voided(request, action: str, form, post, seq_before: int) -> None:
+    """"Saved." alone only when no approval was voided; else which ones, and where the post is."""
+    voided: list[int] = []
+    for data in (selectors.post_history(post_id=post.id, user=request.user)
+                 .filter(seq__gt=seq_before, verb__in=["edited", "translated"]).values_list("data", flat=True)):
+        voided += data.get("voided_decisions") or []
+    summary = voided_summary(post, decision_ids=voided)
+    if summary:
+        messages.warning(request, f"{_done_message(action, form)} {summary}")
+    else:
+        messages.success(request, _done_message(action, form))
+
+
+def _say_publishing_outcome(request, action: str, post) -> None:
+    """After an urgent publish or a retry, say what is actually live: green only when every
+    language is; a failure (again) is an error, never "Published"."""
+    truth = publishing_truth(post)
+    if truth is None or truth.level == "info":
+        detail = truth.sentence if truth else _("It is being published.")
+        text = (_("Published urgently: %(detail)s") if action == "urgent" else _("Publishing retried: %(detail)s"))
+        messages.info(request, text % {"detail": detail})
+    elif truth.level == "success":
+        messages.success(request, _("Published urgently: every language is live.") if action == "urgent"
+                         else _("Publishing retried: every language is live."))
+    elif truth.level == "error":
+        text = (_("Published urgently, but not everywhere: %(detail)s") if action == "urgent"
+                else _("Publishing failed again: %(detail)s"))
+        messages.error(request, text % {"detail": truth.sentence})
+    else:
+        messages.warning(request, truth.sentence)
 
 
 @login_required
@@ -500,14 +653,25 @@ def post_action(request, post_id: int, action: str):
         kwargs["channel_choices"] = [(c.slug, c.slug) for c in post.channels.all()]
     if form_class is ResolveForm:
         kwargs["publication_ids"] = [p.id for p in post.publications.all()]
+    if form_class is ReviewCompleteForm:
+        kwargs["review_ids"] = list(post.reviews.values_list("id", flat=True))
+        raw = request.POST.get("review", "")
+        if raw.isdigit() and len(raw) < 20:
+            kwargs["auto_id"] = f"id_review{raw}_%s"
     form = form_class(request.POST, **kwargs)
+    seq_before = post.audit_seq
     if form.is_valid():
         try:
             call(post, request.user, form)
         except WorkflowError as exc:
             service_error(form, exc)
         else:
-            messages.success(request, _done_message(action, form))
+            if action in ("urgent", "retry"):
+                _say_publishing_outcome(request, action, visible_post(request, post_id))
+            elif action in ("edit", "translate"):
+                _say_what_was_voided(request, action, form, visible_post(request, post_id), seq_before)
+            else:
+                messages.success(request, _done_message(action, form))
             return redirect("web-post", post_id=post.id)
     post = visible_post(request, post_id)
     ctx = _post_context(request, post, forms={slot: form})
@@ -533,6 +697,7 @@ def queue(request):
         elif form.cleaned_data["sort"] == "oldest":
             items.sort(key=lambda i: (i.post.created_at, i.post.id))
     return page(request, "web/queue.html", {"form": form, "items": items,
+                                            "step_totals": selectors.lane_step_counts(lane_ids=[i.post.lane_id for i in items]),
                                             "results": request.session.pop("bulk_results", None)})
 
 
@@ -552,7 +717,7 @@ def queue_approve(request):
         except WorkflowError as exc:
             results.append({"post": post_id, "ok": False, "message": exc.message})
         else:
-            results.append({"post": post_id, "ok": True, "message": str(PostState(post.state).label)})
+            results.append({"post": post_id, "ok": True, "state": post.state})
     if not results:
         messages.error(request, _("Select at least one post to approve."))
     request.session["bulk_results"] = results
@@ -577,7 +742,19 @@ def metrics(request):
     for c in chans:
         for name, secs in c["step_median_seconds"].items():
             steps.setdefault(name, []).append(secs)
-    step_minutes = {name: round(max(v) / 60, 1) for name, v in sorted(steps.items())}
+    # The metrics key steps by their recorded (English) name and channels by slug: show names.
+    step_names = selectors.step_display_names(user=request.user)
+    channel_names = {c.slug: c.name or c.handle for c in selectors.channels_visible(user=request.user)}
+    for c in chans:
+        c["channel_name"] = channel_names.get(c["channel"], c["channel"])
+    step_seconds = {step_names.get(name, name): max(v) for name, v in sorted(steps.items())}
+    top = max(step_seconds.values(), default=0)
+    # The unit follows the data: seconds, minutes or hours.
+    step_scale = 3600 if top >= 2 * 3600 else 60 if top >= 120 else 1
+    step_values = {name: round(v / step_scale, 3) for name, v in step_seconds.items()}
+    step_title = {3600: _("Time in each step (median, hours)"), 60: _("Time in each step (median, minutes)"),
+                  1: _("Time in each step (median, seconds)")}[step_scale]
+    step_unit = {3600: (_("hours"), _("Hours")), 60: (_("minutes"), _("Minutes")), 1: (_("seconds"), _("Seconds"))}[step_scale]
     ctx = {
         "data": data,
         "frt_chart": charts.bar_chart(title=_("First-response time"), unit=_("messages"),
@@ -587,11 +764,11 @@ def metrics(request):
                                          series={_("Replies"): [weekly[w]["replies"] for w in weeks],
                                                  _("Broadcasts"): [weekly[w]["broadcasts"] for w in weeks]}),
         "weekly": weekly,
-        "steps_chart": charts.bar_chart(title=_("Time in each step (median, minutes)"), unit=_("minutes"),
-                                        labels=list(step_minutes), series={_("Minutes"): list(step_minutes.values())}),
-        "step_minutes": step_minutes,
+        "steps_chart": charts.bar_chart(title=step_title, unit=step_unit[0], labels=list(step_values),
+                                        series={step_unit[1]: list(step_values.values())}),
+        "step_seconds": step_seconds,
         "urgent_chart": charts.bar_chart(title=_("Urgent bypasses per channel"), unit=_("posts"),
-                                         labels=[c["channel"] for c in chans],
+                                         labels=[c["channel_name"] for c in chans],
                                          series={_("Urgent"): [c["urgent"] for c in chans]}),
         # The relay's state now, for the whole service (as /readyz shows it).
         "outbox": relay.outbox_lag(),

@@ -47,7 +47,7 @@ def _tamper(sql, params):
 def test_verify_audit_catches_a_row_altered_with_raw_sql(demo):
     post = f.approved(demo)
     call_command("verify_audit")  # intact
-    victim = AuditEvent.objects.get(post=post, verb="approved", data__step="review")
+    victim = AuditEvent.objects.get(post=post, verb="approved", data__step="Review")
     _tamper("UPDATE workflows_auditevent SET data = %s WHERE id = %s",
             [json.dumps({**victim.data, "comment": "rewritten"}), victim.id])
     checked, broken = audit_verify()

@@ -70,7 +70,7 @@ def test_dismiss(demo):
     msg, _ = _ingest(demo)
     assert inbound.inbound_dismiss(inbound_id=msg.id, by=demo.dana, reason="spam").status == InboundStatus.DISMISSED
     with pytest.raises(Conflict):
-        inbound.inbound_dismiss(inbound_id=msg.id, by=demo.dana)
+        inbound.inbound_dismiss(inbound_id=msg.id, by=demo.dana, reason="no_reply_needed")
 
 
 def test_first_response_time_is_set_when_the_reply_is_published(demo):

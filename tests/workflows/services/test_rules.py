@@ -275,8 +275,8 @@ class TestUrgent:
         review = PostReview.objects.get(post=post, kind=ReviewKind.RETROSPECTIVE)
         assert demo.uma.id in review.excluded_users and demo.dana.id in review.excluded_users
         with pytest.raises(NotPermitted):
-            reviews.review_complete(review_id=review.id, by=demo.uma, ok=True)
-        reviews.review_complete(review_id=review.id, by=demo.cora, ok=True)
+            reviews.review_complete(review_id=review.id, by=demo.uma, verdict="fine")
+        reviews.review_complete(review_id=review.id, by=demo.cora, verdict="fine")
         assert AuditEvent.objects.filter(post=post, verb="urgent_published").count() == 1
 
     def test_still_needs_every_language(self, demo):
@@ -307,13 +307,13 @@ def test_spot_check_review(demo):
     review = reviews.review_open_spot_check(post_id=post.id)
     assert reviews.review_open_spot_check(post_id=post.id).id == review.id
     with pytest.raises(NotPermitted):
-        reviews.review_complete(review_id=review.id, by=demo.dana, ok=True)
+        reviews.review_complete(review_id=review.id, by=demo.dana, verdict="fine")
     with pytest.raises(InvalidInput):
-        reviews.review_complete(review_id=review.id, by=demo.cora, ok=False, comment="")
-    done = reviews.review_complete(review_id=review.id, by=demo.cora, ok=False, comment="Too casual.")
+        reviews.review_complete(review_id=review.id, by=demo.cora, verdict="follow_up", comment="")
+    done = reviews.review_complete(review_id=review.id, by=demo.cora, verdict="follow_up", comment="Too casual.")
     assert done.status == "done" and done.ok is False
     with pytest.raises(Conflict):
-        reviews.review_complete(review_id=review.id, by=demo.cora, ok=True)
+        reviews.review_complete(review_id=review.id, by=demo.cora, verdict="fine")
     assert OutboxEvent.objects.filter(post=post, topic="review.concern").count() == 1
 
 
