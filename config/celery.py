@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -80,6 +81,26 @@ def configure(app: Celery) -> None:
 @app.on_after_configure.connect
 def _configure(sender, **kwargs):  # pragma: no cover - wiring
     configure(sender)
+
+
+_listener = None
+
+
+@worker_ready.connect
+def _start_outbox_listener(sender=None, **kwargs):  # pragma: no cover - wiring (tests/celery)
+    """Every worker listens for `NOTIFY parley_outbox` and relays at once (workflows/relay_listener.py);
+    beat's relay-outbox stays as the safety net."""
+    global _listener
+    from workflows.relay_listener import ListenerThread, listen_supported
+
+    if _listener is None and listen_supported():
+        _listener = ListenerThread().start()
+
+
+@worker_shutdown.connect
+def _stop_outbox_listener(sender=None, **kwargs):  # pragma: no cover - wiring
+    if _listener is not None:
+        _listener.close()
 
 
 app.autodiscover_tasks()

@@ -324,3 +324,10 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- Performance and operations (issue 14) ---
+#: Wake the outbox relay on commit: PostgreSQL NOTIFY (a trigger on the outbox table) heard by a
+#: LISTEN thread in every Celery worker (and `relay_outbox --listen`). Beat stays the safety net.
+OUTBOX_LISTEN = env.bool("OUTBOX_LISTEN", default=True)
+#: Seconds a listener waits for a NOTIFY before looking again (it relays on every wake).
+OUTBOX_LISTEN_TIMEOUT = env.float("OUTBOX_LISTEN_TIMEOUT", default=5.0)
