@@ -65,10 +65,27 @@ def audit_record(
         prev_hash=owner.audit_head,
     )
     ev.hash = compute_hash(ev)
-    ev.save(force_insert=True)
+    pending = owner.__dict__.get("_audit_pending")
+    if pending is not None:
+        pending.append(ev)  # written by audit_flush, in one INSERT with the others
+    else:
+        ev.save(force_insert=True)
     owner.audit_seq = ev.seq
     owner.audit_head = ev.hash
     return ev
+
+
+def audit_defer(owner: Post | InboundMessage) -> None:
+    """Collect `owner`'s next audit events in memory; `audit_flush` writes them in one INSERT.
+    The chain (seq, prev hash) is computed as they are recorded, exactly as when written one by
+    one; the caller holds the owner's row lock and flushes before its transaction commits."""
+    owner.__dict__["_audit_pending"] = []
+
+
+def audit_flush(owner: Post | InboundMessage) -> None:
+    pending = owner.__dict__.pop("_audit_pending", None)
+    if pending:
+        AuditEvent.objects.bulk_create(pending)
 
 
 @dataclass
