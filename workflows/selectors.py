@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection
 from django.db.models import (
     BigIntegerField,
+    Count,
     DateTimeField,
+    DurationField,
     Exists,
     ExpressionWrapper,
     F,
@@ -21,7 +23,7 @@ from django.db.models import (
     QuerySet,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, TruncWeek
 from django.utils import timezone
 
 from .constants import InboundStatus, PostKind, PostState, ReviewStatus, StepKind, Verdict
@@ -271,41 +273,52 @@ def metrics_compute(*, user, since: datetime | None = None, until: datetime | No
     since = since or until - timedelta(days=30)
     channels = list(channels_visible(user=user).filter(**({"slug": channel} if channel else {})))
     chan_ids = [c.id for c in channels]
-    inbound = list(
-        InboundMessage.objects.filter(channel_id__in=chan_ids, received_at__gte=since, received_at__lt=until)
-        .values_list("channel_id", "received_at", "first_response_at", "status")
-    )
+    # Everything is counted in SQL, grouped by channel (and kind, urgency, week): the cost does
+    # not grow with the number of posts in the window (issue 14). Only first-response times come
+    # back one by one, because the API returns them.
+    inbound_qs = InboundMessage.objects.filter(channel_id__in=chan_ids, received_at__gte=since, received_at__lt=until)
+    inbound_counts: dict[int, dict[str, int]] = defaultdict(lambda: {"all": 0, "open": 0})
+    for cid, status, n in inbound_qs.order_by().values_list("channel_id", "status").annotate(n=Count("id")):
+        inbound_counts[cid]["all"] += n
+        if status in (InboundStatus.NEW, InboundStatus.CLAIMED):
+            inbound_counts[cid]["open"] += n
+    frts: dict[int, list[float]] = defaultdict(list)
+    for cid, secs in (
+        inbound_qs.filter(first_response_at__isnull=False).order_by()
+        .annotate(frt=ExpressionWrapper(F("first_response_at") - F("received_at"), output_field=DurationField()))
+        .values_list("channel_id", "frt")
+    ):
+        frts[cid].append(secs.total_seconds())
     # Published posts of the organisation in the window (index post_org_published_idx), then
     # their channels: never a scan of every post-channel row.
     org_posts = Post.objects.filter(state=PostState.PUBLISHED, published_at__gte=since, published_at__lt=until)
     if not (user.is_superuser and user.organisation_id is None):
         org_posts = org_posts.filter(organisation_id=user.organisation_id)
-    published = list(
-        Post.channels.through.objects.filter(channel_id__in=chan_ids, post__in=org_posts.values("id"))
-        .values_list("post_id", "channel_id", "post__kind", "post__urgent", "post__published_at")
+    links = Post.channels.through.objects.filter(channel_id__in=chan_ids, post__in=org_posts.values("id"))
+    grouped = list(
+        links.order_by()
+        .annotate(week=TruncWeek("post__published_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("channel_id", "post__kind", "post__urgent", "week").annotate(n=Count("id"))
     )
-    post_ids = {p[0] for p in published}
-    step_durations = _step_durations(post_ids)
+    step_durations = _step_durations_by_channel(links)
     result = []
     for chan in channels:
-        frt = [(r[2] - r[1]).total_seconds() for r in inbound if r[0] == chan.id and r[2]]
-        mine = [p for p in published if p[1] == chan.id]
-        replies = sum(1 for p in mine if p[2] == PostKind.REPLY)
-        broadcasts = sum(1 for p in mine if p[2] == PostKind.POST)
-        urgent = sum(1 for p in mine if p[3])
-        steps: dict[str, list[float]] = defaultdict(list)
-        for pid in {p[0] for p in mine}:
-            for name, secs in step_durations.get(pid, []):
-                steps[name].append(secs)
+        frt = frts.get(chan.id, [])
+        mine = [g for g in grouped if g[0] == chan.id]
+        replies = sum(g[4] for g in mine if g[1] == PostKind.REPLY)
+        broadcasts = sum(g[4] for g in mine if g[1] == PostKind.POST)
+        urgent = sum(g[4] for g in mine if g[2])
+        total = sum(g[4] for g in mine)
         weekly: dict[str, dict[str, int]] = defaultdict(lambda: {"replies": 0, "broadcasts": 0})
-        for p in mine:
-            if p[4] is None:
+        for _cid, kind, _urgent, week, n in mine:
+            if week is None:
                 continue
-            weekly[_week(p[4])]["replies" if p[2] == PostKind.REPLY else "broadcasts"] += 1
+            weekly[_week(week)]["replies" if kind == PostKind.REPLY else "broadcasts"] += n
+        steps = step_durations.get(chan.id, {})
         result.append({
             "channel": chan.slug,
-            "inbound": sum(1 for r in inbound if r[0] == chan.id),
-            "unanswered": sum(1 for r in inbound if r[0] == chan.id and r[3] in (InboundStatus.NEW, InboundStatus.CLAIMED)),
+            "inbound": inbound_counts[chan.id]["all"],
+            "unanswered": inbound_counts[chan.id]["open"],
             "first_response_seconds": {"count": len(frt), "median": _percentile(frt, 0.5), "p90": _percentile(frt, 0.9),
                                        "values": sorted(round(v, 1) for v in frt)},
             "replies": replies,
@@ -313,7 +326,7 @@ def metrics_compute(*, user, since: datetime | None = None, until: datetime | No
             "reply_ratio": round(replies / (replies + broadcasts), 3) if replies + broadcasts else None,
             "step_median_seconds": {name: round(statistics.median(v), 1) for name, v in sorted(steps.items())},
             "urgent": urgent,
-            "urgent_bypass_rate": round(urgent / len(mine), 3) if mine else None,
+            "urgent_bypass_rate": round(urgent / total, 3) if total else None,
             "weekly": [{"week": w, **counts} for w, counts in sorted(weekly.items())],
         })
     return {"since": since, "until": until, "channels": result}
@@ -322,11 +335,26 @@ def metrics_compute(*, user, since: datetime | None = None, until: datetime | No
 _STEP_END_VERBS = {"step_entered", "approved_all", "changes_requested", "rejected", "withdrawn", "urgent_published"}
 
 
-def _step_durations(post_ids: set[int]) -> dict[int, list[tuple[str, float]]]:
+def _step_durations_by_channel(links) -> dict[int, dict[str, list[float]]]:
+    """{channel_id: {step name: [seconds, ...]}} for the posts behind `links` (post-channel rows),
+    from their audit trails; the posts are selected by a subquery, never a list of ids."""
+    out: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    channels_of: dict[int, list[int]] = defaultdict(list)
+    durations = _step_durations(links.values("post_id"))
+    if not durations:
+        return out
+    for pid, cid in links.filter(post_id__in=list(durations)).values_list("post_id", "channel_id"):
+        channels_of[pid].append(cid)
+    for pid, rows in durations.items():
+        for cid in channels_of.get(pid, []):
+            for name, secs in rows:
+                out[cid][name].append(secs)
+    return out
+
+
+def _step_durations(post_ids) -> dict[int, list[tuple[str, float]]]:
     """Seconds each post spent in each step, from its audit trail."""
     out: dict[int, list[tuple[str, float]]] = defaultdict(list)
-    if not post_ids:
-        return out
     current: dict[int, tuple[str, datetime]] = {}
     for pid, verb, data, at in (
         AuditEvent.objects.filter(post_id__in=post_ids, verb__in=_STEP_END_VERBS)
