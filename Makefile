@@ -57,7 +57,7 @@ web: install
 	$(BIN)/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile -
 
 worker: install
-	$(BIN)/celery -A config worker -Q celery,notify,publish -l info
+	$(BIN)/celery -A config worker -Q celery,notify,publish -l info  # one process for all queues; Procfile and compose split publish from notify
 
 beat: install
 	$(BIN)/celery -A config beat -l info
