@@ -42,6 +42,10 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from bench.profile import ENABLED as PROFILING  # noqa: E402
+from bench.profile import OUT as PROFILES  # noqa: E402
+from bench.profile import sampled, summarise  # noqa: E402
+
 QUICK = bool(os.environ.get("BENCH_QUICK"))
 N_REPLY = int(os.environ.get("BENCH_REPLIES", "15" if QUICK else "40"))
 N_REPLY_BEAT = int(os.environ.get("BENCH_REPLIES_BEAT", "5" if QUICK else "10"))
@@ -49,6 +53,7 @@ N_APPROVE = int(os.environ.get("BENCH_APPROVES", "15" if QUICK else "40"))
 N_PUBLISH = int(os.environ.get("BENCH_PUBLICATIONS", "100" if QUICK else "300"))
 LIST_RUNS = int(os.environ.get("BENCH_LIST_RUNS", "10" if QUICK else "30"))
 SECRET_ENV = "PARLEY_BENCH_CHANNEL_SECRET"
+LABEL = os.environ.get("BENCH_LABEL", "after")
 QUEUES = ("celery", "notify", "publish")
 
 
@@ -245,7 +250,8 @@ def measure_publishing(endpoint, *, n: int) -> dict:
     endpoint.reset()
     worker = Worker(queues="publish", concurrency=1, name="publish").start()
     try:
-        done = endpoint.wait_count(n, timeout=600)
+        with sampled(f"{LABEL}-publishing-worker", worker.proc.pid, children=True):
+            done = endpoint.wait_count(n, timeout=600)
         time.sleep(1.0)  # let any duplicate show itself
         with endpoint.lock:
             times = sorted(endpoint.arrivals[k] for k in keys if k in endpoint.arrivals)
@@ -390,13 +396,16 @@ def main() -> None:
         flush_queues()
 
         log("approve: Parley and the floor transaction, interleaved")
-        results["approve"] = measure_approve(n=N_APPROVE)
+        with sampled(f"{LABEL}-approve"):
+            results["approve"] = measure_approve(n=N_APPROVE)
         log("lists at scale")
-        results["lists"] = run_all(LIST_RUNS)
+        with sampled(f"{LABEL}-lists"):
+            results["lists"] = run_all(LIST_RUNS)
         log("reply latency: woken on commit, beside a bare Celery hop")
         worker = Worker(name="reply").start()
         try:
-            results["reply"] = measure_reply(endpoint, n=N_REPLY, with_hop=True)
+            with sampled(f"{LABEL}-reply-worker", worker.proc.pid, children=True):
+                results["reply"] = measure_reply(endpoint, n=N_REPLY, with_hop=True)
         finally:
             worker.stop()
         log("reply latency: the wake-up off (beat only)")
@@ -435,6 +444,12 @@ def main() -> None:
     raw.write_text(json.dumps({"meta": meta, "results": {k: v for k, v in results.items() if k != "lists"},
                                "lists": [{k: v for k, v in i.items() if k != "sql"} for i in results["lists"]]},
                               default=str, indent=1))
+    if PROFILING:
+        report = []
+        for path in sorted(PROFILES.glob(f"{LABEL}-*.txt")):
+            report.append(f"#### {path.stem}\n```\n{summarise(path)}\n```\n")
+        (PROFILES / f"{LABEL}-summary.md").write_text("\n".join(report))
+        log(f"profiles summarised in {PROFILES / (LABEL + '-summary.md')}")
     log(f"done in {time.monotonic() - started:.0f} s; table appended to BENCHMARKS.md")
 
 
