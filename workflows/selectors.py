@@ -236,6 +236,7 @@ def queue_for(*, user, kind: str = "", channel: str = "", sort: str = "due") -> 
         q_kind=F("kind"), q_post=F("post_id"), q_due=Coalesce(F("due_at"), far),
         q_review=F("id"), q_created=F("post__created_at"), q_id=F("post_id"),
     ).order_by().values_list("q_kind", "q_post", "q_due", "q_review", "q_created", "q_id")
+    rows: QuerySet
     if kind in {"spot_check", "retrospective"}:
         rows = review_rows
     elif kind:
@@ -294,8 +295,8 @@ def metrics_compute(*, user, since: datetime | None = None, until: datetime | No
     org_posts = Post.objects.filter(state=PostState.PUBLISHED, published_at__gte=since, published_at__lt=until)
     if not (user.is_superuser and user.organisation_id is None):
         org_posts = org_posts.filter(organisation_id=user.organisation_id)
-    links = Post.channels.through.objects.filter(channel_id__in=chan_ids, post__in=org_posts.values("id"))
-    grouped = list(
+    links: QuerySet = Post.channels.through.objects.filter(channel_id__in=chan_ids, post__in=org_posts.values("id"))
+    grouped: list[tuple] = list(
         links.order_by()
         .annotate(week=TruncWeek("post__published_at", tzinfo=timezone.get_current_timezone()))
         .values_list("channel_id", "post__kind", "post__urgent", "week").annotate(n=Count("id"))

@@ -78,6 +78,8 @@ def test_queue_is_ordered_filtered_and_paged_in_the_database(demo, flow, web_cli
     # The web queue pages too, and filters in SQL.
     page = _get(client, "/queue/").content.decode()
     assert "Page 1 of 3" in page and page.count('name="post"') == 50
+    inbox = _get(web_client("dana"), "/inbox/?page=2").content.decode()
+    assert "Page 2 of 3" in inbox and inbox.count("When does the office open?") == 50
     newest = selectors.queue_for(user=demo.rami, sort="newest")[0:3]
     created = [i.post.created_at for i in newest]
     assert created == sorted(created, reverse=True)

@@ -169,6 +169,7 @@ class LoginView(auth_views.LoginView):
 # --- home ----------------------------------------------------------------------------------
 
 HOME_LIST_SIZE = 20
+INBOX_PAGE_SIZE = 50
 
 
 @login_required
@@ -210,8 +211,10 @@ def inbox(request):
                           .values_list("channel__handle", "status").annotate(n=Count("id"))):
         counts.setdefault(handle, {})[st] = n
     summary = [(handle, [counts[handle].get(st, 0) for st in InboundStatus.values]) for handle in sorted(counts)]
-    return page(request, "web/inbox.html", {"form": form, "items": messages_qs[:200], "summary": summary,
-                                            "statuses": InboundStatus.choices})
+    paged = Paginator(messages_qs, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))  # LIMIT/OFFSET in SQL
+    return page(request, "web/inbox.html", {"form": form, "items": paged.object_list, "summary": summary,
+                                            "statuses": InboundStatus.choices, "page_obj": paged,
+                                            "page_query": _query_without_page(request)})
 
 
 def _inbound(request, inbound_id: int):
