@@ -52,12 +52,10 @@ def _short(frame: str) -> str:
     parts = Path(path).parts
     if "site-packages" in parts:
         parts = parts[parts.index("site-packages") + 1:]
-    elif "wt-e" in parts or "parley" in parts:
-        parts = parts[-2:]
-    return f"{func} ({'/'.join(parts[-2:])})"
+    return f"{func} ({'/'.join(parts[-3:])})"
 
 
-def summarise(path: Path, *, top: int = 10) -> str:
+def summarise(path: Path, *, top: int = 12) -> str:
     """Share of samples by leaf (self) frame, and by the first Parley frame on each stack."""
     if not path or not path.exists():
         return "(no profile)"
@@ -74,7 +72,7 @@ def summarise(path: Path, *, top: int = 10) -> str:
             continue
         total += count
         self_time[_short(frames[-1])] += count
-        ours = [f for f in frames if "/workflows/" in f or "/config/" in f or "/accounts/" in f]
+        ours = [f for f in frames if any(f"({d}/" in f or f"/{d}/" in f for d in ("workflows", "config", "accounts"))]
         parley[_short(ours[-1]) if ours else "(outside Parley's code)"] += count
     if not total:
         return "(no samples)"
