@@ -63,7 +63,7 @@ static: install
 	PYTHON=$(BIN)/python sh docker/build-static.sh
 
 worker: install
-	$(BIN)/celery -A config worker -Q celery,notify,publish -l info
+	$(BIN)/celery -A config worker -Q celery,notify,publish -l info  # one process for all queues; Procfile and compose split publish from notify
 
 beat: install
 	$(BIN)/celery -A config beat -l info
@@ -80,7 +80,16 @@ fuzz: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/pytest tests/api/test_schemathesis.py -s $(PYTEST_ARGS)
 
-bench: install
+# Wagtail, the reference for approve, lives in its own virtualenv: never installed into .venv.
+WAGTAIL_VENV := var/bench-wagtail
+$(WAGTAIL_VENV)/.installed:
+	@mkdir -p var
+	$(PYTHON) -m venv $(WAGTAIL_VENV)
+	$(WAGTAIL_VENV)/bin/pip install -q "wagtail>=7" "psycopg[binary]>=3.2" \
+		|| { echo "bench: could not install Wagtail; its column will say 'not run'"; rm -rf $(WAGTAIL_VENV); exit 0; }
+	@test -d $(WAGTAIL_VENV) && touch $@ || true
+
+bench: install $(WAGTAIL_VENV)/.installed
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/python bench/run.py
 

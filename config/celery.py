@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -85,6 +86,44 @@ def configure(app: Celery) -> None:
 @app.on_after_configure.connect
 def _configure(sender, **kwargs):  # pragma: no cover - wiring
     configure(sender)
+
+
+_listener = None
+
+
+@worker_ready.connect
+def _start_outbox_listener(sender=None, **kwargs):  # pragma: no cover - wiring (tests/celery)
+    """Every worker listens for `NOTIFY parley_outbox` and relays at once (workflows/relay_listener.py);
+    beat's relay-outbox stays as the safety net."""
+    global _listener
+    from workflows.relay_listener import ListenerThread, listen_supported
+
+    if _listener is None and listen_supported():
+        _listener = ListenerThread().start()
+
+
+@task_prerun.connect
+def _task_started(sender=None, task_id=None, **kwargs):  # pragma: no cover - wiring
+    from config.prometheus import task_started
+
+    task_started(task_id=task_id)
+
+
+@task_postrun.connect
+def _task_finished(sender=None, task_id=None, task=None, state=None, **kwargs):  # pragma: no cover - wiring
+    """Celery task metrics for /prometheus (config/prometheus.py), counted in Redis."""
+    from django.conf import settings
+
+    if getattr(settings, "PROMETHEUS_CELERY_METRICS", True):
+        from config.prometheus import task_finished
+
+        task_finished(task_id=task_id, task=task, state=state)
+
+
+@worker_shutdown.connect
+def _stop_outbox_listener(sender=None, **kwargs):  # pragma: no cover - wiring
+    if _listener is not None:
+        _listener.close()
 
 
 app.autodiscover_tasks()

@@ -431,3 +431,18 @@ INSTALLED_APPS.insert(0, "modeltranslation")
 MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
 MODELTRANSLATION_LANGUAGES = ("en", "fr")
 MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("en", "fr")}
+# --- Performance and operations (issue 14) ---
+#: Wake the outbox relay on commit: PostgreSQL NOTIFY (a trigger on the outbox table) heard by a
+#: LISTEN thread in every Celery worker (and `relay_outbox --listen`). Beat stays the safety net.
+OUTBOX_LISTEN = env.bool("OUTBOX_LISTEN", default=True)
+#: Seconds a listener waits for a NOTIFY before looking again (it relays on every wake).
+OUTBOX_LISTEN_TIMEOUT = env.float("OUTBOX_LISTEN_TIMEOUT", default=5.0)
+#: GET /prometheus: refused unless one of these is set. A bearer token the scraper sends, and/or
+#: networks (CIDR, comma-separated) the scraper connects from; when both are set both must hold.
+PROMETHEUS_TOKEN = env.str("PROMETHEUS_TOKEN", default="")
+PROMETHEUS_ALLOWED_NETWORKS = env.list("PROMETHEUS_ALLOWED_NETWORKS", default=[])
+#: Count Celery tasks (by name and outcome, with their durations) into Redis for /prometheus.
+PROMETHEUS_CELERY_METRICS = env.bool("PROMETHEUS_CELERY_METRICS", default=True)
+MIDDLEWARE.insert(1, "config.prometheus.RequestMetricsMiddleware")
+if not DEBUG:
+    SECURE_REDIRECT_EXEMPT = [*SECURE_REDIRECT_EXEMPT, r"^prometheus$"]

@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from config import health
+from config import health, prometheus
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("prometheus", prometheus.prometheus_view, name="prometheus"),
     path("admin/", admin.site.urls),
     path("", include("workflows.api.urls")),
     path("", include("workflows.web.urls")),

@@ -6,10 +6,14 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from django.db import connection
 from django.db.models import (
+    BigIntegerField,
+    Count,
     DateTimeField,
+    DurationField,
     Exists,
     ExpressionWrapper,
     F,
@@ -17,7 +21,9 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Value,
 )
+from django.db.models.functions import Cast, Coalesce, TruncWeek
 from django.utils import timezone
 
 from .constants import InboundStatus, PostKind, PostState, ReviewStatus, StepKind, Verdict
@@ -65,6 +71,16 @@ def posts_visible(*, user) -> QuerySet[Post]:
             Prefetch("decisions", queryset=Decision.objects.select_related("reviewer", "step").order_by("created_at", "id")),
             Prefetch("publications", queryset=Publication.objects.select_related("channel").order_by("channel_id", "language")),
         )
+        .order_by("-created_at", "-id")
+    )
+
+
+def posts_visible_light(*, user) -> QuerySet[Post]:
+    """posts_visible without decisions and publications: what a queue row shows."""
+    return (
+        Post.objects.filter(_org_filter(user))
+        .select_related("lane", "author", "current_step", "current_step__team")
+        .prefetch_related("channels", Prefetch("texts", queryset=PostText.objects.order_by("language")))
         .order_by("-created_at", "-id")
     )
 
@@ -121,38 +137,119 @@ class QueueItem:
         return self.due_at is not None and self.due_at < timezone.now()
 
 
-def queue_for(*, user) -> list[QueueItem]:
-    """What waits for `user`, most overdue first: steps where they are on the team and have not
-    yet decided (not their own posts), translations to provide, reviews after the fact."""
+_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+class QueueList:
+    """What waits for a user, as one SQL query ordered and paginated in the database: a UNION of
+    posts waiting on a step of one of the user's teams and open reviews after the fact, each row
+    (kind, post id, due, review id). Slicing runs LIMIT/OFFSET and then loads only that page's
+    posts (a fixed number of queries, whatever the page's length); `count()` is a COUNT(*).
+    Django's Paginator and DRF's pagination take it like a queryset."""
+
+    ordered = True
+
+    def __init__(self, rows: QuerySet | None, *, user) -> None:
+        self.rows = rows
+        self.user = user
+
+    def count(self) -> int:
+        return self.rows.count() if self.rows is not None else 0
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __bool__(self) -> bool:
+        return self.rows is not None and self.rows.exists()
+
+    def __iter__(self):
+        return iter(self[0:self.count()])
+
+    def __getitem__(self, key):
+        if isinstance(key, int):
+            items = self[key:key + 1]
+            if not items:
+                raise IndexError(key)
+            return items[0]
+        if self.rows is None:
+            return []
+        return self._hydrate(list(self.rows[key]))
+
+    def _hydrate(self, rows: list[tuple]) -> list[QueueItem]:
+        if not rows:
+            return []
+        posts = {p.id: p for p in posts_visible_light(user=self.user).filter(id__in={r[1] for r in rows})}
+        review_ids = {r[3] for r in rows if r[3] is not None}
+        # Always one query, even with no review on the page: the count never depends on the mix.
+        reviews = {r.id: r for r in PostReview.objects.filter(id__in=review_ids)}
+        items = []
+        for kind, post_id, due, review_id, _created, _id in rows:
+            post = posts.get(post_id)
+            if post is None:  # gone between the two queries
+                continue
+            review = reviews.get(review_id) if review_id is not None else None
+            items.append(QueueItem(kind=kind, post=post, due_at=None if due == _FAR_FUTURE else due, review=review))
+        return items
+
+
+def queue_for(*, user, kind: str = "", channel: str = "", sort: str = "due") -> QueueList:
+    """What waits for `user`, most overdue first (or newest / oldest post first): steps where they
+    are on the team and have not yet decided (not their own posts), translations to provide,
+    reviews after the fact. Filtered, ordered and paginated in SQL (see QueueList)."""
     group_ids = list(user.groups.values_list("id", flat=True))
     if not group_ids and not user.is_superuser:
-        return []
+        return QueueList(None, user=user)
     decided = Decision.objects.filter(
         post=OuterRef("pk"), step=OuterRef("current_step"), reviewer=user.id,
         verdict=Verdict.APPROVE, invalidated_at__isnull=True,
     )
-    posts = (
-        posts_visible(user=user)
-        .filter(state=PostState.IN_REVIEW, current_step__team__group_id__in=group_ids)
+    far = Value(_FAR_FUTURE, output_field=DateTimeField())
+    steps = (
+        Post.objects.filter(_org_filter(user), state=PostState.IN_REVIEW, current_step__team__group_id__in=group_ids)
         .exclude(author=user.id)
         .exclude(Exists(decided))
-        .annotate(due=ExpressionWrapper(F("step_entered_at") + F("current_step__sla"), output_field=DateTimeField()))
     )
-    items = [QueueItem(kind=p.current_step.kind if p.current_step else "", post=p, due_at=p.due) for p in posts]
     reviews = (
-        PostReview.objects.filter(status=ReviewStatus.OPEN, post__organisation_id=user.organisation_id)
-        .filter(Q(team__group_id__in=group_ids))
+        PostReview.objects.filter(status=ReviewStatus.OPEN, post__organisation_id=user.organisation_id,
+                                  team__group_id__in=group_ids)
         .exclude(post__author=user.id)
-        .select_related("post", "post__lane", "post__author")
-        .prefetch_related("post__texts", "post__channels")
     )
-    for review in reviews:
-        if user.id in (review.excluded_users or []):
-            continue
-        items.append(QueueItem(kind=review.kind, post=review.post, due_at=review.due_at, review=review))
-    far = timezone.now() + timedelta(days=36500)
-    items.sort(key=lambda i: (i.due_at or far, i.post.id))
-    return items
+    if connection.vendor == "postgresql":
+        reviews = reviews.exclude(excluded_users__contains=[user.id])
+    else:  # SQLite has no JSON containment: ask json_each
+        reviews = reviews.extra(where=[
+            "NOT EXISTS (SELECT 1 FROM json_each(workflows_postreview.excluded_users) WHERE value = %s)"
+        ], params=[user.id])
+    if kind:
+        steps = steps.filter(current_step__kind=kind)
+        reviews = reviews.filter(kind=kind)
+    if channel:
+        steps = steps.filter(channels__slug=channel)
+        reviews = reviews.filter(post__channels__slug=channel)
+    step_rows = steps.annotate(
+        q_kind=F("current_step__kind"), q_post=F("id"),
+        q_due=Coalesce(ExpressionWrapper(F("step_entered_at") + F("current_step__sla"),
+                                         output_field=DateTimeField()), far),
+        q_review=Cast(Value(None), BigIntegerField()), q_created=F("created_at"), q_id=F("id"),
+    ).order_by().values_list("q_kind", "q_post", "q_due", "q_review", "q_created", "q_id")
+    review_rows = reviews.annotate(
+        q_kind=F("kind"), q_post=F("post_id"), q_due=Coalesce(F("due_at"), far),
+        q_review=F("id"), q_created=F("post__created_at"), q_id=F("post_id"),
+    ).order_by().values_list("q_kind", "q_post", "q_due", "q_review", "q_created", "q_id")
+    rows: QuerySet
+    if kind in {"spot_check", "retrospective"}:
+        rows = review_rows
+    elif kind:
+        rows = step_rows
+    else:
+        rows = step_rows.union(review_rows, all=True)
+    if sort == "newest":
+        rows = rows.order_by("-q_created", "-q_id", "q_review")
+    elif sort == "oldest":
+        rows = rows.order_by("q_created", "q_id", "q_review")
+    else:
+        rows = rows.order_by("q_due", "q_post", "q_review")
+    return QueueList(rows, user=user)
 
 
 def _percentile(values: list[float], pct: float) -> float | None:
@@ -177,36 +274,52 @@ def metrics_compute(*, user, since: datetime | None = None, until: datetime | No
     since = since or until - timedelta(days=30)
     channels = list(channels_visible(user=user).filter(**({"slug": channel} if channel else {})))
     chan_ids = [c.id for c in channels]
-    inbound = list(
-        InboundMessage.objects.filter(channel_id__in=chan_ids, received_at__gte=since, received_at__lt=until)
-        .values_list("channel_id", "received_at", "first_response_at", "status")
+    # Everything is counted in SQL, grouped by channel (and kind, urgency, week): the cost does
+    # not grow with the number of posts in the window (issue 14). Only first-response times come
+    # back one by one, because the API returns them.
+    inbound_qs = InboundMessage.objects.filter(channel_id__in=chan_ids, received_at__gte=since, received_at__lt=until)
+    inbound_counts: dict[int, dict[str, int]] = defaultdict(lambda: {"all": 0, "open": 0})
+    for cid, status, n in inbound_qs.order_by().values_list("channel_id", "status").annotate(n=Count("id")):
+        inbound_counts[cid]["all"] += n
+        if status in (InboundStatus.NEW, InboundStatus.CLAIMED):
+            inbound_counts[cid]["open"] += n
+    frts: dict[int, list[float]] = defaultdict(list)
+    for cid, secs in (
+        inbound_qs.filter(first_response_at__isnull=False).order_by()
+        .annotate(frt=ExpressionWrapper(F("first_response_at") - F("received_at"), output_field=DurationField()))
+        .values_list("channel_id", "frt")
+    ):
+        frts[cid].append(secs.total_seconds())
+    # Published posts of the organisation in the window (index post_org_published_idx), then
+    # their channels: never a scan of every post-channel row.
+    org_posts = Post.objects.filter(state=PostState.PUBLISHED, published_at__gte=since, published_at__lt=until)
+    if not (user.is_superuser and user.organisation_id is None):
+        org_posts = org_posts.filter(organisation_id=user.organisation_id)
+    links: QuerySet = Post.channels.through.objects.filter(channel_id__in=chan_ids, post__in=org_posts.values("id"))
+    grouped: list[tuple] = list(
+        links.order_by()
+        .annotate(week=TruncWeek("post__published_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("channel_id", "post__kind", "post__urgent", "week").annotate(n=Count("id"))
     )
-    published = list(
-        Post.objects.filter(channels__in=chan_ids, state=PostState.PUBLISHED, published_at__gte=since, published_at__lt=until)
-        .values_list("id", "channels", "kind", "urgent", "published_at")
-    )
-    post_ids = {p[0] for p in published}
-    step_durations = _step_durations(post_ids)
+    step_durations = _step_durations_by_channel(links)
     result = []
     for chan in channels:
-        frt = [(r[2] - r[1]).total_seconds() for r in inbound if r[0] == chan.id and r[2]]
-        mine = [p for p in published if p[1] == chan.id]
-        replies = sum(1 for p in mine if p[2] == PostKind.REPLY)
-        broadcasts = sum(1 for p in mine if p[2] == PostKind.POST)
-        urgent = sum(1 for p in mine if p[3])
-        steps: dict[str, list[float]] = defaultdict(list)
-        for pid in {p[0] for p in mine}:
-            for name, secs in step_durations.get(pid, []):
-                steps[name].append(secs)
+        frt = frts.get(chan.id, [])
+        mine = [g for g in grouped if g[0] == chan.id]
+        replies = sum(g[4] for g in mine if g[1] == PostKind.REPLY)
+        broadcasts = sum(g[4] for g in mine if g[1] == PostKind.POST)
+        urgent = sum(g[4] for g in mine if g[2])
+        total = sum(g[4] for g in mine)
         weekly: dict[str, dict[str, int]] = defaultdict(lambda: {"replies": 0, "broadcasts": 0})
-        for p in mine:
-            if p[4] is None:
+        for _cid, kind, _urgent, week, n in mine:
+            if week is None:
                 continue
-            weekly[_week(p[4])]["replies" if p[2] == PostKind.REPLY else "broadcasts"] += 1
+            weekly[_week(week)]["replies" if kind == PostKind.REPLY else "broadcasts"] += n
+        steps = step_durations.get(chan.id, {})
         result.append({
             "channel": chan.slug,
-            "inbound": sum(1 for r in inbound if r[0] == chan.id),
-            "unanswered": sum(1 for r in inbound if r[0] == chan.id and r[3] in (InboundStatus.NEW, InboundStatus.CLAIMED)),
+            "inbound": inbound_counts[chan.id]["all"],
+            "unanswered": inbound_counts[chan.id]["open"],
             "first_response_seconds": {"count": len(frt), "median": _percentile(frt, 0.5), "p90": _percentile(frt, 0.9),
                                        "values": sorted(round(v, 1) for v in frt)},
             "replies": replies,
@@ -214,7 +327,7 @@ def metrics_compute(*, user, since: datetime | None = None, until: datetime | No
             "reply_ratio": round(replies / (replies + broadcasts), 3) if replies + broadcasts else None,
             "step_median_seconds": {name: round(statistics.median(v), 1) for name, v in sorted(steps.items())},
             "urgent": urgent,
-            "urgent_bypass_rate": round(urgent / len(mine), 3) if mine else None,
+            "urgent_bypass_rate": round(urgent / total, 3) if total else None,
             "weekly": [{"week": w, **counts} for w, counts in sorted(weekly.items())],
         })
     return {"since": since, "until": until, "channels": result}
@@ -223,11 +336,26 @@ def metrics_compute(*, user, since: datetime | None = None, until: datetime | No
 _STEP_END_VERBS = {"step_entered", "approved_all", "changes_requested", "rejected", "withdrawn", "urgent_published"}
 
 
-def _step_durations(post_ids: set[int]) -> dict[int, list[tuple[str, float]]]:
+def _step_durations_by_channel(links) -> dict[int, dict[str, list[float]]]:
+    """{channel_id: {step name: [seconds, ...]}} for the posts behind `links` (post-channel rows),
+    from their audit trails; the posts are selected by a subquery, never a list of ids."""
+    out: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    channels_of: dict[int, list[int]] = defaultdict(list)
+    durations = _step_durations(links.values("post_id"))
+    if not durations:
+        return out
+    for pid, cid in links.filter(post_id__in=list(durations)).values_list("post_id", "channel_id"):
+        channels_of[pid].append(cid)
+    for pid, rows in durations.items():
+        for cid in channels_of.get(pid, []):
+            for name, secs in rows:
+                out[cid][name].append(secs)
+    return out
+
+
+def _step_durations(post_ids) -> dict[int, list[tuple[str, float]]]:
     """Seconds each post spent in each step, from its audit trail."""
     out: dict[int, list[tuple[str, float]]] = defaultdict(list)
-    if not post_ids:
-        return out
     current: dict[int, tuple[str, datetime]] = {}
     for pid, verb, data, at in (
         AuditEvent.objects.filter(post_id__in=post_ids, verb__in=_STEP_END_VERBS)

@@ -44,6 +44,11 @@ class InboundMessage(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        indexes = [
+            # The inbox, newest first, at 100k messages (issue 14).
+            models.Index(fields=["organisation", "-received_at", "-id"], name="inbound_org_received_idx"),
+            models.Index(fields=["organisation", "status", "-received_at", "-id"], name="inbound_org_status_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "external_id"], name="inbound_unique_external_id"

@@ -67,6 +67,12 @@ class Post(models.Model):
         indexes = [
             models.Index(fields=["organisation", "state"]),
             models.Index(fields=["state", "scheduled_at"]),
+            # Lists at 100k posts (issue 14): the post list and an author's posts, newest first;
+            # published posts of an organisation by time (metrics).
+            models.Index(fields=["organisation", "-created_at", "-id"], name="post_org_created_idx"),
+            models.Index(fields=["author", "state", "-created_at", "-id"], name="post_author_created_idx"),
+            models.Index(fields=["organisation", "published_at"], condition=Q(state="published"),
+                         name="post_org_published_idx"),
         ]
 
     def __str__(self) -> str:
@@ -178,6 +184,9 @@ class PostReview(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["post", "kind"], name="postreview_unique_kind"),
+        ]
+        indexes = [
+            models.Index(fields=["team", "due_at"], condition=Q(status="open"), name="postreview_open_idx"),
         ]
 
     def __str__(self) -> str:

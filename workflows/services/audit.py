@@ -125,11 +125,12 @@ def sign_checkpoint(*, chain: str, seq: int, head: str, at: datetime, key_id: st
     return hmac.new(key, _dump(body), hashlib.sha256).hexdigest()
 
 
-def _new_event(*, chain: str, seq: int, prev: str, keys: AuditKeys, **fields) -> AuditEvent:
+def _new_event(*, chain: str, seq: int, prev: str, keys: AuditKeys, save: bool = True, **fields) -> AuditEvent:
     ev = AuditEvent(chain=chain, seq=seq, prev_hash=prev, key_id=keys.current_id,
                     created_at=timezone.now(), **fields)
     ev.hash = compute_hash(ev, keys)
-    ev.save(force_insert=True)
+    if save:
+        ev.save(force_insert=True)
     return ev
 
 
@@ -196,7 +197,9 @@ def audit_record(
     """Append one event to `owner`'s chain. The caller holds `owner`'s row lock and saves
     `owner` afterwards (its audit_seq/audit_head move forward in memory here)."""
     is_post = isinstance(owner, Post)
+    pending = owner.__dict__.get("_audit_pending")
     ev = _new_event(
+        save=pending is None,
         chain=f"{'post' if is_post else 'inbound'}:{owner.pk}",
         seq=owner.audit_seq + 1,
         prev=owner.audit_head,
@@ -211,6 +214,8 @@ def audit_record(
         revision=owner.revision if isinstance(owner, Post) else None,
         data=_json_safe(data),
     )
+    if pending is not None:
+        pending.append(ev)  # written by audit_flush, in one INSERT with the others
     owner.audit_seq = ev.seq
     owner.audit_head = ev.hash
     return ev
@@ -524,6 +529,19 @@ def audit_verify_report(*, since: datetime | None = None, batch_size: int = 500)
     _deleted_chains(report)
     report.findings.sort(key=lambda f: (f.chain, f.seq or 0))
     return report
+
+
+def audit_defer(owner: Post | InboundMessage) -> None:
+    """Collect `owner`'s next audit events in memory; `audit_flush` writes them in one INSERT.
+    The chain (seq, prev hash) is computed as they are recorded, exactly as when written one by
+    one; the caller holds the owner's row lock and flushes before its transaction commits."""
+    owner.__dict__["_audit_pending"] = []
+
+
+def audit_flush(owner: Post | InboundMessage) -> None:
+    pending = owner.__dict__.pop("_audit_pending", None)
+    if pending:
+        AuditEvent.objects.bulk_create(pending)
 
 
 @dataclass

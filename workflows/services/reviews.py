@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from .. import limits
@@ -27,7 +28,7 @@ from ..exceptions import (
 )
 from ..messages import Message
 from ..models import Decision, Post, PostReview
-from .audit import audit_record
+from .audit import audit_defer, audit_flush, audit_record
 from .common import (
     current_step_of,
     ensure_channel_perm,
@@ -39,7 +40,13 @@ from .common import (
     post_get_for_update,
     stable_name,
 )
-from .engine import advance, live_approvers, recheck_text, required_languages, save_post
+from .engine import (
+    advance,
+    recheck_text,
+    required_languages,
+    save_post,
+    steps_and_live_approvers,
+)
 from .four_eyes import ensure_may_approve
 from .outbox import outbox_emit
 
@@ -88,6 +95,7 @@ def post_approve(*, post_id: int, by, comment: str = "", version: int | None = N
     post = post_get_for_update(post_id=post_id, user=by)
     ensure_version(post, version)
     ensure_state(post, allowed={PostState.IN_REVIEW}, action="approve")
+    prefetch_related_objects([post], "texts")  # read once: the sign-off check and the decision share them
     ensure_can_review(user=by, post=post)
     texts = list(post.texts.all())
     languages = {t.language for t in texts}
@@ -102,17 +110,21 @@ def post_approve(*, post_id: int, by, comment: str = "", version: int | None = N
                              "code": "languages_present.missing", "params": {"languages": [m]},
                              "language": m, "field": f"texts.{m}"} for m in missing],
             )
-    approvers = live_approvers(post)
+    # One query for the lane's steps and who approved each (PostgreSQL); the audit events of
+    # this approval are written in one INSERT: approve stays within 10 statements (issue 14).
+    approvers = steps_and_live_approvers(post)
     if by.id in approvers.get(step.id, ()):
         raise Conflict(code="already_approved")
     # Approval is bound to the exact text it saw: the guidelines run again on that text.
     post.checks = [r.as_data() for r in recheck_text(post, texts={t.language: t.body for t in texts})]
     decision = _decide(post, by=by, verdict=Verdict.APPROVE, comment=comment, texts=texts)
     approvers.setdefault(step.id, set()).add(by.id)
+    audit_defer(post)
     audit_record(owner=post, verb="approved", actor=by, from_state=post.state, to_state=post.state,
                  data={"step_id": step.id, "step": stable_name(step), "decision_id": decision.id, "comment": comment,
                        "languages": covered})
     advance(post, by=by, languages=languages, approvers=approvers)
+    audit_flush(post)
     save_post(post)
     return post
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -185,11 +186,16 @@ class LoginView(auth_views.LoginView):
 
 # --- home ----------------------------------------------------------------------------------
 
+HOME_LIST_SIZE = 20
+INBOX_PAGE_SIZE = 50
+
+
 @login_required
 def home(request):
     user = request.user
     posts = selectors.posts_visible(user=user).filter(author=user.id)
-    drafts = posts.filter(state__in=[PostState.DRAFT, PostState.CHANGES_REQUESTED])
+    # Every list here is a LIMIT in SQL: the page costs the same whatever the user has.
+    drafts = posts.filter(state__in=[PostState.DRAFT, PostState.CHANGES_REQUESTED])[:HOME_LIST_SIZE]
     recent = posts.exclude(state__in=[PostState.DRAFT, PostState.CHANGES_REQUESTED])[:10]
     counts = Counter(dict(selectors.inbox_visible(user=user).order_by().values_list("status").annotate(n=Count("id"))))
     claimed = list(selectors.inbox_visible(user=user).filter(status=InboundStatus.CLAIMED, assignee=user.id)[:20])
@@ -230,8 +236,10 @@ def inbox(request):
                           .values_list("channel__handle", "status").annotate(n=Count("id"))):
         counts.setdefault(handle, {})[st] = n
     summary = [(handle, [counts[handle].get(st, 0) for st in InboundStatus.values]) for handle in sorted(counts)]
-    return page(request, "web/inbox.html", {"form": form, "items": messages_qs[:200], "summary": summary,
-                                            "statuses": InboundStatus.choices})
+    paged = Paginator(messages_qs, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))  # LIMIT/OFFSET in SQL
+    return page(request, "web/inbox.html", {"form": form, "items": paged.object_list, "summary": summary,
+                                            "statuses": InboundStatus.choices, "page_obj": paged,
+                                            "page_query": _query_without_page(request)})
 
 
 @login_required
@@ -682,21 +690,28 @@ def post_action(request, post_id: int, action: str):
 
 # --- approver queue ------------------------------------------------------------------------
 
+QUEUE_PAGE_SIZE = 50
+
+
+def _query_without_page(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
 @login_required
 def queue(request):
     user = request.user
     form = QueueFilterForm(request.GET or None, channel_choices=visible_channel_choices(user))
-    items = selectors.queue_for(user=user)
+    filters = {}
     if form.is_valid():
-        if form.cleaned_data["kind"]:
-            items = [i for i in items if i.kind == form.cleaned_data["kind"]]
-        if form.cleaned_data["channel"]:
-            items = [i for i in items if any(c.slug == form.cleaned_data["channel"] for c in i.post.channels.all())]
-        if form.cleaned_data["sort"] == "newest":
-            items.sort(key=lambda i: (i.post.created_at, i.post.id), reverse=True)
-        elif form.cleaned_data["sort"] == "oldest":
-            items.sort(key=lambda i: (i.post.created_at, i.post.id))
-    return page(request, "web/queue.html", {"form": form, "items": items,
+        filters = {"kind": form.cleaned_data["kind"], "channel": form.cleaned_data["channel"],
+                   "sort": form.cleaned_data["sort"] or "due"}
+    # Filtered, ordered and paginated in SQL: only this page's posts are loaded.
+    paged = Paginator(selectors.queue_for(user=user, **filters), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    items = paged.object_list
+    return page(request, "web/queue.html", {"form": form, "items": items, "page_obj": paged,
+                                            "page_query": _query_without_page(request),
                                             "step_totals": selectors.lane_step_counts(lane_ids=[i.post.lane_id for i in items]),
                                             "results": request.session.pop("bulk_results", None)})
 

@@ -12,10 +12,11 @@ pytestmark = pytest.mark.django_db
 
 # Pinned: a change that adds a query to the hot path must update these on purpose.
 # The counts include the SAVEPOINT/RELEASE pair of the service's atomic block: approve is
-# 10 statements (lock, permission+team, texts, decisions, steps, 3 inserts, outbox, update),
-# plus 3 for four eyes by contribution and the guideline re-check on the exact text approved
-# (revisions, channels, the lane's rules).
-SUBMIT_QUERIES = 13  # + 1: the caretaker periods in force (one query, inheritance included)
+# Approve: lock, permission+team, texts, steps with their live approvers, decision, outbox, the
+# audit events in one insert, update (issue 14), plus four eyes by contribution and the
+# guideline re-check on the exact text approved (revisions, channels, the lane's rules).
+# Submit: + 1 for the caretaker periods in force (one query, inheritance included).
+SUBMIT_QUERIES = 13
 APPROVE_QUERIES = 15
 
 
