@@ -77,7 +77,7 @@ def test_post_approved_before_the_period_and_scheduled_inside_it_is_held(demo):
         assert publishing.post_publish_start(post_id=post.id) == []
     post.refresh_from_db()
     assert post.state == PostState.IN_REVIEW
-    assert post.current_step.name == "review"
+    assert post.current_step.kind == "review" and post.current_step.order == 1
     assert not post.publications.exists()
     assert not Decision.objects.filter(post=post, verdict="approve", invalidated_at__isnull=True).exists()
     held = AuditEvent.objects.filter(post=post, verb="held").get()
