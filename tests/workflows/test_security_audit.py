@@ -349,3 +349,18 @@ def test_credentials_inside_urls_are_not_recorded(demo):
     assert events[1].data["after"]["adapter_config"]["lookup_url"] == "https://[redacted]@api.example/look?key=[redacted]"
     _no_secret(events, "hunter2-password", "tok-secret-123", "p4ss-word", "k3y-value")
     assert hook.url.endswith("v=1")  # only the record is masked
+
+
+def test_a_team_pointed_at_another_group_is_recorded(demo):
+    from django.contrib.auth.models import Group
+
+    team = Team.objects.get(organisation=demo.dana.organisation, slug="managers")
+    other = Group.objects.create(name="dpe:shadow")
+    start = last_id()
+    with audit_context(actor=demo.admin):
+        old_group = team.group_id
+        team.group = other
+        team.save()
+    events = security_events(team.organisation_id, start, "team.")
+    assert [(e.verb, e.data["before"], e.data["after"]) for e in events] == [
+        ("team.changed", {"group_id": old_group}, {"group_id": other.id})]

@@ -1,7 +1,7 @@
 """Security-relevant changes are audit events in the organisation's `security:<org id>` chain
 (`security:global` for users without an organisation): webhook subscriptions, channel
-configuration, channel permission grants and revokes, team (group) membership, user flags and
-global permissions, API tokens.
+configuration, channel permission grants and revokes, teams and their (group) membership, user
+flags and global permissions, API tokens.
 
 These are recorded from model signals on purpose (STYLE.md keeps business logic out of
 signals; this is not business logic but a witness): the same rows are changed by services, the
@@ -300,6 +300,31 @@ def _user_deleted(sender, instance, **kwargs):
                     before={k: v for k, v in user_snapshot(instance).items() if k != "password"})
 
 
+def team_snapshot(team) -> dict:
+    return {"slug": team.slug, "name": team.name, "group_id": team.group_id, "organisation": team.organisation_id}
+
+
+def _team_saved(sender, instance, created, raw=False, **kwargs):
+    if raw:
+        return
+    before = getattr(instance, "_audit_before", None)
+    after = team_snapshot(instance)
+    target = {"model": "accounts.team", "id": instance.pk, "team": instance.slug}
+    if created or before is None:
+        security_record(organisation_id=instance.organisation_id, verb="team.created", target=target, after=after)
+        return
+    b, a = _diff(before, after)
+    if a:
+        # Pointing a team at another group hands its steps and permissions to other people.
+        security_record(organisation_id=instance.organisation_id, verb="team.changed", target=target, before=b, after=a)
+
+
+def _team_deleted(sender, instance, **kwargs):
+    security_record(organisation_id=instance.organisation_id, verb="team.deleted",
+                    target={"model": "accounts.team", "id": instance.pk, "team": instance.slug},
+                    before=team_snapshot(instance))
+
+
 # --- webhook subscriptions -------------------------------------------------------------------
 
 def webhook_snapshot(hook: WebhookSubscription) -> dict:
@@ -422,12 +447,15 @@ _SNAPSHOTS: dict = {}
 
 def connect() -> None:
     """Wire the receivers (WorkflowsConfig.ready). dispatch_uid keeps them single."""
-    from accounts.models import ApiToken, User
+    from accounts.models import ApiToken, Team, User
 
     _SNAPSHOTS.update({
         Channel: channel_snapshot, WebhookSubscription: webhook_snapshot, ApiToken: token_snapshot,
-        User: user_snapshot,
+        User: user_snapshot, Team: team_snapshot,
     })
+    pre_save.connect(_stash_before, sender=Team, dispatch_uid="audit_team_pre")
+    post_save.connect(_team_saved, sender=Team, dispatch_uid="audit_team_post")
+    post_delete.connect(_team_deleted, sender=Team, dispatch_uid="audit_team_del")
     pre_save.connect(_stash_before, sender=Channel, dispatch_uid="audit_channel_pre")
     post_save.connect(_channel_saved, sender=Channel, dispatch_uid="audit_channel_post")
     post_delete.connect(_channel_deleted, sender=Channel, dispatch_uid="audit_channel_del")
