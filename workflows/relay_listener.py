@@ -46,10 +46,17 @@ def _connect():
 
 
 def _relay() -> int:
-    from .services.relay import relay_until_empty
+    """One relay run per wake; more only while runs come back full (a burst). Not
+    relay_until_empty: its closing empty claim would cost every wake a second transaction."""
+    from .services.relay import relay_outbox
 
+    total = 0
     try:
-        return relay_until_empty()
+        while True:
+            n = relay_outbox()
+            total += n
+            if n < settings.OUTBOX_BATCH_SIZE:
+                return total
     finally:
         close_old_connections()
 
