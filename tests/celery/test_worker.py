@@ -57,7 +57,7 @@ def test_official_post_is_sent_once_per_language(webhook_channels, platform, dem
     emails = worker.emails()
     to_tess = [e for e in emails if "tess@dpe.example" in e]
     assert len(to_tess) == 1 and "Good to go." in to_tess[0] and "attend l'étape" in to_tess[0]
-    assert any("rami@dpe.example" in e and '"review"' in e for e in emails)
+    assert any("rami@dpe.example" in e and '"Review"' in e for e in emails)
 
 
 def test_server_errors_are_retried_then_published_once(webhook_channels, platform, demo, start_worker):

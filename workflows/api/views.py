@@ -398,7 +398,7 @@ class InboundViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
 
 # --- reviews after the fact (spot-checks, retrospectives)
 
-class ReviewViewSet(viewsets.GenericViewSet):
+class ReviewViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     """Reviews after the fact: a sampled spot-check of a published reply, or the retrospective
     review of an urgent publication. Listed in the queue (`review` is the id); closed here."""
 
