@@ -83,6 +83,10 @@ def test_first_pages_answer_200(production, path):
     assert r.headers["Content-Type"].startswith("text/html")
     assert "max-age=" in r.headers["Strict-Transport-Security"]
     assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert "camera=()" in r.headers["Permissions-Policy"]
+    assert "Secure" in r.headers.get("Set-Cookie", "Secure")  # cookies only over HTTPS
 
 
 def test_plain_http_is_redirected_to_https(production):
