@@ -6,6 +6,7 @@
 - On /api/ an error is problem details whatever DEBUG says: Django's debug pages (technical
   404/500, which print settings and the environment) are never sent there.
 - API requests without valid credentials count against the anonymous throttle.
+- Every response carries a Permissions-Policy switching off camera, microphone, location...
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from workflows.api.errors import PROBLEM_CONTENT_TYPE, problem, problem_exceptio
 logger = logging.getLogger("django.request")
 
 BUSY_RETRY_AFTER = 2
+#: Browser features no Parley page uses, switched off for every response.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 
 def is_api(request) -> bool:
@@ -76,12 +79,13 @@ class EdgeErrorsMiddleware:
         if limit is not None and length > limit:
             return too_large(request)
         response = self.get_response(request)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         if is_api(request) and response.status_code >= 400 and not _is_json(response):
             # Django's own error responses (technical 404/500 with DEBUG on, CSRF failure pages,
             # a debug page for a SuspiciousOperation): the status stays, the body is a problem.
             status = response.status_code
             fresh = _problem(status, problem(status)["detail"])
-            for header in ("Retry-After", "WWW-Authenticate", "Allow"):
+            for header in ("Retry-After", "WWW-Authenticate", "Allow", "Permissions-Policy"):
                 if header in response:
                     fresh[header] = response[header]
             return fresh

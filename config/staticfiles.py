@@ -34,12 +34,13 @@ class VendorFinder(BaseFinder):
     """A staticfiles finder for the files listed in VENDOR_FILES (and nothing else of a package)."""
 
     def __init__(self, *args, **kwargs):
+        # (prefix, root, the files shipped, storage); listed once (Django caches its finders).
         self.packages: list[tuple[str, Path, list[str], FileSystemStorage]] = []
         for prefix, root, patterns in VENDOR_FILES:
             if root.is_dir():
                 storage = FileSystemStorage(location=str(root))
                 storage.prefix = prefix  # type: ignore[attr-defined]  # collectstatic reads it
-                self.packages.append((prefix, root, patterns, storage))
+                self.packages.append((prefix, root, self._files(root, patterns), storage))
         super().__init__(*args, **kwargs)
 
     @staticmethod
@@ -58,11 +59,11 @@ class VendorFinder(BaseFinder):
     def find(self, path, find_all=False, **kwargs):
         find_all = find_all or kwargs.get("all", False)
         found = []
-        for prefix, root, patterns, _storage in self.packages:
+        for prefix, root, files, _storage in self.packages:
             if not path.startswith(prefix + "/"):
                 continue
             rel = path[len(prefix) + 1:]
-            if rel in self._files(root, patterns):
+            if rel in files:
                 full = str(root / rel)
                 if not find_all:
                     return full
@@ -70,8 +71,8 @@ class VendorFinder(BaseFinder):
         return found
 
     def list(self, ignore_patterns):
-        for _prefix, root, patterns, storage in self.packages:
-            for rel in self._files(root, patterns):
+        for _prefix, _root, files, storage in self.packages:
+            for rel in files:
                 if not matches_patterns(rel, ignore_patterns or []):
                     yield rel, storage
 

@@ -184,11 +184,12 @@ def test_undecodable_bodies_are_400(client_for, raw):
     assert_problem(response, 400)
 
 
-def test_a_body_over_the_upload_limit_is_413(client_for):
+def test_body_over_the_upload_limit_is_413(client_for):
     raw = '{"kind": "post", "texts": {"en": "' + "x" * 3_000_000 + '"}}'
     response = client_for("dana").generic("POST", "/api/v1/posts/", raw, content_type="application/json",
                                           HTTP_IDEMPOTENCY_KEY="same-key")
-    assert_problem(response, 413)
+    body = assert_problem(response, 413)
+    assert body["type"] == "urn:parley:problem:too_large"
 
 
 def test_options_and_head_on_every_endpoint_never_500(client_for, flow):

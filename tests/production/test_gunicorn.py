@@ -83,6 +83,10 @@ def test_first_pages_answer_200(production, path):
     assert r.headers["Content-Type"].startswith("text/html")
     assert "max-age=" in r.headers["Strict-Transport-Security"]
     assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert "camera=()" in r.headers["Permissions-Policy"]
+    assert "Secure" in r.headers.get("Set-Cookie", "Secure")  # cookies only over HTTPS
 
 
 def test_plain_http_is_redirected_to_https(production):
@@ -157,3 +161,37 @@ def test_readyz_and_timing(production):
     r = get(production, "/readyz")
     assert r.status_code == 200, r.text
     print(f"production build {TIMINGS['build']:.1f}s, gunicorn ready after {TIMINGS['ready']:.1f}s")
+
+
+def test_the_design_system_hydrates_in_production_mode(production):
+    """Real Chromium on the production server: hashed static files, the components' lazily
+    imported chunks, the fonts, all load (no 4xx), under the CSP (no violation), and the GC
+    Design System's header hydrates."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.test_browser_csp import LISTEN
+
+    failed: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            context = browser.new_context(extra_http_headers=HTTPS)
+            page = context.new_page()
+            page.add_init_script(LISTEN)
+            page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+            page.on("console", lambda m: failed.append(m.text) if "Content Security Policy" in m.text else None)
+            page.goto(production.url("/accounts/login/"))
+            page.wait_for_load_state("networkidle")
+            page.wait_for_function("document.querySelector('gcds-header').classList.contains('hydrated')")
+            assert page.evaluate("document.querySelector('gcds-header').shadowRoot !== null")
+            # parley.css's @font-face (hashed URL) loads the design system's heading font
+            assert page.evaluate("document.fonts.load('700 16px Lato').then(faces => faces.length)") >= 1
+            failed.extend(page.evaluate("window.__csp"))
+        finally:
+            browser.close()
+    assert failed == [], failed

@@ -54,3 +54,14 @@ def test_runtime_lock_has_no_dev_tools_and_the_image_installs_only_it():
     assert "-r requirements-dev" not in dockerfile and "COPY requirements-dev" not in dockerfile
     makefile = (ROOT / "Makefile").read_text()
     assert "-r requirements-dev.lock" in makefile
+
+
+def test_only_the_vendor_files_parley_serves_are_collected():
+    """npm packages ship sample CSS with placeholder URLs ("path/to/file/..."): not collected."""
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("gcds-fonts/fonts/noto-sans/gcds-noto-sans.css") is None
+    assert finders.find("gcds-fonts/fonts/icons/gcds-icons.css") is None
+    assert finders.find("gcds-fonts/package.json") is None
+    assert finders.find("gcds-fonts/fonts/noto-sans/gcds-noto-sans-regular.woff2")
+    assert finders.find("gcds/gcds.esm.js") and finders.find("htmx/htmx.min.js")
