@@ -26,6 +26,11 @@ PUBLISH_DUE = "parley.publish_due_posts"
 SLA_SWEEP = "parley.sla_sweep"
 SPOT_CHECKS = "parley.spot_check_sample"
 OUTBOX_PRUNE = "parley.outbox_prune"
+# --- listening and engagement (issue 10) ---
+LISTEN_FANOUT = "parley.listen_fanout"
+LISTEN_CHANNEL = "parley.listen_channel"
+ENGAGE = "parley.engage"
+ENGAGEMENTS_SWEEP = "parley.engagements_sweep"
 
 PUBLISH_QUEUE = "publish"
 NOTIFY_QUEUE = "notify"
@@ -37,6 +42,7 @@ def configure(app: Celery) -> None:
 
     relay_every = float(getattr(settings, "OUTBOX_RELAY_INTERVAL", 2.0))
     sweep_every = float(getattr(settings, "PUBLISH_SWEEP_INTERVAL", 5.0))
+    listen_every = float(getattr(settings, "LISTEN_FANOUT_INTERVAL", 15.0))
     app.conf.update(
         task_queues=(Queue(DEFAULT_QUEUE), Queue(NOTIFY_QUEUE), Queue(PUBLISH_QUEUE)),
         task_default_queue=DEFAULT_QUEUE,
@@ -44,6 +50,7 @@ def configure(app: Celery) -> None:
             DELIVER_POST: {"queue": PUBLISH_QUEUE},
             # parley.handle_event is routed per event by the relay (publish or notify).
             HANDLE_EVENT: {"queue": NOTIFY_QUEUE},
+            ENGAGE: {"queue": PUBLISH_QUEUE},
         },
         # One message at a time per process: a publish task never waits behind a prefetched one
         # (and a SIGKILL loses at most the message being worked on).
@@ -73,6 +80,17 @@ def configure(app: Celery) -> None:
             "sla-sweep": {"task": SLA_SWEEP, "schedule": 60.0, "options": {"expires": 120}},
             "spot-check-sample": {"task": SPOT_CHECKS, "schedule": 300.0, "options": {"expires": 600}},
             "outbox-prune": {"task": OUTBOX_PRUNE, "schedule": 3600.0, "options": {"expires": 3600}},
+            # --- listening and engagement (issue 10): one listen task per due channel, fanned
+            # out across the workers; engagements due again (retries, lost tasks).
+            "listen-fanout": {
+                "task": LISTEN_FANOUT, "schedule": listen_every,
+                "options": {"expires": max(5.0, listen_every * 2)},
+            },
+            "engagements-sweep": {
+                "task": ENGAGEMENTS_SWEEP, "schedule": sweep_every,
+                "options": {"expires": max(10.0, sweep_every * 5)},
+            },
+            # --- end listening and engagement
         },
     )
 

@@ -162,3 +162,18 @@ FOUR_RULES = (
     _("Don't be untrue."),
     _("Don't be boring."),
 )
+
+
+class EngagementAction(models.TextChoices):
+    """Taking part without words: Mastodon favourite/boost, Bluesky like/repost."""
+
+    LIKE = "like", _("Like")
+    BOOST = "boost", _("Boost")
+
+
+class EngagementStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    DONE = "done", _("Done")
+    RETRYING = "retrying", _("Retrying")
+    FAILED = "failed", _("Failed")

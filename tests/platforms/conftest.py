@@ -35,6 +35,7 @@ def masto_channels(demo, masto, monkeypatch, settings):
 
     monkeypatch.setenv(TOKEN_ENV, GOV_TOKEN)
     settings.PUBLISH_HTTP_TIMEOUT = 2
+    settings.MASTODON_INFLIGHT_SECONDS = 1.0
     adapter_module._local.__dict__.pop("clients", None)
     config = {"api_base_url": masto.url, "token_env": TOKEN_ENV, "visibility": "public"}
     Channel.objects.filter(slug__in=["dpe-en", "dpe-fr"]).update(adapter="mastodon", adapter_config=config)

@@ -57,6 +57,8 @@ class MastodonServer:
         self.answer_delay = 0.0
         self.rate_limited = 0
         self.retry_after = 7
+        self.drop_posts = 0       # the next N posts are read, then the connection is closed unanswered
+        self.read_delay = 0.0     # seconds before answering a GET
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -89,6 +91,8 @@ class MastodonServer:
             self.work_time = 0.0
             self.answer_delay = 0.0
             self.rate_limited = 0
+            self.drop_posts = 0
+            self.read_delay = 0.0
 
     def _next_id(self) -> str:
         with self.lock:
@@ -285,8 +289,13 @@ class MastodonServer:
                     viewer = server.tokens.get(auth[7:])
                     if viewer is None:
                         return self._send(401, {"error": "The access token is invalid"})
+                if self.command == "GET" and server.read_delay:
+                    time.sleep(server.read_delay)
                 try:
                     status, doc, headers = server.route(self.command, path, params, viewer, self.headers)
+                except Dropped:
+                    self.close_connection = True  # crashed before creating anything: no answer
+                    return None
                 except ApiError as exc:
                     return self._send(exc.status, {"error": exc.message})
                 self._send(status, doc, headers)
@@ -323,6 +332,7 @@ class MastodonServer:
             config = {"statuses": {"max_characters": self.max_characters, "max_media_attachments": 4,
                                    "characters_reserved_per_url": self.url_reserved}}
             doc = {"uri": DOMAIN, "domain": DOMAIN, "title": "Local test server", "version": "4.3.0",
+                   "api_versions": {"mastodon": 2},
                    "configuration": config}
             return 200, doc, {}
         if viewer is None:
@@ -396,6 +406,12 @@ class MastodonServer:
         raise ApiError(404, "Not found")
 
     def _post_status(self, me: dict, params: dict, headers) -> tuple[int, object, dict]:
+        with self.lock:
+            drop = self.drop_posts > 0
+            if drop:
+                self.drop_posts -= 1
+        if drop:
+            raise Dropped()
         key = headers.get("Idempotency-Key")
         record = (me["id"], key) if key and self.idempotency != "ignore" else None
         if record is not None:
@@ -424,3 +440,7 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+class Dropped(Exception):
+    """The server went away while handling the request, before storing anything."""

@@ -5,6 +5,7 @@ published a reply to a direct message publicly, had no lookup/limits/verify/list
 and reported a wrong token as a plain refusal."""
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -29,8 +30,8 @@ def _adapter(demo, slug="dpe-en"):
     return get_adapter(demo.channel(slug))
 
 
-def _msg(key="k-1", body="Thank you: the office opens at 9:00.", reply_to=None, visibility="public", language="en"):
-    return OutboundMessage(idempotency_key=key, body=body, language=language,
+def _msg(key="", body="Thank you: the office opens at 9:00.", reply_to=None, visibility="public", language="en"):
+    return OutboundMessage(idempotency_key=key or f"k-{uuid.uuid4()}", body=body, language=language,
                            created_at=datetime.now(UTC), reply_to=reply_to, visibility=visibility)
 
 
@@ -82,7 +83,7 @@ def test_lookup_finds_the_status_by_target_and_text_and_answers_none_when_absent
     adapter = _adapter(demo)
     question = masto.post_as("alice", "@dpe is the link https://example.org/a/very/long/path/indeed right?")
     msg = _msg(body="Yes: https://example.org/a/very/long/path/indeed is right & current.", reply_to=_ref(question))
-    since = datetime.now(UTC)
+    since = datetime.now(UTC) - timedelta(seconds=5)
     assert adapter.lookup(msg, since) is None  # the server answered: not there
     sent = adapter.send(msg)
     # Many other statuses after it: lookup pages back to find it.
@@ -92,13 +93,21 @@ def test_lookup_finds_the_status_by_target_and_text_and_answers_none_when_absent
     assert found is not None and found.external_id == sent.external_id
     # Same text, another reply target: not a match.
     other = masto.post_as("alice", "@dpe another question")
-    assert adapter.lookup(_msg(body=msg.body, reply_to=_ref(other)), since) is None
+    assert adapter.lookup(_msg(key="k-other", body=msg.body, reply_to=_ref(other)), since) is None
+
+
+def test_lookup_does_not_say_absent_while_an_attempt_may_still_run(demo, masto, masto_channels, settings):
+    settings.MASTODON_INFLIGHT_SECONDS = 30
+    adapter = _adapter(demo)
+    with pytest.raises(TransientError, match="may still be running"):
+        adapter.lookup(_msg(key="fresh"), datetime.now(UTC))
+    assert adapter.lookup(_msg(key="old"), datetime.now(UTC) - timedelta(seconds=31)) is None
 
 
 def test_lookup_raises_when_the_server_cannot_be_asked(demo, masto, masto_channels):
     masto.rate_limited = 1
     with pytest.raises(TransientError):
-        _adapter(demo).lookup(_msg(), datetime.now(UTC))
+        _adapter(demo).lookup(_msg(), datetime.now(UTC) - timedelta(hours=1))
 
 
 def test_limits_from_the_instance_and_preflight_counts_urls_as_23(demo, masto, masto_channels):
@@ -243,4 +252,3 @@ def test_client_and_session_are_reused(demo, masto, masto_channels):
     b.send(_msg(key="r2", body="Another one"))
     ports = {r["headers"].get("Host") for r in masto.requests}
     assert len(ports) == 1
-    _ = timedelta

@@ -114,6 +114,16 @@ class _Client:
 
 
 _local = threading.local()
+#: idempotency key -> wall-clock start of this process's latest attempt to send it.
+_attempts: dict[str, float] = {}
+_attempts_lock = threading.Lock()
+
+
+def _attempt_started(key: str) -> None:
+    with _attempts_lock:
+        if len(_attempts) > 10000:
+            _attempts.clear()
+        _attempts[key] = time.time()
 
 
 def _retry_after(headers: dict[str, str]) -> float | None:
@@ -252,6 +262,7 @@ class MastodonAdapter(Adapter):
         text = self.text_for(msg)
         visibility = self.visibility_for(msg)
         reply_to = msg.reply_to.external_id if msg.reply_to and msg.reply_to.external_id else None
+        _attempt_started(msg.idempotency_key)
         status = self._call(lambda api: api.status_post(
             text, in_reply_to_id=reply_to, visibility=visibility, language=msg.language or None,
             idempotency_key=msg.idempotency_key,
@@ -269,9 +280,14 @@ class MastodonAdapter(Adapter):
             bool(status.get("text")) and normalise(str(status["text"])) == wanted)
 
     def lookup(self, msg, since: datetime | None = None) -> Result | None:
-        """Is `msg` among the account's own statuses since `since`? None only when the server
-        answered every page back to `since` and it is not there; TransientError (or its
-        subclasses) when the server could not be asked."""
+        """Is `msg` among the account's own statuses since `since` (when the attempts began)?
+
+        Found is conclusive. "Not there" is conclusive only once no attempt can still be running
+        on the server: Mastodon writes its idempotency record after creating the status, so a
+        request still being processed would land after we looked. Within
+        MASTODON_INFLIGHT_SECONDS of the latest attempt's start (this process's, else `since`)
+        this raises TransientError ("ask again later"); after it, None. TransientError (or a
+        subclass) also when the server could not be asked."""
         if not isinstance(msg, OutboundMessage):
             since = since or self._publication_since(msg)
         msg = self._message(msg)
@@ -285,15 +301,25 @@ class MastodonAdapter(Adapter):
             except (PermanentError, AmbiguousError) as exc:
                 raise TransientError(f"could not list the account's statuses: {exc}") from exc
             if not page:
-                return None
+                return self._not_there(msg, since)
             for status in page:
                 if self.matches(status, msg):
                     return Result(external_id=str(status["id"]), url=str(status.get("url") or status.get("uri") or ""))
             oldest = page[-1]
             if _when(oldest["created_at"]) < floor:
-                return None
+                return self._not_there(msg, since)
             max_id = str(oldest["id"])
         raise TransientError(f"looked through {LOOKUP_MAX_PAGES} pages without reaching {since.isoformat()}")
+
+    def _not_there(self, msg: OutboundMessage, since: datetime) -> None:
+        with _attempts_lock:
+            started = max(_attempts.get(msg.idempotency_key, 0.0), since.timestamp())
+        wait = float(settings.MASTODON_INFLIGHT_SECONDS) - (time.time() - started)
+        if wait > 0:
+            raise TransientError(
+                f"not on the server yet, but the attempt begun {time.time() - started:.1f} s ago may still be "
+                f"running there: look again in {wait:.0f} s")
+        return None
 
     def _publication_since(self, msg) -> datetime | None:
         from ..models import Publication

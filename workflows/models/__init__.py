@@ -2,6 +2,7 @@ from .audit import AuditEvent
 from .channel import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission
 from .inbound import HoldingReply, InboundMessage
 from .lane import EscalationRule, GuidelineRule, Lane, LaneStep
+from .listening import Engagement, ListeningCursor, ListeningStream
 from .outbox import IdempotencyRecord, OutboxEvent, WebhookSubscription
 from .post import Decision, Post, PostReview, PostRevision, PostText
 from .publication import Publication
@@ -12,6 +13,7 @@ __all__ = [
     "ChannelGroupObjectPermission",
     "ChannelUserObjectPermission",
     "Decision",
+    "Engagement",
     "EscalationRule",
     "GuidelineRule",
     "HoldingReply",
@@ -19,6 +21,8 @@ __all__ = [
     "InboundMessage",
     "Lane",
     "LaneStep",
+    "ListeningCursor",
+    "ListeningStream",
     "OutboxEvent",
     "Post",
     "PostReview",

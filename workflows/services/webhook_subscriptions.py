@@ -25,6 +25,7 @@ TOPICS = (
     "review.opened",
     "review.concern",
     "inbound.received",
+    "inbound.engaged",
 )
 
 _UNSET = object()
