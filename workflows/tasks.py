@@ -89,7 +89,7 @@ def listen_fanout() -> int:
 @shared_task(name=names.LISTEN_CHANNEL, bind=True, ignore_result=True, acks_late=True)
 def listen_channel(self, channel_id: int) -> dict | None:
     """Poll one channel (a lease makes a duplicate task do nothing)."""
-    return listening.channel_listen(channel_id=int(channel_id), worker=_worker(self))
+    return listening.channel_listen(channel_id=int(channel_id), worker=_worker(self), only_if_due=True)
 
 
 @shared_task(name=names.ENGAGE, bind=True, ignore_result=True, acks_late=True)

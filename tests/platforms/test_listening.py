@@ -144,3 +144,11 @@ def test_listen_cycle_polls_every_due_channel(demo, masto, masto_channels):
     masto.post_as("alice", "@dpe hello")
     out = listen_cycle()
     assert out["channels"] == 2 and out["new"] == 2  # dpe-en and dpe-fr both post as @dpe
+
+
+def test_a_duplicate_beat_task_after_the_poll_does_nothing(demo, masto, masto_channels):
+    chan = demo.channel("dpe-en")
+    masto.post_as("alice", "@dpe hi")
+    assert channel_listen(channel_id=chan.id, only_if_due=True) == {"heard": 1, "new": 1}
+    assert channel_listen(channel_id=chan.id, only_if_due=True) is None
+    assert len([r for r in masto.requests if r["path"] == "/api/v1/notifications"]) == 1

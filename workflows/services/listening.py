@@ -62,9 +62,13 @@ def channels_due_for_listening(*, now=None, limit: int = 5000) -> list[int]:
     )
 
 
-def _lease(channel_id: int, worker: str, now) -> bool:
+def _lease(channel_id: int, worker: str, now, *, only_if_due: bool) -> bool:
     ListeningCursor.objects.bulk_create([ListeningCursor(channel_id=channel_id)], ignore_conflicts=True)
+    due = Q()
+    if only_if_due:  # a duplicate fan-out task arriving after the poll finds nothing to do
+        due = Q(last_polled_at__isnull=True) | Q(last_polled_at__lte=now - timedelta(seconds=settings.LISTEN_INTERVAL))
     return bool(ListeningCursor.objects.filter(
+        due,
         Q(leased_until__isnull=True) | Q(leased_until__lte=now),
         Q(backoff_until__isnull=True) | Q(backoff_until__lte=now),
         channel_id=channel_id, stream__isnull=True,
@@ -77,15 +81,16 @@ def _backoff(failures: int, retry_after: float | None) -> float:
     return min(settings.LISTEN_BACKOFF_MAX, settings.LISTEN_BACKOFF_BASE * 2 ** max(0, failures - 1))
 
 
-def channel_listen(*, channel_id: int, worker: str = "", now=None) -> dict | None:
+def channel_listen(*, channel_id: int, worker: str = "", now=None, only_if_due: bool = False) -> dict | None:
     """Poll one channel: its mentions, then each active stream, from the stored cursors, into
     the inbox. Returns {"heard": n, "new": n} or None when another worker holds the channel, it
-    is backing off, or its adapter does not listen. Never raises for a platform error: the
-    channel backs off (per channel) and the error is kept on its cursor."""
+    is backing off, its adapter does not listen, or (only_if_due, the beat's tasks) it was
+    polled less than LISTEN_INTERVAL ago. Never raises for a platform error: the channel backs
+    off (per channel) and the error is kept on its cursor."""
     now = now or timezone.now()
     worker = worker or "listener"
     channel = Channel.objects.filter(_listening_channels(), id=channel_id).first()
-    if channel is None or not _lease(channel_id, worker, now):
+    if channel is None or not _lease(channel_id, worker, now, only_if_due=only_if_due):
         return None
     head = ListeningCursor.objects.get(channel_id=channel_id, stream__isnull=True)
     heard = new = 0
