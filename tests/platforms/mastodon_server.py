@@ -34,6 +34,10 @@ TAG_RE = re.compile(r"(?<![\w/&])#(\w+)")
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many pollers at once (the bench) must not be refused
+
+
 def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
@@ -59,7 +63,7 @@ class MastodonServer:
         self.retry_after = 7
         self.drop_posts = 0       # the next N posts are read, then the connection is closed unanswered
         self.read_delay = 0.0     # seconds before answering a GET
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

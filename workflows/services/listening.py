@@ -63,16 +63,20 @@ def channels_due_for_listening(*, now=None, limit: int = 5000) -> list[int]:
 
 
 def _lease(channel_id: int, worker: str, now, *, only_if_due: bool) -> bool:
-    ListeningCursor.objects.bulk_create([ListeningCursor(channel_id=channel_id)], ignore_conflicts=True)
+    """Take the channel's poll lease with one conditional UPDATE (creating the head row the
+    first time): at most one worker polls a channel at a time."""
     due = Q()
     if only_if_due:  # a duplicate fan-out task arriving after the poll finds nothing to do
         due = Q(last_polled_at__isnull=True) | Q(last_polled_at__lte=now - timedelta(seconds=settings.LISTEN_INTERVAL))
-    return bool(ListeningCursor.objects.filter(
-        due,
-        Q(leased_until__isnull=True) | Q(leased_until__lte=now),
-        Q(backoff_until__isnull=True) | Q(backoff_until__lte=now),
-        channel_id=channel_id, stream__isnull=True,
-    ).update(leased_until=now + timedelta(seconds=settings.LISTEN_LEASE_SECONDS), leased_by=worker[:200]))
+    free = (Q(leased_until__isnull=True) | Q(leased_until__lte=now)) & (
+        Q(backoff_until__isnull=True) | Q(backoff_until__lte=now))
+    lease = {"leased_until": now + timedelta(seconds=settings.LISTEN_LEASE_SECONDS), "leased_by": worker[:200]}
+    if ListeningCursor.objects.filter(due, free, channel_id=channel_id, stream__isnull=True).update(**lease):
+        return True
+    if ListeningCursor.objects.filter(channel_id=channel_id, stream__isnull=True).exists():
+        return False
+    ListeningCursor.objects.bulk_create([ListeningCursor(channel_id=channel_id)], ignore_conflicts=True)
+    return bool(ListeningCursor.objects.filter(due, free, channel_id=channel_id, stream__isnull=True).update(**lease))
 
 
 def _backoff(failures: int, retry_after: float | None) -> float:
@@ -89,10 +93,16 @@ def channel_listen(*, channel_id: int, worker: str = "", now=None, only_if_due: 
     off (per channel) and the error is kept on its cursor."""
     now = now or timezone.now()
     worker = worker or "listener"
-    channel = Channel.objects.filter(_listening_channels(), id=channel_id).first()
-    if channel is None or not _lease(channel_id, worker, now, only_if_due=only_if_due):
+    if not _lease(channel_id, worker, now, only_if_due=only_if_due):
         return None
-    head = ListeningCursor.objects.get(channel_id=channel_id, stream__isnull=True)
+    head = (ListeningCursor.objects.select_related("channel")
+            .annotate(has_streams=Exists(ListeningStream.objects.filter(channel_id=OuterRef("channel_id"), active=True)))
+            .get(channel_id=channel_id, stream__isnull=True))
+    channel = head.channel
+    fields: dict = {"leased_until": None, "leased_by": ""}
+    if not (channel.is_active and channel.adapter in listening_adapters()):
+        ListeningCursor.objects.filter(id=head.id, leased_by=worker[:200]).update(**fields)
+        return None
     heard = new = 0
     error = ""
     retry_after = None
@@ -102,8 +112,12 @@ def channel_listen(*, channel_id: int, worker: str = "", now=None, only_if_due: 
         for item in page.items:
             _msg, created = inbound_hear(channel=channel, item=item)
             heard, new = heard + 1, new + int(created)
-        ListeningCursor.objects.filter(id=head.id).update(cursor=page.cursor[:200])
-        for stream in ListeningStream.objects.filter(channel_id=channel_id, active=True).order_by("id"):
+        if page.cursor != head.cursor:
+            fields["cursor"] = page.cursor[:200]
+            if page.items:  # stored: keep the progress even if a stream fails below
+                ListeningCursor.objects.filter(id=head.id).update(cursor=fields["cursor"])
+        streams = ListeningStream.objects.filter(channel_id=channel_id, active=True).order_by("id")
+        for stream in (streams if head.has_streams else []):
             row, _ = ListeningCursor.objects.get_or_create(channel_id=channel_id, stream=stream)
             page = adapter.fetch_stream(stream.query, row.cursor)
             for item in page.items:
@@ -119,7 +133,7 @@ def channel_listen(*, channel_id: int, worker: str = "", now=None, only_if_due: 
         log.exception("listening on channel %s failed", channel_id)
         error = f"{exc.__class__.__name__}: {exc}"
     done = timezone.now()
-    fields: dict = {"leased_until": None, "leased_by": "", "last_polled_at": done}
+    fields["last_polled_at"] = done
     if error:
         failures = head.failures + 1
         fields.update(failures=failures, last_error=error[:2000],
