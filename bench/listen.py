@@ -76,8 +76,9 @@ def _cycle(pollers: int) -> tuple[float, int, int]:
 
 
 def run_listen_bench(*, channels: int = CHANNELS, pollers: int = POLLERS, mentions: int = MENTIONS) -> dict:
-    from accounts.models import Organisation
     from django.conf import settings
+
+    from accounts.models import Organisation
     from workflows.models import Channel, InboundMessage, ListeningCursor
 
     ctx = mp.get_context("spawn")

@@ -5,6 +5,7 @@ from .models import (
     AuditEvent,
     Channel,
     Decision,
+    Engagement,
     EscalationRule,
     GuidelineRule,
     HoldingReply,
@@ -12,6 +13,8 @@ from .models import (
     InboundMessage,
     Lane,
     LaneStep,
+    ListeningCursor,
+    ListeningStream,
     OutboxEvent,
     Post,
     PostReview,
@@ -210,3 +213,27 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 @admin.register(IdempotencyRecord)
 class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ("user", "key", "method", "path", "status_code", "created_at")
+
+
+# --- listening and engagement (issue 10) ---
+
+
+@admin.register(ListeningStream)
+class ListeningStreamAdmin(admin.ModelAdmin):
+    """Saved hashtags (#parks) and searches a channel listens to."""
+
+    list_display = ("channel", "query", "active", "created_at")
+    list_filter = ("active", "channel")
+    search_fields = ("query",)
+
+
+@admin.register(ListeningCursor)
+class ListeningCursorAdmin(ReadOnlyAdmin):
+    list_display = ("channel", "stream", "cursor", "last_polled_at", "backoff_until", "failures", "last_error")
+    list_filter = ("channel",)
+
+
+@admin.register(Engagement)
+class EngagementAdmin(ReadOnlyAdmin):
+    list_display = ("inbound", "channel", "action", "status", "attempts", "done_at")
+    list_filter = ("status", "action")
