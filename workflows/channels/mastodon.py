@@ -301,17 +301,20 @@ class MastodonAdapter(Adapter):
             except (PermanentError, AmbiguousError) as exc:
                 raise TransientError(f"could not list the account's statuses: {exc}") from exc
             if not page:
-                return self._not_there(msg, since)
+                self._not_there(msg, since)
+                return None
             for status in page:
                 if self.matches(status, msg):
                     return Result(external_id=str(status["id"]), url=str(status.get("url") or status.get("uri") or ""))
             oldest = page[-1]
             if _when(oldest["created_at"]) < floor:
-                return self._not_there(msg, since)
+                self._not_there(msg, since)
+                return None
             max_id = str(oldest["id"])
         raise TransientError(f"looked through {LOOKUP_MAX_PAGES} pages without reaching {since.isoformat()}")
 
     def _not_there(self, msg: OutboundMessage, since: datetime) -> None:
+        """Raise TransientError while an attempt may still be running on the server."""
         with _attempts_lock:
             started = max(_attempts.get(msg.idempotency_key, 0.0), since.timestamp())
         wait = float(settings.MASTODON_INFLIGHT_SECONDS) - (time.time() - started)
@@ -319,7 +322,6 @@ class MastodonAdapter(Adapter):
             raise TransientError(
                 f"not on the server yet, but the attempt begun {time.time() - started:.1f} s ago may still be "
                 f"running there: look again in {wait:.0f} s")
-        return None
 
     def _publication_since(self, msg) -> datetime | None:
         from ..models import Publication

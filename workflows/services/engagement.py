@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -138,7 +139,7 @@ def engagement_send(*, engagement_id: int, worker: str = "engager", now=None) ->
         return None
     target = _target(eng.inbound)
     try:
-        adapter = get_adapter(eng.channel)
+        adapter: Any = get_adapter(eng.channel)  # an engaging adapter (checked by inbound_engage)
         if eng.attempts > 1 and callable(getattr(adapter, "engaged", None)) and adapter.engaged(eng.action, target):
             result = None
         else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
@@ -107,7 +108,7 @@ def channel_listen(*, channel_id: int, worker: str = "", now=None, only_if_due: 
     error = ""
     retry_after = None
     try:
-        adapter = get_adapter(channel)
+        adapter: Any = get_adapter(channel)  # a listening adapter (listening_adapters())
         page = adapter.fetch_mentions(head.cursor)
         for item in page.items:
             _msg, created = inbound_hear(channel=channel, item=item)
