@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/parley
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: help install static run web worker beat test soak fuzz lint bench lock messages chromium clean
+.PHONY: help install static run web worker beat test soak fuzz lint bench bench-listen lock messages chromium clean
 
 help:
 	@echo "make run    - install, migrate, seed demo data and serve on http://127.0.0.1:$(PORT)/"
@@ -92,6 +92,11 @@ $(WAGTAIL_VENV)/.installed:
 bench: install $(WAGTAIL_VENV)/.installed
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/python bench/run.py
+
+# Listening cycle time for BENCH_CHANNELS (500) channels against the local Mastodon-API server.
+bench-listen: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(BIN)/python bench/listen.py
 
 lint: install
 	$(BIN)/ruff check .

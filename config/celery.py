@@ -28,6 +28,11 @@ SLA_SWEEP = "parley.sla_sweep"
 SPOT_CHECKS = "parley.spot_check_sample"
 OUTBOX_PRUNE = "parley.outbox_prune"
 AUDIT_CHECKPOINT = "parley.audit_checkpoint"
+# --- listening and engagement (issue 10) ---
+LISTEN_FANOUT = "parley.listen_fanout"
+LISTEN_CHANNEL = "parley.listen_channel"
+ENGAGE = "parley.engage"
+ENGAGEMENTS_SWEEP = "parley.engagements_sweep"
 
 PUBLISH_QUEUE = "publish"
 NOTIFY_QUEUE = "notify"
@@ -39,6 +44,7 @@ def configure(app: Celery) -> None:
 
     relay_every = float(getattr(settings, "OUTBOX_RELAY_INTERVAL", 2.0))
     sweep_every = float(getattr(settings, "PUBLISH_SWEEP_INTERVAL", 5.0))
+    listen_every = float(getattr(settings, "LISTEN_FANOUT_INTERVAL", 15.0))
     app.conf.update(
         task_queues=(Queue(DEFAULT_QUEUE), Queue(NOTIFY_QUEUE), Queue(PUBLISH_QUEUE)),
         task_default_queue=DEFAULT_QUEUE,
@@ -46,6 +52,7 @@ def configure(app: Celery) -> None:
             DELIVER_POST: {"queue": PUBLISH_QUEUE},
             # parley.handle_event is routed per event by the relay (publish or notify).
             HANDLE_EVENT: {"queue": NOTIFY_QUEUE},
+            ENGAGE: {"queue": PUBLISH_QUEUE},
         },
         # One message at a time per process: a publish task never waits behind a prefetched one
         # (and a SIGKILL loses at most the message being worked on).
@@ -79,6 +86,17 @@ def configure(app: Celery) -> None:
                 "task": AUDIT_CHECKPOINT, "schedule": float(getattr(settings, "AUDIT_CHECKPOINT_INTERVAL", 300.0)),
                 "options": {"expires": float(getattr(settings, "AUDIT_CHECKPOINT_INTERVAL", 300.0))},
             },
+            # --- listening and engagement (issue 10): one listen task per due channel, fanned
+            # out across the workers; engagements due again (retries, lost tasks).
+            "listen-fanout": {
+                "task": LISTEN_FANOUT, "schedule": listen_every,
+                "options": {"expires": max(5.0, listen_every * 2)},
+            },
+            "engagements-sweep": {
+                "task": ENGAGEMENTS_SWEEP, "schedule": sweep_every,
+                "options": {"expires": max(10.0, sweep_every * 5)},
+            },
+            # --- end listening and engagement
         },
     )
 

@@ -446,3 +446,19 @@ PROMETHEUS_CELERY_METRICS = env.bool("PROMETHEUS_CELERY_METRICS", default=True)
 MIDDLEWARE.insert(1, "config.prometheus.RequestMetricsMiddleware")
 if not DEBUG:
     SECURE_REDIRECT_EXEMPT = [*SECURE_REDIRECT_EXEMPT, r"^prometheus$"]
+# --- Mastodon, listening and engagement (issue 10) ---
+#: How long a Mastodon server may still be processing a post after our request began. Within it
+#: "not found" is not an answer (Mastodon writes its idempotency record only after creating the
+#: status): lookup says "ask again later" and nothing is resent.
+MASTODON_INFLIGHT_SECONDS = env.float("MASTODON_INFLIGHT_SECONDS", default=60.0)
+#: Seconds between two polls of one channel's mentions and streams.
+LISTEN_INTERVAL = env.float("LISTEN_INTERVAL", default=60.0)
+#: How often beat looks for channels due a poll (it fans out one task per due channel).
+LISTEN_FANOUT_INTERVAL = env.float("LISTEN_FANOUT_INTERVAL", default=15.0)
+#: A poll's lease on its channel: another worker may take the channel over after it.
+LISTEN_LEASE_SECONDS = env.int("LISTEN_LEASE_SECONDS", default=max(60, CELERY_TASK_TIME_LIMIT * 2))
+#: Back-off after a rate limit that gave no Retry-After, and after other errors (doubling, capped).
+LISTEN_BACKOFF_BASE = env.float("LISTEN_BACKOFF_BASE", default=60.0)
+LISTEN_BACKOFF_MAX = env.float("LISTEN_BACKOFF_MAX", default=3600.0)
+#: Engagements (like/boost) retry like publications.
+ENGAGE_MAX_ATTEMPTS = env.int("ENGAGE_MAX_ATTEMPTS", default=5)

@@ -11,6 +11,7 @@ from .models import (
     CaretakerPeriod,
     Channel,
     Decision,
+    Engagement,
     EscalationRule,
     GuidelineRule,
     HoldingReply,
@@ -18,6 +19,8 @@ from .models import (
     InboundMessage,
     Lane,
     LaneStep,
+    ListeningCursor,
+    ListeningStream,
     OutboxEvent,
     Post,
     PostReview,
@@ -269,3 +272,25 @@ class CaretakerPeriodAdmin(PolicyAuditMixin, admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+# --- listening and engagement (issue 10) ---
+
+
+@admin.register(ListeningStream)
+class ListeningStreamAdmin(admin.ModelAdmin):
+    """Saved hashtags (#parks) and searches a channel listens to."""
+
+    list_display = ("channel", "query", "active", "created_at")
+    list_filter = ("active", "channel")
+    search_fields = ("query",)
+
+
+@admin.register(ListeningCursor)
+class ListeningCursorAdmin(ReadOnlyAdmin):
+    list_display = ("channel", "stream", "cursor", "last_polled_at", "backoff_until", "failures", "last_error")
+    list_filter = ("channel",)
+
+
+@admin.register(Engagement)
+class EngagementAdmin(ReadOnlyAdmin):
+    list_display = ("inbound", "channel", "action", "status", "attempts", "done_at")
+    list_filter = ("status", "action")

@@ -191,3 +191,16 @@ class DismissReason(models.TextChoices):
     SPAM = "spam", _("Spam")
     NO_REPLY_NEEDED = "no_reply_needed", _("No reply needed")
     HANDLED_ELSEWHERE = "handled_elsewhere", _("Handled elsewhere")
+class EngagementAction(models.TextChoices):
+    """Taking part without words: Mastodon favourite/boost, Bluesky like/repost."""
+
+    LIKE = "like", _("Like")
+    BOOST = "boost", _("Boost")
+
+
+class EngagementStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    DONE = "done", _("Done")
+    RETRYING = "retrying", _("Retrying")
+    FAILED = "failed", _("Failed")

@@ -74,6 +74,11 @@ CATALOGUE: dict[str, Promise] = {
     "retract.nothing_live": _("Nothing of this post is live."),
     "retract.failed": _("Some publications could not be retracted: %(problems)s"),
     "review.invalid_verdict": _("Choose “fine” or “needs follow-up”."),
+    "engage.invalid_action": _("Choose like or boost."),
+    "engage.dismissed": _("This message was closed without a reply: it cannot be liked or boosted."),
+    "engage.unsupported": _("This channel cannot like or boost."),
+    "engage.not_public": _("Only public messages can be boosted, not direct or followers-only ones."),
+    "listening.invalid_query": _("Give a hashtag or a search of 1 to 200 characters."),
     "caretaker.held": _("Held for review: approved before caretaker period “%(period)s” and due to publish inside it."),
     # --- text limits -------------------------------------------------------------------
     "text.too_long": _("This text is %(length)s characters long; at most %(limit)s are accepted."),

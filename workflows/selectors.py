@@ -302,6 +302,13 @@ def metrics_compute(*, user, since: datetime | None = None, until: datetime | No
         .values_list("channel_id", "post__kind", "post__urgent", "week").annotate(n=Count("id"))
     )
     step_durations = _step_durations_by_channel(links)
+    published = list(
+        Post.objects.filter(channels__in=chan_ids, state=PostState.PUBLISHED, published_at__gte=since, published_at__lt=until)
+        .values_list("id", "channels", "kind", "urgent", "published_at")
+    )
+    post_ids = {p[0] for p in published}
+    step_durations = _step_durations(post_ids)
+    engaged = _engagement_counts(chan_ids, since, until)
     result = []
     for chan in channels:
         frt = frts.get(chan.id, [])
@@ -324,6 +331,7 @@ def metrics_compute(*, user, since: datetime | None = None, until: datetime | No
                                        "values": sorted(round(v, 1) for v in frt)},
             "replies": replies,
             "broadcasts": broadcasts,
+            "engagements": {"like": engaged.get((chan.id, "like"), 0), "boost": engaged.get((chan.id, "boost"), 0)},
             "reply_ratio": round(replies / (replies + broadcasts), 3) if replies + broadcasts else None,
             "step_median_seconds": {name: round(statistics.median(v), 1) for name, v in sorted(steps.items())},
             "urgent": urgent,
@@ -331,6 +339,25 @@ def metrics_compute(*, user, since: datetime | None = None, until: datetime | No
             "weekly": [{"week": w, **counts} for w, counts in sorted(weekly.items())],
         })
     return {"since": since, "until": until, "channels": result}
+
+
+def _engagement_counts(chan_ids: list[int], since: datetime, until: datetime) -> dict[tuple[int, str], int]:
+    """Likes and boosts done on the platform in [since, until), per (channel, action): one query."""
+    from django.db.models import Count
+
+    from .constants import EngagementStatus
+    from .models import Engagement
+
+    rows = (Engagement.objects.filter(channel_id__in=chan_ids, status=EngagementStatus.DONE,
+                                      done_at__gte=since, done_at__lt=until)
+            .values_list("channel_id", "action").annotate(n=Count("id")).order_by())
+    return {(cid, action): n for cid, action, n in rows}
+
+
+def engagement_get(*, engagement_id: int):
+    from .models import Engagement
+
+    return Engagement.objects.select_related("channel").get(id=engagement_id)
 
 
 _STEP_END_VERBS = {"step_entered", "approved_all", "changes_requested", "rejected", "withdrawn", "urgent_published"}

@@ -8,7 +8,7 @@ from celery import shared_task
 
 from config import celery as names
 
-from .services import delivery, notifications, relay
+from .services import delivery, engagement, listening, notifications, relay
 
 log = logging.getLogger("parley.tasks")
 
@@ -78,3 +78,36 @@ def audit_checkpoint() -> dict:
     from .services.audit import audit_checkpoint as run
 
     return run()
+# --- listening and engagement (issue 10) ---
+
+
+@shared_task(name=names.LISTEN_FANOUT, ignore_result=True)
+def listen_fanout() -> int:
+    """Beat: one listen task per channel due a poll, spread over the workers."""
+    from django.conf import settings
+
+    due = listening.channels_due_for_listening()
+    for channel_id in due:
+        listen_channel.apply_async(args=[channel_id], expires=max(10.0, settings.LISTEN_INTERVAL))
+    return len(due)
+
+
+@shared_task(name=names.LISTEN_CHANNEL, bind=True, ignore_result=True, acks_late=True)
+def listen_channel(self, channel_id: int) -> dict | None:
+    """Poll one channel (a lease makes a duplicate task do nothing)."""
+    return listening.channel_listen(channel_id=int(channel_id), worker=_worker(self), only_if_due=True)
+
+
+@shared_task(name=names.ENGAGE, bind=True, ignore_result=True, acks_late=True)
+def engage(self, engagement_id: int) -> str | None:
+    """Send one like/boost (claimed by a conditional UPDATE: duplicates are harmless)."""
+    return engagement.engagement_send(engagement_id=int(engagement_id), worker=_worker(self))
+
+
+@shared_task(name=names.ENGAGEMENTS_SWEEP, ignore_result=True)
+def engagements_sweep() -> list[int]:
+    """Beat: engagements due (retries, abandoned sends, lost tasks) go back to the workers."""
+    ids = engagement.engagements_sweep()
+    for eid in ids:
+        engage.apply_async(args=[eid])
+    return ids

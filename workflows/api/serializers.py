@@ -12,6 +12,10 @@ from rest_framework import serializers
 from .. import limits
 from ..constants import (
     DismissReason,
+    EngagementAction,
+    EngagementStatus,
+    InboundKind,
+    InboundSource,
     InboundStatus,
     LaneKind,
     PostKind,
@@ -23,6 +27,7 @@ from ..constants import (
     Severity,
     StepKind,
     Verdict,
+    Visibility,
 )
 from ..exceptions import TextTooLong
 from ..messages import Message, render_stored
@@ -435,6 +440,21 @@ class QueueItemSerializer(serializers.Serializer):
 
 # --- inbound
 
+class ThreadRefSerializer(StrictSerializer):
+    """The platform references a reply needs (Mastodon: the status id; Bluesky: uri and cid of
+    the parent and of the thread's root). Empty strings when unknown."""
+
+    external_id = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+    uri = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    cid = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    root_uri = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    root_cid = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+    def to_representation(self, instance):
+        instance = instance or {}
+        return {name: str(instance.get(name, "")) for name in self.fields}
+
+
 class InboundSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     channel = serializers.CharField(source="channel.slug")
@@ -448,6 +468,11 @@ class InboundSerializer(serializers.Serializer):
     assignee = serializers.CharField(source="assignee.username", allow_null=True, default=None)
     claimed_at = DateTime(allow_null=True)
     first_response_at = DateTime(allow_null=True)
+    kind = serializers.ChoiceField(choices=InboundKind.choices)
+    source = serializers.ChoiceField(choices=InboundSource.choices)
+    visibility = serializers.ChoiceField(choices=Visibility.choices)
+    author_handle = serializers.CharField(allow_blank=True)
+    thread = ThreadRefSerializer()
 
 
 class InboundIngestSerializer(StrictSerializer):
@@ -461,6 +486,37 @@ class InboundIngestSerializer(StrictSerializer):
         choices=LANGUAGE_CHOICES, required=False, allow_null=True, allow_blank=True,
         help_text="Omitted: detected from the text.",
     )
+    kind = serializers.ChoiceField(choices=InboundKind.choices, required=False, default=InboundKind.MENTION)
+    source = serializers.ChoiceField(choices=InboundSource.choices, required=False, default=InboundSource.API,
+                                     help_text="Who brought it in: api (default), manual or platform.")
+    visibility = serializers.ChoiceField(
+        choices=Visibility.choices, required=False, default=Visibility.PUBLIC,
+        help_text="The visibility the citizen used: a reply is never wider (direct is answered direct).",
+    )
+    author_handle = serializers.CharField(required=False, allow_blank=True, max_length=300, default="",
+                                          help_text="The citizen's handle, without '@': the reply mentions it.")
+    thread = ThreadRefSerializer(required=False, help_text="References to answer in the citizen's thread.")
+
+    def validate_thread(self, value):
+        return {k: v for k, v in (value or {}).items() if v}
+
+
+class EngageSerializer(StrictSerializer):
+    action = serializers.ChoiceField(choices=EngagementAction.choices)
+
+
+class EngagementSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    inbound = serializers.IntegerField(source="inbound_id")
+    channel = serializers.CharField(source="channel.slug")
+    action = serializers.ChoiceField(choices=EngagementAction.choices)
+    status = serializers.ChoiceField(choices=EngagementStatus.choices)
+    external_id = serializers.CharField(allow_blank=True)
+    url = serializers.CharField(allow_blank=True)
+    attempts = serializers.IntegerField()
+    last_error = serializers.CharField(allow_blank=True)
+    created_at = DateTime()
+    done_at = DateTime(allow_null=True)
 
 
 # --- metrics
@@ -493,6 +549,11 @@ class WeekSerializer(serializers.Serializer):
     broadcasts = serializers.IntegerField()
 
 
+class EngagementCountSerializer(serializers.Serializer):
+    like = serializers.IntegerField()
+    boost = serializers.IntegerField()
+
+
 class ChannelMetricsSerializer(serializers.Serializer):
     channel = serializers.CharField()
     inbound = serializers.IntegerField()
@@ -500,6 +561,7 @@ class ChannelMetricsSerializer(serializers.Serializer):
     first_response_seconds = FirstResponseSerializer()
     replies = serializers.IntegerField()
     broadcasts = serializers.IntegerField()
+    engagements = EngagementCountSerializer(help_text="Likes and boosts done on the platform in the period.")
     reply_ratio = serializers.FloatField(allow_null=True)
     step_median_seconds = serializers.DictField(child=serializers.FloatField())
     urgent = serializers.IntegerField()

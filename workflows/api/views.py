@@ -28,6 +28,7 @@ from ..exceptions import InvalidInput, NotFound
 from ..messages import Message
 from ..models import InboundMessage, Post, PostReview, Publication
 from ..permissions import perms_by_channel
+from ..services import engagement as engagement_services
 from ..services import inbound as inbound_services
 from ..services import posts as post_services
 from ..services import publishing as publishing_services
@@ -394,6 +395,22 @@ class InboundViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
         inbound_services.inbound_dismiss(inbound_id=_pk(pk), by=request.user, **data)
         msg = selectors.inbound_get_visible(inbound_id=_pk(pk), user=request.user)
         return Response(s.InboundSerializer(msg).data)
+
+    @extend_schema(
+        request=s.EngageSerializer,
+        responses={201: s.EngagementSerializer,
+                   200: OpenApiResponse(s.EngagementSerializer, description="Already asked (one per message and action).")},
+        parameters=[IDEMPOTENCY_KEY],
+        summary="Like or boost the message on its platform (Mastodon favourite/boost, Bluesky like/repost).",
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], filterset_class=None)
+    @idempotent
+    def engage(self, request, pk=None):
+        data = s.parse(s.EngageSerializer, request.data)
+        selectors.inbound_get_visible(inbound_id=_pk(pk), user=request.user)
+        eng, created = engagement_services.inbound_engage(inbound_id=_pk(pk), by=request.user, action=data["action"])
+        eng = selectors.engagement_get(engagement_id=eng.id)
+        return Response(s.EngagementSerializer(eng).data, status=http.HTTP_201_CREATED if created else http.HTTP_200_OK)
 
 
 # --- reviews after the fact (spot-checks, retrospectives)

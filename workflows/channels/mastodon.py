@@ -1,53 +1,481 @@
-"""Mastodon through Mastodon.py. Mastodon honours the Idempotency-Key header: a repeated
-request with the same key within an hour returns the original status instead of a new one.
+"""Mastodon through Mastodon.py, on the outbound door's requests session (SSRF guard, reuse).
 
 adapter_config: {"api_base_url": "https://social.example", "token_env": "ENV_VAR_WITH_TOKEN",
-"visibility": "public"}."""
+"visibility": "public"} — `visibility` is the widest the channel posts with (a reply is never
+wider than the citizen's message).
+
+Exactly once without trusting the server: a server may ignore `Idempotency-Key`, and Mastodon's
+own check is written only after the status is created (a retry while the first request still
+runs makes a second status). So after any unclear outcome the delivery service *looks before
+sending again*: `lookup(msg, since)` lists the account's own statuses back to `since` and matches
+the reply target and the text. It answers None only when the server answered and the status is
+not there. See docs/publishing.md, "Mastodon".
+"""
 from __future__ import annotations
 
+import html
+import logging
+import re
+import threading
+import time
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlparse
+
+import requests
 from django.conf import settings
 
-from .base import Adapter, AmbiguousError, PermanentError, Result, TransientError
+from ..outbound import classify_requests_error, requests_session
+from .base import (
+    Account,
+    Adapter,
+    AmbiguousError,
+    AuthError,
+    InboundItem,
+    Limits,
+    NotSentError,
+    OutboundMessage,
+    Page,
+    PermanentError,
+    RateLimited,
+    Result,
+    ThreadRef,
+    TransientError,
+)
 
-#: Mastodon keeps idempotency keys for one hour; a resend inside that window is deduplicated.
-IDEMPOTENCY_WINDOW_SECONDS = 3600
+log = logging.getLogger("parley.mastodon")
+
+#: Widest first: a reply uses the narrowest of the channel's, the message's and the citizen's.
+VISIBILITY_ORDER = ("public", "unlisted", "private", "direct")
+#: How far before `since` lookup still reads (the server's clock may run behind ours).
+LOOKUP_CLOCK_SLACK = timedelta(minutes=10)
+LOOKUP_MAX_PAGES = 25
+PAGE_LIMIT = 40
+#: Pages read per fetch_* call at most (the next poll resumes from the cursor).
+LISTEN_MAX_PAGES = 5
+INSTANCE_TTL = 3600.0
+
+URL_RE = re.compile(r"https?://[^\s<>\"]+")
+MENTION_RE = re.compile(r"(?<![\w/@])@([A-Za-z0-9_]+)(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?")
+TAG_BREAK_RE = re.compile(r"<\s*(br|/p)\s*/?\s*>", re.I)
+TAG_RE = re.compile(r"<[^>]+>")
+
+
+def narrowest(*visibilities: str) -> str:
+    """The narrowest of the given visibilities (unknown or empty ones are ignored)."""
+    known = [v for v in visibilities if v in VISIBILITY_ORDER]
+    return max(known, key=VISIBILITY_ORDER.index) if known else "public"
+
+
+def html_to_text(content: str) -> str:
+    """Mastodon's HTML content as plain text (paragraphs and line breaks kept as new lines)."""
+    text = TAG_BREAK_RE.sub("\n", content or "")
+    return html.unescape(TAG_RE.sub("", text)).strip()
+
+
+def normalise(text: str) -> str:
+    """What two renderings of one status have in common: no mentions (a server shows a remote
+    `@user@host` as `@user`), no markup, no whitespace differences, case-folded."""
+    text = unicodedata.normalize("NFC", html.unescape(text or ""))
+    text = MENTION_RE.sub(" ", text)
+    return " ".join(text.split()).casefold()
+
+
+def weighted_length(text: str, *, url_length: int = 23) -> int:
+    """Mastodon's count: every URL as `url_length`, a remote mention as its local part, and one
+    per character as a reader sees it (combining marks and joiners do not count)."""
+    text = URL_RE.sub("x" * url_length, text)
+    text = MENTION_RE.sub(lambda m: "@" + m.group(1), text)
+    return sum(1 for ch in text if not (unicodedata.combining(ch) or ch in "\u200d\ufe0e\ufe0f"))
+
+
+def _id_key(value: str) -> tuple[int, str]:
+    return (len(value), value)  # Mastodon ids are numeric strings: longer is larger
+
+
+def _when(value) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+class _Client:
+    """One channel's Mastodon.py client in one thread, with what it learnt (who it is, the
+    instance's limits) and the last response's headers (Mastodon.py drops them on errors)."""
+
+    def __init__(self, api, session: requests.Session):
+        self.api = api
+        self.session = session
+        self.last_headers: dict[str, str] = {}
+        self.me: dict | None = None
+        self.limits: Limits | None = None
+        self.limits_at = 0.0
+
+
+_local = threading.local()
+#: idempotency key -> wall-clock start of this process's latest attempt to send it.
+_attempts: dict[str, float] = {}
+_attempts_lock = threading.Lock()
+
+
+def _attempt_started(key: str) -> None:
+    with _attempts_lock:
+        if len(_attempts) > 10000:
+            _attempts.clear()
+        _attempts[key] = time.time()
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    value = headers.get("Retry-After")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+            except (TypeError, ValueError):
+                pass
+    reset = headers.get("X-RateLimit-Reset")
+    if reset:
+        try:
+            return max(0.0, (_when(reset) - datetime.now(UTC)).total_seconds())
+        except ValueError:
+            return None
+    return None
 
 
 class MastodonAdapter(Adapter):
     name = "mastodon"
-    can_lookup = False
-    dedupe_window = IDEMPOTENCY_WINDOW_SECONDS - 300
+    can_lookup = True
+    can_listen = True
+    #: Idempotency-Key is not trusted (see the module docstring): never resend blindly.
+    dedupe_window = 0
 
-    def client(self):
+    # --- the client -----------------------------------------------------------------------
+    def _base_url(self) -> str:
+        base = str(self.config.get("api_base_url") or self.config.get("base_url") or "").rstrip("/")
+        if not base:
+            raise NotSentError("This Mastodon channel has no api_base_url.")
+        return base
+
+    def client(self) -> _Client:
+        """The reused client for this channel (per thread: sessions are not shared)."""
         from mastodon import Mastodon
 
-        base = self.config.get("api_base_url")
-        if not base:
-            raise PermanentError("This Mastodon channel has no api_base_url.")
-        return Mastodon(
-            access_token=self.secret("token_env") or None, api_base_url=base,
-            request_timeout=settings.PUBLISH_HTTP_TIMEOUT, ratelimit_method="throw",
-            version_check_mode="none", user_agent="Parley",
-        )
+        base = self._base_url()
+        token = self.secret("token_env") or ""
+        timeout = float(settings.PUBLISH_HTTP_TIMEOUT)
+        key = (self.channel.pk, base, token, timeout)
+        cache: dict = _local.__dict__.setdefault("clients", {})
+        holder = cache.get(key)
+        if holder is None:
+            session = requests_session(f"mastodon:{self.channel.pk}:{base}")
+            api = Mastodon(access_token=token or None, api_base_url=base, request_timeout=timeout,
+                           ratelimit_method="throw", version_check_mode="none", user_agent="Parley",
+                           session=session)
+            holder = _Client(api, session)
 
-    def send(self, publication) -> Result:
+            def remember(response, *args, _holder=holder, **kwargs):
+                _holder.last_headers = dict(response.headers)
+
+            session.hooks["response"] = [h for h in session.hooks.get("response", [])
+                                         if not getattr(h, "parley_mastodon", False)]
+            remember.parley_mastodon = True  # type: ignore[attr-defined]
+            session.hooks["response"].append(remember)
+            cache[key] = holder
+        return holder
+
+    def _error(self, exc: Exception, client: _Client, *, sending: bool = False) -> Exception:
+        """A Mastodon.py exception as one of the contract's errors, by type (never by text)."""
+        import mastodon as m
+
+        if isinstance(exc, m.MastodonUnauthorizedError):
+            return AuthError("Mastodon refused the access token (401): check the channel's token.")
+        if isinstance(exc, m.MastodonRatelimitError):
+            return RateLimited("Mastodon rate limit (429)", retry_after=_retry_after(client.last_headers))
+        if isinstance(exc, m.MastodonNetworkError):
+            cause = next((e for e in _causes(exc) if isinstance(e, requests.RequestException)), None)
+            return classify_requests_error(cause or exc)
+        if isinstance(exc, m.MastodonAPIError):
+            status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+            detail = exc.args[3] if len(exc.args) > 3 and exc.args[3] else (exc.args[2] if len(exc.args) > 2 else "")
+            if status is not None and status >= 500:
+                if sending and status != 503:
+                    # A 500/502/504 may come after the status was stored (or from a proxy that
+                    # gave up waiting): look before sending again.
+                    return AmbiguousError(f"Mastodon answered {status} to the post: {detail}")
+                return TransientError(f"Mastodon server error {status}: {detail}")
+            return PermanentError(f"Mastodon refused it ({status}): {detail}")
+        if isinstance(exc, m.MastodonError):
+            return PermanentError(f"Mastodon: {exc}")
+        return exc
+
+    def _call(self, fn, *, sending: bool = False):
+        from mastodon import MastodonError
+
+        client = self.client()
+        try:
+            return fn(client.api)
+        except MastodonError as exc:
+            raise self._error(exc, client, sending=sending) from exc
+
+    def _me(self) -> dict:
+        client = self.client()
+        if client.me is None:
+            client.me = dict(self._call(lambda api: api.account_verify_credentials()))
+        return client.me
+
+    # --- compatibility with the delivery service before it passes OutboundMessage ---------
+    def _message(self, msg) -> OutboundMessage:
+        """Until delivery calls send(message_for(pub)) and lookup(msg, since) (issue 10), accept
+        the Publication or the idempotency key it passes today."""
+        if isinstance(msg, OutboundMessage):
+            return msg
+        from ..models import Publication
+        from ..services.delivery import message_for
+
+        pub = msg if isinstance(msg, Publication) else Publication.objects.select_related("post__in_reply_to").get(
+            idempotency_key=str(msg))
+        return message_for(pub)
+
+    # --- publishing -----------------------------------------------------------------------
+    def text_for(self, msg: OutboundMessage) -> str:
+        """The text as sent: a reply starts by mentioning the citizen, unless it already does."""
+        body = msg.body.strip()
+        handle = (msg.reply_to.author_handle if msg.reply_to else "").strip().lstrip("@")
+        if handle:
+            local = handle.split("@", 1)[0]
+            if not re.search(rf"(?<![\w@])@{re.escape(local)}(?:@[\w.-]+)?(?![\w@])", body, re.I):
+                body = f"@{handle} {body}"
+        return body
+
+    def visibility_for(self, msg: OutboundMessage) -> str:
+        configured = str(self.config.get("visibility") or "public")
+        if configured not in VISIBILITY_ORDER:
+            raise NotSentError(f"This channel's visibility {configured!r} is not one of {', '.join(VISIBILITY_ORDER)}.")
+        citizen = msg.reply_to.visibility if msg.reply_to else ""
+        return narrowest(configured, msg.visibility, citizen)
+
+    def send(self, msg) -> Result:
+        msg = self._message(msg)
+        text = self.text_for(msg)
+        visibility = self.visibility_for(msg)
+        reply_to = msg.reply_to.external_id if msg.reply_to and msg.reply_to.external_id else None
+        _attempt_started(msg.idempotency_key)
+        status = self._call(lambda api: api.status_post(
+            text, in_reply_to_id=reply_to, visibility=visibility, language=msg.language or None,
+            idempotency_key=msg.idempotency_key,
+        ), sending=True)
+        return Result(external_id=str(status["id"]), url=str(status.get("url") or status.get("uri") or ""))
+
+    def matches(self, status, msg: OutboundMessage) -> bool:
+        if status.get("reblog"):
+            return False
+        target = msg.reply_to.external_id if msg.reply_to and msg.reply_to.external_id else None
+        if str(status.get("in_reply_to_id") or "") != str(target or ""):
+            return False
+        wanted = normalise(self.text_for(msg))
+        return normalise(html_to_text(str(status.get("content") or ""))) == wanted or (
+            bool(status.get("text")) and normalise(str(status["text"])) == wanted)
+
+    def lookup(self, msg, since: datetime | None = None) -> Result | None:
+        """Is `msg` among the account's own statuses since `since` (when the attempts began)?
+
+        Found is conclusive. "Not there" is conclusive only once no attempt can still be running
+        on the server: Mastodon writes its idempotency record after creating the status, so a
+        request still being processed would land after we looked. Within
+        MASTODON_INFLIGHT_SECONDS of the latest attempt's start (this process's, else `since`)
+        this raises TransientError ("ask again later"); after it, None. TransientError (or a
+        subclass) also when the server could not be asked."""
+        if not isinstance(msg, OutboundMessage):
+            since = since or self._publication_since(msg)
+        msg = self._message(msg)
+        since = since or msg.created_at
+        floor = since - LOOKUP_CLOCK_SLACK
+        me = self._me()
+        max_id = None
+        for _ in range(LOOKUP_MAX_PAGES):
+            try:
+                page = self._call(lambda api, max_id=max_id: api.account_statuses(me["id"], max_id=max_id, limit=PAGE_LIMIT))
+            except (PermanentError, AmbiguousError) as exc:
+                raise TransientError(f"could not list the account's statuses: {exc}") from exc
+            if not page:
+                self._not_there(msg, since)
+                return None
+            for status in page:
+                if self.matches(status, msg):
+                    return Result(external_id=str(status["id"]), url=str(status.get("url") or status.get("uri") or ""))
+            oldest = page[-1]
+            if _when(oldest["created_at"]) < floor:
+                self._not_there(msg, since)
+                return None
+            max_id = str(oldest["id"])
+        raise TransientError(f"looked through {LOOKUP_MAX_PAGES} pages without reaching {since.isoformat()}")
+
+    def _not_there(self, msg: OutboundMessage, since: datetime) -> None:
+        """Raise TransientError while an attempt may still be running on the server."""
+        with _attempts_lock:
+            started = max(_attempts.get(msg.idempotency_key, 0.0), since.timestamp())
+        wait = float(settings.MASTODON_INFLIGHT_SECONDS) - (time.time() - started)
+        if wait > 0:
+            raise TransientError(
+                f"not on the server yet, but the attempt begun {time.time() - started:.1f} s ago may still be "
+                f"running there: look again in {wait:.0f} s")
+
+    def _publication_since(self, msg) -> datetime | None:
+        from ..models import Publication
+
+        if isinstance(msg, Publication):
+            return msg.created_at
+        return Publication.objects.filter(idempotency_key=str(msg)).values_list("created_at", flat=True).first()
+
+    def limits(self) -> Limits:
+        client = self.client()
+        if client.limits is not None and time.monotonic() - client.limits_at < INSTANCE_TTL:
+            return client.limits
         import mastodon as m
 
         try:
-            status = self.client().status_post(
-                publication.body, language=publication.language,
-                visibility=self.config.get("visibility") or None,
-                idempotency_key=publication.idempotency_key,
-            )
-        except m.MastodonRatelimitError as exc:
-            raise TransientError(f"rate limited: {exc}") from exc
-        except m.MastodonServerError as exc:
-            raise TransientError(f"server error: {exc}") from exc
-        except m.MastodonNetworkError as exc:
-            text = str(exc)
-            if "NewConnectionError" in text or "Connection refused" in text or "ConnectTimeout" in text:
-                raise TransientError(f"could not connect: {text[:200]}") from exc
-            raise AmbiguousError(f"network error after sending: {text[:200]}") from exc
-        except m.MastodonAPIError as exc:
-            raise PermanentError(f"refused: {exc}") from exc
-        return Result(external_id=str(status["id"]), url=str(status.get("url") or status.get("uri") or ""))
+            info = client.api.instance_v2()
+        except m.MastodonNotFoundError:
+            info = None
+        except m.MastodonError as exc:
+            raise self._error(exc, client) from exc
+        if info is None:
+            info = self._call(lambda api: api.instance_v1())
+        config = info.get("configuration") or {}
+        statuses = config.get("statuses") or {}
+        max_chars = statuses.get("max_characters") or info.get("max_toot_chars") or 500
+        url_len = statuses.get("characters_reserved_per_url") or 23
+        client.limits = Limits(max_length=int(max_chars), unit="chars", url_length=int(url_len))
+        client.limits_at = time.monotonic()
+        return client.limits
+
+    def length_of(self, msg: OutboundMessage, limits: Limits | None = None) -> int:
+        limits = limits or self.limits()
+        return weighted_length(self.text_for(msg), url_length=limits.url_length or 23)
+
+    def preflight(self, msgs: list[OutboundMessage]) -> None:
+        """Before the first language goes out: the token works, the config is valid, and every
+        text fits the instance's real limit (URLs counted as the server counts them)."""
+        self.verify()
+        limits = self.limits()
+        for msg in msgs:
+            self.visibility_for(msg)
+            n = self.length_of(msg, limits)
+            if n > limits.max_length:
+                raise PermanentError(
+                    f"The {msg.language} text is {n} characters as Mastodon counts them; "
+                    f"this server allows {limits.max_length}.")
+
+    def verify(self) -> Account:
+        me = self._me()
+        host = urlparse(self._base_url()).hostname or ""
+        acct = str(me.get("acct") or me.get("username") or "")
+        handle = f"@{acct}" if "@" in acct else f"@{acct}@{host}"
+        return Account(handle=handle, display_name=str(me.get("display_name") or ""), url=str(me.get("url") or ""))
+
+    def retract(self, external_id: str) -> None:
+        import mastodon as m
+
+        client = self.client()
+        try:
+            client.api.status_delete(external_id)
+        except m.MastodonNotFoundError:
+            return  # already gone
+        except m.MastodonError as exc:
+            raise self._error(exc, client) from exc
+
+    # --- engagement -----------------------------------------------------------------------
+    def engage(self, action: str, target: ThreadRef, idempotency_key: str = "") -> Result:
+        """Favourite ("like") or boost a status. Both are idempotent on Mastodon: doing it again
+        answers with the same state, so a retry after an unclear outcome is harmless."""
+        if not target.external_id:
+            raise PermanentError("Nothing to engage with: the message has no Mastodon status id.")
+        if action == "like":
+            status = self._call(lambda api: api.status_favourite(target.external_id))
+            return Result(external_id=str(status["id"]), url=str(status.get("url") or ""))
+        if action == "boost":
+            status = self._call(lambda api: api.status_reblog(target.external_id))
+            return Result(external_id=str(status["id"]), url=str(status.get("url") or ""))
+        raise PermanentError(f"Unknown engagement {action!r}.")
+
+    def engaged(self, action: str, target: ThreadRef) -> bool:
+        """Has the account already done `action` on `target`? (The look before a retry.)"""
+        status = self._call(lambda api: api.status(target.external_id))
+        return bool(status.get("favourited") if action == "like" else status.get("reblogged"))
+
+    # --- listening ------------------------------------------------------------------------
+    def _item(self, status, *, kind: str | None = None) -> InboundItem:
+        me = self._me()
+        account = status.get("account") or {}
+        visibility = str(status.get("visibility") or "public")
+        if kind is None:
+            if visibility == "direct":
+                kind = "direct"
+            elif status.get("in_reply_to_account_id") and str(status["in_reply_to_account_id"]) == str(me["id"]):
+                kind = "reply"
+            else:
+                kind = "mention"
+        handle = str(account.get("acct") or account.get("username") or "")
+        language = str(status.get("language") or "").split("-")[0].lower()
+        return InboundItem(
+            external_id=str(status["id"]), kind=kind, author=str(account.get("display_name") or handle),
+            author_handle=handle, text=html_to_text(str(status.get("content") or "")),
+            created_at=_when(status["created_at"]), language=language, visibility=visibility,
+            url=str(status.get("url") or status.get("uri") or ""),
+            thread=ThreadRef(external_id=str(status["id"]), uri=str(status.get("uri") or ""),
+                             author_handle=handle, visibility=visibility),
+        )
+
+    def _pages(self, fetch, cursor: str) -> tuple[list, str]:
+        """Read forward from `cursor` (min_id: the page right after it) until nothing is newer,
+        at most LISTEN_MAX_PAGES; with no cursor, only the newest page (no backfill)."""
+        rows: list = []
+        newest = cursor
+        for _ in range(LISTEN_MAX_PAGES if cursor else 1):
+            page = list(self._call(lambda api, after=newest: fetch(api, after or None)))
+            if not page:
+                break
+            rows.extend(page)
+            top = max((str(r["id"]) for r in page), key=_id_key)
+            if newest and _id_key(top) <= _id_key(newest):
+                break
+            newest = top
+            if not cursor or len(page) < PAGE_LIMIT:
+                break
+        return rows, newest
+
+    def fetch_mentions(self, cursor: str = "") -> Page:
+        """Mentions of the account (direct ones included) since `cursor` (a notification id)."""
+        rows, newest = self._pages(
+            lambda api, after: api.notifications(types=["mention"], min_id=after, limit=PAGE_LIMIT), cursor)
+        items = [self._item(n["status"]) for n in sorted(rows, key=lambda n: _id_key(str(n["id"])))
+                 if n.get("status") and n.get("type") == "mention"]
+        return Page(items=items, cursor=newest or cursor)
+
+    def fetch_stream(self, query: str, cursor: str = "") -> Page:
+        """Community posts: a hashtag timeline for `#tag`, else a status search."""
+        query = query.strip()
+        if query.startswith("#") and re.fullmatch(r"#\w+", query):
+            tag = query[1:]
+            fetch = lambda api, after: api.timeline_hashtag(tag, min_id=after, limit=PAGE_LIMIT)  # noqa: E731
+        else:
+            def fetch(api, after):
+                return api.search_v2(query, resolve=False, result_type="statuses", min_id=after,
+                                     limit=PAGE_LIMIT)["statuses"]
+        rows, newest = self._pages(fetch, cursor)
+        me = self._me()
+        items = [self._item(s, kind="community") for s in sorted(rows, key=lambda s: _id_key(str(s["id"])))
+                 if str((s.get("account") or {}).get("id")) != str(me["id"]) and not s.get("reblog")]
+        return Page(items=items, cursor=newest or cursor)
+
+
+def _causes(exc: BaseException):
+    seen: set[int] = set()
+    item: BaseException | None = exc
+    while item is not None and id(item) not in seen:
+        seen.add(id(item))
+        yield item
+        item = item.__cause__ or item.__context__

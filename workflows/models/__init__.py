@@ -3,6 +3,7 @@ from .caretaker import CaretakerPeriod
 from .channel import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission
 from .inbound import HoldingReply, InboundMessage
 from .lane import EscalationRule, GuidelineRule, Lane, LaneStep
+from .listening import Engagement, ListeningCursor, ListeningStream
 from .outbox import IdempotencyRecord, OutboxEvent, WebhookSubscription
 from .post import Decision, Post, PostReview, PostRevision, PostText
 from .publication import Publication
@@ -16,6 +17,7 @@ __all__ = [
     "ChannelGroupObjectPermission",
     "ChannelUserObjectPermission",
     "Decision",
+    "Engagement",
     "EscalationRule",
     "GuidelineRule",
     "HoldingReply",
@@ -23,6 +25,8 @@ __all__ = [
     "InboundMessage",
     "Lane",
     "LaneStep",
+    "ListeningCursor",
+    "ListeningStream",
     "OutboxEvent",
     "Post",
     "PostReview",

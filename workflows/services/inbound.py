@@ -1,13 +1,22 @@
 """The conversation inbox: ingest citizen messages, claim, dismiss."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import limits
-from ..constants import ChannelPerm, DismissReason, InboundStatus
+from ..channels.base import InboundItem, ThreadRef
+from ..constants import (
+    ChannelPerm,
+    DismissReason,
+    InboundKind,
+    InboundSource,
+    InboundStatus,
+    Visibility,
+)
 from ..exceptions import Conflict, InvalidInput, NotFound, TextTooLong
 from ..guidelines import detect_language
 from ..messages import Message
@@ -35,9 +44,15 @@ def inbound_ingest(
     url: str = "",
     received_at: datetime | None = None,
     language: str | None = None,
+    kind: str = InboundKind.MENTION,
+    source: str = InboundSource.API,
+    visibility: str = Visibility.PUBLIC,
+    author_handle: str = "",
+    thread: dict | None = None,
 ) -> tuple[InboundMessage, bool]:
     """Store a citizen message; idempotent on (channel, external_id). Detects the language when
-    not given. Returns (message, created). Raises InvalidInput, NotPermitted."""
+    not given. `thread` holds the platform references a reply needs (the fields of ThreadRef).
+    Returns (message, created). Raises InvalidInput, NotPermitted."""
     errors: dict[str, list[str]] = {}
     if isinstance(text, str) and len(text) > limits.INBOUND_TEXT_MAX:
         params = {"length": len(text), "limit": limits.INBOUND_TEXT_MAX}
@@ -51,6 +66,13 @@ def inbound_ingest(
         errors["language"] = ["Use en or fr."]
     if received_at is not None and (not isinstance(received_at, datetime) or timezone.is_naive(received_at)):
         errors["received_at"] = ["Give an ISO 8601 time with an offset."]
+    for name, value, choices in (("kind", kind, InboundKind.values), ("source", source, InboundSource.values),
+                                 ("visibility", visibility, Visibility.values)):
+        if value not in choices:
+            errors[name] = [f"Use one of: {', '.join(choices)}."]
+    if not isinstance(author_handle, str) or len(author_handle) > 300 or "\x00" in author_handle:
+        errors["author_handle"] = ["At most 300 characters, no NUL."]
+    refs = _thread_refs(thread, errors)
     if errors:
         raise InvalidInput(code="fields.invalid", errors=errors)
     chan = Channel.objects.filter(slug=channel, organisation_id=by.organisation_id).first() if by.organisation_id or by.is_superuser else None
@@ -59,26 +81,63 @@ def inbound_ingest(
     if chan is None:
         raise InvalidInput(code="channel.unknown", errors={"channel": [Message("channel.unknown")]})
     ensure_perm_on_channels(user=by, channel_ids=[chan.id], codename=ChannelPerm.DRAFT)
-    existing = InboundMessage.objects.filter(channel=chan, external_id=external_id).first()
+    return _store(
+        channel=chan, by=by, external_id=external_id.strip(), author=author.strip(), text=text.strip(),
+        url=url or "", received_at=received_at or timezone.now(), language=language or "", kind=kind,
+        source=source, visibility=visibility, author_handle=author_handle.strip().lstrip("@"), thread=refs,
+    )
+
+
+def _thread_refs(thread, errors: dict) -> dict:
+    if thread in (None, ""):
+        return {}
+    if not isinstance(thread, dict) or any(k not in ThreadRef.__dataclass_fields__ for k in thread) or any(
+        not isinstance(v, str) or len(v) > 500 for v in thread.values()
+    ):
+        errors["thread"] = [f"An object with string fields among: {', '.join(ThreadRef.__dataclass_fields__)}."]
+        return {}
+    return {k: v for k, v in thread.items() if v}
+
+
+def _store(*, channel: Channel, by, external_id: str, author: str, text: str, url: str, received_at: datetime,
+           language: str, kind: str, source: str, visibility: str, author_handle: str,
+           thread: dict) -> tuple[InboundMessage, bool]:
+    existing = InboundMessage.objects.filter(channel=channel, external_id=external_id).first()
     if existing is not None:
         return existing, False
     lang = language or detect_language(text) or ""
     try:
         with transaction.atomic():
             msg = InboundMessage.objects.create(
-                organisation_id=chan.organisation_id, channel=chan, external_id=external_id.strip(),
-                author=author.strip(), body=text.strip(), language=lang, url=url or "",
-                received_at=received_at or timezone.now(),
+                organisation_id=channel.organisation_id, channel=channel, external_id=external_id,
+                author=author, body=text, language=lang, url=url, received_at=received_at, kind=kind,
+                source=source, visibility=visibility, author_handle=author_handle, thread=thread,
             )
             audit_record(owner=msg, verb="received", actor=by,
-                         data={"channel": chan.slug, "external_id": msg.external_id, "language": lang})
+                         data={"channel": channel.slug, "external_id": msg.external_id, "language": lang,
+                               "kind": kind, "source": source})
             msg.save(update_fields=["audit_seq", "audit_head"])
-            outbox_emit(topic="inbound.received", organisation_id=chan.organisation_id,
+            outbox_emit(topic="inbound.received", organisation_id=channel.organisation_id,
                         payload={"inbound_id": msg.id})
     except IntegrityError:
         # Another request stored the same (channel, external_id) first: answer with that one.
-        return InboundMessage.objects.get(channel=chan, external_id=external_id.strip()), False
+        return InboundMessage.objects.get(channel=channel, external_id=external_id), False
     return msg, True
+
+
+def inbound_hear(*, channel: Channel, item: InboundItem) -> tuple[InboundMessage, bool]:
+    """Store what listening heard on the platform (source=platform); idempotent on (channel,
+    external_id). The first-response clock starts at the platform's `created_at`; the language is
+    the platform's tag, else detected. Returns (message, created)."""
+    tag = (item.language or "").split("-")[0].lower()[:2]
+    thread = {k: v for k, v in asdict(item.thread).items() if v and k not in ("author_handle", "visibility")}
+    return _store(
+        channel=channel, by=None, external_id=item.external_id[:300], author=(item.author or item.author_handle)[:300],
+        text=item.text[:20000], url=(item.url or "")[:500], received_at=item.created_at, language=tag,
+        kind=item.kind if item.kind in InboundKind.values else InboundKind.MENTION, source=InboundSource.PLATFORM,
+        visibility=item.visibility if item.visibility in Visibility.values else Visibility.PUBLIC,
+        author_handle=item.author_handle.lstrip("@")[:300], thread=thread,
+    )
 
 
 @transaction.atomic

@@ -31,6 +31,7 @@ TOPICS = (
     "review.concern",
     "inbound.received",
     "caretaker.created",
+    "inbound.engaged",
 )
 
 _UNSET = object()

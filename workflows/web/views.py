@@ -292,6 +292,23 @@ def inbound_claim(request, inbound_id: int):
 
 
 @login_required
+@require_POST
+def inbound_engage(request, inbound_id: int):
+    """Like or boost the message on its platform (issue 10; the service checks everything)."""
+    from ..services.engagement import inbound_engage as engage
+
+    msg = _inbound(request, inbound_id)
+    try:
+        eng, _created = engage(inbound_id=msg.id, by=request.user, action=request.POST.get("action", ""))
+    except WorkflowError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(action)s: asked; it is sent to the platform in a moment.")
+                         % {"action": eng.get_action_display()})
+    return redirect("web-inbound", inbound_id=msg.id)
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 200):
     """Read a citizen message and reply in place (create the reply, then submit it)."""
@@ -337,6 +354,7 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
         "can_dismiss": _may_dismiss(msg, user),
         "dismissal": _dismissal(msg),
         "logged": selectors.inbound_last_event(inbound_id=msg.id, verb="logged") if msg.source == "manual" else None,
+        **_engagement_context(msg),
     })
 
 
@@ -378,6 +396,18 @@ def inbound_dismiss(request, inbound_id: int):
             return redirect("web-inbox")
     request.method = "GET"
     return inbound_detail(request, inbound_id, dismiss_form=form, status=400)
+
+
+def _engagement_context(msg) -> dict:
+    from ..constants import EngagementAction
+    from ..services.engagement import can_engage
+
+    if msg.status == InboundStatus.DISMISSED or not can_engage(msg.channel):
+        return {"engage_actions": []}
+    done = {e.action: e for e in msg.engagements.all()}
+    actions = [(value, label, done.get(value)) for value, label in EngagementAction.choices
+               if value != EngagementAction.BOOST or msg.visibility in ("public", "unlisted")]
+    return {"engage_actions": actions}
 
 
 # --- live checks (htmx) --------------------------------------------------------------------

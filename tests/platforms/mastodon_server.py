@@ -1,0 +1,450 @@
+"""A local Mastodon-API server for the tests: a real HTTP server on 127.0.0.1, in a thread.
+
+It behaves like the servers Parley was run against (issue 10), not like a mock agreeing with the
+client: statuses are stored and rendered to HTML as Mastodon renders them (mentions and links
+become <a> tags), ids are increasing numeric strings, lists page with max_id / since_id / min_id
+and Link headers, a direct status is visible only to its author and the accounts it mentions,
+401 answers a bad token and 429 carries Retry-After / X-RateLimit-Reset.
+
+Switchable behaviours seen on real servers:
+- `idempotency = "ignore"`: the Idempotency-Key header is ignored entirely;
+- `idempotency = "race"`: Mastodon's own check: the key's record is written only after the status
+  is created, `work_time` seconds after the request arrived, so a retry during that time makes a
+  second status;
+- `answer_delay`: the status is created at once, the answer comes `answer_delay` seconds later
+  (after the client's timeout);
+- `rate_limited`: the next N requests answer 429.
+Tests count what went out by listing the account's statuses (`statuses_of`).
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlparse
+
+DOMAIN = "social.test"
+MENTION_RE = re.compile(r"(?<![\w/@])@([A-Za-z0-9_]+)(?:@([A-Za-z0-9.-]+\.[A-Za-z]{2,}))?")
+URL_RE = re.compile(r"https?://[^\s<>\"]+")
+TAG_RE = re.compile(r"(?<![\w/&])#(\w+)")
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many pollers at once (the bench) must not be refused
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+class MastodonServer:
+    def __init__(self, *, max_characters: int = 500, url_reserved: int = 23):
+        self.lock = threading.RLock()
+        self.max_characters = max_characters
+        self.url_reserved = url_reserved
+        self.accounts: dict[str, dict] = {}      # id -> account
+        self.tokens: dict[str, str] = {}         # token -> account id
+        self.statuses: dict[str, dict] = {}      # id -> stored status
+        self.notifications: list[dict] = []
+        self.favourites: set[tuple[str, str]] = set()
+        self.reblogs: dict[tuple[str, str], str] = {}
+        self.idempotency_records: dict[tuple[str, str], str] = {}
+        self.requests: list[dict] = []
+        self._id = 110_000_000_000_000_000
+        self.idempotency = "honour"   # honour | ignore | race
+        self.work_time = 0.0
+        self.answer_delay = 0.0
+        self.rate_limited = 0
+        self.retry_after = 7
+        self.drop_posts = 0       # the next N posts are read, then the connection is closed unanswered
+        self.read_delay = 0.0     # seconds before answering a GET
+        self.server = _Server(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # --- control --------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> MastodonServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.accounts.clear()
+            self.tokens.clear()
+            self.statuses.clear()
+            self.notifications.clear()
+            self.favourites.clear()
+            self.reblogs.clear()
+            self.idempotency_records.clear()
+            self.requests.clear()
+            self.idempotency = "honour"
+            self.work_time = 0.0
+            self.answer_delay = 0.0
+            self.rate_limited = 0
+            self.drop_posts = 0
+            self.read_delay = 0.0
+
+    def _next_id(self) -> str:
+        with self.lock:
+            self._id += 1000 + (self._id % 7)
+            return str(self._id)
+
+    def add_account(self, username: str, token: str, display_name: str = "") -> dict:
+        with self.lock:
+            acc = {
+                "id": self._next_id(), "username": username, "acct": username,
+                "display_name": display_name or username, "locked": False, "bot": False,
+                "url": f"https://{DOMAIN}/@{username}", "uri": f"https://{DOMAIN}/users/{username}",
+                "created_at": _iso(datetime.now(UTC)), "note": "", "avatar": "", "avatar_static": "",
+                "header": "", "header_static": "", "followers_count": 0, "following_count": 0,
+                "statuses_count": 0, "emojis": [], "fields": [],
+            }
+            self.accounts[acc["id"]] = acc
+            self.tokens[token] = acc["id"]
+            return acc
+
+    def account_by_name(self, username: str) -> dict | None:
+        return next((a for a in self.accounts.values() if a["username"].lower() == username.lower()), None)
+
+    def statuses_of(self, username: str) -> list[dict]:
+        """Every status the account has on the server (what tests count), oldest first."""
+        acc = self.account_by_name(username)
+        with self.lock:
+            return sorted((s for s in self.statuses.values() if acc and s["account_id"] == acc["id"]
+                           and not s.get("deleted")), key=lambda s: int(s["id"]))
+
+    def post_as(self, username: str, text: str, *, visibility: str = "public", in_reply_to_id: str | None = None,
+                language: str | None = "en") -> dict:
+        """A citizen writes on the server (as through its own client)."""
+        acc = self.account_by_name(username)
+        assert acc is not None, username
+        return self._create_status(acc, {"status": text, "visibility": visibility,
+                                         "in_reply_to_id": in_reply_to_id, "language": language})
+
+    # --- the model ------------------------------------------------------------------------
+    def _render(self, text: str) -> tuple[str, list[dict], list[dict]]:
+        mentions, tags = [], []
+        out = []
+        pos = 0
+        pattern = re.compile(f"{MENTION_RE.pattern}|{URL_RE.pattern}|{TAG_RE.pattern}")
+        for m in pattern.finditer(text):
+            out.append(html.escape(text[pos:m.start()]))
+            token = m.group(0)
+            if token.startswith("@"):
+                user, domain = m.group(1), m.group(2)
+                acc = self.account_by_name(user) if domain in (None, DOMAIN) else None
+                if acc is not None:
+                    mentions.append({"id": acc["id"], "username": acc["username"], "acct": acc["acct"], "url": acc["url"]})
+                    out.append(f'<span class="h-card"><a href="{acc["url"]}" class="u-url mention">@<span>'
+                               f'{html.escape(acc["username"])}</span></a></span>')
+                else:
+                    out.append(html.escape(token))
+            elif token.startswith("http"):
+                scheme, rest = token.split("://", 1)
+                shown, hidden = rest[:30], rest[30:]
+                out.append(f'<a href="{html.escape(token)}" target="_blank" rel="nofollow noopener noreferrer">'
+                           f'<span class="invisible">{scheme}://</span><span class="ellipsis">{html.escape(shown)}</span>'
+                           f'<span class="invisible">{html.escape(hidden)}</span></a>')
+            else:
+                name = token[1:]
+                tags.append({"name": name.lower(), "url": f"https://{DOMAIN}/tags/{name.lower()}"})
+                out.append(f'<a href="https://{DOMAIN}/tags/{name.lower()}" class="mention hashtag" rel="tag">#<span>'
+                           f'{html.escape(name)}</span></a>')
+            pos = m.end()
+        out.append(html.escape(text[pos:]))
+        paragraphs = "".join(out).split("\n\n")
+        return "".join(f"<p>{p.replace(chr(10), '<br />')}</p>" for p in paragraphs), mentions, tags
+
+    def _length(self, text: str) -> int:
+        counted = URL_RE.sub("x" * self.url_reserved, text)
+        counted = MENTION_RE.sub(lambda m: "@" + m.group(1), counted)
+        return len(counted)
+
+    def _create_status(self, acc: dict, params: dict) -> dict:
+        text = str(params.get("status") or "")
+        visibility = params.get("visibility") or "public"
+        if visibility not in VISIBILITIES:
+            raise ApiError(422, "Validation failed: Visibility is not included in the list")
+        if not text.strip():
+            raise ApiError(422, "Validation failed: Text can't be blank")
+        if self._length(text) > self.max_characters:
+            raise ApiError(422, f"Validation failed: Text character limit of {self.max_characters} exceeded")
+        reply_to = params.get("in_reply_to_id") or None
+        with self.lock:
+            parent = self.statuses.get(str(reply_to)) if reply_to else None
+            if reply_to and (parent is None or not self._visible(parent, acc["id"])):
+                raise ApiError(404, "Record not found")
+            content, mentions, tags = self._render(text)
+            sid = self._next_id()
+            status = {
+                "id": sid, "account_id": acc["id"], "text": text, "content": content, "mentions": mentions,
+                "tags": tags, "visibility": visibility, "language": params.get("language") or None,
+                "in_reply_to_id": parent["id"] if parent else None,
+                "in_reply_to_account_id": parent["account_id"] if parent else None,
+                "created_at": datetime.now(UTC), "reblog_of": None,
+            }
+            self.statuses[sid] = status
+            acc["statuses_count"] += 1
+            for m in mentions:
+                if m["id"] != acc["id"]:
+                    self.notifications.append({"id": self._next_id(), "type": "mention", "recipient": m["id"],
+                                               "from": acc["id"], "status_id": sid, "created_at": status["created_at"]})
+            return status
+
+    def _visible(self, status: dict, viewer: str | None) -> bool:
+        if status.get("deleted"):
+            return False
+        if status["visibility"] in ("public", "unlisted"):
+            return True
+        if viewer == status["account_id"]:
+            return True
+        # Followers-only and direct: also the accounts it mentions (Mastodon's StatusPolicy).
+        return any(m["id"] == viewer for m in status["mentions"])
+
+    def _status_json(self, status: dict, viewer: str | None) -> dict:
+        acc = self.accounts[status["account_id"]]
+        reblog = None
+        if status.get("reblog_of"):
+            reblog = self._status_json(self.statuses[status["reblog_of"]], viewer)
+        return {
+            "id": status["id"], "uri": f"{acc['uri']}/statuses/{status['id']}",
+            "url": f"{acc['url']}/{status['id']}", "created_at": _iso(status["created_at"]),
+            "account": acc, "content": "" if reblog else status["content"], "visibility": status["visibility"],
+            "sensitive": False, "spoiler_text": "", "language": status["language"],
+            "in_reply_to_id": status["in_reply_to_id"], "in_reply_to_account_id": status["in_reply_to_account_id"],
+            "mentions": status["mentions"], "tags": status["tags"], "emojis": [], "media_attachments": [],
+            "replies_count": sum(1 for s in self.statuses.values() if s["in_reply_to_id"] == status["id"]),
+            "reblogs_count": sum(1 for (_, sid) in self.reblogs if sid == status["id"]),
+            "favourites_count": sum(1 for (_, sid) in self.favourites if sid == status["id"]),
+            "favourited": (viewer, status["id"]) in self.favourites,
+            "reblogged": (viewer, status["id"]) in self.reblogs,
+            "reblog": reblog, "card": None, "poll": None, "application": None, "edited_at": None,
+        }
+
+    # --- HTTP -----------------------------------------------------------------------------
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _params(self) -> dict:
+                parsed = urlparse(self.path)
+                params = {k: (v if k.endswith("[]") else v[-1]) for k, v in parse_qs(parsed.query).items()}
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                if raw:
+                    if "json" in (self.headers.get("Content-Type") or ""):
+                        params.update(json.loads(raw))
+                    else:
+                        for k, v in parse_qs(raw.decode(), keep_blank_values=True).items():
+                            params[k] = v if k.endswith("[]") else v[-1]
+                return params
+
+            def _send(self, status: int, doc, headers: dict | None = None) -> None:
+                out = json.dumps(doc).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                    self.send_header("Content-Length", str(len(out)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(out)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (the late-answer behaviour)
+
+            def _serve(self):
+                path = urlparse(self.path).path.rstrip("/")
+                params = self._params()
+                with server.lock:
+                    server.requests.append({"method": self.command, "path": path, "headers": dict(self.headers),
+                                            "params": params, "at": time.monotonic()})
+                    limited = server.rate_limited > 0 and not path.startswith("/api/v1/instance") \
+                        and not path.startswith("/api/v2/instance")
+                    if limited:
+                        server.rate_limited -= 1
+                if limited:
+                    reset = datetime.now(UTC) + timedelta(seconds=server.retry_after)
+                    return self._send(429, {"error": "Too many requests"}, {
+                        "Retry-After": str(server.retry_after), "X-RateLimit-Limit": "300",
+                        "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": _iso(reset),
+                    })
+                viewer = None
+                auth = self.headers.get("Authorization") or ""
+                if auth.startswith("Bearer "):
+                    viewer = server.tokens.get(auth[7:])
+                    if viewer is None:
+                        return self._send(401, {"error": "The access token is invalid"})
+                if self.command == "GET" and server.read_delay:
+                    time.sleep(server.read_delay)
+                try:
+                    status, doc, headers = server.route(self.command, path, params, viewer, self.headers)
+                except Dropped:
+                    self.close_connection = True  # crashed before creating anything: no answer
+                    return None
+                except ApiError as exc:
+                    return self._send(exc.status, {"error": exc.message})
+                self._send(status, doc, headers)
+
+            do_GET = do_POST = do_DELETE = do_PUT = _serve
+
+        return Handler
+
+    def _page(self, items: list[dict], params: dict, path: str, key=lambda x: x["id"]) -> tuple[list[dict], dict]:
+        """Mastodon's paging: newest first; max_id (older than), since_id (newer than, newest
+        page), min_id (newer than, the page right after it)."""
+        limit = max(1, min(int(params.get("limit") or 20), 40))
+        items = sorted(items, key=lambda x: int(key(x)), reverse=True)
+        if params.get("max_id"):
+            items = [i for i in items if int(key(i)) < int(params["max_id"])]
+        if params.get("since_id"):
+            items = [i for i in items if int(key(i)) > int(params["since_id"])]
+        if params.get("min_id"):
+            items = [i for i in items if int(key(i)) > int(params["min_id"])]
+            items = sorted(items, key=lambda x: int(key(x)))[:limit][::-1]
+        else:
+            items = items[:limit]
+        headers = {}
+        if items:
+            base = f"{self.url}{path}"
+            keep = {k: v for k, v in params.items() if k not in ("max_id", "min_id", "since_id") and not k.endswith("[]")}
+            nxt = urlencode({**keep, "max_id": key(items[-1])})
+            prev = urlencode({**keep, "min_id": key(items[0])})
+            headers["Link"] = f'<{base}?{nxt}>; rel="next", <{base}?{prev}>; rel="prev"'
+        return items, headers
+
+    def route(self, method: str, path: str, params: dict, viewer: str | None, headers) -> tuple[int, object, dict]:
+        if path in ("/api/v1/instance", "/api/v2/instance"):
+            config = {"statuses": {"max_characters": self.max_characters, "max_media_attachments": 4,
+                                   "characters_reserved_per_url": self.url_reserved}}
+            doc = {"uri": DOMAIN, "domain": DOMAIN, "title": "Local test server", "version": "4.3.0",
+                   "api_versions": {"mastodon": 2},
+                   "configuration": config}
+            return 200, doc, {}
+        if viewer is None:
+            raise ApiError(401, "The access token is invalid")
+        me = self.accounts[viewer]
+        if path == "/api/v1/accounts/verify_credentials" and method == "GET":
+            return 200, {**me, "source": {"privacy": "public", "language": "en", "note": ""}}, {}
+        m = re.fullmatch(r"/api/v1/accounts/(\d+)/statuses", path)
+        if m and method == "GET":
+            with self.lock:
+                mine = [s for s in self.statuses.values() if s["account_id"] == m.group(1) and self._visible(s, viewer)]
+                if params.get("exclude_direct") in ("true", "1", "True"):
+                    mine = [s for s in mine if s["visibility"] != "direct"]
+                page, link = self._page(mine, params, path)
+                return 200, [self._status_json(s, viewer) for s in page], link
+        if path == "/api/v1/statuses" and method == "POST":
+            return self._post_status(me, params, headers)
+        m = re.fullmatch(r"/api/v1/statuses/(\d+)(/favourite|/reblog)?", path)
+        if m:
+            with self.lock:
+                status = self.statuses.get(m.group(1))
+                if status is None or not self._visible(status, viewer):
+                    raise ApiError(404, "Record not found")
+                action = m.group(2)
+                if action is None and method == "GET":
+                    return 200, self._status_json(status, viewer), {}
+                if action is None and method == "DELETE":
+                    if status["account_id"] != viewer:
+                        raise ApiError(403, "This action is not allowed")
+                    doc = {**self._status_json(status, viewer), "text": status["text"]}
+                    status["deleted"] = True
+                    return 200, doc, {}
+                if action == "/favourite" and method == "POST":
+                    self.favourites.add((viewer, status["id"]))  # a repeat is a no-op, like Mastodon
+                    return 200, self._status_json(status, viewer), {}
+                if action == "/reblog" and method == "POST":
+                    if status["visibility"] not in ("public", "unlisted"):
+                        raise ApiError(422, "Validation failed: Reblog of status is not allowed")
+                    if (viewer, status["id"]) not in self.reblogs:
+                        rid = self._next_id()
+                        self.statuses[rid] = {**status, "id": rid, "account_id": viewer, "reblog_of": status["id"],
+                                              "mentions": [], "created_at": datetime.now(UTC), "in_reply_to_id": None,
+                                              "in_reply_to_account_id": None}
+                        self.reblogs[(viewer, status["id"])] = rid
+                    return 200, self._status_json(self.statuses[self.reblogs[(viewer, status["id"])]], viewer), {}
+        if path == "/api/v1/notifications" and method == "GET":
+            types = params.get("types[]") or []
+            with self.lock:
+                mine = [n for n in self.notifications if n["recipient"] == viewer and (not types or n["type"] in types)
+                        and not self.statuses[n["status_id"]].get("deleted")]
+                page, link = self._page(mine, params, path)
+                docs = [{"id": n["id"], "type": n["type"], "created_at": _iso(n["created_at"]),
+                         "account": self.accounts[n["from"]],
+                         "status": self._status_json(self.statuses[n["status_id"]], viewer)} for n in page]
+                return 200, docs, link
+        m = re.fullmatch(r"/api/v1/timelines/tag/(\w+)", path)
+        if m and method == "GET":
+            tag = m.group(1).lower()
+            with self.lock:
+                found = [s for s in self.statuses.values() if s["visibility"] == "public" and not s.get("deleted")
+                         and not s.get("reblog_of") and any(t["name"] == tag for t in s["tags"])]
+                page, link = self._page(found, params, path)
+                return 200, [self._status_json(s, viewer) for s in page], link
+        if path == "/api/v2/search" and method == "GET":
+            q = str(params.get("q") or "").lower()
+            with self.lock:
+                found = [s for s in self.statuses.values() if s["visibility"] == "public" and not s.get("deleted")
+                         and not s.get("reblog_of") and q and q in s["text"].lower()]
+                page, _ = self._page(found, params, path)
+                return 200, {"accounts": [], "hashtags": [], "statuses": [self._status_json(s, viewer) for s in page]}, {}
+        raise ApiError(404, "Not found")
+
+    def _post_status(self, me: dict, params: dict, headers) -> tuple[int, object, dict]:
+        with self.lock:
+            drop = self.drop_posts > 0
+            if drop:
+                self.drop_posts -= 1
+        if drop:
+            raise Dropped()
+        key = headers.get("Idempotency-Key")
+        record = (me["id"], key) if key and self.idempotency != "ignore" else None
+        if record is not None:
+            with self.lock:
+                existing = self.idempotency_records.get(record)
+                if existing is not None:
+                    return 200, self._status_json(self.statuses[existing], me["id"]), {}
+                if self.idempotency == "honour":
+                    status = self._create_status(me, params)  # checked and recorded under one lock
+                    self.idempotency_records[record] = status["id"]
+        if record is None or self.idempotency == "race":
+            if self.work_time:
+                time.sleep(self.work_time)  # the request is being processed; no record yet
+            status = self._create_status(me, params)
+            if record is not None:
+                with self.lock:
+                    self.idempotency_records.setdefault(record, status["id"])  # written only now
+        if self.answer_delay:
+            time.sleep(self.answer_delay)  # created; the answer comes after the client gave up
+        with self.lock:
+            return 200, self._status_json(status, me["id"]), {}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Dropped(Exception):
+    """The server went away while handling the request, before storing anything."""
