@@ -146,6 +146,11 @@ def s_inbound(flow, which):
     return {"pk": msg.id}, {}
 
 
+def s_inbound_engage(flow, which):
+    ids, _ = s_inbound(flow, which)
+    return ids, {"action": "like"}
+
+
 def s_inbound_dismiss(flow, which):
     ids, _ = s_inbound(flow, which)
     return ids, {"reason": "spam", "comment": "Advertising."}
@@ -273,6 +278,10 @@ EXPECTED = {
     }),
     ("POST", "/api/v1/inbound/{pk}/claim/"): (s_inbound, {
         "own": _statuses(403, dana=200, uma=200, omar=404), "other": OTHER_OMAR_200,
+    }),
+    # Engaging needs the reply permission; the demo's channels (log adapter) cannot like or boost: 400.
+    ("POST", "/api/v1/inbound/{pk}/engage/"): (s_inbound_engage, {
+        "own": _statuses(403, dana=400, uma=400, omar=404), "other": _statuses(404, omar=400),
     }),
     ("POST", "/api/v1/inbound/{pk}/dismiss/"): (s_inbound_dismiss, {
         "own": _statuses(403, dana=200, uma=200, omar=404), "other": OTHER_OMAR_200,
