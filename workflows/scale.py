@@ -78,8 +78,8 @@ def seed_scale(scale: Scale | None = None) -> dict:
     # Users of the other organisations, each with object permissions on their channel.
     first_user = _one("SELECT COALESCE(MAX(id), 0) FROM accounts_user")
     _q(f"""INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name, email, is_staff,
-               is_active, date_joined, preferred_language, organisation_id)
-           SELECT '!', false, 'scale-user-' || g, '', '', '', false, true, now(), 'en',
+               is_active, date_joined, preferred_language, signature_en, signature_fr, organisation_id)
+           SELECT '!', false, 'scale-user-' || g, '', '', '', false, true, now(), 'en', '', '',
                   ({org_ids})[1 + g %% {k}]
            FROM generate_series(1, %s) g""", [scale.users])
     perm_ids = list(
@@ -98,8 +98,9 @@ def seed_scale(scale: Scale | None = None) -> dict:
 
     first_post = _one("SELECT COALESCE(MAX(id), 0) FROM workflows_post")
     common_cols = ("version, revision, rules_acknowledged, escalation_reason, urgent, urgent_reason, checks, "
-                   "audit_seq, audit_head, updated_at, submitted_at, approved_at")
-    common_vals = "1, 1, true, '', false, '', '[]'::jsonb, 0, '', now(), now(), NULL"
+                   "audit_seq, audit_head, updated_at, submitted_at, approved_at, escalation, partly_published, "
+                   "spoken_as_person")
+    common_vals = "1, 1, true, '', false, '', '[]'::jsonb, 0, '', now(), now(), NULL, '{}'::jsonb, false, false"
     # 1. dpe: `visible` official posts waiting on the review step (rami's queue), due times spread.
     _q(f"""INSERT INTO workflows_post (organisation_id, lane_id, kind, author_id, state, current_step_id,
                step_entered_at, created_at, published_at, {common_cols})
