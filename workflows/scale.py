@@ -145,15 +145,19 @@ def seed_scale(scale: Scale | None = None) -> dict:
 
     # Inbox: `visible` new messages for dpe, the rest answered, in other organisations.
     _q("""INSERT INTO workflows_inboundmessage (external_id, author, body, language, url, received_at, status,
-               first_response_at, created_at, audit_seq, audit_head, channel_id, organisation_id)
+               first_response_at, created_at, audit_seq, audit_head, channel_id, organisation_id,
+               author_handle, kind, source, visibility, thread)
           SELECT 'scale-' || g, '@citizen' || g, 'When does the office open? (' || g || ')', 'en', '',
-                 now() - g * interval '1 minute', 'new', NULL, now(), 0, '', %s, %s
+                 now() - g * interval '1 minute', 'new', NULL, now(), 0, '', %s, %s,
+                 'citizen' || g, 'mention', 'platform', 'public', '{}'::jsonb
           FROM generate_series(1, %s) g""", [dpe_en.id, dpe.id, scale.visible])
     _q(f"""INSERT INTO workflows_inboundmessage (external_id, author, body, language, url, received_at, status,
-               first_response_at, created_at, audit_seq, audit_head, channel_id, organisation_id)
+               first_response_at, created_at, audit_seq, audit_head, channel_id, organisation_id,
+               author_handle, kind, source, visibility, thread)
            SELECT 'scale-o-' || g, '@citizen' || g, 'A question (' || g || ')', 'en', '',
                   now() - g * interval '1 minute', 'answered', now() - g * interval '1 minute' + interval '5 minutes',
-                  now(), 0, '', ({chan_ids})[1 + g %% {k}], ({org_ids})[1 + g %% {k}]
+                  now(), 0, '', ({chan_ids})[1 + g %% {k}], ({org_ids})[1 + g %% {k}],
+                  'citizen' || g, 'mention', 'platform', 'public', '{{}}'::jsonb
            FROM generate_series(1, %s) g""", [max(0, scale.inbound - scale.visible)])
     for table in ("workflows_post", "workflows_posttext", "workflows_post_channels", "workflows_inboundmessage",
                   "workflows_channeluserobjectpermission", "accounts_user", "workflows_decision"):
