@@ -278,6 +278,9 @@ SPECTACULAR_SETTINGS = {
         "StepKindEnum": "workflows.constants.StepKind",
         "LaneKindEnum": "workflows.constants.LaneKind",
         "QueueItemKindEnum": "workflows.api.serializers.QUEUE_KIND_CHOICES",
+        "InboundKindEnum": "workflows.constants.InboundKind",
+        "InboundSourceEnum": "workflows.constants.InboundSource",
+        "VisibilityEnum": "workflows.constants.Visibility",
     },
 }
 

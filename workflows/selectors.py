@@ -302,12 +302,6 @@ def metrics_compute(*, user, since: datetime | None = None, until: datetime | No
         .values_list("channel_id", "post__kind", "post__urgent", "week").annotate(n=Count("id"))
     )
     step_durations = _step_durations_by_channel(links)
-    published = list(
-        Post.objects.filter(channels__in=chan_ids, state=PostState.PUBLISHED, published_at__gte=since, published_at__lt=until)
-        .values_list("id", "channels", "kind", "urgent", "published_at")
-    )
-    post_ids = {p[0] for p in published}
-    step_durations = _step_durations(post_ids)
     engaged = _engagement_counts(chan_ids, since, until)
     result = []
     for chan in channels:
