@@ -311,7 +311,10 @@ class BlueskyAdapter(Adapter):
         return response.content
 
     def query(self, nsid: str, **params):
-        return self._call(lambda c: self._xrpc(c, "GET", nsid, params={k: v for k, v in params.items() if v is not None}))
+        try:
+            return self._call(lambda c: self._xrpc(c, "GET", nsid, params={k: v for k, v in params.items() if v is not None}))
+        except AmbiguousError as exc:  # a read that timed out changed nothing: just not answered
+            raise TransientError(f"no answer from Bluesky: {exc}") from exc
 
     def procedure(self, nsid: str, body: dict):
         return self._call(lambda c: self._xrpc(c, "POST", nsid, body=body))
@@ -396,9 +399,11 @@ class BlueskyAdapter(Adapter):
     def lookup(self, msg, since: datetime | None = None) -> Result | None:
         """The post under this publication's record key; None only when the PDS answers that it
         is not there (RecordNotFound)."""
-        msg = _as_message(msg) if not isinstance(msg, str) else None
-        if msg is None:
-            raise PermanentError("Bluesky looks a publication up by its message (key and creation time).")
+        if isinstance(msg, str):
+            # The record key needs the publication's fixed creation time as well as its key.
+            raise TransientError("Bluesky looks a publication up by its message (key and created_at), "
+                                 "not by its key alone")
+        msg = _as_message(msg)
         rkey = tid_for(msg.idempotency_key, msg.created_at)
         try:
             out = self.query("com.atproto.repo.getRecord", repo=self._repo(), collection=POST, rkey=rkey)
