@@ -203,10 +203,10 @@ def test_like_and_repost_exactly_once(atproto_stack, bsky_channel, make_account)
     wait_for(counted, what="the like and repost counts")
 
 
-@override_settings(PUBLISH_HTTP_TIMEOUT=1.0)
+@override_settings(PUBLISH_HTTP_TIMEOUT=3.0)
 def test_unclear_outcome_then_lookup_and_no_second_record(atproto_stack, bsky_channel):
     adapter, gov = bsky_channel.adapter, bsky_channel.account
-    adapter.verify()  # a session first: the freeze must hit the send itself
+    adapter.query("com.atproto.server.getSession")  # a session first: the freeze must hit the send itself
     msg = message("Avis : fermeture exceptionnelle vendredi.", language="fr")
     atproto_stack.freeze()
     try:
@@ -267,3 +267,13 @@ def test_connection_refused_is_not_sent(atproto_stack, bsky_channel):
     bluesky.forget_sessions()
     with pytest.raises(NotSentError):
         bluesky.BlueskyAdapter(channel).send(message("nobody listens"))
+
+
+def test_the_sdk_goes_through_the_outbound_door(atproto_stack, bsky_channel):
+    from workflows.outbound import OutboundRefused
+
+    bluesky.forget_sessions()
+    with override_settings(OUTBOUND_ALLOW_HOSTS=[]):  # loopback is no longer allowed
+        with pytest.raises(OutboundRefused):
+            bluesky.BlueskyAdapter(bsky_channel.channel).send(message("must not leave"))
+    assert records(atproto_stack, bsky_channel.account.did) == []

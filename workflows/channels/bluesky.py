@@ -146,7 +146,7 @@ def text_for(msg: OutboundMessage) -> str:
 
 
 def _request_class():
-    from atproto_client.request import Request
+    from atproto_client.request import Request, RequestBase
 
     from .. import outbound
 
@@ -154,9 +154,9 @@ def _request_class():
         """The SDK's request layer on `outbound.httpx_client` (SSRF guard, PUBLISH_HTTP_TIMEOUT)."""
 
         def __init__(self, timeout: float | None = None) -> None:
-            super().__init__()
-            self._client.close()
+            RequestBase.__init__(self)  # not Request's: it would open a plain httpx.Client
             self._timeout = timeout
+            self._client_kwargs: dict[str, Any] = {}
             self._client = outbound.httpx_client(timeout=timeout)
 
         def _new_instance(self):  # type: ignore[no-untyped-def]
