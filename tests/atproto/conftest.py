@@ -159,7 +159,7 @@ def bsky_channel(atproto_stack, make_account, monkeypatch):
     from workflows.channels import bluesky
 
     account = make_account("gov")
-    var = f"PARLEY_TEST_BSKY_{secrets.token_hex(4).upper()}"
+    var = f"PARLEY_SECRET_TEST_BSKY_{secrets.token_hex(4).upper()}"
     monkeypatch.setenv(var, account.password)
     channel = SimpleNamespace(pk=f"t{secrets.token_hex(4)}", handle=account.handle, adapter="bluesky",
                               adapter_config={"base_url": atproto_stack.pds, "handle": account.handle,

@@ -17,10 +17,10 @@ pytestmark = pytest.mark.django_db
 
 def test_reply_through_delivery_lands_in_the_citizens_thread(demo, atproto_stack, make_account, monkeypatch):
     gov, citizen = make_account("dpe"), make_account("voter")
-    monkeypatch.setenv("PARLEY_TEST_DPE_BSKY", gov.password)
+    monkeypatch.setenv("PARLEY_SECRET_TEST_DPE_BSKY", gov.password)
     channel = demo.channel("dpe-en")
     channel.adapter, channel.handle = "bluesky", gov.handle
-    channel.adapter_config = {"base_url": atproto_stack.pds, "handle": gov.handle, "password_env": "PARLEY_TEST_DPE_BSKY"}
+    channel.adapter_config = {"base_url": atproto_stack.pds, "handle": gov.handle, "password_env": "PARLEY_SECRET_TEST_DPE_BSKY"}
     channel.save(update_fields=["adapter", "handle", "adapter_config"])
     bluesky.forget_sessions()
 

@@ -37,10 +37,10 @@ def pds_answering(monkeypatch):
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
-        monkeypatch.setenv("PARLEY_TEST_BSKY_ERR", "app-password")
+        monkeypatch.setenv("PARLEY_SECRET_TEST_BSKY_ERR", "app-password")
         channel = SimpleNamespace(pk=f"err{len(servers)}-{time.time_ns()}", handle="gov.test", adapter="bluesky",
                                   adapter_config={"base_url": f"http://127.0.0.1:{server.server_address[1]}",
-                                                  "password_env": "PARLEY_TEST_BSKY_ERR"})
+                                                  "password_env": "PARLEY_SECRET_TEST_BSKY_ERR"})
         bluesky.forget_sessions()
         return bluesky.BlueskyAdapter(channel)
 

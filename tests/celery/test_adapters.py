@@ -76,23 +76,6 @@ def _channel(demo, adapter, config):
     return channel
 
 
-def test_mastodon_sends_idempotency_key_and_records_url(demo, monkeypatch):
-    api = FakeApi({("POST", "/api/v1/statuses"): (200, STATUS)})
-    try:
-        monkeypatch.setenv("PARLEY_SECRET_DPE_MASTODON_TOKEN", "tok-123")
-        _channel(demo, "mastodon", {"api_base_url": api.url, "token_env": "PARLEY_SECRET_DPE_MASTODON_TOKEN"})
-        post = flows.reply(demo)
-        assert post_deliver(post_id=post.id) == "published"
-        (call,) = api.calls
-        pub = Publication.objects.get(post=post)
-        assert call["headers"]["Idempotency-Key"] == pub.idempotency_key
-        assert call["headers"]["Authorization"] == "Bearer tok-123"
-        assert b"office+opens" in call["body"] or b"office opens" in call["body"]
-        assert (pub.external_id, pub.url) == ("109", "https://social.example/@dpe/109")
-    finally:
-        api.close()
-
-
 @pytest.mark.parametrize(("status", "error"), [(503, TransientError), (429, TransientError), (422, PermanentError)])
 def test_mastodon_errors_are_classified(demo, status, error):
     api = FakeApi({("POST", "/api/v1/statuses"): (status, {"error": "nope"})})

@@ -6,7 +6,7 @@ import pytest
 
 from .mastodon_server import MastodonServer
 
-TOKEN_ENV = "PARLEY_TEST_MASTODON_TOKEN"
+TOKEN_ENV = "PARLEY_SECRET_TEST_MASTODON_TOKEN"
 GOV_TOKEN = "gov-token-dpe"
 CITIZEN_TOKEN = "citizen-token-alice"
 

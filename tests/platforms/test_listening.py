@@ -85,7 +85,7 @@ def test_rate_limit_backs_the_channel_off(demo, masto, masto_channels):
 
 
 def test_wrong_token_backs_off_with_the_reason(demo, masto, masto_channels, monkeypatch):
-    monkeypatch.setenv("PARLEY_TEST_MASTODON_TOKEN", "bad")
+    monkeypatch.setenv("PARLEY_SECRET_TEST_MASTODON_TOKEN", "bad")
     chan = demo.channel("dpe-en")
     assert channel_listen(channel_id=chan.id) is None
     head = ListeningCursor.objects.get(channel=chan, stream__isnull=True)

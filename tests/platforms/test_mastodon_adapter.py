@@ -127,7 +127,7 @@ def test_preflight_and_verify_say_when_the_token_is_wrong(demo, masto, masto_cha
     adapter = _adapter(demo)
     account = adapter.verify()
     assert account.handle == "@dpe@127.0.0.1" and account.display_name == "Department of Public Examples"
-    monkeypatch.setenv("PARLEY_TEST_MASTODON_TOKEN", "wrong")
+    monkeypatch.setenv("PARLEY_SECRET_TEST_MASTODON_TOKEN", "wrong")
     with pytest.raises(AuthError, match="token"):
         _adapter(demo).preflight([_msg()])
     with pytest.raises(AuthError):
