@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/parley
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: help install toolchain static run web worker beat test soak fuzz lint bench bench-listen lock messages chromium clean
+.PHONY: help install install-app toolchain static run web worker beat test soak fuzz lint bench bench-listen lock messages chromium clean
 
 help:
 	@echo "make run    - install, migrate, seed demo data and serve on http://127.0.0.1:$(PORT)/"
@@ -54,7 +54,10 @@ $(ATPROTO)/node_modules/.installed: $(ATPROTO)/package.json $(ATPROTO)/package-l
 	$(ATPROTO_NODE)/bin/node -e "require('$(CURDIR)/$(ATPROTO)/node_modules/better-sqlite3')(':memory:').close()"
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed $(ATPROTO)/node_modules/.installed messages
+# What the service needs to run; the tests also need the AT Protocol stack.
+install-app: $(VENV)/.installed node_modules/.installed messages
+
+install: install-app $(ATPROTO)/node_modules/.installed
 
 messages: $(VENV)/.installed
 	@DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
@@ -66,7 +69,7 @@ chromium:
 		|| { echo "Could not install chromium (needs root and Debian's package registry)"; exit 1; }; \
 	fi
 
-run: install
+run: install-app
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput -v 0
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
 	@echo "Parley: http://127.0.0.1:$(PORT)/  (API docs: http://127.0.0.1:$(PORT)/api/docs/, admin: /admin/)"
@@ -76,17 +79,17 @@ run: install
 		DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
 	fi
 
-web: install
+web: install-app
 	PORT=$(PORT) $(BIN)/gunicorn config.wsgi -c config/gunicorn.py
 
 # Production static files and translations (DEBUG=false), as the image builds them.
-static: install
+static: install-app
 	PYTHON=$(BIN)/python sh docker/build-static.sh
 
-worker: install
+worker: install-app
 	$(BIN)/celery -A config worker -Q celery,notify,publish -l info  # one process for all queues; Procfile and compose split publish from notify
 
-beat: install
+beat: install-app
 	$(BIN)/celery -A config beat -l info
 
 test: install chromium
@@ -119,7 +122,7 @@ bench-listen: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/python bench/listen.py
 
-lint: install
+lint: install-app
 	$(BIN)/ruff check .
 	$(BIN)/bandit -c pyproject.toml -r . --severity-level medium -q
 	$(BIN)/mypy
