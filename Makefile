@@ -15,7 +15,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 help:
 	@echo "make run    - install, migrate, seed demo data and serve on http://127.0.0.1:$(PORT)/"
 	@echo "make test   - install and run the whole suite against PostgreSQL and Redis"
-	@echo "make lint   - ruff, bandit, mypy, missing migrations, deploy checks"
+	@echo "make lint   - ruff, bandit, mypy, import contracts, missing migrations, deploy checks"
 	@echo "make worker / beat - Celery worker / beat (needs REDIS_URL)"
 	@echo "make soak / fuzz / bench - long chaos run, long API fuzz, benchmarks"
 
@@ -126,6 +126,7 @@ lint: install-app
 	$(BIN)/ruff check .
 	$(BIN)/bandit -c pyproject.toml -r . --severity-level medium -q
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	DEBUG=false SECRET_KEY=lint-only-Dummy-secret-4f9c2a7b-e1d8-4c3a-9b6f-0a2e5d7c1b93-Kq8Zx \
 		$(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=false SECRET_KEY=lint-only-Dummy-secret-4f9c2a7b-e1d8-4c3a-9b6f-0a2e5d7c1b93-Kq8Zx \

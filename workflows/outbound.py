@@ -9,6 +9,7 @@
   say whether anything may have reached the server (`AmbiguousError`) or nothing left this
   machine (`NotSentError`).
 - **Sessions are reused** per key (a channel), so one worker keeps its connections warm.
+- **The error types** live here (AdapterError and its kinds; `workflows.channels` re-exports them).
 
 TLS still verifies the certificate against the host *name*: only the TCP connection is made to
 the checked address.
@@ -30,11 +31,50 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from .channels.base import AmbiguousError, NotSentError
-
 USER_AGENT = "Parley (+https://github.com/parley)"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+# --- The errors of every outbound call, by type (channels/base.py says what each one means for
+# an adapter). Defined here, below the adapters, so the door and the config schemas raise and
+# catch them without importing any adapter.
+
+class AdapterError(Exception):
+    pass
+
+
+class TransientError(AdapterError):
+    """Not published; safe to retry later."""
+
+
+class PermanentError(AdapterError):
+    """Refused by the platform; retrying will not help."""
+
+
+class AmbiguousError(AdapterError):
+    """Possibly published: reconcile, never resend blindly."""
+
+
+class NotSentError(TransientError):
+    """Nothing left this machine (bad config, DNS failure, connection refused, TLS handshake
+    refused before the request): always safe to retry, never `unknown`."""
+
+
+class AuthError(PermanentError):
+    """The platform refused the credentials: say so, do not retry until someone fixes them."""
+
+
+class RateLimited(TransientError):
+    """The platform asked us to slow down; `retry_after` seconds (None when it did not say)."""
+
+    def __init__(self, message: str = "rate limited", retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ConfigError(NotSentError):
+    """The channel's configuration is wrong (nothing was sent)."""
 
 
 class OutboundRefused(NotSentError):
@@ -232,3 +272,20 @@ def classify_httpx_error(exc: BaseException) -> Exception:
         if isinstance(item, httpx.TimeoutException | httpcore.TimeoutException):
             return AmbiguousError(f"no answer in time: {item.__class__.__name__}")
     return AmbiguousError(f"connection lost after sending: {exc.__class__.__name__}")
+
+
+def url_refused(url: str) -> str:
+    """Why the outbound door would refuse `url` (loopback, private, link-local... unless the
+    operator allow-lists it), checked at save time for a clear error; "" when it is usable.
+    A name that does not resolve now is accepted: the door checks again at every connection."""
+    from django.utils.translation import gettext as _
+
+    try:
+        check_url(url)
+    except OutboundRefused as exc:
+        return _("This address is refused: %(reason)s") % {"reason": str(exc)}
+    except NotSentError:
+        return ""
+    except Exception:  # noqa: BLE001 - httpx.InvalidURL and the like
+        return _("Give an http(s) URL.")
+    return ""

@@ -5,6 +5,8 @@ from collections.abc import Iterable
 
 from django.db.models import Q
 
+from .constants import ChannelPerm
+from .exceptions import NotPermitted
 from .models import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission
 
 
@@ -44,8 +46,6 @@ def perms_by_channel(*, user, channel_ids: Iterable[int]) -> dict[int, set[str]]
     ids = list(channel_ids)
     result: dict[int, set[str]] = {cid: set() for cid in ids}
     if user.is_superuser:
-        from .constants import ChannelPerm
-
         return {cid: set(ChannelPerm.ALL) for cid in ids}
     for cid, code in ChannelUserObjectPermission.objects.filter(
         user_id=user.id, content_object_id__in=ids
@@ -56,3 +56,17 @@ def perms_by_channel(*, user, channel_ids: Iterable[int]) -> dict[int, set[str]]
     ).values_list("content_object_id", "permission__codename"):
         result[cid].add(code)
     return result
+
+
+def ensure_can_manage_webhooks(*, user) -> None:
+    """Raises NotPermitted unless `user` holds manage_channel on a channel of their
+    organisation, or is a superuser."""
+    if user.is_superuser:
+        return
+    if user.organisation_id is None or not channels_with_perm(
+        user=user, codename=ChannelPerm.MANAGE
+    ).filter(organisation_id=user.organisation_id).exists():
+        raise NotPermitted(
+            "Managing webhooks needs the 'manage' permission on a channel of your organisation.",
+            code="manage_webhooks",
+        )

@@ -39,6 +39,7 @@ from .models import (
     PostText,
     Publication,
 )
+from .permissions import ensure_can_manage_webhooks
 
 
 def _org_filter(user) -> Q:
@@ -397,7 +398,6 @@ def webhooks_visible(*, user) -> QuerySet:
     """The caller's organisation's webhook subscriptions; only for those who may manage them
     (raises NotPermitted otherwise)."""
     from .models import WebhookSubscription
-    from .services.webhook_subscriptions import ensure_can_manage_webhooks
 
     ensure_can_manage_webhooks(user=user)
     return (
@@ -410,7 +410,6 @@ def webhooks_visible(*, user) -> QuerySet:
 def webhook_get_visible(*, webhook_id: int, user):
     """One subscription of the caller's organisation: NotFound for another's, then NotPermitted."""
     from .models import WebhookSubscription
-    from .services.webhook_subscriptions import ensure_can_manage_webhooks
 
     hook = WebhookSubscription.objects.filter(_org_filter(user), id=webhook_id).select_related("created_by").first()
     if hook is None:

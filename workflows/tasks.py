@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from config import celery as names
 
-from .services import delivery, engagement, listening, notifications, relay
+from .services import delivery, engagement, idempotency, listening, notifications, relay
 
 log = logging.getLogger("parley.tasks")
 
@@ -27,6 +28,31 @@ def relay_outbox() -> int:
 def handle_event(self, event_id: int) -> str:
     """Publish, email or deliver one relayed event (routed to `publish` or `notify`)."""
     return relay.event_handle(event_id=int(event_id), worker=_worker(self))
+
+
+def enqueue_event(event_id: int, topic: str) -> None:
+    """The relay's enqueue (registered by WorkflowsConfig.ready()): one task per event."""
+    if not settings.CELERY_BROKER_URL:
+        # Embedded default: no broker, so the task runs here. Decided on every call from the
+        # settings, not from the Celery app's configuration frozen when it was first used.
+        handle_event.apply(args=[event_id])
+        return
+    handle_event.apply_async(
+        args=[event_id], queue=relay.queue_for(topic), retry=True,
+        # Fail fast when Redis is down: the event stays in PostgreSQL and is relayed later.
+        retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
+    )
+
+
+def enqueue_engagement(engagement_id: int) -> None:
+    """The engagement service's enqueue (registered by WorkflowsConfig.ready())."""
+    if not settings.CELERY_BROKER_URL:
+        engage.apply(args=[engagement_id])  # embedded default: no broker, run here
+        return
+    try:
+        engage.apply_async(args=[engagement_id], retry=True, retry_policy={"max_retries": 1, "interval_start": 0})
+    except Exception as exc:  # noqa: BLE001 - broker down: the sweep sends it later
+        log.warning("engagement %s: enqueue failed (%s); the sweep will send it", engagement_id, exc.__class__.__name__)
 
 
 @shared_task(name=names.DELIVER_POST, bind=True, ignore_result=True, acks_late=True)
@@ -66,9 +92,7 @@ def spot_check_sample() -> list[int]:
 def outbox_prune() -> int:
     """Beat, hourly: delete outbox events dispatched more than OUTBOX_RETENTION_DAYS ago, and
     Idempotency-Key records past their 24 h window."""
-    from .api.idempotency import purge_expired
-
-    purge_expired()
+    idempotency.idempotency_purge_expired()
     return relay.outbox_prune()
 
 
@@ -84,8 +108,6 @@ def audit_checkpoint() -> dict:
 @shared_task(name=names.LISTEN_FANOUT, ignore_result=True)
 def listen_fanout() -> int:
     """Beat: one listen task per channel due a poll, spread over the workers."""
-    from django.conf import settings
-
     due = listening.channels_due_for_listening()
     for channel_id in due:
         listen_channel.apply_async(args=[channel_id], expires=max(10.0, settings.LISTEN_INTERVAL))

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
-from workflows.channels import base
+from workflows import channels
 from workflows.channels.base import OutboundMessage
 from workflows.channels.config import SCHEMAS
 from workflows.channels.webhook import WebhookAdapter
@@ -51,7 +51,7 @@ class WindowedAdapter(WebhookAdapter):
 
 @pytest.fixture
 def windowed(monkeypatch, service):
-    monkeypatch.setitem(base.EXTRA_ADAPTERS, "windowed", WindowedAdapter)
+    monkeypatch.setitem(channels.EXTRA_ADAPTERS, "windowed", WindowedAdapter)
     WindowedAdapter.received = []
     use(service, slugs=("dpe-en",), adapter="windowed")
     return WindowedAdapter

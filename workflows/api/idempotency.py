@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -22,9 +21,9 @@ from rest_framework.response import Response
 from ..exceptions import Conflict, InvalidInput, WorkflowError
 from ..messages import Message
 from ..models import IdempotencyRecord
+from ..services.idempotency import TTL
 
 HEADER = "Idempotency-Key"
-TTL = timedelta(hours=24)
 REPLAYED_HEADER = "Idempotent-Replayed"
 _KEPT_HEADERS = ("ETag", "Location")
 
@@ -117,10 +116,3 @@ def idempotent(handler):
         return response
 
     return wrapper
-
-
-def purge_expired(*, now=None) -> int:
-    """Delete records older than the 24 h window (a periodic task may call it)."""
-    now = now or timezone.now()
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=now - TTL).delete()
-    return deleted

@@ -23,6 +23,24 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..outbound import (
+    AdapterError,
+    AmbiguousError,
+    AuthError,
+    ConfigError,
+    NotSentError,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
+from .config import SECRET_PREFIX, check_config, secret_name_ok
+
+__all__ = [
+    "SECRET_PREFIX", "Account", "Adapter", "AdapterError", "AmbiguousError", "AuthError", "ConfigError",
+    "InboundItem", "Limits", "NotSentError", "OutboundMessage", "Page", "PermanentError", "RateLimited",
+    "Result", "ThreadRef", "TransientError", "count_graphemes", "measure", "secret_name_ok",
+]
+
 
 @dataclass(frozen=True)
 class Result:
@@ -31,7 +49,7 @@ class Result:
 
 
 # --- The shared contract between the delivery services and the platform adapters -------------
-# Adapters receive plain data, never model rows (see docs/architecture notes in issue 12).
+# Adapters receive plain data, never model rows (docs/architecture.md).
 
 
 @dataclass(frozen=True)
@@ -106,50 +124,6 @@ class Account:
     url: str = ""
 
 
-class AdapterError(Exception):
-    pass
-
-
-class TransientError(AdapterError):
-    """Not published; safe to retry later."""
-
-
-class PermanentError(AdapterError):
-    """Refused by the platform; retrying will not help."""
-
-
-class AmbiguousError(AdapterError):
-    """Possibly published: reconcile, never resend blindly."""
-
-
-class NotSentError(TransientError):
-    """Nothing left this machine (bad config, DNS failure, connection refused, TLS handshake
-    refused before the request): always safe to retry, never `unknown`."""
-
-
-class AuthError(PermanentError):
-    """The platform refused the credentials: say so, do not retry until someone fixes them."""
-
-
-class RateLimited(TransientError):
-    """The platform asked us to slow down; `retry_after` seconds (None when it did not say)."""
-
-    def __init__(self, message: str = "rate limited", retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-#: Every secret an adapter reads from the environment is named by a variable with this prefix,
-#: so a channel can never name SECRET_KEY, DATABASE_URL or DEMO_PASSWORD.
-SECRET_PREFIX = "PARLEY_SECRET_"
-
-
-def secret_name_ok(name: object) -> bool:
-    import re
-
-    return isinstance(name, str) and re.fullmatch(r"PARLEY_SECRET_[A-Z0-9_]{1,100}", name) is not None
-
-
 class Adapter:
     name = "base"
     can_lookup = False
@@ -186,9 +160,7 @@ class Adapter:
         """Check, before anything of a post is sent, that every message can go: config, secrets,
         the platform's limits. Raises the errors above (nothing is ever sent here). Adapters
         extend it (credentials, reachability) and call super()."""
-        from .config import validate_config
-
-        problems = validate_config(self.name, self.config)
+        problems = check_config(self.name, self.config, schema=getattr(self, "config_schema", None))
         if problems:
             raise ConfigError("; ".join(f"{k}: {v}" for k, v in problems.items()))
         limits = self.limits()
@@ -224,10 +196,6 @@ class Adapter:
         if not value:
             raise ConfigError(f"The environment variable {var} holding this channel's secret is not set.")
         return value
-
-
-class ConfigError(NotSentError):
-    """The channel's configuration is wrong (nothing was sent)."""
 
 
 def measure(text: str, limits: Limits) -> int:
@@ -270,24 +238,3 @@ def count_graphemes(text: str) -> int:
             regional = 0
         count += 1
     return count
-
-
-#: Adapters registered beside the built-in ones (tests, plugins): name -> class.
-EXTRA_ADAPTERS: dict[str, type[Adapter]] = {}
-
-
-def adapter_class(name: str) -> type[Adapter] | None:
-    from .bluesky import BlueskyAdapter
-    from .log import LogAdapter
-    from .mastodon import MastodonAdapter
-    from .webhook import WebhookAdapter
-
-    builtin = {a.name: a for a in (LogAdapter, WebhookAdapter, MastodonAdapter, BlueskyAdapter)}
-    return EXTRA_ADAPTERS.get(name) or builtin.get(name)
-
-
-def get_adapter(channel) -> Adapter:
-    cls = adapter_class(channel.adapter)
-    if cls is None:
-        raise ConfigError(f"Unknown adapter {channel.adapter!r}.")
-    return cls(channel)

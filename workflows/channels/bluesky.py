@@ -326,7 +326,6 @@ class BlueskyAdapter(Adapter):
 
     def preflight(self, msgs) -> None:
         for msg in msgs:
-            msg = _as_message(msg)
             length = graphemes(text_for(msg))
             if length > MAX_GRAPHEMES:
                 raise PermanentError(
@@ -379,8 +378,7 @@ class BlueskyAdapter(Adapter):
         cache.set(cache_key, did, timeout=3600)
         return did
 
-    def send(self, msg) -> Result:
-        msg = _as_message(msg)
+    def send(self, msg: OutboundMessage) -> Result:
         rkey = tid_for(msg.idempotency_key, msg.created_at)
         record = self.record_for(msg)
         repo = self._repo()
@@ -396,14 +394,9 @@ class BlueskyAdapter(Adapter):
             raise
         return Result(external_id=out["uri"], url=post_url(self.handle, out["uri"]))
 
-    def lookup(self, msg, since: datetime | None = None) -> Result | None:
+    def lookup(self, msg: OutboundMessage, since: datetime | None = None) -> Result | None:
         """The post under this publication's record key; None only when the PDS answers that it
         is not there (RecordNotFound)."""
-        if isinstance(msg, str):
-            # The record key needs the publication's fixed creation time as well as its key.
-            raise TransientError("Bluesky looks a publication up by its message (key and created_at), "
-                                 "not by its key alone")
-        msg = _as_message(msg)
         rkey = tid_for(msg.idempotency_key, msg.created_at)
         try:
             out = self.query("com.atproto.repo.getRecord", repo=self._repo(), collection=POST, rkey=rkey)
@@ -522,12 +515,3 @@ class _RawParams(dict):
 
     def model_dump(self, **_kwargs: Any) -> dict:
         return dict(self)
-
-
-def _as_message(obj) -> OutboundMessage:
-    """Delivery may still hand over a Publication row: build the plain message from it."""
-    if isinstance(obj, OutboundMessage):
-        return obj
-    from ..services.delivery import message_for
-
-    return message_for(obj)

@@ -9,7 +9,9 @@ Kinds of key:
 - `str`, `int`, `choice`, `list`.
 
 Every key is documented in the README ("Channel configuration"). An adapter class may carry its
-own `config_schema` (same shape); otherwise the entry of SCHEMAS under its name applies.
+own `config_schema` (same shape); otherwise the entry of SCHEMAS under its name applies. This
+module imports no adapter (they import it): the registry in `workflows/channels/__init__.py`
+resolves a name to its class and schema.
 """
 from __future__ import annotations
 
@@ -17,7 +19,17 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from .base import SECRET_PREFIX, secret_name_ok
+from ..outbound import NotSentError, OutboundRefused, check_url
+
+#: Every secret an adapter reads from the environment is named by a variable with this prefix,
+#: so a channel can never name SECRET_KEY, DATABASE_URL or DEMO_PASSWORD.
+SECRET_PREFIX = "PARLEY_SECRET_"
+
+
+def secret_name_ok(name: object) -> bool:
+    import re
+
+    return isinstance(name, str) and re.fullmatch(r"PARLEY_SECRET_[A-Z0-9_]{1,100}", name) is not None
 
 
 @dataclass(frozen=True)
@@ -57,20 +69,9 @@ SCHEMAS: dict[str, dict[str, Key]] = {
 }
 
 
-def schema_for(adapter: str) -> dict[str, Key] | None:
-    from .base import adapter_class
-
-    cls = adapter_class(adapter)
-    own = getattr(cls, "config_schema", None) if cls is not None else None
-    return own if own is not None else SCHEMAS.get(adapter)
-
-
 def _check_url(value: str) -> str | None:
     """A clear reason when `value` cannot be used, else None. A name that does not resolve
     now is accepted (the door checks again at every connection); a refused address is not."""
-    from ..outbound import OutboundRefused, check_url
-    from .base import NotSentError
-
     try:
         check_url(value)
     except OutboundRefused as exc:
@@ -82,10 +83,11 @@ def _check_url(value: str) -> str | None:
     return None
 
 
-def validate_config(adapter: str, config: object) -> dict[str, str]:
-    """{key: what is wrong} for `config` under `adapter`'s schema; empty when valid. The
-    messages are in the active language."""
-    schema = schema_for(adapter)
+def check_config(adapter: str, config: object, *, schema: dict[str, Key] | None = None) -> dict[str, str]:
+    """{key: what is wrong} for `config` under `schema` (the adapter class's own
+    `config_schema`), else SCHEMAS[adapter]; empty when valid. The messages are in the active
+    language. By adapter name: `workflows.channels.validate_config`."""
+    schema = schema if schema is not None else SCHEMAS.get(adapter)
     if schema is None:
         return {"adapter": _("Unknown adapter %(name)s.") % {"name": adapter}}
     if not isinstance(config, dict):

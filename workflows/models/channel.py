@@ -61,7 +61,7 @@ class Channel(models.Model):
         names without the PARLEY_SECRET_ prefix and refused URLs are errors, each naming its key."""
         from django.core.exceptions import ValidationError
 
-        from ..channels.config import validate_config
+        from ..channels import validate_config
 
         errors = validate_config(self.adapter, self.adapter_config)
         if errors:

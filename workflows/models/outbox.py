@@ -64,7 +64,7 @@ class WebhookSubscription(models.Model):
         """The outbound door would refuse this URL (loopback, private, link-local...): say so now."""
         from django.core.exceptions import ValidationError
 
-        from ..services.webhook_subscriptions import url_refused
+        from ..outbound import url_refused
 
         reason = url_refused(self.url or "")
         if reason:

@@ -11,6 +11,7 @@ adapter writes a record with a key derived from the idempotency key).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -19,13 +20,13 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ..channels import get_adapter
 from ..channels.base import (
     AdapterError,
     AmbiguousError,
     PermanentError,
     ThreadRef,
     TransientError,
-    get_adapter,
 )
 from ..constants import ChannelPerm, EngagementAction, EngagementStatus, InboundStatus, Visibility
 from ..exceptions import InvalidInput
@@ -47,16 +48,21 @@ def can_engage(channel) -> bool:
         return False
 
 
-def _enqueue(engagement_id: int) -> None:
-    from ..tasks import engage
+#: Hands one engagement to the workers: `tasks.enqueue_engagement`, registered at app start
+#: (WorkflowsConfig.ready()). Services never import tasks (docs/architecture.md).
+_enqueue_fn: Callable[[int], None] | None = None
 
-    if not settings.CELERY_BROKER_URL:
-        engage.apply(args=[engagement_id])  # embedded default: no broker, run here
+
+def engagement_register_enqueue(fn: Callable[[int], None] | None) -> None:
+    global _enqueue_fn
+    _enqueue_fn = fn
+
+
+def _enqueue(engagement_id: int) -> None:
+    if _enqueue_fn is None:
+        log.warning("engagement %s: no enqueue function registered; the sweep will send it", engagement_id)
         return
-    try:
-        engage.apply_async(args=[engagement_id], retry=True, retry_policy={"max_retries": 1, "interval_start": 0})
-    except Exception as exc:  # noqa: BLE001 - broker down: the sweep sends it later
-        log.warning("engagement %s: enqueue failed (%s); the sweep will send it", engagement_id, exc.__class__.__name__)
+    _enqueue_fn(engagement_id)
 
 
 @transaction.atomic

@@ -23,7 +23,8 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from ..channels.base import AdapterError, RateLimited, get_adapter
+from ..channels import adapter_classes, get_adapter
+from ..channels.base import AdapterError, RateLimited
 from ..messages import Message
 from ..models import Channel, ListeningCursor, ListeningStream
 from .inbound import inbound_hear
@@ -33,12 +34,7 @@ log = logging.getLogger("parley.listening")
 
 def listening_adapters() -> list[str]:
     """The adapters that can listen (they implement fetch_mentions)."""
-    from ..channels.bluesky import BlueskyAdapter
-    from ..channels.log import LogAdapter
-    from ..channels.mastodon import MastodonAdapter
-    from ..channels.webhook import WebhookAdapter
-
-    return sorted(cls.name for cls in (LogAdapter, WebhookAdapter, MastodonAdapter, BlueskyAdapter)
+    return sorted(name for name, cls in adapter_classes().items()
                   if callable(getattr(cls, "fetch_mentions", None)))
 
 

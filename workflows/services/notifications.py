@@ -29,10 +29,10 @@ from ..models import (
     PostReview,
     WebhookSubscription,
 )
+from ..topics import Topic
 from .audit import audit_record
 from .delivery import backoff_seconds
 from .outbox import outbox_emit
-from .relay import WEBHOOK_TOPIC
 from .reviews import review_open_spot_check
 
 log = logging.getLogger("parley.notifications")
@@ -196,7 +196,7 @@ def event_notify(*, event_id: int) -> str:
             return "skipped"
         now = timezone.now()
         try:
-            if event.topic == WEBHOOK_TOPIC:
+            if event.topic == Topic.WEBHOOK_DELIVER:
                 webhook_deliver(event)
                 done = "webhook"
             else:
@@ -249,9 +249,9 @@ def sla_sweep(*, now=None) -> dict:
             entered = post.step_entered_at.isoformat()
             topic = None
             if now >= due and not _already("post.sla_overdue", post.id, step.id, entered):
-                topic, key = "post.sla_overdue", "escalations"
+                topic, key = Topic.POST_SLA_OVERDUE, "escalations"
             elif remind_at <= now < due and not _already("post.sla_reminder", post.id, step.id, entered):
-                topic, key = "post.sla_reminder", "reminders"
+                topic, key = Topic.POST_SLA_REMINDER, "reminders"
             if topic is None:
                 continue
             payload = {"post_id": post.id, "step_id": step.id, "entered_at": entered, "due_at": due.isoformat()}

@@ -9,6 +9,7 @@ persistence, SIGKILLed worker) is relayed again when the lease expires. See docs
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,16 +17,15 @@ from django.db import transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
+from .. import topics
 from ..models import OutboxEvent, WebhookSubscription
+from ..topics import Topic
 
 log = logging.getLogger("parley.relay")
 
-#: Topics that start or resume publishing; handled on the `publish` queue.
-PUBLISH_TOPICS = frozenset({"post.approved", "post.publish"})
-#: One delivery of one event to one webhook subscription (created by the relay).
-WEBHOOK_TOPIC = "webhook.deliver"
-#: Topics never delivered to webhook subscriptions.
-INTERNAL_TOPICS = frozenset({WEBHOOK_TOPIC})
+PUBLISH_TOPICS = topics.PUBLISH
+WEBHOOK_TOPIC = Topic.WEBHOOK_DELIVER
+INTERNAL_TOPICS = topics.INTERNAL
 
 
 def queue_for(topic: str) -> str:
@@ -77,19 +77,20 @@ def relay_claim(*, batch: int | None = None, now=None) -> list[tuple[int, str]]:
     return [(e.id, e.topic) for e in events] + [(c.id, c.topic) for c in children]
 
 
-def _enqueue(event_id: int, topic: str) -> None:
-    from ..tasks import handle_event
+#: Hands one claimed event to the workers: `tasks.enqueue_event`, registered at app start
+#: (WorkflowsConfig.ready()). Services never import tasks (docs/architecture.md).
+_enqueue_fn: Callable[[int, str], None] | None = None
 
-    if not settings.CELERY_BROKER_URL:
-        # Embedded default: no broker, so the task runs here. Decided on every call from the
-        # settings, not from the Celery app's configuration frozen when it was first used.
-        handle_event.apply(args=[event_id])
-        return
-    handle_event.apply_async(
-        args=[event_id], queue=queue_for(topic), retry=True,
-        # Fail fast when Redis is down: the event stays in PostgreSQL and is relayed later.
-        retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
-    )
+
+def relay_register_enqueue(fn: Callable[[int, str], None] | None) -> None:
+    global _enqueue_fn
+    _enqueue_fn = fn
+
+
+def _enqueue(event_id: int, topic: str) -> None:
+    if _enqueue_fn is None:
+        raise RuntimeError("no enqueue function registered (WorkflowsConfig.ready() registers tasks.enqueue_event)")
+    _enqueue_fn(event_id, topic)
 
 
 def relay_outbox(*, batch: int | None = None, now=None, enqueue=None) -> int:

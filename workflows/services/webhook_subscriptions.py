@@ -6,69 +6,17 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from ..constants import ChannelPerm
-from ..exceptions import InvalidInput, NotFound, NotPermitted
+from ..exceptions import InvalidInput, NotFound
 from ..models import WebhookSubscription
-from ..permissions import channels_with_perm
+from ..outbound import url_refused
+from ..permissions import ensure_can_manage_webhooks
+from ..topics import SUBSCRIBABLE
 from .audit import audit_context
 
-#: Topics the outbox emits and webhooks may subscribe to.
-TOPICS = (
-    "post.created",
-    "post.escalated",
-    "post.step_entered",
-    "post.approved",
-    "post.changes_requested",
-    "post.rejected",
-    "post.withdrawn",
-    "post.publish",
-    "post.published",
-    "post.failed",
-    "post.held",
-    "post.partially_published",
-    "post.retracted",
-    "review.opened",
-    "review.concern",
-    "inbound.received",
-    "caretaker.created",
-    "inbound.engaged",
-)
+#: Topics webhooks may subscribe to: every emitted topic (workflows/topics.py).
+TOPICS = SUBSCRIBABLE
 
 _UNSET = object()
-
-
-def url_refused(url: str) -> str:
-    """Why the outbound door would refuse `url` (loopback, private, link-local... unless the
-    operator allow-lists it), checked at save time for a clear error; "" when it is usable.
-    A name that does not resolve now is accepted: the door checks again at every connection."""
-    from django.utils.translation import gettext as _
-
-    from ..channels.base import NotSentError
-    from ..outbound import OutboundRefused, check_url
-
-    try:
-        check_url(url)
-    except OutboundRefused as exc:
-        return _("This address is refused: %(reason)s") % {"reason": str(exc)}
-    except NotSentError:
-        return ""
-    except Exception:  # noqa: BLE001 - httpx.InvalidURL and the like
-        return _("Give an http(s) URL.")
-    return ""
-
-
-def ensure_can_manage_webhooks(*, user) -> None:
-    """Raises NotPermitted unless `user` holds manage_channel on a channel of their
-    organisation, or is a superuser."""
-    if user.is_superuser:
-        return
-    if user.organisation_id is None or not channels_with_perm(
-        user=user, codename=ChannelPerm.MANAGE
-    ).filter(organisation_id=user.organisation_id).exists():
-        raise NotPermitted(
-            "Managing webhooks needs the 'manage' permission on a channel of your organisation.",
-            code="manage_webhooks",
-        )
 
 
 def _clean(*, url=_UNSET, secret=_UNSET, events=_UNSET) -> dict:
