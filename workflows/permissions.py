@@ -1,13 +1,43 @@
-"""Object-permission checks on channels (django-guardian's direct FK tables), in one query."""
+"""Who sees which organisation, and object-permission checks on channels (django-guardian's
+direct FK tables), in one query. Selectors and services both ask here: one definition each."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import Q
 
 from .constants import ChannelPerm
 from .exceptions import NotPermitted
 from .models import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission
+
+# --- organisation visibility -----------------------------------------------------------------
+# One rule, used by every list (selectors) and every lock (services/common.ensure_same_org):
+# a superuser *outside* any organisation (the platform's operator) sees every organisation;
+# everyone else, a superuser who belongs to an organisation included, sees their own only.
+# Chosen because it is what the documentation promises ("another organisation's objects do not
+# exist for you", "channels of your organisation": docs/api.md, docs/web.md) and what every
+# list already did; only the write path used to let an organisation's superuser reach into
+# another organisation, which a list would then not show.
+
+
+def sees_every_organisation(user: Any) -> bool:
+    return bool(user.is_superuser) and getattr(user, "organisation_id", None) is None
+
+
+def organisation_q(user: Any, *, field: str = "organisation_id") -> Q:
+    """A filter on `field` (an organisation id): what `user` may see."""
+    if sees_every_organisation(user):
+        return Q()
+    return Q(**{field: getattr(user, "organisation_id", None)})
+
+
+def sees_organisation(user: Any, organisation_id: int | None) -> bool:
+    """May `user` see an object of `organisation_id`? (Otherwise it does not exist for them.)"""
+    if sees_every_organisation(user):
+        return True
+    own = getattr(user, "organisation_id", None)
+    return own is not None and own == organisation_id
 
 
 def perm_q(*, user, codename: str) -> Q:

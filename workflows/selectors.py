@@ -39,13 +39,11 @@ from .models import (
     PostText,
     Publication,
 )
-from .permissions import ensure_can_manage_webhooks
+from .permissions import ensure_can_manage_webhooks, organisation_q, sees_every_organisation
 
 
 def _org_filter(user) -> Q:
-    if user.is_superuser and user.organisation_id is None:
-        return Q()
-    return Q(organisation_id=user.organisation_id)
+    return organisation_q(user)
 
 
 def channels_visible(*, user) -> QuerySet[Channel]:
@@ -211,7 +209,7 @@ def queue_for(*, user, kind: str = "", channel: str = "", sort: str = "due") -> 
         .exclude(Exists(decided))
     )
     reviews = (
-        PostReview.objects.filter(status=ReviewStatus.OPEN, post__organisation_id=user.organisation_id,
+        PostReview.objects.filter(organisation_q(user, field="post__organisation_id"), status=ReviewStatus.OPEN,
                                   team__group_id__in=group_ids)
         .exclude(post__author=user.id)
     )
@@ -294,8 +292,7 @@ def metrics_compute(*, user, since: datetime | None = None, until: datetime | No
     # Published posts of the organisation in the window (index post_org_published_idx), then
     # their channels: never a scan of every post-channel row.
     org_posts = Post.objects.filter(state=PostState.PUBLISHED, published_at__gte=since, published_at__lt=until)
-    if not (user.is_superuser and user.organisation_id is None):
-        org_posts = org_posts.filter(organisation_id=user.organisation_id)
+    org_posts = org_posts.filter(organisation_q(user))
     links: QuerySet = Post.channels.through.objects.filter(channel_id__in=chan_ids, post__in=org_posts.values("id"))
     grouped: list[tuple] = list(
         links.order_by()
@@ -469,11 +466,11 @@ def organisation_descendants(organisation_id: int) -> list[int]:
 
 def caretaker_periods_visible(*, user) -> QuerySet:
     """The periods that apply to the caller's organisation (its own and its ancestors'), newest
-    first; a superuser sees every one."""
+    first; the platform's operator (a superuser outside any organisation) sees every one."""
     from .models import CaretakerPeriod
 
     qs = CaretakerPeriod.objects.select_related("organisation", "review_lane").prefetch_related("paused_channels")
-    if user.is_superuser:
+    if sees_every_organisation(user):
         return qs.order_by("-starts_at", "-id")
     if user.organisation_id is None:
         return qs.none()

@@ -18,6 +18,7 @@ from ..constants import EscalationKind, LaneKind, PostKind, PostState
 from ..exceptions import GuidelineViolation, InvalidInput, NotFound, NotPermitted
 from ..messages import Message
 from ..models import CaretakerPeriod, Channel, Lane, Post
+from ..permissions import sees_organisation
 from ..selectors import inherited_from_q, organisation_descendants, organisation_lineage
 from .audit import audit_record
 from .engine import advance, invalidate_approvals
@@ -163,7 +164,7 @@ def posts_caught_by(period: CaretakerPeriod) -> QuerySet[Post]:
 
 def _ensure_may_manage(by, organisation_id: int) -> None:
     """Another organisation's periods do not exist for `by` (404); then the permission (403)."""
-    if not by.is_superuser and by.organisation_id != organisation_id:
+    if not sees_organisation(by, organisation_id):
         raise NotFound(code="caretaker.not_found")
     if not by.has_perm("workflows.add_caretakerperiod"):
         raise NotPermitted(code="caretaker.not_permitted")

@@ -19,6 +19,7 @@ from ..channels import (
 from ..constants import ChannelPerm
 from ..exceptions import NotFound
 from ..models import Channel
+from ..permissions import sees_organisation
 from .common import ensure_perm_on_channels
 
 
@@ -47,7 +48,7 @@ def channel_test_connection(*, channel_id: int, by) -> dict:
     limit, the channel's `char_limit` (used by the guideline checks while drafting) is set from
     it: limits come from the platform, not a hand-set default."""
     channel = Channel.objects.filter(id=channel_id).first()
-    if channel is None or (not by.is_superuser and channel.organisation_id != by.organisation_id):
+    if channel is None or not sees_organisation(by, channel.organisation_id):
         raise NotFound(code="channel.unknown")
     ensure_perm_on_channels(user=by, channel_ids=[channel.id], codename=ChannelPerm.MANAGE)
     try:

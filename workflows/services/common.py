@@ -8,18 +8,13 @@ from accounts.models import User
 from ..constants import ALLOWED_TRANSITIONS, PostState
 from ..exceptions import Conflict, InvalidTransition, NotFound, NotPermitted
 from ..models import Channel, LaneStep, Post
-from ..permissions import perm_q
-
-
-def user_org_id(user) -> int | None:
-    return getattr(user, "organisation_id", None)
+from ..permissions import perm_q, sees_organisation
 
 
 def ensure_same_org(*, user, organisation_id: int) -> None:
-    """Another organisation's objects do not exist for `user` (404, never 403)."""
-    if user.is_superuser:
-        return
-    if user_org_id(user) is None or user_org_id(user) != organisation_id:
+    """Another organisation's objects do not exist for `user` (404, never 403); the rule is
+    workflows.permissions.sees_organisation."""
+    if not sees_organisation(user, organisation_id):
         raise NotFound(code="not_found.post")
 
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from ..exceptions import InvalidInput, NotFound
 from ..models import WebhookSubscription
 from ..outbound import url_refused
-from ..permissions import ensure_can_manage_webhooks
+from ..permissions import ensure_can_manage_webhooks, sees_organisation
 from ..topics import SUBSCRIBABLE
 from .audit import audit_context
 
@@ -49,7 +49,7 @@ def _clean(*, url=_UNSET, secret=_UNSET, events=_UNSET) -> dict:
 
 def _get_for_update(*, webhook_id: int, by) -> WebhookSubscription:
     hook = WebhookSubscription.objects.select_for_update().filter(id=webhook_id).first()
-    if hook is None or (not by.is_superuser and hook.organisation_id != by.organisation_id):
+    if hook is None or not sees_organisation(by, hook.organisation_id):
         raise NotFound(code="not_found.webhook")
     ensure_can_manage_webhooks(user=by)
     return hook
