@@ -14,3 +14,9 @@ INBOUND_TEXT_MAX = 20_000
 COMMENT_MAX = 5_000
 #: The reason given for break-glass urgent publishing.
 REASON_MAX = 2_000
+#: The optional comment when a citizen message is closed without a reply.
+DISMISS_COMMENT_MAX = 2_000
+#: A webhook subscription's shared HMAC secret: at least this long ...
+WEBHOOK_SECRET_MIN = 16
+#: ... and at most this long.
+WEBHOOK_SECRET_MAX = 200

@@ -620,15 +620,16 @@ def _topic_field(**kwargs):
 
 class WebhookCreateSerializer(StrictSerializer):
     url = serializers.URLField(max_length=500)
-    secret = serializers.CharField(min_length=16, max_length=200, write_only=True,
-                                   help_text="Shared secret for the HMAC-SHA256 signature; never shown again.")
+    secret = serializers.CharField(min_length=limits.WEBHOOK_SECRET_MIN, max_length=limits.WEBHOOK_SECRET_MAX,
+                                   write_only=True, help_text="Shared secret for the HMAC-SHA256 signature; never shown again.")
     events = _topic_field(required=False, default=list)
     is_active = serializers.BooleanField(required=False, default=True)
 
 
 class WebhookUpdateSerializer(StrictSerializer):
     url = serializers.URLField(max_length=500, required=False)
-    secret = serializers.CharField(min_length=16, max_length=200, write_only=True, required=False)
+    secret = serializers.CharField(min_length=limits.WEBHOOK_SECRET_MIN, max_length=limits.WEBHOOK_SECRET_MAX,
+                                   write_only=True, required=False)
     events = _topic_field(required=False)
     is_active = serializers.BooleanField(required=False)
 
@@ -656,9 +657,9 @@ class ReviewSerializer(serializers.Serializer):
 class ReviewCompleteSerializer(StrictSerializer):
     verdict = serializers.ChoiceField(choices=ReviewVerdict.choices,
                                       help_text="`fine`, or `follow_up` (then `comment` is required).")
-    comment = serializers.CharField(allow_blank=True, required=False, default="", max_length=5000)
+    comment = CappedText(limit=limits.COMMENT_MAX, allow_blank=True, required=False, default="")
 
 
 class InboundDismissSerializer(StrictSerializer):
     reason = serializers.ChoiceField(choices=DismissReason.choices)
-    comment = serializers.CharField(allow_blank=True, required=False, default="", max_length=2000)
+    comment = serializers.CharField(allow_blank=True, required=False, default="", max_length=limits.DISMISS_COMMENT_MAX)

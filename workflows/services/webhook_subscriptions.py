@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from .. import limits
 from ..exceptions import InvalidInput, NotFound
 from ..models import WebhookSubscription
 from ..outbound import url_refused
@@ -32,8 +33,8 @@ def _clean(*, url=_UNSET, secret=_UNSET, events=_UNSET) -> dict:
             else:
                 out["url"] = url
     if secret is not _UNSET:
-        if not isinstance(secret, str) or len(secret) < 16:
-            errors["secret"] = ["At least 16 characters."]
+        if not isinstance(secret, str) or len(secret) < limits.WEBHOOK_SECRET_MIN:
+            errors["secret"] = [f"At least {limits.WEBHOOK_SECRET_MIN} characters."]
         else:
             out["secret"] = secret
     if events is not _UNSET:

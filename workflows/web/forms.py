@@ -169,7 +169,7 @@ class DismissForm(forms.Form):
     reason = forms.ChoiceField(label=_("Why close it without a reply?"), widget=forms.RadioSelect,
                                choices=DismissReason.choices)
     comment = forms.CharField(label=_("Comment (optional)"), widget=forms.Textarea(attrs={"rows": 2}),
-                              required=False, max_length=2000)
+                              required=False, max_length=limits.DISMISS_COMMENT_MAX)
 
 
 class LogMessageForm(forms.Form):
