@@ -7,6 +7,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -26,20 +27,37 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, TruncWeek
 from django.utils import timezone
 
-from .constants import InboundStatus, PostKind, PostState, ReviewStatus, StepKind, Verdict
+from accounts.models import User
+
+from .constants import (
+    ChannelPerm,
+    InboundStatus,
+    PostKind,
+    PostState,
+    ReviewStatus,
+    StepKind,
+    Verdict,
+)
 from .exceptions import NotFound
 from .models import (
     AuditEvent,
     Channel,
     Decision,
+    HoldingReply,
     InboundMessage,
     Lane,
     Post,
     PostReview,
+    PostRevision,
     PostText,
     Publication,
 )
-from .permissions import ensure_can_manage_webhooks, organisation_q, sees_every_organisation
+from .permissions import (
+    channels_with_perm,
+    ensure_can_manage_webhooks,
+    organisation_q,
+    sees_every_organisation,
+)
 
 
 def _org_filter(user) -> Q:
@@ -563,3 +581,143 @@ def step_display_names(*, user) -> dict[str, str]:
             if key:
                 names.setdefault(key, step.name)
     return names
+
+
+# --- the web pages' reads (the views only shape what these return) -------------------------
+
+#: What "open" means in the inbox: not yet answered or closed.
+INBOX_OPEN = (InboundStatus.NEW, InboundStatus.CLAIMED)
+_NOT_SENT_YET = (PostState.DRAFT, PostState.CHANGES_REQUESTED)
+
+
+@dataclass
+class HomeSummary:
+    drafts: QuerySet[Post]
+    recent: QuerySet[Post]
+    inbox_new: int
+    inbox_claimed: int
+    claimed: list[InboundMessage]
+
+
+def home_for(*, user: User, list_size: int, recent_size: int = 10, claimed_size: int = 20) -> HomeSummary:
+    """The home page's lists: the user's drafts and recent posts, the inbox counts and what they
+    claimed. Every list is a LIMIT in SQL: the page costs the same whatever the user has."""
+    posts = posts_visible(user=user).filter(author=user.id)
+    counts = dict(inbox_visible(user=user).order_by().values_list("status").annotate(n=Count("id")))
+    return HomeSummary(
+        drafts=posts.filter(state__in=_NOT_SENT_YET)[:list_size],
+        recent=posts.exclude(state__in=_NOT_SENT_YET)[:recent_size],
+        inbox_new=counts.get(InboundStatus.NEW, 0),
+        inbox_claimed=counts.get(InboundStatus.CLAIMED, 0),
+        claimed=list(inbox_visible(user=user).filter(status=InboundStatus.CLAIMED, assignee=user.id)[:claimed_size]),
+    )
+
+
+def inbox_filtered(*, user: User, channel: str = "", status: str = "") -> QuerySet[InboundMessage]:
+    """The inbox for one channel (slug; "" for all) and status ("all", one status, or "" for
+    the open ones), newest first; the edge pages it."""
+    qs = inbox_visible(user=user)
+    if channel:
+        qs = qs.filter(channel__slug=channel)
+    if status == "all":
+        return qs
+    if status:
+        return qs.filter(status=status)
+    return qs.filter(status__in=INBOX_OPEN)
+
+
+def inbox_counts_by_channel(*, user: User) -> list[tuple[str, list[int]]]:
+    """[(channel handle, [count per status, in InboundStatus order])], by handle: one query."""
+    counts: dict[str, dict[str, int]] = {}
+    for handle, status, n in (inbox_visible(user=user).order_by()
+                              .values_list("channel__handle", "status").annotate(n=Count("id"))):
+        counts.setdefault(handle, {})[status] = n
+    return [(handle, [counts[handle].get(st, 0) for st in InboundStatus.values]) for handle in sorted(counts)]
+
+
+def holding_replies_for(*, organisation_id: int) -> list[HoldingReply]:
+    """The organisation's prepared holding replies (the reply form offers them)."""
+    return list(HoldingReply.objects.filter(organisation_id=organisation_id))
+
+
+def replies_to(*, inbound_id: int, user: User) -> QuerySet[Post]:
+    """The visible replies drafted to one citizen message."""
+    return posts_visible(user=user).filter(in_reply_to=inbound_id)
+
+
+def post_revisions(*, post: Post) -> list[PostRevision]:
+    """The post's revisions, oldest first, with who made each."""
+    return list(post.revisions.order_by("number").select_related("created_by"))
+
+
+def post_open_reviews(*, post: Post) -> QuerySet[PostReview]:
+    """Reviews after the fact still open on this post, with their team."""
+    return post.reviews.filter(status=ReviewStatus.OPEN).select_related("team")
+
+
+def post_review_ids(*, post: Post) -> list[int]:
+    return list(post.reviews.values_list("id", flat=True))
+
+
+def post_voided_decision_ids(*, post_id: int, user: User, after_seq: int) -> list[int]:
+    """Ids of the approvals voided by the edits and translations recorded after `after_seq`."""
+    voided: list[int] = []
+    for data in (post_history(post_id=post_id, user=user)
+                 .filter(seq__gt=after_seq, verb__in=["edited", "translated"]).values_list("data", flat=True)):
+        voided += data.get("voided_decisions") or []
+    return voided
+
+
+def channels_draftable(*, user: User) -> QuerySet[Channel]:
+    """Visible channels on which `user` may draft, by slug."""
+    ids = channels_visible(user=user).values_list("id", flat=True)
+    return channels_with_perm(user=user, codename=ChannelPerm.DRAFT, channel_ids=ids).order_by("slug")
+
+
+def channels_of_own_organisation(*, user: User) -> QuerySet[Channel]:
+    """The channels of the user's own organisation (what a caretaker period may pause)."""
+    return Channel.objects.filter(organisation_id=getattr(user, "organisation_id", None)).order_by("slug")
+
+
+def personal_channels_of(*, user: User) -> list[Channel]:
+    """The active channels that speak as this person."""
+    return list(user.personal_channels.filter(is_active=True).order_by("slug"))
+
+
+@dataclass
+class MetricsPage:
+    data: dict[str, Any]
+    frt_values: list[float]
+    weeks: list[str]
+    weekly: dict[str, dict[str, int]]
+    #: {step name in the reader's language: the slowest channel's median seconds}
+    step_seconds: dict[str, float]
+
+
+def metrics_page(*, user: User) -> MetricsPage:
+    """metrics_compute, totalled for the page: first-response times of every channel, replies
+    and broadcasts per week, and each step's median (the slowest channel's), named in the
+    reader's language; each channel gets its display name (`channel_name`)."""
+    data = metrics_compute(user=user)
+    chans = data["channels"]
+    weeks = sorted({w["week"] for c in chans for w in c["weekly"]})
+    weekly = {w: {"replies": 0, "broadcasts": 0} for w in weeks}
+    for c in chans:
+        for w in c["weekly"]:
+            weekly[w["week"]]["replies"] += w["replies"]
+            weekly[w["week"]]["broadcasts"] += w["broadcasts"]
+    steps: dict[str, list[float]] = {}
+    for c in chans:
+        for name, secs in c["step_median_seconds"].items():
+            steps.setdefault(name, []).append(secs)
+    # The metrics key steps by their recorded (English) name and channels by slug: show names.
+    step_names = step_display_names(user=user)
+    channel_names = {c.slug: c.name or c.handle for c in channels_visible(user=user)}
+    for c in chans:
+        c["channel_name"] = channel_names.get(c["channel"], c["channel"])
+    return MetricsPage(
+        data=data,
+        frt_values=[v for c in chans for v in c["first_response_seconds"]["values"]],
+        weeks=weeks, weekly=weekly,
+        step_seconds={step_names.get(name, name): max(v) for name, v in sorted(steps.items())},
+    )

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import selectors
 from ..exceptions import WorkflowError
-from ..models import Channel
 from ..services import caretaker as caretaker_services
 
 WHEN = {"widget": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -70,7 +69,7 @@ def _may_manage(user) -> bool:
 @require_http_methods(["GET", "POST"])
 def caretaker(request):
     user = request.user
-    chans = Channel.objects.filter(organisation_id=user.organisation_id).order_by("slug")
+    chans = selectors.channels_of_own_organisation(user=user)
     form = CaretakerForm(request.POST or None, channel_choices=[(c.slug, c.name) for c in chans])
     caught: list = []
     if request.method == "POST":

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.services import user_set_signature
 
+from .. import selectors
 from ..exceptions import WorkflowError
 
 
@@ -40,5 +41,5 @@ def signature(request):
         else:
             messages.success(request, _("Signature saved."))
             return redirect("web-signature")
-    personal = list(user.personal_channels.filter(is_active=True).order_by("slug"))
+    personal = selectors.personal_channels_of(user=user)
     return render(request, "web/signature.html", {"form": form, "personal_channels": personal})

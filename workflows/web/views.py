@@ -5,7 +5,6 @@ service exception is shown as an error summary linked to the field it concerns."
 from __future__ import annotations
 
 import difflib
-from collections import Counter
 from functools import lru_cache
 
 from django.conf import settings
@@ -13,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -29,19 +27,18 @@ from config.staticfiles import gcds_stylesheet
 
 from .. import limits, selectors
 from ..constants import (
-    ChannelPerm,
     DismissReason,
+    InboundSource,
     InboundStatus,
+    LaneKind,
     PostKind,
     PostState,
     PublicationStatus,
-    ReviewStatus,
     ReviewVerdict,
+    Visibility,
 )
 from ..exceptions import Conflict, NotFound, WorkflowError
 from ..messages import display_results as display_checks
-from ..models import HoldingReply
-from ..permissions import channels_with_perm
 from ..services import inbound as inbound_services
 from ..services import posts as post_services
 from ..services import publishing, relay, reviews, translations
@@ -138,9 +135,7 @@ def visible_post(request, post_id: int):
 
 
 def draft_channel_choices(user) -> list[tuple[str, str]]:
-    ids = selectors.channels_visible(user=user).values_list("id", flat=True)
-    return [(c.slug, f"{c.name or c.handle} ({c.handle})")
-            for c in channels_with_perm(user=user, codename=ChannelPerm.DRAFT, channel_ids=ids).order_by("slug")]
+    return [(c.slug, f"{c.name or c.handle} ({c.handle})") for c in selectors.channels_draftable(user=user)]
 
 
 def visible_channel_choices(user) -> list[tuple[str, str]]:
@@ -193,12 +188,7 @@ INBOX_PAGE_SIZE = 50
 @login_required
 def home(request):
     user = request.user
-    posts = selectors.posts_visible(user=user).filter(author=user.id)
-    # Every list here is a LIMIT in SQL: the page costs the same whatever the user has.
-    drafts = posts.filter(state__in=[PostState.DRAFT, PostState.CHANGES_REQUESTED])[:HOME_LIST_SIZE]
-    recent = posts.exclude(state__in=[PostState.DRAFT, PostState.CHANGES_REQUESTED])[:10]
-    counts = Counter(dict(selectors.inbox_visible(user=user).order_by().values_list("status").annotate(n=Count("id"))))
-    claimed = list(selectors.inbox_visible(user=user).filter(status=InboundStatus.CLAIMED, assignee=user.id)[:20])
+    summary = selectors.home_for(user=user, list_size=HOME_LIST_SIZE)
     problems = []
     for post in selectors.posts_publishing_problems(user=user)[:20]:
         acts = post_actions_for(post=post, user=user)
@@ -206,10 +196,10 @@ def home(request):
             problems.append((post, publishing_truth(post), acts))
     queue_items = selectors.queue_for(user=user)[:20]
     return page(request, "web/home.html", {
-        "drafts": drafts, "recent": recent, "queue": queue_items,
+        "drafts": summary.drafts, "recent": summary.recent, "queue": queue_items,
         "step_totals": selectors.lane_step_counts(lane_ids=[i.post.lane_id for i in queue_items]),
-        "inbox_new": counts.get(InboundStatus.NEW, 0), "inbox_claimed": counts.get(InboundStatus.CLAIMED, 0),
-        "inbox_mine": len(claimed), "claimed": claimed, "problems": problems,
+        "inbox_new": summary.inbox_new, "inbox_claimed": summary.inbox_claimed,
+        "inbox_mine": len(summary.claimed), "claimed": summary.claimed, "problems": problems,
     })
 
 
@@ -219,23 +209,10 @@ def home(request):
 def inbox(request):
     user = request.user
     form = InboxFilterForm(request.GET or None, channel_choices=visible_channel_choices(user))
-    messages_qs = selectors.inbox_visible(user=user)
-    status = ""
-    if form.is_valid():
-        status = form.cleaned_data["status"]
-        if form.cleaned_data["channel"]:
-            messages_qs = messages_qs.filter(channel__slug=form.cleaned_data["channel"])
-    if status == "all":
-        pass
-    elif status:
-        messages_qs = messages_qs.filter(status=status)
-    else:
-        messages_qs = messages_qs.filter(status__in=[InboundStatus.NEW, InboundStatus.CLAIMED])
-    counts: dict[str, dict[str, int]] = {}
-    for handle, st, n in (selectors.inbox_visible(user=user).order_by()
-                          .values_list("channel__handle", "status").annotate(n=Count("id"))):
-        counts.setdefault(handle, {})[st] = n
-    summary = [(handle, [counts[handle].get(st, 0) for st in InboundStatus.values]) for handle in sorted(counts)]
+    chosen = form.cleaned_data if form.is_valid() else {}
+    messages_qs = selectors.inbox_filtered(user=user, channel=chosen.get("channel") or "",
+                                           status=chosen.get("status") or "")
+    summary = selectors.inbox_counts_by_channel(user=user)
     paged = Paginator(messages_qs, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))  # LIMIT/OFFSET in SQL
     return page(request, "web/inbox.html", {"form": form, "items": paged.object_list, "summary": summary,
                                             "statuses": InboundStatus.choices, "page_obj": paged,
@@ -314,7 +291,7 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
     """Read a citizen message and reply in place (create the reply, then submit it)."""
     msg = _inbound(request, inbound_id)
     user = request.user
-    holding = list(HoldingReply.objects.filter(organisation_id=msg.organisation_id))
+    holding = selectors.holding_replies_for(organisation_id=msg.organisation_id)
     reply_lang = msg.language or "en"
     if request.method == "POST":
         form = ReplyForm(request.POST)
@@ -327,7 +304,7 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
             except WorkflowError as exc:
                 service_error(form, exc)
             else:
-                if post.lane.kind != "conversation" or post.state == PostState.IN_REVIEW:
+                if post.lane.kind != LaneKind.CONVERSATION or post.state == PostState.IN_REVIEW:
                     messages.warning(request, _("Your reply needs approval before it is published: %(reason)s")
                                      % {"reason": post.escalation_display or post.lane.name})
                 else:
@@ -342,7 +319,7 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
         form = ReplyForm(initial=initial)
     form.fields["text"].widget.attrs.update({"lang": reply_lang})
     limit = msg.channel.char_limit
-    replies = selectors.posts_visible(user=user).filter(in_reply_to=msg.id)
+    replies = selectors.replies_to(inbound_id=msg.id, user=user)
     preview = preview_checks(user=user, kind=PostKind.REPLY, texts={reply_lang: form["text"].value() or ""},
                              in_reply_to=msg.id, rules_acknowledged=bool(form["rules_acknowledged"].value()))
     return page(request, "web/inbound.html", status=status, context={
@@ -353,7 +330,8 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
         "dismiss_form": dismiss_form or DismissForm(),
         "can_dismiss": _may_dismiss(msg, user),
         "dismissal": _dismissal(msg),
-        "logged": selectors.inbound_last_event(inbound_id=msg.id, verb="logged") if msg.source == "manual" else None,
+        "logged": (selectors.inbound_last_event(inbound_id=msg.id, verb="logged")
+                   if msg.source == InboundSource.MANUAL else None),
         **_engagement_context(msg),
     })
 
@@ -406,7 +384,7 @@ def _engagement_context(msg) -> dict:
         return {"engage_actions": []}
     done = {e.action: e for e in msg.engagements.all()}
     actions = [(value, label, done.get(value)) for value, label in EngagementAction.choices
-               if value != EngagementAction.BOOST or msg.visibility in ("public", "unlisted")]
+               if value != EngagementAction.BOOST or msg.visibility in (Visibility.PUBLIC, Visibility.UNLISTED)]
     return {"engage_actions": actions}
 
 
@@ -499,7 +477,7 @@ def _post_context(request, post, forms: dict | None = None) -> dict:
     user = request.user
     acts = post_actions_for(post=post, user=user)
     texts = {t.language: t for t in post.texts.all()}
-    revisions = list(post.revisions.order_by("number").select_related("created_by"))
+    revisions = selectors.post_revisions(post=post)
     by_number = {r.number: r for r in revisions}
     try:
         to_n = int(request.GET.get("to") or (revisions[-1].number if revisions else 0))
@@ -547,7 +525,7 @@ def _post_context(request, post, forms: dict | None = None) -> dict:
     ctx["review_forms"] = [
         (r, posted_review if posted_review is not None and posted_review.data.get("review") == str(r.id)
          else ReviewCompleteForm(initial={"review": r.id}, review_ids=[r.id], auto_id=f"id_review{r.id}_%s"))
-        for r in post.reviews.filter(status=ReviewStatus.OPEN).select_related("team")
+        for r in selectors.post_open_reviews(post=post)
         if reviews.review_may_complete(review=r, post=post, user=user)
     ]
     if acts.edit:
@@ -649,10 +627,7 @@ def _done_message(action: str, form=None) -> str:
 
 def _say_what_was_voided(request, action: str, form, post, seq_before: int) -> None:
     """"Saved." alone only when no approval was voided; else which ones, and where the post is."""
-    voided: list[int] = []
-    for data in (selectors.post_history(post_id=post.id, user=request.user)
-                 .filter(seq__gt=seq_before, verb__in=["edited", "translated"]).values_list("data", flat=True)):
-        voided += data.get("voided_decisions") or []
+    voided = selectors.post_voided_decision_ids(post_id=post.id, user=request.user, after_seq=seq_before)
     summary = voided_summary(post, decision_ids=voided)
     if summary:
         messages.warning(request, f"{_done_message(action, form)} {summary}")
@@ -692,7 +667,7 @@ def post_action(request, post_id: int, action: str):
     if form_class is ResolveForm:
         kwargs["publication_ids"] = [p.id for p in post.publications.all()]
     if form_class is ReviewCompleteForm:
-        kwargs["review_ids"] = list(post.reviews.values_list("id", flat=True))
+        kwargs["review_ids"] = selectors.post_review_ids(post=post)
         raw = request.POST.get("review", "")
         if raw.isdigit() and len(raw) < 20:
             kwargs["auto_id"] = f"id_review{raw}_%s"
@@ -773,26 +748,9 @@ def queue_approve(request):
 
 @login_required
 def metrics(request):
-    data = selectors.metrics_compute(user=request.user)
-    chans = data["channels"]
-    frt_values = [v for c in chans for v in c["first_response_seconds"]["values"]]
-    frt = charts.frt_histogram(frt_values)
-    weeks = sorted({w["week"] for c in chans for w in c["weekly"]})
-    weekly = {w: {"replies": 0, "broadcasts": 0} for w in weeks}
-    for c in chans:
-        for w in c["weekly"]:
-            weekly[w["week"]]["replies"] += w["replies"]
-            weekly[w["week"]]["broadcasts"] += w["broadcasts"]
-    steps: dict[str, list[float]] = {}
-    for c in chans:
-        for name, secs in c["step_median_seconds"].items():
-            steps.setdefault(name, []).append(secs)
-    # The metrics key steps by their recorded (English) name and channels by slug: show names.
-    step_names = selectors.step_display_names(user=request.user)
-    channel_names = {c.slug: c.name or c.handle for c in selectors.channels_visible(user=request.user)}
-    for c in chans:
-        c["channel_name"] = channel_names.get(c["channel"], c["channel"])
-    step_seconds = {step_names.get(name, name): max(v) for name, v in sorted(steps.items())}
+    mp = selectors.metrics_page(user=request.user)
+    data, chans, weeks, weekly, step_seconds = mp.data, mp.data["channels"], mp.weeks, mp.weekly, mp.step_seconds
+    frt = charts.frt_histogram(mp.frt_values)
     top = max(step_seconds.values(), default=0)
     # The unit follows the data: seconds, minutes or hours.
     step_scale = 3600 if top >= 2 * 3600 else 60 if top >= 120 else 1
