@@ -27,7 +27,7 @@ from .canonical import clean, skeleton
 from .constants import EscalationKind, RuleKind, Severity
 
 
-def _re2(pattern: str):
+def _re2(pattern: str) -> Any:
     options = re2.Options()
     options.log_errors = False
     return re2.compile(pattern, options=options)
@@ -139,7 +139,7 @@ class Context:
 # --- shared matchers ----------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
-def _detector():
+def _detector() -> Any:
     from lingua import Language, LanguageDetectorBuilder
 
     return (
@@ -404,7 +404,7 @@ def escalate_terms(params: dict, lang: str, text: Canonical) -> tuple[str, dict]
     return ("escalation.terms", {"terms": hits}) if hits else None
 
 
-def compile_pattern(pattern: str):
+def compile_pattern(pattern: str) -> Any:
     """An administrator's escalation pattern, compiled by RE2 (linear time, no back-references
     or look-around), case-insensitive. None when RE2 refuses it."""
     try:
@@ -414,7 +414,7 @@ def compile_pattern(pattern: str):
 
 
 @lru_cache(maxsize=256)
-def _pattern(pattern: str):
+def _pattern(pattern: str) -> Any:
     return compile_pattern(pattern)
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
 
 from .constants import ChannelPerm
 from .exceptions import NotPermitted
@@ -40,7 +42,7 @@ def sees_organisation(user: Any, organisation_id: int | None) -> bool:
     return own is not None and own == organisation_id
 
 
-def perm_q(*, user, codename: str) -> Q:
+def perm_q(*, user: User, codename: str) -> Q:
     """A filter on Channel: `user` holds `codename` on it, directly or through a group."""
     user_perm = ChannelUserObjectPermission.objects.filter(
         user_id=user.id, permission__codename=codename
@@ -51,7 +53,7 @@ def perm_q(*, user, codename: str) -> Q:
     return Q(id__in=user_perm) | Q(id__in=group_perm)
 
 
-def channels_with_perm(*, user, codename: str, channel_ids: Iterable[int] | None = None):
+def channels_with_perm(*, user: User, codename: str, channel_ids: Iterable[int] | None = None) -> QuerySet[Channel]:
     """Channels on which `user` holds `codename`, directly or through one of their groups."""
     qs = Channel.objects.all()
     if channel_ids is not None:
@@ -61,7 +63,7 @@ def channels_with_perm(*, user, codename: str, channel_ids: Iterable[int] | None
     return qs.filter(perm_q(user=user, codename=codename))
 
 
-def has_perm_on_all(*, user, codename: str, channel_ids: Iterable[int]) -> bool:
+def has_perm_on_all(*, user: User, codename: str, channel_ids: Iterable[int]) -> bool:
     """True when `user` holds `codename` on every one of `channel_ids` (one SQL query)."""
     ids = set(channel_ids)
     if not ids:
@@ -71,7 +73,7 @@ def has_perm_on_all(*, user, codename: str, channel_ids: Iterable[int]) -> bool:
     return channels_with_perm(user=user, codename=codename, channel_ids=ids).count() == len(ids)
 
 
-def perms_by_channel(*, user, channel_ids: Iterable[int]) -> dict[int, set[str]]:
+def perms_by_channel(*, user: User, channel_ids: Iterable[int]) -> dict[int, set[str]]:
     """{channel_id: {codename, ...}} for `user` (two queries whatever the number of channels)."""
     ids = list(channel_ids)
     result: dict[int, set[str]] = {cid: set() for cid in ids}
@@ -88,7 +90,7 @@ def perms_by_channel(*, user, channel_ids: Iterable[int]) -> dict[int, set[str]]
     return result
 
 
-def ensure_can_manage_webhooks(*, user) -> None:
+def ensure_can_manage_webhooks(*, user: User) -> None:
     """Raises NotPermitted unless `user` holds manage_channel on a channel of their
     organisation, or is a superuser."""
     if user.is_superuser:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,13 +28,15 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, TruncWeek
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Organisation, User
 
 from .constants import (
     ChannelPerm,
+    EngagementStatus,
     InboundStatus,
     PostKind,
     PostState,
+    PublicationStatus,
     ReviewStatus,
     StepKind,
     Verdict,
@@ -41,16 +44,20 @@ from .constants import (
 from .exceptions import NotFound
 from .models import (
     AuditEvent,
+    CaretakerPeriod,
     Channel,
     Decision,
+    Engagement,
     HoldingReply,
     InboundMessage,
     Lane,
+    LaneStep,
     Post,
     PostReview,
     PostRevision,
     PostText,
     Publication,
+    WebhookSubscription,
 )
 from .permissions import (
     channels_with_perm,
@@ -60,15 +67,15 @@ from .permissions import (
 )
 
 
-def _org_filter(user) -> Q:
+def _org_filter(user: User) -> Q:
     return organisation_q(user)
 
 
-def channels_visible(*, user) -> QuerySet[Channel]:
+def channels_visible(*, user: User) -> QuerySet[Channel]:
     return Channel.objects.filter(_org_filter(user)).order_by("slug")
 
 
-def lanes_visible(*, user) -> QuerySet[Lane]:
+def lanes_visible(*, user: User) -> QuerySet[Lane]:
     return (
         Lane.objects.filter(_org_filter(user))
         .select_related("organisation")
@@ -77,7 +84,7 @@ def lanes_visible(*, user) -> QuerySet[Lane]:
     )
 
 
-def posts_visible(*, user) -> QuerySet[Post]:
+def posts_visible(*, user: User) -> QuerySet[Post]:
     """Posts of the user's organisation with everything a list or detail shows, prefetched."""
     return (
         Post.objects.filter(_org_filter(user))
@@ -92,7 +99,7 @@ def posts_visible(*, user) -> QuerySet[Post]:
     )
 
 
-def posts_visible_light(*, user) -> QuerySet[Post]:
+def posts_visible_light(*, user: User) -> QuerySet[Post]:
     """posts_visible without decisions and publications: what a queue row shows."""
     return (
         Post.objects.filter(_org_filter(user))
@@ -102,19 +109,19 @@ def posts_visible_light(*, user) -> QuerySet[Post]:
     )
 
 
-def post_get_visible(*, post_id: int, user) -> Post:
+def post_get_visible(*, post_id: int, user: User) -> Post:
     post = posts_visible(user=user).filter(id=post_id).first()
     if post is None:
         raise NotFound(code="not_found.post")
     return post
 
 
-def post_history(*, post_id: int, user) -> QuerySet[AuditEvent]:
+def post_history(*, post_id: int, user: User) -> QuerySet[AuditEvent]:
     post_get_visible_light(post_id=post_id, user=user)
     return AuditEvent.objects.filter(post_id=post_id).select_related("actor").order_by("seq")
 
 
-def post_get_visible_light(*, post_id: int, user) -> Post:
+def post_get_visible_light(*, post_id: int, user: User) -> Post:
     post = Post.objects.filter(_org_filter(user), id=post_id).first()
     if post is None:
         raise NotFound(code="not_found.post")
@@ -127,7 +134,7 @@ def post_due_at(post: Post) -> datetime | None:
     return None
 
 
-def inbox_visible(*, user) -> QuerySet[InboundMessage]:
+def inbox_visible(*, user: User) -> QuerySet[InboundMessage]:
     return (
         InboundMessage.objects.filter(_org_filter(user))
         .select_related("channel", "assignee")
@@ -135,7 +142,7 @@ def inbox_visible(*, user) -> QuerySet[InboundMessage]:
     )
 
 
-def inbound_get_visible(*, inbound_id: int, user) -> InboundMessage:
+def inbound_get_visible(*, inbound_id: int, user: User) -> InboundMessage:
     msg = inbox_visible(user=user).filter(id=inbound_id).first()
     if msg is None:
         raise NotFound(code="not_found.message")
@@ -166,7 +173,7 @@ class QueueList:
 
     ordered = True
 
-    def __init__(self, rows: QuerySet | None, *, user) -> None:
+    def __init__(self, rows: QuerySet | None, *, user: User) -> None:
         self.rows = rows
         self.user = user
 
@@ -179,10 +186,10 @@ class QueueList:
     def __bool__(self) -> bool:
         return self.rows is not None and self.rows.exists()
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[QueueItem]:
         return iter(self[0:self.count()])
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: int | slice) -> Any:  # QueueItem for an index, a list for a slice
         if isinstance(key, int):
             items = self[key:key + 1]
             if not items:
@@ -209,7 +216,7 @@ class QueueList:
         return items
 
 
-def queue_for(*, user, kind: str = "", channel: str = "", sort: str = "due") -> QueueList:
+def queue_for(*, user: User, kind: str = "", channel: str = "", sort: str = "due") -> QueueList:
     """What waits for `user`, most overdue first (or newest / oldest post first): steps where they
     are on the team and have not yet decided (not their own posts), translations to provide,
     reviews after the fact. Filtered, ordered and paginated in SQL (see QueueList)."""
@@ -283,7 +290,7 @@ def _week(dt: datetime) -> str:
     return f"{iso[0]}-W{iso[1]:02d}"
 
 
-def metrics_compute(*, user, since: datetime | None = None, until: datetime | None = None,
+def metrics_compute(*, user: User, since: datetime | None = None, until: datetime | None = None,
                     channel: str | None = None) -> dict:
     """Per channel over [since, until): first-response time (median, p90 seconds), replies vs
     broadcasts, median seconds in each step, urgent bypass rate; plus weekly series."""
@@ -353,27 +360,20 @@ def metrics_compute(*, user, since: datetime | None = None, until: datetime | No
 
 def _engagement_counts(chan_ids: list[int], since: datetime, until: datetime) -> dict[tuple[int, str], int]:
     """Likes and boosts done on the platform in [since, until), per (channel, action): one query."""
-    from django.db.models import Count
-
-    from .constants import EngagementStatus
-    from .models import Engagement
-
     rows = (Engagement.objects.filter(channel_id__in=chan_ids, status=EngagementStatus.DONE,
                                       done_at__gte=since, done_at__lt=until)
             .values_list("channel_id", "action").annotate(n=Count("id")).order_by())
     return {(cid, action): n for cid, action, n in rows}
 
 
-def engagement_get(*, engagement_id: int):
-    from .models import Engagement
-
+def engagement_get(*, engagement_id: int) -> Engagement:
     return Engagement.objects.select_related("channel").get(id=engagement_id)
 
 
 _STEP_END_VERBS = {"step_entered", "approved_all", "changes_requested", "rejected", "withdrawn", "urgent_published"}
 
 
-def _step_durations_by_channel(links) -> dict[int, dict[str, list[float]]]:
+def _step_durations_by_channel(links: QuerySet) -> dict[int, dict[str, list[float]]]:
     """{channel_id: {step name: [seconds, ...]}} for the posts behind `links` (post-channel rows),
     from their audit trails; the posts are selected by a subquery, never a list of ids."""
     out: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -390,7 +390,7 @@ def _step_durations_by_channel(links) -> dict[int, dict[str, list[float]]]:
     return out
 
 
-def _step_durations(post_ids) -> dict[int, list[tuple[str, float]]]:
+def _step_durations(post_ids: Iterable[int] | QuerySet) -> dict[int, list[tuple[str, float]]]:
     """Seconds each post spent in each step, from its audit trail."""
     out: dict[int, list[tuple[str, float]]] = defaultdict(list)
     current: dict[int, tuple[str, datetime]] = {}
@@ -409,11 +409,9 @@ def _step_durations(post_ids) -> dict[int, list[tuple[str, float]]]:
 STEP_KINDS = StepKind
 
 
-def webhooks_visible(*, user) -> QuerySet:
+def webhooks_visible(*, user: User) -> QuerySet:
     """The caller's organisation's webhook subscriptions; only for those who may manage them
     (raises NotPermitted otherwise)."""
-    from .models import WebhookSubscription
-
     ensure_can_manage_webhooks(user=user)
     return (
         WebhookSubscription.objects.filter(_org_filter(user))
@@ -422,10 +420,8 @@ def webhooks_visible(*, user) -> QuerySet:
     )
 
 
-def webhook_get_visible(*, webhook_id: int, user):
+def webhook_get_visible(*, webhook_id: int, user: User) -> WebhookSubscription:
     """One subscription of the caller's organisation: NotFound for another's, then NotPermitted."""
-    from .models import WebhookSubscription
-
     hook = WebhookSubscription.objects.filter(_org_filter(user), id=webhook_id).select_related("created_by").first()
     if hook is None:
         raise NotFound(code="not_found.webhook")
@@ -441,8 +437,6 @@ ORG_MAX_DEPTH = 20
 
 def organisation_lineage(organisation_id: int) -> list[int]:
     """The organisation and its ancestors (parents define periods their children inherit)."""
-    from accounts.models import Organisation
-
     ids: list[int] = []
     current: int | None = organisation_id
     while current is not None and current not in ids and len(ids) < ORG_MAX_DEPTH:
@@ -455,11 +449,9 @@ def organisation_lineage(organisation_id: int) -> list[int]:
 ORG_INHERIT_DEPTH = 6
 
 
-def inherited_from_q(organisation_id: int, *, field: str = "organisation"):
+def inherited_from_q(organisation_id: int, *, field: str = "organisation") -> Q:
     """A filter for rows belonging to the organisation or one of its ancestors, in one query
     (a join per level, up to ORG_INHERIT_DEPTH levels)."""
-    from django.db.models import Q
-
     q = Q(**{f"{field}_id": organisation_id})
     path = field
     for _level in range(ORG_INHERIT_DEPTH - 1):
@@ -470,8 +462,6 @@ def inherited_from_q(organisation_id: int, *, field: str = "organisation"):
 
 def organisation_descendants(organisation_id: int) -> list[int]:
     """The organisation and every organisation under it."""
-    from accounts.models import Organisation
-
     ids = [organisation_id]
     frontier = [organisation_id]
     for _depth in range(ORG_MAX_DEPTH):
@@ -482,11 +472,9 @@ def organisation_descendants(organisation_id: int) -> list[int]:
     return ids
 
 
-def caretaker_periods_visible(*, user) -> QuerySet:
+def caretaker_periods_visible(*, user: User) -> QuerySet:
     """The periods that apply to the caller's organisation (its own and its ancestors'), newest
     first; the platform's operator (a superuser outside any organisation) sees every one."""
-    from .models import CaretakerPeriod
-
     qs = CaretakerPeriod.objects.select_related("organisation", "review_lane").prefetch_related("paused_channels")
     if sees_every_organisation(user):
         return qs.order_by("-starts_at", "-id")
@@ -495,20 +483,16 @@ def caretaker_periods_visible(*, user) -> QuerySet:
     return qs.filter(organisation_id__in=organisation_lineage(user.organisation_id)).order_by("-starts_at", "-id")
 
 
-def caretaker_period_get_visible(*, period_id: int, user):
+def caretaker_period_get_visible(*, period_id: int, user: User) -> CaretakerPeriod:
     period = caretaker_periods_visible(user=user).filter(id=period_id).first()
     if period is None:
         raise NotFound(code="caretaker.not_found")
     return period
 
 
-def caretaker_period_current(*, user):
+def caretaker_period_current(*, user: User) -> CaretakerPeriod | None:
     """The period in force now for the caller's organisation (for the banner), or None."""
-    from django.utils import timezone
-
-    from .models import CaretakerPeriod
-
-    if getattr(user, "organisation_id", None) is None:
+    if user.organisation_id is None:
         return None
     now = timezone.now()
     return CaretakerPeriod.objects.filter(
@@ -518,11 +502,9 @@ def caretaker_period_current(*, user):
 
 # --- people speak as themselves ------------------------------------------------------------
 
-def conversation_voices(*, user, since: datetime, until: datetime, channel: str | None = None) -> dict:
+def conversation_voices(*, user: User, since: datetime, until: datetime, channel: str | None = None) -> dict:
     """Published replies over [since, until) per person (most first), and the share that went
     out under a person's name (their own account, or signed): counted in SQL."""
-    from django.db.models import Count, Q
-
     chans = channels_visible(user=user).filter(**({"slug": channel} if channel else {}))
     replies = Post.objects.filter(
         kind=PostKind.REPLY, state=PostState.PUBLISHED, published_at__gte=since, published_at__lt=until,
@@ -551,30 +533,22 @@ def inbound_last_event(*, inbound_id: int, verb: str) -> AuditEvent | None:
             .order_by("-seq").first())
 
 
-def posts_publishing_problems(*, user) -> QuerySet[Post]:
+def posts_publishing_problems(*, user: User) -> QuerySet[Post]:
     """Posts whose publishing failed or whose outcome is unknown (some language not live), newest
     first — for the home page of their author and of whoever may publish them."""
-    from .constants import PublicationStatus
-
     bad = Publication.objects.filter(post=OuterRef("pk"), status__in=[PublicationStatus.FAILED, PublicationStatus.UNKNOWN])
     return posts_visible(user=user).filter(Q(state=PostState.FAILED) | Q(Exists(bad))).order_by("-updated_at", "-id")
 
 
-def lane_step_counts(*, lane_ids) -> dict[int, int]:
+def lane_step_counts(*, lane_ids: Iterable[int]) -> dict[int, int]:
     """{lane_id: number of steps}, in one query (the queue's "step 2 of 3")."""
-    from django.db.models import Count
-
-    from .models import LaneStep
-
     return dict(LaneStep.objects.filter(lane_id__in=set(lane_ids)).order_by().values("lane_id")
                 .annotate(n=Count("id")).values_list("lane_id", "n"))
 
 
-def step_display_names(*, user) -> dict[str, str]:
+def step_display_names(*, user: User) -> dict[str, str]:
     """{recorded step name (English, or an old key such as "sign_off"): the name in the active
     language} for the steps of the user's organisation's lanes."""
-    from .models import LaneStep
-
     names: dict[str, str] = {}
     for step in LaneStep.objects.filter(lane__in=lanes_visible(user=user).values("id")):
         for key in (getattr(step, "name_en", ""), getattr(step, "name_fr", ""), step.kind):
@@ -676,7 +650,9 @@ def channels_draftable(*, user: User) -> QuerySet[Channel]:
 
 def channels_of_own_organisation(*, user: User) -> QuerySet[Channel]:
     """The channels of the user's own organisation (what a caretaker period may pause)."""
-    return Channel.objects.filter(organisation_id=getattr(user, "organisation_id", None)).order_by("slug")
+    if user.organisation_id is None:
+        return Channel.objects.none()
+    return Channel.objects.filter(organisation_id=user.organisation_id).order_by("slug")
 
 
 def personal_channels_of(*, user: User) -> list[Channel]:

@@ -110,7 +110,9 @@ class ProblemSerializer(serializers.Serializer):
     title = serializers.CharField()
     status = serializers.IntegerField()
     detail = serializers.CharField()
-    errors = serializers.DictField(
+    # A declared field named like Serializer.errors / .data / Field.source: DRF allows it (the
+    # field wins in the document), the stubs do not.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Messages per field ('texts.fr', 'comment', 'non_field_errors'...).",
     )
@@ -393,7 +395,7 @@ class AuditEventSerializer(serializers.Serializer):
     from_state = serializers.CharField(allow_blank=True)
     to_state = serializers.CharField(allow_blank=True)
     revision = serializers.IntegerField(allow_null=True)
-    data = serializers.JSONField()
+    data = serializers.JSONField()  # type: ignore[assignment]
     created_at = DateTime()
     hash = serializers.CharField()
     prev_hash = serializers.CharField(allow_blank=True)
@@ -469,7 +471,7 @@ class InboundSerializer(serializers.Serializer):
     claimed_at = DateTime(allow_null=True)
     first_response_at = DateTime(allow_null=True)
     kind = serializers.ChoiceField(choices=InboundKind.choices)
-    source = serializers.ChoiceField(choices=InboundSource.choices)
+    source = serializers.ChoiceField(choices=InboundSource.choices)  # type: ignore[assignment]
     visibility = serializers.ChoiceField(choices=Visibility.choices)
     author_handle = serializers.CharField(allow_blank=True)
     thread = ThreadRefSerializer()
@@ -487,7 +489,8 @@ class InboundIngestSerializer(StrictSerializer):
         help_text="Omitted: detected from the text.",
     )
     kind = serializers.ChoiceField(choices=InboundKind.choices, required=False, default=InboundKind.MENTION)
-    source = serializers.ChoiceField(choices=InboundSource.choices, required=False, default=InboundSource.API,
+    source = serializers.ChoiceField(choices=InboundSource.choices, required=False,  # type: ignore[assignment]
+                                     default=InboundSource.API,
                                      help_text="Who brought it in: api (default), manual or platform.")
     visibility = serializers.ChoiceField(
         choices=Visibility.choices, required=False, default=Visibility.PUBLIC,

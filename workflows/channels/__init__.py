@@ -7,12 +7,11 @@ platform SDK. docs/architecture.md: "Adding an adapter".
 """
 from __future__ import annotations
 
-from typing import Any
-
 from .base import (
     Adapter,
     AmbiguousError,
     AuthError,
+    ChannelData,
     ConfigError,
     NotSentError,
     PermanentError,
@@ -48,7 +47,7 @@ def adapter_class(name: str) -> type[Adapter] | None:
     return EXTRA_ADAPTERS.get(name) or _builtin().get(name)
 
 
-def get_adapter(channel: Any) -> Adapter:
+def get_adapter(channel: ChannelData) -> Adapter:
     cls = adapter_class(channel.adapter)
     if cls is None:
         raise ConfigError(f"Unknown adapter {channel.adapter!r}.")

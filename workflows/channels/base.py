@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Protocol
 
 from ..outbound import (
     AdapterError,
@@ -33,10 +34,10 @@ from ..outbound import (
     RateLimited,
     TransientError,
 )
-from .config import SECRET_PREFIX, check_config, secret_name_ok
+from .config import SECRET_PREFIX, Key, check_config, secret_name_ok
 
 __all__ = [
-    "SECRET_PREFIX", "Account", "Adapter", "AdapterError", "AmbiguousError", "AuthError", "ConfigError",
+    "SECRET_PREFIX", "Account", "Adapter", "ChannelData", "AdapterError", "AmbiguousError", "AuthError", "ConfigError",
     "InboundItem", "Limits", "NotSentError", "OutboundMessage", "Page", "PermanentError", "RateLimited",
     "Result", "ThreadRef", "TransientError", "count_graphemes", "measure", "secret_name_ok",
 ]
@@ -124,13 +125,28 @@ class Account:
     url: str = ""
 
 
+class ChannelData(Protocol):
+    """What an adapter reads of its channel (a Channel row satisfies it; so does any object
+    with these attributes): the adapters never import the models."""
+
+    pk: Any
+    slug: str
+    name: str
+    handle: str
+    adapter: str
+    adapter_config: Any
+
+
 class Adapter:
     name = "base"
     can_lookup = False
     #: Seconds the platform deduplicates on the idempotency key (0: it does not).
     dedupe_window = 0
 
-    def __init__(self, channel):
+    #: The adapter's own schema for adapter_config (channels/config.py), if it has one.
+    config_schema: dict[str, Key] | None = None
+
+    def __init__(self, channel: ChannelData) -> None:
         self.channel = channel
         self.config = dict(channel.adapter_config or {})
 
@@ -160,7 +176,7 @@ class Adapter:
         """Check, before anything of a post is sent, that every message can go: config, secrets,
         the platform's limits. Raises the errors above (nothing is ever sent here). Adapters
         extend it (credentials, reachability) and call super()."""
-        problems = check_config(self.name, self.config, schema=getattr(self, "config_schema", None))
+        problems = check_config(self.name, self.config, schema=self.config_schema)
         if problems:
             raise ConfigError("; ".join(f"{k}: {v}" for k, v in problems.items()))
         limits = self.limits()

@@ -22,6 +22,7 @@ import hashlib
 import json
 import re
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,7 +117,7 @@ def _byte_range(text: str, start: int, end: int) -> dict[str, int]:
     return {"byteStart": len(text[:start].encode("utf-8")), "byteEnd": len(text[:end].encode("utf-8"))}
 
 
-def facets_for(text: str, resolve) -> list[dict[str, Any]]:
+def facets_for(text: str, resolve: Callable[[str], str | None]) -> list[dict[str, Any]]:
     """Link and mention facets for `text`; `resolve(handle) -> did | None` (unknown handles stay
     plain text)."""
     facets: list[dict[str, Any]] = []
@@ -145,7 +146,7 @@ def text_for(msg: OutboundMessage) -> str:
 # --- the SDK on the outbound door ---------------------------------------------------------------
 
 
-def _request_class():
+def _request_class() -> Any:
     from atproto_client.request import Request, RequestBase
 
     from .. import outbound
@@ -206,12 +207,12 @@ def classify(exc: BaseException) -> Exception:
     return classify_httpx_error(exc)
 
 
-def _error_name(exc) -> str:
+def _error_name(exc: Any) -> str:
     content = getattr(getattr(exc, "response", None), "content", None)
     return str(getattr(content, "error", "") or (content.get("error", "") if isinstance(content, dict) else ""))
 
 
-def _error_message(exc) -> str:
+def _error_message(exc: Any) -> str:
     content = getattr(getattr(exc, "response", None), "content", None)
     return str(getattr(content, "message", "") or (content.get("message", "") if isinstance(content, dict) else ""))
 
@@ -234,7 +235,7 @@ class BlueskyAdapter(Adapter):
         ident = hashlib.sha256(f"{self.base_url}|{self.handle}".encode()).hexdigest()[:16]
         return f"bluesky-session:{getattr(self.channel, 'pk', '')}:{ident}"
 
-    def client(self):
+    def client(self) -> Any:
         """This channel's logged-in client, reused across sends in this process."""
         key = self._cache_key()
         with _clients_lock:
@@ -246,14 +247,14 @@ class BlueskyAdapter(Adapter):
             _clients[key] = client
         return client
 
-    def _login(self, key: str):
+    def _login(self, key: str) -> Any:
         from atproto import Client
         from atproto_client import exceptions as ex
 
         client = Client(base_url=self.base_url,
                         request=_request_class()(timeout=settings.PUBLISH_HTTP_TIMEOUT))
 
-        def remember(_event, session) -> None:
+        def remember(_event: Any, session: Any) -> None:
             cache.set(key, session.encode(), timeout=60 * 60 * 24 * 60)
 
         client.on_session_change(remember)
@@ -278,7 +279,7 @@ class BlueskyAdapter(Adapter):
             raise classify(exc) from exc
         return client
 
-    def _call(self, fn, *args, **kwargs):
+    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run one SDK call; on an expired/revoked session, log in again once and retry (the
         request was refused, so nothing was written)."""
         from atproto_client import exceptions as ex
@@ -301,7 +302,8 @@ class BlueskyAdapter(Adapter):
                 raise classify(exc) from exc
         raise AssertionError("unreachable")
 
-    def _xrpc(self, client, method: str, nsid: str, *, params: dict | None = None, body: dict | None = None):
+    def _xrpc(self, client: Any, method: str, nsid: str, *, params: dict | None = None,
+              body: dict | None = None) -> Any:
         """A raw XRPC call (the body is sent as given: `swapRecord: null` must stay a JSON null)."""
         if method == "GET":
             response = client.invoke_query(nsid, params=_RawParams(params or {}))
@@ -310,13 +312,13 @@ class BlueskyAdapter(Adapter):
                                                headers={"Content-Type": "application/json"})
         return response.content
 
-    def query(self, nsid: str, **params):
+    def query(self, nsid: str, **params: Any) -> Any:
         try:
             return self._call(lambda c: self._xrpc(c, "GET", nsid, params={k: v for k, v in params.items() if v is not None}))
         except AmbiguousError as exc:  # a read that timed out changed nothing: just not answered
             raise TransientError(f"no answer from Bluesky: {exc}") from exc
 
-    def procedure(self, nsid: str, body: dict):
+    def procedure(self, nsid: str, body: dict) -> Any:
         return self._call(lambda c: self._xrpc(c, "POST", nsid, body=body))
 
     # --- the contract ----------------------------------------------------------------------------
@@ -324,7 +326,7 @@ class BlueskyAdapter(Adapter):
     def limits(self) -> Limits:
         return Limits(max_length=MAX_GRAPHEMES, unit="graphemes")
 
-    def preflight(self, msgs) -> None:
+    def preflight(self, msgs: list[OutboundMessage]) -> None:
         for msg in msgs:
             length = graphemes(text_for(msg))
             if length > MAX_GRAPHEMES:

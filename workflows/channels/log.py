@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -37,7 +38,7 @@ class LogAdapter(Adapter):
             fh.write(line + "\n")
         return Result(external_id=msg.idempotency_key, url=self._url(msg.idempotency_key))
 
-    def lookup(self, msg: OutboundMessage, since) -> Result | None:
+    def lookup(self, msg: OutboundMessage, since: datetime) -> Result | None:
         idempotency_key = msg.idempotency_key
         if not self.path.exists():
             return None

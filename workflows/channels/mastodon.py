@@ -19,8 +19,10 @@ import re
 import threading
 import time
 import unicodedata
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlparse
 
 import requests
@@ -94,7 +96,7 @@ def _id_key(value: str) -> tuple[int, str]:
     return (len(value), value)  # Mastodon ids are numeric strings: longer is larger
 
 
-def _when(value) -> datetime:
+def _when(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
@@ -104,7 +106,7 @@ class _Client:
     """One channel's Mastodon.py client in one thread, with what it learnt (who it is, the
     instance's limits) and the last response's headers (Mastodon.py drops them on errors)."""
 
-    def __init__(self, api, session: requests.Session):
+    def __init__(self, api: Any, session: requests.Session) -> None:
         self.api = api
         self.session = session
         self.last_headers: dict[str, str] = {}
@@ -176,7 +178,7 @@ class MastodonAdapter(Adapter):
                            session=session)
             holder = _Client(api, session)
 
-            def remember(response, *args, _holder=holder, **kwargs):
+            def remember(response: Any, *args: Any, _holder: Any = holder, **kwargs: Any) -> None:
                 _holder.last_headers = dict(response.headers)
 
             session.hooks["response"] = [h for h in session.hooks.get("response", [])
@@ -211,7 +213,7 @@ class MastodonAdapter(Adapter):
             return PermanentError(f"Mastodon: {exc}")
         return exc
 
-    def _call(self, fn, *, sending: bool = False):
+    def _call(self, fn: Callable[[Any], Any], *, sending: bool = False) -> Any:
         from mastodon import MastodonError
 
         client = self.client()
@@ -255,7 +257,7 @@ class MastodonAdapter(Adapter):
         ), sending=True)
         return Result(external_id=str(status["id"]), url=str(status.get("url") or status.get("uri") or ""))
 
-    def matches(self, status, msg: OutboundMessage) -> bool:
+    def matches(self, status: Any, msg: OutboundMessage) -> bool:
         if status.get("reblog"):
             return False
         target = msg.reply_to.external_id if msg.reply_to and msg.reply_to.external_id else None
@@ -280,7 +282,10 @@ class MastodonAdapter(Adapter):
         max_id = None
         for _ in range(LOOKUP_MAX_PAGES):
             try:
-                page = self._call(lambda api, max_id=max_id: api.account_statuses(me["id"], max_id=max_id, limit=PAGE_LIMIT))
+                def statuses(api: Any, max_id: Any = max_id) -> Any:
+                    return api.account_statuses(me["id"], max_id=max_id, limit=PAGE_LIMIT)
+
+                page = self._call(statuses)
             except (PermanentError, AmbiguousError) as exc:
                 raise TransientError(f"could not list the account's statuses: {exc}") from exc
             if not page:
@@ -383,7 +388,7 @@ class MastodonAdapter(Adapter):
         return bool(status.get("favourited") if action == "like" else status.get("reblogged"))
 
     # --- listening ------------------------------------------------------------------------
-    def _item(self, status, *, kind: str | None = None) -> InboundItem:
+    def _item(self, status: Any, *, kind: str | None = None) -> InboundItem:
         me = self._me()
         account = status.get("account") or {}
         visibility = str(status.get("visibility") or "public")
@@ -405,13 +410,16 @@ class MastodonAdapter(Adapter):
                              author_handle=handle, visibility=visibility),
         )
 
-    def _pages(self, fetch, cursor: str) -> tuple[list, str]:
+    def _pages(self, fetch: Callable[[Any, Any], Any], cursor: str) -> tuple[list, str]:
         """Read forward from `cursor` (min_id: the page right after it) until nothing is newer,
         at most LISTEN_MAX_PAGES; with no cursor, only the newest page (no backfill)."""
         rows: list = []
         newest = cursor
         for _ in range(LISTEN_MAX_PAGES if cursor else 1):
-            page = list(self._call(lambda api, after=newest: fetch(api, after or None)))
+            def fetch_after(api: Any, after: str = newest) -> Any:
+                return fetch(api, after or None)
+
+            page = list(self._call(fetch_after))
             if not page:
                 break
             rows.extend(page)
@@ -438,7 +446,7 @@ class MastodonAdapter(Adapter):
             tag = query[1:]
             fetch = lambda api, after: api.timeline_hashtag(tag, min_id=after, limit=PAGE_LIMIT)  # noqa: E731
         else:
-            def fetch(api, after):
+            def fetch(api: Any, after: Any) -> Any:
                 return api.search_v2(query, resolve=False, result_type="statuses", min_id=after,
                                      limit=PAGE_LIMIT)["statuses"]
         rows, newest = self._pages(fetch, cursor)
@@ -448,7 +456,7 @@ class MastodonAdapter(Adapter):
         return Page(items=items, cursor=newest or cursor)
 
 
-def _causes(exc: BaseException):
+def _causes(exc: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     item: BaseException | None = exc
     while item is not None and id(item) not in seen:

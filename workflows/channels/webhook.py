@@ -18,6 +18,7 @@ import hmac
 import json
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -82,14 +83,14 @@ class WebhookAdapter(Adapter):
     def _session(self) -> requests.Session:
         return outbound.requests_session(f"channel:{self.channel.pk}")
 
-    def _request(self, method: str, url: str, **kwargs) -> requests.Response:
+    def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         try:
             return self._session().request(method, url, timeout=settings.PUBLISH_HTTP_TIMEOUT, **kwargs)
         except requests.RequestException as exc:
             raise outbound.classify_requests_error(exc) from exc
 
     def body(self, msg: OutboundMessage) -> bytes:
-        doc = {
+        doc: dict[str, Any] = {
             "idempotency_key": msg.idempotency_key, "channel": self.channel.slug, "language": msg.language,
             "text": msg.body, "created_at": msg.created_at.isoformat(), "visibility": msg.visibility,
         }

@@ -2,6 +2,8 @@
 banner every page shows while one is in force."""
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,7 +17,7 @@ from .. import selectors
 from ..exceptions import WorkflowError
 from ..services import caretaker as caretaker_services
 
-WHEN = {"widget": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+WHEN: dict[str, Any] = {"widget": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         "input_formats": ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]}
 
 

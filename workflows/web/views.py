@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -467,9 +468,9 @@ def _diff(old: str, new: str) -> list[tuple[str, str]]:
 def _history(post, user) -> list:
     """The audit trail, each step named in the reader's language (the trail records English)."""
     names = {s.id: s.name for s in lane_steps(post.lane)}
-    events = list(selectors.post_history(post_id=post.id, user=user))
-    for ev in events:
-        ev.step_name = names.get((ev.data or {}).get("step_id"), "")
+    events: list[Any] = list(selectors.post_history(post_id=post.id, user=user))
+    for ev in events:  # step_name: shown by the template beside the recorded event
+        ev.step_name = names.get((ev.data or {}).get("step_id") or 0, "")
     return events
 
 
@@ -661,7 +662,7 @@ def post_action(request, post_id: int, action: str):
         raise Http404("No such action.")
     post = visible_post(request, post_id)
     form_class, slot, call = ACTIONS[action]
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if form_class is ComposeForm:
         kwargs["channel_choices"] = [(c.slug, c.slug) for c in post.channels.all()]
     if form_class is ResolveForm:
