@@ -38,7 +38,6 @@ from .constants import (
     PostState,
     PublicationStatus,
     ReviewStatus,
-    StepKind,
     Verdict,
 )
 from .exceptions import NotFound
@@ -404,9 +403,6 @@ def _step_durations(post_ids: Iterable[int] | QuerySet) -> dict[int, list[tuple[
         if verb == "step_entered":
             current[pid] = (data.get("step", "?"), at)
     return out
-
-
-STEP_KINDS = StepKind
 
 
 def webhooks_visible(*, user: User) -> QuerySet:

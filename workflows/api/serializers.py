@@ -32,6 +32,7 @@ from ..constants import (
 from ..exceptions import TextTooLong
 from ..messages import Message, render_stored
 from ..selectors import post_due_at
+from ..services.common import stable_name
 
 MAX_ID = 2**63 - 1
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -132,16 +133,7 @@ class CheckSerializer(serializers.Serializer):
         return render_stored(item)
 
 
-class GuidelineProblemSerializer(ProblemSerializer):
-    violations = CheckSerializer(many=True)
-
-
 # --- me, channels, lanes
-
-def english_name(obj) -> str:
-    """The stable English name of a bilingual object (its French one when no English is set)."""
-    return (getattr(obj, "name_en", None) or getattr(obj, "name_fr", None) or "") if obj is not None else ""
-
 
 class EnglishName(serializers.CharField):
     """`name`: the English name, unchanged by the reader's language (what integrations match on)."""
@@ -151,7 +143,7 @@ class EnglishName(serializers.CharField):
         super().__init__(**kwargs)
 
     def get_attribute(self, instance):
-        return english_name(super().get_attribute(instance))
+        return stable_name(super().get_attribute(instance))
 
 
 def display_name_field(source: str = "name", **kwargs):
@@ -429,7 +421,7 @@ class QueueItemSerializer(serializers.Serializer):
     @extend_schema_field({"type": "string", "nullable": True})
     def get_step(self, item):
         if item.review is None and item.post.current_step_id:
-            return english_name(item.post.current_step)
+            return stable_name(item.post.current_step)
         return None
 
     @extend_schema_field({"type": "string", "nullable": True})

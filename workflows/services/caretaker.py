@@ -19,7 +19,7 @@ from ..exceptions import GuidelineViolation, InvalidInput, NotFound, NotPermitte
 from ..messages import Message
 from ..models import CaretakerPeriod, Channel, Lane, Post
 from ..permissions import sees_organisation
-from ..selectors import inherited_from_q, organisation_descendants, organisation_lineage
+from ..selectors import inherited_from_q, organisation_descendants
 from .audit import audit_record
 from .engine import advance, invalidate_approvals
 from .outbox import outbox_emit
@@ -48,14 +48,6 @@ def periods_active(*, organisation_id: int, at: datetime | None = None) -> list[
             inherited_from_q(organisation_id), cancelled_at__isnull=True, starts_at__lte=at, ends_at__gt=at,
         ).distinct().select_related("review_lane").prefetch_related("paused_channels")
     )
-
-
-def periods_for(*, organisation_id: int, now: datetime | None = None) -> QuerySet[CaretakerPeriod]:
-    """Current and future periods that apply to an organisation, soonest first."""
-    now = now or timezone.now()
-    return CaretakerPeriod.objects.filter(
-        organisation_id__in=organisation_lineage(organisation_id), cancelled_at__isnull=True, ends_at__gt=now,
-    ).select_related("organisation", "review_lane").prefetch_related("paused_channels")
 
 
 def _review_lane(period: CaretakerPeriod, organisation_id: int) -> Lane | None:

@@ -23,18 +23,15 @@ from ..topics import Topic
 
 log = logging.getLogger("parley.relay")
 
-PUBLISH_TOPICS = topics.PUBLISH
-WEBHOOK_TOPIC = Topic.WEBHOOK_DELIVER
-INTERNAL_TOPICS = topics.INTERNAL
-
 
 def queue_for(topic: str) -> str:
-    return "publish" if topic in PUBLISH_TOPICS else "notify"
+    """Publishing topics (workflows.topics.PUBLISH) go to the `publish` queue, the rest to `notify`."""
+    return "publish" if topic in topics.PUBLISH else "notify"
 
 
 def _fan_out(events: list[OutboxEvent], *, now, lease_until) -> list[OutboxEvent]:
     """Webhook deliveries for events relayed for the first time (attempts == 0)."""
-    fresh = [e for e in events if e.attempts == 0 and e.topic not in INTERNAL_TOPICS and e.organisation_id]
+    fresh = [e for e in events if e.attempts == 0 and e.topic not in topics.INTERNAL and e.organisation_id]
     if not fresh:
         return []
     subs: dict[int, list[WebhookSubscription]] = {}
@@ -44,7 +41,7 @@ def _fan_out(events: list[OutboxEvent], *, now, lease_until) -> list[OutboxEvent
         subs.setdefault(sub.organisation_id, []).append(sub)
     children = [
         OutboxEvent(
-            topic=WEBHOOK_TOPIC, organisation_id=e.organisation_id, post_id=e.post_id,
+            topic=Topic.WEBHOOK_DELIVER, organisation_id=e.organisation_id, post_id=e.post_id,
             payload={"event_id": e.id, "subscription_id": s.id, "topic": e.topic, "failures": 0},
             created_at=now, available_at=lease_until, attempts=1,
         )
@@ -145,7 +142,7 @@ def event_handle(*, event_id: int, worker: str = "") -> str:
     event = OutboxEvent.objects.filter(id=event_id).only("id", "topic", "post_id", "dispatched_at").first()
     if event is None or event.dispatched_at is not None:
         return "skipped"
-    if event.topic in PUBLISH_TOPICS:
+    if event.topic in topics.PUBLISH:
         from .delivery import post_deliver
 
         if event.post_id:

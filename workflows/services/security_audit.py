@@ -3,7 +3,7 @@
 configuration, channel permission grants and revokes, teams and their (group) membership, user
 flags and global permissions, API tokens.
 
-These are recorded from model signals on purpose (STYLE.md keeps business logic out of
+These are recorded from model signals on purpose (docs/architecture.md keeps business logic out of
 signals; this is not business logic but a witness): the same rows are changed by services, the
 admin, django-guardian's object-permission admin and shell sessions, and only the model layer
 sees every one of them. Who acted comes from `audit_context` (the web middleware, services and
