@@ -131,3 +131,23 @@ def test_the_import_contracts_hold():
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert "0 broken" in run.stdout
+
+
+#: The text caps of workflows/limits.py, which no other module may write as a number.
+_LIMIT_NUMBERS = {16, 2_000, 5_000, 20_000}
+
+
+def test_text_caps_are_written_only_in_limits():
+    """Serializers, forms, views and services read their caps from workflows.limits: a
+    `max_length=` / `min_length=` / `limit=` given one of its numbers as a literal is a second
+    definition of the rule."""
+    import ast
+
+    found = []
+    for folder in ("api", "web", "services"):
+        for path in sorted((ROOT / "workflows" / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+                if isinstance(node, ast.keyword) and node.arg in ("max_length", "min_length", "limit") \
+                        and isinstance(node.value, ast.Constant) and node.value.value in _LIMIT_NUMBERS:
+                    found.append(f"{path.relative_to(ROOT)}:{node.value.lineno} {node.arg}={node.value.value}")
+    assert found == []

@@ -20,3 +20,5 @@ DISMISS_COMMENT_MAX = 2_000
 WEBHOOK_SECRET_MIN = 16
 #: ... and at most this long.
 WEBHOOK_SECRET_MAX = 200
+#: The web form's box of caretaker topics, one per line (the service allows 100 topics).
+CARETAKER_TOPICS_TEXT_MAX = 5_000

@@ -479,6 +479,11 @@ def caretaker_periods_visible(*, user: User) -> QuerySet:
     return qs.filter(organisation_id__in=organisation_lineage(user.organisation_id)).order_by("-starts_at", "-id")
 
 
+def posts_held_by_caretaker(*, user: User, post_ids: Iterable[int]) -> list[Post]:
+    """The visible posts among `post_ids` (those a new period just held), soonest due first."""
+    return list(posts_visible(user=user).filter(id__in=list(post_ids)).order_by("scheduled_at", "id"))
+
+
 def caretaker_period_get_visible(*, period_id: int, user: User) -> CaretakerPeriod:
     period = caretaker_periods_visible(user=user).filter(id=period_id).first()
     if period is None:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import selectors
+from .. import limits, selectors
 from ..exceptions import WorkflowError
 from ..services import caretaker as caretaker_services
 
@@ -31,7 +31,7 @@ class CaretakerForm(forms.Form):
     official_lane_only = forms.BooleanField(
         label=gettext_lazy("Every reply needs approval"), required=False, initial=True)
     reply_topics = forms.CharField(
-        label=gettext_lazy("Topics that need approval (one per line)"), required=False, max_length=5000,
+        label=gettext_lazy("Topics that need approval (one per line)"), required=False, max_length=limits.CARETAKER_TOPICS_TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("Used when not every reply needs approval."))
     paused_channels = forms.MultipleChoiceField(
@@ -94,7 +94,7 @@ def caretaker(request):
                 return redirect("web-caretaker")
     caught_ids = request.session.pop("caretaker_caught", [])
     if caught_ids:
-        caught = list(selectors.posts_visible(user=user).filter(id__in=caught_ids).order_by("scheduled_at", "id"))
+        caught = selectors.posts_held_by_caretaker(user=user, post_ids=caught_ids)
     now = timezone.now()
     periods = list(selectors.caretaker_periods_visible(user=user))
     return render(request, "web/caretaker.html", {

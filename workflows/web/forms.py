@@ -178,7 +178,7 @@ class LogMessageForm(forms.Form):
     medium = forms.ChoiceField(label=_("Received by"), widget=forms.RadioSelect,
                                choices=[("phone", _("Phone")), ("email", _("E-mail"))])
     author = forms.CharField(label=_("From (name, e-mail address or phone number)"), max_length=300)
-    text = forms.CharField(label=_("What they asked"), widget=forms.Textarea(attrs={"rows": 5}), max_length=20000)
+    text = forms.CharField(label=_("What they asked"), widget=forms.Textarea(attrs={"rows": 5}), max_length=limits.INBOUND_TEXT_MAX)
     language = forms.ChoiceField(label=_("Language of the message"), required=False,
                                  choices=[("", _("Detect it")), ("en", _("English")), ("fr", _("French"))])
     channel = forms.ChoiceField(label=_("Account a reply would go out on"))
