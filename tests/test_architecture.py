@@ -151,3 +151,14 @@ def test_text_caps_are_written_only_in_limits():
                         and isinstance(node.value, ast.Constant) and node.value.value in _LIMIT_NUMBERS:
                     found.append(f"{path.relative_to(ROOT)}:{node.value.lineno} {node.arg}={node.value.value}")
     assert found == []
+
+
+def test_the_core_reaches_the_tasks_through_functions_registered_at_start():
+    """WorkflowsConfig.ready() hands the relay and the engagement service their enqueue, and the
+    outbox its in-process relay: the services never import tasks.py."""
+    from workflows import tasks
+    from workflows.services import engagement, outbox, relay
+
+    assert relay._enqueue_fn is tasks.enqueue_event
+    assert engagement._enqueue_fn is tasks.enqueue_engagement
+    assert outbox._relay_in_process_fn is relay.relay_outbox
