@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
+from celery.signals import task_postrun, task_prerun, worker_init, worker_ready, worker_shutdown
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -115,6 +115,21 @@ def _configure(sender, **kwargs):  # pragma: no cover - wiring
 
 
 _listener = None
+
+
+@worker_init.connect
+def _preload_platform_sdks(sender=None, **kwargs):  # pragma: no cover - wiring (tests/celery)
+    """Import the platform SDKs once in the worker's main process, before the pool forks. The
+    atproto SDK's thousands of generated models take seconds to import; a pool process's first
+    Bluesky task would otherwise pay that inside its time limit (a listen poll hit the soft limit
+    on a loaded test machine, and its channel then backed off)."""
+    import importlib
+
+    for name in ("atproto", "atproto_client", "mastodon"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # pragma: no cover - an install without that platform
+            pass
 
 
 @worker_ready.connect
