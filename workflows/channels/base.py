@@ -155,6 +155,9 @@ class Adapter:
     can_lookup = False
     #: Seconds the platform deduplicates on the idempotency key (0: it does not).
     dedupe_window = 0
+    #: The platform's limits the last preflight checked against (the channel's char_limit is set
+    #: from them: services/channels.channel_limits_record).
+    checked_limits: Limits | None = None
 
     def __init__(self, channel):
         self.channel = channel
@@ -191,7 +194,7 @@ class Adapter:
         problems = validate_config(self.name, self.config)
         if problems:
             raise ConfigError("; ".join(f"{k}: {v}" for k, v in problems.items()))
-        limits = self.limits()
+        limits = self.checked_limits = self.limits()
         if limits is not None:
             for msg in msgs:
                 used = measure(msg.body, limits)

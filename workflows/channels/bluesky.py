@@ -324,9 +324,9 @@ class BlueskyAdapter(Adapter):
     def limits(self) -> Limits:
         return Limits(max_length=MAX_GRAPHEMES, unit="graphemes")
 
-    def preflight(self, msgs) -> None:
+    def preflight(self, msgs: list[OutboundMessage]) -> None:
+        self.checked_limits = self.limits()
         for msg in msgs:
-            msg = _as_message(msg)
             length = graphemes(text_for(msg))
             if length > MAX_GRAPHEMES:
                 raise PermanentError(
@@ -379,8 +379,7 @@ class BlueskyAdapter(Adapter):
         cache.set(cache_key, did, timeout=3600)
         return did
 
-    def send(self, msg) -> Result:
-        msg = _as_message(msg)
+    def send(self, msg: OutboundMessage) -> Result:
         rkey = tid_for(msg.idempotency_key, msg.created_at)
         record = self.record_for(msg)
         repo = self._repo()
@@ -396,14 +395,9 @@ class BlueskyAdapter(Adapter):
             raise
         return Result(external_id=out["uri"], url=post_url(self.handle, out["uri"]))
 
-    def lookup(self, msg, since: datetime | None = None) -> Result | None:
-        """The post under this publication's record key; None only when the PDS answers that it
-        is not there (RecordNotFound)."""
-        if isinstance(msg, str):
-            # The record key needs the publication's fixed creation time as well as its key.
-            raise TransientError("Bluesky looks a publication up by its message (key and created_at), "
-                                 "not by its key alone")
-        msg = _as_message(msg)
+    def lookup(self, msg: OutboundMessage, since: datetime | None = None) -> Result | None:
+        """The post under this publication's record key (from its key and fixed creation time);
+        None only when the PDS answers that it is not there (RecordNotFound)."""
         rkey = tid_for(msg.idempotency_key, msg.created_at)
         try:
             out = self.query("com.atproto.repo.getRecord", repo=self._repo(), collection=POST, rkey=rkey)
@@ -522,12 +516,3 @@ class _RawParams(dict):
 
     def model_dump(self, **_kwargs: Any) -> dict:
         return dict(self)
-
-
-def _as_message(obj) -> OutboundMessage:
-    """Delivery may still hand over a Publication row: build the plain message from it."""
-    if isinstance(obj, OutboundMessage):
-        return obj
-    from ..services.delivery import message_for
-
-    return message_for(obj)

@@ -226,19 +226,6 @@ class MastodonAdapter(Adapter):
             client.me = dict(self._call(lambda api: api.account_verify_credentials()))
         return client.me
 
-    # --- compatibility with the delivery service before it passes OutboundMessage ---------
-    def _message(self, msg) -> OutboundMessage:
-        """Until delivery calls send(message_for(pub)) and lookup(msg, since) (issue 10), accept
-        the Publication or the idempotency key it passes today."""
-        if isinstance(msg, OutboundMessage):
-            return msg
-        from ..models import Publication
-        from ..services.delivery import message_for
-
-        pub = msg if isinstance(msg, Publication) else Publication.objects.select_related("post__in_reply_to").get(
-            idempotency_key=str(msg))
-        return message_for(pub)
-
     # --- publishing -----------------------------------------------------------------------
     def text_for(self, msg: OutboundMessage) -> str:
         """The text as sent: a reply starts by mentioning the citizen, unless it already does."""
@@ -257,8 +244,7 @@ class MastodonAdapter(Adapter):
         citizen = msg.reply_to.visibility if msg.reply_to else ""
         return narrowest(configured, msg.visibility, citizen)
 
-    def send(self, msg) -> Result:
-        msg = self._message(msg)
+    def send(self, msg: OutboundMessage) -> Result:
         text = self.text_for(msg)
         visibility = self.visibility_for(msg)
         reply_to = msg.reply_to.external_id if msg.reply_to and msg.reply_to.external_id else None
@@ -279,7 +265,7 @@ class MastodonAdapter(Adapter):
         return normalise(html_to_text(str(status.get("content") or ""))) == wanted or (
             bool(status.get("text")) and normalise(str(status["text"])) == wanted)
 
-    def lookup(self, msg, since: datetime | None = None) -> Result | None:
+    def lookup(self, msg: OutboundMessage, since: datetime | None = None) -> Result | None:
         """Is `msg` among the account's own statuses since `since` (when the attempts began)?
 
         Found is conclusive. "Not there" is conclusive only once no attempt can still be running
@@ -288,9 +274,6 @@ class MastodonAdapter(Adapter):
         MASTODON_INFLIGHT_SECONDS of the latest attempt's start (this process's, else `since`)
         this raises TransientError ("ask again later"); after it, None. TransientError (or a
         subclass) also when the server could not be asked."""
-        if not isinstance(msg, OutboundMessage):
-            since = since or self._publication_since(msg)
-        msg = self._message(msg)
         since = since or msg.created_at
         floor = since - LOOKUP_CLOCK_SLACK
         me = self._me()
@@ -323,13 +306,6 @@ class MastodonAdapter(Adapter):
                 f"not on the server yet, but the attempt begun {time.time() - started:.1f} s ago may still be "
                 f"running there: look again in {wait:.0f} s")
 
-    def _publication_since(self, msg) -> datetime | None:
-        from ..models import Publication
-
-        if isinstance(msg, Publication):
-            return msg.created_at
-        return Publication.objects.filter(idempotency_key=str(msg)).values_list("created_at", flat=True).first()
-
     def limits(self) -> Limits:
         client = self.client()
         if client.limits is not None and time.monotonic() - client.limits_at < INSTANCE_TTL:
@@ -360,7 +336,7 @@ class MastodonAdapter(Adapter):
         """Before the first language goes out: the token works, the config is valid, and every
         text fits the instance's real limit (URLs counted as the server counts them)."""
         self.verify()
-        limits = self.limits()
+        limits = self.checked_limits = self.limits()
         for msg in msgs:
             self.visibility_for(msg)
             n = self.length_of(msg, limits)
