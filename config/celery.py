@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
+from celery.signals import task_postrun, task_prerun, worker_init, worker_ready, worker_shutdown
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -39,12 +39,51 @@ NOTIFY_QUEUE = "notify"
 DEFAULT_QUEUE = "celery"
 
 
-def configure(app: Celery) -> None:
-    from django.conf import settings
-
+def periodic_jobs(settings) -> dict[str, dict]:
+    """The periodic work, defined once: Celery beat's schedule in production, and the jobs the
+    embedded scheduler (workflows/embedded.py) runs in-process when there is no broker, so the
+    two cannot drift (tests/celery/test_embedded_jobs.py checks). Name -> {"task", "schedule"
+    (seconds), "options"}."""
     relay_every = float(getattr(settings, "OUTBOX_RELAY_INTERVAL", 2.0))
     sweep_every = float(getattr(settings, "PUBLISH_SWEEP_INTERVAL", 5.0))
     listen_every = float(getattr(settings, "LISTEN_FANOUT_INTERVAL", 15.0))
+    checkpoint_every = float(getattr(settings, "AUDIT_CHECKPOINT_INTERVAL", 300.0))
+    return {
+        "relay-outbox": {
+            "task": RELAY, "schedule": relay_every,
+            "options": {"expires": max(5.0, relay_every * 5)},
+        },
+        "publications-sweep": {
+            "task": PUBLICATIONS_SWEEP, "schedule": sweep_every,
+            "options": {"expires": max(10.0, sweep_every * 5)},
+        },
+        "publish-due-posts": {
+            "task": PUBLISH_DUE, "schedule": sweep_every,
+            "options": {"expires": max(10.0, sweep_every * 5)},
+        },
+        "sla-sweep": {"task": SLA_SWEEP, "schedule": 60.0, "options": {"expires": 120}},
+        "spot-check-sample": {"task": SPOT_CHECKS, "schedule": 300.0, "options": {"expires": 600}},
+        "outbox-prune": {"task": OUTBOX_PRUNE, "schedule": 3600.0, "options": {"expires": 3600}},
+        "audit-checkpoint": {
+            "task": AUDIT_CHECKPOINT, "schedule": checkpoint_every, "options": {"expires": checkpoint_every},
+        },
+        # --- listening and engagement (issue 10): one listen task per due channel, fanned
+        # out across the workers; engagements due again (retries, lost tasks).
+        "listen-fanout": {
+            "task": LISTEN_FANOUT, "schedule": listen_every,
+            "options": {"expires": max(5.0, listen_every * 2)},
+        },
+        "engagements-sweep": {
+            "task": ENGAGEMENTS_SWEEP, "schedule": sweep_every,
+            "options": {"expires": max(10.0, sweep_every * 5)},
+        },
+        # --- end listening and engagement
+    }
+
+
+def configure(app: Celery) -> None:
+    from django.conf import settings
+
     app.conf.update(
         task_queues=(Queue(DEFAULT_QUEUE), Queue(NOTIFY_QUEUE), Queue(PUBLISH_QUEUE)),
         task_default_queue=DEFAULT_QUEUE,
@@ -66,38 +105,7 @@ def configure(app: Celery) -> None:
         broker_transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
         task_serializer="json",
         accept_content=["json"],
-        beat_schedule={
-            "relay-outbox": {
-                "task": RELAY, "schedule": relay_every,
-                "options": {"expires": max(5.0, relay_every * 5)},
-            },
-            "publications-sweep": {
-                "task": PUBLICATIONS_SWEEP, "schedule": sweep_every,
-                "options": {"expires": max(10.0, sweep_every * 5)},
-            },
-            "publish-due-posts": {
-                "task": PUBLISH_DUE, "schedule": sweep_every,
-                "options": {"expires": max(10.0, sweep_every * 5)},
-            },
-            "sla-sweep": {"task": SLA_SWEEP, "schedule": 60.0, "options": {"expires": 120}},
-            "spot-check-sample": {"task": SPOT_CHECKS, "schedule": 300.0, "options": {"expires": 600}},
-            "outbox-prune": {"task": OUTBOX_PRUNE, "schedule": 3600.0, "options": {"expires": 3600}},
-            "audit-checkpoint": {
-                "task": AUDIT_CHECKPOINT, "schedule": float(getattr(settings, "AUDIT_CHECKPOINT_INTERVAL", 300.0)),
-                "options": {"expires": float(getattr(settings, "AUDIT_CHECKPOINT_INTERVAL", 300.0))},
-            },
-            # --- listening and engagement (issue 10): one listen task per due channel, fanned
-            # out across the workers; engagements due again (retries, lost tasks).
-            "listen-fanout": {
-                "task": LISTEN_FANOUT, "schedule": listen_every,
-                "options": {"expires": max(5.0, listen_every * 2)},
-            },
-            "engagements-sweep": {
-                "task": ENGAGEMENTS_SWEEP, "schedule": sweep_every,
-                "options": {"expires": max(10.0, sweep_every * 5)},
-            },
-            # --- end listening and engagement
-        },
+        beat_schedule=periodic_jobs(settings),
     )
 
 
@@ -107,6 +115,21 @@ def _configure(sender, **kwargs):  # pragma: no cover - wiring
 
 
 _listener = None
+
+
+@worker_init.connect
+def _preload_platform_sdks(sender=None, **kwargs):  # pragma: no cover - wiring (tests/celery)
+    """Import the platform SDKs once in the worker's main process, before the pool forks. The
+    atproto SDK's thousands of generated models take seconds to import; a pool process's first
+    Bluesky task would otherwise pay that inside its time limit (a listen poll hit the soft limit
+    on a loaded test machine, and its channel then backed off)."""
+    import importlib
+
+    for name in ("atproto", "atproto_client", "mastodon"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # pragma: no cover - an install without that platform
+            pass
 
 
 @worker_ready.connect

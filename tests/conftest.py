@@ -5,6 +5,10 @@ import os
 import pytest
 from django.conf import settings
 
+#: The AT Protocol stack's session fixtures (atproto_stack, make_account, bsky_channel), shared
+#: by tests/atproto and the chaos test across platforms in tests/celery: one stack per session.
+pytest_plugins = ["tests.atproto.stack"]
+
 
 def _database_reachable() -> str | None:
     import psycopg

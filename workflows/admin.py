@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from guardian.admin import GuardedModelAdmin
@@ -52,6 +53,14 @@ class ChannelAdmin(TranslationAdmin, GuardedModelAdmin):
     search_fields = ("slug", "handle", "name")
     actions = ["test_connection"]
     # adapter_config is validated by the adapter's schema in Channel.clean() (the form calls it).
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        from .services.channels import channel_limits_refresh
+
+        # Limits come from the platform: asked at save when it is reachable (and at every
+        # preflight and test connection), not left at a hand-set default.
+        transaction.on_commit(lambda: channel_limits_refresh(channel_id=obj.id))
 
     @admin.action(description=gettext_lazy("Test connection (who the channel posts as)"))
     def test_connection(self, request, queryset):

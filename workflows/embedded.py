@@ -1,7 +1,11 @@
 """Embedded mode settles everything: with no broker (the `make run` default, tasks run
-in-process), a small scheduler thread in the web process does what Celery beat does in
-production — the publication sweep (due retries, abandoned sends, settling), scheduled posts due
-now, and the outbox relay (events whose first in-process run failed).
+in-process), a small scheduler thread in the web process runs what Celery beat runs in
+production — the very same jobs, read from the one definition in `config.celery.periodic_jobs`
+(the publication sweep with its retries and abandoned sends, scheduled posts due now, the
+outbox relay, listening, the engagement sweep, SLA reminders, spot checks, pruning, audit
+checkpoints), each on its own interval. A job runs its Celery task's own code with
+`task.apply()`; the tasks hand further work on with `tasks._dispatch`, which runs it here too
+when there is no broker. tests/celery/test_embedded_jobs.py checks the two sets are equal.
 
 Why a thread started by the first request, not at import or in `AppConfig.ready()`: only the
 process that serves requests runs it (not `migrate`, not runserver's autoreloader parent, not a
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -23,23 +28,55 @@ log = logging.getLogger("parley.embedded")
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _stop = threading.Event()
+#: Beat entries that the embedded scheduler does not run, with the reason. None today: keep
+#: it that way unless a job truly cannot run in a web process (the test reads this set).
+NOT_EMBEDDED: dict[str, str] = {}
+#: job name -> monotonic time of its last run in this process.
+_last_run: dict[str, float] = {}
+_run_lock = threading.Lock()
 
 
 def enabled() -> bool:
     return not settings.CELERY_BROKER_URL and bool(getattr(settings, "EMBEDDED_SCHEDULER", True))
 
 
-def tick() -> dict:
-    """One round of the embedded beat. Returns what it did (for tests and logs)."""
-    from .services import delivery, relay
+def jobs() -> dict[str, dict]:
+    """The periodic jobs embedded mode runs: beat's schedule, minus NOT_EMBEDDED."""
+    from config.celery import periodic_jobs
 
-    done = {"delivered": [], "scheduled": [], "relayed": 0}
-    done["scheduled"] = delivery.scheduled_publish_due()
-    done["relayed"] = relay.relay_outbox()
-    for post_id in delivery.publications_sweep():
-        delivery.post_deliver(post_id=post_id, worker="embedded")
-        done["delivered"].append(post_id)
+    return {name: job for name, job in periodic_jobs(settings).items() if name not in NOT_EMBEDDED}
+
+
+def _task(name: str):
+    from config.celery import app
+    from workflows import tasks  # noqa: F401 - registers the tasks on the app
+
+    return app.tasks[name]
+
+
+def tick(*, force: bool = False) -> dict:
+    """One round of the embedded beat: every job whose interval has passed since its last run
+    here (all of them with `force`, and all on the first round). Returns {job name: result}
+    (an exception's text for a job that failed: the others still ran)."""
+    done: dict = {}
+    with _run_lock:  # one round at a time in a process (the thread, or a test calling it)
+        for name, job in jobs().items():
+            now = time.monotonic()
+            last = _last_run.get(name)
+            if not force and last is not None and now - last < float(job["schedule"]):
+                continue
+            _last_run[name] = now
+            try:
+                done[name] = _task(job["task"]).apply().get(propagate=True)
+            except Exception as exc:  # noqa: BLE001 - one job's failure must not stop the others
+                log.exception("embedded job %s failed", name)
+                done[name] = f"failed: {exc}"
     return done
+
+
+def granularity() -> float:
+    """How often the thread wakes: the shortest job interval (at least 0.1 s)."""
+    return max(0.1, min(float(job["schedule"]) for job in jobs().values()))
 
 
 def _loop(interval: float) -> None:
@@ -65,7 +102,7 @@ def ensure_started() -> bool:
     with _lock:
         if _thread is None or not _thread.is_alive():
             _stop.clear()
-            interval = float(getattr(settings, "PUBLISH_SWEEP_INTERVAL", 5.0))
+            interval = granularity()
             _thread = threading.Thread(target=_loop, args=(interval,), name="parley-embedded-beat", daemon=True)
             _thread.start()
             log.info("embedded scheduler started (every %s s)", interval)
@@ -78,6 +115,7 @@ def stop(timeout: float = 5.0) -> None:
     if _thread is not None:
         _thread.join(timeout=timeout)
     _thread = None
+    _last_run.clear()
 
 
 class EmbeddedSchedulerMiddleware:

@@ -18,6 +18,18 @@ def _worker(task) -> str:
     return f"{task.request.hostname or 'local'}:{task.request.id or '-'}"
 
 
+def _dispatch(task, args: list, **options) -> None:
+    """Hand `task` to the workers; with no broker (embedded mode: beat's jobs run in the web
+    process, workflows/embedded.py) run it here. Decided from the settings on every call, as the
+    relay does, not from the Celery app's configuration frozen when it was first used."""
+    from django.conf import settings
+
+    if not settings.CELERY_BROKER_URL:
+        task.apply(args=args)
+    else:
+        task.apply_async(args=args, **options)
+
+
 @shared_task(name=names.RELAY, ignore_result=True)
 def relay_outbox() -> int:
     """Beat, every OUTBOX_RELAY_INTERVAL: relay due outbox events to their tasks."""
@@ -66,7 +78,7 @@ def publications_sweep() -> list[int]:
     """Beat: reconcile abandoned sends and hand due retries to the publish queue."""
     post_ids = delivery.publications_sweep()
     for post_id in post_ids:
-        deliver_post.apply_async(args=[post_id], queue=names.PUBLISH_QUEUE)
+        _dispatch(deliver_post, [post_id], queue=names.PUBLISH_QUEUE)
     return post_ids
 
 
@@ -110,7 +122,7 @@ def listen_fanout() -> int:
     """Beat: one listen task per channel due a poll, spread over the workers."""
     due = listening.channels_due_for_listening()
     for channel_id in due:
-        listen_channel.apply_async(args=[channel_id], expires=max(10.0, settings.LISTEN_INTERVAL))
+        _dispatch(listen_channel, [channel_id], expires=max(10.0, settings.LISTEN_INTERVAL))
     return len(due)
 
 
@@ -131,5 +143,5 @@ def engagements_sweep() -> list[int]:
     """Beat: engagements due (retries, abandoned sends, lost tasks) go back to the workers."""
     ids = engagement.engagements_sweep()
     for eid in ids:
-        engage.apply_async(args=[eid])
+        _dispatch(engage, [eid])
     return ids

@@ -46,6 +46,8 @@ def test_reply_through_delivery_lands_in_the_citizens_thread(demo, atproto_stack
     submitted = time.monotonic()
     assert post_deliver(post_id=post.id) == "published"
     pub = Publication.objects.get(post=post)
+    channel.refresh_from_db()
+    assert channel.char_limit == bluesky.MAX_GRAPHEMES  # from the platform at preflight, not the default 500
     assert pub.status == "sent" and pub.external_id.startswith(f"at://{gov.did}/app.bsky.feed.post/")
     msg = message_for(pub)
     assert pub.external_id.endswith("/" + bluesky.tid_for(msg.idempotency_key, msg.created_at))

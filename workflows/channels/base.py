@@ -142,6 +142,9 @@ class Adapter:
     can_lookup = False
     #: Seconds the platform deduplicates on the idempotency key (0: it does not).
     dedupe_window = 0
+    #: The platform's limits the last preflight checked against (the channel's char_limit is set
+    #: from them: services/channels.channel_limits_record).
+    checked_limits: Limits | None = None
 
     #: The adapter's own schema for adapter_config (channels/config.py), if it has one.
     config_schema: dict[str, Key] | None = None
@@ -179,7 +182,7 @@ class Adapter:
         problems = check_config(self.name, self.config, schema=self.config_schema)
         if problems:
             raise ConfigError("; ".join(f"{k}: {v}" for k, v in problems.items()))
-        limits = self.limits()
+        limits = self.checked_limits = self.limits()
         if limits is not None:
             for msg in msgs:
                 used = measure(msg.body, limits)

@@ -327,6 +327,7 @@ class BlueskyAdapter(Adapter):
         return Limits(max_length=MAX_GRAPHEMES, unit="graphemes")
 
     def preflight(self, msgs: list[OutboundMessage]) -> None:
+        self.checked_limits = self.limits()
         for msg in msgs:
             length = graphemes(text_for(msg))
             if length > MAX_GRAPHEMES:
@@ -397,8 +398,8 @@ class BlueskyAdapter(Adapter):
         return Result(external_id=out["uri"], url=post_url(self.handle, out["uri"]))
 
     def lookup(self, msg: OutboundMessage, since: datetime | None = None) -> Result | None:
-        """The post under this publication's record key; None only when the PDS answers that it
-        is not there (RecordNotFound)."""
+        """The post under this publication's record key (from its key and fixed creation time);
+        None only when the PDS answers that it is not there (RecordNotFound)."""
         rkey = tid_for(msg.idempotency_key, msg.created_at)
         try:
             out = self.query("com.atproto.repo.getRecord", repo=self._repo(), collection=POST, rkey=rkey)

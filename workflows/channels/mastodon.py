@@ -341,7 +341,7 @@ class MastodonAdapter(Adapter):
         """Before the first language goes out: the token works, the config is valid, and every
         text fits the instance's real limit (URLs counted as the server counts them)."""
         self.verify()
-        limits = self.limits()
+        limits = self.checked_limits = self.limits()
         for msg in msgs:
             self.visibility_for(msg)
             n = self.length_of(msg, limits)

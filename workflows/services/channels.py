@@ -16,6 +16,7 @@ from ..channels import (
     TransientError,
     get_adapter,
 )
+from ..channels.base import Limits
 from ..constants import ChannelPerm
 from ..exceptions import NotFound
 from ..models import Channel
@@ -58,6 +59,28 @@ def channel_test_connection(*, channel_id: int, by) -> dict:
     except Exception as exc:  # noqa: BLE001 - every failure is reported, classified
         kind, message = classify(exc)
         return {"ok": False, "kind": kind, "message": message, "detail": str(exc)[:500]}
-    if limits is not None and limits.max_length > 0 and channel.char_limit != limits.max_length:
-        Channel.objects.filter(id=channel.id).update(char_limit=limits.max_length)
+    channel_limits_record(channel_id=channel.id, limits=limits)
     return {"ok": True, "account": asdict(account), "limits": asdict(limits) if limits else None}
+
+
+def channel_limits_record(*, channel_id: int, limits: Limits | None) -> bool:
+    """Set the channel's `char_limit` (what the guideline checks measure drafts against) to the
+    platform's real limit, when the platform told one. Called wherever Parley learns it: test
+    connection, every preflight, an admin save. Returns True when it changed."""
+    if limits is None or limits.max_length <= 0:
+        return False
+    return bool(Channel.objects.filter(id=channel_id).exclude(char_limit=limits.max_length)
+                .update(char_limit=limits.max_length))
+
+
+def channel_limits_refresh(*, channel_id: int) -> bool:
+    """Ask the platform for its limits now and record them (an admin save). Never raises: an
+    unreachable platform leaves the channel as it is (the next preflight records them)."""
+    channel = Channel.objects.filter(id=channel_id).first()
+    if channel is None:
+        return False
+    try:
+        limits = get_adapter(channel).limits()
+    except Exception:  # noqa: BLE001 - not reachable now: nothing to learn
+        return False
+    return channel_limits_record(channel_id=channel_id, limits=limits)

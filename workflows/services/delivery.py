@@ -37,6 +37,7 @@ from ..channels.base import OutboundMessage, ThreadRef
 from ..constants import PostState, Visibility
 from ..constants import PublicationStatus as PS
 from ..models import Post, Publication
+from .channels import channel_limits_record
 from .outbox import outbox_emit
 from .publishing import post_mark_failed, post_mark_published, post_publish_start
 
@@ -285,6 +286,7 @@ def post_preflight(*, post_id: int, now=None) -> bool:
         for group in by_channel.values():
             adapter = get_adapter(group[0].channel)
             adapter.preflight([message_for(p) for p in group])
+            channel_limits_record(channel_id=group[0].channel_id, limits=adapter.checked_limits)
     except (PermanentError, ConfigError) as exc:
         error = _credentials_error(exc) if isinstance(exc, AuthError) else str(exc)
         Publication.objects.filter(id__in=[p.id for p in waiting], status__in=(PS.PENDING, PS.RETRYING)).update(

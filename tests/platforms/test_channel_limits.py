@@ -1,0 +1,31 @@
+"""Channel limits come from the platform (issue 10 §6): the channel's char_limit, which the
+guideline checks measure drafts against, is set from the server's real limit at every preflight,
+at test connection, and at an admin save when the server is reachable — not a hand-set default."""
+from __future__ import annotations
+
+import pytest
+
+from tests.celery import flows
+from workflows.models import Channel
+from workflows.services.channels import channel_limits_refresh
+from workflows.services.delivery import post_deliver
+
+pytestmark = pytest.mark.django_db
+
+
+def test_preflight_sets_char_limit_from_the_instance(demo, masto, masto_channels):
+    masto.max_characters = 420
+    assert demo.channel("dpe-en").char_limit == 500  # the hand-set default
+    assert post_deliver(post_id=flows.reply(demo).id) == "published"
+    assert Channel.objects.get(slug="dpe-en").char_limit == 420
+
+
+def test_refresh_asks_the_server_and_leaves_the_channel_alone_when_unreachable(demo, masto, masto_channels):
+    masto.max_characters = 1000
+    chan = demo.channel("dpe-en")
+    assert channel_limits_refresh(channel_id=chan.id) is True
+    assert Channel.objects.get(id=chan.id).char_limit == 1000
+    assert channel_limits_refresh(channel_id=chan.id) is False  # nothing to change
+    Channel.objects.filter(id=chan.id).update(adapter_config={**masto_channels, "api_base_url": "http://127.0.0.1:9"})
+    assert channel_limits_refresh(channel_id=chan.id) is False  # unreachable: unchanged, no error
+    assert Channel.objects.get(id=chan.id).char_limit == 1000
