@@ -33,6 +33,9 @@ LISTEN_FANOUT = "parley.listen_fanout"
 LISTEN_CHANNEL = "parley.listen_channel"
 ENGAGE = "parley.engage"
 ENGAGEMENTS_SWEEP = "parley.engagements_sweep"
+# --- access-to-information exports (issue 13) ---
+ATIP_EXPORT_BUILD = "parley.atip_export_build"
+ATIP_EXPORTS_SWEEP = "parley.atip_exports_sweep"
 
 PUBLISH_QUEUE = "publish"
 NOTIFY_QUEUE = "notify"
@@ -97,6 +100,11 @@ def configure(app: Celery) -> None:
                 "options": {"expires": max(10.0, sweep_every * 5)},
             },
             # --- end listening and engagement
+            # Access-to-information exports: expired files deleted, lost builds handed back.
+            "atip-exports-sweep": {
+                "task": ATIP_EXPORTS_SWEEP, "schedule": float(getattr(settings, "EXPORT_SWEEP_INTERVAL", 300.0)),
+                "options": {"expires": float(getattr(settings, "EXPORT_SWEEP_INTERVAL", 300.0))},
+            },
         },
     )
 

@@ -1,7 +1,8 @@
 """Embedded mode settles everything: with no broker (the `make run` default, tasks run
 in-process), a small scheduler thread in the web process does what Celery beat does in
 production — the publication sweep (due retries, abandoned sends, settling), scheduled posts due
-now, and the outbox relay (events whose first in-process run failed).
+now, the outbox relay (events whose first in-process run failed) and the access-to-information
+export sweep (expired files, builds that never ran).
 
 Why a thread started by the first request, not at import or in `AppConfig.ready()`: only the
 process that serves requests runs it (not `migrate`, not runserver's autoreloader parent, not a
@@ -31,14 +32,19 @@ def enabled() -> bool:
 
 def tick() -> dict:
     """One round of the embedded beat. Returns what it did (for tests and logs)."""
-    from .services import delivery, relay
+    from .services import atip, delivery, relay
 
-    done = {"delivered": [], "scheduled": [], "relayed": 0}
+    done = {"delivered": [], "scheduled": [], "relayed": 0, "exports": []}
     done["scheduled"] = delivery.scheduled_publish_due()
     done["relayed"] = relay.relay_outbox()
     for post_id in delivery.publications_sweep():
         delivery.post_deliver(post_id=post_id, worker="embedded")
         done["delivered"].append(post_id)
+    # Access-to-information exports: expired files deleted; an export whose in-process build
+    # never ran (or died with its process) is built here.
+    for export_id in atip.atip_exports_sweep()["requeued"]:
+        atip.atip_export_build(export_id=export_id)
+        done["exports"].append(export_id)
     return done
 
 
