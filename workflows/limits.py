@@ -14,3 +14,6 @@ INBOUND_TEXT_MAX = 20_000
 COMMENT_MAX = 5_000
 #: The reason given for break-glass urgent publishing.
 REASON_MAX = 2_000
+#: Access-to-information exports: redaction patterns (RE2) per export, and each pattern's length.
+ATIP_PATTERNS_MAX = 20
+ATIP_PATTERN_MAX = 200

@@ -38,6 +38,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from .. import limits
 from ..constants import ExportState
 from ..exceptions import Gone, InvalidInput, NotFound, NotPermitted, WorkflowError
 from ..messages import Message
@@ -58,8 +59,8 @@ log = logging.getLogger("parley.atip")
 
 PERMISSION = "workflows.export_records"
 #: Redaction patterns: how many, and how long each may be (RE2 compiles in time linear in it).
-MAX_PATTERNS = 20
-PATTERN_MAX = 200
+MAX_PATTERNS = limits.ATIP_PATTERNS_MAX
+PATTERN_MAX = limits.ATIP_PATTERN_MAX
 #: A citizen's name or handle shorter than this is not redacted as a literal (it would blank
 #: every occurrence of one or two letters); use a pattern for those.
 LITERAL_MIN = 2

@@ -202,7 +202,7 @@ def test_scope_by_channel_and_dates(demo):
         atip.atip_export_request(by=demo.cora, date_from=now, date_to=now - timedelta(days=1))
 
 
-def test_download_is_audited_and_expires(demo, _export_root):
+def test_download_is_audited_and_expires(demo):
     post = f.at_review(demo)
     reviews.post_approve(post_id=post.id, by=demo.rami, comment="Fine.")
     export = atip.atip_export_request(by=demo.cora, post_id=post.id)
