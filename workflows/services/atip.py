@@ -351,7 +351,7 @@ def _post_records(ids: list[int]) -> list[dict]:
     )
     events: dict[int, list[AuditEvent]] = {}
     for ev in AuditEvent.objects.filter(post_id__in=ids).select_related("actor").order_by("chain", "seq"):
-        events.setdefault(ev.post_id, []).append(ev)
+        events.setdefault(ev.post_id or 0, []).append(ev)
     findings = _verify([f"post:{i}" for i in ids])
     out = []
     for p in posts:
@@ -367,7 +367,7 @@ def _post_records(ids: list[int]) -> list[dict]:
                  "created_at": _iso(r.created_at)} for r in p.revisions.all()
             ],
             "decisions": [
-                {"step": d.step.name_en or d.step.name, "revision": d.revision, "reviewer": d.reviewer.username,
+                {"step": getattr(d.step, "name_en", "") or d.step.name, "revision": d.revision, "reviewer": d.reviewer.username,
                  "verdict": d.verdict, "comment": d.comment, "created_at": _iso(d.created_at),
                  "invalidated_at": _iso(d.invalidated_at)} for d in p.decisions.all()
             ],
@@ -386,7 +386,7 @@ def _inbound_records(ids: list[int]) -> list[dict]:
     msgs = InboundMessage.objects.filter(id__in=ids).select_related("channel").order_by("id")
     events: dict[int, list[AuditEvent]] = {}
     for ev in AuditEvent.objects.filter(inbound_id__in=ids).select_related("actor").order_by("chain", "seq"):
-        events.setdefault(ev.inbound_id, []).append(ev)
+        events.setdefault(ev.inbound_id or 0, []).append(ev)
     findings = _verify([f"inbound:{i}" for i in ids])
     out = []
     for m in msgs:
