@@ -24,6 +24,8 @@ from pathlib import Path
 import django
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/profile.py would shadow the standard library's `profile` (which cProfile imports).
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
@@ -144,7 +146,15 @@ def run_export(label: str, **kw) -> dict:
     cora = User.objects.get(username="cora")
     t0 = time.perf_counter()
     export = atip.atip_export_request(by=cora, **kw)
-    atip.atip_export_build(export_id=export.id)
+    if os.environ.get("BENCH_ATIP_PROFILE"):  # where the time goes: the top 25 functions
+        import cProfile
+        import pstats
+
+        with cProfile.Profile() as prof:
+            atip.atip_export_build(export_id=export.id)
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+    else:
+        atip.atip_export_build(export_id=export.id)
     seconds = time.perf_counter() - t0
     export = AtipExport.objects.get(id=export.id)
     assert export.state == "done", export.error

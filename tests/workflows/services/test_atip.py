@@ -254,3 +254,18 @@ def test_a_lost_build_is_handed_back_by_the_sweep(demo):
     export = atip.atip_export_request(by=demo.cora)
     AtipExport.objects.filter(id=export.id).update(created_at=timezone.now() - timedelta(minutes=5))
     assert atip.atip_exports_sweep()["requeued"] == [export.id]
+
+
+def test_without_a_worker_the_embedded_scheduler_builds_what_was_not_built(demo, settings):
+    """Embedded mode (no broker): the build normally runs in-process after commit; an export
+    whose build never ran (the process stopped) is built by the embedded scheduler's round."""
+    from workflows import embedded
+
+    settings.CELERY_BROKER_URL = ""
+    post = f.approved(demo)
+    export = atip.atip_export_request(by=demo.cora, post_id=post.id)
+    AtipExport.objects.filter(id=export.id).update(created_at=timezone.now() - timedelta(minutes=5))
+    done = embedded.tick()
+    assert done["exports"] == [export.id]
+    assert AtipExport.objects.get(id=export.id).state == ExportState.DONE
+    assert embedded.tick()["exports"] == []
