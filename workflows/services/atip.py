@@ -26,7 +26,7 @@ import secrets
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -329,7 +329,7 @@ EVENT_FIELDS = ("chain", "seq", "post_id", "inbound_id", "actor__username", "ver
                 "revision", "data", "created_at", "prev_hash", "hash", "key_id")
 
 
-def _plain(row: dict) -> dict:
+def _plain(row: Mapping[str, Any]) -> dict:
     """A values() row as JSON-ready data: datetimes in ISO 8601, `x__y` and `x_id` names short."""
     out = {}
     for k, v in row.items():
@@ -366,16 +366,16 @@ def _post_records(ids: list[int]) -> list[dict]:
     by_post: dict[str, dict[int, list]] = {k: {} for k in ("channels", "revisions", "decisions", "publications")}
     for pid, slug in Post.channels.through.objects.filter(post_id__in=ids).values_list("post_id", "channel__slug"):
         by_post["channels"].setdefault(pid, []).append(slug)
-    for row in PostRevision.objects.filter(post_id__in=ids).order_by("post_id", "number").values(
+    for rev in PostRevision.objects.filter(post_id__in=ids).order_by("post_id", "number").values(
             "post_id", "number", "texts", "created_by__username", "created_at"):
-        by_post["revisions"].setdefault(row["post_id"], []).append(_plain(row))
-    for row in Decision.objects.filter(post_id__in=ids).order_by("post_id", "created_at", "id").values(
+        by_post["revisions"].setdefault(rev["post_id"], []).append(_plain(rev))
+    for dec in Decision.objects.filter(post_id__in=ids).order_by("post_id", "created_at", "id").values(
             "post_id", "step__name", "revision", "reviewer__username", "verdict", "comment", "created_at",
             "invalidated_at"):
-        by_post["decisions"].setdefault(row["post_id"], []).append(_plain(row))
-    for row in Publication.objects.filter(post_id__in=ids).order_by("post_id", "channel_id", "language").values(
+        by_post["decisions"].setdefault(dec["post_id"], []).append(_plain(dec))
+    for pub in Publication.objects.filter(post_id__in=ids).order_by("post_id", "channel_id", "language").values(
             "post_id", "channel__slug", "language", "status", "external_id", "url", "body", "sent_at", "retracted_at"):
-        by_post["publications"].setdefault(row["post_id"], []).append(_plain(row))
+        by_post["publications"].setdefault(pub["post_id"], []).append(_plain(pub))
     events = _events("post_id", ids)
     findings = _verify([f"post:{i}" for i in ids])
     out = []
