@@ -33,6 +33,9 @@ LISTEN_FANOUT = "parley.listen_fanout"
 LISTEN_CHANNEL = "parley.listen_channel"
 ENGAGE = "parley.engage"
 ENGAGEMENTS_SWEEP = "parley.engagements_sweep"
+# --- access-to-information exports (issue 13) ---
+ATIP_EXPORT_BUILD = "parley.atip_export_build"
+ATIP_EXPORTS_SWEEP = "parley.atip_exports_sweep"
 
 PUBLISH_QUEUE = "publish"
 NOTIFY_QUEUE = "notify"
@@ -48,6 +51,7 @@ def periodic_jobs(settings) -> dict[str, dict]:
     sweep_every = float(getattr(settings, "PUBLISH_SWEEP_INTERVAL", 5.0))
     listen_every = float(getattr(settings, "LISTEN_FANOUT_INTERVAL", 15.0))
     checkpoint_every = float(getattr(settings, "AUDIT_CHECKPOINT_INTERVAL", 300.0))
+    export_every = float(getattr(settings, "EXPORT_SWEEP_INTERVAL", 300.0))
     return {
         "relay-outbox": {
             "task": RELAY, "schedule": relay_every,
@@ -78,6 +82,10 @@ def periodic_jobs(settings) -> dict[str, dict]:
             "options": {"expires": max(10.0, sweep_every * 5)},
         },
         # --- end listening and engagement
+        # Access-to-information exports: expired files deleted, lost builds handed back.
+        "atip-exports-sweep": {
+            "task": ATIP_EXPORTS_SWEEP, "schedule": export_every, "options": {"expires": export_every},
+        },
     }
 
 

@@ -465,3 +465,14 @@ LISTEN_BACKOFF_BASE = env.float("LISTEN_BACKOFF_BASE", default=60.0)
 LISTEN_BACKOFF_MAX = env.float("LISTEN_BACKOFF_MAX", default=3600.0)
 #: Engagements (like/boost) retry like publications.
 ENGAGE_MAX_ATTEMPTS = env.int("ENGAGE_MAX_ATTEMPTS", default=5)
+# --- Access-to-information exports (issue 13, docs/atip.md) ---
+#: Uploaded/generated files (the ATIP export packages live under EXPORT_ROOT, by default inside it).
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+#: Where export ZIPs are written; give every web and worker process the same directory.
+EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(MEDIA_ROOT / "exports")))
+#: How long a finished export can be downloaded; beat deletes the file after that.
+EXPORT_TTL_HOURS = env.float("EXPORT_TTL_HOURS", default=72.0)
+#: Hard time limit of the export task (seconds); a 10,000-post export takes well under a minute.
+EXPORT_TASK_TIME_LIMIT = env.int("EXPORT_TASK_TIME_LIMIT", default=1800)
+#: Seconds between two beat rounds of the export sweep (expired files, stuck exports).
+EXPORT_SWEEP_INTERVAL = env.float("EXPORT_SWEEP_INTERVAL", default=300.0)

@@ -6,6 +6,7 @@ from guardian.admin import GuardedModelAdmin
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from .models import (
+    AtipExport,
     AuditChainHead,
     AuditCheckpoint,
     AuditEvent,
@@ -303,3 +304,14 @@ class ListeningCursorAdmin(ReadOnlyAdmin):
 class EngagementAdmin(ReadOnlyAdmin):
     list_display = ("inbound", "channel", "action", "status", "attempts", "done_at")
     list_filter = ("status", "action")
+
+
+@admin.register(AtipExport)
+class AtipExportAdmin(ReadOnlyAdmin):
+    """Access-to-information exports: read-only (requested through /exports/ or the API, where
+    permission, scope and audit are checked)."""
+
+    list_display = ("id", "organisation", "requested_by", "state", "progress", "chain_verified", "size_bytes",
+                    "created_at", "expires_at", "downloads")
+    list_filter = ("state", "organisation")
+    exclude = ("redact_patterns",)  # patterns may name a citizen: shown only as a count elsewhere

@@ -204,3 +204,16 @@ class EngagementStatus(models.TextChoices):
     DONE = "done", _("Done")
     RETRYING = "retrying", _("Retrying")
     FAILED = "failed", _("Failed")
+
+
+# --- Access-to-information (ATIP) exports (issue 13) ------------------------------------------
+
+class ExportState(models.TextChoices):
+    """Where an access-to-information export is: queued → running → done | failed; a done
+    export's file is deleted when it expires."""
+
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Being prepared")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")

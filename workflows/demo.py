@@ -103,6 +103,8 @@ HOLDING_REPLIES = [
 
 
 CARETAKER_PERMS = ("add_caretakerperiod", "change_caretakerperiod", "view_caretakerperiod")
+#: Access-to-information exports (docs/atip.md): the communications team answers ATIP requests.
+EXPORT_PERMS = ("export_records",)
 
 
 @transaction.atomic
@@ -163,7 +165,7 @@ def seed_demo(*, password: str | None = None) -> dict:
                                               defaults={"name": name_en, "name_fr": name_fr, "body_en": en, "body_fr": fr})
     # Communications leads declare caretaker (election) periods.
     teams[("dpe", "communications")].group.permissions.add(*Permission.objects.filter(
-        content_type__app_label="workflows", codename__in=CARETAKER_PERMS))
+        content_type__app_label="workflows", codename__in=CARETAKER_PERMS + EXPORT_PERMS))
     return {"organisations": list(orgs), "created_users": created_users}
 
 

@@ -75,6 +75,14 @@ class NotPermitted(WorkflowError):
     title_code = "problem.not_permitted"
 
 
+class Gone(WorkflowError):
+    """The thing existed but is no longer available (an expired export's download)."""
+
+    status = 410
+    title = "Gone"
+    title_code = "problem.gone"
+
+
 class InvalidTransition(WorkflowError):
     """The post is not in a state that allows the action (or changed meanwhile)."""
 

@@ -22,3 +22,6 @@ WEBHOOK_SECRET_MIN = 16
 WEBHOOK_SECRET_MAX = 200
 #: The web form's box of caretaker topics, one per line (the service allows 100 topics).
 CARETAKER_TOPICS_TEXT_MAX = 5_000
+#: Access-to-information exports: redaction patterns (RE2) per export, and each pattern's length.
+ATIP_PATTERNS_MAX = 20
+ATIP_PATTERN_MAX = 200

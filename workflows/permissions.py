@@ -13,6 +13,17 @@ from .constants import ChannelPerm
 from .exceptions import NotPermitted
 from .models import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission
 
+# --- access-to-information exports ----------------------------------------------------------
+#: The model permission that lets a person export records (given to a team's group or a person).
+EXPORT_PERMISSION = "workflows.export_records"
+
+
+def may_export(user: Any) -> bool:
+    """Whether `user` may request access-to-information exports at all (which organisations:
+    selectors.atip_organisations_exportable)."""
+    return bool(user and user.is_authenticated and (user.is_superuser or user.has_perm(EXPORT_PERMISSION)))
+
+
 # --- organisation visibility -----------------------------------------------------------------
 # One rule, used by every list (selectors) and every lock (services/common.ensure_same_org):
 # a superuser *outside* any organisation (the platform's operator) sees every organisation;

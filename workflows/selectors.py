@@ -698,3 +698,40 @@ def metrics_page(*, user: User) -> MetricsPage:
         weeks=weeks, weekly=weekly,
         step_seconds={step_names.get(name, name): max(v) for name, v in sorted(steps.items())},
     )
+# --- access-to-information exports (issue 13) ---
+
+def atip_organisations_exportable(*, user):
+    """Organisations `user` may export from: with the `workflows.export_records` permission
+    (given to a team's group or to the person), their own organisation and every one under it;
+    a superuser, any. Nobody else's."""
+    from accounts.models import Organisation
+
+    from .permissions import may_export, sees_every_organisation
+
+    if not may_export(user):
+        return Organisation.objects.none()
+    if sees_every_organisation(user):
+        return Organisation.objects.order_by("name")
+    if user.organisation_id is None:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(id__in=organisation_descendants(user.organisation_id)).order_by("name")
+
+
+def atip_exports_visible(*, user):
+    """The exports the caller asked for, newest first (a superuser sees every one). An export
+    holds citizens' personal data: nobody else — not even a colleague — sees it."""
+    from .models import AtipExport
+
+    qs = AtipExport.objects.select_related("organisation", "requested_by").prefetch_related("channels")
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    if user.is_superuser:
+        return qs.order_by("-created_at", "-id")
+    return qs.filter(requested_by_id=user.id).order_by("-created_at", "-id")
+
+
+def atip_export_get_visible(*, export_id: int, user):
+    export = atip_exports_visible(user=user).filter(id=export_id).first()
+    if export is None:
+        raise NotFound(code="atip.not_found")
+    return export

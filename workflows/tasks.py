@@ -145,3 +145,32 @@ def engagements_sweep() -> list[int]:
     for eid in ids:
         _dispatch(engage, [eid])
     return ids
+
+
+# --- access-to-information exports (issue 13) ---
+
+
+def _export_time_limit() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "EXPORT_TASK_TIME_LIMIT", 1800))
+
+
+@shared_task(name=names.ATIP_EXPORT_BUILD, ignore_result=True, acks_late=True,
+             time_limit=_export_time_limit(), soft_time_limit=max(10, _export_time_limit() - 30))
+def atip_export_build(export_id: int) -> str:
+    """Build one export's ZIP (claimed by a conditional UPDATE: a duplicate does nothing)."""
+    from .services import atip
+
+    return atip.atip_export_build(export_id=int(export_id))
+
+
+@shared_task(name=names.ATIP_EXPORTS_SWEEP, ignore_result=True)
+def atip_exports_sweep() -> dict:
+    """Beat: delete expired export files; hand lost builds back to the workers."""
+    from .services import atip
+
+    done = atip.atip_exports_sweep()
+    for export_id in done["requeued"]:
+        _dispatch(atip_export_build, [export_id])
+    return done

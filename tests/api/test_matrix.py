@@ -73,6 +73,10 @@ def s_none(flow, which):
     return {}, None
 
 
+def s_none_body(flow, which):
+    return {}, {}
+
+
 def s_create_body(flow, which):
     chans = ["dpe-en", "dpe-fr"] if which == "own" else ["other-en"]
     return {}, {"channels": chans, "kind": "post", "lane": "official",
@@ -206,6 +210,29 @@ def s_signature(flow, which):
     return {}, {"signature_en": "– Parley team"}
 
 
+def s_export(flow, which, build=False):
+    """An ATIP export requested by cora (dpe's communications team holds export_records), or
+    by omar (given the permission for the occasion) in his agency."""
+    from django.contrib.auth.models import Permission
+
+    from workflows.services import atip
+
+    if which == "own":
+        by = flow.demo.cora
+    else:
+        by = flow.demo.omar
+        by.user_permissions.add(Permission.objects.get(codename="export_records"))
+        by = type(by).objects.get(id=by.id)
+    export = atip.atip_export_request(by=by)
+    if build:
+        atip.atip_export_build(export_id=export.id)
+    return {"pk": export.id}, None
+
+
+def s_export_built(flow, which):
+    return s_export(flow, which, build=True)
+
+
 POSTS = "/api/v1/posts/"
 P = "/api/v1/posts/{pk}/"
 # omar's object is a draft (see Flow.other_draft): only its 404s for everyone else matter here.
@@ -221,6 +248,14 @@ EXPECTED = {
     ("GET", "/api/v1/caretaker-periods/{pk}/"): (s_period, {"own": OWN_DPE_200, "other": OTHER_OMAR_200}),
     ("POST", "/api/v1/caretaker-periods/{pk}/cancel/"): (s_period, {
         "own": _statuses(403, cora=200, omar=404), "other": _statuses(404, omar=403),
+    }),
+    # ATIP exports: only those holding workflows.export_records request them (cora); an export is
+    # seen and downloaded by whoever asked for it, nobody else (not even their colleagues).
+    ("GET", "/api/v1/exports/"): (s_none, {"own": ALL_200}),
+    ("POST", "/api/v1/exports/"): (s_none_body, {"own": _statuses(403, cora=202)}),
+    ("GET", "/api/v1/exports/{pk}/"): (s_export, {"own": _statuses(404, cora=200), "other": _statuses(404, omar=200)}),
+    ("GET", "/api/v1/exports/{pk}/download/"): (s_export_built, {
+        "own": _statuses(404, cora=200), "other": _statuses(404, omar=200),
     }),
     ("GET", "/api/v1/channels/"): (s_none, {"own": ALL_200}),
     ("GET", "/api/v1/lanes/"): (s_none, {"own": ALL_200}),

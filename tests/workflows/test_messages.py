@@ -20,7 +20,8 @@ SAMPLE_PARAMS = {"language": "en", "languages": ["en", "fr"], "detected": "fr", 
                  "channels": ["x"], "lane": "x", "from_state": "draft", "to_state": "published",
                  "state": "approved", "action": "approve", "given": 1, "current": 2, "team": "Managers",
                  "permission": "publish_channel", "count": 2, "detail": "d", "status": "claimed",
-                 "channel": "x", "problems": ["x"], "period": {"en": "2027 general election", "fr": "Élections générales de 2027"}}
+                 "channel": "x", "problems": ["x"], "period": {"en": "2027 general election", "fr": "Élections générales de 2027"},
+                 "pattern": "AB-("}
 
 
 @pytest.mark.parametrize("code", sorted(messages.CATALOGUE))

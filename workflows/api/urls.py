@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 
 from . import views
 from .caretaker import CaretakerPeriodViewSet
+from .exports import AtipExportViewSet
 
 router = SimpleRouter(trailing_slash=True)
 router.register("channels", views.ChannelViewSet, basename="api-channel")
@@ -14,6 +15,7 @@ router.register("publications", views.PublicationViewSet, basename="api-publicat
 router.register("reviews", views.ReviewViewSet, basename="api-review")
 router.register("webhooks", views.WebhookViewSet, basename="api-webhook")
 router.register("caretaker-periods", CaretakerPeriodViewSet, basename="api-caretaker-period")
+router.register("exports", AtipExportViewSet, basename="api-export")
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

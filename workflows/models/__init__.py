@@ -1,6 +1,7 @@
 from .audit import AuditChainHead, AuditCheckpoint, AuditEvent
 from .caretaker import CaretakerPeriod
 from .channel import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission
+from .export import AtipExport
 from .inbound import HoldingReply, InboundMessage
 from .lane import EscalationRule, GuidelineRule, Lane, LaneStep
 from .listening import Engagement, ListeningCursor, ListeningStream
@@ -9,6 +10,7 @@ from .post import Decision, Post, PostReview, PostRevision, PostText
 from .publication import Publication
 
 __all__ = [
+    "AtipExport",
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEvent",

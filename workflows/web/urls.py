@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
-from . import caretaker, people, views
+from . import caretaker, exports, people, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -25,6 +25,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("metrics/", views.metrics, name="web-metrics"),
     path("caretaker/", caretaker.caretaker, name="web-caretaker"),
     path("signature/", people.signature, name="web-signature"),
+    path("exports/", exports.exports, name="web-exports"),
+    path("exports/<int:export_id>/", exports.export_detail, name="web-export"),
+    path("exports/<int:export_id>/progress/", exports.export_progress, name="web-export-progress"),
+    path("exports/<int:export_id>/download/", exports.export_download, name="web-export-download"),
     path("caretaker/<int:period_id>/cancel/", caretaker.caretaker_cancel, name="web-caretaker-cancel"),
 ]
 
