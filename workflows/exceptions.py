@@ -75,6 +75,14 @@ class NotPermitted(WorkflowError):
     title_code = "problem.not_permitted"
 
 
+class Gone(WorkflowError):
+    """Something that existed and is no more: a used, expired, revoked or outdated link."""
+
+    status = 410
+    title = "Gone"
+    title_code = "problem.gone"
+
+
 class InvalidTransition(WorkflowError):
     """The post is not in a state that allows the action (or changed meanwhile)."""
 

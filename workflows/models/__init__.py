@@ -4,6 +4,7 @@ from .channel import Channel, ChannelGroupObjectPermission, ChannelUserObjectPer
 from .inbound import HoldingReply, InboundMessage
 from .lane import EscalationRule, GuidelineRule, Lane, LaneStep
 from .listening import Engagement, ListeningCursor, ListeningStream
+from .outside_review import OutsideInvitation
 from .outbox import IdempotencyRecord, OutboxEvent, WebhookSubscription
 from .post import Decision, Post, PostReview, PostRevision, PostText
 from .publication import Publication
@@ -28,6 +29,7 @@ __all__ = [
     "ListeningCursor",
     "ListeningStream",
     "OutboxEvent",
+    "OutsideInvitation",
     "Post",
     "PostReview",
     "PostRevision",
