@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 
 from . import views
 from .caretaker import CaretakerPeriodViewSet
+from .outside import InvitationViewSet, PostInvitationsView
 
 router = SimpleRouter(trailing_slash=True)
 router.register("channels", views.ChannelViewSet, basename="api-channel")
@@ -14,6 +15,7 @@ router.register("publications", views.PublicationViewSet, basename="api-publicat
 router.register("reviews", views.ReviewViewSet, basename="api-review")
 router.register("webhooks", views.WebhookViewSet, basename="api-webhook")
 router.register("caretaker-periods", CaretakerPeriodViewSet, basename="api-caretaker-period")
+router.register("invitations", InvitationViewSet, basename="api-invitation")
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -21,5 +23,6 @@ urlpatterns = [
     path("api/v1/me/", views.MeView.as_view(), name="api-me"),
     path("api/v1/queue/", views.QueueView.as_view(), name="api-queue"),
     path("api/v1/metrics/", views.MetricsView.as_view(), name="api-metrics"),
+    path("api/v1/posts/<int:pk>/invitations/", PostInvitationsView.as_view(), name="api-post-invitations"),
     path("api/v1/", include(router.urls)),
 ]
