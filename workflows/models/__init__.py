@@ -4,8 +4,8 @@ from .channel import Channel, ChannelGroupObjectPermission, ChannelUserObjectPer
 from .inbound import HoldingReply, InboundMessage
 from .lane import EscalationRule, GuidelineRule, Lane, LaneStep
 from .listening import Engagement, ListeningCursor, ListeningStream
-from .outside_review import OutsideInvitation
 from .outbox import IdempotencyRecord, OutboxEvent, WebhookSubscription
+from .outside_review import OutsideInvitation
 from .post import Decision, Post, PostReview, PostRevision, PostText
 from .publication import Publication
 
