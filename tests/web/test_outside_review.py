@@ -214,3 +214,18 @@ def test_invite_then_the_outsider_decides_in_chromium(live_server, seeded, page:
     assert _axe(opage) == []
     outsider.close()
     assert Decision.objects.filter(post=post, reviewer__email="expert@university.example").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_links_without_their_hash_and_revokes_them(client, demo):
+    post = f.at_review(demo)
+    inv, token = _invite(demo, post)
+    client.force_login(demo.admin)
+    page = client.get("/admin/workflows/outsideinvitation/").content.decode()
+    assert "legal@firm.example" in page
+    detail = client.get(f"/admin/workflows/outsideinvitation/{inv.id}/change/").content.decode()
+    assert inv.token_hash not in detail and token not in detail
+    r = client.post("/admin/workflows/outsideinvitation/", {"action": "revoke_links", "_selected_action": [inv.id]}, follow=True)
+    assert "1 links revoked." in r.content.decode()
+    assert OutsideInvitation.objects.get().revoked_by_id == demo.admin.id
+    assert AuditEvent.objects.filter(post=post, verb="outside_revoked", actor_id=demo.admin.id).exists()
