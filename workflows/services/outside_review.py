@@ -254,7 +254,7 @@ def invitation_resolve(*, token: str) -> OutsideView:
     post = Post.objects.select_related("current_step").get(id=inv.post_id)
     _ensure_live(inv, post)
     texts = {t.language: t.body for t in post.texts.all() if t.language in inv.languages}
-    return OutsideView(invitation=inv, post=post, step=post.current_step, texts=texts, version=post.version)
+    return OutsideView(invitation=inv, post=post, step=current_step_of(post), texts=texts, version=post.version)
 
 
 @transaction.atomic
