@@ -229,3 +229,25 @@ def test_the_admin_lists_links_without_their_hash_and_revokes_them(client, demo)
     assert "1 links revoked." in r.content.decode()
     assert OutsideInvitation.objects.get().revoked_by_id == demo.admin.id
     assert AuditEvent.objects.filter(post=post, verb="outside_revoked", actor_id=demo.admin.id).exists()
+
+
+@pytest.mark.django_db
+def test_links_stay_out_of_the_logs(client, demo, caplog):
+    import logging
+
+    from config.logging import RedactLinksFilter
+
+    post = f.at_review(demo)
+    _, token = _invite(demo, post)
+    outside.invitation_revoke(invitation_id=OutsideInvitation.objects.get().id, by=demo.cora)
+    from django.conf import settings
+
+    assert "redact_links" in settings.LOGGING["handlers"]["console"]["filters"]
+    handler_filter = RedactLinksFilter()
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        assert client.get(f"/o/{token}/").status_code == 410
+    records = [r for r in caplog.records if r.name == "django.request"]
+    assert records
+    for record in records:
+        handler_filter.filter(record)
+        assert token not in record.getMessage() and token not in str(getattr(record, "request", ""))
