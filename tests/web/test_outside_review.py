@@ -251,3 +251,17 @@ def test_links_stay_out_of_the_logs(client, demo, caplog):
     for record in records:
         handler_filter.filter(record)
         assert token not in record.getMessage() and token not in str(getattr(record, "request", ""))
+
+
+@pytest.mark.django_db
+def test_a_stale_page_is_a_409_with_no_change(client, demo):
+    post = f.at_review(demo)
+    _, token = _invite(demo, post)
+    before = _state(post.id)
+    r = client.post(f"/o/{token}/", {"version": post.version - 1, "comment": "ok", "approve": ""})
+    assert r.status_code == 409 and "changed since you loaded it" in r.content.decode()
+    _assert_private(r)
+    assert _state(post.id) == before
+    r = client.post(f"/o/{token}/?lang=fr", {"version": post.version, "comment": "", "request_changes": ""})
+    assert r.status_code == 400 and "Précisez ce qui doit changer." in r.content.decode()
+    assert _state(post.id) == before
