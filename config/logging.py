@@ -37,3 +37,22 @@ class RequestIdMiddleware:
             _request_id.reset(token)
         response["X-Request-ID"] = rid
         return response
+
+
+#: An outside approver's link (/o/<token>/, docs/outside-approvers.md): a credential in a path.
+_OUTSIDE_LINK = re.compile(r"/o/[A-Za-z0-9_-]+/?")
+_REDACTED = "/o/[link]/"
+
+
+class RedactLinksFilter(logging.Filter):
+    """Keep outside approvers' links out of the logs (Django logs the path of every 4xx)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _OUTSIDE_LINK.sub(_REDACTED, record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_OUTSIDE_LINK.sub(_REDACTED, a) if isinstance(a, str) else a for a in record.args)
+        request = getattr(record, "request", None)
+        if request is not None and _OUTSIDE_LINK.search(str(getattr(request, "path", "") or "")):
+            record.request = f"<{type(request).__name__}: {getattr(request, 'method', '')} '{_REDACTED}'>"
+        return True

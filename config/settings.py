@@ -170,6 +170,17 @@ WHITENOISE_AUTOREFRESH = DEBUG
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="parley@localhost")
 
+# --- Outside approvers and translation bureaus (docs/outside-approvers.md)
+#: The site's public address, for links in e-mails sent outside a request (the web and API
+#: use the address the request came to).
+PUBLIC_URL = env.str("PUBLIC_URL", default="")
+OUTSIDE_LINK_HOURS = env.int("OUTSIDE_LINK_HOURS", default=72)
+OUTSIDE_LINK_MAX_HOURS = env.int("OUTSIDE_LINK_MAX_HOURS", default=720)
+#: Requests to /o/<link>/ per client address, and per link, in each window (seconds).
+OUTSIDE_LINK_RATE_PER_IP = env.int("OUTSIDE_LINK_RATE_PER_IP", default=60)
+OUTSIDE_LINK_RATE_PER_LINK = env.int("OUTSIDE_LINK_RATE_PER_LINK", default=20)
+OUTSIDE_LINK_RATE_WINDOW = env.int("OUTSIDE_LINK_RATE_WINDOW", default=600)
+
 # --- Redis / Celery. With no broker configured, tasks run in-process (embedded default).
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -292,7 +303,8 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.logging.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "config.logging.RequestIdFilter"},
+                "redact_links": {"()": "config.logging.RedactLinksFilter"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -305,7 +317,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_links"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

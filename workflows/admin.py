@@ -24,6 +24,7 @@ from .models import (
     ListeningCursor,
     ListeningStream,
     OutboxEvent,
+    OutsideInvitation,
     Post,
     PostReview,
     PostRevision,
@@ -315,3 +316,38 @@ class AtipExportAdmin(ReadOnlyAdmin):
                     "created_at", "expires_at", "downloads")
     list_filter = ("state", "organisation")
     exclude = ("redact_patterns",)  # patterns may name a citizen: shown only as a count elsewhere
+# --- outside approvers and translation bureaus (issue 13.2) ---
+
+
+@admin.register(OutsideInvitation)
+class OutsideInvitationAdmin(ReadOnlyAdmin):
+    """Links sent to people without an account. Invited from the post page or the API (the
+    link goes only to the address, by e-mail); here they can be seen and revoked."""
+
+    list_display = ("email", "post", "step", "languages", "can_edit", "created_by", "created_at", "expires_at",
+                    "used_at", "verdict", "revoked_at")
+    list_filter = ("organisation", "can_edit")
+    search_fields = ("email",)
+    exclude = ("token_hash",)
+    actions = ["revoke_links"]
+
+    def has_change_permission(self, request, obj=None):
+        # Needed for the revoke action to show; every field stays read-only.
+        return request.user.has_perm("workflows.change_outsideinvitation")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name != "token_hash"]
+
+    @admin.action(description=gettext_lazy("Revoke the selected links"), permissions=["change"])
+    def revoke_links(self, request, queryset):
+        from .exceptions import WorkflowError
+        from .services.outside_review import invitation_revoke
+
+        done = 0
+        for inv_id in queryset.filter(used_at__isnull=True, revoked_at__isnull=True).values_list("id", flat=True):
+            try:
+                invitation_revoke(invitation_id=inv_id, by=request.user)
+                done += 1
+            except WorkflowError as exc:
+                self.message_user(request, exc.message, level=messages.ERROR)
+        self.message_user(request, _("%(count)s links revoked.") % {"count": done})

@@ -105,6 +105,7 @@ HOLDING_REPLIES = [
 CARETAKER_PERMS = ("add_caretakerperiod", "change_caretakerperiod", "view_caretakerperiod")
 #: Access-to-information exports (docs/atip.md): the communications team answers ATIP requests.
 EXPORT_PERMS = ("export_records",)
+OUTSIDE_PERMS = ("add_outsideinvitation", "change_outsideinvitation", "view_outsideinvitation")
 
 
 @transaction.atomic
@@ -166,6 +167,12 @@ def seed_demo(*, password: str | None = None) -> dict:
     # Communications leads declare caretaker (election) periods.
     teams[("dpe", "communications")].group.permissions.add(*Permission.objects.filter(
         content_type__app_label="workflows", codename__in=CARETAKER_PERMS + EXPORT_PERMS))
+    # Managers and communications leads invite outside approvers and translation bureaus.
+    for org_slug in orgs:
+        for team_slug in ("managers", "communications"):
+            if (org_slug, team_slug) in teams:
+                teams[(org_slug, team_slug)].group.permissions.add(*Permission.objects.filter(
+                    content_type__app_label="workflows", codename__in=OUTSIDE_PERMS))
     return {"organisations": list(orgs), "created_users": created_users}
 
 

@@ -76,7 +76,8 @@ class NotPermitted(WorkflowError):
 
 
 class Gone(WorkflowError):
-    """The thing existed but is no longer available (an expired export's download)."""
+    """Something that existed and is no more: a used, expired, revoked or outdated link; an
+    expired export's download."""
 
     status = 410
     title = "Gone"

@@ -95,6 +95,23 @@ CATALOGUE: dict[str, Promise] = {
     "atip.not_ready": _("The export is not ready yet."),
     "atip.expired": _("This export's download link has expired. Request a new export."),
     "atip.failed": _("The export could not be prepared. Request it again; if it fails again, tell your administrator."),
+    # --- outside approvers and translation bureaus (signed links) ------------------------
+    "outside.not_permitted": _("You may not invite people from outside to act on a step."),
+    "outside.not_found": _("There is no such invitation."),
+    "outside.invalid_email": _("Give a valid e-mail address."),
+    "outside.has_account": _("This address belongs to someone with an account: they act through their team."),
+    "outside.invalid_languages": _("Choose one or more languages: English, French."),
+    "outside.edit_needs_translation_step": _("Only at a translation step may someone from outside write a text."),
+    "outside.invalid_hours": _("A link lasts from 1 to %(limit)s hours."),
+    "outside.closed": _("This invitation is already used or revoked."),
+    "outside.link_invalid": _("This link is not valid. Check that you copied all of it, or ask for a new one."),
+    "outside.link_used": _("This link has been used already: each link works once."),
+    "outside.link_expired": _("This link has expired. Ask the person who sent it for a new one."),
+    "outside.link_revoked": _("This link was withdrawn by the person who sent it."),
+    "outside.link_stale": _("This link no longer applies: the text changed or the post has moved on from this step."),
+    "outside.out_of_scope": _("This link does not let you do that."),
+    "outside.invalid_verdict": _("Choose to approve or to request changes."),
+    "outside.rate_limited": _("Too many attempts. Wait a few minutes and try again."),
     # --- text limits -------------------------------------------------------------------
     "text.too_long": _("This text is %(length)s characters long; at most %(limit)s are accepted."),
     "text.too_long_to_check": _("The text is too long to check: at most %(limit)s characters."),
@@ -168,6 +185,7 @@ CATALOGUE: dict[str, Promise] = {
     "problem.method_not_allowed": _("Method not allowed"),
     "problem.not_acceptable": _("Not acceptable"),
     "problem.conflict": _("Conflict"),
+    "problem.gone": _("Gone"),
     "problem.precondition_failed": _("Precondition failed"),
     "problem.too_large": _("Request too large"),
     "problem.unsupported_media_type": _("Unsupported media type"),
@@ -175,7 +193,6 @@ CATALOGUE: dict[str, Promise] = {
     "problem.text_too_long": _("Text too long"),
     "problem.precondition_required": _("Precondition required"),
     "problem.throttled": _("Too many requests"),
-    "problem.gone": _("Gone"),
     "problem.server_error": _("Server error"),
     "problem.error": _("Error"),
     "problem.fields_invalid": _("Some fields are not valid."),
@@ -195,6 +212,7 @@ ACTIONS: dict[str, Promise] = {
     "publish_urgent": pgettext_lazy("you cannot … a post", "urgently publish"),
     "retry": pgettext_lazy("you cannot … a post", "retry publishing"),
     "withdraw": pgettext_lazy("you cannot … a post", "withdraw"),
+    "invite": pgettext_lazy("you cannot … a post", "invite someone from outside to act on"),
 }
 
 #: Names for the `permission` parameter (channel permission codenames).

@@ -231,6 +231,39 @@ def s_export(flow, which, build=False):
 
 def s_export_built(flow, which):
     return s_export(flow, which, build=True)
+def s_invite_body(flow, which):
+    post = flow.in_review("dana") if which == "own" else flow.other_draft()
+    return {"pk": post.id}, {"email": "legal@firm.example", "languages": ["en"]}
+
+
+def s_invitation(flow, which):
+    """own: rami's invitation on dana's post in review; other: one on omar's post (written
+    directly: his agency's posts in these tests are drafts)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from workflows.models import LaneStep, OutsideInvitation
+    from workflows.services import outside_review
+
+    if which == "own":
+        post = flow.in_review("dana")
+        inv, _ = outside_review.invitation_create(post_id=post.id, by=flow.demo.rami, email="legal@firm.example",
+                                                  languages=["en"])
+        return {"pk": inv.id}, {}
+    post = flow.other_draft()
+    inv = OutsideInvitation.objects.create(
+        organisation_id=post.organisation_id, post=post, step=LaneStep.objects.filter(lane__organisation_id=post.organisation_id).first(), email="x@firm.example",
+        actor=flow.demo.omar, languages=["en"], token_hash="0" * 64, created_by=flow.demo.omar,
+        expires_at=timezone.now() + timedelta(hours=1))
+    return {"pk": inv.id}, {}
+
+
+def s_post_invitations(flow, which):
+    ids, _ = s_invitation(flow, which)
+    from workflows.models import OutsideInvitation
+
+    return {"pk": OutsideInvitation.objects.get(id=ids["pk"]).post_id}, {}
 
 
 POSTS = "/api/v1/posts/"
@@ -256,6 +289,17 @@ EXPECTED = {
     ("GET", "/api/v1/exports/{pk}/"): (s_export, {"own": _statuses(404, cora=200), "other": _statuses(404, omar=200)}),
     ("GET", "/api/v1/exports/{pk}/download/"): (s_export_built, {
         "own": _statuses(404, cora=200), "other": _statuses(404, omar=200),
+    }),
+    # Outside approvers: managers and communications (rami, cora; omar in his agency) invite and
+    # revoke; everyone in the organisation sees a post's invitations.
+    ("GET", P + "invitations/"): (s_post_invitations, {"own": OWN_DPE_200, "other": OTHER_OMAR_200}),
+    ("POST", P + "invitations/"): (s_invite_body, {
+        "own": _statuses(403, rami=201, cora=201, omar=404),
+        "other": _statuses(403, rami=404, cora=404, omar=409),  # omar's draft is at no step
+    }),
+    ("GET", "/api/v1/invitations/{pk}/"): (s_invitation, {"own": OWN_DPE_200, "other": OTHER_OMAR_200}),
+    ("POST", "/api/v1/invitations/{pk}/revoke/"): (s_invitation, {
+        "own": _statuses(403, rami=200, cora=200, omar=404), "other": _statuses(404, omar=200),
     }),
     ("GET", "/api/v1/channels/"): (s_none, {"own": ALL_200}),
     ("GET", "/api/v1/lanes/"): (s_none, {"own": ALL_200}),

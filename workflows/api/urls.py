@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 from . import views
 from .caretaker import CaretakerPeriodViewSet
 from .exports import AtipExportViewSet
+from .outside import InvitationViewSet, PostInvitationsView
 
 router = SimpleRouter(trailing_slash=True)
 router.register("channels", views.ChannelViewSet, basename="api-channel")
@@ -16,6 +17,7 @@ router.register("reviews", views.ReviewViewSet, basename="api-review")
 router.register("webhooks", views.WebhookViewSet, basename="api-webhook")
 router.register("caretaker-periods", CaretakerPeriodViewSet, basename="api-caretaker-period")
 router.register("exports", AtipExportViewSet, basename="api-export")
+router.register("invitations", InvitationViewSet, basename="api-invitation")
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -23,5 +25,6 @@ urlpatterns = [
     path("api/v1/me/", views.MeView.as_view(), name="api-me"),
     path("api/v1/queue/", views.QueueView.as_view(), name="api-queue"),
     path("api/v1/metrics/", views.MetricsView.as_view(), name="api-metrics"),
+    path("api/v1/posts/<int:pk>/invitations/", PostInvitationsView.as_view(), name="api-post-invitations"),
     path("api/v1/", include(router.urls)),
 ]

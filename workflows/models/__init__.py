@@ -6,6 +6,7 @@ from .inbound import HoldingReply, InboundMessage
 from .lane import EscalationRule, GuidelineRule, Lane, LaneStep
 from .listening import Engagement, ListeningCursor, ListeningStream
 from .outbox import IdempotencyRecord, OutboxEvent, WebhookSubscription
+from .outside_review import OutsideInvitation
 from .post import Decision, Post, PostReview, PostRevision, PostText
 from .publication import Publication
 
@@ -30,6 +31,7 @@ __all__ = [
     "ListeningCursor",
     "ListeningStream",
     "OutboxEvent",
+    "OutsideInvitation",
     "Post",
     "PostReview",
     "PostRevision",

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
-from . import caretaker, exports, people, views
+from . import caretaker, exports, outside, people, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("checks/", views.checks, name="web-checks"),
     path("posts/new/", views.compose, name="web-compose"),
     path("posts/<int:post_id>/", views.post_detail, name="web-post"),
+    path("posts/<int:post_id>/invitations/", outside.invite, name="web-outside-invite"),
     path("posts/<int:post_id>/<slug:action>/", views.post_action, name="web-post-action"),
     path("queue/", views.queue, name="web-queue"),
     path("queue/approve/", views.queue_approve, name="web-queue-approve"),
@@ -30,6 +31,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("exports/<int:export_id>/progress/", exports.export_progress, name="web-export-progress"),
     path("exports/<int:export_id>/download/", exports.export_download, name="web-export-download"),
     path("caretaker/<int:period_id>/cancel/", caretaker.caretaker_cancel, name="web-caretaker-cancel"),
+    path("invitations/<int:invitation_id>/revoke/", outside.revoke, name="web-outside-revoke"),
+    path("o/<str:token>/", outside.link, name="web-outside-link"),
 ]
 
 if getattr(settings, "OIDC_RP_CLIENT_ID", ""):

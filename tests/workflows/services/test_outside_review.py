@@ -1,0 +1,241 @@
+"""Outside approvers and translation bureaus by signed link (issue 13.2): the services.
+
+Every refused link (tampered, reused, expired, revoked, out of scope, text changed, step left)
+changes nothing; four eyes by contribution holds for the outsider as for anyone."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Permission
+from django.core import mail
+from django.db import connection
+from django.utils import timezone
+
+from tests.workflows import factories as f
+from workflows.constants import PostState, Verdict
+from workflows.exceptions import (
+    Conflict,
+    Gone,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    NotPermitted,
+)
+from workflows.models import AuditEvent, Decision, OutsideInvitation, Post
+from workflows.services import outside_review as outside
+from workflows.services import posts, reviews
+from workflows.services.audit import audit_verify
+
+FR = f.FR
+
+
+def snapshot(post_id: int) -> tuple:
+    post = Post.objects.get(id=post_id)
+    return (post.state, post.version, post.current_step_id, post.audit_seq,
+            sorted((t.language, t.version, t.body) for t in post.texts.all()),
+            Decision.objects.filter(post_id=post_id).count(),
+            sorted(OutsideInvitation.objects.filter(post_id=post_id).values_list("id", "used_at", "revoked_at")))
+
+
+def invite(demo, post, *, by=None, email="legal@firm.example", languages=("en",), **kw):
+    return outside.invitation_create(post_id=post.id, by=by or demo.rami, email=email, languages=list(languages), **kw)
+
+
+@pytest.mark.django_db
+def test_an_outside_approver_approves_the_review_step_audited_with_the_address(demo, django_capture_on_commit_callbacks):
+    post = f.at_review(demo)
+    with django_capture_on_commit_callbacks(execute=True):
+        inv, token = invite(demo, post, link_base="https://parley.example")
+    assert len(token) == 43 and token not in inv.token_hash and inv.token_hash == outside.token_hash(token)
+    assert not OutsideInvitation.objects.filter(token_hash=token).exists()  # only the hash is stored
+    (msg,) = mail.outbox
+    assert msg.to == ["legal@firm.example"] and f"https://parley.example/o/{token}/" in msg.body
+    assert "Hello," in msg.body and "Bonjour," in msg.body  # bilingual
+    view = outside.invitation_resolve(token=token)
+    assert set(view.texts) == {"en"}
+    outside.invitation_decide(token=token, verdict=Verdict.APPROVE, comment="Legally fine.", version=view.version)
+    post.refresh_from_db()
+    assert post.state == PostState.IN_REVIEW and post.current_step.kind == "translation"
+    decision = Decision.objects.get(post=post, reviewer=inv.actor)
+    assert decision.verdict == Verdict.APPROVE and decision.comment == "Legally fine."
+    event = AuditEvent.objects.filter(post=post, verb="outside_decided").get()
+    assert event.actor_id == inv.actor_id and event.data["email"] == "legal@firm.example"
+    assert AuditEvent.objects.filter(post=post, verb="approved", actor_id=inv.actor_id).exists()
+    inv.refresh_from_db()
+    assert inv.used_at is not None and inv.verdict == "approve"
+    assert not inv.actor.is_active and not inv.actor.has_usable_password()
+    assert audit_verify()[1] is None
+
+
+@pytest.mark.django_db
+def test_request_changes_sends_the_post_back_to_its_author(demo):
+    post = f.at_review(demo)
+    _, token = invite(demo, post)
+    with pytest.raises(InvalidInput):
+        outside.invitation_decide(token=token, verdict=Verdict.REQUEST_CHANGES, comment="")
+    outside.invitation_decide(token=token, verdict=Verdict.REQUEST_CHANGES, comment="Cite the regulation.")
+    assert Post.objects.get(id=post.id).state == PostState.CHANGES_REQUESTED
+
+
+@pytest.mark.django_db
+def test_a_bureau_translates_and_completes_the_step_but_never_approves_its_own_words(demo):
+    post = f.at_translation(demo)
+    inv, token = invite(demo, post, by=demo.rami, email="bureau@translate.example", languages=["fr"], can_edit=True)
+    outside.invitation_decide(token=token, verdict=Verdict.APPROVE, texts={"fr": FR})
+    post.refresh_from_db()
+    assert post.texts_dict()["fr"] == FR and post.current_step.kind == "sign_off"
+    assert AuditEvent.objects.filter(post=post, verb="translated", actor_id=inv.actor_id).exists()
+    # The same address, invited to sign off, may not approve the French it wrote.
+    _, token2 = invite(demo, post, by=demo.cora, email="bureau@translate.example", languages=["en", "fr"])
+    before = snapshot(post.id)
+    with pytest.raises(NotPermitted) as e:
+        outside.invitation_decide(token=token2, verdict=Verdict.APPROVE)
+    assert e.value.code == "four_eyes.contributed"
+    assert snapshot(post.id) == before
+
+
+@pytest.mark.django_db
+def test_a_reviewer_link_may_not_write_and_a_bureau_only_its_languages(demo):
+    post = f.at_translation(demo)
+    _, review_token = invite(demo, post, languages=["en", "fr"])
+    _, fr_token = invite(demo, post, email="bureau@translate.example", languages=["fr"], can_edit=True)
+    before = snapshot(post.id)
+    for token, texts in ((review_token, {"fr": FR}), (fr_token, {"en": "Changed by the bureau."})):
+        with pytest.raises(NotPermitted) as e:
+            outside.invitation_decide(token=token, verdict=Verdict.APPROVE, texts=texts)
+        assert e.value.code == "outside.out_of_scope"
+        assert snapshot(post.id) == before
+
+
+@pytest.mark.django_db
+def test_tampered_reused_expired_and_revoked_links_are_refused_with_no_change(demo):
+    post = f.at_review(demo)
+    _, token = invite(demo, post)
+    before = snapshot(post.id)
+    for bad in (token[:-1] + ("A" if token[-1] != "A" else "B"), token[:-1], "", None, "x" * 43, token + "="):
+        with pytest.raises(NotPermitted) as e:
+            outside.invitation_decide(token=bad, verdict=Verdict.APPROVE)
+        assert e.value.code == "outside.link_invalid"
+        assert snapshot(post.id) == before
+    with time_machine.travel(timezone.now() + timedelta(hours=73)):
+        with pytest.raises(Gone) as e:
+            outside.invitation_resolve(token=token)
+        assert e.value.code == "outside.link_expired" and e.value.status == 410
+        with pytest.raises(Gone):
+            outside.invitation_decide(token=token, verdict=Verdict.APPROVE)
+    assert snapshot(post.id) == before
+    inv, revoked = invite(demo, post, email="expert@university.example")
+    outside.invitation_revoke(invitation_id=inv.id, by=demo.cora)
+    before = snapshot(post.id)
+    with pytest.raises(Gone) as e:
+        outside.invitation_decide(token=revoked, verdict=Verdict.APPROVE)
+    assert e.value.code == "outside.link_revoked" and snapshot(post.id) == before
+    with pytest.raises(Conflict):
+        outside.invitation_revoke(invitation_id=inv.id, by=demo.cora)
+    outside.invitation_decide(token=token, verdict=Verdict.APPROVE)
+    before = snapshot(post.id)
+    with pytest.raises(Gone) as e:
+        outside.invitation_decide(token=token, verdict=Verdict.APPROVE)
+    assert e.value.code == "outside.link_used" and snapshot(post.id) == before
+
+
+@pytest.mark.django_db
+def test_the_link_dies_when_a_text_changes_or_the_post_leaves_the_step(demo):
+    post = f.at_translation(demo)
+    _, token = invite(demo, post, email="expert@university.example", languages=["en"])
+    _, bureau = invite(demo, post, email="bureau@translate.example", languages=["fr"], can_edit=True)
+    from workflows.services import translations
+    translations.translation_provide(post_id=post.id, by=demo.tess, language="fr", text=FR)  # a text changed
+    before = snapshot(post.id)
+    for t in (token, bureau):
+        with pytest.raises(Gone) as e:
+            outside.invitation_decide(token=t, verdict=Verdict.APPROVE, texts={})
+        assert e.value.code == "outside.link_stale" and snapshot(post.id) == before
+    # The post leaves the step (and comes back to it later with the same texts): still dead.
+    post2 = f.at_review(demo)
+    _, t2 = invite(demo, post2)
+    reviews.post_request_changes(post_id=post2.id, by=demo.rami, comment="Shorter.")
+    with pytest.raises(Gone):
+        outside.invitation_resolve(token=t2)
+    posts.post_submit(post_id=post2.id, by=demo.dana)
+    before = snapshot(post2.id)
+    with pytest.raises(Gone) as e:
+        outside.invitation_decide(token=t2, verdict=Verdict.APPROVE)
+    assert e.value.code == "outside.link_stale" and snapshot(post2.id) == before
+
+
+@pytest.mark.django_db
+def test_a_stale_version_is_a_conflict_with_no_change(demo):
+    post = f.at_review(demo)
+    _, token = invite(demo, post)
+    before = snapshot(post.id)
+    with pytest.raises(Conflict):
+        outside.invitation_decide(token=token, verdict=Verdict.APPROVE, version=post.version - 1)
+    assert snapshot(post.id) == before
+
+
+@pytest.mark.django_db
+def test_who_may_invite_whom(demo):
+    post = f.at_review(demo)
+    before = snapshot(post.id)
+    with pytest.raises(NotPermitted) as e:
+        invite(demo, post, by=demo.dana)  # no permission
+    assert e.value.code == "outside.not_permitted"
+    for email in ("dana@dpe.example", "DANA@dpe.example"):  # the author's own address: never
+        with pytest.raises(NotPermitted) as e:
+            invite(demo, post, email=email)
+        assert e.value.code == "outside.has_account"
+    for kw in ({"email": "not an address"}, {"email": "a@b.example" + "x" * 260}, {"languages": []},
+               {"languages": ["de"]}, {"languages": ["en", "en"]}, {"hours": 0}, {"hours": 10_000},
+               {"can_edit": True}):  # writing only at a translation step
+        with pytest.raises(InvalidInput):
+            invite(demo, post, **kw)
+    with pytest.raises(InvalidTransition):
+        invite(demo, f.official_draft(demo))
+    assert snapshot(post.id) == before
+
+
+@pytest.mark.django_db
+def test_another_organisation_sees_nothing(demo):
+    post = f.at_review(demo)
+    inv, _ = invite(demo, post)
+    demo.omar.user_permissions.add(Permission.objects.get(codename="add_outsideinvitation"))
+    from accounts.models import User
+    omar = User.objects.get(id=demo.omar.id)
+    before = snapshot(post.id)
+    with pytest.raises(NotFound):
+        invite(demo, post, by=omar)
+    with pytest.raises(NotFound):
+        outside.invitation_revoke(invitation_id=inv.id, by=omar)
+    with pytest.raises(NotFound):
+        outside.invitations_for_post(post_id=post.id, user=omar)
+    assert snapshot(post.id) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_decisions_on_one_link_make_one_decision(demo):
+    post = f.at_review(demo)
+    _, token = invite(demo, post)
+    results: list = []
+    barrier = threading.Barrier(2)
+
+    def decide():
+        try:
+            barrier.wait()
+            outside.invitation_decide(token=token, verdict=Verdict.APPROVE)
+            results.append("ok")
+        except (Gone, Conflict) as exc:
+            results.append(exc.status)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=decide) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results, key=str) == sorted(["ok", 410], key=str)
+    assert Decision.objects.filter(post=post).exclude(reviewer=demo.rami).count() == 1

@@ -1,0 +1,48 @@
+"""A step granted to someone outside the step's team, for the length of one call.
+
+An outside invitation (services/outside_review.py) lets a person without an account act on
+one step of one post, for some languages. The review and translation services keep their one
+definition of each rule; where they ask "is this user on the step's team, with the step's
+channel permission?", an active grant for exactly this user, post and step answers yes. Every
+other rule (self-approval, four eyes by contribution, state, version, row lock, guidelines)
+still applies to the outsider's decision."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StepGrant:
+    user_id: int
+    post_id: int
+    step_id: int
+    languages: tuple[str, ...]
+    can_edit: bool
+
+
+_grant: ContextVar[StepGrant | None] = ContextVar("parley_step_grant", default=None)
+
+
+@contextmanager
+def acting_under(grant: StepGrant) -> Iterator[None]:
+    token = _grant.set(grant)
+    try:
+        yield
+    finally:
+        _grant.reset(token)
+
+
+def granted(*, user, post, step, language: str | None = None, edit: bool = False) -> bool:
+    """Whether the active grant covers `user` acting at `step` of `post` (and, when given,
+    writing `language`)."""
+    g = _grant.get()
+    if g is None or step is None:
+        return False
+    if (g.user_id, g.post_id, g.step_id) != (user.id, post.id, step.id):
+        return False
+    if language is not None and language not in g.languages:
+        return False
+    return g.can_edit or not edit
