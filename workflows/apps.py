@@ -12,13 +12,14 @@ class WorkflowsConfig(AppConfig):
             checks,  # noqa: F401  (registers the audit key's deploy check)
             tasks,
         )
-        from .services import engagement, outbox, relay, security_audit
+        from .services import atip, engagement, outbox, relay, security_audit
 
         # Services hand work to Celery through functions registered here, never by importing
         # tasks.py (an arrow from the core up to an edge; docs/architecture.md).
         relay.relay_register_enqueue(tasks.enqueue_event)
         engagement.engagement_register_enqueue(tasks.enqueue_engagement)
         outbox.outbox_register_relay(relay.relay_outbox)
+        atip.atip_register_enqueue(tasks.enqueue_atip_export)
 
         # Security-relevant changes (webhooks, channels, permissions, membership, tokens) are
         # audit events whatever path makes them (docs/audit.md).

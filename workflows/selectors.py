@@ -698,9 +698,11 @@ def metrics_page(*, user: User) -> MetricsPage:
         weeks=weeks, weekly=weekly,
         step_seconds={step_names.get(name, name): max(v) for name, v in sorted(steps.items())},
     )
+
+
 # --- access-to-information exports (issue 13) ---
 
-def atip_organisations_exportable(*, user):
+def atip_organisations_exportable(*, user: User) -> QuerySet[Any]:
     """Organisations `user` may export from: with the `workflows.export_records` permission
     (given to a team's group or to the person), their own organisation and every one under it;
     a superuser, any. Nobody else's."""
@@ -717,7 +719,7 @@ def atip_organisations_exportable(*, user):
     return Organisation.objects.filter(id__in=organisation_descendants(user.organisation_id)).order_by("name")
 
 
-def atip_exports_visible(*, user):
+def atip_exports_visible(*, user: User) -> QuerySet[Any]:
     """The exports the caller asked for, newest first (a superuser sees every one). An export
     holds citizens' personal data: nobody else — not even a colleague — sees it."""
     from .models import AtipExport
@@ -730,7 +732,7 @@ def atip_exports_visible(*, user):
     return qs.filter(requested_by_id=user.id).order_by("-created_at", "-id")
 
 
-def atip_export_get_visible(*, export_id: int, user):
+def atip_export_get_visible(*, export_id: int, user: User) -> Any:
     export = atip_exports_visible(user=user).filter(id=export_id).first()
     if export is None:
         raise NotFound(code="atip.not_found")

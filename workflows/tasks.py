@@ -165,6 +165,11 @@ def atip_export_build(export_id: int) -> str:
     return atip.atip_export_build(export_id=int(export_id))
 
 
+def enqueue_atip_export(export_id: int) -> None:
+    """The ATIP service's enqueue (registered by WorkflowsConfig.ready())."""
+    atip_export_build.delay(export_id)
+
+
 @shared_task(name=names.ATIP_EXPORTS_SWEEP, ignore_result=True)
 def atip_exports_sweep() -> dict:
     """Beat: delete expired export files; hand lost builds back to the workers."""

@@ -26,7 +26,7 @@ import secrets
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -245,12 +245,23 @@ def _scope(export: AtipExport, channel_slugs: list[str]) -> dict:
     }
 
 
+#: Hands one export's build to the workers: `tasks.enqueue_atip_export`, registered at app start
+#: (WorkflowsConfig.ready()), so this module never imports the task layer (docs/architecture.md).
+_enqueue_fn: Callable[[int], None] | None = None
+
+
+def atip_register_enqueue(fn: Callable[[int], None] | None) -> None:
+    global _enqueue_fn
+    _enqueue_fn = fn
+
+
 def _enqueue_on_commit(export_id: int) -> None:
     def send() -> None:
-        from ..tasks import atip_export_build as task
-
+        if _enqueue_fn is None:
+            log.warning("ATIP export %s: no enqueue function registered; the sweep will build it", export_id)
+            return
         try:
-            task.delay(export_id)
+            _enqueue_fn(export_id)
         except Exception:  # noqa: BLE001 - the broker is down: the beat sweep picks it up later
             log.warning("could not enqueue ATIP export %s; the sweep will retry", export_id, exc_info=True)
 
