@@ -157,6 +157,9 @@ def _send_invitation(*, invitation_id: int, link: str) -> None:
                 "inv": inv, "lang": lang, "link": link, "step": inv.step.name, "texts": texts,
                 "sender": inv.created_by.get_full_name() or inv.created_by.username,
             }, using="text").strip())
+    texts_part = render_to_string("workflows/email/_texts.txt", {"texts": texts}, using="text").strip()
+    if texts_part:
+        parts.append(texts_part)
     subject = f"[Parley] Post #{inv.post_id}: your review is requested / Publication nº {inv.post_id} : votre avis est demandé"
     message = EmailMessage(subject=subject, body="\n\n---\n\n".join(parts) + "\n", to=[inv.email],
                            headers={"Content-Language": "en, fr"})
