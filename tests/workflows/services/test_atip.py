@@ -265,7 +265,7 @@ def test_without_a_worker_the_embedded_scheduler_builds_what_was_not_built(demo,
     post = f.approved(demo)
     export = atip.atip_export_request(by=demo.cora, post_id=post.id)
     AtipExport.objects.filter(id=export.id).update(created_at=timezone.now() - timedelta(minutes=5))
-    done = embedded.tick()
-    assert done["exports"] == [export.id]
+    done = embedded.tick(force=True)
+    assert done["atip-exports-sweep"]["requeued"] == [export.id]
     assert AtipExport.objects.get(id=export.id).state == ExportState.DONE
-    assert embedded.tick()["exports"] == []
+    assert embedded.tick(force=True)["atip-exports-sweep"]["requeued"] == []
