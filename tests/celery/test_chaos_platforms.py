@@ -204,7 +204,7 @@ def run_platform_chaos(*, demo, masto, stack, gov, start_worker, private_redis, 
         "mastodon_post_requests": sum(1 for r in masto.requests if r["method"] == "POST" and r["path"] == "/api/v1/statuses"),
         **{f"{name}_{what}": pubs.filter(channel__slug=slug, **q).count()
            for name, slug in (("mastodon", "dpe-en"), ("bluesky", "dpe-fr"))
-           for what, q in (("unclear", {"ambiguous_since__isnull": False}),
+           for what, q in (("not_found_at_first_look", {"ambiguous_since__isnull": False}),
                            ("reconciled_by_lookup", {"last_error__startswith": "reconciled"}),
                            ("attempts_over_1", {"attempts__gt": 1}))},
         "duplicates_mastodon": len(dup_masto), "duplicates_bluesky": len(dup_bsky),

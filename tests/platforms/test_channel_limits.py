@@ -29,3 +29,23 @@ def test_refresh_asks_the_server_and_leaves_the_channel_alone_when_unreachable(d
     Channel.objects.filter(id=chan.id).update(adapter_config={**masto_channels, "api_base_url": "http://127.0.0.1:9"})
     assert channel_limits_refresh(channel_id=chan.id) is False  # unreachable: unchanged, no error
     assert Channel.objects.get(id=chan.id).char_limit == 1000
+
+
+def test_admin_save_records_the_servers_limit(admin_client, demo, masto, masto_channels,
+                                              django_capture_on_commit_callbacks):
+    import json
+
+    from .conftest import TOKEN_ENV
+
+    masto.max_characters = 640
+    channel = demo.channel("dpe-en")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/admin/workflows/channel/{channel.id}/change/", {
+            "organisation": channel.organisation_id, "slug": channel.slug, "name_en": channel.name_en,
+            "name_fr": channel.name_fr, "platform": channel.platform, "handle": channel.handle,
+            "languages": json.dumps(channel.languages), "adapter": "mastodon",
+            "adapter_config": json.dumps({"api_base_url": masto.url, "token_env": TOKEN_ENV}),
+            "char_limit": 500, "is_active": "on",
+        })
+    assert response.status_code == 302, response.content[:2000]
+    assert Channel.objects.get(id=channel.id).char_limit == 640  # the server's, not the form's 500
