@@ -52,7 +52,7 @@ def test_mention_to_inbox_to_threaded_reply_on_bluesky_with_a_worker(demo, atpro
     from workflows.services.posts import reply_send
 
     detect_language("Warm the language models up in this process first.")
-    to_inbox, to_visible = [], []
+    to_inbox, to_visible, to_sent = [], [], []
     for n in range(ROUNDS):
         t0 = time.monotonic()
         asked = _mention(atproto_stack, citizen, gov, f"@{gov.handle} question {n}: when does the passport office open?")
@@ -65,7 +65,7 @@ def test_mention_to_inbox_to_threaded_reply_on_bluesky_with_a_worker(demo, atpro
         to_inbox.append(time.monotonic() - t0)
         assert msg.author_handle == citizen.handle and msg.thread["cid"] == asked["cid"]
 
-        t1 = time.monotonic()
+        t1, submitted_at = time.monotonic(), datetime.now(UTC)
         post = reply_send(inbound_id=msg.id, by=demo.dana, text=f"Answer {n}: Monday at 9:00.", language="en",
                           rules_acknowledged=True)
 
@@ -78,7 +78,9 @@ def test_mention_to_inbox_to_threaded_reply_on_bluesky_with_a_worker(demo, atpro
         assert reply["post"]["record"]["text"] == f"@{citizen.handle} Answer {n}: Monday at 9:00."
         wait_for(lambda post_id=post.id: Post.objects.get(id=post_id).state == "published", timeout=20,
                  what="the post published")
-        assert Publication.objects.get(post=post).external_id == reply["post"]["uri"]
+        pub = Publication.objects.get(post=post)
+        assert pub.external_id == reply["post"]["uri"]
+        to_sent.append((pub.sent_at - submitted_at).total_seconds())  # accepted by the PDS
 
     records = xrpc_get(atproto_stack, "com.atproto.repo.listRecords", repo=gov.did, collection=bluesky.POST)["records"]
     assert len(records) == ROUNDS  # one reply per question, nothing twice
@@ -88,4 +90,5 @@ def test_mention_to_inbox_to_threaded_reply_on_bluesky_with_a_worker(demo, atpro
         return f"median {statistics.median(xs):.2f} s (min {min(xs):.2f}, max {max(xs):.2f}, n={len(xs)})"
 
     print(f"\nBluesky with a worker: mention on the PDS -> inbox {fmt(to_inbox)}; "
-          f"submit -> threaded reply visible in the AppView {fmt(to_visible)}")
+          f"submit -> threaded reply visible in the AppView {fmt(to_visible)} "
+          f"(of which submit -> accepted by the PDS {fmt(to_sent)})")
