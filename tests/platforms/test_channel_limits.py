@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.celery import flows
-from workflows.models import Channel
+from workflows.models import AuditEvent, Channel
 from workflows.services.channels import channel_limits_refresh
 from workflows.services.delivery import post_deliver
 
@@ -15,9 +15,14 @@ pytestmark = pytest.mark.django_db
 
 def test_preflight_sets_char_limit_from_the_instance(demo, masto, masto_channels):
     masto.max_characters = 420
-    assert demo.channel("dpe-en").char_limit == 500  # the hand-set default
+    chan = demo.channel("dpe-en")
+    assert chan.char_limit == 500  # the hand-set default
     assert post_deliver(post_id=flows.reply(demo).id) == "published"
     assert Channel.objects.get(slug="dpe-en").char_limit == 420
+    # The change is in the organisation's security chain, like every change to a channel.
+    event = AuditEvent.objects.filter(chain=f"security:{chan.organisation_id}", verb="channel.changed").last()
+    assert event is not None and event.data["target"]["slug"] == "dpe-en"
+    assert event.data["before"] == {"char_limit": 500} and event.data["after"] == {"char_limit": 420}
 
 
 def test_refresh_asks_the_server_and_leaves_the_channel_alone_when_unreachable(demo, masto, masto_channels):

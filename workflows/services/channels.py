@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ..channels import (
@@ -69,8 +70,15 @@ def channel_limits_record(*, channel_id: int, limits: Limits | None) -> bool:
     connection, every preflight, an admin save. Returns True when it changed."""
     if limits is None or limits.max_length <= 0:
         return False
-    return bool(Channel.objects.filter(id=channel_id).exclude(char_limit=limits.max_length)
-                .update(char_limit=limits.max_length))
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().filter(id=channel_id).first()
+        if channel is None or channel.char_limit == limits.max_length:
+            return False
+        channel.char_limit = limits.max_length
+        # A save, not an UPDATE: the security chain records the change (`channel.changed`, the
+        # limit before and after), as it does for every other change to a channel.
+        channel.save(update_fields=["char_limit"])
+    return True
 
 
 def channel_limits_refresh(*, channel_id: int) -> bool:
