@@ -15,7 +15,8 @@ from tests.workflows import factories as f
 from workflows.models import AtipExport
 from workflows.services import atip
 
-from .test_browser import _axe, sign_in
+from .conftest import AXE
+from .test_browser import AXE_TAGS, _axe, sign_in
 
 
 @pytest.fixture(autouse=True)
@@ -116,7 +117,15 @@ def test_an_atip_officer_requests_follows_and_downloads_an_export(live_server, s
     zf = zipfile.ZipFile(path)
     data = json.loads(zf.read("export.json"))
     assert data["posts"][0]["id"] == post.id and data["posts"][0]["audit"]["verified"] is True
-    assert f'<html lang="{lang}">' in zf.read("summary.html").decode()
+    summary = zf.read("summary.html").decode()
+    assert f'<html lang="{lang}">' in summary
+    # The summary is a document of its own: accessible too (offline, no script of ours in it).
+    page.set_content(summary)
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations"
+        ".map(v => ({id: v.id, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))", AXE_TAGS)
+    assert violations == []
     page.set_viewport_size({"width": 375, "height": 800})
     page.goto(f"{base}/exports/")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
