@@ -71,6 +71,18 @@ def test_request_page_permission_errors_and_the_expired_page(client, demo, no_wo
     assert "a expiré" in text and 'lang="fr"' in text
 
 
+@pytest.mark.django_db
+def test_the_admin_shows_exports_read_only_without_their_patterns(client, demo):
+    export = atip.atip_export_request(by=demo.cora, redact_patterns=["AB-[0-9]+"])
+    client.force_login(demo.admin)
+    assert client.get("/admin/workflows/atipexport/").status_code == 200
+    page = client.get(f"/admin/workflows/atipexport/{export.id}/change/")
+    assert page.status_code == 200 and "AB-[0-9]+" not in page.content.decode()
+    assert client.get("/admin/workflows/atipexport/add/").status_code == 403
+    assert client.post(f"/admin/workflows/atipexport/{export.id}/delete/", {"post": "yes"}).status_code == 403
+    assert AtipExport.objects.filter(id=export.id).exists()
+
+
 WORDS = {
     "en": {"nav": "ATIP exports", "request": "Request the export", "waiting": "Waiting to start",
            "ready": "Ready: 1 post", "download": "Download the ZIP", "names": "Redact citizens' names",
