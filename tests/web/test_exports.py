@@ -31,6 +31,11 @@ def no_worker(monkeypatch):
     monkeypatch.setattr(atip, "_enqueue_on_commit", lambda export_id: None)
 
 
+def _as(client, user):
+    client.force_login(user)
+    return client
+
+
 @pytest.mark.django_db
 def test_request_page_permission_errors_and_the_expired_page(client, demo, no_worker):
     client.force_login(demo.dana)
@@ -44,6 +49,10 @@ def test_request_page_permission_errors_and_the_expired_page(client, demo, no_wo
     assert "is not a valid pattern" in bad.content.decode() and "error-summary" in bad.content.decode()
     assert not AtipExport.objects.exists()
     post = f.approved(demo)
+    assert f"/exports/?post={post.id}" in client.get(f"/posts/{post.id}/").content.decode()
+    assert "/exports/?post=" not in _as(client, demo.dana).get(f"/posts/{post.id}/").content.decode()
+    client.force_login(demo.cora)
+    assert f'value="{post.id}"' in client.get(f"/exports/?post={post.id}").content.decode()
     r = client.post("/exports/", {"organisation": demo.cora.organisation_id, "post": post.id,
                                   "redact_names": "on", "date_from": "2020-01-01"})
     export = AtipExport.objects.get()
