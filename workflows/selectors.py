@@ -610,6 +610,11 @@ def inbox_counts_by_channel(*, user: User) -> list[tuple[str, list[int]]]:
     return [(handle, [counts[handle].get(st, 0) for st in InboundStatus.values]) for handle in sorted(counts)]
 
 
+def engagements_by_action(*, inbound_id: int) -> dict[str, Engagement]:
+    """{action: the engagement} already asked on one citizen message (like, boost)."""
+    return {e.action: e for e in Engagement.objects.filter(inbound_id=inbound_id)}
+
+
 def holding_replies_for(*, organisation_id: int) -> list[HoldingReply]:
     """The organisation's prepared holding replies (the reply form offers them)."""
     return list(HoldingReply.objects.filter(organisation_id=organisation_id))

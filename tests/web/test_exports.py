@@ -15,7 +15,8 @@ from tests.workflows import factories as f
 from workflows.models import AtipExport
 from workflows.services import atip
 
-from .test_browser import _axe, sign_in
+from .conftest import AXE
+from .test_browser import AXE_TAGS, _axe, sign_in
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +29,11 @@ def no_worker(monkeypatch):
     """The request is recorded but no worker picks it up until the test builds it (as a worker
     would), so the page's progress region is seen waiting and then finishing."""
     monkeypatch.setattr(atip, "_enqueue_on_commit", lambda export_id: None)
+
+
+def _as(client, user):
+    client.force_login(user)
+    return client
 
 
 @pytest.mark.django_db
@@ -43,6 +49,10 @@ def test_request_page_permission_errors_and_the_expired_page(client, demo, no_wo
     assert "is not a valid pattern" in bad.content.decode() and "error-summary" in bad.content.decode()
     assert not AtipExport.objects.exists()
     post = f.approved(demo)
+    assert f"/exports/?post={post.id}" in client.get(f"/posts/{post.id}/").content.decode()
+    assert "/exports/?post=" not in _as(client, demo.dana).get(f"/posts/{post.id}/").content.decode()
+    client.force_login(demo.cora)
+    assert f'value="{post.id}"' in client.get(f"/exports/?post={post.id}").content.decode()
     r = client.post("/exports/", {"organisation": demo.cora.organisation_id, "post": post.id,
                                   "redact_names": "on", "date_from": "2020-01-01"})
     export = AtipExport.objects.get()
@@ -68,6 +78,18 @@ def test_request_page_permission_errors_and_the_expired_page(client, demo, no_wo
     text = gone.content.decode()
     assert "This export&#x27;s download link has expired" in text or "This export's download link has expired" in text
     assert "a expiré" in text and 'lang="fr"' in text
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_exports_read_only_without_their_patterns(client, demo):
+    export = atip.atip_export_request(by=demo.cora, redact_patterns=["AB-[0-9]+"])
+    client.force_login(demo.admin)
+    assert client.get("/admin/workflows/atipexport/").status_code == 200
+    page = client.get(f"/admin/workflows/atipexport/{export.id}/change/")
+    assert page.status_code == 200 and "AB-[0-9]+" not in page.content.decode()
+    assert client.get("/admin/workflows/atipexport/add/").status_code == 403
+    assert client.post(f"/admin/workflows/atipexport/{export.id}/delete/", {"post": "yes"}).status_code == 403
+    assert AtipExport.objects.filter(id=export.id).exists()
 
 
 WORDS = {
@@ -116,7 +138,15 @@ def test_an_atip_officer_requests_follows_and_downloads_an_export(live_server, s
     zf = zipfile.ZipFile(path)
     data = json.loads(zf.read("export.json"))
     assert data["posts"][0]["id"] == post.id and data["posts"][0]["audit"]["verified"] is True
-    assert f'<html lang="{lang}">' in zf.read("summary.html").decode()
+    summary = zf.read("summary.html").decode()
+    assert f'<html lang="{lang}">' in summary
+    # The summary is a document of its own: accessible too (offline, no script of ours in it).
+    page.set_content(summary)
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations"
+        ".map(v => ({id: v.id, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))", AXE_TAGS)
+    assert violations == []
     page.set_viewport_size({"width": 375, "height": 800})
     page.goto(f"{base}/exports/")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

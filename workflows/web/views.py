@@ -383,7 +383,7 @@ def _engagement_context(msg) -> dict:
 
     if msg.status == InboundStatus.DISMISSED or not can_engage(msg.channel):
         return {"engage_actions": []}
-    done = {e.action: e for e in msg.engagements.all()}
+    done = selectors.engagements_by_action(inbound_id=msg.id)
     actions = [(value, label, done.get(value)) for value, label in EngagementAction.choices
                if value != EngagementAction.BOOST or msg.visibility in (Visibility.PUBLIC, Visibility.UNLISTED)]
     return {"engage_actions": actions}

@@ -269,3 +269,32 @@ def test_without_a_worker_the_embedded_scheduler_builds_what_was_not_built(demo,
     assert done["atip-exports-sweep"]["requeued"] == [export.id]
     assert AtipExport.objects.get(id=export.id).state == ExportState.DONE
     assert embedded.tick(force=True)["atip-exports-sweep"]["requeued"] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_on_the_same_export_build_it_once(demo, settings):
+    """At-least-once delivery: the same task twice at the same moment. The conditional UPDATE
+    lets one build; the other does nothing."""
+    import threading
+
+    from django.db import connection
+
+    post = f.approved(demo)
+    export = atip.atip_export_request(by=demo.cora, post_id=post.id)
+    results, barrier = [], threading.Barrier(2)
+
+    def run():
+        try:
+            barrier.wait()
+            results.append(atip.atip_export_build(export_id=export.id))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["done", "skipped"]
+    assert AuditEvent.objects.filter(verb="atip_export_built", data__target__atip_export=export.id).count() == 1
+    assert len(list(settings.EXPORT_ROOT.glob("atip-*.zip"))) == 1
