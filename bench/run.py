@@ -52,10 +52,14 @@ N_REPLY_BEAT = int(os.environ.get("BENCH_REPLIES_BEAT", "5" if QUICK else "10"))
 N_APPROVE = int(os.environ.get("BENCH_APPROVES", "15" if QUICK else "40"))
 N_PUBLISH = int(os.environ.get("BENCH_PUBLICATIONS", "100" if QUICK else "300"))
 LIST_RUNS = int(os.environ.get("BENCH_LIST_RUNS", "10" if QUICK else "30"))
-SECRET_ENV = "PARLEY_BENCH_CHANNEL_SECRET"
+SECRET_ENV = "PARLEY_SECRET_BENCH_CHANNEL"
 LABEL = os.environ.get("BENCH_LABEL", "after")
 #: Comma-separated phases to run (default: all): approve, lists, reply, publishing, wagtail.
 ONLY = {p for p in os.environ.get("BENCH_ONLY", "").split(",") if p}
+#: Iteration knobs: fewer seeded posts (the lists need the full 100k to mean anything), and
+#: BENCH_APPEND=0 to print the table without appending it to BENCHMARKS.md.
+N_POSTS = int(os.environ.get("BENCH_POSTS", "100000"))
+APPEND = os.environ.get("BENCH_APPEND", "1") != "0"
 
 
 def wanted(phase: str) -> bool:
@@ -415,7 +419,7 @@ def main() -> None:
     try:
         seed_demo()
         t0 = time.monotonic()
-        made = seed_scale(Scale())
+        made = seed_scale(Scale(posts=N_POSTS))
         log(f"seeded {made} in {time.monotonic() - t0:.1f} s")
         call_command("check", verbosity=0)
         setup_channels(endpoint)
@@ -466,10 +470,11 @@ def main() -> None:
     print()
     print(table)
     out = ROOT / "BENCHMARKS.md"
-    if not out.exists():
-        out.write_text("# Benchmarks\n\nAppended by `make bench` (see bench/run.py).\n\n")
-    with out.open("a") as fh:
-        fh.write("\n" + table)
+    if APPEND:
+        if not out.exists():
+            out.write_text("# Benchmarks\n\nAppended by `make bench` (see bench/run.py).\n\n")
+        with out.open("a") as fh:
+            fh.write("\n" + table)
     raw = ROOT / "var" / "bench-last.json"
     raw.parent.mkdir(exist_ok=True)
     raw.write_text(json.dumps({"meta": meta, "results": {k: v for k, v in results.items() if k != "lists"},

@@ -29,6 +29,13 @@ def handle_event(self, event_id: int) -> str:
     return relay.event_handle(event_id=int(event_id), worker=_worker(self))
 
 
+@shared_task(name=names.HANDLE_EVENTS, bind=True, ignore_result=True, acks_late=True)
+def handle_events(self, event_ids: list[int]) -> dict:
+    """Publish several relayed events together (claims in one UPDATE, one HTTP session per
+    channel, outcomes and settling batched: see delivery.posts_deliver)."""
+    return relay.events_handle(event_ids=[int(e) for e in event_ids], worker=_worker(self))
+
+
 @shared_task(name=names.DELIVER_POST, bind=True, ignore_result=True, acks_late=True)
 def deliver_post(self, post_id: int) -> str | None:
     """Send every due publication of one post (claims make duplicates harmless)."""

@@ -229,9 +229,22 @@ def mark_approved(post: Post, *, by, languages: set[str], verb: str = "approved_
     )
 
 
+SAVED_FIELDS = ["state", "current_step", "step_entered_at", "version", "updated_at", "revision",
+                "audit_seq", "audit_head", "approved_at", "checks"]
+
+
 def save_post(post: Post, *, fields: list[str] | None = None) -> None:
     post.version += 1
     post.updated_at = timezone.now()
-    base = ["state", "current_step", "step_entered_at", "version", "updated_at", "revision",
-            "audit_seq", "audit_head", "approved_at", "checks"]
-    post.save(update_fields=sorted(set(base + (fields or []))))
+    post.save(update_fields=sorted(set(SAVED_FIELDS + (fields or []))))
+
+
+def save_posts(posts: list[Post], *, fields: list[str] | None = None) -> None:
+    """save_post for many posts (each under the caller's row lock) in one UPDATE."""
+    if not posts:
+        return
+    now = timezone.now()
+    for post in posts:
+        post.version += 1
+        post.updated_at = now
+    Post.objects.bulk_update(posts, sorted(set(SAVED_FIELDS + (fields or []))))

@@ -14,7 +14,7 @@ from ..constants import (
 )
 from ..exceptions import GuidelineViolation, NotPermitted
 from ..models import InboundMessage, Post, Publication
-from .audit import audit_record
+from .audit import audit_defer, audit_flush_many, audit_record
 from .caretaker import caretaker_hold, caretaker_hold_period
 from .common import (
     ensure_channel_perm,
@@ -23,8 +23,8 @@ from .common import (
     ensure_version,
     post_get_for_update,
 )
-from .engine import recheck_text, save_post
-from .outbox import outbox_emit
+from .engine import recheck_text, save_post, save_posts
+from .outbox import outbox_emit, outbox_emit_many
 from .signatures import signed_body, speaks_as_person
 
 
@@ -109,26 +109,47 @@ def _text_still_allowed(post: Post) -> bool:
     return True
 
 
-@transaction.atomic
 def post_mark_published(*, post_id: int) -> Post | None:
     """publishing → published, once every publication is sent. Sets the first-response time of
     the citizen message a reply answers. Enqueues post.published."""
-    post = _lock(post_id)
-    if post is None or post.state != PostState.PUBLISHING:
-        return post
-    if post.publications.exclude(status=PublicationStatus.SENT).exists():
-        return post
+    return posts_mark_published(post_ids=[post_id]).get(post_id)
+
+
+@transaction.atomic
+def posts_mark_published(*, post_ids: list[int]) -> dict[int, Post]:
+    """post_mark_published for many posts in one transaction and a fixed number of statements
+    (issue 14): the rows locked together (in id order), each post's transition audited on its own
+    chain (the events in one INSERT), the replies' citizen messages, the post.published events
+    and the posts written in one statement each. Returns {post_id: post} for the posts found."""
+    posts = list(Post.objects.select_for_update(of=("self",)).select_related("lane", "author")
+                 .filter(id__in=post_ids).order_by("id"))
+    publishing = [p for p in posts if p.state == PostState.PUBLISHING]
+    if not publishing:
+        return {p.id: p for p in posts}
+    urls: dict[int, list[str]] = {p.id: [] for p in publishing}
+    unsent: set[int] = set()
+    for pid, status, url in Publication.objects.filter(post_id__in=urls).values_list("post_id", "status", "url"):
+        urls[pid].append(url)
+        if status != PublicationStatus.SENT:
+            unsent.add(pid)
+    ready = [p for p in publishing if p.id not in unsent]
     now = timezone.now()
-    post.state = PostState.PUBLISHED
-    post.published_at = now
-    audit_record(owner=post, verb="published", from_state=PostState.PUBLISHING, to_state=post.state,
-                 data={"urls": list(post.publications.values_list("url", flat=True))})
-    if post.in_reply_to_id:
-        InboundMessage.objects.filter(id=post.in_reply_to_id, first_response_at__isnull=True).update(first_response_at=now)
-        InboundMessage.objects.filter(id=post.in_reply_to_id).exclude(status=InboundStatus.DISMISSED).update(status=InboundStatus.REPLIED)
-    outbox_emit(topic="post.published", organisation_id=post.organisation_id, post_id=post.id, payload={"post_id": post.id})
-    save_post(post, fields=["published_at"])
-    return post
+    for post in ready:
+        audit_defer(post)
+        post.state = PostState.PUBLISHED
+        post.published_at = now
+        audit_record(owner=post, verb="published", from_state=PostState.PUBLISHING, to_state=post.state,
+                     data={"urls": urls[post.id]})
+    audit_flush_many(ready)
+    answered = [p.in_reply_to_id for p in ready if p.in_reply_to_id]
+    if answered:
+        InboundMessage.objects.filter(id__in=answered, first_response_at__isnull=True).update(first_response_at=now)
+        InboundMessage.objects.filter(id__in=answered).exclude(status=InboundStatus.DISMISSED).update(
+            status=InboundStatus.REPLIED)
+    outbox_emit_many([{"topic": "post.published", "organisation_id": p.organisation_id, "post_id": p.id,
+                       "payload": {"post_id": p.id}} for p in ready])
+    save_posts(ready, fields=["published_at"])
+    return {p.id: p for p in posts}
 
 
 @transaction.atomic

@@ -92,20 +92,61 @@ def _enqueue(event_id: int, topic: str) -> None:
     )
 
 
+def _enqueue_many(event_ids: list[int], topic: str) -> None:
+    """One task for several publishing events (workflows.tasks.handle_events): the worker
+    starts, claims, sends and settles them together (delivery.posts_deliver)."""
+    from ..tasks import handle_events
+
+    if not settings.CELERY_BROKER_URL:
+        handle_events.apply(args=[event_ids])
+        return
+    handle_events.apply_async(
+        args=[event_ids], queue=queue_for(topic), retry=True,
+        retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
+    )
+
+
+def _units(claimed: list[tuple[int, str]], *, batched: bool) -> list[tuple[list[int], str]]:
+    """What to enqueue: publishing events in chunks of PUBLISH_BATCH_SIZE (one task each) when
+    `batched`, every other event alone (notifications and webhook deliveries keep their own
+    task, on the notify queue)."""
+    size = max(1, int(getattr(settings, "PUBLISH_BATCH_SIZE", 50)))
+    units: list[tuple[list[int], str]] = []
+    chunk: list[int] = []
+    for event_id, topic in claimed:
+        if batched and topic in PUBLISH_TOPICS:
+            chunk.append(event_id)
+            if len(chunk) >= size:
+                units.append((chunk, topic))
+                chunk = []
+        else:
+            units.append(([event_id], topic))
+    if chunk:
+        units.append((chunk, "post.publish"))
+    return units
+
+
 def relay_outbox(*, batch: int | None = None, now=None, enqueue=None) -> int:
     """Relay one batch of due events to Celery; returns how many were enqueued.
 
-    When the broker refuses, the events not yet enqueued are released (due again in a second)
-    and the run stops; nothing is lost. With no broker (embedded default) the tasks run inline."""
+    Publishing events go out in chunks (one `handle_events` task per PUBLISH_BATCH_SIZE); an
+    `enqueue(event_id, topic)` given by the caller gets them one by one. When the broker
+    refuses, the events not yet enqueued are released (due again in a second) and the run
+    stops; nothing is lost. With no broker (embedded default) the tasks run inline."""
     now = now or timezone.now()
-    enqueue = enqueue or _enqueue
     claimed = relay_claim(batch=batch, now=now)
+    units = _units(claimed, batched=enqueue is None)
     sent = 0
-    for i, (event_id, topic) in enumerate(claimed):
+    for i, (event_ids, topic) in enumerate(units):
         try:
-            enqueue(event_id, topic)
+            if enqueue is not None:
+                enqueue(event_ids[0], topic)
+            elif len(event_ids) == 1 and topic not in PUBLISH_TOPICS:
+                _enqueue(event_ids[0], topic)
+            else:
+                _enqueue_many(event_ids, topic)
         except Exception as exc:  # noqa: BLE001 - broker down: keep the rest for the next run
-            rest = [eid for eid, _ in claimed[i:]]
+            rest = [eid for ids, _ in units[i:] for eid in ids]
             OutboxEvent.objects.filter(id__in=rest, dispatched_at__isnull=True).update(
                 available_at=timezone.now() + timedelta(seconds=1),
                 last_error=f"enqueue failed: {exc.__class__.__name__}"[:500],
@@ -113,7 +154,7 @@ def relay_outbox(*, batch: int | None = None, now=None, enqueue=None) -> int:
             log.warning("outbox relay: broker unavailable, %d events kept", len(rest),
                         extra={"error": exc.__class__.__name__, "kept": len(rest)})
             break
-        sent += 1
+        sent += len(event_ids)
     if claimed and log.isEnabledFor(logging.INFO):  # the lag costs two queries: only when logged
         log.info("outbox relay", extra={"relayed": sent, "outbox_lag_seconds": outbox_lag(now=now)["lag_seconds"]})
     return sent
@@ -154,6 +195,30 @@ def event_handle(*, event_id: int, worker: str = "") -> str:
     from . import notifications
 
     return notifications.event_notify(event_id=event.id)
+
+
+def events_handle(*, event_ids: list[int], worker: str = "") -> dict[str, int]:
+    """Do the work of several relayed events (the `handle_events` task); idempotent. The
+    publishing ones run together through `delivery.posts_deliver` and are marked dispatched in
+    one UPDATE (an event whose post could not start stays due and is relayed again); any other
+    topic runs alone, as in event_handle. Returns counts (for logs and tests)."""
+    events = list(OutboxEvent.objects.filter(id__in=event_ids, dispatched_at__isnull=True)
+                  .only("id", "topic", "post_id"))
+    publishing = [e for e in events if e.topic in PUBLISH_TOPICS]
+    counts = {"published": 0, "notified": 0, "skipped": len(event_ids) - len(events)}
+    if publishing:
+        from .delivery import posts_deliver
+
+        states = posts_deliver(post_ids=[e.post_id for e in publishing if e.post_id], worker=worker)
+        done = [e.id for e in publishing if states.get(e.post_id) != "error"]
+        OutboxEvent.objects.filter(id__in=done, dispatched_at__isnull=True).update(
+            dispatched_at=timezone.now(), last_error="")
+        counts["published"] = len(done)
+    for e in events:
+        if e.topic not in PUBLISH_TOPICS:
+            event_handle(event_id=e.id, worker=worker)
+            counts["notified"] += 1
+    return counts
 
 
 def outbox_prune(*, now=None, chunk: int = 5000) -> int:
