@@ -43,6 +43,7 @@ from .publishing import (
     post_mark_published,
     post_publish_start,
     posts_mark_published,
+    posts_publish_start,
 )
 
 log = logging.getLogger("parley.delivery")
@@ -359,8 +360,8 @@ def post_deliver(*, post_id: int, worker: str | None = None, now=None) -> str | 
 
 def posts_deliver(*, post_ids: list[int], worker: str | None = None, now=None) -> dict[int, str | None]:
     """post_deliver for many posts at once, with the same rules and far fewer round trips:
-    every post starts publishing in one transaction (each in its own savepoint, audited as
-    ever), one query reads every publication for the preflight, one UPDATE … SKIP LOCKED
+    every post starts publishing in one transaction (publishing.posts_publish_start, each
+    transition audited as ever), one query reads every publication for the preflight, one UPDATE … SKIP LOCKED
     claims every due publication, each is sent over the channel's reused HTTP session (outside
     any transaction), the successes are written by one UPDATE (still fenced by each claim), and
     the posts settle in one transaction. A post whose start raised is left out (its event stays
@@ -371,11 +372,15 @@ def posts_deliver(*, post_ids: list[int], worker: str | None = None, now=None) -
         return {pid: post_deliver(post_id=pid, worker=worker, now=now) for pid in ids}
     states: dict[int, str | None] = {}
     started = []
-    with transaction.atomic():
+    try:
+        posts_publish_start(post_ids=ids, now=now)
+        started = ids
+    except Exception:  # noqa: BLE001 - all rolled back: one by one, so one bad post stops only itself
+        log.warning("batch of %d posts: could not start together, one by one", len(ids), exc_info=True)
         for pid in ids:
             try:
                 post_publish_start(post_id=pid, now=now)
-            except Exception:  # noqa: BLE001 - rolled back to its savepoint; relayed again later
+            except Exception:  # noqa: BLE001 - its event stays due and is relayed again later
                 log.exception("post %s: could not start publishing", pid)
                 states[pid] = "error"
                 continue

@@ -113,16 +113,18 @@ def _units(claimed: list[tuple[int, str]], *, batched: bool) -> list[tuple[list[
     size = max(1, int(getattr(settings, "PUBLISH_BATCH_SIZE", 50)))
     units: list[tuple[list[int], str]] = []
     chunk: list[int] = []
+    first = ""
     for event_id, topic in claimed:
         if batched and topic in PUBLISH_TOPICS:
+            first = first or topic
             chunk.append(event_id)
             if len(chunk) >= size:
-                units.append((chunk, topic))
-                chunk = []
+                units.append((chunk, first))
+                chunk, first = [], ""
         else:
             units.append(([event_id], topic))
     if chunk:
-        units.append((chunk, "post.publish"))
+        units.append((chunk, first))
     return units
 
 
