@@ -110,7 +110,7 @@ def _units(claimed: list[tuple[int, str]], *, batched: bool) -> list[tuple[list[
     """What to enqueue: publishing events in chunks of PUBLISH_BATCH_SIZE (one task each) when
     `batched`, every other event alone (notifications and webhook deliveries keep their own
     task, on the notify queue)."""
-    size = max(1, int(getattr(settings, "PUBLISH_BATCH_SIZE", 50)))
+    size = max(1, settings.PUBLISH_BATCH_SIZE)
     units: list[tuple[list[int], str]] = []
     chunk: list[int] = []
     first = ""
