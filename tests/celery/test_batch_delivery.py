@@ -106,19 +106,21 @@ def test_batch_statement_budget(webhook_channels, platform, demo, n):
     assert count == BATCH_STATEMENTS, "\n".join(sql)
 
 
-def test_relay_sends_publishing_events_in_chunks(webhook_channels, platform, demo, settings, monkeypatch):
+def test_relay_sends_events_in_chunks(webhook_channels, platform, demo, settings, monkeypatch):
     settings.PUBLISH_BATCH_SIZE = 2
     ids = _replies(demo, 3)
     chunks, singles = [], []
-    monkeypatch.setattr(relay, "_enqueue_many", lambda event_ids, topic: chunks.append(list(event_ids)))
-    monkeypatch.setattr(relay, "_enqueue", lambda event_id, topic: singles.append(topic))
-    pending = OutboxEvent.objects.filter(dispatched_at__isnull=True).count()
-    assert relay.relay_outbox() == pending
-    assert [len(c) for c in chunks] == [2, 1]  # the three post.approved, in chunks of two
-    assert len(singles) == pending - 3 and not set(singles) & relay.PUBLISH_TOPICS
-    counts = [relay.events_handle(event_ids=c) for c in chunks]
+    monkeypatch.setattr(relay, "_enqueue_many", lambda event_ids, topic: chunks.append((list(event_ids), topic)))
+    monkeypatch.setattr(relay, "_enqueue", lambda event_id, topic: singles.append(([event_id], topic)))
+    pending = list(OutboxEvent.objects.filter(dispatched_at__isnull=True).values_list("id", "topic"))
+    assert relay.relay_outbox() == len(pending)
+    units = chunks + singles
+    assert sorted(i for ids_, _ in units for i in ids_) == sorted(i for i, _ in pending)  # each once
+    assert all(len(ids_) == 2 for ids_, _ in chunks) and all(len(ids_) == 1 for ids_, _ in singles)
+    for ids_, _ in units:  # a chunk never mixes the publish and notify queues
+        topics = {t for i, t in pending if i in ids_}
+        assert len({relay.queue_for(t) for t in topics}) == 1
+    counts = [relay.events_handle(event_ids=ids_) for ids_, _ in units]
     assert sum(c["published"] for c in counts) == 3
     assert Post.objects.filter(id__in=ids, state=PostState.PUBLISHED).count() == 3
     assert not OutboxEvent.objects.filter(topic="post.approved", dispatched_at__isnull=True).exists()
-
-

@@ -93,8 +93,8 @@ def _enqueue(event_id: int, topic: str) -> None:
 
 
 def _enqueue_many(event_ids: list[int], topic: str) -> None:
-    """One task for several publishing events (workflows.tasks.handle_events): the worker
-    starts, claims, sends and settles them together (delivery.posts_deliver)."""
+    """One task for several events of one queue (workflows.tasks.handle_events): publishing
+    ones are started, claimed, sent and settled together (delivery.posts_deliver)."""
     from ..tasks import handle_events
 
     if not settings.CELERY_BROKER_URL:
@@ -107,32 +107,35 @@ def _enqueue_many(event_ids: list[int], topic: str) -> None:
 
 
 def _units(claimed: list[tuple[int, str]], *, batched: bool) -> list[tuple[list[int], str]]:
-    """What to enqueue: publishing events in chunks of PUBLISH_BATCH_SIZE (one task each) when
-    `batched`, every other event alone (notifications and webhook deliveries keep their own
-    task, on the notify queue)."""
+    """What to enqueue: when `batched`, publishing events in chunks of PUBLISH_BATCH_SIZE and
+    notifications in chunks of the same size (one task per chunk, so a burst of 50 published
+    posts costs the relay one broker call, not 50); webhook deliveries always alone (each may
+    wait on a slow subscriber), and everything alone when not `batched`."""
     size = max(1, settings.PUBLISH_BATCH_SIZE)
     units: list[tuple[list[int], str]] = []
-    chunk: list[int] = []
-    first = ""
+    chunks: dict[str, tuple[list[int], str]] = {}
     for event_id, topic in claimed:
-        if batched and topic in PUBLISH_TOPICS:
-            first = first or topic
-            chunk.append(event_id)
-            if len(chunk) >= size:
-                units.append((chunk, first))
-                chunk, first = [], ""
-        else:
+        if not batched or topic == WEBHOOK_TOPIC:
             units.append(([event_id], topic))
-    if chunk:
-        units.append((chunk, first))
+            continue
+        queue = queue_for(topic)
+        ids, first = chunks.get(queue) or ([], topic)
+        ids.append(event_id)
+        if len(ids) >= size:
+            units.append((ids, first))
+            chunks.pop(queue, None)
+        else:
+            chunks[queue] = (ids, first)
+    units += chunks.values()
     return units
 
 
 def relay_outbox(*, batch: int | None = None, now=None, enqueue=None) -> int:
     """Relay one batch of due events to Celery; returns how many were enqueued.
 
-    Publishing events go out in chunks (one `handle_events` task per PUBLISH_BATCH_SIZE); an
-    `enqueue(event_id, topic)` given by the caller gets them one by one. When the broker
+    Events go out in chunks (one `handle_events` task per PUBLISH_BATCH_SIZE events of a queue;
+    a chunk of one is an ordinary `handle_event`); an `enqueue(event_id, topic)` given by the
+    caller gets them one by one. When the broker
     refuses, the events not yet enqueued are released (due again in a second) and the run
     stops; nothing is lost. With no broker (embedded default) the tasks run inline."""
     now = now or timezone.now()
@@ -143,7 +146,7 @@ def relay_outbox(*, batch: int | None = None, now=None, enqueue=None) -> int:
         try:
             if enqueue is not None:
                 enqueue(event_ids[0], topic)
-            elif len(event_ids) == 1 and topic not in PUBLISH_TOPICS:
+            elif len(event_ids) == 1:
                 _enqueue(event_ids[0], topic)
             else:
                 _enqueue_many(event_ids, topic)
@@ -218,7 +221,11 @@ def events_handle(*, event_ids: list[int], worker: str = "") -> dict[str, int]:
         counts["published"] = len(done)
     for e in events:
         if e.topic not in PUBLISH_TOPICS:
-            event_handle(event_id=e.id, worker=worker)
+            try:
+                event_handle(event_id=e.id, worker=worker)
+            except Exception:  # noqa: BLE001 - this one stays due (relayed again); the others go on
+                log.exception("outbox event %s (%s) failed", e.id, e.topic)
+                continue
             counts["notified"] += 1
     return counts
 
