@@ -16,6 +16,10 @@ and a local HTTP endpoint, then measures:
 
 Prints a table of figures and ratios and appends it (date, machine, commit) to BENCHMARKS.md.
 Benchmarks are not tests: nothing here fails on timing. BENCH_QUICK=1 runs fewer samples.
+Knobs for iterating on one path: BENCH_ONLY=publishing (comma-separated phases),
+BENCH_PUBLICATIONS, BENCH_REPLIES, BENCH_LIST_RUNS, BENCH_POSTS (seeded posts; the lists need the
+full 100k to mean anything), BENCH_APPEND=0 (print the table, leave BENCHMARKS.md alone),
+BENCH_PROFILE=1 with BENCH_LABEL=before|after (py-spy profiles in var/profiles/).
 """
 from __future__ import annotations
 
@@ -233,8 +237,8 @@ def measure_approve(*, n: int) -> dict:
                     " now())", [post_id, step_id, rami.id])
                 cur.execute(
                     "INSERT INTO workflows_auditevent (chain, seq, organisation_id, post_id, actor_id, verb, from_state,"
-                    " to_state, data, created_at, prev_hash, hash) VALUES (%s, 1, %s, %s, %s, 'bench', '', '', '{}',"
-                    " now(), '', 'x')", [f"bench:{os.getpid()}:{i}", rami.organisation_id, post_id, rami.id])
+                    " to_state, data, created_at, prev_hash, hash, key_id) VALUES (%s, 1, %s, %s, %s, 'bench', '', '',"
+                    " '{}', now(), '', 'x', 'bench')", [f"bench:{os.getpid()}:{i}", rami.organisation_id, post_id, rami.id])
                 cur.execute("UPDATE workflows_post SET version = version + 1, updated_at = now() WHERE id = %s",
                             [post_id])
             floor_ms.append((time.perf_counter() - t0) * 1000)
