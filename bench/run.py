@@ -366,7 +366,8 @@ def _publishing_rows(pub: dict) -> list[tuple[str, str, str, str, str]]:
     rows = []
     rows.append(("publications per second, one worker process", f"{pub['rate']:,.0f}/s",
                  f"bare .delay() + POST: {pub['hop_rate']:,.0f}/s",
-                 f"{pub['hop_rate'] / pub['rate']:.1f}× slower" if pub["rate"] else "",
+                 ("" if not pub["rate"] or not pub["hop_rate"] else f"{pub['hop_rate'] / pub['rate']:.1f}× slower"
+                  if pub["hop_rate"] >= pub["rate"] else f"{pub['rate'] / pub['hop_rate']:.1f}× faster"),
                  f"≥ 200/s: {'✅' if pub['rate'] >= 200 else '❌'}"))
     rows.append((f"exactly once ({pub['arrivals']:,} arrivals)", f"{pub['repeated']} repeated keys, "
                  f"{pub['missing']} missing", "", "", "✅" if not pub["repeated"] and not pub["missing"] else "❌"))
