@@ -259,7 +259,7 @@ def save_posts(posts: list[Post], *, fields: list[str] | None = None) -> None:
         post.version += 1
         post.updated_at = now
     model_fields = [Post._meta.get_field(n) for n in sorted(set(_BATCH_FIELDS + (fields or [])))]
-    cols = [f.column for f in model_fields]  # type: ignore[union-attr]
+    cols = [str(f.column) for f in model_fields]  # type: ignore[union-attr]
     row = "(%s, " + ", ".join(f"%s::{f.db_type(connection)}" for f in model_fields) + ")"
     params: list = []
     for post in posts:

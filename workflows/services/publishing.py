@@ -13,7 +13,7 @@ from ..constants import (
     PublicationStatus,
 )
 from ..exceptions import GuidelineViolation, NotPermitted
-from ..models import InboundMessage, Post, Publication
+from ..models import InboundMessage, Lane, Post, Publication
 from .audit import audit_defer, audit_flush_many, audit_record
 from .caretaker import caretaker_hold, caretaker_hold_period, periods_active
 from .common import (
@@ -62,7 +62,7 @@ def posts_publish_start(*, post_ids: list[int], now=None) -> list[int]:
     posts = list(Post.objects.select_for_update(of=("self",)).select_related("lane", "author")
                  .prefetch_related("texts", "channels", "lane__guidelines", "in_reply_to")
                  .filter(id__in=post_ids).order_by("id"))
-    lanes: dict[int, object] = {}
+    lanes: dict[int, Lane] = {}
     periods: dict[int, list] = {}
     pubs: list[Publication] = []
     ready: list[Post] = []
