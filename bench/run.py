@@ -16,6 +16,10 @@ and a local HTTP endpoint, then measures:
 
 Prints a table of figures and ratios and appends it (date, machine, commit) to BENCHMARKS.md.
 Benchmarks are not tests: nothing here fails on timing. BENCH_QUICK=1 runs fewer samples.
+Knobs for iterating on one path: BENCH_ONLY=publishing (comma-separated phases),
+BENCH_PUBLICATIONS, BENCH_REPLIES, BENCH_LIST_RUNS, BENCH_POSTS (seeded posts; the lists need the
+full 100k to mean anything), BENCH_APPEND=0 (print the table, leave BENCHMARKS.md alone),
+BENCH_PROFILE=1 with BENCH_LABEL=before|after (py-spy profiles in var/profiles/).
 """
 from __future__ import annotations
 
@@ -52,10 +56,14 @@ N_REPLY_BEAT = int(os.environ.get("BENCH_REPLIES_BEAT", "5" if QUICK else "10"))
 N_APPROVE = int(os.environ.get("BENCH_APPROVES", "15" if QUICK else "40"))
 N_PUBLISH = int(os.environ.get("BENCH_PUBLICATIONS", "100" if QUICK else "300"))
 LIST_RUNS = int(os.environ.get("BENCH_LIST_RUNS", "10" if QUICK else "30"))
-SECRET_ENV = "PARLEY_BENCH_CHANNEL_SECRET"
+SECRET_ENV = "PARLEY_SECRET_BENCH_CHANNEL"
 LABEL = os.environ.get("BENCH_LABEL", "after")
 #: Comma-separated phases to run (default: all): approve, lists, reply, publishing, wagtail.
 ONLY = {p for p in os.environ.get("BENCH_ONLY", "").split(",") if p}
+#: Iteration knobs: fewer seeded posts (the lists need the full 100k to mean anything), and
+#: BENCH_APPEND=0 to print the table without appending it to BENCHMARKS.md.
+N_POSTS = int(os.environ.get("BENCH_POSTS", "100000"))
+APPEND = os.environ.get("BENCH_APPEND", "1") != "0"
 
 
 def wanted(phase: str) -> bool:
@@ -229,8 +237,8 @@ def measure_approve(*, n: int) -> dict:
                     " now())", [post_id, step_id, rami.id])
                 cur.execute(
                     "INSERT INTO workflows_auditevent (chain, seq, organisation_id, post_id, actor_id, verb, from_state,"
-                    " to_state, data, created_at, prev_hash, hash) VALUES (%s, 1, %s, %s, %s, 'bench', '', '', '{}',"
-                    " now(), '', 'x')", [f"bench:{os.getpid()}:{i}", rami.organisation_id, post_id, rami.id])
+                    " to_state, data, created_at, prev_hash, hash, key_id) VALUES (%s, 1, %s, %s, %s, 'bench', '', '',"
+                    " '{}', now(), '', 'x', 'bench')", [f"bench:{os.getpid()}:{i}", rami.organisation_id, post_id, rami.id])
                 cur.execute("UPDATE workflows_post SET version = version + 1, updated_at = now() WHERE id = %s",
                             [post_id])
             floor_ms.append((time.perf_counter() - t0) * 1000)
@@ -358,7 +366,8 @@ def _publishing_rows(pub: dict) -> list[tuple[str, str, str, str, str]]:
     rows = []
     rows.append(("publications per second, one worker process", f"{pub['rate']:,.0f}/s",
                  f"bare .delay() + POST: {pub['hop_rate']:,.0f}/s",
-                 f"{pub['hop_rate'] / pub['rate']:.1f}× slower" if pub["rate"] else "",
+                 ("" if not pub["rate"] or not pub["hop_rate"] else f"{pub['hop_rate'] / pub['rate']:.1f}× slower"
+                  if pub["hop_rate"] >= pub["rate"] else f"{pub['rate'] / pub['hop_rate']:.1f}× faster"),
                  f"≥ 200/s: {'✅' if pub['rate'] >= 200 else '❌'}"))
     rows.append((f"exactly once ({pub['arrivals']:,} arrivals)", f"{pub['repeated']} repeated keys, "
                  f"{pub['missing']} missing", "", "", "✅" if not pub["repeated"] and not pub["missing"] else "❌"))
@@ -415,7 +424,7 @@ def main() -> None:
     try:
         seed_demo()
         t0 = time.monotonic()
-        made = seed_scale(Scale())
+        made = seed_scale(Scale(posts=N_POSTS))
         log(f"seeded {made} in {time.monotonic() - t0:.1f} s")
         call_command("check", verbosity=0)
         setup_channels(endpoint)
@@ -466,10 +475,11 @@ def main() -> None:
     print()
     print(table)
     out = ROOT / "BENCHMARKS.md"
-    if not out.exists():
-        out.write_text("# Benchmarks\n\nAppended by `make bench` (see bench/run.py).\n\n")
-    with out.open("a") as fh:
-        fh.write("\n" + table)
+    if APPEND:
+        if not out.exists():
+            out.write_text("# Benchmarks\n\nAppended by `make bench` (see bench/run.py).\n\n")
+        with out.open("a") as fh:
+            fh.write("\n" + table)
     raw = ROOT / "var" / "bench-last.json"
     raw.parent.mkdir(exist_ok=True)
     raw.write_text(json.dumps({"meta": meta, "results": {k: v for k, v in results.items() if k != "lists"},

@@ -21,6 +21,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 #: Stable task names: queued messages survive a refactor of the Python module.
 RELAY = "parley.relay_outbox"
 HANDLE_EVENT = "parley.handle_event"
+HANDLE_EVENTS = "parley.handle_events"
 DELIVER_POST = "parley.deliver_post"
 PUBLICATIONS_SWEEP = "parley.publications_sweep"
 PUBLISH_DUE = "parley.publish_due_posts"
@@ -97,6 +98,7 @@ def configure(app: Celery) -> None:
         task_default_queue=DEFAULT_QUEUE,
         task_routes={
             DELIVER_POST: {"queue": PUBLISH_QUEUE},
+            HANDLE_EVENTS: {"queue": PUBLISH_QUEUE},
             # parley.handle_event is routed per event by the relay (publish or notify).
             HANDLE_EVENT: {"queue": NOTIFY_QUEUE},
             ENGAGE: {"queue": PUBLISH_QUEUE},

@@ -216,6 +216,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # --- Outbox relay and publishing (docs/publishing.md)
 OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=2.0)
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=200)
+#: Publishing events per `parley.handle_events` task (started, claimed, sent and settled together).
+PUBLISH_BATCH_SIZE = env.int("PUBLISH_BATCH_SIZE", default=50)
 #: A relayed event not handled within this many seconds is relayed again (lost task).
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=max(60, CELERY_TASK_TIME_LIMIT * 2))
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)

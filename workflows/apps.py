@@ -17,6 +17,7 @@ class WorkflowsConfig(AppConfig):
         # Services hand work to Celery through functions registered here, never by importing
         # tasks.py (an arrow from the core up to an edge; docs/architecture.md).
         relay.relay_register_enqueue(tasks.enqueue_event)
+        relay.relay_register_enqueue_many(tasks.enqueue_events)
         engagement.engagement_register_enqueue(tasks.enqueue_engagement)
         outbox.outbox_register_relay(relay.relay_outbox)
         atip.atip_register_enqueue(tasks.enqueue_atip_export)

@@ -56,6 +56,18 @@ def enqueue_event(event_id: int, topic: str) -> None:
     )
 
 
+def enqueue_events(event_ids: list[int], topic: str) -> None:
+    """The relay's enqueue for a chunk of events of one queue (registered by
+    WorkflowsConfig.ready()): one `handle_events` task."""
+    if not settings.CELERY_BROKER_URL:
+        handle_events.apply(args=[event_ids])  # embedded default: no broker, run here
+        return
+    handle_events.apply_async(
+        args=[event_ids], queue=relay.queue_for(topic), retry=True,
+        retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
+    )
+
+
 def enqueue_engagement(engagement_id: int) -> None:
     """The engagement service's enqueue (registered by WorkflowsConfig.ready())."""
     if not settings.CELERY_BROKER_URL:
@@ -65,6 +77,11 @@ def enqueue_engagement(engagement_id: int) -> None:
         engage.apply_async(args=[engagement_id], retry=True, retry_policy={"max_retries": 1, "interval_start": 0})
     except Exception as exc:  # noqa: BLE001 - broker down: the sweep sends it later
         log.warning("engagement %s: enqueue failed (%s); the sweep will send it", engagement_id, exc.__class__.__name__)
+@shared_task(name=names.HANDLE_EVENTS, bind=True, ignore_result=True, acks_late=True)
+def handle_events(self, event_ids: list[int]) -> dict:
+    """Publish several relayed events together (claims in one UPDATE, one HTTP session per
+    channel, outcomes and settling batched: see delivery.posts_deliver)."""
+    return relay.events_handle(event_ids=[int(e) for e in event_ids], worker=_worker(self))
 
 
 @shared_task(name=names.DELIVER_POST, bind=True, ignore_result=True, acks_late=True)

@@ -60,6 +60,10 @@ class Platform:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # TCP_NODELAY, as any production HTTP server sets it: http.server writes the headers and
+            # the body in two sends, and on a reused (keep-alive) connection Nagle's algorithm
+            # holds the body until the client's delayed ACK, ~40 ms per request.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # quiet
                 pass

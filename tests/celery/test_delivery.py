@@ -269,6 +269,7 @@ def test_relay_outbox_command_drains_due_events(demo, monkeypatch):
     flows.reply(demo)
     seen = []
     monkeypatch.setattr(relay, "_enqueue", lambda event_id, topic: seen.append(topic))
+    monkeypatch.setattr(relay, "_enqueue_many", lambda event_ids, topic: seen.extend([topic] * len(event_ids)))
     out = StringIO()
     call_command("relay_outbox", stdout=out)
     assert "post.approved" in seen and "relayed 2 events" in out.getvalue()

@@ -551,7 +551,12 @@ def audit_defer(owner: Post | InboundMessage) -> None:
 
 
 def audit_flush(owner: Post | InboundMessage) -> None:
-    pending = owner.__dict__.pop("_audit_pending", None)
+    audit_flush_many([owner])
+
+
+def audit_flush_many(owners: list) -> None:
+    """audit_flush for several owners (each deferred, each locked): one INSERT for them all."""
+    pending = [ev for owner in owners for ev in owner.__dict__.pop("_audit_pending", None) or []]
     if pending:
         AuditEvent.objects.bulk_create(pending)
 

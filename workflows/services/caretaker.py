@@ -108,10 +108,13 @@ def caretaker_route(post: Post, *, by, texts: dict[str, str], channel_ids: set[i
         return
 
 
-def caretaker_hold_period(post: Post, *, now: datetime) -> CaretakerPeriod | None:
+def caretaker_hold_period(post: Post, *, now: datetime,
+                          periods: list[CaretakerPeriod] | None = None) -> CaretakerPeriod | None:
     """At publish: the period that holds this post, if any — it was approved before a period in
-    force now, or it is a broadcast to a channel a period pauses."""
-    periods = periods_active(organisation_id=post.organisation_id, at=now)
+    force now, or it is a broadcast to a channel a period pauses. `periods`: the organisation's
+    periods_active at `now`, when the caller already has them (a batch of posts)."""
+    if periods is None:
+        periods = periods_active(organisation_id=post.organisation_id, at=now)
     if not periods:
         return None
     if post.kind == PostKind.POST:

@@ -18,7 +18,7 @@ import socket
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -39,7 +39,13 @@ from ..constants import PublicationStatus as PS
 from ..models import Post, Publication
 from .channels import channel_limits_record
 from .outbox import outbox_emit
-from .publishing import post_mark_failed, post_mark_published, post_publish_start
+from .publishing import (
+    post_mark_failed,
+    post_mark_published,
+    post_publish_start,
+    posts_mark_published,
+    posts_publish_start,
+)
 
 log = logging.getLogger("parley.delivery")
 
@@ -199,6 +205,13 @@ def publication_send(*, publication_id: int, worker: str | None = None, now=None
     if pub.first_attempt_at is None:
         Publication.objects.filter(id=pub.id, first_attempt_at__isnull=True).update(first_attempt_at=pub.claimed_at)
         pub.first_attempt_at = pub.claimed_at
+    return _send_claimed(pub)
+
+
+def _send_claimed(pub: Publication, *, sent: list | None = None) -> str:
+    """Send a publication this worker has claimed and record the outcome. With `sent`, a
+    success is appended there (pub, result, time) for `_sent_many` to write with the others;
+    every other outcome is written at once, as in the single path."""
     started = pub.claimed_at
     try:
         adapter = get_adapter(pub.channel)
@@ -229,6 +242,9 @@ def publication_send(*, publication_id: int, worker: str | None = None, now=None
             _after_unclear(pub, adapter, msg, f"interrupted: {exc.__class__.__name__}", since=started)
             raise
         return _after_unclear(pub, adapter, msg, f"unexpected {exc.__class__.__name__}: {exc}"[:500], since=started)
+    if sent is not None:
+        sent.append((pub, result, timezone.now()))
+        return PS.SENT
     _sent(pub, result)
     return PS.SENT
 
@@ -238,16 +254,29 @@ def post_settle(*, post_id: int) -> str | None:
     failed, with every language's state in the error (no silent unilingual post); when some
     language is live and another failed for good, the lane's partial_failure_policy decides:
     `retract` deletes the live ones (audited), `hold` keeps them and raises the alarm."""
-    from .publishing import post_partial_failure
-
     rows = list(Publication.objects.filter(post_id=post_id)
                 .values_list("status", "channel__slug", "language", "last_error"))
     state = Post.objects.filter(id=post_id).values_list("state", flat=True).first()
+    return _settle(post_id, state, rows)
+
+
+def _settles(state: str | None, rows: list) -> str | None:
+    """What settling does now: None (not publishing, or something still in flight), PUBLISHED
+    (every publication sent), or FAILED (nothing to publish, or some failed; partly or wholly)."""
     if state != PostState.PUBLISHING or any(r[0] in IN_FLIGHT for r in rows):
+        return None
+    return PostState.PUBLISHED if rows and all(r[0] == PS.SENT for r in rows) else PostState.FAILED
+
+
+def _settle(post_id: int, state: str | None, rows: list) -> str | None:
+    """post_settle's decision on rows already read: [(status, channel slug, language, error)]."""
+    from .publishing import post_partial_failure
+
+    if _settles(state, rows) is None:
         return state
     if not rows:  # no channel speaks a language the post has text in
         post = post_mark_failed(post_id=post_id, error="Nothing to publish: no channel takes any of the post's languages.")
-    elif all(r[0] == PS.SENT for r in rows):
+    elif _settles(state, rows) == PostState.PUBLISHED:
         post = post_mark_published(post_id=post_id)
     elif any(r[0] == PS.SENT for r in rows):
         post = post_partial_failure(post_id=post_id)
@@ -272,8 +301,13 @@ def post_preflight(*, post_id: int, now=None) -> bool:
     can). Returns True when sending may go on. A refusal (config, credentials, too long) fails
     every publication — nothing was sent, nothing is live; a passing problem (unreachable, rate
     limited) makes them due again after a backoff. Once anything may be live, it is moot."""
-    now = now or timezone.now()
     pubs = list(Publication.objects.filter(post_id=post_id).select_related("channel", "post__in_reply_to"))
+    return _preflight(post_id, pubs, now=now)
+
+
+def _preflight(post_id: int, pubs: list[Publication], *, now=None) -> bool:
+    """post_preflight on the post's publications already read (with channel, post__in_reply_to)."""
+    now = now or timezone.now()
     if not pubs or any(p.status in POSSIBLY_LIVE or p.ambiguous_since for p in pubs):
         return True
     waiting = [p for p in pubs if p.status in (PS.PENDING, PS.RETRYING)]
@@ -322,6 +356,138 @@ def post_deliver(*, post_id: int, worker: str | None = None, now=None) -> str | 
         for pid in due:
             publication_send(publication_id=pid, worker=worker, now=now)
     return post_settle(post_id=post_id)
+
+
+# --- the batched path: many posts per task (issue 14: ≥ 200 publications/s per worker) ---------
+
+def posts_deliver(*, post_ids: list[int], worker: str | None = None, now=None) -> dict[int, str | None]:
+    """post_deliver for many posts at once, with the same rules and far fewer round trips:
+    every post starts publishing in one transaction (publishing.posts_publish_start, each
+    transition audited as ever), one query reads every publication for the preflight, one UPDATE … SKIP LOCKED
+    claims every due publication, each is sent over the channel's reused HTTP session (outside
+    any transaction), the successes are written by one UPDATE (still fenced by each claim), and
+    the posts settle in one transaction. A post whose start raised is left out (its event stays
+    due and is relayed again). Returns {post_id: state}; the ids that raised map to "error"."""
+    worker = worker or worker_id()
+    ids = list(dict.fromkeys(int(p) for p in post_ids))
+    if connection.vendor != "postgresql":  # SQLite (the embedded mode): one post at a time
+        return {pid: post_deliver(post_id=pid, worker=worker, now=now) for pid in ids}
+    states: dict[int, str | None] = {}
+    started = []
+    try:
+        posts_publish_start(post_ids=ids, now=now)
+        started = ids
+    except Exception:  # noqa: BLE001 - all rolled back: one by one, so one bad post stops only itself
+        log.warning("batch of %d posts: could not start together, one by one", len(ids), exc_info=True)
+        for pid in ids:
+            try:
+                post_publish_start(post_id=pid, now=now)
+            except Exception:  # noqa: BLE001 - its event stays due and is relayed again later
+                log.exception("post %s: could not start publishing", pid)
+                states[pid] = "error"
+                continue
+            started.append(pid)
+    if not started:
+        return states
+    by_post: dict[int, list[Publication]] = {pid: [] for pid in started}
+    for pub in Publication.objects.filter(post_id__in=started).select_related("channel", "post__in_reply_to"):
+        by_post[pub.post_id].append(pub)
+    cleared = [pid for pid, pubs in by_post.items()
+               if pubs and pubs[0].post.state == PostState.PUBLISHING and _preflight(pid, pubs, now=now)]
+    claimed = publications_claim_many(post_ids=cleared, worker=worker, now=now, known=by_post)
+    sent: list = []
+    try:
+        for pub in claimed:
+            _send_claimed(pub, sent=sent)
+    finally:  # even when interrupted: what was sent is recorded
+        _sent_many(sent)
+    states.update(posts_settle(post_ids=started))
+    return states
+
+
+_CLAIM_MANY_SQL = """
+UPDATE workflows_publication AS p
+SET status = %s, claimed_at = %s, claimed_by = %s, attempts = p.attempts + 1,
+    first_attempt_at = COALESCE(p.first_attempt_at, %s)
+WHERE p.id IN (
+    SELECT q.id FROM workflows_publication AS q
+    WHERE q.post_id = ANY(%s::bigint[]) AND q.status IN (%s, %s) AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= %s)
+      AND EXISTS (SELECT 1 FROM workflows_post AS t WHERE t.id = q.post_id AND t.state = %s)
+    ORDER BY q.id FOR UPDATE OF q SKIP LOCKED)
+RETURNING p.id, p.attempts, p.first_attempt_at, p.ambiguous_since
+"""
+
+_SENT_MANY_SQL = """
+UPDATE workflows_publication AS p
+SET status = %s, external_id = v.ext, url = v.url, sent_at = v.at, last_error = '', next_attempt_at = NULL
+FROM (VALUES {values}) AS v(id, claimed_at, claimed_by, ext, url, at)
+WHERE p.id = v.id AND p.status = %s AND p.claimed_at = v.claimed_at AND p.claimed_by = v.claimed_by
+RETURNING p.id
+"""
+
+
+def publications_claim_many(*, post_ids: list[int], worker: str, now=None,
+                            known: dict[int, list[Publication]] | None = None) -> list[Publication]:
+    """Claim every due publication of `post_ids` (of posts still publishing) in one UPDATE:
+    pending/retrying → sending, attempts + 1, first_attempt_at set on the first attempt. Rows
+    another claim holds are skipped (SKIP LOCKED) and each locked row is re-checked against the
+    conditions, so exactly one caller wins each publication, as with publication_claim. Returns
+    the claimed publications (from `known` when given, else read with their channel)."""
+    if not post_ids:
+        return []
+    now = now or timezone.now()
+    with connection.cursor() as cur:
+        cur.execute(_CLAIM_MANY_SQL, [PS.SENDING, now, worker[:200], now, list(post_ids), PS.PENDING, PS.RETRYING,
+                                      now, PostState.PUBLISHING])
+        rows = {r[0]: r[1:] for r in cur.fetchall()}
+    if not rows:
+        return []
+    if known is None:
+        pubs = list(Publication.objects.filter(id__in=rows).select_related("channel", "post__in_reply_to"))
+    else:
+        pubs = [p for group in known.values() for p in group if p.id in rows]
+    for p in pubs:
+        p.status, p.claimed_at, p.claimed_by = PS.SENDING, now, worker[:200]
+        p.attempts, p.first_attempt_at, p.ambiguous_since = rows[p.id]
+    return sorted(pubs, key=lambda p: p.id)
+
+
+def _sent_many(sent: list) -> int:
+    """Record many successes in one UPDATE, each only if its claim still stands (claimed_at and
+    claimed_by are the fencing token, as in _finish). Returns how many were recorded."""
+    if not sent:
+        return 0
+    values = ", ".join(["(%s, %s::timestamptz, %s, %s, %s, %s::timestamptz)"] * len(sent))
+    params: list = []
+    for pub, result, at in sent:
+        params += [pub.id, pub.claimed_at, pub.claimed_by, str(result.external_id)[:300], safe_url(result.url), at]
+    with connection.cursor() as cur:
+        cur.execute(_SENT_MANY_SQL.replace("{values}", values), [PS.SENT, *params, PS.SENDING])
+        done = {r[0] for r in cur.fetchall()}
+    for pub, _, _ in sent:
+        if pub.id not in done:
+            log.warning("publication %s: claim lost before recording the outcome", pub.id)
+    return len(done)
+
+
+def posts_settle(*, post_ids: list[int]) -> dict[int, str | None]:
+    """post_settle for many posts: their publications and states read in two queries, the
+    transitions (each audited, under its row lock) in one transaction."""
+    rows: dict[int, list] = {pid: [] for pid in post_ids}
+    for pid, *row in Publication.objects.filter(post_id__in=post_ids).values_list(
+            "post_id", "status", "channel__slug", "language", "last_error"):
+        rows[pid].append(tuple(row))
+    states = dict(Post.objects.filter(id__in=post_ids).values_list("id", "state"))
+    out: dict[int, str | None] = {}
+    done = [pid for pid in post_ids if _settles(states.get(pid), rows[pid]) == PostState.PUBLISHED]
+    with transaction.atomic():
+        if done:  # the common case, together: one lock query, one INSERT of audit events, …
+            for pid, post in posts_mark_published(post_ids=done).items():
+                out[pid] = post.state
+        for pid in post_ids:
+            if pid not in out:
+                out[pid] = _settle(pid, states.get(pid), rows[pid])
+    return out
 
 
 def publications_reconcile_stale(*, now=None) -> list[int]:

@@ -13,9 +13,9 @@ from ..constants import (
     PublicationStatus,
 )
 from ..exceptions import GuidelineViolation, NotPermitted
-from ..models import InboundMessage, Post, Publication
-from .audit import audit_record
-from .caretaker import caretaker_hold, caretaker_hold_period
+from ..models import InboundMessage, Lane, Post, Publication
+from .audit import audit_defer, audit_flush_many, audit_record
+from .caretaker import caretaker_hold, caretaker_hold_period, periods_active
 from .common import (
     ensure_channel_perm,
     ensure_state,
@@ -23,8 +23,8 @@ from .common import (
     ensure_version,
     post_get_for_update,
 )
-from .engine import recheck_text, save_post
-from .outbox import outbox_emit
+from .engine import recheck_text, save_post, save_posts
+from .outbox import outbox_emit, outbox_emit_many
 from .signatures import signed_body, speaks_as_person
 
 
@@ -46,49 +46,71 @@ def post_publish_start(*, post_id: int, now=None) -> list[int]:
     """approved (or scheduled and due) → publishing. Creates one Publication per (channel,
     language the channel speaks and the post has text in); returns their ids. Idempotent: a post
     already publishing returns its pending publications; any other state returns []."""
+    posts_publish_start(post_ids=[post_id], now=now)
+    return list(Publication.objects.filter(post_id=post_id, post__state=PostState.PUBLISHING,
+                                           status=PublicationStatus.PENDING).values_list("id", flat=True))
+
+
+@transaction.atomic
+def posts_publish_start(*, post_ids: list[int], now=None) -> list[int]:
+    """post_publish_start for many posts in one transaction (issue 14): the rows locked together
+    (id order) with their texts, channels and lanes' rules; the caretaker periods read once per
+    organisation; each post's transition audited on its own chain. The publications, the audit
+    events and the posts are written in one statement each. Returns the ids of the posts that
+    started publishing now."""
     now = now or timezone.now()
-    post = _lock(post_id)
-    if post is None:
-        return []
-    if post.state == PostState.PUBLISHING:
-        return list(post.publications.filter(status=PublicationStatus.PENDING).values_list("id", flat=True))
-    if post.state == PostState.APPROVED and post.scheduled_at and post.scheduled_at > now:
-        ensure_transition(post, to=PostState.SCHEDULED)
-        post.state = PostState.SCHEDULED
-        audit_record(owner=post, verb="scheduled", from_state=PostState.APPROVED, to_state=post.state,
-                     data={"scheduled_at": post.scheduled_at.isoformat()})
-        save_post(post)
-        return []
-    if post.state not in (PostState.APPROVED, PostState.SCHEDULED):
-        return []
-    if post.state == PostState.SCHEDULED and post.scheduled_at and post.scheduled_at > now:
-        return []
-    period = caretaker_hold_period(post, now=now)
-    if period is not None:
-        caretaker_hold(post, period=period)
-        save_post(post, fields=["lane", "escalation", "escalation_reason"])
-        return []
-    if not _text_still_allowed(post):
-        return []
-    texts = post.texts_dict()
-    pubs = []
-    channels = list(post.channels.all())
-    for channel in channels:
-        for lang in channel.languages:
-            if lang in texts:
-                pubs.append(Publication(
-                    post=post, channel=channel, language=lang,
-                    body=signed_body(post, channel, language=lang, text=texts[lang]),
-                    idempotency_key=idempotency_key(post_id=post.id, channel_id=channel.id, language=lang),
-                ))
-    Publication.objects.bulk_create(pubs, ignore_conflicts=True)
-    from_state = post.state
-    post.state = PostState.PUBLISHING
-    post.spoken_as_person = speaks_as_person(post, channels)
-    audit_record(owner=post, verb="publishing", from_state=from_state, to_state=post.state,
-                 data={"publications": len(pubs)})
-    save_post(post, fields=["spoken_as_person"])
-    return list(post.publications.filter(status=PublicationStatus.PENDING).values_list("id", flat=True))
+    posts = list(Post.objects.select_for_update(of=("self",)).select_related("lane", "author")
+                 .prefetch_related("texts", "channels", "lane__guidelines", "in_reply_to")
+                 .filter(id__in=post_ids).order_by("id"))
+    lanes: dict[int, Lane] = {}
+    periods: dict[int, list] = {}
+    pubs: list[Publication] = []
+    ready: list[Post] = []
+    for post in posts:
+        post.lane = lanes.setdefault(post.lane_id, post.lane)  # lane_steps is read once per lane
+        if post.state == PostState.APPROVED and post.scheduled_at and post.scheduled_at > now:
+            ensure_transition(post, to=PostState.SCHEDULED)
+            post.state = PostState.SCHEDULED
+            audit_record(owner=post, verb="scheduled", from_state=PostState.APPROVED, to_state=post.state,
+                         data={"scheduled_at": post.scheduled_at.isoformat()})
+            save_post(post)
+            continue
+        if post.state not in (PostState.APPROVED, PostState.SCHEDULED):
+            continue
+        if post.state == PostState.SCHEDULED and post.scheduled_at and post.scheduled_at > now:
+            continue
+        if post.organisation_id not in periods:
+            periods[post.organisation_id] = periods_active(organisation_id=post.organisation_id, at=now)
+        period = caretaker_hold_period(post, now=now, periods=periods[post.organisation_id])
+        if period is not None:
+            caretaker_hold(post, period=period)
+            save_post(post, fields=["lane", "escalation", "escalation_reason"])
+            continue
+        if not _text_still_allowed(post):
+            continue
+        texts = post.texts_dict()
+        channels = list(post.channels.all())
+        mine = [
+            Publication(
+                post=post, channel=channel, language=lang,
+                body=signed_body(post, channel, language=lang, text=texts[lang]),
+                idempotency_key=idempotency_key(post_id=post.id, channel_id=channel.id, language=lang),
+            )
+            for channel in channels for lang in channel.languages if lang in texts
+        ]
+        pubs += mine
+        from_state = post.state
+        post.state = PostState.PUBLISHING
+        post.spoken_as_person = speaks_as_person(post, channels)
+        audit_defer(post)
+        audit_record(owner=post, verb="publishing", from_state=from_state, to_state=post.state,
+                     data={"publications": len(mine)})
+        ready.append(post)
+    if pubs:
+        Publication.objects.bulk_create(pubs, ignore_conflicts=True)
+    audit_flush_many(ready)
+    save_posts(ready, fields=["spoken_as_person"])
+    return [p.id for p in ready]
 
 
 def _text_still_allowed(post: Post) -> bool:
@@ -109,26 +131,47 @@ def _text_still_allowed(post: Post) -> bool:
     return True
 
 
-@transaction.atomic
 def post_mark_published(*, post_id: int) -> Post | None:
     """publishing → published, once every publication is sent. Sets the first-response time of
     the citizen message a reply answers. Enqueues post.published."""
-    post = _lock(post_id)
-    if post is None or post.state != PostState.PUBLISHING:
-        return post
-    if post.publications.exclude(status=PublicationStatus.SENT).exists():
-        return post
+    return posts_mark_published(post_ids=[post_id]).get(post_id)
+
+
+@transaction.atomic
+def posts_mark_published(*, post_ids: list[int]) -> dict[int, Post]:
+    """post_mark_published for many posts in one transaction and a fixed number of statements
+    (issue 14): the rows locked together (in id order), each post's transition audited on its own
+    chain (the events in one INSERT), the replies' citizen messages, the post.published events
+    and the posts written in one statement each. Returns {post_id: post} for the posts found."""
+    posts = list(Post.objects.select_for_update(of=("self",)).select_related("lane", "author")
+                 .filter(id__in=post_ids).order_by("id"))
+    publishing = [p for p in posts if p.state == PostState.PUBLISHING]
+    if not publishing:
+        return {p.id: p for p in posts}
+    urls: dict[int, list[str]] = {p.id: [] for p in publishing}
+    unsent: set[int] = set()
+    for pid, status, url in Publication.objects.filter(post_id__in=urls).values_list("post_id", "status", "url"):
+        urls[pid].append(url)
+        if status != PublicationStatus.SENT:
+            unsent.add(pid)
+    ready = [p for p in publishing if p.id not in unsent]
     now = timezone.now()
-    post.state = PostState.PUBLISHED
-    post.published_at = now
-    audit_record(owner=post, verb="published", from_state=PostState.PUBLISHING, to_state=post.state,
-                 data={"urls": list(post.publications.values_list("url", flat=True))})
-    if post.in_reply_to_id:
-        InboundMessage.objects.filter(id=post.in_reply_to_id, first_response_at__isnull=True).update(first_response_at=now)
-        InboundMessage.objects.filter(id=post.in_reply_to_id).exclude(status=InboundStatus.DISMISSED).update(status=InboundStatus.REPLIED)
-    outbox_emit(topic="post.published", organisation_id=post.organisation_id, post_id=post.id, payload={"post_id": post.id})
-    save_post(post, fields=["published_at"])
-    return post
+    for post in ready:
+        audit_defer(post)
+        post.state = PostState.PUBLISHED
+        post.published_at = now
+        audit_record(owner=post, verb="published", from_state=PostState.PUBLISHING, to_state=post.state,
+                     data={"urls": urls[post.id]})
+    audit_flush_many(ready)
+    answered = [p.in_reply_to_id for p in ready if p.in_reply_to_id]
+    if answered:
+        InboundMessage.objects.filter(id__in=answered, first_response_at__isnull=True).update(first_response_at=now)
+        InboundMessage.objects.filter(id__in=answered).exclude(status=InboundStatus.DISMISSED).update(
+            status=InboundStatus.REPLIED)
+    outbox_emit_many([{"topic": "post.published", "organisation_id": p.organisation_id, "post_id": p.id,
+                       "payload": {"post_id": p.id}} for p in ready])
+    save_posts(ready, fields=["published_at"])
+    return {p.id: p for p in posts}
 
 
 @transaction.atomic

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Min
+from django.db.models import Count, F, Min
 from django.utils import timezone
 
 from .. import topics
@@ -90,20 +90,70 @@ def _enqueue(event_id: int, topic: str) -> None:
     _enqueue_fn(event_id, topic)
 
 
+#: Hands several events of one queue to the workers as one task: `tasks.enqueue_events`,
+#: registered at app start like `_enqueue_fn`.
+_enqueue_many_fn: Callable[[list[int], str], None] | None = None
+
+
+def relay_register_enqueue_many(fn: Callable[[list[int], str], None] | None) -> None:
+    global _enqueue_many_fn
+    _enqueue_many_fn = fn
+
+
+def _enqueue_many(event_ids: list[int], topic: str) -> None:
+    """One task for several events of one queue (workflows.tasks.handle_events): publishing
+    ones are started, claimed, sent and settled together (delivery.posts_deliver)."""
+    if _enqueue_many_fn is None:
+        raise RuntimeError("no enqueue function registered (WorkflowsConfig.ready() registers tasks.enqueue_events)")
+    _enqueue_many_fn(event_ids, topic)
+
+
+def _units(claimed: list[tuple[int, str]], *, batched: bool) -> list[tuple[list[int], str]]:
+    """What to enqueue: when `batched`, publishing events in chunks of PUBLISH_BATCH_SIZE and
+    notifications in chunks of the same size (one task per chunk, so a burst of 50 published
+    posts costs the relay one broker call, not 50); webhook deliveries always alone (each may
+    wait on a slow subscriber), and everything alone when not `batched`."""
+    size = max(1, settings.PUBLISH_BATCH_SIZE)
+    units: list[tuple[list[int], str]] = []
+    chunks: dict[str, tuple[list[int], str]] = {}
+    for event_id, topic in claimed:
+        if not batched or topic == Topic.WEBHOOK_DELIVER:
+            units.append(([event_id], topic))
+            continue
+        queue = queue_for(topic)
+        ids, first = chunks.get(queue) or ([], topic)
+        ids.append(event_id)
+        if len(ids) >= size:
+            units.append((ids, first))
+            chunks.pop(queue, None)
+        else:
+            chunks[queue] = (ids, first)
+    units += chunks.values()
+    return units
+
+
 def relay_outbox(*, batch: int | None = None, now=None, enqueue=None) -> int:
     """Relay one batch of due events to Celery; returns how many were enqueued.
 
-    When the broker refuses, the events not yet enqueued are released (due again in a second)
-    and the run stops; nothing is lost. With no broker (embedded default) the tasks run inline."""
+    Events go out in chunks (one `handle_events` task per PUBLISH_BATCH_SIZE events of a queue;
+    a chunk of one is an ordinary `handle_event`); an `enqueue(event_id, topic)` given by the
+    caller gets them one by one. When the broker
+    refuses, the events not yet enqueued are released (due again in a second) and the run
+    stops; nothing is lost. With no broker (embedded default) the tasks run inline."""
     now = now or timezone.now()
-    enqueue = enqueue or _enqueue
     claimed = relay_claim(batch=batch, now=now)
+    units = _units(claimed, batched=enqueue is None)
     sent = 0
-    for i, (event_id, topic) in enumerate(claimed):
+    for i, (event_ids, topic) in enumerate(units):
         try:
-            enqueue(event_id, topic)
+            if enqueue is not None:
+                enqueue(event_ids[0], topic)
+            elif len(event_ids) == 1:
+                _enqueue(event_ids[0], topic)
+            else:
+                _enqueue_many(event_ids, topic)
         except Exception as exc:  # noqa: BLE001 - broker down: keep the rest for the next run
-            rest = [eid for eid, _ in claimed[i:]]
+            rest = [eid for ids, _ in units[i:] for eid in ids]
             OutboxEvent.objects.filter(id__in=rest, dispatched_at__isnull=True).update(
                 available_at=timezone.now() + timedelta(seconds=1),
                 last_error=f"enqueue failed: {exc.__class__.__name__}"[:500],
@@ -111,7 +161,7 @@ def relay_outbox(*, batch: int | None = None, now=None, enqueue=None) -> int:
             log.warning("outbox relay: broker unavailable, %d events kept", len(rest),
                         extra={"error": exc.__class__.__name__, "kept": len(rest)})
             break
-        sent += 1
+        sent += len(event_ids)
     if claimed and log.isEnabledFor(logging.INFO):  # the lag costs two queries: only when logged
         log.info("outbox relay", extra={"relayed": sent, "outbox_lag_seconds": outbox_lag(now=now)["lag_seconds"]})
     return sent
@@ -154,6 +204,34 @@ def event_handle(*, event_id: int, worker: str = "") -> str:
     return notifications.event_notify(event_id=event.id)
 
 
+def events_handle(*, event_ids: list[int], worker: str = "") -> dict[str, int]:
+    """Do the work of several relayed events (the `handle_events` task); idempotent. The
+    publishing ones run together through `delivery.posts_deliver` and are marked dispatched in
+    one UPDATE (an event whose post could not start stays due and is relayed again); any other
+    topic runs alone, as in event_handle. Returns counts (for logs and tests)."""
+    events = list(OutboxEvent.objects.filter(id__in=event_ids, dispatched_at__isnull=True)
+                  .only("id", "topic", "post_id"))
+    publishing = [e for e in events if e.topic in topics.PUBLISH]
+    counts = {"published": 0, "notified": 0, "skipped": len(event_ids) - len(events)}
+    if publishing:
+        from .delivery import posts_deliver
+
+        states = posts_deliver(post_ids=[e.post_id for e in publishing if e.post_id], worker=worker)
+        done = [e.id for e in publishing if e.post_id is None or states.get(e.post_id) != "error"]
+        OutboxEvent.objects.filter(id__in=done, dispatched_at__isnull=True).update(
+            dispatched_at=timezone.now(), last_error="")
+        counts["published"] = len(done)
+    for e in events:
+        if e.topic not in topics.PUBLISH:
+            try:
+                event_handle(event_id=e.id, worker=worker)
+            except Exception:  # noqa: BLE001 - this one stays due (relayed again); the others go on
+                log.exception("outbox event %s (%s) failed", e.id, e.topic)
+                continue
+            counts["notified"] += 1
+    return counts
+
+
 def outbox_prune(*, now=None, chunk: int = 5000) -> int:
     """Delete events dispatched more than OUTBOX_RETENTION_DAYS ago (the audit trail keeps the
     history). Returns how many were deleted."""
@@ -170,11 +248,11 @@ def outbox_prune(*, now=None, chunk: int = 5000) -> int:
 def outbox_lag(*, now=None) -> dict:
     """Age in seconds of the oldest event due and not dispatched (0 when none), and the count."""
     now = now or timezone.now()
-    qs = OutboxEvent.objects.filter(dispatched_at__isnull=True, available_at__lte=now)
-    row = qs.aggregate(oldest=Min("available_at"))
+    row = OutboxEvent.objects.filter(dispatched_at__isnull=True, available_at__lte=now).aggregate(
+        oldest=Min("available_at"), pending=Count("id"))  # one query: it runs after every relay run at INFO
     oldest = row["oldest"]
     lag = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
-    return {"lag_seconds": round(lag, 1), "pending": qs.count()}
+    return {"lag_seconds": round(lag, 1), "pending": row["pending"]}
 
 
 def outbox_check() -> dict:
