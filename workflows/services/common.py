@@ -5,7 +5,7 @@ from django.db.models import Count, Exists
 
 from accounts.models import User
 
-from ..constants import ALLOWED_TRANSITIONS, PostState
+from ..constants import ACTION_FROM, ALLOWED_TRANSITIONS, Action, PostState
 from ..exceptions import Conflict, InvalidTransition, NotFound, NotPermitted
 from ..models import Channel, LaneStep, Post
 from ..permissions import perm_q
@@ -49,9 +49,10 @@ def ensure_transition(post: Post, *, to: PostState) -> None:
         raise InvalidTransition(code="invalid_transition", params={"from_state": post.state, "to_state": to})
 
 
-def ensure_state(post: Post, *, allowed, action: str) -> None:
-    if post.state not in allowed:
-        raise InvalidTransition(code="invalid_state", params={"action": action, "state": post.state})
+def ensure_action_state(post: Post, action: Action) -> None:
+    """The post's state allows `action` (constants.ACTION_FROM, beside the transition table)."""
+    if post.state not in ACTION_FROM[action]:
+        raise InvalidTransition(code="invalid_state", params={"action": str(action), "state": post.state})
 
 
 def ensure_version(post: Post, version: int | None) -> None:

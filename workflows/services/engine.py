@@ -4,15 +4,19 @@ Called only from the other services, inside their transaction and under the post
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from django.utils import timezone
 
+from accounts.models import User
+
 from .. import guidelines
-from ..constants import LaneKind, PostState, StepKind, Verdict
+from ..constants import PostState, StepKind, Verdict
 from ..exceptions import GuidelineViolation
 from ..models import Decision, Lane, LaneStep, Post, PostRevision, PostText
 from .audit import audit_record
 from .common import ensure_transition, stable_name
+from .lanes import missing_languages, reply_language, required_languages
 from .outbox import outbox_emit
 from .signatures import signature_reserve
 
@@ -38,36 +42,21 @@ def lane_has_translation_step(lane: Lane) -> bool:
     return any(s.kind == StepKind.TRANSLATION for s in lane_steps(lane))
 
 
-def required_languages(post: Post) -> list[str]:
-    langs = list(post.lane.required_languages or [])
-    msg = post.in_reply_to if post.in_reply_to_id else None
-    if post.lane.kind == LaneKind.CONVERSATION and msg is not None and msg.language and msg.language not in langs:
-        langs.append(msg.language)
-    return langs
-
-
 def run_checks(
     post: Post, *, texts: dict[str, str], channels, lane: Lane | None = None
 ) -> list[guidelines.CheckResult]:
     lane = lane or post.lane
-    reply_language = None
-    msg = post.in_reply_to if post.in_reply_to_id else None
-    if msg is not None and lane.kind == LaneKind.CONVERSATION:
-        reply_language = msg.language or None
     infos = [
         guidelines.ChannelInfo(slug=c.slug, char_limit=c.char_limit - signature_reserve(post, c),
                                languages=tuple(c.languages))
         for c in channels
     ]
-    langs = list(lane.required_languages or [])
-    if reply_language and reply_language not in langs:
-        langs.append(reply_language)
     return guidelines.evaluate(
         rules=lane_rules(lane),
         texts=texts,
         channels=infos,
-        required_languages=langs,
-        reply_language=reply_language,
+        required_languages=required_languages(post, lane),
+        reply_language=reply_language(post, lane),
         acknowledged=post.rules_acknowledged,
         translation_step=lane_has_translation_step(lane),
         is_reply=post.kind == "reply",
@@ -172,11 +161,11 @@ def live_approvers(post: Post) -> dict[int, set[int]]:
 def first_unmet_step(post: Post, *, languages: set[str], approvers: dict[int, set[int]] | None = None) -> LaneStep | None:
     if approvers is None:
         approvers = live_approvers(post)
-    required = set(required_languages(post))
+    missing = missing_languages(post, languages)
     for step in lane_steps(post.lane):
         if len(approvers.get(step.id, ())) < step.quorum:
             return step
-        if step.kind == StepKind.TRANSLATION and not required <= languages:
+        if step.kind == StepKind.TRANSLATION and missing:
             return step
     return None
 
@@ -190,25 +179,19 @@ def advance(post: Post, *, by, languages: set[str], approvers: dict[int, set[int
     if step is not None:
         if post.current_step_id == step.id and post.state == PostState.IN_REVIEW:
             return
-        from_state = post.state
-        ensure_transition(post, to=PostState.IN_REVIEW)
-        post.state = PostState.IN_REVIEW
         post.current_step = step
         post.step_entered_at = now
-        audit_record(
-            owner=post, verb="step_entered", actor=by, from_state=from_state, to_state=post.state,
+        transition(
+            post, to=PostState.IN_REVIEW, by=by, verb="step_entered", save=False,
             data={"step_id": step.id, "step": stable_name(step), "kind": step.kind, "team_id": step.team_id},
-        )
-        outbox_emit(
-            topic="post.step_entered", organisation_id=post.organisation_id, post_id=post.id,
-            payload={"post_id": post.id, "step_id": step.id, "team_id": step.team_id},
+            topic="post.step_entered", payload={"post_id": post.id, "step_id": step.id, "team_id": step.team_id},
         )
         return
     mark_approved(post, by=by, languages=languages)
 
 
 def mark_approved(post: Post, *, by, languages: set[str], verb: str = "approved_all", data: dict | None = None) -> None:
-    missing = [lang for lang in required_languages(post) if lang not in languages]
+    missing = missing_languages(post, languages)
     if missing:
         raise GuidelineViolation(
             code="languages.missing_for_approval", params={"languages": missing},
@@ -216,17 +199,10 @@ def mark_approved(post: Post, *, by, languages: set[str], verb: str = "approved_
                          "code": "languages_present.missing", "params": {"languages": missing},
                          "language": "", "field": "texts"}],
         )
-    from_state = post.state
-    ensure_transition(post, to=PostState.APPROVED)
-    post.state = PostState.APPROVED
     post.current_step = None
     post.step_entered_at = None
     post.approved_at = timezone.now()
-    audit_record(owner=post, verb=verb, actor=by, from_state=from_state, to_state=post.state, data=data or {})
-    outbox_emit(
-        topic="post.approved", organisation_id=post.organisation_id, post_id=post.id,
-        payload={"post_id": post.id},
-    )
+    transition(post, to=PostState.APPROVED, by=by, verb=verb, data=data, topic="post.approved", save=False)
 
 
 def save_post(post: Post, *, fields: list[str] | None = None) -> None:
@@ -235,3 +211,34 @@ def save_post(post: Post, *, fields: list[str] | None = None) -> None:
     base = ["state", "current_step", "step_entered_at", "version", "updated_at", "revision",
             "audit_seq", "audit_head", "approved_at", "checks"]
     post.save(update_fields=sorted(set(base + (fields or []))))
+
+
+def transition(
+    post: Post,
+    *,
+    to: PostState,
+    verb: str,
+    by: User | None = None,
+    data: dict[str, Any] | None = None,
+    topic: str = "",
+    payload: dict[str, Any] | None = None,
+    fields: list[str] | None = None,
+    save: bool = True,
+    same_state_ok: bool = False,
+) -> None:
+    """The one way a post changes state: check the table (ALLOWED_TRANSITIONS), move, write the
+    audit event and (when `topic`) the outbox event, and save the post with `fields`.
+
+    `save=False` only inside the lane engine, whose callers save the post once at the end of
+    the same service (the engine's steps are part of their transition). `same_state_ok`: an
+    event that may leave the state as it is (a retraction that leaves languages live)."""
+    from_state = post.state
+    if not (same_state_ok and to == from_state):
+        ensure_transition(post, to=to)
+    post.state = to
+    audit_record(owner=post, verb=verb, actor=by, from_state=from_state, to_state=to, data=data or {})
+    if topic:
+        outbox_emit(topic=topic, organisation_id=post.organisation_id, post_id=post.id,
+                    payload=payload if payload is not None else {"post_id": post.id})
+    if save:
+        save_post(post, fields=fields)

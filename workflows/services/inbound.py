@@ -17,10 +17,11 @@ from ..constants import (
     InboundStatus,
     Visibility,
 )
-from ..exceptions import Conflict, InvalidInput, NotFound, TextTooLong
+from ..exceptions import InvalidInput, NotFound, TextTooLong
 from ..guidelines import detect_language
 from ..messages import Message
 from ..models import Channel, InboundMessage
+from . import actions
 from .audit import audit_record
 from .common import ensure_perm_on_channels, ensure_same_org
 from .outbox import outbox_emit
@@ -144,25 +145,15 @@ def inbound_hear(*, channel: Channel, item: InboundItem) -> tuple[InboundMessage
 def inbound_claim(*, inbound_id: int, by) -> InboundMessage:
     """Assign the message to `by`. Claimed by someone else → Conflict; replied/dismissed → Conflict."""
     msg = _lock(inbound_id, by)
-    ensure_perm_on_channels(user=by, channel_ids=[msg.channel_id], codename=ChannelPerm.DRAFT)
+    actions.CLAIM.ensure(by, msg)
     if msg.status == InboundStatus.CLAIMED and msg.assignee_id == by.id:
         return msg
-    if msg.status != InboundStatus.NEW:
-        raise Conflict(code="inbound_taken", params={"status": msg.status})
     msg.status = InboundStatus.CLAIMED
     msg.assignee = by
     msg.claimed_at = timezone.now()
     audit_record(owner=msg, verb="claimed", actor=by, from_state=InboundStatus.NEW, to_state=msg.status)
     msg.save(update_fields=["status", "assignee", "claimed_at", "audit_seq", "audit_head"])
     return msg
-
-
-def inbound_dismiss_check(*, msg: InboundMessage, user) -> None:
-    """May `user` dismiss this message now? Raises NotPermitted (no draft permission on its
-    channel), Conflict (already replied to or dismissed)."""
-    ensure_perm_on_channels(user=user, channel_ids=[msg.channel_id], codename=ChannelPerm.DRAFT)
-    if msg.status in (InboundStatus.REPLIED, InboundStatus.DISMISSED):
-        raise Conflict(code="inbound_closed", params={"status": msg.status})
 
 
 @transaction.atomic
@@ -180,7 +171,7 @@ def inbound_dismiss(*, inbound_id: int, by, reason: str, comment: str = "") -> I
         params = {"length": len(comment), "limit": limits.COMMENT_MAX}
         raise TextTooLong(params=params, errors={"comment": [Message("text.too_long", params)]})
     msg = _lock(inbound_id, by)
-    inbound_dismiss_check(msg=msg, user=by)
+    actions.DISMISS.ensure(by, msg)
     from_status = msg.status
     msg.status = InboundStatus.DISMISSED
     audit_record(owner=msg, verb="dismissed", actor=by, from_state=from_status, to_state=msg.status,

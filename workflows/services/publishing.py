@@ -6,24 +6,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..constants import (
-    ChannelPerm,
+    ACTION_TO,
+    Action,
     InboundStatus,
     PartialFailurePolicy,
     PostState,
     PublicationStatus,
 )
-from ..exceptions import GuidelineViolation, NotPermitted
+from ..exceptions import GuidelineViolation
 from ..models import InboundMessage, Post, Publication
+from . import actions
 from .audit import audit_record
 from .caretaker import caretaker_hold, caretaker_hold_period
-from .common import (
-    ensure_channel_perm,
-    ensure_state,
-    ensure_transition,
-    ensure_version,
-    post_get_for_update,
-)
-from .engine import recheck_text, save_post
+from .common import ensure_version, post_get_for_update
+from .engine import recheck_text, save_post, transition
 from .outbox import outbox_emit
 from .signatures import signed_body, speaks_as_person
 
@@ -53,11 +49,8 @@ def post_publish_start(*, post_id: int, now=None) -> list[int]:
     if post.state == PostState.PUBLISHING:
         return list(post.publications.filter(status=PublicationStatus.PENDING).values_list("id", flat=True))
     if post.state == PostState.APPROVED and post.scheduled_at and post.scheduled_at > now:
-        ensure_transition(post, to=PostState.SCHEDULED)
-        post.state = PostState.SCHEDULED
-        audit_record(owner=post, verb="scheduled", from_state=PostState.APPROVED, to_state=post.state,
-                     data={"scheduled_at": post.scheduled_at.isoformat()})
-        save_post(post)
+        transition(post, to=PostState.SCHEDULED, verb="scheduled",
+                   data={"scheduled_at": post.scheduled_at.isoformat()})
         return []
     if post.state not in (PostState.APPROVED, PostState.SCHEDULED):
         return []
@@ -82,12 +75,9 @@ def post_publish_start(*, post_id: int, now=None) -> list[int]:
                     idempotency_key=idempotency_key(post_id=post.id, channel_id=channel.id, language=lang),
                 ))
     Publication.objects.bulk_create(pubs, ignore_conflicts=True)
-    from_state = post.state
-    post.state = PostState.PUBLISHING
     post.spoken_as_person = speaks_as_person(post, channels)
-    audit_record(owner=post, verb="publishing", from_state=from_state, to_state=post.state,
-                 data={"publications": len(pubs)})
-    save_post(post, fields=["spoken_as_person"])
+    transition(post, to=PostState.PUBLISHING, verb="publishing", data={"publications": len(pubs)},
+               fields=["spoken_as_person"])
     return list(post.publications.filter(status=PublicationStatus.PENDING).values_list("id", flat=True))
 
 
@@ -119,15 +109,12 @@ def post_mark_published(*, post_id: int) -> Post | None:
     if post.publications.exclude(status=PublicationStatus.SENT).exists():
         return post
     now = timezone.now()
-    post.state = PostState.PUBLISHED
     post.published_at = now
-    audit_record(owner=post, verb="published", from_state=PostState.PUBLISHING, to_state=post.state,
-                 data={"urls": list(post.publications.values_list("url", flat=True))})
     if post.in_reply_to_id:
         InboundMessage.objects.filter(id=post.in_reply_to_id, first_response_at__isnull=True).update(first_response_at=now)
         InboundMessage.objects.filter(id=post.in_reply_to_id).exclude(status=InboundStatus.DISMISSED).update(status=InboundStatus.REPLIED)
-    outbox_emit(topic="post.published", organisation_id=post.organisation_id, post_id=post.id, payload={"post_id": post.id})
-    save_post(post, fields=["published_at"])
+    transition(post, to=PostState.PUBLISHED, verb="published", topic="post.published", fields=["published_at"],
+               data={"urls": list(post.publications.values_list("url", flat=True))})
     return post
 
 
@@ -138,12 +125,8 @@ def post_mark_failed(*, post_id: int, error: str) -> Post | None:
     post = _lock(post_id)
     if post is None or post.state != PostState.PUBLISHING:
         return post
-    post.state = PostState.FAILED
-    audit_record(owner=post, verb="failed", from_state=PostState.PUBLISHING, to_state=post.state,
-                 data={"error": error[:2000]})
-    outbox_emit(topic="post.failed", organisation_id=post.organisation_id, post_id=post.id,
-                payload={"post_id": post.id, "error": error[:500]})
-    save_post(post)
+    transition(post, to=PostState.FAILED, verb="failed", data={"error": error[:2000]},
+               topic="post.failed", payload={"post_id": post.id, "error": error[:500]})
     return post
 
 
@@ -197,16 +180,13 @@ def _fail_partly(*, post_id: int, error: str, live: list[int], retracted: list[i
     if retracted:
         audit_record(owner=post, verb="publications_retracted", from_state=post.state, to_state=post.state,
                      data={"publications": retracted, "reason": "partial_failure_policy=retract"})
-    post.state = PostState.FAILED
     post.partly_published = bool(live)
-    audit_record(owner=post, verb="failed", from_state=PostState.PUBLISHING, to_state=post.state,
-                 data={"error": error[:2000], "live_publications": live, "retracted_publications": retracted})
-    outbox_emit(topic="post.failed", organisation_id=post.organisation_id, post_id=post.id,
-                payload={"post_id": post.id, "error": error[:500]})
     if live:
         outbox_emit(topic="post.partially_published", organisation_id=post.organisation_id, post_id=post.id,
                     payload={"post_id": post.id, "live_publications": live, "error": error[:500]})
-    save_post(post, fields=["partly_published"])
+    transition(post, to=PostState.FAILED, verb="failed", fields=["partly_published"],
+               data={"error": error[:2000], "live_publications": live, "retracted_publications": retracted},
+               topic="post.failed", payload={"post_id": post.id, "error": error[:500]})
     return post
 
 
@@ -222,8 +202,7 @@ def post_retract(*, post_id: int, by, version: int | None = None) -> Post:
     with transaction.atomic():
         post = post_get_for_update(post_id=post_id, user=by)
         ensure_version(post, version)
-        ensure_channel_perm(user=by, post=post, codename=ChannelPerm.PUBLISH)
-        ensure_state(post, allowed={PostState.PUBLISHED, PostState.FAILED}, action="retract")
+        actions.RETRACT.ensure(by, post)
         pubs = list(post.publications.select_related("channel").filter(status=PublicationStatus.SENT))
         if not pubs:
             raise InvalidTransition(code="retract.nothing_live")
@@ -239,34 +218,19 @@ def post_retract(*, post_id: int, by, version: int | None = None) -> Post:
             done.append(pub.id)
     with transaction.atomic():
         post = post_get_for_update(post_id=post_id, user=by)
-        from_state = post.state
         left = post.publications.filter(status=PublicationStatus.SENT).exists()
         if done:
-            if post.state == PostState.PUBLISHED and not left:
-                post.state = PostState.RETRACTED
-            post.partly_published = post.state == PostState.FAILED and left
-            audit_record(owner=post, verb="retracted", actor=by, from_state=from_state, to_state=post.state,
-                         data={"publications": done, "problems": problems})
-            outbox_emit(topic="post.retracted", organisation_id=post.organisation_id, post_id=post.id,
-                        payload={"post_id": post.id, "publications": done})
-            save_post(post, fields=["partly_published"])
+            to = PostState.RETRACTED if post.state == PostState.PUBLISHED and not left else PostState(post.state)
+            post.partly_published = to == PostState.FAILED and left
+            # A failed post that keeps its state is not a transition the table lists: it stays.
+            transition(post, to=to, by=by, verb="retracted", fields=["partly_published"], topic="post.retracted",
+                       data={"publications": done, "problems": problems},
+                       payload={"post_id": post.id, "publications": done}, same_state_ok=True)
     if problems:
         from ..exceptions import InvalidTransition
 
         raise InvalidTransition(code="retract.failed", params={"problems": problems})
     return post
-
-
-def ensure_can_retry(*, user, post: Post) -> None:
-    """Who may retry a failed post: its author, anyone with the publish permission on every
-    channel, and — for a post published urgently — anyone who may publish urgently there (they
-    could publish it in the first place). Raises NotPermitted."""
-    try:
-        ensure_channel_perm(user=user, post=post, codename=ChannelPerm.PUBLISH)
-    except NotPermitted:
-        if not post.urgent:
-            raise
-        ensure_channel_perm(user=user, post=post, codename=ChannelPerm.PUBLISH_URGENT)
 
 
 @transaction.atomic
@@ -276,9 +240,7 @@ def post_retry(*, post_id: int, by, version: int | None = None) -> Post:
     authorship. Enqueues post.publish."""
     post = post_get_for_update(post_id=post_id, user=by)
     ensure_version(post, version)
-    ensure_state(post, allowed={PostState.FAILED}, action="retry")
-    if by.id != post.author_id:
-        ensure_can_retry(user=by, post=post)
+    actions.RETRY.ensure(by, post)
     reset = post.publications.filter(status=PublicationStatus.FAILED).update(
         status=PublicationStatus.PENDING, next_attempt_at=None, attempts=0, claimed_at=None, claimed_by="",
         first_attempt_at=None,
@@ -293,11 +255,8 @@ def post_retry(*, post_id: int, by, version: int | None = None) -> Post:
         pub.save()
         reset += 1
     post.partly_published = False
-    post.state = PostState.PUBLISHING
-    audit_record(owner=post, verb="retried", actor=by, from_state=PostState.FAILED, to_state=post.state,
-                 data={"publications_reset": reset})
-    outbox_emit(topic="post.publish", organisation_id=post.organisation_id, post_id=post.id, payload={"post_id": post.id})
-    save_post(post)
+    transition(post, to=ACTION_TO[Action.RETRY], by=by, verb="retried", data={"publications_reset": reset},
+               topic="post.publish")
     return post
 
 
@@ -306,15 +265,14 @@ def publication_resolve(*, publication_id: int, by, sent: bool, url: str = "", e
     """A person settles a publication whose outcome was unknown, after checking the platform:
     unknown → sent (with its URL) or → failed (so that post_retry sends it). Needs the publish
     permission on the post's channels. Raises NotFound, NotPermitted, InvalidTransition."""
-    from ..exceptions import InvalidTransition, NotFound
+    from ..exceptions import NotFound
 
     pub = Publication.objects.select_for_update().filter(id=publication_id).first()
     if pub is None:
         raise NotFound(code="not_found.publication")
     post = post_get_for_update(post_id=pub.post_id, user=by)
-    ensure_channel_perm(user=by, post=post, codename=ChannelPerm.PUBLISH)
-    if pub.status != PublicationStatus.UNKNOWN:
-        raise InvalidTransition(code="not_unknown")
+    pub.post = post
+    actions.RESOLVE.ensure(by, pub)
     if sent:
         from .delivery import safe_url
 

@@ -42,9 +42,9 @@ from ..exceptions import Conflict, NotFound, WorkflowError
 from ..messages import display_results as display_checks
 from ..models import HoldingReply
 from ..permissions import channels_with_perm
+from ..services import actions, publishing, relay, reviews, translations
 from ..services import inbound as inbound_services
 from ..services import posts as post_services
-from ..services import publishing, relay, reviews, translations
 from ..services.engine import lane_steps, required_languages
 from ..services.inbound_manual import inbound_log_manual
 from ..services.preview import post_actions_for, preview_checks
@@ -359,11 +359,7 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
 
 
 def _may_dismiss(msg, user) -> bool:
-    try:
-        inbound_services.inbound_dismiss_check(msg=msg, user=user)
-    except WorkflowError:
-        return False
-    return True
+    return actions.DISMISS.allowed(user, msg)
 
 
 def _dismissal(msg) -> dict | None:
