@@ -275,7 +275,7 @@ class Resolve(WorkflowAction):
 
 
 class Retract(WorkflowAction):
-    """Delete what a post published: the publish permission on every channel."""
+    """Delete what a post published: the publish permission on every channel, something live."""
 
     name = Action.RETRACT
     service = "publishing:post_retract"
@@ -283,6 +283,8 @@ class Retract(WorkflowAction):
     def ensure(self, user: User, obj: Post) -> None:
         ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.PUBLISH)
         ensure_action_state(obj, self.name)
+        if not any(p.status == PublicationStatus.SENT for p in obj.publications.all()):
+            raise InvalidTransition(code="retract.nothing_live")
 
 
 # --- the conversation inbox ---------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Shared pieces of every transition: locking, visibility, the transition table, permissions."""
 from __future__ import annotations
 
-from django.db.models import Count, Exists
+from typing import Any
 
-from accounts.models import User
+from django.db.models import Count, Exists, OuterRef, Prefetch, Value, prefetch_related_objects
+
+from accounts.models import Team, User
 
 from ..constants import ACTION_FROM, ALLOWED_TRANSITIONS, Action, PostState
 from ..exceptions import Conflict, InvalidTransition, NotFound, NotPermitted
@@ -23,11 +25,13 @@ def ensure_same_org(*, user, organisation_id: int) -> None:
         raise NotFound(code="not_found.post")
 
 
-def post_get_for_update(*, post_id: int, user) -> Post:
-    """Lock the post row (SELECT ... FOR UPDATE) and re-read its state under the lock."""
+def post_get_for_update(*, post_id: int, user: User, annotate: dict[str, Any] | None = None) -> Post:
+    """Lock the post row (SELECT ... FOR UPDATE) and re-read its state under the lock.
+    `annotate`: more to read in the same statement (subqueries about the post)."""
     post = (
         Post.objects.select_for_update(of=("self",))
         .select_related("lane", "current_step", "current_step__team")
+        .annotate(**(annotate or {}))
         .filter(pk=post_id)
         .first()
     )
@@ -64,6 +68,8 @@ def ensure_version(post: Post, version: int | None) -> None:
 def ensure_channel_perm(*, user, post: Post, codename: str, team=None) -> list[int]:
     """`user` must hold `codename` on every channel the post targets, and be on `team` when
     one is given — answered in one query. Returns the post's channel ids."""
+    if "channels" not in getattr(post, "_prefetched_objects_cache", {}):
+        return _channel_perm_prefetching(user=user, post=post, codename=codename, team=team)
     qs = Channel.objects.filter(posts=post.id).annotate(
         allowed=Count("id", filter=perm_q(user=user, codename=codename))
         if not user.is_superuser
@@ -81,6 +87,23 @@ def ensure_channel_perm(*, user, post: Post, codename: str, team=None) -> list[i
     if not rows or any(allowed == 0 for _, allowed in rows):
         raise NotPermitted(code="channel_permission", params={"permission": codename})
     return [cid for cid, _ in rows]
+
+
+def _channel_perm_prefetching(*, user: User, post: Post, codename: str, team: Team | None) -> list[int]:
+    """ensure_channel_perm when the post's channels are not loaded yet: the same one query
+    loads them too (left on the post for the guideline checks that follow)."""
+    allowed = Exists(Channel.objects.filter(pk=OuterRef("pk")).filter(perm_q(user=user, codename=codename)))
+    qs = Channel.objects.annotate(parley_allowed=Value(True) if user.is_superuser else allowed)
+    if team is not None:
+        membership = User.groups.through.objects.filter(user_id=user.id, group_id=team.group_id)
+        qs = qs.annotate(parley_on_team=Exists(membership))
+    prefetch_related_objects([post], Prefetch("channels", queryset=qs))
+    channels = list(post.channels.all())
+    if team is not None and channels and not channels[0].parley_on_team:
+        raise NotPermitted(code="not_on_team", params={"team": team.name})
+    if not channels or not all(c.parley_allowed for c in channels):
+        raise NotPermitted(code="channel_permission", params={"permission": codename})
+    return [c.id for c in channels]
 
 
 def ensure_perm_on_channels(*, user, channel_ids: list[int], codename: str) -> None:

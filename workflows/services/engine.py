@@ -22,6 +22,11 @@ from .signatures import signature_reserve
 
 
 def lane_rules(lane: Lane) -> list[guidelines.Rule]:
+    """The lane's enabled guideline rules (read with the post's row lock by approve: see
+    reviews._lock_for_approval, which leaves them on the lane)."""
+    cached = lane.__dict__.get("_parley_rules")
+    if cached is not None:
+        return [guidelines.Rule(kind=r["kind"], severity=r["severity"], params=r["params"]) for r in cached]
     return [
         guidelines.Rule(kind=r.kind, severity=r.severity, params=r.params)
         for r in lane.guidelines.all()

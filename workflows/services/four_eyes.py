@@ -34,7 +34,11 @@ def contributors(post: Post, *, texts: list[PostText] | None = None) -> dict[str
     post's PostText rows when the caller has them already."""
     out: dict[str, set[int]] = defaultdict(set)
     previous: dict[str, str] = {}
-    for snapshot, by in post.revisions.order_by("number").values_list("texts", "created_by_id"):
+    # Approve reads the revisions with the post's row lock (reviews._lock_for_approval).
+    rows = post.__dict__.get("_parley_revisions")
+    if rows is None:
+        rows = list(post.revisions.order_by("number").values_list("texts", "created_by_id"))
+    for snapshot, by in rows:
         for lang, body in (snapshot or {}).items():
             if previous.get(lang) != body:
                 out[lang].add(by)
