@@ -13,11 +13,11 @@ from ..models import Channel, LaneStep, Post
 from ..permissions import perm_q
 
 
-def user_org_id(user) -> int | None:
+def user_org_id(user: User) -> int | None:
     return getattr(user, "organisation_id", None)
 
 
-def ensure_same_org(*, user, organisation_id: int) -> None:
+def ensure_same_org(*, user: User, organisation_id: int) -> None:
     """Another organisation's objects do not exist for `user` (404, never 403)."""
     if user.is_superuser:
         return
@@ -65,7 +65,7 @@ def ensure_version(post: Post, version: int | None) -> None:
         raise Conflict(code="stale_version", params={"given": int(version), "current": post.version})
 
 
-def ensure_channel_perm(*, user, post: Post, codename: str, team=None) -> list[int]:
+def ensure_channel_perm(*, user: User, post: Post, codename: str, team: Team | None = None) -> list[int]:
     """`user` must hold `codename` on every channel the post targets, and be on `team` when
     one is given — answered in one query. Returns the post's channel ids."""
     if "channels" not in getattr(post, "_prefetched_objects_cache", {}):
@@ -99,14 +99,14 @@ def _channel_perm_prefetching(*, user: User, post: Post, codename: str, team: Te
         qs = qs.annotate(parley_on_team=Exists(membership))
     prefetch_related_objects([post], Prefetch("channels", queryset=qs))
     channels = list(post.channels.all())
-    if team is not None and channels and not channels[0].parley_on_team:
+    if team is not None and channels and not getattr(channels[0], "parley_on_team", False):
         raise NotPermitted(code="not_on_team", params={"team": team.name})
-    if not channels or not all(c.parley_allowed for c in channels):
+    if not channels or not all(getattr(c, "parley_allowed", False) for c in channels):
         raise NotPermitted(code="channel_permission", params={"permission": codename})
     return [c.id for c in channels]
 
 
-def ensure_perm_on_channels(*, user, channel_ids: list[int], codename: str) -> None:
+def ensure_perm_on_channels(*, user: User, channel_ids: list[int], codename: str) -> None:
     if user.is_superuser:
         return
     ids = set(channel_ids)
@@ -115,13 +115,13 @@ def ensure_perm_on_channels(*, user, channel_ids: list[int], codename: str) -> N
         raise NotPermitted(code="channel_permission", params={"permission": codename})
 
 
-def is_team_member(*, user, team) -> bool:
+def is_team_member(*, user: User, team: Any) -> bool:
     if team is None:
         return False
     return user.groups.filter(id=team.group_id).exists()
 
 
-def stable_name(obj) -> str:
+def stable_name(obj: Any) -> str:
     """The English name of a bilingual object (lane, step, team, channel), whatever language is
     active: what the audit trail records, so a record does not depend on who acted in which
     language. The reader's language is chosen when it is shown."""

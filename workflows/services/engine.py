@@ -48,7 +48,7 @@ def lane_has_translation_step(lane: Lane) -> bool:
 
 
 def run_checks(
-    post: Post, *, texts: dict[str, str], channels, lane: Lane | None = None
+    post: Post, *, texts: dict[str, str], channels: Any, lane: Lane | None = None
 ) -> list[guidelines.CheckResult]:
     lane = lane or post.lane
     infos = [
@@ -91,12 +91,12 @@ def recheck_text(post: Post, *, texts: dict[str, str] | None = None, code: str =
     return results
 
 
-def snapshot_revision(post: Post, *, texts: dict[str, str], by) -> PostRevision:
+def snapshot_revision(post: Post, *, texts: dict[str, str], by: User) -> PostRevision:
     post.revision += 1
     return PostRevision.objects.create(post=post, number=post.revision, texts=texts, created_by=by)
 
 
-def write_texts(post: Post, *, new_texts: dict[str, str], by) -> list[str]:
+def write_texts(post: Post, *, new_texts: dict[str, str], by: User) -> list[str]:
     """Create or update each language's text; return the languages whose body changed."""
     existing = {t.language: t for t in post.texts.all()}
     changed: list[str] = []
@@ -175,7 +175,7 @@ def first_unmet_step(post: Post, *, languages: set[str], approvers: dict[int, se
     return None
 
 
-def advance(post: Post, *, by, languages: set[str], approvers: dict[int, set[int]] | None = None) -> None:
+def advance(post: Post, *, by: User | None, languages: set[str], approvers: dict[int, set[int]] | None = None) -> None:
     """Put the post in the first step whose quorum is not met on the current text, or approve it.
 
     Writes audit events and outbox events; the caller saves the post."""
@@ -195,7 +195,7 @@ def advance(post: Post, *, by, languages: set[str], approvers: dict[int, set[int
     mark_approved(post, by=by, languages=languages)
 
 
-def mark_approved(post: Post, *, by, languages: set[str], verb: str = "approved_all", data: dict | None = None) -> None:
+def mark_approved(post: Post, *, by: User | None, languages: set[str], verb: str = "approved_all", data: dict | None = None) -> None:
     missing = missing_languages(post, languages)
     if missing:
         raise GuidelineViolation(

@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from accounts.models import User
+
 from ..constants import StepKind
 from ..exceptions import NotPermitted
 from ..models import LaneStep, Post, PostText
@@ -61,7 +63,7 @@ class Scope:
         return not self.refusal
 
 
-def approval_scope(*, post: Post, user, step: LaneStep, texts: list[PostText] | None = None) -> Scope:
+def approval_scope(*, post: Post, user: User, step: LaneStep, texts: list[PostText] | None = None) -> Scope:
     """The languages `user` may approve at `step` (every language present in `texts`, default
     the post's texts), or the refusal (code and parameters)."""
     if user.id == post.author_id:
@@ -77,7 +79,7 @@ def approval_scope(*, post: Post, user, step: LaneStep, texts: list[PostText] | 
     return Scope(refusal="four_eyes.contributed", params={"languages": mine})
 
 
-def ensure_may_approve(*, post: Post, user, step: LaneStep, texts: list[PostText] | None = None) -> list[str]:
+def ensure_may_approve(*, post: Post, user: User, step: LaneStep, texts: list[PostText] | None = None) -> list[str]:
     """The languages the approval covers; NotPermitted when the rule refuses it."""
     scope = approval_scope(post=post, user=user, step=step, texts=texts)
     if not scope.allowed:

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+from accounts.models import User
 
 from .. import limits
 from ..channels.base import InboundItem, ThreadRef
@@ -27,7 +30,7 @@ from .common import ensure_perm_on_channels, ensure_same_org
 from .outbox import outbox_emit
 
 
-def _lock(inbound_id: int, user) -> InboundMessage:
+def _lock(inbound_id: int, user: User) -> InboundMessage:
     msg = InboundMessage.objects.select_for_update().filter(id=inbound_id).first()
     if msg is None:
         raise NotFound(code="not_found.message")
@@ -37,7 +40,7 @@ def _lock(inbound_id: int, user) -> InboundMessage:
 
 def inbound_ingest(
     *,
-    by,
+    by: User,
     channel: str,
     external_id: str,
     author: str,
@@ -76,7 +79,9 @@ def inbound_ingest(
     refs = _thread_refs(thread, errors)
     if errors:
         raise InvalidInput(code="fields.invalid", errors=errors)
-    chan = Channel.objects.filter(slug=channel, organisation_id=by.organisation_id).first() if by.organisation_id or by.is_superuser else None
+    chan = None
+    if by.organisation_id is not None:
+        chan = Channel.objects.filter(slug=channel, organisation_id=by.organisation_id).first()
     if chan is None and by.is_superuser:
         chan = Channel.objects.filter(slug=channel).first()
     if chan is None:
@@ -89,7 +94,7 @@ def inbound_ingest(
     )
 
 
-def _thread_refs(thread, errors: dict) -> dict:
+def _thread_refs(thread: Any, errors: dict) -> dict:
     if thread in (None, ""):
         return {}
     if not isinstance(thread, dict) or any(k not in ThreadRef.__dataclass_fields__ for k in thread) or any(
@@ -100,7 +105,7 @@ def _thread_refs(thread, errors: dict) -> dict:
     return {k: v for k, v in thread.items() if v}
 
 
-def _store(*, channel: Channel, by, external_id: str, author: str, text: str, url: str, received_at: datetime,
+def _store(*, channel: Channel, by: User | None, external_id: str, author: str, text: str, url: str, received_at: datetime,
            language: str, kind: str, source: str, visibility: str, author_handle: str,
            thread: dict) -> tuple[InboundMessage, bool]:
     existing = InboundMessage.objects.filter(channel=channel, external_id=external_id).first()
@@ -142,7 +147,7 @@ def inbound_hear(*, channel: Channel, item: InboundItem) -> tuple[InboundMessage
 
 
 @transaction.atomic
-def inbound_claim(*, inbound_id: int, by) -> InboundMessage:
+def inbound_claim(*, inbound_id: int, by: User) -> InboundMessage:
     """Assign the message to `by`. Claimed by someone else → Conflict; replied/dismissed → Conflict."""
     msg = _lock(inbound_id, by)
     actions.CLAIM.ensure(by, msg)
@@ -157,7 +162,7 @@ def inbound_claim(*, inbound_id: int, by) -> InboundMessage:
 
 
 @transaction.atomic
-def inbound_dismiss(*, inbound_id: int, by, reason: str, comment: str = "") -> InboundMessage:
+def inbound_dismiss(*, inbound_id: int, by: User, reason: str, comment: str = "") -> InboundMessage:
     """Close the message without a reply, for a reason (spam, no_reply_needed,
     handled_elsewhere) and an optional comment. → dismissed: it leaves the open inbox. Raises
     InvalidInput, NotFound, NotPermitted, Conflict (already replied or dismissed). Audited

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import QuerySet
+
 from .. import guidelines
 from ..constants import LaneKind, PostKind
 from ..exceptions import InvalidInput
@@ -43,7 +45,7 @@ def default_lane_kind(kind: str) -> LaneKind:
     return LaneKind.CONVERSATION if kind == PostKind.REPLY else LaneKind.OFFICIAL
 
 
-def _lanes(organisation_id: int):  # noqa: ANN202 - a queryset of Lane
+def _lanes(organisation_id: int) -> QuerySet[Lane]:
     return Lane.objects.filter(organisation_id=organisation_id).prefetch_related("guidelines", "steps", "escalations")
 
 

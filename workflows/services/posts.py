@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import prefetch_related_objects
@@ -45,7 +46,7 @@ LANGUAGES = ("en", "fr")
 UNSET = object()
 
 
-def clean_texts(texts, *, allow_empty: bool = False) -> dict[str, str]:
+def clean_texts(texts: Any, *, allow_empty: bool = False) -> dict[str, str]:
     """Language → text, CRLF → LF and trimmed. Raises TextTooLong (422) when a text is over
     limits.TEXT_MAX (checked first, before anything else looks at the text), InvalidInput
     for anything else that is wrong."""
@@ -77,7 +78,7 @@ def clean_texts(texts, *, allow_empty: bool = False) -> dict[str, str]:
     return cleaned
 
 
-def _clean_schedule(scheduled_at) -> datetime | None:
+def _clean_schedule(scheduled_at: Any) -> datetime | None:
     if scheduled_at is None:
         return None
     if not isinstance(scheduled_at, datetime) or timezone.is_naive(scheduled_at):
@@ -87,7 +88,7 @@ def _clean_schedule(scheduled_at) -> datetime | None:
     return scheduled_at
 
 
-def _refresh_checks(post: Post, *, channels) -> list[guidelines.CheckResult]:
+def _refresh_checks(post: Post, *, channels: Any) -> list[guidelines.CheckResult]:
     results = run_checks(post, texts=post.texts_dict(), channels=channels)
     post.checks = [r.as_data() for r in results]
     return results
@@ -106,10 +107,11 @@ def _reply_target(*, kind: str, in_reply_to: int | None, organisation_id: int) -
     return inbound
 
 
-def _target_channels(*, author: User, slugs: list[str], inbound: InboundMessage | None) -> list[Channel]:
+def _target_channels(*, author: User, organisation_id: int, slugs: list[str],
+                     inbound: InboundMessage | None) -> list[Channel]:
     """The active channels named (a reply defaults to its message's), each one the author may
     draft on and use. Raises InvalidInput, NotPermitted."""
-    org_id = author.organisation_id
+    org_id = organisation_id
     if not slugs and inbound is not None:
         slugs = [inbound.channel.slug]
     if not slugs:
@@ -160,7 +162,7 @@ def post_create(
     if not cleaned:
         raise InvalidInput(code="texts.none", errors={"texts": [Message("texts.none")]})
     inbound = _reply_target(kind=kind, in_reply_to=in_reply_to, organisation_id=org_id)
-    chans = _target_channels(author=author, slugs=list(channels or []), inbound=inbound)
+    chans = _target_channels(author=author, organisation_id=org_id, slugs=list(channels or []), inbound=inbound)
     chosen_lane = route_lane(organisation_id=org_id, kind=kind, lane_slug=lane)
     post = Post.objects.create(
         organisation_id=org_id, lane=chosen_lane, kind=kind, in_reply_to=inbound, author=author,
@@ -186,9 +188,9 @@ def post_create(
 def post_edit(
     *,
     post_id: int,
-    by,
+    by: User,
     texts: dict | None = None,
-    scheduled_at=UNSET,
+    scheduled_at: Any = UNSET,
     rules_acknowledged: bool | None = None,
     version: int | None = None,
 ) -> Post:
@@ -248,7 +250,7 @@ def _escalate(post: Post, *, by: User, texts: dict[str, str]) -> None:
 
 
 @transaction.atomic
-def post_submit(*, post_id: int, by, version: int | None = None, rules_acknowledged: bool | None = None) -> Post:
+def post_submit(*, post_id: int, by: User, version: int | None = None, rules_acknowledged: bool | None = None) -> Post:
     """Send the post into its lane. A conversation draft matching an escalation rule moves to the
     official lane first. No blocking step → approved at once (ready to publish).
 
@@ -278,7 +280,7 @@ def post_submit(*, post_id: int, by, version: int | None = None, rules_acknowled
 
 
 @transaction.atomic
-def post_withdraw(*, post_id: int, by, version: int | None = None, comment: str = "") -> Post:
+def post_withdraw(*, post_id: int, by: User, version: int | None = None, comment: str = "") -> Post:
     """The author (or a channel manager) takes the post back before publishing → withdrawn."""
     post = post_get_for_update(post_id=post_id, user=by)
     ensure_version(post, version)
@@ -290,7 +292,7 @@ def post_withdraw(*, post_id: int, by, version: int | None = None, comment: str 
 
 
 @transaction.atomic
-def post_publish_urgent(*, post_id: int, by, reason: str, version: int | None = None) -> Post:
+def post_publish_urgent(*, post_id: int, by: User, reason: str, version: int | None = None) -> Post:
     """Break glass: skip the remaining steps and publish now. Needs the lane to allow it and the
     publish-urgent permission on every channel; still requires every required language and no
     blocking guideline. Opens a retrospective review by someone else; counted as a bypass."""
@@ -325,7 +327,7 @@ def post_publish_urgent(*, post_id: int, by, reason: str, version: int | None = 
 
 
 @transaction.atomic
-def post_create_and_submit(**create_kwargs) -> Post:
+def post_create_and_submit(**create_kwargs: Any) -> Post:
     """"Save and submit" in one transaction: post_create, then post_submit. Nothing is kept when
     either half fails (a blocking guideline leaves no draft behind)."""
     post = post_create(**create_kwargs)
@@ -333,7 +335,7 @@ def post_create_and_submit(**create_kwargs) -> Post:
 
 
 @transaction.atomic
-def post_edit_and_submit(*, post_id: int, by, version: int | None = None, **edit_kwargs) -> Post:
+def post_edit_and_submit(*, post_id: int, by: User, version: int | None = None, **edit_kwargs: Any) -> Post:
     """Edit then submit in one transaction (see post_edit and post_submit)."""
     post = post_edit(post_id=post_id, by=by, version=version, **edit_kwargs)
     return post_submit(post_id=post.id, by=by, version=post.version)
@@ -351,11 +353,3 @@ def reply_send(*, inbound_id: int, by: User, text: str, language: str, rules_ack
     actions.REPLY.ensure(by, msg)
     return post_create_and_submit(author=by, kind=PostKind.REPLY, in_reply_to=inbound_id,
                                   texts={language: text}, rules_acknowledged=rules_acknowledged)
-
-
-def post_get(*, post_id: int, user) -> Post:
-    post = Post.objects.filter(id=post_id).first()
-    if post is None:
-        raise NotFound(code="not_found.post")
-    ensure_same_org(user=user, organisation_id=post.organisation_id)
-    return post

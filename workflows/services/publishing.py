@@ -2,8 +2,13 @@
 retry. Sending itself (claiming a Publication, calling the adapter) lives in delivery.py."""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
+
+from accounts.models import User
 
 from ..constants import (
     ACTION_TO,
@@ -38,7 +43,7 @@ def _lock(post_id: int) -> Post | None:
 
 
 @transaction.atomic
-def post_publish_start(*, post_id: int, now=None) -> list[int]:
+def post_publish_start(*, post_id: int, now: datetime | None = None) -> list[int]:
     """approved (or scheduled and due) → publishing. Creates one Publication per (channel,
     language the channel speaks and the post has text in); returns their ids. Idempotent: a post
     already publishing returns its pending publications; any other state returns []."""
@@ -130,7 +135,7 @@ def post_mark_failed(*, post_id: int, error: str) -> Post | None:
     return post
 
 
-def _languages(pubs) -> str:
+def _languages(pubs: Any) -> str:
     return ", ".join(sorted({f"{p.language} ({p.channel.slug})" for p in pubs}))
 
 
@@ -190,7 +195,7 @@ def _fail_partly(*, post_id: int, error: str, live: list[int], retracted: list[i
     return post
 
 
-def post_retract(*, post_id: int, by, version: int | None = None) -> Post:
+def post_retract(*, post_id: int, by: User, version: int | None = None) -> Post:
     """Delete what a post published (a published post, or a failed one holding live languages):
     each sent publication is retracted through its adapter (status retracted), audited. Needs
     the publish permission on the post's channels. A published post becomes `retracted`; a
@@ -232,7 +237,7 @@ def post_retract(*, post_id: int, by, version: int | None = None) -> Post:
 
 
 @transaction.atomic
-def post_retry(*, post_id: int, by, version: int | None = None) -> Post:
+def post_retry(*, post_id: int, by: User, version: int | None = None) -> Post:
     """failed → publishing: failed publications go back to pending (sent ones are never resent;
     ones whose outcome is unknown stay for a person to reconcile). Needs publish permission or
     authorship. Enqueues post.publish."""
@@ -259,7 +264,7 @@ def post_retry(*, post_id: int, by, version: int | None = None) -> Post:
 
 
 @transaction.atomic
-def publication_resolve(*, publication_id: int, by, sent: bool, url: str = "", external_id: str = "") -> Publication:
+def publication_resolve(*, publication_id: int, by: User, sent: bool, url: str = "", external_id: str = "") -> Publication:
     """A person settles a publication whose outcome was unknown, after checking the platform:
     unknown → sent (with its URL) or → failed (so that post_retry sends it). Needs the publish
     permission on the post's channels. Raises NotFound, NotPermitted, InvalidTransition."""

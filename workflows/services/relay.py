@@ -9,7 +9,9 @@ persistence, SIGKILLed worker) is relayed again when the lease expires. See docs
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -32,7 +34,7 @@ def queue_for(topic: str) -> str:
     return "publish" if topic in PUBLISH_TOPICS else "notify"
 
 
-def _fan_out(events: list[OutboxEvent], *, now, lease_until) -> list[OutboxEvent]:
+def _fan_out(events: list[OutboxEvent], *, now: datetime, lease_until: datetime) -> list[OutboxEvent]:
     """Webhook deliveries for events relayed for the first time (attempts == 0)."""
     fresh = [e for e in events if e.attempts == 0 and e.topic not in INTERNAL_TOPICS and e.organisation_id]
     if not fresh:
@@ -55,7 +57,7 @@ def _fan_out(events: list[OutboxEvent], *, now, lease_until) -> list[OutboxEvent
     return OutboxEvent.objects.bulk_create(children) if children else []
 
 
-def relay_claim(*, batch: int | None = None, now=None) -> list[tuple[int, str]]:
+def relay_claim(*, batch: int | None = None, now: datetime | None = None) -> list[tuple[int, str]]:
     """Claim and lease up to `batch` due events (SKIP LOCKED); returns [(event_id, topic)],
     webhook deliveries included. Commits before returning: nothing here talks to the broker."""
     now = now or timezone.now()
@@ -92,7 +94,7 @@ def _enqueue(event_id: int, topic: str) -> None:
     )
 
 
-def relay_outbox(*, batch: int | None = None, now=None, enqueue=None) -> int:
+def relay_outbox(*, batch: int | None = None, now: datetime | None = None, enqueue: Callable[..., Any] | None = None) -> int:
     """Relay one batch of due events to Celery; returns how many were enqueued.
 
     When the broker refuses, the events not yet enqueued are released (due again in a second)
@@ -156,7 +158,7 @@ def event_handle(*, event_id: int, worker: str = "") -> str:
     return notifications.event_notify(event_id=event.id)
 
 
-def outbox_prune(*, now=None, chunk: int = 5000) -> int:
+def outbox_prune(*, now: datetime | None = None, chunk: int = 5000) -> int:
     """Delete events dispatched more than OUTBOX_RETENTION_DAYS ago (the audit trail keeps the
     history). Returns how many were deleted."""
     now = now or timezone.now()
@@ -169,7 +171,7 @@ def outbox_prune(*, now=None, chunk: int = 5000) -> int:
         total += OutboxEvent.objects.filter(id__in=ids).delete()[0]
 
 
-def outbox_lag(*, now=None) -> dict:
+def outbox_lag(*, now: datetime | None = None) -> dict:
     """Age in seconds of the oldest event due and not dispatched (0 when none), and the count."""
     now = now or timezone.now()
     qs = OutboxEvent.objects.filter(dispatched_at__isnull=True, available_at__lte=now)

@@ -66,8 +66,8 @@ def _lock_for_approval(*, post_id: int, user: User) -> Post:
         json=JSONObject(kind="kind", severity="severity", params="params"))
     post = post_get_for_update(post_id=post_id, user=user, annotate={
         "parley_revisions": ArraySubquery(revisions), "parley_rules": ArraySubquery(rules)})
-    post.__dict__["_parley_revisions"] = [(r["texts"], r["by"]) for r in post.parley_revisions]
-    post.lane.__dict__["_parley_rules"] = post.parley_rules
+    post.__dict__["_parley_revisions"] = [(r["texts"], r["by"]) for r in post.__dict__["parley_revisions"]]
+    post.lane.__dict__["_parley_rules"] = post.__dict__["parley_rules"]
     return post
 
 

@@ -4,7 +4,11 @@ Only someone who may manage a channel of the organisation (or a superuser) manag
 change is an event in the organisation's security audit chain (services/security_audit.py)."""
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
+
+from accounts.models import User
 
 from ..constants import ChannelPerm
 from ..exceptions import InvalidInput, NotFound, NotPermitted
@@ -57,7 +61,7 @@ def url_refused(url: str) -> str:
     return ""
 
 
-def ensure_can_manage_webhooks(*, user) -> None:
+def ensure_can_manage_webhooks(*, user: User) -> None:
     """Raises NotPermitted unless `user` holds manage_channel on a channel of their
     organisation, or is a superuser."""
     if user.is_superuser:
@@ -71,7 +75,7 @@ def ensure_can_manage_webhooks(*, user) -> None:
         )
 
 
-def _clean(*, url=_UNSET, secret=_UNSET, events=_UNSET) -> dict:
+def _clean(*, url: Any = _UNSET, secret: Any = _UNSET, events: Any = _UNSET) -> dict:
     out: dict = {}
     errors: dict[str, list[str]] = {}
     if url is not _UNSET:
@@ -99,7 +103,7 @@ def _clean(*, url=_UNSET, secret=_UNSET, events=_UNSET) -> dict:
     return out
 
 
-def _get_for_update(*, webhook_id: int, by) -> WebhookSubscription:
+def _get_for_update(*, webhook_id: int, by: User) -> WebhookSubscription:
     hook = WebhookSubscription.objects.select_for_update().filter(id=webhook_id).first()
     if hook is None or (not by.is_superuser and hook.organisation_id != by.organisation_id):
         raise NotFound(code="not_found.webhook")
@@ -108,7 +112,7 @@ def _get_for_update(*, webhook_id: int, by) -> WebhookSubscription:
 
 
 @transaction.atomic
-def webhook_create(*, by, url: str, secret: str, events: list[str] | None = None,
+def webhook_create(*, by: User, url: str, secret: str, events: list[str] | None = None,
                    is_active: bool = True) -> WebhookSubscription:
     """Subscribe `by`'s organisation to `events` (empty: all). Raises NotPermitted, InvalidInput."""
     ensure_can_manage_webhooks(user=by)
@@ -122,8 +126,8 @@ def webhook_create(*, by, url: str, secret: str, events: list[str] | None = None
 
 
 @transaction.atomic
-def webhook_update(*, webhook_id: int, by, url=_UNSET, secret=_UNSET, events=_UNSET,
-                   is_active=_UNSET) -> WebhookSubscription:
+def webhook_update(*, webhook_id: int, by: User, url: Any = _UNSET, secret: Any = _UNSET, events: Any = _UNSET,
+                   is_active: Any = _UNSET) -> WebhookSubscription:
     """Change a subscription. Raises NotFound (another organisation's), NotPermitted, InvalidInput."""
     hook = _get_for_update(webhook_id=webhook_id, by=by)
     fields = _clean(url=url, secret=secret, events=events)
@@ -138,7 +142,7 @@ def webhook_update(*, webhook_id: int, by, url=_UNSET, secret=_UNSET, events=_UN
 
 
 @transaction.atomic
-def webhook_delete(*, webhook_id: int, by) -> None:
+def webhook_delete(*, webhook_id: int, by: User) -> None:
     """Remove a subscription. Raises NotFound, NotPermitted."""
     hook = _get_for_update(webhook_id=webhook_id, by=by)
     with audit_context(actor=by):  # webhook.deleted
