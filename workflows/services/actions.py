@@ -380,7 +380,7 @@ def resolvable(*, user: User, post: Post) -> list[Publication]:
 
 def reviews_to_complete(*, user: User, post: Post) -> list[PostReview]:
     """The post's open reviews `user` may complete."""
-    open_reviews = [r for r in post.reviews.select_related("team") if r.status == ReviewStatus.OPEN]
+    open_reviews = list(post.reviews.filter(status=ReviewStatus.OPEN).select_related("team"))
     for r in open_reviews:
         r.post = post
     return [r for r in open_reviews if COMPLETE_REVIEW.allowed(user, r)]

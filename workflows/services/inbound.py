@@ -57,10 +57,27 @@ def inbound_ingest(
     """Store a citizen message; idempotent on (channel, external_id). Detects the language when
     not given. `thread` holds the platform references a reply needs (the fields of ThreadRef).
     Returns (message, created). Raises InvalidInput, NotPermitted."""
-    errors: dict[str, list[str]] = {}
     if isinstance(text, str) and len(text) > limits.INBOUND_TEXT_MAX:
         params = {"length": len(text), "limit": limits.INBOUND_TEXT_MAX}
         raise TextTooLong(params=params, errors={"text": [Message("text.too_long", params)]})
+    errors = _field_errors(external_id=external_id, author=author, text=text, language=language,
+                           received_at=received_at, kind=kind, source=source, visibility=visibility,
+                           author_handle=author_handle)
+    refs = _thread_refs(thread, errors)
+    if errors:
+        raise InvalidInput(code="fields.invalid", errors=errors)
+    chan = _ingest_channel(by=by, slug=channel)
+    return _store(
+        channel=chan, by=by, external_id=external_id.strip(), author=author.strip(), text=text.strip(),
+        url=url or "", received_at=received_at or timezone.now(), language=language or "", kind=kind,
+        source=source, visibility=visibility, author_handle=author_handle.strip().lstrip("@"), thread=refs,
+    )
+
+
+def _field_errors(*, external_id: Any, author: Any, text: Any, language: Any, received_at: Any, kind: Any,
+                  source: Any, visibility: Any, author_handle: Any) -> dict[str, list[str]]:
+    """What is wrong with an ingested message's fields, by field (empty when nothing is)."""
+    errors: dict[str, list[str]] = {}
     for name, value, limit in (("external_id", external_id, 300), ("author", author, 300), ("text", text, limits.INBOUND_TEXT_MAX)):
         if not isinstance(value, str) or not value.strip():
             errors[name] = ["This field is required."]
@@ -76,22 +93,21 @@ def inbound_ingest(
             errors[name] = [f"Use one of: {', '.join(choices)}."]
     if not isinstance(author_handle, str) or len(author_handle) > 300 or "\x00" in author_handle:
         errors["author_handle"] = ["At most 300 characters, no NUL."]
-    refs = _thread_refs(thread, errors)
-    if errors:
-        raise InvalidInput(code="fields.invalid", errors=errors)
+    return errors
+
+
+def _ingest_channel(*, by: User, slug: str) -> Channel:
+    """The channel a message is ingested on (of the caller's organisation; any for a superuser),
+    on which the caller may draft. Raises InvalidInput, NotPermitted."""
     chan = None
     if by.organisation_id is not None:
-        chan = Channel.objects.filter(slug=channel, organisation_id=by.organisation_id).first()
+        chan = Channel.objects.filter(slug=slug, organisation_id=by.organisation_id).first()
     if chan is None and by.is_superuser:
-        chan = Channel.objects.filter(slug=channel).first()
+        chan = Channel.objects.filter(slug=slug).first()
     if chan is None:
         raise InvalidInput(code="channel.unknown", errors={"channel": [Message("channel.unknown")]})
     ensure_perm_on_channels(user=by, channel_ids=[chan.id], codename=ChannelPerm.DRAFT)
-    return _store(
-        channel=chan, by=by, external_id=external_id.strip(), author=author.strip(), text=text.strip(),
-        url=url or "", received_at=received_at or timezone.now(), language=language or "", kind=kind,
-        source=source, visibility=visibility, author_handle=author_handle.strip().lstrip("@"), thread=refs,
-    )
+    return chan
 
 
 def _thread_refs(thread: Any, errors: dict) -> dict:

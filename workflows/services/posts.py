@@ -94,6 +94,18 @@ def _refresh_checks(post: Post, *, channels: Any) -> list[guidelines.CheckResult
     return results
 
 
+def _author_and_texts(*, author: User, kind: str, texts: Any) -> tuple[int, dict[str, str]]:
+    """A new post's kind, its author's organisation and its cleaned texts (at least one)."""
+    if kind not in PostKind.values:
+        raise InvalidInput(code="kind.invalid", errors={"kind": [Message("kind.invalid")]})
+    if author.organisation_id is None:
+        raise NotPermitted(code="organisation.none")
+    cleaned = clean_texts(texts)
+    if not cleaned:
+        raise InvalidInput(code="texts.none", errors={"texts": [Message("texts.none")]})
+    return author.organisation_id, cleaned
+
+
 def _reply_target(*, kind: str, in_reply_to: int | None, organisation_id: int) -> InboundMessage | None:
     """The citizen message a reply answers (of the author's organisation), or None."""
     if in_reply_to is None:
@@ -153,14 +165,7 @@ def post_create(
 
     Raises InvalidInput (bad texts, channels, lane), TextTooLong, NotPermitted (no draft
     permission), GuidelineViolation (the text breaks a blocking content rule: nothing is kept)."""
-    if kind not in PostKind.values:
-        raise InvalidInput(code="kind.invalid", errors={"kind": [Message("kind.invalid")]})
-    if author.organisation_id is None:
-        raise NotPermitted(code="organisation.none")
-    org_id = author.organisation_id
-    cleaned = clean_texts(texts)
-    if not cleaned:
-        raise InvalidInput(code="texts.none", errors={"texts": [Message("texts.none")]})
+    org_id, cleaned = _author_and_texts(author=author, kind=kind, texts=texts)
     inbound = _reply_target(kind=kind, in_reply_to=in_reply_to, organisation_id=org_id)
     chans = _target_channels(author=author, organisation_id=org_id, slugs=list(channels or []), inbound=inbound)
     chosen_lane = route_lane(organisation_id=org_id, kind=kind, lane_slug=lane)

@@ -19,7 +19,7 @@ from ..constants import (
     PublicationStatus,
 )
 from ..exceptions import GuidelineViolation
-from ..models import InboundMessage, Post, Publication
+from ..models import Channel, InboundMessage, Post, Publication
 from . import actions
 from .audit import audit_record
 from .caretaker import caretaker_hold, caretaker_hold_period
@@ -68,22 +68,26 @@ def post_publish_start(*, post_id: int, now: datetime | None = None) -> list[int
         return []
     if not _text_still_allowed(post):
         return []
-    texts = post.texts_dict()
-    pubs = []
     channels = list(post.channels.all())
-    for channel in channels:
-        for lang in channel.languages:
-            if lang in texts:
-                pubs.append(Publication(
-                    post=post, channel=channel, language=lang,
-                    body=signed_body(post, channel, language=lang, text=texts[lang]),
-                    idempotency_key=idempotency_key(post_id=post.id, channel_id=channel.id, language=lang),
-                ))
+    pubs = _publications_of(post, channels)
     Publication.objects.bulk_create(pubs, ignore_conflicts=True)
     post.spoken_as_person = speaks_as_person(post, channels)
     transition(post, to=PostState.PUBLISHING, verb="publishing", data={"publications": len(pubs)},
                fields=["spoken_as_person"])
     return list(post.publications.filter(status=PublicationStatus.PENDING).values_list("id", flat=True))
+
+
+def _publications_of(post: Post, channels: list[Channel]) -> list[Publication]:
+    """One Publication (unsaved) per channel and language the channel speaks and the post has."""
+    texts = post.texts_dict()
+    return [
+        Publication(
+            post=post, channel=channel, language=lang,
+            body=signed_body(post, channel, language=lang, text=texts[lang]),
+            idempotency_key=idempotency_key(post_id=post.id, channel_id=channel.id, language=lang),
+        )
+        for channel in channels for lang in channel.languages if lang in texts
+    ]
 
 
 def _text_still_allowed(post: Post) -> bool:

@@ -17,6 +17,7 @@ from ..exceptions import InvalidInput, NotFound, TextTooLong
 from ..messages import Message
 from ..models import Decision, GuidelineRule, Post, PostReview, PostRevision, PostText
 from . import actions
+from .actions import ensure_can_review as ensure_can_review  # the rule lives in actions.py
 from .audit import audit_defer, audit_flush, audit_record
 from .common import (
     current_step_of,
@@ -150,12 +151,6 @@ def review_open_spot_check(*, post_id: int) -> PostReview | None:
                     payload={"post_id": post.id, "kind": ReviewKind.SPOT_CHECK, "review_id": review.id})
         post.save(update_fields=["audit_seq", "audit_head"])
     return review
-
-
-def review_may_complete(*, review: PostReview, post: Post, user: User) -> bool:
-    """The post page's question, answered by the action's own check (actions.COMPLETE_REVIEW)."""
-    review.post = post
-    return actions.COMPLETE_REVIEW.allowed(user, review)
 
 
 @transaction.atomic
