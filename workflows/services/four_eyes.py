@@ -5,8 +5,8 @@ Contributions are read from the post's revisions (each snapshot records who made
 whose text differs from the previous snapshot was written or changed by that person) and from
 each text's last writer. The author is a contributor of every language they wrote.
 
-The one rule, `approval_scope`, is used by reviews.post_approve (which records the decision) and
-by preview.post_actions_for (which decides whether to show the Approve button): never copied.
+The one rule, `approval_scope`, is part of actions.APPROVE: post_approve runs it under the row
+lock, the post page's Approve button and the API's `actions` ask it: never copied.
 
 * At a translation step, approving means "the translation is complete": a translator may
   complete the step after writing a translation, but that approval never counts as four-eyes

@@ -157,7 +157,7 @@ def review_open_spot_check(*, post_id: int) -> PostReview | None:
 def review_complete(*, review_id: int, by: User, verdict: str, comment: str = "") -> PostReview:
     """Close a spot-check or retrospective review with a verdict: `fine`, or `follow_up` (a comment
     is then required). → done: it leaves every queue. Raises NotFound (no such review, or another
-    organisation's), InvalidInput, NotPermitted and Conflict (see review_check). Audited as
+    organisation's), InvalidInput, NotPermitted and Conflict (see actions.COMPLETE_REVIEW). Audited as
     `<kind>_done`; `follow_up` enqueues review.concern for the author's side."""
     if verdict not in ReviewVerdict.values:
         raise InvalidInput(code="review.invalid_verdict", errors={"verdict": [Message("review.invalid_verdict")]})
