@@ -31,6 +31,7 @@ from .engine import (
     ensure_no_blocking,
     invalidate_approvals,
     mark_approved,
+    post_lock_for_transition,
     run_checks,
     save_post,
     snapshot_revision,
@@ -261,7 +262,7 @@ def post_submit(*, post_id: int, by: User, version: int | None = None, rules_ack
 
     Raises GuidelineViolation (422, nothing changes), InvalidTransition, Conflict, NotPermitted.
     Enqueues (outbox) post.step_entered or post.approved."""
-    post = post_get_for_update(post_id=post_id, user=by)
+    post = post_lock_for_transition(post_id=post_id, user=by)
     ensure_version(post, version)
     prefetch_related_objects([post], "channels")
     actions.SUBMIT.ensure(by, post)

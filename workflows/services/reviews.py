@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db import connection, transaction
-from django.db.models import OuterRef, prefetch_related_objects
-from django.db.models.functions import JSONObject
+from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import User
@@ -15,7 +13,7 @@ from .. import limits
 from ..constants import ACTION_TO, PostState, ReviewKind, ReviewStatus, ReviewVerdict, Verdict
 from ..exceptions import InvalidInput, NotFound, TextTooLong
 from ..messages import Message
-from ..models import Decision, GuidelineRule, Post, PostReview, PostRevision, PostText
+from ..models import Decision, Post, PostReview, PostText
 from . import actions
 from .actions import ensure_can_review as ensure_can_review  # the rule lives in actions.py
 from .audit import audit_defer, audit_flush, audit_record
@@ -26,7 +24,14 @@ from .common import (
     post_get_for_update,
     stable_name,
 )
-from .engine import advance, recheck_text, save_post, steps_and_live_approvers, transition
+from .engine import (
+    advance,
+    post_lock_for_transition,
+    recheck_text,
+    save_post,
+    steps_and_live_approvers,
+    transition,
+)
 from .outbox import outbox_emit
 
 
@@ -55,23 +60,6 @@ def _clean_comment(comment: object, *, required: bool) -> str:
     return comment
 
 
-def _lock_for_approval(*, post_id: int, user: User) -> Post:
-    """post_get_for_update, also reading in the same statement what four eyes by contribution
-    (the text revisions) and the guideline re-check (the lane's rules) need: approve stays
-    within 10 statements (issue 14)."""
-    if connection.vendor != "postgresql":
-        return post_get_for_update(post_id=post_id, user=user)
-    revisions = PostRevision.objects.filter(post=OuterRef("pk")).order_by("number").values(
-        json=JSONObject(texts="texts", by="created_by_id"))
-    rules = GuidelineRule.objects.filter(lane=OuterRef("lane_id"), enabled=True).order_by("id").values(
-        json=JSONObject(kind="kind", severity="severity", params="params"))
-    post = post_get_for_update(post_id=post_id, user=user, annotate={
-        "parley_revisions": ArraySubquery(revisions), "parley_rules": ArraySubquery(rules)})
-    post.__dict__["_parley_revisions"] = [(r["texts"], r["by"]) for r in post.__dict__["parley_revisions"]]
-    post.lane.__dict__["_parley_rules"] = post.__dict__["parley_rules"]
-    return post
-
-
 @transaction.atomic
 def post_approve(*, post_id: int, by: User, comment: str = "", version: int | None = None) -> Post:
     """Record `by`'s approval of the current step; when its quorum is met the post enters the
@@ -79,7 +67,7 @@ def post_approve(*, post_id: int, by: User, comment: str = "", version: int | No
     (not in review, stale version, already approved), GuidelineViolation (translation step with
     a required language missing). Enqueues post.step_entered or post.approved."""
     comment = _clean_comment(comment, required=False)
-    post = _lock_for_approval(post_id=post_id, user=by)
+    post = post_lock_for_transition(post_id=post_id, user=by, revisions=True)
     ensure_version(post, version)
     prefetch_related_objects([post], "texts")  # read once: the sign-off check and the decision share them
     texts = list(post.texts.all())

@@ -15,8 +15,9 @@ pytestmark = pytest.mark.django_db
 # Approve: lock (with the text revisions and the lane's rules for four eyes and the guideline
 # re-check), texts, the channels with the permission and team check, steps with their live
 # approvers, decision, outbox, the audit events in one insert, update (issue 14).
-# Submit: + 1 for the caretaker periods in force (one query, inheritance included).
-SUBMIT_QUERIES = 13
+# Submit: + 1 for the caretaker periods in force (one query, inheritance included); the lane's
+# rules are read with the row lock (engine.post_lock_for_transition).
+SUBMIT_QUERIES = 12
 APPROVE_QUERIES = 10
 
 
