@@ -9,10 +9,8 @@ from django.db import transaction
 
 from accounts.models import User
 
-from ..models import AuditEvent, EscalationRule, GuidelineRule, Lane, LaneStep
+from ..models import AuditEvent
 from .audit import audit_append
-
-POLICY_MODELS = (Lane, LaneStep, GuidelineRule, EscalationRule)
 
 
 def _organisation_id(obj: Any) -> int:
