@@ -1,6 +1,8 @@
 """States, kinds and the one table of allowed transitions (no FSM library)."""
 from __future__ import annotations
 
+from enum import StrEnum
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -45,6 +47,58 @@ ALLOWED_TRANSITIONS: dict[PostState, frozenset[PostState]] = {
 EDITABLE_STATES = frozenset({S.DRAFT, S.CHANGES_REQUESTED})
 #: States from which break-glass publishing may start.
 URGENT_FROM = frozenset({S.DRAFT, S.IN_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.SCHEDULED})
+
+
+class Action(StrEnum):
+    """Every workflow action a person takes (workflows/services/actions.py defines each once:
+    its check and its execution). The API's `actions` field lists these names."""
+
+    EDIT = "edit"
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    REQUEST_CHANGES = "request_changes"
+    REJECT = "reject"
+    TRANSLATE = "translate"
+    WITHDRAW = "withdraw"
+    PUBLISH_URGENT = "publish_urgent"
+    RETRY = "retry"
+    RESOLVE = "resolve"
+    RETRACT = "retract"
+    COMPLETE_REVIEW = "complete_review"
+    CLAIM = "claim"
+    REPLY = "reply"
+    DISMISS = "dismiss"
+    #: Give the current step to someone outside by signed link (services/outside_review.py).
+    INVITE = "invite"
+
+
+A = Action
+
+#: The states each action on a post may start from: beside the table, the only other source.
+#: (Publishing steps taken by the system — start, published, failed — are checked against
+#: ALLOWED_TRANSITIONS alone.) A test checks every action's target is allowed from each of them.
+ACTION_FROM: dict[Action, frozenset[PostState]] = {
+    A.EDIT: EDITABLE_STATES,
+    A.SUBMIT: EDITABLE_STATES,
+    A.APPROVE: frozenset({S.IN_REVIEW}),
+    A.REQUEST_CHANGES: frozenset({S.IN_REVIEW}),
+    A.REJECT: frozenset({S.IN_REVIEW}),
+    A.TRANSLATE: frozenset({S.IN_REVIEW}),
+    A.WITHDRAW: frozenset(s for s, targets in ALLOWED_TRANSITIONS.items() if S.WITHDRAWN in targets),
+    A.PUBLISH_URGENT: URGENT_FROM,
+    A.RETRY: frozenset({S.FAILED}),
+    A.RETRACT: frozenset({S.PUBLISHED, S.FAILED}),
+    A.INVITE: frozenset({S.IN_REVIEW}),
+}
+
+#: Where each post action leads (when it changes the state by itself).
+ACTION_TO: dict[Action, PostState] = {
+    A.REQUEST_CHANGES: S.CHANGES_REQUESTED,
+    A.REJECT: S.REJECTED,
+    A.WITHDRAW: S.WITHDRAWN,
+    A.PUBLISH_URGENT: S.APPROVED,
+    A.RETRY: S.PUBLISHING,
+}
 
 
 class LaneKind(models.TextChoices):

@@ -136,7 +136,7 @@ def test_the_schema_documents_resolve():
     doc = APIClient().get("/api/schema/?format=json").json()
     op = doc["paths"]["/api/v1/publications/{id}/resolve/"]["post"]
     assert {"200", "400", "401", "403", "404", "409"} <= set(op["responses"])
-    assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Post")
+    assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/PostDetail")
     assert "ETag" in op["responses"]["200"]["headers"]
     assert any(p["name"] == "Idempotency-Key" for p in op["parameters"])
     request = doc["components"]["schemas"]["PublicationResolveRequest"]

@@ -56,7 +56,7 @@ ETAG_HEADER = {"schema": {"type": "string"}, "description": "The post's version,
 
 def _returns_post(response: dict) -> bool:
     for media in (response.get("content") or {}).values():
-        if (media.get("schema") or {}).get("$ref", "").endswith("/Post"):
+        if (media.get("schema") or {}).get("$ref", "").endswith(("/Post", "/PostDetail")):
             return True
     return False
 

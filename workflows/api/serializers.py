@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from .. import limits
 from ..constants import (
+    Action,
     DismissReason,
     EngagementAction,
     EngagementStatus,
@@ -32,6 +33,7 @@ from ..constants import (
 from ..exceptions import TextTooLong
 from ..messages import Message, render_stored
 from ..selectors import post_due_at
+from ..services.actions import inbound_actions, post_actions
 from ..services.common import stable_name
 
 MAX_ID = 2**63 - 1
@@ -313,6 +315,24 @@ class PostSerializer(serializers.Serializer):
         return DateTime().to_representation(due) if due else None
 
 
+def _actions_field(what: str):  # noqa: ANN202 - a schema decorator
+    return extend_schema_field(serializers.ListField(
+        child=serializers.ChoiceField(choices=[a.value for a in Action]),
+        help_text=f"What the caller may do now on this {what}: the names of the actions whose check passes "
+        "(workflows/services/actions.py; the same check the action runs under the row lock)."))
+
+
+class PostDetailSerializer(PostSerializer):
+    """One post, with what the caller may do now (lists leave `actions` out: it is asked per post)."""
+
+    actions = serializers.SerializerMethodField()
+
+    @_actions_field("post")
+    def get_actions(self, post) -> list[str]:
+        user = self.context.get("user")
+        return post_actions(user=user, post=post) if user is not None else []
+
+
 class PostCreateSerializer(StrictSerializer):
     channels = serializers.ListField(
         child=serializers.CharField(max_length=50), required=False, max_length=20,
@@ -467,6 +487,17 @@ class InboundSerializer(serializers.Serializer):
     visibility = serializers.ChoiceField(choices=Visibility.choices)
     author_handle = serializers.CharField(allow_blank=True)
     thread = ThreadRefSerializer()
+
+
+class InboundDetailSerializer(InboundSerializer):
+    """One citizen message, with what the caller may do now (claim, reply, dismiss)."""
+
+    actions = serializers.SerializerMethodField()
+
+    @_actions_field("message")
+    def get_actions(self, msg) -> list[str]:
+        user = self.context.get("user")
+        return inbound_actions(user=user, msg=msg) if user is not None else []
 
 
 class InboundIngestSerializer(StrictSerializer):

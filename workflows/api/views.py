@@ -81,7 +81,7 @@ def post_response(request, post_id: int, *, status: int = http.HTTP_200_OK) -> R
     headers = {"ETag": etag(post)}
     if status == http.HTTP_201_CREATED:
         headers["Location"] = f"/api/v1/posts/{post.id}/"
-    return Response(s.PostSerializer(post).data, status=status, headers=headers)
+    return Response(s.PostDetailSerializer(post, context={"user": request.user}).data, status=status, headers=headers)
 
 
 # --- me, channels, lanes
@@ -162,14 +162,14 @@ class LaneViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
 
 def _action_schema(request_serializer, summary: str):
     return extend_schema(
-        request=request_serializer, responses=s.PostSerializer, summary=summary,
+        request=request_serializer, responses=s.PostDetailSerializer, summary=summary,
         parameters=[IF_MATCH, IDEMPOTENCY_KEY],
     )
 
 
 @extend_schema_view(
     list=extend_schema(summary="Posts the caller may see; filter and order them."),
-    retrieve=extend_schema(summary="One post, with an ETag."),
+    retrieve=extend_schema(summary="One post, with an ETag.", responses=s.PostDetailSerializer),
 )
 class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     serializer_class = s.PostSerializer
@@ -189,7 +189,7 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
         return self.get_paginated_response(s.PostSerializer(page, many=True).data)
 
     @extend_schema(
-        request=s.PostCreateSerializer, responses={201: s.PostSerializer},
+        request=s.PostCreateSerializer, responses={201: s.PostDetailSerializer},
         parameters=[IDEMPOTENCY_KEY], summary="Create a draft.",
     )
     @idempotent
@@ -202,7 +202,7 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
         return post_response(request, _pk(pk))
 
     @extend_schema(
-        request=s.PostEditSerializer, responses=s.PostSerializer, parameters=[IF_MATCH],
+        request=s.PostEditSerializer, responses=s.PostDetailSerializer, parameters=[IF_MATCH],
         summary="Edit texts, schedule or acknowledgement while draft or changes requested.",
     )
     def partial_update(self, request, pk=None):
@@ -211,7 +211,7 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
         return post_response(request, _pk(pk))
 
     @extend_schema(
-        request=s.TranslationSerializer, responses=s.PostSerializer,
+        request=s.TranslationSerializer, responses=s.PostDetailSerializer,
         parameters=[IF_MATCH, OpenApiParameter("lang", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["en", "fr"])],
         summary="Provide a language's text at the translation step.",
     )
@@ -312,7 +312,7 @@ class PublicationViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     lookup_value_regex = r"[0-9]+"
 
     @extend_schema(
-        request=s.PublicationResolveSerializer, responses=s.PostSerializer, parameters=[IDEMPOTENCY_KEY],
+        request=s.PublicationResolveSerializer, responses=s.PostDetailSerializer, parameters=[IDEMPOTENCY_KEY],
         summary="Settle a publication whose outcome is unknown: it was published (with its url) or it was not.",
         description="Needs the publish permission on every channel of the post. Answers the post. "
         "`sent: false` marks it failed: retrying the post (`POST /api/v1/posts/{id}/retry/`) sends it; "
@@ -361,7 +361,7 @@ class InboundViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         request=s.InboundIngestSerializer,
-        responses={201: s.InboundSerializer, 200: OpenApiResponse(s.InboundSerializer, description="Already stored (same channel and external_id).")},
+        responses={201: s.InboundDetailSerializer, 200: OpenApiResponse(s.InboundDetailSerializer, description="Already stored (same channel and external_id).")},
         parameters=[IDEMPOTENCY_KEY], summary="Ingest a citizen message (idempotent on channel + external_id).",
     )
     @idempotent
@@ -369,9 +369,10 @@ class InboundViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
         data = s.parse(s.InboundIngestSerializer, request.data)
         msg, created = inbound_services.inbound_ingest(by=request.user, **data)
         msg = selectors.inbound_get_visible(inbound_id=msg.id, user=request.user)
-        return Response(s.InboundSerializer(msg).data, status=http.HTTP_201_CREATED if created else http.HTTP_200_OK)
+        return Response(s.InboundDetailSerializer(msg, context={"user": request.user}).data,
+                        status=http.HTTP_201_CREATED if created else http.HTTP_200_OK)
 
-    @extend_schema(request=s.EmptySerializer, responses=s.InboundSerializer, parameters=[IDEMPOTENCY_KEY],
+    @extend_schema(request=s.EmptySerializer, responses=s.InboundDetailSerializer, parameters=[IDEMPOTENCY_KEY],
                    summary="Assign the message to the caller.")
     @action(detail=True, methods=["post"], filter_backends=[], filterset_class=None)
     @idempotent
@@ -379,10 +380,10 @@ class InboundViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
         s.parse(s.EmptySerializer, request.data)
         inbound_services.inbound_claim(inbound_id=_pk(pk), by=request.user)
         msg = selectors.inbound_get_visible(inbound_id=_pk(pk), user=request.user)
-        return Response(s.InboundSerializer(msg).data)
+        return Response(s.InboundDetailSerializer(msg, context={"user": request.user}).data)
 
     @extend_schema(
-        request=s.InboundDismissSerializer, responses=s.InboundSerializer, parameters=[IDEMPOTENCY_KEY],
+        request=s.InboundDismissSerializer, responses=s.InboundDetailSerializer, parameters=[IDEMPOTENCY_KEY],
         summary="Close the message without a reply (spam, no reply needed, handled elsewhere).",
         description="Needs the draft permission on the message's channel. The message leaves the open "
         "inbox; the reason and comment are written to its audit trail. 409 `inbound_closed` when it was "
@@ -394,7 +395,7 @@ class InboundViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
         data = s.parse(s.InboundDismissSerializer, request.data)
         inbound_services.inbound_dismiss(inbound_id=_pk(pk), by=request.user, **data)
         msg = selectors.inbound_get_visible(inbound_id=_pk(pk), user=request.user)
-        return Response(s.InboundSerializer(msg).data)
+        return Response(s.InboundDetailSerializer(msg, context={"user": request.user}).data)
 
     @extend_schema(
         request=s.EngageSerializer,

@@ -40,6 +40,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.models import User
+
 from .. import limits
 from ..constants import ExportState
 from ..exceptions import Gone, InvalidInput, NotFound, NotPermitted, WorkflowError
@@ -88,7 +90,7 @@ CSV_COLUMNS: dict[str, list[str]] = {
 
 # --- who may export what -----------------------------------------------------------------------
 
-def _ensure_may_export(user) -> None:
+def _ensure_may_export(user: User) -> None:
     if not may_export(user):
         raise NotPermitted(code="atip.not_permitted")
 
@@ -99,7 +101,7 @@ def _invalid(field: str, code: str, params: dict | None = None) -> InvalidInput:
 
 # --- redaction ---------------------------------------------------------------------------------
 
-def _re2(pattern: str):
+def _re2(pattern: str) -> Any:
     options = re2.Options()
     options.log_errors = False
     return re2.compile(pattern, options=options)
@@ -164,7 +166,7 @@ class Redactor:
         self.replaced += n
         return value
 
-    def __call__(self, value):
+    def __call__(self, value: Any) -> Any:
         if not self.active:
             return value
         if isinstance(value, str):
@@ -178,7 +180,7 @@ class Redactor:
 
 # --- request -----------------------------------------------------------------------------------
 
-def _aware(value, field: str) -> datetime | None:
+def _aware(value: Any, field: str) -> datetime | None:
     if value in (None, ""):
         return None
     if not isinstance(value, datetime):
@@ -188,7 +190,7 @@ def _aware(value, field: str) -> datetime | None:
 
 @transaction.atomic
 def atip_export_request(
-    *, by, organisation_id: int | None = None, channels: list[str] | None = None,
+    *, by: User, organisation_id: int | None = None, channels: list[str] | None = None,
     date_from: datetime | None = None, date_to: datetime | None = None, post_id: int | None = None,
     inbound_id: int | None = None, redact_names: bool = False, redact_handles: bool = False,
     redact_patterns: list[str] | None = None, language: str = "",
@@ -422,7 +424,7 @@ def _inbound_records(ids: list[int]) -> list[dict]:
     return out
 
 
-def _csv_value(v) -> str:
+def _csv_value(v: Any) -> str:
     if v is None:
         return ""
     if isinstance(v, dict | list):
@@ -585,7 +587,7 @@ def _labels() -> dict[str, str]:
     return {k: str(v) for k, v in words.items()}
 
 
-def _e(value) -> str:
+def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value))
 
 
@@ -720,7 +722,7 @@ def export_file(export: AtipExport) -> Path:
 
 
 @transaction.atomic
-def atip_export_download(*, export_id: int, by) -> tuple[AtipExport, Path]:
+def atip_export_download(*, export_id: int, by: User) -> tuple[AtipExport, Path]:
     """The ZIP of a finished export, for its requester. Raises NotFound (someone else's export,
     or none), InvalidTransition-like Conflict when not ready (409), Gone (expired: 410). Each
     download is audited (`atip_export_downloaded`)."""

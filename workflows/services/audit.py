@@ -22,7 +22,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q
+from django.http import HttpRequest
 from django.utils import timezone
+
+from accounts.models import User
 
 from ..models import AuditChainHead, AuditCheckpoint, AuditEvent, InboundMessage, Post
 
@@ -125,7 +128,7 @@ def sign_checkpoint(*, chain: str, seq: int, head: str, at: datetime, key_id: st
     return hmac.new(key, _dump(body), hashlib.sha256).hexdigest()
 
 
-def _new_event(*, chain: str, seq: int, prev: str, keys: AuditKeys, save: bool = True, **fields) -> AuditEvent:
+def _new_event(*, chain: str, seq: int, prev: str, keys: AuditKeys, save: bool = True, **fields: Any) -> AuditEvent:
     ev = AuditEvent(chain=chain, seq=seq, prev_hash=prev, key_id=keys.current_id,
                     created_at=timezone.now(), **fields)
     ev.hash = compute_hash(ev, keys)
@@ -151,7 +154,7 @@ _context: ContextVar[_Context | None] = ContextVar("parley_audit_context", defau
 
 
 @contextmanager
-def audit_context(*, actor=None, request=None, via: str = ""):
+def audit_context(*, actor: User | None = None, request: HttpRequest | None = None, via: str = "") -> Iterator[None]:
     """Who is acting, for events recorded by hooks that do not see the caller (model signals):
     the web middleware sets the request, services and commands set the actor explicitly."""
     outer = _context.get()
@@ -168,7 +171,7 @@ def audit_context(*, actor=None, request=None, via: str = ""):
         _context.reset(token)
 
 
-def current_actor():
+def current_actor() -> Any:
     ctx = _context.get()
     if ctx is None:
         return None
@@ -189,7 +192,7 @@ def audit_record(
     *,
     owner: Post | InboundMessage,
     verb: str,
-    actor=None,
+    actor: User | None = None,
     from_state: str = "",
     to_state: str = "",
     data: dict | None = None,
@@ -222,7 +225,7 @@ def audit_record(
 
 
 @transaction.atomic
-def audit_append(*, chain: str, organisation_id: int | None, verb: str, actor=None,
+def audit_append(*, chain: str, organisation_id: int | None, verb: str, actor: User | None = None,
                  data: dict | None = None) -> AuditEvent:
     """Append one event to a chain without an owner row (`policy:<org>`, `security:<org>`):
     its `AuditChainHead` is locked, so concurrent appends extend the chain one after the other,

@@ -8,10 +8,13 @@ period that would publish inside it — or a broadcast to a paused channel — i
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+
+from accounts.models import User
 
 from .. import guidelines
 from ..constants import EscalationKind, LaneKind, PostKind, PostState
@@ -64,7 +67,7 @@ def _paused_for(periods: list[CaretakerPeriod], channel_ids: set[int]) -> tuple[
     return None, []
 
 
-def caretaker_route(post: Post, *, by, texts: dict[str, str], channel_ids: set[int]) -> None:
+def caretaker_route(post: Post, *, by: User, texts: dict[str, str], channel_ids: set[int]) -> None:
     """At submit, under the post's lock: refuse a broadcast to a paused channel
     (GuidelineViolation, nothing changes); route a conversation reply to the period's review
     lane when the period says every reply, or one about a listed topic, needs approval."""
@@ -157,7 +160,7 @@ def posts_caught_by(period: CaretakerPeriod) -> QuerySet[Post]:
     ).order_by("scheduled_at", "id")
 
 
-def _ensure_may_manage(by, organisation_id: int) -> None:
+def _ensure_may_manage(by: User, organisation_id: int) -> None:
     """Another organisation's periods do not exist for `by` (404); then the permission (403)."""
     if not sees_organisation(by, organisation_id):
         raise NotFound(code="caretaker.not_found")
@@ -169,7 +172,7 @@ def _invalid(field: str, code: str, params: dict | None = None) -> InvalidInput:
     return InvalidInput(code="caretaker.invalid", errors={field: [Message(code, params or {})]})
 
 
-def _clean_terms(terms) -> list[str]:
+def _clean_terms(terms: Any) -> list[str]:
     if terms in (None, ""):
         return []
     if isinstance(terms, str):
@@ -184,8 +187,8 @@ def _clean_terms(terms) -> list[str]:
 
 @transaction.atomic
 def caretaker_period_create(
-    *, by, organisation_id: int | None = None, name_en: str, name_fr: str, starts_at: datetime, ends_at: datetime,
-    official_lane_only: bool = True, reply_topics=None, review_lane: str | None = None,
+    *, by: User, organisation_id: int | None = None, name_en: str, name_fr: str, starts_at: datetime, ends_at: datetime,
+    official_lane_only: bool = True, reply_topics: Any = None, review_lane: str | None = None,
     paused_channels: list[str] | None = None, banner_en: str = "", banner_fr: str = "",
 ) -> tuple[CaretakerPeriod, list[int]]:
     """Define a period for an organisation (and those under it). Returns the period and the ids
@@ -240,7 +243,7 @@ def caretaker_period_create(
 
 
 @transaction.atomic
-def caretaker_period_cancel(*, period_id: int, by) -> CaretakerPeriod:
+def caretaker_period_cancel(*, period_id: int, by: User) -> CaretakerPeriod:
     """End a period early (periods are never deleted: the trail keeps what applied when)."""
     period = CaretakerPeriod.objects.select_for_update().filter(id=period_id).first()
     if period is None:

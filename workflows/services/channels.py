@@ -7,6 +7,8 @@ from dataclasses import asdict
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts.models import User
+
 from ..channels import (
     AmbiguousError,
     AuthError,
@@ -43,7 +45,7 @@ def classify(exc: BaseException) -> tuple[str, str]:
     return "error", _("Unexpected error.")
 
 
-def channel_test_connection(*, channel_id: int, by) -> dict:
+def channel_test_connection(*, channel_id: int, by: User) -> dict:
     """Verify a channel's credentials and reachability. Needs the manage permission on it.
     Returns {"ok": True, "account": {...}, "limits": {...}|None} or {"ok": False, "kind",
     "message", "detail"}. Sends nothing that could be published. When the platform tells its

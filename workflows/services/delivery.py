@@ -15,7 +15,8 @@ import logging
 import os
 import random
 import socket
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -78,11 +79,11 @@ def backoff_seconds(attempts: int, *, rng: random.Random | None = None) -> float
     return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 
-def _due_q(now) -> Q:
+def _due_q(now: datetime) -> Q:
     return Q(status__in=(PS.PENDING, PS.RETRYING)) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
 
 
-def publication_claim(*, publication_id: int, worker: str, now=None) -> Publication | None:
+def publication_claim(*, publication_id: int, worker: str, now: datetime | None = None) -> Publication | None:
     """pending/retrying (and due) → sending, by one conditional UPDATE: exactly one caller wins.
     Only publications of a post that is publishing are claimed."""
     now = now or timezone.now()
@@ -99,7 +100,7 @@ def publication_claim(*, publication_id: int, worker: str, now=None) -> Publicat
     return Publication.objects.select_related("channel").get(id=publication_id)
 
 
-def _finish(pub: Publication, **fields) -> bool:
+def _finish(pub: Publication, **fields: Any) -> bool:
     """Write the outcome only if our claim still stands (claimed_at is the fencing token)."""
     done = Publication.objects.filter(
         id=pub.id, status=PS.SENDING, claimed_at=pub.claimed_at, claimed_by=pub.claimed_by
@@ -125,7 +126,7 @@ def _sent(pub: Publication, result: Result, *, note: str = "") -> bool:
                    sent_at=timezone.now(), last_error=note[:2000], next_attempt_at=None)
 
 
-def _retry_or_fail(pub: Publication, error: str, *, now=None, at=None, **extra) -> str:
+def _retry_or_fail(pub: Publication, error: str, *, now: datetime | None = None, at: datetime | None = None, **extra: Any) -> str:
     """Due again after a backoff (or at `at`, e.g. a platform's Retry-After), until
     PUBLISH_MAX_ATTEMPTS; then failed — or unknown when an earlier attempt may have landed."""
     now = now or timezone.now()
@@ -145,17 +146,17 @@ def _retry_or_fail(pub: Publication, error: str, *, now=None, at=None, **extra) 
     return PS.RETRYING
 
 
-def _unknown(pub: Publication, error: str, **extra) -> str:
+def _unknown(pub: Publication, error: str, **extra: Any) -> str:
     _finish(pub, status=PS.UNKNOWN, next_attempt_at=None, **extra,
             last_error=f"{error}; check the platform, then mark it sent or failed"[:2000])
     return PS.UNKNOWN
 
 
-def _after_unclear(pub: Publication, adapter, msg: OutboundMessage, error: str, *, since) -> str:
+def _after_unclear(pub: Publication, adapter: Any, msg: OutboundMessage, error: str, *, since: datetime | None) -> str:
     """The attempt that began at `since` may have been published: look, never resend blindly.
     Found → sent. Not there, or the platform could not be asked → retrying, and the next attempt
     looks again before it sends (ambiguous_since). No lookup → a person decides (unknown)."""
-    first = min(pub.ambiguous_since, since) if pub.ambiguous_since else since
+    first = min(pub.ambiguous_since, since) if pub.ambiguous_since and since else (pub.ambiguous_since or since)
     if not adapter.can_lookup:
         return _unknown(pub, f"{error}; this channel cannot look publications up", ambiguous_since=first)
     try:
@@ -168,7 +169,7 @@ def _after_unclear(pub: Publication, adapter, msg: OutboundMessage, error: str, 
                                f"before any resend)", ambiguous_since=first)
 
 
-def _look_before_resending(pub: Publication, adapter, msg: OutboundMessage, *, now) -> str | None:
+def _look_before_resending(pub: Publication, adapter: Any, msg: OutboundMessage, *, now: datetime | None) -> str | None:
     """An earlier attempt was unclear: ask the platform *now*, at send time. Returns the
     resulting status, or None when sending again is allowed: the platform answered that it is
     not there and, for a platform that deduplicates only for a while, its window is still open."""
@@ -182,7 +183,7 @@ def _look_before_resending(pub: Publication, adapter, msg: OutboundMessage, *, n
         return PS.SENT if _sent(pub, found, note="reconciled: found on the platform before sending again") else PS.SENDING
     window = getattr(adapter, "dedupe_window", 0) or 0
     started = pub.first_attempt_at or pub.created_at
-    if window and (now - started).total_seconds() >= window:
+    if window and now is not None and (now - started).total_seconds() >= window:
         return _unknown(pub, f"not found on the platform, but its {int(window)} s deduplication window has "
                              f"closed: a resend could duplicate a publication still being processed")
     return None
@@ -195,7 +196,7 @@ def _credentials_error(exc: Exception) -> str:
              "in the environment variable the channel names): %(detail)s") % {"detail": str(exc)[:500]}
 
 
-def publication_send(*, publication_id: int, worker: str | None = None, now=None) -> str | None:
+def publication_send(*, publication_id: int, worker: str | None = None, now: datetime | None = None) -> str | None:
     """Claim and send one publication. Returns its resulting status, or None if another worker
     had it (or it is not due). The adapter is called outside any transaction, with plain data."""
     worker = worker or worker_id()
@@ -285,7 +286,7 @@ def _settle(post_id: int, state: str | None, rows: list) -> str | None:
     return post.state if post else None
 
 
-def _summary(rows) -> str:
+def _summary(rows: Any) -> str:
     return "; ".join(
         f"{slug}/{lang}: {status}" + (f" ({err[:200]})" if err and status != PS.SENT else "")
         for status, slug, lang, err in rows
@@ -295,7 +296,7 @@ def _summary(rows) -> str:
 POSSIBLY_LIVE = (PS.SENT, PS.SENDING, PS.UNKNOWN)
 
 
-def post_preflight(*, post_id: int, now=None) -> bool:
+def post_preflight(*, post_id: int, now: datetime | None = None) -> bool:
     """Before the first language of a post is sent, every target is checked (adapter.preflight:
     config, secrets, the platform's real limits, credentials or reachability where the adapter
     can). Returns True when sending may go on. A refusal (config, credentials, too long) fails
@@ -305,7 +306,7 @@ def post_preflight(*, post_id: int, now=None) -> bool:
     return _preflight(post_id, pubs, now=now)
 
 
-def _preflight(post_id: int, pubs: list[Publication], *, now=None) -> bool:
+def _preflight(post_id: int, pubs: list[Publication], *, now: datetime | None = None) -> bool:
     """post_preflight on the post's publications already read (with channel, post__in_reply_to)."""
     now = now or timezone.now()
     if not pubs or any(p.status in POSSIBLY_LIVE or p.ambiguous_since for p in pubs):
@@ -344,7 +345,7 @@ def _preflight(post_id: int, pubs: list[Publication], *, now=None) -> bool:
     return True
 
 
-def post_deliver(*, post_id: int, worker: str | None = None, now=None) -> str | None:
+def post_deliver(*, post_id: int, worker: str | None = None, now: datetime | None = None) -> str | None:
     """Start publishing an approved (or due scheduled) post, preflight every target before the
     first language goes out, send every due publication, then settle. Idempotent; returns the
     post's state."""
@@ -360,7 +361,7 @@ def post_deliver(*, post_id: int, worker: str | None = None, now=None) -> str | 
 
 # --- the batched path: many posts per task (issue 14: ≥ 200 publications/s per worker) ---------
 
-def posts_deliver(*, post_ids: list[int], worker: str | None = None, now=None) -> dict[int, str | None]:
+def posts_deliver(*, post_ids: list[int], worker: str | None = None, now: datetime | None = None) -> dict[int, str | None]:
     """post_deliver for many posts at once, with the same rules and far fewer round trips:
     every post starts publishing in one transaction (publishing.posts_publish_start, each
     transition audited as ever), one query reads every publication for the preflight, one UPDATE … SKIP LOCKED
@@ -426,7 +427,7 @@ RETURNING p.id
 """
 
 
-def publications_claim_many(*, post_ids: list[int], worker: str, now=None,
+def publications_claim_many(*, post_ids: list[int], worker: str, now: datetime | None = None,
                             known: dict[int, list[Publication]] | None = None) -> list[Publication]:
     """Claim every due publication of `post_ids` (of posts still publishing) in one UPDATE:
     pending/retrying → sending, attempts + 1, first_attempt_at set on the first attempt. Rows
@@ -490,7 +491,7 @@ def posts_settle(*, post_ids: list[int]) -> dict[int, str | None]:
     return out
 
 
-def publications_reconcile_stale(*, now=None) -> list[int]:
+def publications_reconcile_stale(*, now: datetime | None = None) -> list[int]:
     """Publications `sending` for longer than PUBLISH_CLAIM_TIMEOUT: their worker died. Take the
     claim over and look on the platform (never resend blindly). Returns their post ids."""
     now = now or timezone.now()
@@ -518,7 +519,7 @@ def publications_reconcile_stale(*, now=None) -> list[int]:
     return post_ids
 
 
-def publications_sweep(*, now=None) -> list[int]:
+def publications_sweep(*, now: datetime | None = None) -> list[int]:
     """The publishing safety net (beat): reconcile abandoned sends, and return the ids of the
     posts that need a delivery run — retries now due, pending sends whose task was lost, and
     publishing posts with nothing left in flight (settled here)."""
@@ -538,7 +539,7 @@ def publications_sweep(*, now=None) -> list[int]:
     return sorted(post_ids)
 
 
-def scheduled_publish_due(*, now=None, batch: int = 100) -> list[int]:
+def scheduled_publish_due(*, now: datetime | None = None, batch: int = 100) -> list[int]:
     """Posts scheduled for now or earlier → publishing (SKIP LOCKED: two beats never take the
     same post), each with a post.publish event for the relay. Returns their ids."""
     now = now or timezone.now()

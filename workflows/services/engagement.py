@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+
+from accounts.models import User
 
 from ..channels import get_adapter
 from ..channels.base import (
@@ -41,7 +43,7 @@ log = logging.getLogger("parley.engagement")
 ES = EngagementStatus
 
 
-def can_engage(channel) -> bool:
+def can_engage(channel: Any) -> bool:
     try:
         return callable(getattr(get_adapter(channel), "engage", None))
     except AdapterError:
@@ -66,7 +68,7 @@ def _enqueue(engagement_id: int) -> None:
 
 
 @transaction.atomic
-def inbound_engage(*, inbound_id: int, by, action: str) -> tuple[Engagement, bool]:
+def inbound_engage(*, inbound_id: int, by: User, action: str) -> tuple[Engagement, bool]:
     """Like or boost a heard message. Needs the permission to reply on its channel (the
     conversation lane's); idempotent per (message, action): returns (engagement, created).
     Raises NotFound, NotPermitted, InvalidInput (unknown action, a channel that cannot engage,
@@ -96,7 +98,7 @@ def inbound_engage(*, inbound_id: int, by, action: str) -> tuple[Engagement, boo
     return eng, True
 
 
-def _claim(engagement_id: int, worker: str, now) -> Engagement | None:
+def _claim(engagement_id: int, worker: str, now: datetime) -> Engagement | None:
     due = Q(status__in=(ES.PENDING, ES.RETRYING)) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     won = Engagement.objects.filter(due, id=engagement_id).update(
         status=ES.SENDING, claimed_at=now, claimed_by=worker[:200], attempts=F("attempts") + 1)
@@ -105,7 +107,7 @@ def _claim(engagement_id: int, worker: str, now) -> Engagement | None:
     return Engagement.objects.select_related("inbound", "channel").get(id=engagement_id)
 
 
-def _finish(eng: Engagement, **fields) -> bool:
+def _finish(eng: Engagement, **fields: Any) -> bool:
     return bool(Engagement.objects.filter(id=eng.id, status=ES.SENDING, claimed_at=eng.claimed_at,
                                           claimed_by=eng.claimed_by).update(**fields))
 
@@ -136,7 +138,7 @@ def _retry_or_fail(eng: Engagement, error: str) -> str:
     return ES.RETRYING
 
 
-def engagement_send(*, engagement_id: int, worker: str = "engager", now=None) -> str | None:
+def engagement_send(*, engagement_id: int, worker: str = "engager", now: datetime | None = None) -> str | None:
     """Claim one engagement and do it on the platform. On a retry, first ask whether it is
     already done there. Returns the resulting status, or None when another worker has it."""
     now = now or timezone.now()
@@ -165,7 +167,7 @@ def engagement_send(*, engagement_id: int, worker: str = "engager", now=None) ->
     return ES.DONE
 
 
-def engagements_sweep(*, now=None) -> list[int]:
+def engagements_sweep(*, now: datetime | None = None) -> list[int]:
     """Engagements to send now: due retries, pending ones whose task was lost, and sends
     abandoned for longer than PUBLISH_CLAIM_TIMEOUT (made due again: the retry asks first)."""
     now = now or timezone.now()

@@ -4,26 +4,62 @@ Called only from the other services, inside their transaction and under the post
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
+from accounts.models import User
+
 from .. import guidelines
-from ..constants import LaneKind, PostState, StepKind, Verdict
+from ..constants import PostState, StepKind, Verdict
 from ..exceptions import GuidelineViolation
-from ..models import Decision, Lane, LaneStep, Post, PostRevision, PostText
-from .audit import audit_record
-from .common import ensure_transition, stable_name
-from .outbox import outbox_emit
+from ..models import Decision, GuidelineRule, Lane, LaneStep, Post, PostRevision, PostText
+from .audit import audit_defer, audit_flush_many, audit_record
+from .common import ensure_transition, post_get_for_update, stable_name
+from .lanes import missing_languages, reply_language, required_languages
+from .outbox import outbox_emit, outbox_emit_many
 from .signatures import signature_reserve
 
 
 def lane_rules(lane: Lane) -> list[guidelines.Rule]:
+    """The lane's enabled guideline rules (read with the post's row lock by approve: see
+    reviews._lock_for_approval, which leaves them on the lane)."""
+    cached = lane.__dict__.get("_parley_rules")
+    if cached is not None:
+        return [guidelines.Rule(kind=r["kind"], severity=r["severity"], params=r["params"]) for r in cached]
     return [
         guidelines.Rule(kind=r.kind, severity=r.severity, params=r.params)
         for r in lane.guidelines.all()
         if r.enabled
     ]
+
+
+def post_lock_for_transition(*, post_id: int, user: User, revisions: bool = False) -> Post:
+    """post_get_for_update, also reading in the same statement (PostgreSQL) the lane's enabled
+    guideline rules (for the checks) and, with `revisions`, the text revisions (four eyes by
+    contribution): approve stays within 10 statements (issue 14)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return post_get_for_update(post_id=post_id, user=user)
+    from django.contrib.postgres.expressions import ArraySubquery
+    from django.db.models import OuterRef
+    from django.db.models.functions import JSONObject
+
+    extra: dict[str, Any] = {"parley_rules": ArraySubquery(
+        GuidelineRule.objects.filter(lane=OuterRef("lane_id"), enabled=True).order_by("id").values(
+            json=JSONObject(kind="kind", severity="severity", params="params")))}
+    if revisions:
+        extra["parley_revisions"] = ArraySubquery(
+            PostRevision.objects.filter(post=OuterRef("pk")).order_by("number").values(
+                json=JSONObject(texts="texts", by="created_by_id")))
+    post = post_get_for_update(post_id=post_id, user=user, annotate=extra)
+    if revisions:
+        post.__dict__["_parley_revisions"] = [(r["texts"], r["by"]) for r in post.__dict__["parley_revisions"]]
+    post.lane.__dict__["_parley_rules"] = post.__dict__["parley_rules"]
+    return post
 
 
 def lane_steps(lane: Lane) -> list[LaneStep]:
@@ -39,36 +75,21 @@ def lane_has_translation_step(lane: Lane) -> bool:
     return any(s.kind == StepKind.TRANSLATION for s in lane_steps(lane))
 
 
-def required_languages(post: Post) -> list[str]:
-    langs = list(post.lane.required_languages or [])
-    msg = post.in_reply_to if post.in_reply_to_id else None
-    if post.lane.kind == LaneKind.CONVERSATION and msg is not None and msg.language and msg.language not in langs:
-        langs.append(msg.language)
-    return langs
-
-
 def run_checks(
-    post: Post, *, texts: dict[str, str], channels, lane: Lane | None = None
+    post: Post, *, texts: dict[str, str], channels: Any, lane: Lane | None = None
 ) -> list[guidelines.CheckResult]:
     lane = lane or post.lane
-    reply_language = None
-    msg = post.in_reply_to if post.in_reply_to_id else None
-    if msg is not None and lane.kind == LaneKind.CONVERSATION:
-        reply_language = msg.language or None
     infos = [
         guidelines.ChannelInfo(slug=c.slug, char_limit=c.char_limit - signature_reserve(post, c),
                                languages=tuple(c.languages))
         for c in channels
     ]
-    langs = list(lane.required_languages or [])
-    if reply_language and reply_language not in langs:
-        langs.append(reply_language)
     return guidelines.evaluate(
         rules=lane_rules(lane),
         texts=texts,
         channels=infos,
-        required_languages=langs,
-        reply_language=reply_language,
+        required_languages=required_languages(post, lane),
+        reply_language=reply_language(post, lane),
         acknowledged=post.rules_acknowledged,
         translation_step=lane_has_translation_step(lane),
         is_reply=post.kind == "reply",
@@ -98,12 +119,12 @@ def recheck_text(post: Post, *, texts: dict[str, str] | None = None, code: str =
     return results
 
 
-def snapshot_revision(post: Post, *, texts: dict[str, str], by) -> PostRevision:
+def snapshot_revision(post: Post, *, texts: dict[str, str], by: User) -> PostRevision:
     post.revision += 1
     return PostRevision.objects.create(post=post, number=post.revision, texts=texts, created_by=by)
 
 
-def write_texts(post: Post, *, new_texts: dict[str, str], by) -> list[str]:
+def write_texts(post: Post, *, new_texts: dict[str, str], by: User) -> list[str]:
     """Create or update each language's text; return the languages whose body changed."""
     existing = {t.language: t for t in post.texts.all()}
     changed: list[str] = []
@@ -172,17 +193,17 @@ def live_approvers(post: Post) -> dict[int, set[int]]:
 
 def first_unmet_step(post: Post, *, languages: set[str], approvers: dict[int, set[int]] | None = None) -> LaneStep | None:
     if approvers is None:
-        approvers = live_approvers(post)
-    required = set(required_languages(post))
+        approvers = steps_and_live_approvers(post)
+    missing = missing_languages(post, languages)
     for step in lane_steps(post.lane):
         if len(approvers.get(step.id, ())) < step.quorum:
             return step
-        if step.kind == StepKind.TRANSLATION and not required <= languages:
+        if step.kind == StepKind.TRANSLATION and missing:
             return step
     return None
 
 
-def advance(post: Post, *, by, languages: set[str], approvers: dict[int, set[int]] | None = None) -> None:
+def advance(post: Post, *, by: User | None, languages: set[str], approvers: dict[int, set[int]] | None = None) -> None:
     """Put the post in the first step whose quorum is not met on the current text, or approve it.
 
     Writes audit events and outbox events; the caller saves the post."""
@@ -191,25 +212,19 @@ def advance(post: Post, *, by, languages: set[str], approvers: dict[int, set[int
     if step is not None:
         if post.current_step_id == step.id and post.state == PostState.IN_REVIEW:
             return
-        from_state = post.state
-        ensure_transition(post, to=PostState.IN_REVIEW)
-        post.state = PostState.IN_REVIEW
         post.current_step = step
         post.step_entered_at = now
-        audit_record(
-            owner=post, verb="step_entered", actor=by, from_state=from_state, to_state=post.state,
+        transition(
+            post, to=PostState.IN_REVIEW, by=by, verb="step_entered", save=False,
             data={"step_id": step.id, "step": stable_name(step), "kind": step.kind, "team_id": step.team_id},
-        )
-        outbox_emit(
-            topic="post.step_entered", organisation_id=post.organisation_id, post_id=post.id,
-            payload={"post_id": post.id, "step_id": step.id, "team_id": step.team_id},
+            topic="post.step_entered", payload={"post_id": post.id, "step_id": step.id, "team_id": step.team_id},
         )
         return
     mark_approved(post, by=by, languages=languages)
 
 
-def mark_approved(post: Post, *, by, languages: set[str], verb: str = "approved_all", data: dict | None = None) -> None:
-    missing = [lang for lang in required_languages(post) if lang not in languages]
+def mark_approved(post: Post, *, by: User | None, languages: set[str], verb: str = "approved_all", data: dict | None = None) -> None:
+    missing = missing_languages(post, languages)
     if missing:
         raise GuidelineViolation(
             code="languages.missing_for_approval", params={"languages": missing},
@@ -217,17 +232,10 @@ def mark_approved(post: Post, *, by, languages: set[str], verb: str = "approved_
                          "code": "languages_present.missing", "params": {"languages": missing},
                          "language": "", "field": "texts"}],
         )
-    from_state = post.state
-    ensure_transition(post, to=PostState.APPROVED)
-    post.state = PostState.APPROVED
     post.current_step = None
     post.step_entered_at = None
     post.approved_at = timezone.now()
-    audit_record(owner=post, verb=verb, actor=by, from_state=from_state, to_state=post.state, data=data or {})
-    outbox_emit(
-        topic="post.approved", organisation_id=post.organisation_id, post_id=post.id,
-        payload={"post_id": post.id},
-    )
+    transition(post, to=PostState.APPROVED, by=by, verb=verb, data=data, topic="post.approved", save=False)
 
 
 SAVED_FIELDS = ["state", "current_step", "step_entered_at", "version", "updated_at", "revision",
@@ -269,3 +277,63 @@ def save_posts(posts: list[Post], *, fields: list[str] | None = None) -> None:
                                  cols=", ".join(cols))
     with connection.cursor() as cur:
         cur.execute(sql, params)
+
+
+def transition(
+    post: Post,
+    *,
+    to: PostState,
+    verb: str,
+    by: User | None = None,
+    data: dict[str, Any] | None = None,
+    topic: str = "",
+    payload: dict[str, Any] | None = None,
+    fields: list[str] | None = None,
+    save: bool = True,
+    same_state_ok: bool = False,
+) -> None:
+    """The one way a post changes state: check the table (ALLOWED_TRANSITIONS), move, write the
+    audit event and (when `topic`) the outbox event, and save the post with `fields`.
+
+    `save=False` only inside the lane engine, whose callers save the post once at the end of
+    the same service (the engine's steps are part of their transition). `same_state_ok`: an
+    event that may leave the state as it is (a retraction that leaves languages live)."""
+    from_state = post.state
+    if not (same_state_ok and to == from_state):
+        ensure_transition(post, to=to)
+    post.state = to
+    audit_record(owner=post, verb=verb, actor=by, from_state=from_state, to_state=to, data=data or {})
+    if topic:
+        outbox_emit(topic=topic, organisation_id=post.organisation_id, post_id=post.id,
+                    payload=payload if payload is not None else {"post_id": post.id})
+    if save:
+        save_post(post, fields=fields)
+
+
+def transition_many(
+    posts: list[Post],
+    *,
+    to: PostState,
+    verb: str,
+    data: Callable[[Post], dict[str, Any]] | None = None,
+    topic: str = "",
+    fields: list[str] | None = None,
+) -> None:
+    """`transition` for many posts moved the same way, each under the caller's row lock, in a
+    fixed number of statements (the batched publishing path, issue 14): each post's table check
+    and audit event on its own chain (all events in one INSERT), the outbox events in one
+    INSERT, the posts in one UPDATE. Checks every post before moving any."""
+    if not posts:
+        return
+    for post in posts:
+        ensure_transition(post, to=to)
+    for post in posts:
+        from_state = post.state
+        audit_defer(post)
+        post.state = to
+        audit_record(owner=post, verb=verb, from_state=from_state, to_state=to, data=data(post) if data else {})
+    audit_flush_many(posts)
+    if topic:
+        outbox_emit_many([{"topic": topic, "organisation_id": p.organisation_id, "post_id": p.id,
+                           "payload": {"post_id": p.id}} for p in posts])
+    save_posts(posts, fields=fields)

@@ -5,8 +5,8 @@ Contributions are read from the post's revisions (each snapshot records who made
 whose text differs from the previous snapshot was written or changed by that person) and from
 each text's last writer. The author is a contributor of every language they wrote.
 
-The one rule, `approval_scope`, is used by reviews.post_approve (which records the decision) and
-by preview.post_actions_for (which decides whether to show the Approve button): never copied.
+The one rule, `approval_scope`, is part of actions.APPROVE: post_approve runs it under the row
+lock, the post page's Approve button and the API's `actions` ask it: never copied.
 
 * At a translation step, approving means "the translation is complete": a translator may
   complete the step after writing a translation, but that approval never counts as four-eyes
@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from accounts.models import User
+
 from ..constants import StepKind
 from ..exceptions import NotPermitted
 from ..models import LaneStep, Post, PostText
@@ -34,7 +36,11 @@ def contributors(post: Post, *, texts: list[PostText] | None = None) -> dict[str
     post's PostText rows when the caller has them already."""
     out: dict[str, set[int]] = defaultdict(set)
     previous: dict[str, str] = {}
-    for snapshot, by in post.revisions.order_by("number").values_list("texts", "created_by_id"):
+    # Approve reads the revisions with the post's row lock (reviews._lock_for_approval).
+    rows = post.__dict__.get("_parley_revisions")
+    if rows is None:
+        rows = list(post.revisions.order_by("number").values_list("texts", "created_by_id"))
+    for snapshot, by in rows:
         for lang, body in (snapshot or {}).items():
             if previous.get(lang) != body:
                 out[lang].add(by)
@@ -57,7 +63,7 @@ class Scope:
         return not self.refusal
 
 
-def approval_scope(*, post: Post, user, step: LaneStep, texts: list[PostText] | None = None) -> Scope:
+def approval_scope(*, post: Post, user: User, step: LaneStep, texts: list[PostText] | None = None) -> Scope:
     """The languages `user` may approve at `step` (every language present in `texts`, default
     the post's texts), or the refusal (code and parameters)."""
     if user.id == post.author_id:
@@ -73,7 +79,7 @@ def approval_scope(*, post: Post, user, step: LaneStep, texts: list[PostText] | 
     return Scope(refusal="four_eyes.contributed", params={"languages": mine})
 
 
-def ensure_may_approve(*, post: Post, user, step: LaneStep, texts: list[PostText] | None = None) -> list[str]:
+def ensure_may_approve(*, post: Post, user: User, step: LaneStep, texts: list[PostText] | None = None) -> list[str]:
     """The languages the approval covers; NotPermitted when the rule refuses it."""
     scope = approval_scope(post=post, user=user, step=step, texts=texts)
     if not scope.allowed:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def acting_under(grant: StepGrant) -> Iterator[None]:
         _grant.reset(token)
 
 
-def granted(*, user, post, step, language: str | None = None, edit: bool = False) -> bool:
+def granted(*, user: Any, post: Any, step: Any, language: str | None = None, edit: bool = False) -> bool:
     """Whether the active grant covers `user` acting at `step` of `post` (and, when given,
     writing `language`)."""
     g = _grant.get()

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+from accounts.models import User
 
 from .. import limits
 from ..channels.base import InboundItem, ThreadRef
@@ -17,16 +20,17 @@ from ..constants import (
     InboundStatus,
     Visibility,
 )
-from ..exceptions import Conflict, InvalidInput, NotFound, TextTooLong
+from ..exceptions import InvalidInput, NotFound, TextTooLong
 from ..guidelines import detect_language
 from ..messages import Message
 from ..models import Channel, InboundMessage
+from . import actions
 from .audit import audit_record
 from .common import ensure_perm_on_channels, ensure_same_org
 from .outbox import outbox_emit
 
 
-def _lock(inbound_id: int, user) -> InboundMessage:
+def _lock(inbound_id: int, user: User) -> InboundMessage:
     msg = InboundMessage.objects.select_for_update().filter(id=inbound_id).first()
     if msg is None:
         raise NotFound(code="not_found.message")
@@ -36,7 +40,7 @@ def _lock(inbound_id: int, user) -> InboundMessage:
 
 def inbound_ingest(
     *,
-    by,
+    by: User,
     channel: str,
     external_id: str,
     author: str,
@@ -53,10 +57,27 @@ def inbound_ingest(
     """Store a citizen message; idempotent on (channel, external_id). Detects the language when
     not given. `thread` holds the platform references a reply needs (the fields of ThreadRef).
     Returns (message, created). Raises InvalidInput, NotPermitted."""
-    errors: dict[str, list[str]] = {}
     if isinstance(text, str) and len(text) > limits.INBOUND_TEXT_MAX:
         params = {"length": len(text), "limit": limits.INBOUND_TEXT_MAX}
         raise TextTooLong(params=params, errors={"text": [Message("text.too_long", params)]})
+    errors = _field_errors(external_id=external_id, author=author, text=text, language=language,
+                           received_at=received_at, kind=kind, source=source, visibility=visibility,
+                           author_handle=author_handle)
+    refs = _thread_refs(thread, errors)
+    if errors:
+        raise InvalidInput(code="fields.invalid", errors=errors)
+    chan = _ingest_channel(by=by, slug=channel)
+    return _store(
+        channel=chan, by=by, external_id=external_id.strip(), author=author.strip(), text=text.strip(),
+        url=url or "", received_at=received_at or timezone.now(), language=language or "", kind=kind,
+        source=source, visibility=visibility, author_handle=author_handle.strip().lstrip("@"), thread=refs,
+    )
+
+
+def _field_errors(*, external_id: Any, author: Any, text: Any, language: Any, received_at: Any, kind: Any,
+                  source: Any, visibility: Any, author_handle: Any) -> dict[str, list[str]]:
+    """What is wrong with an ingested message's fields, by field (empty when nothing is)."""
+    errors: dict[str, list[str]] = {}
     for name, value, limit in (("external_id", external_id, 300), ("author", author, 300), ("text", text, limits.INBOUND_TEXT_MAX)):
         if not isinstance(value, str) or not value.strip():
             errors[name] = ["This field is required."]
@@ -72,23 +93,24 @@ def inbound_ingest(
             errors[name] = [f"Use one of: {', '.join(choices)}."]
     if not isinstance(author_handle, str) or len(author_handle) > 300 or "\x00" in author_handle:
         errors["author_handle"] = ["At most 300 characters, no NUL."]
-    refs = _thread_refs(thread, errors)
-    if errors:
-        raise InvalidInput(code="fields.invalid", errors=errors)
-    chan = Channel.objects.filter(slug=channel, organisation_id=by.organisation_id).first() if by.organisation_id or by.is_superuser else None
+    return errors
+
+
+def _ingest_channel(*, by: User, slug: str) -> Channel:
+    """The channel a message is ingested on (of the caller's organisation; any for a superuser),
+    on which the caller may draft. Raises InvalidInput, NotPermitted."""
+    chan = None
+    if by.organisation_id is not None:
+        chan = Channel.objects.filter(slug=slug, organisation_id=by.organisation_id).first()
     if chan is None and by.is_superuser:
-        chan = Channel.objects.filter(slug=channel).first()
+        chan = Channel.objects.filter(slug=slug).first()
     if chan is None:
         raise InvalidInput(code="channel.unknown", errors={"channel": [Message("channel.unknown")]})
     ensure_perm_on_channels(user=by, channel_ids=[chan.id], codename=ChannelPerm.DRAFT)
-    return _store(
-        channel=chan, by=by, external_id=external_id.strip(), author=author.strip(), text=text.strip(),
-        url=url or "", received_at=received_at or timezone.now(), language=language or "", kind=kind,
-        source=source, visibility=visibility, author_handle=author_handle.strip().lstrip("@"), thread=refs,
-    )
+    return chan
 
 
-def _thread_refs(thread, errors: dict) -> dict:
+def _thread_refs(thread: Any, errors: dict) -> dict:
     if thread in (None, ""):
         return {}
     if not isinstance(thread, dict) or any(k not in ThreadRef.__dataclass_fields__ for k in thread) or any(
@@ -99,7 +121,7 @@ def _thread_refs(thread, errors: dict) -> dict:
     return {k: v for k, v in thread.items() if v}
 
 
-def _store(*, channel: Channel, by, external_id: str, author: str, text: str, url: str, received_at: datetime,
+def _store(*, channel: Channel, by: User | None, external_id: str, author: str, text: str, url: str, received_at: datetime,
            language: str, kind: str, source: str, visibility: str, author_handle: str,
            thread: dict) -> tuple[InboundMessage, bool]:
     existing = InboundMessage.objects.filter(channel=channel, external_id=external_id).first()
@@ -141,14 +163,12 @@ def inbound_hear(*, channel: Channel, item: InboundItem) -> tuple[InboundMessage
 
 
 @transaction.atomic
-def inbound_claim(*, inbound_id: int, by) -> InboundMessage:
+def inbound_claim(*, inbound_id: int, by: User) -> InboundMessage:
     """Assign the message to `by`. Claimed by someone else → Conflict; replied/dismissed → Conflict."""
     msg = _lock(inbound_id, by)
-    ensure_perm_on_channels(user=by, channel_ids=[msg.channel_id], codename=ChannelPerm.DRAFT)
+    actions.CLAIM.ensure(by, msg)
     if msg.status == InboundStatus.CLAIMED and msg.assignee_id == by.id:
         return msg
-    if msg.status != InboundStatus.NEW:
-        raise Conflict(code="inbound_taken", params={"status": msg.status})
     msg.status = InboundStatus.CLAIMED
     msg.assignee = by
     msg.claimed_at = timezone.now()
@@ -157,16 +177,8 @@ def inbound_claim(*, inbound_id: int, by) -> InboundMessage:
     return msg
 
 
-def inbound_dismiss_check(*, msg: InboundMessage, user) -> None:
-    """May `user` dismiss this message now? Raises NotPermitted (no draft permission on its
-    channel), Conflict (already replied to or dismissed)."""
-    ensure_perm_on_channels(user=user, channel_ids=[msg.channel_id], codename=ChannelPerm.DRAFT)
-    if msg.status in (InboundStatus.REPLIED, InboundStatus.DISMISSED):
-        raise Conflict(code="inbound_closed", params={"status": msg.status})
-
-
 @transaction.atomic
-def inbound_dismiss(*, inbound_id: int, by, reason: str, comment: str = "") -> InboundMessage:
+def inbound_dismiss(*, inbound_id: int, by: User, reason: str, comment: str = "") -> InboundMessage:
     """Close the message without a reply, for a reason (spam, no_reply_needed,
     handled_elsewhere) and an optional comment. → dismissed: it leaves the open inbox. Raises
     InvalidInput, NotFound, NotPermitted, Conflict (already replied or dismissed). Audited
@@ -180,7 +192,7 @@ def inbound_dismiss(*, inbound_id: int, by, reason: str, comment: str = "") -> I
         params = {"length": len(comment), "limit": limits.COMMENT_MAX}
         raise TextTooLong(params=params, errors={"comment": [Message("text.too_long", params)]})
     msg = _lock(inbound_id, by)
-    inbound_dismiss_check(msg=msg, user=by)
+    actions.DISMISS.ensure(by, msg)
     from_status = msg.status
     msg.status = InboundStatus.DISMISSED
     audit_record(owner=msg, verb="dismissed", actor=by, from_state=from_status, to_state=msg.status,

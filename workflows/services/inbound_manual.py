@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
+
 from ..exceptions import InvalidInput
 from ..messages import Message
 from ..models import InboundMessage
@@ -17,7 +19,7 @@ MEDIUMS = ("phone", "email")
 
 
 @transaction.atomic
-def inbound_log_manual(*, by, channel: str, medium: str, author: str, text: str,
+def inbound_log_manual(*, by: User, channel: str, medium: str, author: str, text: str,
                        received_at: datetime | None = None, language: str | None = None) -> InboundMessage:
     """Store a message received by phone or e-mail (source=manual) on `channel`, the account a
     reply would go out on. Raises InvalidInput (bad medium, empty text, a time in the future),

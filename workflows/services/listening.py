@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -42,7 +42,7 @@ def _listening_channels() -> Q:
     return Q(is_active=True, adapter__in=listening_adapters())
 
 
-def channels_due_for_listening(*, now=None, limit: int = 5000) -> list[int]:
+def channels_due_for_listening(*, now: datetime | None = None, limit: int = 5000) -> list[int]:
     """Ids of the channels due a poll: listening adapters, not polled for LISTEN_INTERVAL, not
     backing off, not leased. Creates the head cursor of a channel that never listened."""
     now = now or timezone.now()
@@ -60,7 +60,7 @@ def channels_due_for_listening(*, now=None, limit: int = 5000) -> list[int]:
     )
 
 
-def _lease(channel_id: int, worker: str, now, *, only_if_due: bool) -> bool:
+def _lease(channel_id: int, worker: str, now: datetime, *, only_if_due: bool) -> bool:
     """Take the channel's poll lease with one conditional UPDATE (creating the head row the
     first time): at most one worker polls a channel at a time."""
     due = Q()
@@ -83,7 +83,7 @@ def _backoff(failures: int, retry_after: float | None) -> float:
     return min(settings.LISTEN_BACKOFF_MAX, settings.LISTEN_BACKOFF_BASE * 2 ** max(0, failures - 1))
 
 
-def channel_listen(*, channel_id: int, worker: str = "", now=None, only_if_due: bool = False) -> dict | None:
+def channel_listen(*, channel_id: int, worker: str = "", now: datetime | None = None, only_if_due: bool = False) -> dict | None:
     """Poll one channel: its mentions, then each active stream, from the stored cursors, into
     the inbox. Returns {"heard": n, "new": n} or None when another worker holds the channel, it
     is backing off, its adapter does not listen, or (only_if_due, the beat's tasks) it was

@@ -7,7 +7,8 @@ import hashlib
 import hmac
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -68,7 +69,7 @@ class LocalName:
     """A bilingual name (step, team) that renders in the language active when the e-mail is
     rendered, i.e. the recipient's."""
 
-    def __init__(self, obj):
+    def __init__(self, obj: Any) -> None:
         self.obj = obj
 
     def __str__(self) -> str:
@@ -228,7 +229,7 @@ def _already(topic: str, post_id: int, step_id: int, entered_iso: str) -> bool:
                                      data__entered_at=entered_iso).exists()
 
 
-def sla_sweep(*, now=None) -> dict:
+def sla_sweep(*, now: datetime | None = None) -> dict:
     """Remind a step's team before the step is due (after SLA_REMINDER_FRACTION of it) and
     escalate when overdue (to the step's escalation team, else the lane's retrospective team).
     Each is sent once per step visit: the audit event is the record, checked under the post's
@@ -263,13 +264,13 @@ def sla_sweep(*, now=None) -> dict:
     return counts
 
 
-def spot_check_sampled(post_id: int, rate) -> bool:
+def spot_check_sampled(post_id: int, rate: Any) -> bool:
     """Deterministic: the same post is always in or out of the sample for a given rate."""
     digest = hashlib.sha256(f"parley-spot-check:{post_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < float(rate)
 
 
-def spot_check_sample(*, now=None) -> list[int]:
+def spot_check_sample(*, now: datetime | None = None) -> list[int]:
     """Open a spot-check review for the lane's spot_check_rate share of conversation replies
     published within SPOT_CHECK_WINDOW_DAYS. Re-running never resamples. Returns the post ids."""
     now = now or timezone.now()

@@ -15,19 +15,21 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from accounts.models import User
 
-from ..constants import PostState, StepKind, Verdict
+from ..constants import Action, PostState, StepKind, Verdict
 from ..exceptions import Conflict, Gone, InvalidInput, NotFound, NotPermitted
 from ..messages import Message
 from ..models import LaneStep, OutsideInvitation, Post, PostText
@@ -35,8 +37,8 @@ from . import reviews, translations
 from .audit import audit_record
 from .common import (
     current_step_of,
+    ensure_action_state,
     ensure_same_org,
-    ensure_state,
     ensure_version,
     post_get_for_update,
     stable_name,
@@ -56,12 +58,12 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def may_invite(user) -> bool:
+def may_invite(user: User) -> bool:
     """The post page's invite form and the service ask this same check."""
     return bool(getattr(user, "is_authenticated", False)) and user.has_perm(PERMISSION)
 
 
-def _clean_email(email) -> str:
+def _clean_email(email: Any) -> str:
     if not isinstance(email, str) or len(email) > 254:
         raise InvalidInput(code="outside.invalid_email", errors={"email": [Message("outside.invalid_email")]})
     email = email.strip()
@@ -72,7 +74,7 @@ def _clean_email(email) -> str:
     return email.lower()
 
 
-def _clean_languages(languages) -> list[str]:
+def _clean_languages(languages: Any) -> list[str]:
     if (not isinstance(languages, list | tuple) or not languages or len(languages) > len(LANGUAGES)
             or any(lang not in LANGUAGES for lang in languages) or len(set(languages)) != len(languages)):
         raise InvalidInput(code="outside.invalid_languages",
@@ -103,7 +105,7 @@ def _max_hours() -> int:
 
 
 @transaction.atomic
-def invitation_create(*, post_id: int, by, email: str, languages: list[str], can_edit: bool = False,
+def invitation_create(*, post_id: int, by: User, email: str, languages: list[str], can_edit: bool = False,
                       hours: int | None = None, link_base: str = "") -> tuple[OutsideInvitation, str]:
     """Invite `email` to act on the post's current step for `languages` (to write them too when
     `can_edit`, at a translation step). Returns the invitation and the token (shown nowhere
@@ -119,7 +121,7 @@ def invitation_create(*, post_id: int, by, email: str, languages: list[str], can
         raise InvalidInput(code="outside.invalid_hours", params={"limit": _max_hours()},
                            errors={"hours": [Message("outside.invalid_hours", {"limit": _max_hours()})]})
     post = post_get_for_update(post_id=post_id, user=by)
-    ensure_state(post, allowed={PostState.IN_REVIEW}, action="invite")
+    ensure_action_state(post, Action.INVITE)
     step = current_step_of(post)
     if can_edit and step.kind != StepKind.TRANSLATION:
         raise InvalidInput(code="outside.edit_needs_translation_step",
@@ -169,7 +171,7 @@ def _send_invitation(*, invitation_id: int, link: str) -> None:
         log.exception("outside invitation %s: the e-mail could not be sent", invitation_id)
 
 
-def invitations_for_post(*, post_id: int, user):
+def invitations_for_post(*, post_id: int, user: User) -> QuerySet[OutsideInvitation]:
     """The invitations of a post the user may see (its organisation's), newest first."""
     post = Post.objects.filter(id=post_id).only("id", "organisation_id").first()
     if post is None:
@@ -178,7 +180,7 @@ def invitations_for_post(*, post_id: int, user):
     return OutsideInvitation.objects.filter(post_id=post_id).select_related("step", "created_by", "revoked_by")
 
 
-def invitation_get_visible(*, invitation_id: int, user) -> OutsideInvitation:
+def invitation_get_visible(*, invitation_id: int, user: User) -> OutsideInvitation:
     inv = OutsideInvitation.objects.select_related("step", "created_by", "revoked_by").filter(id=invitation_id).first()
     if inv is None or not (user.is_superuser or inv.organisation_id == getattr(user, "organisation_id", None)):
         raise NotFound(code="outside.not_found")
@@ -186,7 +188,7 @@ def invitation_get_visible(*, invitation_id: int, user) -> OutsideInvitation:
 
 
 @transaction.atomic
-def invitation_revoke(*, invitation_id: int, by) -> OutsideInvitation:
+def invitation_revoke(*, invitation_id: int, by: User) -> OutsideInvitation:
     """Kill a link now (→ revoked). Raises NotFound (another organisation's), NotPermitted,
     Conflict (already used or revoked). Audited as `outside_revoked`."""
     found = invitation_get_visible(invitation_id=invitation_id, user=by)
@@ -208,7 +210,7 @@ def invitation_revoke(*, invitation_id: int, by) -> OutsideInvitation:
 
 # --- the outsider's side -------------------------------------------------------------------
 
-def _find(token) -> OutsideInvitation:
+def _find(token: str) -> OutsideInvitation:
     if not isinstance(token, str) or not TOKEN_RE.match(token):
         raise NotPermitted(code="outside.link_invalid")
     inv = OutsideInvitation.objects.filter(token_hash=token_hash(token)).first()
@@ -217,7 +219,7 @@ def _find(token) -> OutsideInvitation:
     return inv
 
 
-def invitation_refusal(inv: OutsideInvitation, post: Post, *, now=None) -> str:
+def invitation_refusal(inv: OutsideInvitation, post: Post, *, now: datetime | None = None) -> str:
     """Why this link may not be used now (a code), or "" when it may."""
     status = inv.status(now)
     if status != "open":

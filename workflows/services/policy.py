@@ -3,21 +3,22 @@ tamper-evident audit trail too: one hash chain per organisation, `policy:<organi
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.db import transaction
 
-from ..models import AuditEvent, EscalationRule, GuidelineRule, Lane, LaneStep
+from accounts.models import User
+
+from ..models import AuditEvent
 from .audit import audit_append
 
-POLICY_MODELS = (Lane, LaneStep, GuidelineRule, EscalationRule)
 
-
-def _organisation_id(obj) -> int:
+def _organisation_id(obj: Any) -> int:
     org_id = getattr(obj, "organisation_id", None)
     return org_id if org_id is not None else obj.lane.organisation_id
 
 
-def policy_snapshot(obj) -> dict:
+def policy_snapshot(obj: Any) -> dict:
     """The object's field values as JSON-safe data (foreign keys by id)."""
     data = {}
     for field in obj._meta.concrete_fields:
@@ -26,7 +27,7 @@ def policy_snapshot(obj) -> dict:
 
 
 @transaction.atomic
-def policy_record_change(*, obj, actor, action: str, changed_fields: list[str] | None = None) -> AuditEvent:
+def policy_record_change(*, obj: Any, actor: User | None, action: str, changed_fields: list[str] | None = None) -> AuditEvent:
     """Append a `policy_<action>` event (created, changed, deleted) for a lane, step or rule to
     its organisation's policy chain, with the object's values after the change. The chain's
     head row is locked so concurrent edits extend the chain one after the other."""

@@ -2,31 +2,25 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
+from accounts.models import User
+
 from .. import guidelines, limits
-from ..constants import (
-    EDITABLE_STATES,
-    URGENT_FROM,
-    ChannelPerm,
-    LaneKind,
-    PostKind,
-    PostState,
-    ReviewKind,
-)
+from ..constants import ACTION_TO, Action, ChannelPerm, InboundStatus, PostKind, ReviewKind
 from ..exceptions import InvalidInput, NotFound, NotPermitted, TextTooLong
 from ..messages import Message
-from ..models import Channel, InboundMessage, Lane, Post, PostReview
+from ..models import Channel, InboundMessage, Post, PostReview
+from . import actions
 from .audit import audit_record
 from .caretaker import caretaker_route
 from .common import (
-    ensure_channel_perm,
     ensure_perm_on_channels,
     ensure_same_org,
-    ensure_state,
-    ensure_transition,
     ensure_version,
     post_get_for_update,
     stable_name,
@@ -37,12 +31,15 @@ from .engine import (
     ensure_no_blocking,
     invalidate_approvals,
     mark_approved,
+    post_lock_for_transition,
     run_checks,
     save_post,
     snapshot_revision,
+    transition,
     write_texts,
 )
 from .four_eyes import contributors
+from .lanes import escalation_of, escalation_target, route_lane
 from .outbox import outbox_emit
 from .signatures import ensure_may_use_channels
 
@@ -50,7 +47,7 @@ LANGUAGES = ("en", "fr")
 UNSET = object()
 
 
-def clean_texts(texts, *, allow_empty: bool = False) -> dict[str, str]:
+def clean_texts(texts: Any, *, allow_empty: bool = False) -> dict[str, str]:
     """Language → text, CRLF → LF and trimmed. Raises TextTooLong (422) when a text is over
     limits.TEXT_MAX (checked first, before anything else looks at the text), InvalidInput
     for anything else that is wrong."""
@@ -82,7 +79,7 @@ def clean_texts(texts, *, allow_empty: bool = False) -> dict[str, str]:
     return cleaned
 
 
-def _clean_schedule(scheduled_at) -> datetime | None:
+def _clean_schedule(scheduled_at: Any) -> datetime | None:
     if scheduled_at is None:
         return None
     if not isinstance(scheduled_at, datetime) or timezone.is_naive(scheduled_at):
@@ -92,61 +89,42 @@ def _clean_schedule(scheduled_at) -> datetime | None:
     return scheduled_at
 
 
-def _route_lane(*, organisation_id: int, kind: str, lane_slug: str | None) -> Lane:
-    qs = Lane.objects.filter(organisation_id=organisation_id).prefetch_related("guidelines", "steps")
-    if lane_slug:
-        lane = qs.filter(slug=lane_slug).first()
-        if lane is None:
-            raise InvalidInput(code="lane.unknown", params={"lane": lane_slug},
-                               errors={"lane": [Message("lane.unknown", {"lane": lane_slug})]})
-        if kind == PostKind.POST and lane.kind == LaneKind.CONVERSATION:
-            raise InvalidInput(code="lane.conversation_for_post", errors={"lane": [Message("lane.conversation_for_post")]})
-        return lane
-    wanted = LaneKind.CONVERSATION if kind == PostKind.REPLY else LaneKind.OFFICIAL
-    lane = qs.filter(kind=wanted).order_by("id").first()
-    if lane is None:
-        raise InvalidInput(code="lane.none", errors={"lane": [Message("lane.none")]})
-    return lane
-
-
-def _refresh_checks(post: Post, *, channels) -> list[guidelines.CheckResult]:
+def _refresh_checks(post: Post, *, channels: Any) -> list[guidelines.CheckResult]:
     results = run_checks(post, texts=post.texts_dict(), channels=channels)
     post.checks = [r.as_data() for r in results]
     return results
 
 
-@transaction.atomic
-def post_create(
-    *,
-    author,
-    channels: list[str] | None = None,
-    kind: str,
-    texts: dict,
-    lane: str | None = None,
-    in_reply_to: int | None = None,
-    scheduled_at: datetime | None = None,
-    rules_acknowledged: bool = False,
-) -> Post:
-    """Create a draft. Guideline checks run and are stored on the post (they block on submit).
-
-    Raises InvalidInput (bad texts, channels, lane), TextTooLong, NotPermitted (no draft
-    permission), GuidelineViolation (the text breaks a blocking content rule: nothing is kept)."""
+def _author_and_texts(*, author: User, kind: str, texts: Any) -> tuple[int, dict[str, str]]:
+    """A new post's kind, its author's organisation and its cleaned texts (at least one)."""
     if kind not in PostKind.values:
         raise InvalidInput(code="kind.invalid", errors={"kind": [Message("kind.invalid")]})
     if author.organisation_id is None:
         raise NotPermitted(code="organisation.none")
-    org_id = author.organisation_id
     cleaned = clean_texts(texts)
     if not cleaned:
         raise InvalidInput(code="texts.none", errors={"texts": [Message("texts.none")]})
-    inbound = None
-    if in_reply_to is not None:
-        if kind != PostKind.REPLY:
-            raise InvalidInput(code="in_reply_to.not_reply", errors={"in_reply_to": [Message("in_reply_to.not_reply")]})
-        inbound = InboundMessage.objects.filter(id=in_reply_to, organisation_id=org_id).select_related("channel").first()
-        if inbound is None:
-            raise InvalidInput(code="in_reply_to.unknown", errors={"in_reply_to": [Message("in_reply_to.unknown")]})
-    slugs = list(channels or [])
+    return author.organisation_id, cleaned
+
+
+def _reply_target(*, kind: str, in_reply_to: int | None, organisation_id: int) -> InboundMessage | None:
+    """The citizen message a reply answers (of the author's organisation), or None."""
+    if in_reply_to is None:
+        return None
+    if kind != PostKind.REPLY:
+        raise InvalidInput(code="in_reply_to.not_reply", errors={"in_reply_to": [Message("in_reply_to.not_reply")]})
+    inbound = (InboundMessage.objects.filter(id=in_reply_to, organisation_id=organisation_id)
+               .select_related("channel").first())
+    if inbound is None:
+        raise InvalidInput(code="in_reply_to.unknown", errors={"in_reply_to": [Message("in_reply_to.unknown")]})
+    return inbound
+
+
+def _target_channels(*, author: User, organisation_id: int, slugs: list[str],
+                     inbound: InboundMessage | None) -> list[Channel]:
+    """The active channels named (a reply defaults to its message's), each one the author may
+    draft on and use. Raises InvalidInput, NotPermitted."""
+    org_id = organisation_id
     if not slugs and inbound is not None:
         slugs = [inbound.channel.slug]
     if not slugs:
@@ -161,15 +139,40 @@ def post_create(
                            errors={"channels": [Message("channels.unknown", {"channels": unknown})]})
     ensure_perm_on_channels(user=author, channel_ids=[c.id for c in chans], codename=ChannelPerm.DRAFT)
     ensure_may_use_channels(author=author, channels=chans)
-    chosen_lane = _route_lane(organisation_id=org_id, kind=kind, lane_slug=lane)
+    return chans
+
+
+def _claim_answered(inbound: InboundMessage | None, *, author: User) -> None:
+    """Answering a new citizen message claims it for the author."""
+    if inbound is not None and inbound.status == InboundStatus.NEW:
+        InboundMessage.objects.filter(id=inbound.id, status=InboundStatus.NEW).update(
+            status=InboundStatus.CLAIMED, assignee=author, claimed_at=timezone.now()
+        )
+
+
+@transaction.atomic
+def post_create(
+    *,
+    author: User,
+    channels: list[str] | None = None,
+    kind: str,
+    texts: dict,
+    lane: str | None = None,
+    in_reply_to: int | None = None,
+    scheduled_at: datetime | None = None,
+    rules_acknowledged: bool = False,
+) -> Post:
+    """Create a draft. Guideline checks run and are stored on the post (they block on submit).
+
+    Raises InvalidInput (bad texts, channels, lane), TextTooLong, NotPermitted (no draft
+    permission), GuidelineViolation (the text breaks a blocking content rule: nothing is kept)."""
+    org_id, cleaned = _author_and_texts(author=author, kind=kind, texts=texts)
+    inbound = _reply_target(kind=kind, in_reply_to=in_reply_to, organisation_id=org_id)
+    chans = _target_channels(author=author, organisation_id=org_id, slugs=list(channels or []), inbound=inbound)
+    chosen_lane = route_lane(organisation_id=org_id, kind=kind, lane_slug=lane)
     post = Post.objects.create(
-        organisation_id=org_id,
-        lane=chosen_lane,
-        kind=kind,
-        in_reply_to=inbound,
-        author=author,
-        scheduled_at=_clean_schedule(scheduled_at),
-        rules_acknowledged=bool(rules_acknowledged),
+        organisation_id=org_id, lane=chosen_lane, kind=kind, in_reply_to=inbound, author=author,
+        scheduled_at=_clean_schedule(scheduled_at), rules_acknowledged=bool(rules_acknowledged),
     )
     post.channels.set(chans)
     write_texts(post, new_texts=cleaned, by=author)
@@ -181,10 +184,7 @@ def post_create(
         owner=post, verb="created", actor=author, to_state=post.state,
         data={"lane": chosen_lane.slug, "channels": sorted(c.slug for c in chans), "languages": sorted(cleaned)},
     )
-    if inbound is not None and inbound.status == "new":
-        InboundMessage.objects.filter(id=inbound.id, status="new").update(
-            status="claimed", assignee=author, claimed_at=timezone.now()
-        )
+    _claim_answered(inbound, author=author)
     post.save(update_fields=["revision", "checks", "audit_seq", "audit_head"])
     outbox_emit(topic="post.created", organisation_id=org_id, post_id=post.id, payload={"post_id": post.id})
     return post
@@ -194,9 +194,9 @@ def post_create(
 def post_edit(
     *,
     post_id: int,
-    by,
+    by: User,
     texts: dict | None = None,
-    scheduled_at=UNSET,
+    scheduled_at: Any = UNSET,
     rules_acknowledged: bool | None = None,
     version: int | None = None,
 ) -> Post:
@@ -204,10 +204,9 @@ def post_edit(
     approval that covered it. Raises InvalidTransition, Conflict (stale), NotPermitted."""
     post = post_get_for_update(post_id=post_id, user=by)
     ensure_version(post, version)
-    ensure_state(post, allowed=EDITABLE_STATES, action="edit")
+    prefetch_related_objects([post], "channels")
+    actions.EDIT.ensure(by, post)
     channel_objs = list(post.channels.all())
-    if by.id != post.author_id:
-        ensure_perm_on_channels(user=by, channel_ids=[c.id for c in channel_objs], codename=ChannelPerm.DRAFT)
     changed: list[str] = []
     fields = []
     if texts is not None:
@@ -234,46 +233,45 @@ def post_edit(
     return post
 
 
+def _escalate(post: Post, *, by: User, texts: dict[str, str]) -> None:
+    """A conversation draft matching one of its lane's escalation rules moves to the lane's
+    escalation target (lanes.escalation_of, lanes.escalation_target): audited, enqueued."""
+    found = escalation_of(post.lane, texts=texts)
+    if not found:
+        return
+    target = escalation_target(post.lane, organisation_id=post.organisation_id)
+    if target is None:
+        return
+    reason = found.as_data()
+    from_lane = post.lane.slug
+    post.lane = target
+    post.escalation = reason
+    post.escalation_reason = ""
+    audit_record(
+        owner=post, verb="escalated", actor=by, from_state=post.state, to_state=post.state,
+        data={"from_lane": from_lane, "to_lane": post.lane.slug, "escalation": reason},
+    )
+    outbox_emit(topic="post.escalated", organisation_id=post.organisation_id, post_id=post.id,
+                payload={"post_id": post.id, "escalation": reason})
+
+
 @transaction.atomic
-def post_submit(*, post_id: int, by, version: int | None = None, rules_acknowledged: bool | None = None) -> Post:
+def post_submit(*, post_id: int, by: User, version: int | None = None, rules_acknowledged: bool | None = None) -> Post:
     """Send the post into its lane. A conversation draft matching an escalation rule moves to the
     official lane first. No blocking step → approved at once (ready to publish).
 
     Raises GuidelineViolation (422, nothing changes), InvalidTransition, Conflict, NotPermitted.
     Enqueues (outbox) post.step_entered or post.approved."""
-    post = post_get_for_update(post_id=post_id, user=by)
+    post = post_lock_for_transition(post_id=post_id, user=by)
     ensure_version(post, version)
-    ensure_state(post, allowed=EDITABLE_STATES, action="submit")
+    prefetch_related_objects([post], "channels")
+    actions.SUBMIT.ensure(by, post)
     channel_objs = list(post.channels.all())
-    if by.id != post.author_id:
-        ensure_perm_on_channels(user=by, channel_ids=[c.id for c in channel_objs], codename=ChannelPerm.DRAFT)
     if rules_acknowledged is not None:
         post.rules_acknowledged = bool(rules_acknowledged)
     texts = post.texts_dict()
     fields = ["rules_acknowledged", "lane", "escalation", "escalation_reason", "submitted_at"]
-    if post.lane.kind == LaneKind.CONVERSATION:
-        rules = [e for e in post.lane.escalations.all() if e.enabled]
-        found = guidelines.escalation_for(
-            rules=[guidelines.Rule(kind=e.kind, params=e.params) for e in rules],
-            texts=texts,
-            reasons=[e.reason for e in rules],
-        )
-        if found:
-            reason = found.as_data()
-            target = post.lane.escalate_to or Lane.objects.filter(
-                organisation_id=post.organisation_id, kind=LaneKind.OFFICIAL
-            ).order_by("id").first()
-            if target is not None:
-                from_lane = post.lane.slug
-                post.lane = Lane.objects.prefetch_related("guidelines", "steps").get(id=target.id)
-                post.escalation = reason
-                post.escalation_reason = ""
-                audit_record(
-                    owner=post, verb="escalated", actor=by, from_state=post.state, to_state=post.state,
-                    data={"from_lane": from_lane, "to_lane": post.lane.slug, "escalation": reason},
-                )
-                outbox_emit(topic="post.escalated", organisation_id=post.organisation_id, post_id=post.id,
-                            payload={"post_id": post.id, "escalation": reason})
+    _escalate(post, by=by, texts=texts)
     caretaker_route(post, by=by, texts=texts, channel_ids={c.id for c in channel_objs})
     results = run_checks(post, texts=texts, channels=channel_objs)
     post.checks = [r.as_data() for r in results]
@@ -288,25 +286,19 @@ def post_submit(*, post_id: int, by, version: int | None = None, rules_acknowled
 
 
 @transaction.atomic
-def post_withdraw(*, post_id: int, by, version: int | None = None, comment: str = "") -> Post:
+def post_withdraw(*, post_id: int, by: User, version: int | None = None, comment: str = "") -> Post:
     """The author (or a channel manager) takes the post back before publishing → withdrawn."""
     post = post_get_for_update(post_id=post_id, user=by)
     ensure_version(post, version)
-    ensure_transition(post, to=PostState.WITHDRAWN)
-    if by.id != post.author_id:
-        ensure_channel_perm(user=by, post=post, codename=ChannelPerm.MANAGE)
-    from_state = post.state
-    post.state = PostState.WITHDRAWN
+    actions.WITHDRAW.ensure(by, post)
     post.current_step = None
-    audit_record(owner=post, verb="withdrawn", actor=by, from_state=from_state, to_state=post.state,
-                 data={"comment": comment} if comment else {})
-    outbox_emit(topic="post.withdrawn", organisation_id=post.organisation_id, post_id=post.id, payload={"post_id": post.id})
-    save_post(post)
+    transition(post, to=ACTION_TO[Action.WITHDRAW], by=by, verb="withdrawn", topic="post.withdrawn",
+               data={"comment": comment} if comment else {})
     return post
 
 
 @transaction.atomic
-def post_publish_urgent(*, post_id: int, by, reason: str, version: int | None = None) -> Post:
+def post_publish_urgent(*, post_id: int, by: User, reason: str, version: int | None = None) -> Post:
     """Break glass: skip the remaining steps and publish now. Needs the lane to allow it and the
     publish-urgent permission on every channel; still requires every required language and no
     blocking guideline. Opens a retrospective review by someone else; counted as a bypass."""
@@ -318,10 +310,7 @@ def post_publish_urgent(*, post_id: int, by, reason: str, version: int | None = 
         raise TextTooLong(params=params, errors={"reason": [Message("text.too_long", params)]})
     post = post_get_for_update(post_id=post_id, user=by)
     ensure_version(post, version)
-    ensure_state(post, allowed=URGENT_FROM, action="publish_urgent")
-    if not post.lane.allow_urgent:
-        raise NotPermitted(code="urgent_not_allowed")
-    ensure_channel_perm(user=by, post=post, codename=ChannelPerm.PUBLISH_URGENT)
+    actions.PUBLISH_URGENT.ensure(by, post)
     texts = post.texts_dict()
     results = run_checks(post, texts=texts, channels=list(post.channels.all()))
     post.checks = [r.as_data() for r in results]
@@ -344,7 +333,7 @@ def post_publish_urgent(*, post_id: int, by, reason: str, version: int | None = 
 
 
 @transaction.atomic
-def post_create_and_submit(**create_kwargs) -> Post:
+def post_create_and_submit(**create_kwargs: Any) -> Post:
     """"Save and submit" in one transaction: post_create, then post_submit. Nothing is kept when
     either half fails (a blocking guideline leaves no draft behind)."""
     post = post_create(**create_kwargs)
@@ -352,22 +341,21 @@ def post_create_and_submit(**create_kwargs) -> Post:
 
 
 @transaction.atomic
-def post_edit_and_submit(*, post_id: int, by, version: int | None = None, **edit_kwargs) -> Post:
+def post_edit_and_submit(*, post_id: int, by: User, version: int | None = None, **edit_kwargs: Any) -> Post:
     """Edit then submit in one transaction (see post_edit and post_submit)."""
     post = post_edit(post_id=post_id, by=by, version=version, **edit_kwargs)
     return post_submit(post_id=post.id, by=by, version=post.version)
 
 
-def reply_send(*, inbound_id: int, by, text: str, language: str, rules_acknowledged: bool) -> Post:
+@transaction.atomic
+def reply_send(*, inbound_id: int, by: User, text: str, language: str, rules_acknowledged: bool) -> Post:
     """Answer a citizen message in one go. In a conversation lane with no blocking step the reply
-    comes back approved (published right after commit); an escalated one comes back in review."""
+    comes back approved (published right after commit); an escalated one comes back in review.
+    The message is locked and actions.REPLY asked first (NotFound, NotPermitted)."""
+    msg = InboundMessage.objects.select_for_update().filter(id=inbound_id).first()
+    if msg is None:
+        raise NotFound(code="not_found.message")
+    ensure_same_org(user=by, organisation_id=msg.organisation_id)
+    actions.REPLY.ensure(by, msg)
     return post_create_and_submit(author=by, kind=PostKind.REPLY, in_reply_to=inbound_id,
                                   texts={language: text}, rules_acknowledged=rules_acknowledged)
-
-
-def post_get(*, post_id: int, user) -> Post:
-    post = Post.objects.filter(id=post_id).first()
-    if post is None:
-        raise NotFound(code="not_found.post")
-    ensure_same_org(user=user, organisation_id=post.organisation_id)
-    return post

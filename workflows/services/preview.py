@@ -4,25 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from accounts.models import User
+
 from .. import guidelines
-from ..constants import (
-    ALLOWED_TRANSITIONS,
-    EDITABLE_STATES,
-    STEP_PERMISSION,
-    URGENT_FROM,
-    ChannelPerm,
-    LaneKind,
-    PostKind,
-    PostState,
-    PublicationStatus,
-    StepKind,
-    Verdict,
-)
 from ..limits import TEXT_MAX
 from ..models import Channel, InboundMessage, Lane, Post
-from ..permissions import has_perm_on_all
-from .common import is_team_member
-from .four_eyes import approval_scope
+from . import actions
+from .lanes import escalation_of, missing_languages, route_lane_or_none
 
 
 @dataclass
@@ -40,7 +28,7 @@ class Preview:
 
 def preview_checks(
     *,
-    user,
+    user: User,
     kind: str,
     texts: dict[str, str],
     channels: list[str] | None = None,
@@ -64,9 +52,7 @@ def preview_checks(
     if not slugs and inbound is not None:
         slugs = [inbound.channel.slug]
     chans = list(Channel.objects.filter(slug__in=slugs, organisation_id=org_id, is_active=True))
-    wanted = LaneKind.CONVERSATION if kind == PostKind.REPLY else LaneKind.OFFICIAL
-    lanes = Lane.objects.filter(organisation_id=org_id).prefetch_related("guidelines", "steps", "escalations")
-    chosen = (lanes.filter(slug=lane).first() if lane else None) or lanes.filter(kind=wanted).order_by("id").first()
+    chosen = route_lane_or_none(organisation_id=org_id, kind=kind, lane_slug=lane)
     lengths: dict[str, tuple[int, int | None]] = {}
     for lang, body in texts.items():
         limits = [c.char_limit for c in chans if lang in c.languages]
@@ -74,13 +60,7 @@ def preview_checks(
     if chosen is None or any(n > TEXT_MAX for n, _limit in lengths.values()):
         # Over the hard cap no rule runs: the submit will be refused with text_too_long anyway.
         return Preview(results=[], lengths=lengths)
-    escalation = None
-    if chosen.kind == LaneKind.CONVERSATION:
-        rules = [e for e in chosen.escalations.all() if e.enabled]
-        escalation = guidelines.escalation_for(
-            rules=[guidelines.Rule(kind=e.kind, params=e.params) for e in rules],
-            texts=texts, reasons=[e.reason for e in rules],
-        )
+    escalation = escalation_of(chosen, texts=texts)
     draft = Post(lane=chosen, kind=kind, in_reply_to=inbound, rules_acknowledged=bool(rules_acknowledged))
     results = run_checks(draft, texts={k: v for k, v in texts.items() if v}, channels=chans, lane=chosen)
     return Preview(results=results, lengths=lengths, escalation=escalation, lane=chosen)
@@ -88,10 +68,13 @@ def preview_checks(
 
 @dataclass
 class Actions:
-    """What the viewer may try. A hint for which buttons to show, never a permission check."""
+    """Which forms the post page shows: each field is the answer of the action's own check
+    (workflows/services/actions.py), never a copy of its rule. The service still decides when
+    the form is posted (the same check, under the row lock)."""
 
     edit: bool = False
     submit: bool = False
+    #: request changes or reject (the review form)
     review: bool = False
     approve: bool = False
     translate: bool = False
@@ -109,44 +92,22 @@ class Actions:
         return any((self.edit, self.submit, self.review, self.translate, self.withdraw, self.urgent, self.retry))
 
 
-def post_actions_for(*, post: Post, user) -> Actions:
-    """Mirror of the services' preconditions (state, authorship, team, channel permissions) to
-    decide which forms to show. The service still decides when the form is posted."""
-    from .engine import required_languages
-
-    acts = Actions()
-    state = post.state
-    channel_ids = [c.id for c in post.channels.all()]
-    is_author = user.id == post.author_id
-
-    def perm(codename: str) -> bool:
-        return has_perm_on_all(user=user, codename=codename, channel_ids=channel_ids)
-
-    if state in EDITABLE_STATES:
-        acts.edit = acts.submit = is_author or perm(ChannelPerm.DRAFT)
-    step = post.current_step
-    if state == PostState.IN_REVIEW and step is not None and not is_author and is_team_member(user=user, team=step.team):
-        if perm(STEP_PERMISSION[StepKind(step.kind)]):
-            already = any(
-                d.step_id == step.id and d.reviewer_id == user.id and d.verdict == Verdict.APPROVE
-                and d.invalidated_at is None for d in post.decisions.all()
-            )
-            acts.review = True
-            if step.kind == StepKind.TRANSLATION:
-                acts.translate = True
-                have = {t.language for t in post.texts.all()}
-                acts.missing_languages = [lang for lang in required_languages(post) if lang not in have]
-            # Four eyes by contribution: the very rule post_approve applies (four_eyes.py).
-            scope = approval_scope(post=post, user=user, step=step)
-            acts.approve_refusal = scope.refusal
-            # Completing a translation step needs every required language first.
-            acts.approve = not already and not acts.missing_languages and scope.allowed
-    if PostState.WITHDRAWN in ALLOWED_TRANSITIONS[PostState(state)]:
-        acts.withdraw = is_author or perm(ChannelPerm.MANAGE)
-    if state in URGENT_FROM and post.lane.allow_urgent:
-        acts.urgent = perm(ChannelPerm.PUBLISH_URGENT)
-    if state == PostState.FAILED:
-        acts.retry = is_author or perm(ChannelPerm.PUBLISH) or (post.urgent and perm(ChannelPerm.PUBLISH_URGENT))
-    if any(p.status == PublicationStatus.UNKNOWN for p in post.publications.all()):
-        acts.resolve = perm(ChannelPerm.PUBLISH)
+def post_actions_for(*, post: Post, user: User) -> Actions:
+    """Ask each action's check (actions.py) which forms to show `user` on `post`."""
+    acts = Actions(
+        edit=actions.EDIT.allowed(user, post),
+        submit=actions.SUBMIT.allowed(user, post),
+        review=actions.REQUEST_CHANGES.allowed(user, post),
+        translate=actions.TRANSLATE.allowed(user, post),
+        withdraw=actions.WITHDRAW.allowed(user, post),
+        urgent=actions.PUBLISH_URGENT.allowed(user, post),
+        retry=actions.RETRY.allowed(user, post),
+        resolve=bool(actions.resolvable(user=user, post=post)),
+    )
+    if acts.review:
+        refusal = actions.APPROVE.check(user, post)
+        acts.approve = refusal is None
+        acts.approve_refusal = refusal.code if refusal is not None else ""
+    if acts.translate:
+        acts.missing_languages = missing_languages(post, (t.language for t in post.texts.all()))
     return acts

@@ -2,29 +2,30 @@
 retry. Sending itself (claiming a Publication, calling the adapter) lives in delivery.py."""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
+
 from ..constants import (
-    ChannelPerm,
+    ACTION_TO,
+    Action,
     InboundStatus,
     PartialFailurePolicy,
     PostState,
     PublicationStatus,
 )
-from ..exceptions import GuidelineViolation, NotPermitted
-from ..models import InboundMessage, Lane, Post, Publication
-from .audit import audit_defer, audit_flush_many, audit_record
+from ..exceptions import GuidelineViolation
+from ..models import Channel, InboundMessage, Lane, Post, Publication
+from . import actions
+from .audit import audit_record
 from .caretaker import caretaker_hold, caretaker_hold_period, periods_active
-from .common import (
-    ensure_channel_perm,
-    ensure_state,
-    ensure_transition,
-    ensure_version,
-    post_get_for_update,
-)
-from .engine import recheck_text, save_post, save_posts
-from .outbox import outbox_emit, outbox_emit_many
+from .common import ensure_version, post_get_for_update
+from .engine import recheck_text, save_post, transition, transition_many
+from .outbox import outbox_emit
 from .signatures import signed_body, speaks_as_person
 
 
@@ -42,7 +43,7 @@ def _lock(post_id: int) -> Post | None:
 
 
 @transaction.atomic
-def post_publish_start(*, post_id: int, now=None) -> list[int]:
+def post_publish_start(*, post_id: int, now: datetime | None = None) -> list[int]:
     """approved (or scheduled and due) → publishing. Creates one Publication per (channel,
     language the channel speaks and the post has text in); returns their ids. Idempotent: a post
     already publishing returns its pending publications; any other state returns []."""
@@ -52,7 +53,7 @@ def post_publish_start(*, post_id: int, now=None) -> list[int]:
 
 
 @transaction.atomic
-def posts_publish_start(*, post_ids: list[int], now=None) -> list[int]:
+def posts_publish_start(*, post_ids: list[int], now: datetime | None = None) -> list[int]:
     """post_publish_start for many posts in one transaction (issue 14): the rows locked together
     (id order) with their texts, channels and lanes' rules; the caretaker periods read once per
     organisation; each post's transition audited on its own chain. The publications, the audit
@@ -66,14 +67,12 @@ def posts_publish_start(*, post_ids: list[int], now=None) -> list[int]:
     periods: dict[int, list] = {}
     pubs: list[Publication] = []
     ready: list[Post] = []
+    counts: dict[int, int] = {}
     for post in posts:
         post.lane = lanes.setdefault(post.lane_id, post.lane)  # lane_steps is read once per lane
         if post.state == PostState.APPROVED and post.scheduled_at and post.scheduled_at > now:
-            ensure_transition(post, to=PostState.SCHEDULED)
-            post.state = PostState.SCHEDULED
-            audit_record(owner=post, verb="scheduled", from_state=PostState.APPROVED, to_state=post.state,
-                         data={"scheduled_at": post.scheduled_at.isoformat()})
-            save_post(post)
+            transition(post, to=PostState.SCHEDULED, verb="scheduled",
+                       data={"scheduled_at": post.scheduled_at.isoformat()})
             continue
         if post.state not in (PostState.APPROVED, PostState.SCHEDULED):
             continue
@@ -88,29 +87,30 @@ def posts_publish_start(*, post_ids: list[int], now=None) -> list[int]:
             continue
         if not _text_still_allowed(post):
             continue
-        texts = post.texts_dict()
         channels = list(post.channels.all())
-        mine = [
-            Publication(
-                post=post, channel=channel, language=lang,
-                body=signed_body(post, channel, language=lang, text=texts[lang]),
-                idempotency_key=idempotency_key(post_id=post.id, channel_id=channel.id, language=lang),
-            )
-            for channel in channels for lang in channel.languages if lang in texts
-        ]
+        mine = _publications_of(post, channels)
         pubs += mine
-        from_state = post.state
-        post.state = PostState.PUBLISHING
+        counts[post.id] = len(mine)
         post.spoken_as_person = speaks_as_person(post, channels)
-        audit_defer(post)
-        audit_record(owner=post, verb="publishing", from_state=from_state, to_state=post.state,
-                     data={"publications": len(mine)})
         ready.append(post)
     if pubs:
         Publication.objects.bulk_create(pubs, ignore_conflicts=True)
-    audit_flush_many(ready)
-    save_posts(ready, fields=["spoken_as_person"])
+    transition_many(ready, to=PostState.PUBLISHING, verb="publishing",
+                    data=lambda p: {"publications": counts[p.id]}, fields=["spoken_as_person"])
     return [p.id for p in ready]
+
+
+def _publications_of(post: Post, channels: list[Channel]) -> list[Publication]:
+    """One Publication (unsaved) per channel and language the channel speaks and the post has."""
+    texts = post.texts_dict()
+    return [
+        Publication(
+            post=post, channel=channel, language=lang,
+            body=signed_body(post, channel, language=lang, text=texts[lang]),
+            idempotency_key=idempotency_key(post_id=post.id, channel_id=channel.id, language=lang),
+        )
+        for channel in channels for lang in channel.languages if lang in texts
+    ]
 
 
 def _text_still_allowed(post: Post) -> bool:
@@ -157,20 +157,14 @@ def posts_mark_published(*, post_ids: list[int]) -> dict[int, Post]:
     ready = [p for p in publishing if p.id not in unsent]
     now = timezone.now()
     for post in ready:
-        audit_defer(post)
-        post.state = PostState.PUBLISHED
         post.published_at = now
-        audit_record(owner=post, verb="published", from_state=PostState.PUBLISHING, to_state=post.state,
-                     data={"urls": urls[post.id]})
-    audit_flush_many(ready)
     answered = [p.in_reply_to_id for p in ready if p.in_reply_to_id]
     if answered:
         InboundMessage.objects.filter(id__in=answered, first_response_at__isnull=True).update(first_response_at=now)
         InboundMessage.objects.filter(id__in=answered).exclude(status=InboundStatus.DISMISSED).update(
             status=InboundStatus.REPLIED)
-    outbox_emit_many([{"topic": "post.published", "organisation_id": p.organisation_id, "post_id": p.id,
-                       "payload": {"post_id": p.id}} for p in ready])
-    save_posts(ready, fields=["published_at"])
+    transition_many(ready, to=PostState.PUBLISHED, verb="published", data=lambda p: {"urls": urls[p.id]},
+                    topic="post.published", fields=["published_at"])
     return {p.id: p for p in posts}
 
 
@@ -181,16 +175,12 @@ def post_mark_failed(*, post_id: int, error: str) -> Post | None:
     post = _lock(post_id)
     if post is None or post.state != PostState.PUBLISHING:
         return post
-    post.state = PostState.FAILED
-    audit_record(owner=post, verb="failed", from_state=PostState.PUBLISHING, to_state=post.state,
-                 data={"error": error[:2000]})
-    outbox_emit(topic="post.failed", organisation_id=post.organisation_id, post_id=post.id,
-                payload={"post_id": post.id, "error": error[:500]})
-    save_post(post)
+    transition(post, to=PostState.FAILED, verb="failed", data={"error": error[:2000]},
+               topic="post.failed", payload={"post_id": post.id, "error": error[:500]})
     return post
 
 
-def _languages(pubs) -> str:
+def _languages(pubs: Any) -> str:
     return ", ".join(sorted({f"{p.language} ({p.channel.slug})" for p in pubs}))
 
 
@@ -240,20 +230,17 @@ def _fail_partly(*, post_id: int, error: str, live: list[int], retracted: list[i
     if retracted:
         audit_record(owner=post, verb="publications_retracted", from_state=post.state, to_state=post.state,
                      data={"publications": retracted, "reason": "partial_failure_policy=retract"})
-    post.state = PostState.FAILED
     post.partly_published = bool(live)
-    audit_record(owner=post, verb="failed", from_state=PostState.PUBLISHING, to_state=post.state,
-                 data={"error": error[:2000], "live_publications": live, "retracted_publications": retracted})
-    outbox_emit(topic="post.failed", organisation_id=post.organisation_id, post_id=post.id,
-                payload={"post_id": post.id, "error": error[:500]})
     if live:
         outbox_emit(topic="post.partially_published", organisation_id=post.organisation_id, post_id=post.id,
                     payload={"post_id": post.id, "live_publications": live, "error": error[:500]})
-    save_post(post, fields=["partly_published"])
+    transition(post, to=PostState.FAILED, verb="failed", fields=["partly_published"],
+               data={"error": error[:2000], "live_publications": live, "retracted_publications": retracted},
+               topic="post.failed", payload={"post_id": post.id, "error": error[:500]})
     return post
 
 
-def post_retract(*, post_id: int, by, version: int | None = None) -> Post:
+def post_retract(*, post_id: int, by: User, version: int | None = None) -> Post:
     """Delete what a post published (a published post, or a failed one holding live languages):
     each sent publication is retracted through its adapter (status retracted), audited. Needs
     the publish permission on the post's channels. A published post becomes `retracted`; a
@@ -265,11 +252,8 @@ def post_retract(*, post_id: int, by, version: int | None = None) -> Post:
     with transaction.atomic():
         post = post_get_for_update(post_id=post_id, user=by)
         ensure_version(post, version)
-        ensure_channel_perm(user=by, post=post, codename=ChannelPerm.PUBLISH)
-        ensure_state(post, allowed={PostState.PUBLISHED, PostState.FAILED}, action="retract")
+        actions.RETRACT.ensure(by, post)
         pubs = list(post.publications.select_related("channel").filter(status=PublicationStatus.SENT))
-        if not pubs:
-            raise InvalidTransition(code="retract.nothing_live")
     done, problems = [], []
     for pub in pubs:  # outside any transaction: the platform is slow and may fail
         try:
@@ -282,17 +266,14 @@ def post_retract(*, post_id: int, by, version: int | None = None) -> Post:
             done.append(pub.id)
     with transaction.atomic():
         post = post_get_for_update(post_id=post_id, user=by)
-        from_state = post.state
         left = post.publications.filter(status=PublicationStatus.SENT).exists()
         if done:
-            if post.state == PostState.PUBLISHED and not left:
-                post.state = PostState.RETRACTED
-            post.partly_published = post.state == PostState.FAILED and left
-            audit_record(owner=post, verb="retracted", actor=by, from_state=from_state, to_state=post.state,
-                         data={"publications": done, "problems": problems})
-            outbox_emit(topic="post.retracted", organisation_id=post.organisation_id, post_id=post.id,
-                        payload={"post_id": post.id, "publications": done})
-            save_post(post, fields=["partly_published"])
+            to = PostState.RETRACTED if post.state == PostState.PUBLISHED and not left else PostState(post.state)
+            post.partly_published = to == PostState.FAILED and left
+            # A failed post that keeps its state is not a transition the table lists: it stays.
+            transition(post, to=to, by=by, verb="retracted", fields=["partly_published"], topic="post.retracted",
+                       data={"publications": done, "problems": problems},
+                       payload={"post_id": post.id, "publications": done}, same_state_ok=True)
     if problems:
         from ..exceptions import InvalidTransition
 
@@ -300,28 +281,14 @@ def post_retract(*, post_id: int, by, version: int | None = None) -> Post:
     return post
 
 
-def ensure_can_retry(*, user, post: Post) -> None:
-    """Who may retry a failed post: its author, anyone with the publish permission on every
-    channel, and — for a post published urgently — anyone who may publish urgently there (they
-    could publish it in the first place). Raises NotPermitted."""
-    try:
-        ensure_channel_perm(user=user, post=post, codename=ChannelPerm.PUBLISH)
-    except NotPermitted:
-        if not post.urgent:
-            raise
-        ensure_channel_perm(user=user, post=post, codename=ChannelPerm.PUBLISH_URGENT)
-
-
 @transaction.atomic
-def post_retry(*, post_id: int, by, version: int | None = None) -> Post:
+def post_retry(*, post_id: int, by: User, version: int | None = None) -> Post:
     """failed → publishing: failed publications go back to pending (sent ones are never resent;
     ones whose outcome is unknown stay for a person to reconcile). Needs publish permission or
     authorship. Enqueues post.publish."""
     post = post_get_for_update(post_id=post_id, user=by)
     ensure_version(post, version)
-    ensure_state(post, allowed={PostState.FAILED}, action="retry")
-    if by.id != post.author_id:
-        ensure_can_retry(user=by, post=post)
+    actions.RETRY.ensure(by, post)
     reset = post.publications.filter(status=PublicationStatus.FAILED).update(
         status=PublicationStatus.PENDING, next_attempt_at=None, attempts=0, claimed_at=None, claimed_by="",
         first_attempt_at=None,
@@ -336,28 +303,24 @@ def post_retry(*, post_id: int, by, version: int | None = None) -> Post:
         pub.save()
         reset += 1
     post.partly_published = False
-    post.state = PostState.PUBLISHING
-    audit_record(owner=post, verb="retried", actor=by, from_state=PostState.FAILED, to_state=post.state,
-                 data={"publications_reset": reset})
-    outbox_emit(topic="post.publish", organisation_id=post.organisation_id, post_id=post.id, payload={"post_id": post.id})
-    save_post(post)
+    transition(post, to=ACTION_TO[Action.RETRY], by=by, verb="retried", data={"publications_reset": reset},
+               topic="post.publish")
     return post
 
 
 @transaction.atomic
-def publication_resolve(*, publication_id: int, by, sent: bool, url: str = "", external_id: str = "") -> Publication:
+def publication_resolve(*, publication_id: int, by: User, sent: bool, url: str = "", external_id: str = "") -> Publication:
     """A person settles a publication whose outcome was unknown, after checking the platform:
     unknown → sent (with its URL) or → failed (so that post_retry sends it). Needs the publish
     permission on the post's channels. Raises NotFound, NotPermitted, InvalidTransition."""
-    from ..exceptions import InvalidTransition, NotFound
+    from ..exceptions import NotFound
 
     pub = Publication.objects.select_for_update().filter(id=publication_id).first()
     if pub is None:
         raise NotFound(code="not_found.publication")
     post = post_get_for_update(post_id=pub.post_id, user=by)
-    ensure_channel_perm(user=by, post=post, codename=ChannelPerm.PUBLISH)
-    if pub.status != PublicationStatus.UNKNOWN:
-        raise InvalidTransition(code="not_unknown")
+    pub.post = post
+    actions.RESOLVE.ensure(by, pub)
     if sent:
         from .delivery import safe_url
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -29,7 +30,7 @@ def queue_for(topic: str) -> str:
     return "publish" if topic in topics.PUBLISH else "notify"
 
 
-def _fan_out(events: list[OutboxEvent], *, now, lease_until) -> list[OutboxEvent]:
+def _fan_out(events: list[OutboxEvent], *, now: datetime, lease_until: datetime) -> list[OutboxEvent]:
     """Webhook deliveries for events relayed for the first time (attempts == 0)."""
     fresh = [e for e in events if e.attempts == 0 and e.topic not in topics.INTERNAL and e.organisation_id]
     if not fresh:
@@ -52,7 +53,7 @@ def _fan_out(events: list[OutboxEvent], *, now, lease_until) -> list[OutboxEvent
     return OutboxEvent.objects.bulk_create(children) if children else []
 
 
-def relay_claim(*, batch: int | None = None, now=None) -> list[tuple[int, str]]:
+def relay_claim(*, batch: int | None = None, now: datetime | None = None) -> list[tuple[int, str]]:
     """Claim and lease up to `batch` due events (SKIP LOCKED); returns [(event_id, topic)],
     webhook deliveries included. Commits before returning: nothing here talks to the broker."""
     now = now or timezone.now()
@@ -132,7 +133,7 @@ def _units(claimed: list[tuple[int, str]], *, batched: bool) -> list[tuple[list[
     return units
 
 
-def relay_outbox(*, batch: int | None = None, now=None, enqueue=None) -> int:
+def relay_outbox(*, batch: int | None = None, now: datetime | None = None, enqueue: Callable[..., Any] | None = None) -> int:
     """Relay one batch of due events to Celery; returns how many were enqueued.
 
     Events go out in chunks (one `handle_events` task per PUBLISH_BATCH_SIZE events of a queue;
@@ -232,7 +233,7 @@ def events_handle(*, event_ids: list[int], worker: str = "") -> dict[str, int]:
     return counts
 
 
-def outbox_prune(*, now=None, chunk: int = 5000) -> int:
+def outbox_prune(*, now: datetime | None = None, chunk: int = 5000) -> int:
     """Delete events dispatched more than OUTBOX_RETENTION_DAYS ago (the audit trail keeps the
     history). Returns how many were deleted."""
     now = now or timezone.now()
@@ -245,7 +246,7 @@ def outbox_prune(*, now=None, chunk: int = 5000) -> int:
         total += OutboxEvent.objects.filter(id__in=ids).delete()[0]
 
 
-def outbox_lag(*, now=None) -> dict:
+def outbox_lag(*, now: datetime | None = None) -> dict:
     """Age in seconds of the oldest event due and not dispatched (0 when none), and the count."""
     now = now or timezone.now()
     row = OutboxEvent.objects.filter(dispatched_at__isnull=True, available_at__lte=now).aggregate(

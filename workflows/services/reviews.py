@@ -7,63 +7,35 @@ from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
+from accounts.models import User
+
 from .. import limits
-from ..constants import (
-    STEP_PERMISSION,
-    ChannelPerm,
-    PostState,
-    ReviewKind,
-    ReviewStatus,
-    ReviewVerdict,
-    StepKind,
-    Verdict,
-)
-from ..exceptions import (
-    Conflict,
-    GuidelineViolation,
-    InvalidInput,
-    NotFound,
-    NotPermitted,
-    TextTooLong,
-)
+from ..constants import ACTION_TO, PostState, ReviewKind, ReviewStatus, ReviewVerdict, Verdict
+from ..exceptions import InvalidInput, NotFound, TextTooLong
 from ..messages import Message
-from ..models import Decision, Post, PostReview
+from ..models import Decision, Post, PostReview, PostText
+from . import actions
+from .actions import ensure_can_review as ensure_can_review  # the rule lives in actions.py
 from .audit import audit_defer, audit_flush, audit_record
 from .common import (
     current_step_of,
-    ensure_channel_perm,
     ensure_same_org,
-    ensure_state,
-    ensure_transition,
     ensure_version,
-    is_team_member,
     post_get_for_update,
     stable_name,
 )
 from .engine import (
     advance,
+    post_lock_for_transition,
     recheck_text,
-    required_languages,
     save_post,
     steps_and_live_approvers,
+    transition,
 )
-from .four_eyes import ensure_may_approve
-from .grants import granted
 from .outbox import outbox_emit
 
 
-def ensure_can_review(*, user, post: Post) -> None:
-    """On the current step's team, not the author, holding the step's permission on every
-    channel. Approving also needs four eyes by contribution (four_eyes.approval_scope)."""
-    step = current_step_of(post)
-    if user.id == post.author_id:
-        raise NotPermitted(code="self_approval")
-    if granted(user=user, post=post, step=step):
-        return  # an outside invitation for this step stands in for team and permission (grants.py)
-    ensure_channel_perm(user=user, post=post, codename=STEP_PERMISSION[StepKind(step.kind)], team=step.team)
-
-
-def _decide(post: Post, *, by, verdict: str, comment: str, texts) -> Decision:
+def _decide(post: Post, *, by: User, verdict: str, comment: str, texts: list[PostText]) -> Decision:
     """Record the decision, bound to every text version it saw (editing any of them voids it).
     The caller holds the post's row lock, so no other transaction can decide on this post
     meanwhile; the partial unique constraint is the database's backstop."""
@@ -74,7 +46,7 @@ def _decide(post: Post, *, by, verdict: str, comment: str, texts) -> Decision:
     )
 
 
-def _clean_comment(comment, *, required: bool) -> str:
+def _clean_comment(comment: object, *, required: bool) -> str:
     if comment is None:
         comment = ""
     if not isinstance(comment, str):
@@ -89,35 +61,22 @@ def _clean_comment(comment, *, required: bool) -> str:
 
 
 @transaction.atomic
-def post_approve(*, post_id: int, by, comment: str = "", version: int | None = None) -> Post:
+def post_approve(*, post_id: int, by: User, comment: str = "", version: int | None = None) -> Post:
     """Record `by`'s approval of the current step; when its quorum is met the post enters the
     next unmet step or becomes approved. Raises NotPermitted, InvalidTransition / Conflict
     (not in review, stale version, already approved), GuidelineViolation (translation step with
     a required language missing). Enqueues post.step_entered or post.approved."""
     comment = _clean_comment(comment, required=False)
-    post = post_get_for_update(post_id=post_id, user=by)
+    post = post_lock_for_transition(post_id=post_id, user=by, revisions=True)
     ensure_version(post, version)
-    ensure_state(post, allowed={PostState.IN_REVIEW}, action="approve")
     prefetch_related_objects([post], "texts")  # read once: the sign-off check and the decision share them
-    ensure_can_review(user=by, post=post)
     texts = list(post.texts.all())
     languages = {t.language for t in texts}
-    step = current_step_of(post)
-    covered = ensure_may_approve(post=post, user=by, step=step, texts=texts)
-    if step.kind == StepKind.TRANSLATION:
-        missing = [lang for lang in required_languages(post) if lang not in languages]
-        if missing:
-            raise GuidelineViolation(
-                code="translation.missing", params={"languages": missing},
-                violations=[{"rule": "languages_present", "severity": "block", "ok": False,
-                             "code": "languages_present.missing", "params": {"languages": [m]},
-                             "language": m, "field": f"texts.{m}"} for m in missing],
-            )
     # One query for the lane's steps and who approved each (PostgreSQL); the audit events of
     # this approval are written in one INSERT: approve stays within 10 statements (issue 14).
-    approvers = steps_and_live_approvers(post)
-    if by.id in approvers.get(step.id, ()):
-        raise Conflict(code="already_approved")
+    approvers = steps_and_live_approvers(post) if post.state == PostState.IN_REVIEW else {}
+    covered = actions.APPROVE.ensure(by, post, texts=texts, approvers=approvers)
+    step = current_step_of(post)
     # Approval is bound to the exact text it saw: the guidelines run again on that text.
     post.checks = [r.as_data() for r in recheck_text(post, texts={t.language: t.body for t in texts})]
     decision = _decide(post, by=by, verdict=Verdict.APPROVE, comment=comment, texts=texts)
@@ -132,40 +91,35 @@ def post_approve(*, post_id: int, by, comment: str = "", version: int | None = N
     return post
 
 
-def _close_with(post_id: int, *, by, comment, version, verdict: str, to: PostState, verb: str, topic: str) -> Post:
+def _close_with(post_id: int, *, by: User, comment: str, version: int | None, action: actions.WorkflowAction,
+                verdict: str, verb: str, topic: str) -> Post:
     comment = _clean_comment(comment, required=True)
     post = post_get_for_update(post_id=post_id, user=by)
     ensure_version(post, version)
-    ensure_state(post, allowed={PostState.IN_REVIEW},
-                 action={"changes_requested": "request_changes", "rejected": "reject"}.get(verb, verb))
-    ensure_can_review(user=by, post=post)
-    ensure_transition(post, to=to)
+    action.ensure(by, post)
+    to = ACTION_TO[action.name]
     step = current_step_of(post)
     decision = _decide(post, by=by, verdict=verdict, comment=comment, texts=list(post.texts.all()))
-    from_state = post.state
-    post.state = to
     if to == PostState.REJECTED:
         post.current_step = None
-    audit_record(owner=post, verb=verb, actor=by, from_state=from_state, to_state=to,
-                 data={"step_id": step.id, "step": stable_name(step), "decision_id": decision.id, "comment": comment})
-    outbox_emit(topic=topic, organisation_id=post.organisation_id, post_id=post.id,
-                payload={"post_id": post.id, "decision_id": decision.id})
-    save_post(post)
+    transition(post, to=to, by=by, verb=verb, topic=topic,
+               data={"step_id": step.id, "step": stable_name(step), "decision_id": decision.id, "comment": comment},
+               payload={"post_id": post.id, "decision_id": decision.id})
     return post
 
 
 @transaction.atomic
-def post_request_changes(*, post_id: int, by, comment: str, version: int | None = None) -> Post:
+def post_request_changes(*, post_id: int, by: User, comment: str, version: int | None = None) -> Post:
     """Send the post back to its author (→ changes_requested). Comment required."""
-    return _close_with(post_id, by=by, comment=comment, version=version, verdict=Verdict.REQUEST_CHANGES,
-                       to=PostState.CHANGES_REQUESTED, verb="changes_requested", topic="post.changes_requested")
+    return _close_with(post_id, by=by, comment=comment, version=version, action=actions.REQUEST_CHANGES,
+                       verdict=Verdict.REQUEST_CHANGES, verb="changes_requested", topic="post.changes_requested")
 
 
 @transaction.atomic
-def post_reject(*, post_id: int, by, comment: str, version: int | None = None) -> Post:
+def post_reject(*, post_id: int, by: User, comment: str, version: int | None = None) -> Post:
     """Refuse the post for good (→ rejected). Comment required."""
-    return _close_with(post_id, by=by, comment=comment, version=version, verdict=Verdict.REJECT,
-                       to=PostState.REJECTED, verb="rejected", topic="post.rejected")
+    return _close_with(post_id, by=by, comment=comment, version=version, action=actions.REJECT,
+                       verdict=Verdict.REJECT, verb="rejected", topic="post.rejected")
 
 
 @transaction.atomic
@@ -187,34 +141,11 @@ def review_open_spot_check(*, post_id: int) -> PostReview | None:
     return review
 
 
-def review_check(*, review: PostReview, post: Post, user) -> None:
-    """May `user` complete this review now? Raises Conflict (already done), NotPermitted (the
-    author, whoever broke the glass, or not on the review's team / without the review permission
-    when it has no team). The post page and the service ask this same check."""
-    if review.status != ReviewStatus.OPEN:
-        raise Conflict(code="review_done")
-    if user.id in (review.excluded_users or []) or user.id == post.author_id:
-        raise NotPermitted(code="self_review")
-    if review.team_id is not None:
-        if not is_team_member(user=user, team=review.team):
-            raise NotPermitted(code="not_review_team")
-    else:
-        ensure_channel_perm(user=user, post=post, codename=ChannelPerm.REVIEW)
-
-
-def review_may_complete(*, review: PostReview, post: Post, user) -> bool:
-    try:
-        review_check(review=review, post=post, user=user)
-    except (Conflict, NotPermitted):
-        return False
-    return True
-
-
 @transaction.atomic
-def review_complete(*, review_id: int, by, verdict: str, comment: str = "") -> PostReview:
+def review_complete(*, review_id: int, by: User, verdict: str, comment: str = "") -> PostReview:
     """Close a spot-check or retrospective review with a verdict: `fine`, or `follow_up` (a comment
     is then required). → done: it leaves every queue. Raises NotFound (no such review, or another
-    organisation's), InvalidInput, NotPermitted and Conflict (see review_check). Audited as
+    organisation's), InvalidInput, NotPermitted and Conflict (see actions.COMPLETE_REVIEW). Audited as
     `<kind>_done`; `follow_up` enqueues review.concern for the author's side."""
     if verdict not in ReviewVerdict.values:
         raise InvalidInput(code="review.invalid_verdict", errors={"verdict": [Message("review.invalid_verdict")]})
@@ -223,7 +154,8 @@ def review_complete(*, review_id: int, by, verdict: str, comment: str = "") -> P
     # Lock the post first, then the review: the order review_open_spot_check takes them in.
     post = post_get_for_update(post_id=found.post_id, user=by)
     review = PostReview.objects.select_for_update(of=("self",)).select_related("team").get(id=found.id)
-    review_check(review=review, post=post, user=by)
+    review.post = post
+    actions.COMPLETE_REVIEW.ensure(by, review)
     ok = verdict == ReviewVerdict.FINE
     review.status = ReviewStatus.DONE
     review.reviewer = by
@@ -240,7 +172,7 @@ def review_complete(*, review_id: int, by, verdict: str, comment: str = "") -> P
     return review
 
 
-def ensure_visible_review(*, review_id: int, user) -> PostReview:
+def ensure_visible_review(*, review_id: int, user: User) -> PostReview:
     review = PostReview.objects.select_related("post", "team").filter(id=review_id).first()
     if review is None:
         raise NotFound(code="not_found.review")

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+
+from accounts.models import User
 
 from ..models import (
     AuditEvent,
@@ -39,7 +42,7 @@ def _chain(org_id: int | None) -> str:
 
 
 def security_record(*, organisation_id: int | None, verb: str, target: dict, before: dict | None = None,
-                    after: dict | None = None, actor=None) -> AuditEvent:
+                    after: dict | None = None, actor: User | None = None) -> AuditEvent:
     """Append one security event: who (`actor`, else the current audit context), what
     (`verb`, `target`), and the values before and after the change."""
     actor = actor if actor is not None else current_actor()
@@ -60,13 +63,13 @@ def _diff(before: dict, after: dict) -> tuple[dict, dict]:
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
 
 
-def _jsonable(value):
+def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
 # --- channels --------------------------------------------------------------------------------
 
-def redact_config(config) -> dict:
+def redact_config(config: Any) -> dict:
     """Adapter settings with anything that looks like a secret value replaced. Names of
     environment variables (`*_env`) are kept: they say where a secret lives, not what it is."""
     if not isinstance(config, dict):
@@ -85,7 +88,7 @@ def redact_config(config) -> dict:
     return _jsonable(out)
 
 
-def safe_url(url) -> str:
+def safe_url(url: Any) -> str:
     """A URL as recorded: credentials in it (user:password@, query values) replaced, the host
     and path kept, so the trail says where data goes without holding a secret."""
     from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -116,7 +119,7 @@ def _channel_target(ch: Channel) -> dict:
     return {"model": "workflows.channel", "id": ch.pk, "slug": ch.slug}
 
 
-def _stash_before(sender, instance, raw=False, update_fields=None, **kwargs):
+def _stash_before(sender: Any, instance: Any, raw: bool = False, update_fields: Any = None, **kwargs: Any) -> None:
     if raw or instance.pk is None:
         instance._audit_before = None
         return
@@ -124,7 +127,7 @@ def _stash_before(sender, instance, raw=False, update_fields=None, **kwargs):
     instance._audit_before = _SNAPSHOTS[sender](old) if old is not None else None
 
 
-def _channel_saved(sender, instance: Channel, created, raw=False, **kwargs):
+def _channel_saved(sender: Any, instance: Channel, created: bool, raw: bool = False, **kwargs: Any) -> None:
     if raw:
         return
     after = channel_snapshot(instance)
@@ -143,14 +146,14 @@ def _channel_saved(sender, instance: Channel, created, raw=False, **kwargs):
                             target=_channel_target(instance), before=b, after=a)
 
 
-def _channel_deleted(sender, instance: Channel, **kwargs):
+def _channel_deleted(sender: Any, instance: Channel, **kwargs: Any) -> None:
     security_record(organisation_id=instance.organisation_id, verb="channel.deleted",
                     target=_channel_target(instance), before=channel_snapshot(instance))
 
 
 # --- channel object permissions (django-guardian's direct tables) ---------------------------
 
-def _perm_event(instance, verb: str) -> None:
+def _perm_event(instance: Any, verb: str) -> None:
     channel: dict = dict(Channel.objects.filter(pk=instance.content_object_id).values("organisation_id", "slug").first() or {})
     perm = Permission.objects.filter(pk=instance.permission_id).values_list("codename", flat=True).first()
     target = {"model": "workflows.channel", "id": instance.content_object_id, "slug": channel.get("slug"),
@@ -170,7 +173,7 @@ def _perm_event(instance, verb: str) -> None:
     security_record(organisation_id=channel.get("organisation_id"), verb=verb, target=target)
 
 
-def _perm_saved(sender, instance, created, raw=False, **kwargs):
+def _perm_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
     if raw:
         return
     if created:
@@ -179,7 +182,7 @@ def _perm_saved(sender, instance, created, raw=False, **kwargs):
         _perm_event(instance, "permission.changed")
 
 
-def _perm_deleted(sender, instance, **kwargs):
+def _perm_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     _perm_event(instance, "permission.revoked")
 
 
@@ -192,7 +195,7 @@ def _team_of(group_id: int) -> dict | None:
     return dict(row) if row else None
 
 
-def _membership_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
+def _membership_changed(sender: Any, instance: Any, action: str, reverse: bool, model: Any, pk_set: Any, **kwargs: Any) -> None:
     from accounts.models import User
 
     if action == "pre_clear":
@@ -218,7 +221,7 @@ def _membership_changed(sender, instance, action, reverse, model, pk_set, **kwar
         security_record(organisation_id=org, verb=verb, target=target)
 
 
-def _global_perms_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
+def _global_perms_changed(sender: Any, instance: Any, action: str, reverse: bool, model: Any, pk_set: Any, **kwargs: Any) -> None:
     """Model-wide permissions given to a user or a group (user.user_permissions, group.permissions)."""
     from accounts.models import User
 
@@ -241,7 +244,7 @@ def _global_perms_changed(sender, instance, action, reverse, model, pk_set, **kw
         holder_model = User if sender is User.user_permissions.through else Group
         holders = list(holder_model.objects.filter(pk__in=ids))
     for perm, holder in zip(perms, holders, strict=True):
-        target = {"model": "auth.permission", "permission": f"{perm.content_type.app_label}.{perm.codename}"}
+        target: dict[str, Any] = {"model": "auth.permission", "permission": f"{perm.content_type.app_label}.{perm.codename}"}
         if isinstance(holder, User):
             target.update(user_id=holder.pk, user=holder.username)
             org = holder.organisation_id
@@ -255,13 +258,13 @@ def _global_perms_changed(sender, instance, action, reverse, model, pk_set, **kw
 _USER_FIELDS = ("username", "is_active", "is_staff", "is_superuser", "organisation_id")
 
 
-def user_snapshot(user) -> dict:
+def user_snapshot(user: User) -> dict:
     snap = {f: getattr(user, f) for f in _USER_FIELDS}
     snap["password"] = user.password  # compared only; never recorded (see _user_saved)
     return snap
 
 
-def _user_saved(sender, instance, created, raw=False, update_fields=None, **kwargs):
+def _user_saved(sender: Any, instance: Any, created: bool, raw: bool = False, update_fields: Any = None, **kwargs: Any) -> None:
     if raw:
         return
     before = getattr(instance, "_audit_before", None)
@@ -279,7 +282,7 @@ def _user_saved(sender, instance, created, raw=False, update_fields=None, **kwar
                         before=b, after=a)
 
 
-def _user_stash(sender, instance, raw=False, update_fields=None, **kwargs):
+def _user_stash(sender: Any, instance: Any, raw: bool = False, update_fields: Any = None, **kwargs: Any) -> None:
     # A login only moves last_login: nothing to compare, no extra query.
     if update_fields is not None and not set(update_fields) & {*_USER_FIELDS, "organisation", "password"}:
         instance._audit_before = "skip"
@@ -287,24 +290,24 @@ def _user_stash(sender, instance, raw=False, update_fields=None, **kwargs):
     _stash_before(sender, instance, raw=raw, **kwargs)
 
 
-def _user_saved_unless_skipped(sender, instance, created, raw=False, **kwargs):
+def _user_saved_unless_skipped(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
     if getattr(instance, "_audit_before", None) == "skip":
         instance._audit_before = None
         return
     _user_saved(sender, instance, created, raw=raw, **kwargs)
 
 
-def _user_deleted(sender, instance, **kwargs):
+def _user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     security_record(organisation_id=instance.organisation_id, verb="user.deleted",
                     target={"model": "accounts.user", "id": instance.pk, "user": instance.username},
                     before={k: v for k, v in user_snapshot(instance).items() if k != "password"})
 
 
-def team_snapshot(team) -> dict:
+def team_snapshot(team: Any) -> dict:
     return {"slug": team.slug, "name": team.name, "group_id": team.group_id, "organisation": team.organisation_id}
 
 
-def _team_saved(sender, instance, created, raw=False, **kwargs):
+def _team_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
     if raw:
         return
     before = getattr(instance, "_audit_before", None)
@@ -319,7 +322,7 @@ def _team_saved(sender, instance, created, raw=False, **kwargs):
         security_record(organisation_id=instance.organisation_id, verb="team.changed", target=target, before=b, after=a)
 
 
-def _team_deleted(sender, instance, **kwargs):
+def _team_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     security_record(organisation_id=instance.organisation_id, verb="team.deleted",
                     target={"model": "accounts.team", "id": instance.pk, "team": instance.slug},
                     before=team_snapshot(instance))
@@ -342,7 +345,7 @@ def _fingerprint(value: str) -> str:
     return hashlib.sha256(("parley-audit-compare:" + (value or "")).encode()).hexdigest()
 
 
-def _webhook_target(hook) -> dict:
+def _webhook_target(hook: Any) -> dict:
     return {"model": "workflows.webhooksubscription", "id": hook.pk}
 
 
@@ -350,7 +353,7 @@ def _public(snapshot: dict) -> dict:
     return {k: v for k, v in snapshot.items() if k != "secret"}
 
 
-def _webhook_saved(sender, instance, created, raw=False, **kwargs):
+def _webhook_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
     if raw:
         return
     after = webhook_snapshot(instance)
@@ -367,41 +370,41 @@ def _webhook_saved(sender, instance, created, raw=False, **kwargs):
                         target=_webhook_target(instance), before=b, after=a)
 
 
-def _webhook_deleted(sender, instance, **kwargs):
+def _webhook_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     security_record(organisation_id=instance.organisation_id, verb="webhook.deleted",
                     target=_webhook_target(instance), before=_public(webhook_snapshot(instance)))
 
 
 # --- API tokens ------------------------------------------------------------------------------
 
-def token_snapshot(token) -> dict:
+def token_snapshot(token: Any) -> dict:
     return _jsonable({
         "user_id": token.user_id, "name": token.name, "prefix": token.prefix,
         "revoked_at": token.revoked_at, "key": _fingerprint(token.key_hash),
     })
 
 
-def _token_org(token) -> int | None:
+def _token_org(token: Any) -> int | None:
     from accounts.models import User
 
     return User.objects.filter(pk=token.user_id).values_list("organisation_id", flat=True).first()
 
 
-def _token_target(token) -> dict:
+def _token_target(token: Any) -> dict:
     from accounts.models import User
 
     return {"model": "accounts.apitoken", "id": token.pk, "prefix": token.prefix,
             "user": User.objects.filter(pk=token.user_id).values_list("username", flat=True).first()}
 
 
-def _token_stash(sender, instance, raw=False, update_fields=None, **kwargs):
+def _token_stash(sender: Any, instance: Any, raw: bool = False, update_fields: Any = None, **kwargs: Any) -> None:
     if update_fields is not None and set(update_fields) <= {"last_used_at"}:
         instance._audit_before = "skip"
         return
     _stash_before(sender, instance, raw=raw, **kwargs)
 
 
-def _token_saved(sender, instance, created, raw=False, **kwargs):
+def _token_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
     if raw:
         return
     before = getattr(instance, "_audit_before", None)
@@ -436,7 +439,7 @@ def _token_saved(sender, instance, created, raw=False, **kwargs):
             security_record(organisation_id=old_org, verb=verb, target=_token_target(instance), before=b, after=a)
 
 
-def _token_deleted(sender, instance, **kwargs):
+def _token_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     shown = {k: v for k, v in token_snapshot(instance).items() if k != "key"}
     security_record(organisation_id=_token_org(instance), verb="token.deleted",
                     target=_token_target(instance), before=shown)

@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+from accounts.models import User
+
 from ..constants import PostKind
 from ..exceptions import NotPermitted
 from ..models import Channel, Post
@@ -15,7 +17,7 @@ from ..models import Channel, Post
 SEPARATOR = "\n\n"
 
 
-def ensure_may_use_channels(*, author, channels: list[Channel]) -> None:
+def ensure_may_use_channels(*, author: User, channels: list[Channel]) -> None:
     """A personal channel is its owner's alone. Raises NotPermitted."""
     for channel in channels:
         if channel.owner_id is not None and channel.owner_id != author.id:

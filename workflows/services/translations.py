@@ -3,19 +3,14 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from ..constants import ChannelPerm, PostState, StepKind
-from ..exceptions import InvalidInput, InvalidTransition, NotPermitted
+from accounts.models import User
+
+from ..exceptions import InvalidInput
 from ..messages import Message
 from ..models import Post
+from . import actions
 from .audit import audit_record
-from .common import (
-    current_step_of,
-    ensure_channel_perm,
-    ensure_state,
-    ensure_version,
-    is_team_member,
-    post_get_for_update,
-)
+from .common import ensure_version, post_get_for_update
 from .engine import (
     advance,
     ensure_content_allowed,
@@ -25,12 +20,11 @@ from .engine import (
     snapshot_revision,
     write_texts,
 )
-from .grants import granted
 from .posts import clean_texts
 
 
 @transaction.atomic
-def translation_provide(*, post_id: int, by, language: str, text: str, version: int | None = None) -> Post:
+def translation_provide(*, post_id: int, by: User, language: str, text: str, version: int | None = None) -> Post:
     """Write `language`'s text at the translation step. Voids approvals that covered the old
     text of that language (the post may go back to an earlier step). The step completes when
     every required language is present and a translator approves.
@@ -41,16 +35,7 @@ def translation_provide(*, post_id: int, by, language: str, text: str, version: 
     body = clean_texts({language: text})[language]
     post = post_get_for_update(post_id=post_id, user=by)
     ensure_version(post, version)
-    ensure_state(post, allowed={PostState.IN_REVIEW}, action="translate")
-    step = current_step_of(post)
-    if step.kind != StepKind.TRANSLATION:
-        raise InvalidTransition(code="not_translation_step")
-    if by.id == post.author_id:
-        raise NotPermitted(code="self_translation")
-    if not granted(user=by, post=post, step=step, language=language, edit=True):  # outside bureau
-        if not is_team_member(user=by, team=step.team):
-            raise NotPermitted(code="not_on_team", params={"team": step.team.name})
-        ensure_channel_perm(user=by, post=post, codename=ChannelPerm.TRANSLATE)
+    actions.TRANSLATE.ensure(by, post)
     changed = write_texts(post, new_texts={language: body}, by=by)
     if not changed:
         return post

@@ -4,7 +4,11 @@ Only someone who may manage a channel of the organisation (or a superuser) manag
 change is an event in the organisation's security audit chain (services/security_audit.py)."""
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
+
+from accounts.models import User
 
 from .. import limits
 from ..exceptions import InvalidInput, NotFound
@@ -20,7 +24,7 @@ TOPICS = SUBSCRIBABLE
 _UNSET = object()
 
 
-def _clean(*, url=_UNSET, secret=_UNSET, events=_UNSET) -> dict:
+def _clean(*, url: Any = _UNSET, secret: Any = _UNSET, events: Any = _UNSET) -> dict:
     out: dict = {}
     errors: dict[str, list[str]] = {}
     if url is not _UNSET:
@@ -48,7 +52,7 @@ def _clean(*, url=_UNSET, secret=_UNSET, events=_UNSET) -> dict:
     return out
 
 
-def _get_for_update(*, webhook_id: int, by) -> WebhookSubscription:
+def _get_for_update(*, webhook_id: int, by: User) -> WebhookSubscription:
     hook = WebhookSubscription.objects.select_for_update().filter(id=webhook_id).first()
     if hook is None or not sees_organisation(by, hook.organisation_id):
         raise NotFound(code="not_found.webhook")
@@ -57,7 +61,7 @@ def _get_for_update(*, webhook_id: int, by) -> WebhookSubscription:
 
 
 @transaction.atomic
-def webhook_create(*, by, url: str, secret: str, events: list[str] | None = None,
+def webhook_create(*, by: User, url: str, secret: str, events: list[str] | None = None,
                    is_active: bool = True) -> WebhookSubscription:
     """Subscribe `by`'s organisation to `events` (empty: all). Raises NotPermitted, InvalidInput."""
     ensure_can_manage_webhooks(user=by)
@@ -71,8 +75,8 @@ def webhook_create(*, by, url: str, secret: str, events: list[str] | None = None
 
 
 @transaction.atomic
-def webhook_update(*, webhook_id: int, by, url=_UNSET, secret=_UNSET, events=_UNSET,
-                   is_active=_UNSET) -> WebhookSubscription:
+def webhook_update(*, webhook_id: int, by: User, url: Any = _UNSET, secret: Any = _UNSET, events: Any = _UNSET,
+                   is_active: Any = _UNSET) -> WebhookSubscription:
     """Change a subscription. Raises NotFound (another organisation's), NotPermitted, InvalidInput."""
     hook = _get_for_update(webhook_id=webhook_id, by=by)
     fields = _clean(url=url, secret=secret, events=events)
@@ -87,7 +91,7 @@ def webhook_update(*, webhook_id: int, by, url=_UNSET, secret=_UNSET, events=_UN
 
 
 @transaction.atomic
-def webhook_delete(*, webhook_id: int, by) -> None:
+def webhook_delete(*, webhook_id: int, by: User) -> None:
     """Remove a subscription. Raises NotFound, NotPermitted."""
     hook = _get_for_update(webhook_id=webhook_id, by=by)
     with audit_context(actor=by):  # webhook.deleted

@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
 from ..constants import PostState, Verdict
-from ..services.engine import lane_steps, required_languages
+from ..services.engine import lane_steps
+from ..services.lanes import required_languages
 
 
 def lang_label(code: str) -> str:

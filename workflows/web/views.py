@@ -40,11 +40,12 @@ from ..constants import (
 )
 from ..exceptions import Conflict, NotFound, WorkflowError
 from ..messages import display_results as display_checks
+from ..services import actions, relay, reviews
 from ..services import inbound as inbound_services
 from ..services import posts as post_services
-from ..services import publishing, relay, reviews, translations
-from ..services.engine import lane_steps, required_languages
+from ..services.engine import lane_steps
 from ..services.inbound_manual import inbound_log_manual
+from ..services.lanes import required_languages
 from ..services.preview import post_actions_for, preview_checks
 from . import charts
 from .approvals import approval_tracker, latest_change_request, void_preview, voided_summary
@@ -338,11 +339,7 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
 
 
 def _may_dismiss(msg, user) -> bool:
-    try:
-        inbound_services.inbound_dismiss_check(msg=msg, user=user)
-    except WorkflowError:
-        return False
-    return True
+    return actions.DISMISS.allowed(user, msg)
 
 
 def _dismissal(msg) -> dict | None:
@@ -474,10 +471,8 @@ def _history(post, user) -> list:
     return events
 
 
-def _post_context(request, post, forms: dict | None = None) -> dict:
-    user = request.user
-    acts = post_actions_for(post=post, user=user)
-    texts = {t.language: t for t in post.texts.all()}
+def _revisions_diff(request, post) -> tuple[list, list | None, int, int]:
+    """The post's revisions and the diff between the two the reader chose (?from=&to=)."""
     revisions = selectors.post_revisions(post=post)
     by_number = {r.number: r for r in revisions}
     try:
@@ -490,18 +485,31 @@ def _post_context(request, post, forms: dict | None = None) -> dict:
     if from_n in by_number and to_n in by_number:
         old, new = by_number[from_n].texts, by_number[to_n].texts
         diff = [(lang, lang_name(lang), _diff(old.get(lang, ""), new.get(lang, ""))) for lang in sorted(set(old) | set(new))]
+    return revisions, diff, from_n, to_n
+
+
+def _resolve_forms(acts, publications: list, posted) -> list:
+    """A form per publication awaiting a person, when the reader may resolve them."""
+    if not acts.resolve:
+        return []
+    ids = [p.id for p in publications]
+    forms = []
+    for p in publications:
+        if p.status == PublicationStatus.UNKNOWN:
+            mine = posted is not None and posted.data.get("publication") == str(p.id)
+            forms.append((p, posted if mine else ResolveForm(initial={"publication": p.id}, publication_ids=ids)))
+    return forms
+
+
+def _post_context(request, post, forms: dict | None = None) -> dict:
+    user = request.user
+    acts = post_actions_for(post=post, user=user)
+    texts = {t.language: t for t in post.texts.all()}
+    revisions, diff, from_n, to_n = _revisions_diff(request, post)
     forms = forms or {}
     version = {"version": post.version}
     publications = list(post.publications.all())
-    resolve_forms = []
-    if acts.resolve:
-        ids = [p.id for p in publications]
-        posted = forms.get("resolve")
-        for p in publications:
-            if p.status == PublicationStatus.UNKNOWN:
-                mine = posted is not None and posted.data.get("publication") == str(p.id)
-                resolve_forms.append((p, posted if mine else ResolveForm(initial={"publication": p.id},
-                                                                          publication_ids=ids)))
+    resolve_forms = _resolve_forms(acts, publications, forms.get("resolve"))
     ctx = {
         "post": post, "acts": acts, "texts": texts, "post_checks": display_checks(post.checks),
         # Only the languages this post needs (its lane's, the citizen's) or has: an English reply
@@ -526,18 +534,22 @@ def _post_context(request, post, forms: dict | None = None) -> dict:
     ctx["review_forms"] = [
         (r, posted_review if posted_review is not None and posted_review.data.get("review") == str(r.id)
          else ReviewCompleteForm(initial={"review": r.id}, review_ids=[r.id], auto_id=f"id_review{r.id}_%s"))
-        for r in selectors.post_open_reviews(post=post)
-        if reviews.review_may_complete(review=r, post=post, user=user)
+        for r in actions.reviews_to_complete(user=user, post=post)
     ]
     if acts.edit:
-        ctx["edit_form"] = forms.get("edit") or ComposeForm(
-            channel_choices=[(c.slug, c.name or c.handle) for c in post.channels.all()],
-            initial={**version, "text_en": getattr(texts.get("en"), "body", ""),
-                     "text_fr": getattr(texts.get("fr"), "body", ""),
-                     "channels": [c.slug for c in post.channels.all()],
-                     "rules_acknowledged": post.rules_acknowledged,
-                     "scheduled_at": timezone.localtime(post.scheduled_at) if post.scheduled_at else None})
+        ctx["edit_form"] = forms.get("edit") or _edit_form(post, texts)
     return ctx
+
+
+def _edit_form(post, texts: dict) -> ComposeForm:
+    """The compose form filled with the post as it is."""
+    return ComposeForm(
+        channel_choices=[(c.slug, c.name or c.handle) for c in post.channels.all()],
+        initial={"version": post.version, "text_en": getattr(texts.get("en"), "body", ""),
+                 "text_fr": getattr(texts.get("fr"), "body", ""),
+                 "channels": [c.slug for c in post.channels.all()],
+                 "rules_acknowledged": post.rules_acknowledged,
+                 "scheduled_at": timezone.localtime(post.scheduled_at) if post.scheduled_at else None})
 
 
 @login_required
@@ -548,47 +560,47 @@ def post_detail(request, post_id: int):
 
 #: action -> (form class, which form slot shows its errors, call)
 def _act_approve(post, user, form):
-    return reviews.post_approve(post_id=post.id, by=user, comment=form.cleaned_data["comment"],
-                                version=form.cleaned_data["version"])
+    return actions.APPROVE.execute(post_id=post.id, by=user, comment=form.cleaned_data["comment"],
+                                  version=form.cleaned_data["version"])
 
 
 def _act_request_changes(post, user, form):
-    return reviews.post_request_changes(post_id=post.id, by=user, comment=form.cleaned_data["comment"],
-                                        version=form.cleaned_data["version"])
+    return actions.REQUEST_CHANGES.execute(post_id=post.id, by=user, comment=form.cleaned_data["comment"],
+                                          version=form.cleaned_data["version"])
 
 
 def _act_reject(post, user, form):
-    return reviews.post_reject(post_id=post.id, by=user, comment=form.cleaned_data["comment"],
-                               version=form.cleaned_data["version"])
+    return actions.REJECT.execute(post_id=post.id, by=user, comment=form.cleaned_data["comment"],
+                                 version=form.cleaned_data["version"])
 
 
 def _act_translate(post, user, form):
-    return translations.translation_provide(post_id=post.id, by=user, language=form.cleaned_data["language"],
-                                            text=form.cleaned_data["text"], version=form.cleaned_data["version"])
+    return actions.TRANSLATE.execute(post_id=post.id, by=user, language=form.cleaned_data["language"],
+                                     text=form.cleaned_data["text"], version=form.cleaned_data["version"])
 
 
 def _act_withdraw(post, user, form):
-    return post_services.post_withdraw(post_id=post.id, by=user, version=form.cleaned_data["version"],
-                                       comment=form.cleaned_data["comment"])
+    return actions.WITHDRAW.execute(post_id=post.id, by=user, version=form.cleaned_data["version"],
+                                    comment=form.cleaned_data["comment"])
 
 
 def _act_urgent(post, user, form):
-    return post_services.post_publish_urgent(post_id=post.id, by=user, reason=form.cleaned_data["reason"],
-                                             version=form.cleaned_data["version"])
+    return actions.PUBLISH_URGENT.execute(post_id=post.id, by=user, reason=form.cleaned_data["reason"],
+                                          version=form.cleaned_data["version"])
 
 
 def _act_retry(post, user, form):
-    return publishing.post_retry(post_id=post.id, by=user, version=form.cleaned_data["version"])
+    return actions.RETRY.execute(post_id=post.id, by=user, version=form.cleaned_data["version"])
 
 
 def _act_resolve(post, user, form):
-    return publishing.publication_resolve(publication_id=form.cleaned_data["publication"], by=user,
-                                          sent=form.cleaned_data["sent"], url=form.cleaned_data["url"])
+    return actions.RESOLVE.execute(publication_id=form.cleaned_data["publication"], by=user,
+                                   sent=form.cleaned_data["sent"], url=form.cleaned_data["url"])
 
 
 def _act_complete_review(post, user, form):
-    return reviews.review_complete(review_id=form.cleaned_data["review"], by=user,
-                                   verdict=form.cleaned_data["verdict"], comment=form.cleaned_data["comment"])
+    return actions.COMPLETE_REVIEW.execute(review_id=form.cleaned_data["review"], by=user,
+                                           verdict=form.cleaned_data["verdict"], comment=form.cleaned_data["comment"])
 
 
 def _act_edit(post, user, form):

@@ -11,13 +11,14 @@ from workflows.services import posts, reviews
 pytestmark = pytest.mark.django_db
 
 # Pinned: a change that adds a query to the hot path must update these on purpose.
-# The counts include the SAVEPOINT/RELEASE pair of the service's atomic block: approve is
-# Approve: lock, permission+team, texts, steps with their live approvers, decision, outbox, the
-# audit events in one insert, update (issue 14), plus four eyes by contribution and the
-# guideline re-check on the exact text approved (revisions, channels, the lane's rules).
-# Submit: + 1 for the caretaker periods in force (one query, inheritance included).
-SUBMIT_QUERIES = 13
-APPROVE_QUERIES = 13
+# The counts include the SAVEPOINT/RELEASE pair of the service's atomic block.
+# Approve: lock (with the text revisions and the lane's rules for four eyes and the guideline
+# re-check), texts, the channels with the permission and team check, steps with their live
+# approvers, decision, outbox, the audit events in one insert, update (issue 14).
+# Submit: + 1 for the caretaker periods in force (one query, inheritance included); the lane's
+# rules are read with the row lock (engine.post_lock_for_transition).
+SUBMIT_QUERIES = 12
+APPROVE_QUERIES = 10
 
 
 def _count(fn):

@@ -1,0 +1,398 @@
+"""Every workflow action, defined once: who may do it now (and if not, why) and doing it.
+
+Each action is one object (Wagtail's `check()`/`execute()`, Zulip's `check_*`/`do_*`):
+
+* `ensure(user, obj)` raises the refusal (a WorkflowError carrying a catalogue code). The
+  service calls it under the row lock, so it judges the state it is about to change.
+* `check(user, obj)` asks the same rule without raising: `None` (allowed now) or a `Refusal`
+  with the code. The post page's buttons, the API's `actions` field and the tests ask it.
+* `execute(**kwargs)` runs the service (the transaction, the row lock, `ensure`, the change).
+
+`obj` is a Post for the post actions, a Publication for `resolve`, a PostReview for
+`complete_review`, an InboundMessage for `claim`, `reply` and `dismiss`. A new action: add its
+name to constants.Action (and its source states to constants.ACTION_FROM when it changes a
+post's state), a class here with `ensure`, and call `ensure` from its service under the lock.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any, ClassVar, NoReturn
+
+from accounts.models import User
+
+from ..constants import (
+    STEP_PERMISSION,
+    Action,
+    ChannelPerm,
+    InboundStatus,
+    PublicationStatus,
+    ReviewStatus,
+    StepKind,
+)
+from ..exceptions import (
+    Conflict,
+    GuidelineViolation,
+    InvalidTransition,
+    NotPermitted,
+    WorkflowError,
+)
+from ..models import InboundMessage, LaneStep, Post, PostReview, PostText, Publication
+from .common import (
+    current_step_of,
+    ensure_action_state,
+    ensure_channel_perm,
+    ensure_perm_on_channels,
+    is_team_member,
+)
+from .engine import live_approvers
+from .four_eyes import ensure_may_approve
+from .grants import granted
+from .lanes import missing_languages
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an action is refused now: a catalogue code (workflows.messages), its parameters and
+    the kind of error the action raises with it (its HTTP status)."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+    error: type[WorkflowError] = WorkflowError
+
+    def raise_(self) -> NoReturn:
+        raise self.error(code=self.code, params=self.params)
+
+
+class WorkflowAction:
+    """One action: `ensure` (the rule), `check` (the rule as an answer), `execute` (the service)."""
+
+    name: ClassVar[Action]
+    #: "module:function" under workflows.services: the service `execute` runs.
+    service: ClassVar[str]
+
+    def ensure(self, user: User, obj: Any) -> Any:
+        raise NotImplementedError
+
+    def check(self, user: User, obj: Any) -> Refusal | None:
+        try:
+            self.ensure(user, obj)
+        except WorkflowError as exc:
+            return Refusal(code=exc.code, params=exc.params, error=type(exc))
+        return None
+
+    def allowed(self, user: User, obj: Any) -> bool:
+        return self.check(user, obj) is None
+
+    def execute(self, **kwargs: Any) -> Any:
+        module, _, function = self.service.partition(":")
+        run: Callable[..., Any] = getattr(import_module(f"workflows.services.{module}"), function)
+        return run(**kwargs)
+
+
+def _channel_ids(post: Post) -> list[int]:
+    return [c.id for c in post.channels.all()]
+
+
+def ensure_can_review(*, user: User, post: Post) -> LaneStep:
+    """On the current step's team, not the author, holding the step's permission on every
+    channel (one query). Returns the step."""
+    step = current_step_of(post)
+    if user.id == post.author_id:
+        raise NotPermitted(code="self_approval")
+    if granted(user=user, post=post, step=step):
+        return step  # an outside invitation for this step stands in for team and permission (grants.py)
+    ensure_channel_perm(user=user, post=post, codename=STEP_PERMISSION[StepKind(step.kind)], team=step.team)
+    return step
+
+
+# --- authoring ----------------------------------------------------------------------------
+
+class Edit(WorkflowAction):
+    """Change texts or schedule: draft or changes requested; the author, or anyone with the
+    draft permission on every channel."""
+
+    name = Action.EDIT
+    service = "posts:post_edit"
+
+    def ensure(self, user: User, obj: Post) -> None:
+        ensure_action_state(obj, self.name)
+        if user.id != obj.author_id:
+            ensure_perm_on_channels(user=user, channel_ids=_channel_ids(obj), codename=ChannelPerm.DRAFT)
+
+
+class Submit(Edit):
+    """Send into the lane: the same people and states as editing."""
+
+    name = Action.SUBMIT
+    service = "posts:post_submit"
+
+
+class Withdraw(WorkflowAction):
+    """Take the post back before publishing: its author, or a channel manager."""
+
+    name = Action.WITHDRAW
+    service = "posts:post_withdraw"
+
+    def ensure(self, user: User, obj: Post) -> None:
+        ensure_action_state(obj, self.name)
+        if user.id != obj.author_id:
+            ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.MANAGE)
+
+
+class PublishUrgent(WorkflowAction):
+    """Break glass: the lane allows it and the user may publish urgently on every channel."""
+
+    name = Action.PUBLISH_URGENT
+    service = "posts:post_publish_urgent"
+
+    def ensure(self, user: User, obj: Post) -> None:
+        ensure_action_state(obj, self.name)
+        if not obj.lane.allow_urgent:
+            raise NotPermitted(code="urgent_not_allowed")
+        ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.PUBLISH_URGENT)
+
+
+# --- reviewing ----------------------------------------------------------------------------
+
+class Approve(WorkflowAction):
+    """Approve the current step: may review it (team, permission, not the author), four eyes by
+    contribution, every required language present at a translation step, not approved already
+    by this user. `ensure` returns the languages the approval covers."""
+
+    name = Action.APPROVE
+    service = "reviews:post_approve"
+
+    def ensure(self, user: User, obj: Post, *, texts: list[PostText] | None = None,
+               approvers: dict[int, set[int]] | None = None) -> list[str]:
+        ensure_action_state(obj, self.name)
+        step = ensure_can_review(user=user, post=obj)
+        texts = list(obj.texts.all()) if texts is None else texts
+        covered = ensure_may_approve(post=obj, user=user, step=step, texts=texts)
+        if step.kind == StepKind.TRANSLATION:
+            missing = missing_languages(obj, (t.language for t in texts))
+            if missing:
+                raise GuidelineViolation(
+                    code="translation.missing", params={"languages": missing},
+                    violations=[{"rule": "languages_present", "severity": "block", "ok": False,
+                                 "code": "languages_present.missing", "params": {"languages": [m]},
+                                 "language": m, "field": f"texts.{m}"} for m in missing],
+                )
+        approvers = live_approvers(obj) if approvers is None else approvers
+        if user.id in approvers.get(step.id, ()):
+            raise Conflict(code="already_approved")
+        return covered
+
+
+class RequestChanges(WorkflowAction):
+    """Send back to the author: may review the current step."""
+
+    name = Action.REQUEST_CHANGES
+    service = "reviews:post_request_changes"
+
+    def ensure(self, user: User, obj: Post) -> None:
+        ensure_action_state(obj, self.name)
+        ensure_can_review(user=user, post=obj)
+
+
+class Reject(RequestChanges):
+    """Refuse for good: may review the current step."""
+
+    name = Action.REJECT
+    service = "reviews:post_reject"
+
+
+class Translate(WorkflowAction):
+    """Write a language at a translation step: on its team, not the author, the translate
+    permission on every channel."""
+
+    name = Action.TRANSLATE
+    service = "translations:translation_provide"
+
+    def ensure(self, user: User, obj: Post) -> None:
+        ensure_action_state(obj, self.name)
+        step = current_step_of(obj)
+        if step.kind != StepKind.TRANSLATION:
+            raise InvalidTransition(code="not_translation_step")
+        if user.id == obj.author_id:
+            raise NotPermitted(code="self_translation")
+        if granted(user=user, post=obj, step=step, edit=True):
+            return  # an outside bureau's invitation (grants.py; its languages checked by outside_review)
+        if not is_team_member(user=user, team=step.team):
+            raise NotPermitted(code="not_on_team", params={"team": step.team.name})
+        ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.TRANSLATE)
+
+
+class CompleteReview(WorkflowAction):
+    """Close a spot-check or retrospective review (obj: the PostReview, its post loaded): open,
+    not the author nor whoever it excludes, on its team (or with the review permission when it
+    has no team)."""
+
+    name = Action.COMPLETE_REVIEW
+    service = "reviews:review_complete"
+
+    def ensure(self, user: User, obj: PostReview) -> None:
+        post = obj.post
+        if obj.status != ReviewStatus.OPEN:
+            raise Conflict(code="review_done")
+        if user.id in (obj.excluded_users or []) or user.id == post.author_id:
+            raise NotPermitted(code="self_review")
+        if obj.team_id is not None:
+            if not is_team_member(user=user, team=obj.team):
+                raise NotPermitted(code="not_review_team")
+        else:
+            ensure_channel_perm(user=user, post=post, codename=ChannelPerm.REVIEW)
+
+
+# --- publishing ---------------------------------------------------------------------------
+
+class Retry(WorkflowAction):
+    """Send a failed post again: its author, anyone with the publish permission on every
+    channel, and — for a post published urgently — anyone who may publish urgently there."""
+
+    name = Action.RETRY
+    service = "publishing:post_retry"
+
+    def ensure(self, user: User, obj: Post) -> None:
+        ensure_action_state(obj, self.name)
+        if user.id == obj.author_id:
+            return
+        try:
+            ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.PUBLISH)
+        except NotPermitted:
+            if not obj.urgent:
+                raise
+            ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.PUBLISH_URGENT)
+
+
+class Resolve(WorkflowAction):
+    """Settle a publication whose outcome is unknown (obj: the Publication, its post loaded):
+    the publish permission on the post's channels."""
+
+    name = Action.RESOLVE
+    service = "publishing:publication_resolve"
+
+    def ensure(self, user: User, obj: Publication) -> None:
+        ensure_channel_perm(user=user, post=obj.post, codename=ChannelPerm.PUBLISH)
+        if obj.status != PublicationStatus.UNKNOWN:
+            raise InvalidTransition(code="not_unknown")
+
+
+class Retract(WorkflowAction):
+    """Delete what a post published: the publish permission on every channel, something live."""
+
+    name = Action.RETRACT
+    service = "publishing:post_retract"
+
+    def ensure(self, user: User, obj: Post) -> None:
+        ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.PUBLISH)
+        ensure_action_state(obj, self.name)
+        if not any(p.status == PublicationStatus.SENT for p in obj.publications.all()):
+            raise InvalidTransition(code="retract.nothing_live")
+
+
+# --- the conversation inbox ---------------------------------------------------------------
+
+class Claim(WorkflowAction):
+    """Take a citizen message: the draft permission on its channel; new, or already yours."""
+
+    name = Action.CLAIM
+    service = "inbound:inbound_claim"
+
+    def ensure(self, user: User, obj: InboundMessage) -> None:
+        ensure_perm_on_channels(user=user, channel_ids=[obj.channel_id], codename=ChannelPerm.DRAFT)
+        if obj.status == InboundStatus.CLAIMED and obj.assignee_id == user.id:
+            return
+        if obj.status != InboundStatus.NEW:
+            raise Conflict(code="inbound_taken", params={"status": obj.status})
+
+
+class Dismiss(WorkflowAction):
+    """Close a citizen message without a reply: the draft permission on its channel; not
+    replied to nor dismissed already."""
+
+    name = Action.DISMISS
+    service = "inbound:inbound_dismiss"
+
+    def ensure(self, user: User, obj: InboundMessage) -> None:
+        ensure_perm_on_channels(user=user, channel_ids=[obj.channel_id], codename=ChannelPerm.DRAFT)
+        if obj.status in (InboundStatus.REPLIED, InboundStatus.DISMISSED):
+            raise Conflict(code="inbound_closed", params={"status": obj.status})
+
+
+class Reply(WorkflowAction):
+    """Answer a citizen message: a member of its organisation with the draft permission on its
+    channel."""
+
+    name = Action.REPLY
+    service = "posts:reply_send"
+
+    def ensure(self, user: User, obj: InboundMessage) -> None:
+        if getattr(user, "organisation_id", None) != obj.organisation_id:
+            raise NotPermitted(code="organisation.none")
+        ensure_perm_on_channels(user=user, channel_ids=[obj.channel_id], codename=ChannelPerm.DRAFT)
+
+
+EDIT = Edit()
+SUBMIT = Submit()
+WITHDRAW = Withdraw()
+PUBLISH_URGENT = PublishUrgent()
+APPROVE = Approve()
+REQUEST_CHANGES = RequestChanges()
+REJECT = Reject()
+TRANSLATE = Translate()
+COMPLETE_REVIEW = CompleteReview()
+RETRY = Retry()
+RESOLVE = Resolve()
+RETRACT = Retract()
+CLAIM = Claim()
+DISMISS = Dismiss()
+REPLY = Reply()
+
+#: Every action by name.
+ACTIONS: dict[Action, WorkflowAction] = {a.name: a for a in (
+    EDIT, SUBMIT, WITHDRAW, PUBLISH_URGENT, APPROVE, REQUEST_CHANGES, REJECT, TRANSLATE,
+    COMPLETE_REVIEW, RETRY, RESOLVE, RETRACT, CLAIM, DISMISS, REPLY,
+)}
+#: The actions whose object is the post itself, in the order the API lists them.
+POST_ACTIONS: tuple[WorkflowAction, ...] = (
+    EDIT, SUBMIT, APPROVE, REQUEST_CHANGES, REJECT, TRANSLATE, WITHDRAW, PUBLISH_URGENT, RETRY, RETRACT,
+)
+#: The actions on a citizen message.
+INBOUND_ACTIONS: tuple[WorkflowAction, ...] = (CLAIM, REPLY, DISMISS)
+
+
+def post_actions(*, user: User, post: Post) -> list[str]:
+    """What `user` may do now on `post` (the API's `actions` field): each post action whose
+    check passes, plus `resolve` when a publication awaits a person and `complete_review`
+    when an open review is theirs to complete."""
+    names = [str(a.name) for a in POST_ACTIONS if a.allowed(user, post)]
+    if resolvable(user=user, post=post):
+        names.append(str(Action.RESOLVE))
+    if reviews_to_complete(user=user, post=post):
+        names.append(str(Action.COMPLETE_REVIEW))
+    return names
+
+
+def resolvable(*, user: User, post: Post) -> list[Publication]:
+    """The post's publications awaiting a person that `user` may resolve."""
+    pubs = [p for p in post.publications.all() if p.status == PublicationStatus.UNKNOWN]
+    for p in pubs:
+        p.post = post
+    return [p for p in pubs if RESOLVE.allowed(user, p)]
+
+
+def reviews_to_complete(*, user: User, post: Post) -> list[PostReview]:
+    """The post's open reviews `user` may complete."""
+    open_reviews = list(post.reviews.filter(status=ReviewStatus.OPEN).select_related("team"))
+    for r in open_reviews:
+        r.post = post
+    return [r for r in open_reviews if COMPLETE_REVIEW.allowed(user, r)]
+
+
+def inbound_actions(*, user: User, msg: InboundMessage) -> list[str]:
+    """What `user` may do now on a citizen message (the API's `actions` field)."""
+    return [str(a.name) for a in INBOUND_ACTIONS if a.allowed(user, msg)]
+
+
