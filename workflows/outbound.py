@@ -289,3 +289,14 @@ def url_refused(url: str) -> str:
     except Exception:  # noqa: BLE001 - httpx.InvalidURL and the like
         return _("Give an http(s) URL.")
     return ""
+
+
+def link_url(url: object) -> str:
+    """A platform's URL for what we published, kept only when it is http(s) (it becomes a
+    link): `javascript:`, `data:` and anything else is stored empty."""
+    if not isinstance(url, str):
+        return ""
+    url = url.strip()
+    if len(url) > 500 or not url.lower().startswith(("https://", "http://")) or any(c in url for c in "\x00\r\n\t <>\"'`"):
+        return ""
+    return url

@@ -38,6 +38,7 @@ from ..channels.base import OutboundMessage, ThreadRef
 from ..constants import PostState, Visibility
 from ..constants import PublicationStatus as PS
 from ..models import Post, Publication
+from ..outbound import link_url
 from .channels import channel_limits_record
 from .outbox import outbox_emit
 from .publishing import (
@@ -110,19 +111,8 @@ def _finish(pub: Publication, **fields: Any) -> bool:
     return bool(done)
 
 
-def safe_url(url: object) -> str:
-    """A platform's URL for what we published, kept only when it is http(s) (it becomes a
-    link): `javascript:`, `data:` and anything else is stored empty."""
-    if not isinstance(url, str):
-        return ""
-    url = url.strip()
-    if len(url) > 500 or not url.lower().startswith(("https://", "http://")) or any(c in url for c in "\x00\r\n\t <>\"'`"):
-        return ""
-    return url
-
-
 def _sent(pub: Publication, result: Result, *, note: str = "") -> bool:
-    return _finish(pub, status=PS.SENT, external_id=str(result.external_id)[:300], url=safe_url(result.url),
+    return _finish(pub, status=PS.SENT, external_id=str(result.external_id)[:300], url=link_url(result.url),
                    sent_at=timezone.now(), last_error=note[:2000], next_attempt_at=None)
 
 
@@ -461,7 +451,7 @@ def _sent_many(sent: list) -> int:
     values = ", ".join(["(%s, %s::timestamptz, %s, %s, %s, %s::timestamptz)"] * len(sent))
     params: list = []
     for pub, result, at in sent:
-        params += [pub.id, pub.claimed_at, pub.claimed_by, str(result.external_id)[:300], safe_url(result.url), at]
+        params += [pub.id, pub.claimed_at, pub.claimed_by, str(result.external_id)[:300], link_url(result.url), at]
     with connection.cursor() as cur:
         cur.execute(_SENT_MANY_SQL.replace("{values}", values), [PS.SENT, *params, PS.SENDING])
         done = {r[0] for r in cur.fetchall()}

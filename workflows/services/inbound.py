@@ -24,6 +24,7 @@ from ..exceptions import InvalidInput, NotFound, TextTooLong
 from ..guidelines import detect_language
 from ..messages import Message
 from ..models import Channel, InboundMessage
+from ..permissions import organisation_q
 from . import actions
 from .audit import audit_record
 from .common import ensure_perm_on_channels, ensure_same_org
@@ -97,13 +98,9 @@ def _field_errors(*, external_id: Any, author: Any, text: Any, language: Any, re
 
 
 def _ingest_channel(*, by: User, slug: str) -> Channel:
-    """The channel a message is ingested on (of the caller's organisation; any for a superuser),
-    on which the caller may draft. Raises InvalidInput, NotPermitted."""
-    chan = None
-    if by.organisation_id is not None:
-        chan = Channel.objects.filter(slug=slug, organisation_id=by.organisation_id).first()
-    if chan is None and by.is_superuser:
-        chan = Channel.objects.filter(slug=slug).first()
+    """The channel a message is ingested on (of an organisation the caller sees: the one rule in
+    workflows.permissions), on which the caller may draft. Raises InvalidInput, NotPermitted."""
+    chan = Channel.objects.filter(organisation_q(by), slug=slug).order_by("id").first()
     if chan is None:
         raise InvalidInput(code="channel.unknown", errors={"channel": [Message("channel.unknown")]})
     ensure_perm_on_channels(user=by, channel_ids=[chan.id], codename=ChannelPerm.DRAFT)
@@ -155,7 +152,7 @@ def inbound_hear(*, channel: Channel, item: InboundItem) -> tuple[InboundMessage
     thread = {k: v for k, v in asdict(item.thread).items() if v and k not in ("author_handle", "visibility")}
     return _store(
         channel=channel, by=None, external_id=item.external_id[:300], author=(item.author or item.author_handle)[:300],
-        text=item.text[:20000], url=(item.url or "")[:500], received_at=item.created_at, language=tag,
+        text=item.text[:limits.INBOUND_TEXT_MAX], url=(item.url or "")[:500], received_at=item.created_at, language=tag,
         kind=item.kind if item.kind in InboundKind.values else InboundKind.MENTION, source=InboundSource.PLATFORM,
         visibility=item.visibility if item.visibility in Visibility.values else Visibility.PUBLIC,
         author_handle=item.author_handle.lstrip("@")[:300], thread=thread,
@@ -188,8 +185,8 @@ def inbound_dismiss(*, inbound_id: int, by: User, reason: str, comment: str = ""
     if not isinstance(comment, str):
         raise InvalidInput(code="text.not_string", errors={"comment": [Message("text.not_string")]})
     comment = comment.strip()
-    if len(comment) > limits.COMMENT_MAX:
-        params = {"length": len(comment), "limit": limits.COMMENT_MAX}
+    if len(comment) > limits.DISMISS_COMMENT_MAX:
+        params = {"length": len(comment), "limit": limits.DISMISS_COMMENT_MAX}
         raise TextTooLong(params=params, errors={"comment": [Message("text.too_long", params)]})
     msg = _lock(inbound_id, by)
     actions.DISMISS.ensure(by, msg)

@@ -20,6 +20,7 @@ from ..constants import (
 )
 from ..exceptions import GuidelineViolation
 from ..models import Channel, InboundMessage, Lane, Post, Publication
+from ..outbound import link_url
 from . import actions
 from .audit import audit_record
 from .caretaker import caretaker_hold, caretaker_hold_period, periods_active
@@ -322,9 +323,7 @@ def publication_resolve(*, publication_id: int, by: User, sent: bool, url: str =
     pub.post = post
     actions.RESOLVE.ensure(by, pub)
     if sent:
-        from .delivery import safe_url
-
-        pub.status, pub.url, pub.external_id = PublicationStatus.SENT, safe_url(url), external_id[:300]
+        pub.status, pub.url, pub.external_id = PublicationStatus.SENT, link_url(url), external_id[:300]
         pub.sent_at = timezone.now()
     else:
         # A person checked: it is not there. Retrying sends it without looking first.

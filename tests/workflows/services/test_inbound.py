@@ -73,6 +73,21 @@ def test_dismiss(demo):
         inbound.inbound_dismiss(inbound_id=msg.id, by=demo.dana, reason="no_reply_needed")
 
 
+def test_dismiss_comment_cap_is_the_one_in_limits_for_every_caller(demo):
+    """The service holds the same cap as the web form and the API (limits.DISMISS_COMMENT_MAX):
+    a longer comment through the service is refused and changes nothing."""
+    from workflows import limits
+    from workflows.exceptions import TextTooLong
+
+    msg, _ = _ingest(demo)
+    with pytest.raises(TextTooLong):
+        inbound.inbound_dismiss(inbound_id=msg.id, by=demo.dana, reason="spam",
+                                comment="x" * (limits.DISMISS_COMMENT_MAX + 1))
+    assert InboundMessage.objects.get(id=msg.id).status == InboundStatus.NEW
+    done = inbound.inbound_dismiss(inbound_id=msg.id, by=demo.dana, reason="spam", comment="x" * limits.DISMISS_COMMENT_MAX)
+    assert done.status == InboundStatus.DISMISSED
+
+
 def test_first_response_time_is_set_when_the_reply_is_published(demo):
     received = timezone.now() - timedelta(minutes=7)
     msg, _ = _ingest(demo, received_at=received)
