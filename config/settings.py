@@ -294,6 +294,7 @@ SPECTACULAR_SETTINGS = {
         "InboundKindEnum": "workflows.constants.InboundKind",
         "InboundSourceEnum": "workflows.constants.InboundSource",
         "VisibilityEnum": "workflows.constants.Visibility",
+        "InboundStatusEnum": "workflows.constants.InboundStatus",
     },
 }
 

@@ -51,9 +51,11 @@ def _catalogue() -> list[tuple[re.Pattern, re.Pattern]]:
         catalog = gettext.GNUTranslations(fh)._catalog  # type: ignore[attr-defined]
 
     def pattern(s: str) -> re.Pattern:
-        s = re.sub(r"<[^>]+>", "", s).replace("%%", "%")
+        s = " ".join(re.sub(r"<[^>]+>", "", s).replace("%%", "%").split())
         parts = re.split(r"%\(\w+\)[sd]|%[sd]", s)
-        return re.compile(".+?".join(re.escape(" ".join(p.split())) for p in parts))
+        # Whitespace is normalised but kept at a placeholder's edges: "Export %(id)s" must not
+        # match the French "Exporter cette publication…" ("Export" then anything).
+        return re.compile(".+?".join(re.escape(p) for p in parts))
 
     out = []
     for key, fr in catalog.items():
