@@ -18,6 +18,9 @@ lock, the post page's Approve button and the API's `actions` ask it: never copie
   test checks it).
 * At any other step, a contributor to any language present is refused (code
   `four_eyes.contributed`), and the author always is (`self_approval`).
+* Under an outside link (grants.py) an approval counts only for the link's languages. The
+  decision records what it counts for (Decision.languages); a review or sign-off step is met
+  only when every language its approvers saw is counted for (engine.LiveApprovals.met).
 """
 from __future__ import annotations
 
