@@ -37,11 +37,19 @@ def acting_under(grant: StepGrant) -> Iterator[None]:
         _grant.reset(token)
 
 
+def _grant_for(*, user: Any, post: Any, step: Any) -> StepGrant | None:
+    """The active grant when it is for exactly `user` at `step` of `post`."""
+    g = _grant.get()
+    if g is None or step is None or (g.user_id, g.post_id, g.step_id) != (user.id, post.id, step.id):
+        return None
+    return g
+
+
 def granted(*, user: Any, post: Any, step: Any, language: str | None = None, edit: bool = False) -> bool:
     """Whether the active grant covers `user` acting at `step` of `post` (and, when given,
     writing `language`)."""
-    g = _grant.get()
-    if granted_languages(user=user, post=post, step=step) is None or g is None:
+    g = _grant_for(user=user, post=post, step=step)
+    if g is None:
         return False
     if language is not None and language not in g.languages:
         return False
@@ -51,7 +59,5 @@ def granted(*, user: Any, post: Any, step: Any, language: str | None = None, edi
 def granted_languages(*, user: Any, post: Any, step: Any) -> tuple[str, ...] | None:
     """The languages the active grant limits `user`'s decision at `step` of `post` to, or None
     when no grant applies (the user acts as themselves, for every language four eyes allows)."""
-    g = _grant.get()
-    if g is None or step is None or (g.user_id, g.post_id, g.step_id) != (user.id, post.id, step.id):
-        return None
-    return g.languages
+    g = _grant_for(user=user, post=post, step=step)
+    return None if g is None else g.languages
