@@ -99,6 +99,28 @@ def test_the_page_shows_only_the_scoped_languages_and_records_the_decision(clien
 
 
 @pytest.mark.django_db
+def test_the_tracker_says_the_step_still_waits_for_french_after_an_english_only_link(client, demo):
+    post = f.at_review(demo, texts={"en": f.EN, "fr": f.FR})
+    inv, token = _invite(demo, post, languages=["en"])
+    r = client.post(f"/o/{token}/", {"version": post.version, "approve": ""})
+    assert r.status_code == 200
+    client.force_login(demo.rami)
+
+    def tracker(lang):
+        client.cookies["django_language"] = lang
+        html = client.get(f"/posts/{post.id}/").content.decode()
+        return html[html.index('id="tracker"'):html.index("</section>", html.index('id="tracker"'))]
+
+    en = tracker("en")
+    assert "Step 1 of 3" in en and "Still waiting for an approval of: French." in en
+    assert f"approved by {inv.actor.username} on English v1<" in en  # not "French v1": it never counted for it
+    assert "En attente d&#x27;une approbation pour : français." in tracker("fr")
+    reviews.post_approve(post_id=post.id, by=demo.rami)
+    en = tracker("en")
+    assert "Step 2 of 3" in en and "Still waiting" not in en
+
+
+@pytest.mark.django_db
 def test_a_bureau_writes_its_language_only(client, demo):
     post = f.at_translation(demo)
     inv, token = _invite(demo, post, email="bureau@translate.example", languages=["fr"], can_edit=True)

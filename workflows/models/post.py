@@ -140,6 +140,9 @@ class Decision(models.Model):
     text_versions = models.JSONField(default=dict)
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     verdict = models.CharField(max_length=20, choices=Verdict.choices)
+    #: An approval's languages: those it counts for (four eyes by contribution, an outside link's
+    #: scope; services/four_eyes.approval_scope). Null: every language it saw (recorded before).
+    languages = models.JSONField(null=True, blank=True)
     comment = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     #: Set when a language the decision covered was edited afterwards.

@@ -46,7 +46,7 @@ from .common import (
     ensure_perm_on_channels,
     is_team_member,
 )
-from .engine import live_approvers
+from .engine import LiveApprovals, live_approvers
 from .four_eyes import ensure_may_approve
 from .grants import granted
 from .lanes import missing_languages
@@ -159,13 +159,14 @@ class PublishUrgent(WorkflowAction):
 class Approve(WorkflowAction):
     """Approve the current step: may review it (team, permission, not the author), four eyes by
     contribution, every required language present at a translation step, not approved already
-    by this user. `ensure` returns the languages the approval covers."""
+    by this user. `ensure` returns the languages the approval counts for (under an outside
+    link, only the link's: four_eyes.approval_scope)."""
 
     name = Action.APPROVE
     service = "reviews:post_approve"
 
     def ensure(self, user: User, obj: Post, *, texts: list[PostText] | None = None,
-               approvers: dict[int, set[int]] | None = None) -> list[str]:
+               approvers: LiveApprovals | None = None) -> list[str]:
         ensure_action_state(obj, self.name)
         step = ensure_can_review(user=user, post=obj)
         texts = list(obj.texts.all()) if texts is None else texts
@@ -180,7 +181,7 @@ class Approve(WorkflowAction):
                                  "language": m, "field": f"texts.{m}"} for m in missing],
                 )
         approvers = live_approvers(obj) if approvers is None else approvers
-        if user.id in approvers.get(step.id, ()):
+        if user.id in approvers.reviewers.get(step.id, ()):
             raise Conflict(code="already_approved")
         return covered
 

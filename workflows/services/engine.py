@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
@@ -18,6 +19,7 @@ from ..exceptions import GuidelineViolation
 from ..models import Decision, GuidelineRule, Lane, LaneStep, Post, PostRevision, PostText
 from .audit import audit_defer, audit_flush_many, audit_record
 from .common import ensure_transition, post_get_for_update, stable_name
+from .four_eyes import counted_languages
 from .lanes import missing_languages, reply_language, required_languages
 from .outbox import outbox_emit, outbox_emit_many
 from .signatures import signature_reserve
@@ -157,9 +159,37 @@ def invalidate_approvals(post: Post, *, languages: list[str]) -> list[int]:
     return voided
 
 
-def steps_and_live_approvers(post: Post) -> dict[int, set[int]]:
+@dataclass
+class LiveApprovals:
+    """The approvals still bound to the current text, per step: who gave them (`reviewers`,
+    {step_id: {reviewer_id}}), the languages they saw and the languages they count for
+    (four_eyes.counted_languages: an outsider's, only their link's)."""
+
+    reviewers: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    seen: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    counted: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def add(self, *, step_id: int, reviewer_id: int, text_versions: dict[str, int], languages: list[str] | None) -> None:
+        self.reviewers[step_id].add(reviewer_id)
+        self.seen[step_id].update(text_versions)
+        self.counted[step_id].update(counted_languages(languages=languages, text_versions=text_versions))
+
+    def waiting_for(self, step: LaneStep) -> list[str]:
+        """The languages the approvers of a review or sign-off step saw that no approval there
+        counts for yet (an outsider whose link covers English leaves French waiting). Never at
+        a translation step: completing a translation is not four-eyes approval (four_eyes.py)."""
+        if step.kind == StepKind.TRANSLATION:
+            return []
+        return sorted(self.seen.get(step.id, set()) - self.counted.get(step.id, set()))
+
+    def met(self, step: LaneStep) -> bool:
+        """Quorum reached, and every language seen there approved by someone it counts for."""
+        return len(self.reviewers.get(step.id, ())) >= step.quorum and not self.waiting_for(step)
+
+
+def steps_and_live_approvers(post: Post) -> LiveApprovals:
     """live_approvers(post), loading the lane's steps (cached on the lane, as lane_steps does) in
-    the same query on PostgreSQL: each step carries the array of its live approvers."""
+    the same query on PostgreSQL: each step carries the array of its live approvals."""
     from django.db import connection
 
     lane = post.lane
@@ -168,43 +198,46 @@ def steps_and_live_approvers(post: Post) -> dict[int, set[int]]:
         return live_approvers(post)
     from django.contrib.postgres.expressions import ArraySubquery
     from django.db.models import OuterRef
+    from django.db.models.functions import JSONObject
 
     live = Decision.objects.filter(
         post=post.id, step=OuterRef("pk"), verdict=Verdict.APPROVE, invalidated_at__isnull=True
-    ).values("reviewer_id")
-    steps = list(lane.steps.select_related("team").annotate(live_approvers=ArraySubquery(live)).all())
+    ).values(json=JSONObject(reviewer="reviewer_id", versions="text_versions", languages="languages"))
+    steps = list(lane.steps.select_related("team").annotate(live_approvals=ArraySubquery(live)).all())
     lane.__dict__["_parley_steps"] = steps
-    result: dict[int, set[int]] = defaultdict(set)
+    result = LiveApprovals()
     for step in steps:
-        if step.live_approvers:
-            result[step.id].update(step.live_approvers)
+        for a in step.live_approvals or ():
+            result.add(step_id=step.id, reviewer_id=a["reviewer"], text_versions=a["versions"] or {},
+                       languages=a["languages"])
     return result
 
 
-def live_approvers(post: Post) -> dict[int, set[int]]:
-    """{step_id: {reviewer_id}} of approvals still bound to the current text."""
-    result: dict[int, set[int]] = defaultdict(set)
-    for step_id, reviewer_id in Decision.objects.filter(
+def live_approvers(post: Post) -> LiveApprovals:
+    """The approvals still bound to the current text (LiveApprovals)."""
+    result = LiveApprovals()
+    for step_id, reviewer_id, versions, languages in Decision.objects.filter(
         post=post, verdict=Verdict.APPROVE, invalidated_at__isnull=True
-    ).values_list("step_id", "reviewer_id"):
-        result[step_id].add(reviewer_id)
+    ).values_list("step_id", "reviewer_id", "text_versions", "languages"):
+        result.add(step_id=step_id, reviewer_id=reviewer_id, text_versions=versions or {}, languages=languages)
     return result
 
 
-def first_unmet_step(post: Post, *, languages: set[str], approvers: dict[int, set[int]] | None = None) -> LaneStep | None:
+def first_unmet_step(post: Post, *, languages: set[str], approvers: LiveApprovals | None = None) -> LaneStep | None:
     if approvers is None:
         approvers = steps_and_live_approvers(post)
     missing = missing_languages(post, languages)
     for step in lane_steps(post.lane):
-        if len(approvers.get(step.id, ())) < step.quorum:
+        if not approvers.met(step):
             return step
         if step.kind == StepKind.TRANSLATION and missing:
             return step
     return None
 
 
-def advance(post: Post, *, by: User | None, languages: set[str], approvers: dict[int, set[int]] | None = None) -> None:
-    """Put the post in the first step whose quorum is not met on the current text, or approve it.
+def advance(post: Post, *, by: User | None, languages: set[str], approvers: LiveApprovals | None = None) -> None:
+    """Put the post in the first step not met on the current text (its quorum, and every language
+    its approvers saw approved by someone it counts for: LiveApprovals.met), or approve it.
 
     Writes audit events and outbox events; the caller saves the post."""
     step = first_unmet_step(post, languages=languages, approvers=approvers)

@@ -18,6 +18,9 @@ lock, the post page's Approve button and the API's `actions` ask it: never copie
   test checks it).
 * At any other step, a contributor to any language present is refused (code
   `four_eyes.contributed`), and the author always is (`self_approval`).
+* Under an outside link (grants.py) an approval counts only for the link's languages. The
+  decision records what it counts for (Decision.languages); a review or sign-off step is met
+  only when every language its approvers saw is counted for (engine.LiveApprovals.met).
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from accounts.models import User
 from ..constants import StepKind
 from ..exceptions import NotPermitted
 from ..models import LaneStep, Post, PostText
+from .grants import granted_languages
 
 
 def contributors(post: Post, *, texts: list[PostText] | None = None) -> dict[str, set[int]]:
@@ -65,18 +69,32 @@ class Scope:
 
 def approval_scope(*, post: Post, user: User, step: LaneStep, texts: list[PostText] | None = None) -> Scope:
     """The languages `user` may approve at `step` (every language present in `texts`, default
-    the post's texts), or the refusal (code and parameters)."""
+    the post's texts; under an outside link, only the link's languages: grants.py), or the
+    refusal (code and parameters)."""
     if user.id == post.author_id:
         return Scope(refusal="self_approval")
     texts = list(post.texts.all()) if texts is None else texts
     present = sorted(t.language for t in texts)
+    limited = granted_languages(user=user, post=post, step=step)  # a ContextVar: no query
+    if limited is not None:
+        # An outsider sees only their link's languages: their approval counts for those only.
+        present_in_scope = [lang for lang in present if lang in limited]
+    else:
+        present_in_scope = present
     wrote = contributors(post, texts=texts)
     mine = [lang for lang in present if user.id in wrote.get(lang, ())]
     if not mine:
-        return Scope(languages=present)
+        return Scope(languages=present_in_scope)
     if step.kind == StepKind.TRANSLATION:
-        return Scope(languages=[lang for lang in present if lang not in mine])
+        return Scope(languages=[lang for lang in present_in_scope if lang not in mine])
     return Scope(refusal="four_eyes.contributed", params={"languages": mine})
+
+
+def counted_languages(*, languages: list[str] | None, text_versions: dict[str, int]) -> set[str]:
+    """The languages a recorded approval counts for: those recorded with it (its Scope's
+    languages: Decision.languages), or every language it saw when none were recorded (an
+    approval from before they were)."""
+    return set(text_versions) if languages is None else set(languages)
 
 
 def ensure_may_approve(*, post: Post, user: User, step: LaneStep, texts: list[PostText] | None = None) -> list[str]:
@@ -90,7 +108,8 @@ def ensure_may_approve(*, post: Post, user: User, step: LaneStep, texts: list[Po
 def approved_by_others(post: Post) -> dict[str, bool]:
     """language → whether its current text carries a live approval, outside a translation
     step, by someone who did not write or change it. True for every language of a post that
-    went through a lane with a final review or sign-off step."""
+    went through a lane with a final review or sign-off step. An approval counts only for
+    the languages recorded with it (an outsider's: their link's)."""
     from ..constants import Verdict
     from ..models import Decision
 
@@ -100,7 +119,9 @@ def approved_by_others(post: Post) -> dict[str, bool]:
     live = (Decision.objects.filter(post=post, verdict=Verdict.APPROVE, invalidated_at__isnull=True)
             .exclude(step__kind=StepKind.TRANSLATION))
     for d in live:
+        counts_for = counted_languages(languages=d.languages, text_versions=d.text_versions)
         for lang, version in d.text_versions.items():
-            if versions.get(lang) == version and d.reviewer_id not in wrote.get(lang, ()):
+            if (lang in counts_for and versions.get(lang) == version
+                    and d.reviewer_id not in wrote.get(lang, ())):
                 out[lang] = True
     return out

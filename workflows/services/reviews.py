@@ -25,6 +25,7 @@ from .common import (
     stable_name,
 )
 from .engine import (
+    LiveApprovals,
     advance,
     post_lock_for_transition,
     recheck_text,
@@ -35,13 +36,15 @@ from .engine import (
 from .outbox import outbox_emit
 
 
-def _decide(post: Post, *, by: User, verdict: str, comment: str, texts: list[PostText]) -> Decision:
-    """Record the decision, bound to every text version it saw (editing any of them voids it).
-    The caller holds the post's row lock, so no other transaction can decide on this post
-    meanwhile; the partial unique constraint is the database's backstop."""
+def _decide(post: Post, *, by: User, verdict: str, comment: str, texts: list[PostText],
+            languages: list[str] | None = None) -> Decision:
+    """Record the decision, bound to every text version it saw (editing any of them voids it),
+    with the languages an approval counts for. The caller holds the post's row lock, so no
+    other transaction can decide on this post meanwhile; the partial unique constraint is the
+    database's backstop."""
     return Decision.objects.create(
         post=post, step=current_step_of(post), revision=post.revision,
-        text_versions={t.language: t.version for t in texts},
+        text_versions={t.language: t.version for t in texts}, languages=languages,
         reviewer=by, verdict=verdict, comment=comment,
     )
 
@@ -62,8 +65,9 @@ def _clean_comment(comment: object, *, required: bool) -> str:
 
 @transaction.atomic
 def post_approve(*, post_id: int, by: User, comment: str = "", version: int | None = None) -> Post:
-    """Record `by`'s approval of the current step; when its quorum is met the post enters the
-    next unmet step or becomes approved. Raises NotPermitted, InvalidTransition / Conflict
+    """Record `by`'s approval of the current step, for the languages it counts for; when the
+    step is met (its quorum, and every language approved by someone it counts for) the post
+    enters the next unmet step or becomes approved. Raises NotPermitted, InvalidTransition / Conflict
     (not in review, stale version, already approved), GuidelineViolation (translation step with
     a required language missing). Enqueues post.step_entered or post.approved."""
     comment = _clean_comment(comment, required=False)
@@ -74,13 +78,13 @@ def post_approve(*, post_id: int, by: User, comment: str = "", version: int | No
     languages = {t.language for t in texts}
     # One query for the lane's steps and who approved each (PostgreSQL); the audit events of
     # this approval are written in one INSERT: approve stays within 10 statements (issue 14).
-    approvers = steps_and_live_approvers(post) if post.state == PostState.IN_REVIEW else {}
+    approvers = steps_and_live_approvers(post) if post.state == PostState.IN_REVIEW else LiveApprovals()
     covered = actions.APPROVE.ensure(by, post, texts=texts, approvers=approvers)
     step = current_step_of(post)
     # Approval is bound to the exact text it saw: the guidelines run again on that text.
     post.checks = [r.as_data() for r in recheck_text(post, texts={t.language: t.body for t in texts})]
-    decision = _decide(post, by=by, verdict=Verdict.APPROVE, comment=comment, texts=texts)
-    approvers.setdefault(step.id, set()).add(by.id)
+    decision = _decide(post, by=by, verdict=Verdict.APPROVE, comment=comment, texts=texts, languages=covered)
+    approvers.add(step_id=step.id, reviewer_id=by.id, text_versions=decision.text_versions, languages=covered)
     audit_defer(post)
     audit_record(owner=post, verb="approved", actor=by, from_state=post.state, to_state=post.state,
                  data={"step_id": step.id, "step": stable_name(step), "decision_id": decision.id, "comment": comment,

@@ -9,8 +9,9 @@ from datetime import datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
-from ..constants import PostState, Verdict
-from ..services.engine import lane_steps
+from ..constants import PostState, StepKind, Verdict
+from ..services.engine import LiveApprovals, lane_steps
+from ..services.four_eyes import counted_languages
 from ..services.lanes import required_languages
 
 
@@ -31,16 +32,31 @@ class TrackerStep:
     status: str  # done | current | waiting | skipped
     approvals: list = field(default_factory=list)  # live approve decisions
     due_at: datetime | None = None
+    #: Languages its approvers saw that no approval there counts for yet (LiveApprovals.waiting_for).
+    waiting_for: list = field(default_factory=list)
+
+    @property
+    def waiting_label(self) -> str:
+        if not self.waiting_for:
+            return ""
+        return _("Still waiting for an approval of: %(languages)s.") % {
+            "languages": ", ".join(lang_label(code) for code in self.waiting_for)}
 
     @property
     def team(self):
         return self.step.team
 
 
-def _versions(decision) -> str:
-    """"English v2, French v1": which text versions the approver saw."""
+def _versions(decision, step) -> str:
+    """"English v2, French v1": which text versions the approver saw; at a review or sign-off
+    step, only those of the languages the approval counts for (an outsider's link may cover
+    one language only)."""
+    versions = decision.text_versions
+    if step.kind != StepKind.TRANSLATION:
+        counts_for = counted_languages(languages=decision.languages, text_versions=versions)
+        versions = {lang: v for lang, v in versions.items() if lang in counts_for}
     parts = [_("%(language)s v%(version)s") % {"language": lang_label(lang), "version": v}
-             for lang, v in sorted(decision.text_versions.items(), key=lambda kv: (kv[0] != "en", kv[0]))]
+             for lang, v in sorted(versions.items(), key=lambda kv: (kv[0] != "en", kv[0]))]
     return ", ".join(parts)
 
 
@@ -50,6 +66,9 @@ def approval_tracker(post, *, due_at=None) -> dict | None:
     if not steps:
         return None
     live = [d for d in post.decisions.all() if d.verdict == Verdict.APPROVE and d.invalidated_at is None]
+    met = LiveApprovals()  # the step engine's own rule for "this step is met"
+    for d in live:
+        met.add(step_id=d.step_id, reviewer_id=d.reviewer_id, text_versions=d.text_versions, languages=d.languages)
     rows = []
     current_id = post.current_step_id if post.state == PostState.IN_REVIEW else None
     finished = post.state in (PostState.APPROVED, PostState.SCHEDULED, PostState.PUBLISHING,
@@ -57,17 +76,18 @@ def approval_tracker(post, *, due_at=None) -> dict | None:
     for n, step in enumerate(steps, start=1):
         approvals = [d for d in live if d.step_id == step.id]
         for d in approvals:
-            d.versions_label = _versions(d)
+            d.versions_label = _versions(d, step)
         if step.id == current_id:
             status = "current"
-        elif len(approvals) >= step.quorum:
+        elif met.met(step):
             status = "done"
         elif finished and post.urgent:
             status = "skipped"
         else:
             status = "waiting"
         rows.append(TrackerStep(number=n, step=step, status=status, approvals=approvals,
-                                due_at=due_at if status == "current" else None))
+                                due_at=due_at if status == "current" else None,
+                                waiting_for=met.waiting_for(step) if status != "done" else []))
     current = next((r for r in rows if r.status == "current"), None)
     upcoming = None
     if current is not None:

@@ -25,9 +25,11 @@ from workflows.exceptions import (
     NotPermitted,
 )
 from workflows.models import AuditEvent, Decision, OutsideInvitation, Post
+from workflows.services import actions, posts, reviews
 from workflows.services import outside_review as outside
-from workflows.services import posts, reviews
 from workflows.services.audit import audit_verify
+from workflows.services.engine import steps_and_live_approvers
+from workflows.services.four_eyes import approved_by_others
 
 FR = f.FR
 
@@ -68,6 +70,69 @@ def test_an_outside_approver_approves_the_review_step_audited_with_the_address(d
     assert inv.used_at is not None and inv.verdict == "approve"
     assert not inv.actor.is_active and not inv.actor.has_usable_password()
     assert audit_verify()[1] is None
+
+
+@pytest.mark.django_db
+def test_an_english_only_link_leaves_a_bilingual_review_step_waiting_for_french(demo):
+    post = f.at_review(demo, texts={"en": f.EN, "fr": FR})
+    review_step = post.current_step_id
+    inv, token = invite(demo, post, languages=["en"])
+    outside.invitation_decide(token=token, verdict=Verdict.APPROVE, comment="The English is fine.")
+    post = Post.objects.get(id=post.id)
+    # Its approval counts for English only: the step still waits for French (quorum alone is met).
+    assert post.state == PostState.IN_REVIEW and post.current_step_id == review_step
+    decision = Decision.objects.get(post=post, reviewer=inv.actor)
+    assert decision.languages == ["en"] and set(decision.text_versions) == {"en", "fr"}
+    assert AuditEvent.objects.get(post=post, verb="approved", actor_id=inv.actor_id).data["languages"] == ["en"]
+    assert steps_and_live_approvers(post).waiting_for(post.current_step) == ["fr"]
+    # A staff reviewer may still approve (the same check as the button and the API), and then it advances.
+    assert actions.APPROVE.check(demo.rami, post) is None
+    assert "approve" in actions.post_actions(user=demo.rami, post=post)
+    reviews.post_approve(post_id=post.id, by=demo.rami)
+    post = Post.objects.get(id=post.id)
+    assert post.state == PostState.IN_REVIEW and post.current_step.kind == "translation"
+    assert Decision.objects.get(post=post, reviewer=demo.rami).languages == ["en", "fr"]
+    assert audit_verify()[1] is None
+
+
+@pytest.mark.django_db
+def test_a_link_for_both_languages_completes_the_step_as_before(demo):
+    post = f.at_review(demo, texts={"en": f.EN, "fr": FR})
+    inv, token = invite(demo, post, languages=["en", "fr"])
+    outside.invitation_decide(token=token, verdict=Verdict.APPROVE)
+    post = Post.objects.get(id=post.id)
+    assert post.current_step.kind == "translation"
+    assert Decision.objects.get(post=post, reviewer=inv.actor).languages == ["en", "fr"]
+
+
+@pytest.mark.django_db
+def test_an_english_only_sign_off_never_lets_the_french_go_out_unapproved(demo):
+    post = f.at_sign_off(demo)
+    _, token = invite(demo, post, by=demo.cora, languages=["en"])
+    outside.invitation_decide(token=token, verdict=Verdict.APPROVE)
+    post = Post.objects.get(id=post.id)
+    assert post.state == PostState.IN_REVIEW and post.current_step.kind == "sign_off"
+    assert approved_by_others(post) == {"en": True, "fr": False}
+    # Two links, one per language, meet the step between them.
+    _, fr_token = invite(demo, post, by=demo.cora, email="juriste@cabinet.example", languages=["fr"])
+    outside.invitation_decide(token=fr_token, verdict=Verdict.APPROVE)
+    post = Post.objects.get(id=post.id)
+    assert post.state == PostState.APPROVED and approved_by_others(post) == {"en": True, "fr": True}
+
+
+@pytest.mark.django_db
+def test_four_eyes_still_holds_for_a_link_narrower_than_what_its_holder_wrote(demo):
+    post = f.at_translation(demo)
+    _, bureau = invite(demo, post, email="bureau@translate.example", languages=["fr"], can_edit=True)
+    outside.invitation_decide(token=bureau, verdict=Verdict.APPROVE, texts={"fr": FR})
+    post = Post.objects.get(id=post.id)
+    assert post.current_step.kind == "sign_off"
+    # The bureau wrote the French: even a link for English only may not sign off the post.
+    _, token = invite(demo, post, by=demo.cora, email="bureau@translate.example", languages=["en"])
+    before = snapshot(post.id)
+    with pytest.raises(NotPermitted) as e:
+        outside.invitation_decide(token=token, verdict=Verdict.APPROVE)
+    assert e.value.code == "four_eyes.contributed" and snapshot(post.id) == before
 
 
 @pytest.mark.django_db
