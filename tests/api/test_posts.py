@@ -195,6 +195,24 @@ def test_publish_urgent(client_for, flow):
     assert r.json()["urgent"] is True and r.json()["state"] in ("approved", "publishing", "published")
 
 
+def test_breaking_the_glass_twice_before_publishing_is_409_and_one_retrospective(client_for, flow):
+    """A second urgent publish while the first has not reached the relay (still approved) was
+    a 500 (a second retrospective review hit the unique constraint). Now: 409, nothing changes."""
+    from workflows.constants import PostState, ReviewKind
+    from workflows.models import Post, PostReview
+
+    post = flow.in_review(texts={"en": "Storm: offices closed.", "fr": "Tempête : bureaux fermés."})
+    assert client_for("uma").post(f"/api/v1/posts/{post.id}/publish-urgent/", {"reason": "Storm"},
+                                  format="json").status_code == 200
+    Post.objects.filter(id=post.id).update(state=PostState.APPROVED)  # as if the relay had not run yet
+    version = Post.objects.get(id=post.id).version
+    body = assert_problem(client_for("uma").post(f"/api/v1/posts/{post.id}/publish-urgent/", {"reason": "Again"},
+                                                 format="json"), 409)
+    assert body["code"] == "invalid_state"
+    assert PostReview.objects.filter(post=post.id, kind=ReviewKind.RETROSPECTIVE).count() == 1
+    assert Post.objects.get(id=post.id).version == version
+
+
 def test_publish_urgent_missing_a_language_is_422(client_for, flow):
     post = flow.in_review()
     response = client_for("uma").post(f"/api/v1/posts/{post.id}/publish-urgent/", {"reason": "Storm"}, format="json")

@@ -149,6 +149,10 @@ class PublishUrgent(WorkflowAction):
 
     def ensure(self, user: User, obj: Post) -> None:
         ensure_action_state(obj, self.name)
+        if obj.urgent:
+            # Already broken once and not yet publishing (the relay has not picked it up): a
+            # second break-glass would open a second retrospective for the same act.
+            raise InvalidTransition(code="invalid_state", params={"action": str(self.name), "state": obj.state})
         if not obj.lane.allow_urgent:
             raise NotPermitted(code="urgent_not_allowed")
         ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.PUBLISH_URGENT)
