@@ -103,7 +103,10 @@ def posts_visible_light(*, user: User) -> QuerySet[Post]:
     return (
         Post.objects.filter(_org_filter(user))
         .select_related("lane", "author", "current_step", "current_step__team")
-        .prefetch_related("channels", Prefetch("texts", queryset=PostText.objects.order_by("language")))
+        # A queue row names its channels (handle on the page, slug in the API): not their
+        # configuration (JSON decoded per row otherwise).
+        .prefetch_related(Prefetch("channels", queryset=Channel.objects.only("id", "slug", "handle")),
+                          Prefetch("texts", queryset=PostText.objects.order_by("language")))
         .order_by("-created_at", "-id")
     )
 
