@@ -103,7 +103,10 @@ def posts_visible_light(*, user: User) -> QuerySet[Post]:
     return (
         Post.objects.filter(_org_filter(user))
         .select_related("lane", "author", "current_step", "current_step__team")
-        .prefetch_related("channels", Prefetch("texts", queryset=PostText.objects.order_by("language")))
+        # A queue row names its channels (handle on the page, slug in the API): not their
+        # configuration (JSON decoded per row otherwise).
+        .prefetch_related(Prefetch("channels", queryset=Channel.objects.only("id", "slug", "handle")),
+                          Prefetch("texts", queryset=PostText.objects.order_by("language")))
         .order_by("-created_at", "-id")
     )
 
@@ -219,9 +222,8 @@ def queue_for(*, user: User, kind: str = "", channel: str = "", sort: str = "due
     """What waits for `user`, most overdue first (or newest / oldest post first): steps where they
     are on the team and have not yet decided (not their own posts), translations to provide,
     reviews after the fact. Filtered, ordered and paginated in SQL (see QueueList)."""
-    group_ids = list(user.groups.values_list("id", flat=True))
-    if not group_ids and not user.is_superuser:
-        return QueueList(None, user=user)
+    # The user's teams as a subquery, not a statement of their own (issue 14: one less per list).
+    group_ids = user.groups.through.objects.filter(user_id=user.id).values("group_id")
     decided = Decision.objects.filter(
         post=OuterRef("pk"), step=OuterRef("current_step"), reviewer=user.id,
         verdict=Verdict.APPROVE, invalidated_at__isnull=True,
@@ -290,12 +292,13 @@ def _week(dt: datetime) -> str:
 
 
 def metrics_compute(*, user: User, since: datetime | None = None, until: datetime | None = None,
-                    channel: str | None = None) -> dict:
+                    channel: str | None = None, channels: list[Channel] | None = None) -> dict:
     """Per channel over [since, until): first-response time (median, p90 seconds), replies vs
     broadcasts, median seconds in each step, urgent bypass rate; plus weekly series."""
     until = until or timezone.now()
     since = since or until - timedelta(days=30)
-    channels = list(channels_visible(user=user).filter(**({"slug": channel} if channel else {})))
+    if channels is None:
+        channels = list(channels_visible(user=user).filter(**({"slug": channel} if channel else {})))
     chan_ids = [c.id for c in channels]
     # Everything is counted in SQL, grouped by channel (and kind, urgency, week): the cost does
     # not grow with the number of posts in the window (issue 14). Only first-response times come
@@ -318,10 +321,12 @@ def metrics_compute(*, user: User, since: datetime | None = None, until: datetim
     org_posts = Post.objects.filter(state=PostState.PUBLISHED, published_at__gte=since, published_at__lt=until)
     org_posts = org_posts.filter(organisation_q(user))
     links: QuerySet = Post.channels.through.objects.filter(channel_id__in=chan_ids, post__in=org_posts.values("id"))
+    # Grouped from the posts' side (one pass over the window's posts by post_org_published_idx,
+    # hashed against their channel rows) rather than one post lookup per channel row.
     grouped: list[tuple] = list(
-        links.order_by()
-        .annotate(week=TruncWeek("post__published_at", tzinfo=timezone.get_current_timezone()))
-        .values_list("channel_id", "post__kind", "post__urgent", "week").annotate(n=Count("id"))
+        org_posts.filter(channels__in=chan_ids).order_by()
+        .annotate(week=TruncWeek("published_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("channels", "kind", "urgent", "week").annotate(n=Count("id"))
     )
     step_durations = _step_durations_by_channel(links)
     engaged = _engagement_counts(chan_ids, since, until)
@@ -507,17 +512,20 @@ def conversation_voices(*, user: User, since: datetime, until: datetime, channel
     """Published replies over [since, until) per person (most first), and the share that went
     out under a person's name (their own account, or signed): counted in SQL."""
     chans = channels_visible(user=user).filter(**({"slug": channel} if channel else {}))
+    # One query: a post counts once however many visible channels it went to (EXISTS, no
+    # DISTINCT over the joined rows), grouped by author; the totals are the sums of the groups.
+    on_channel = Post.channels.through.objects.filter(post_id=OuterRef("pk"), channel_id__in=chans.values("id"))
     replies = Post.objects.filter(
         kind=PostKind.REPLY, state=PostState.PUBLISHED, published_at__gte=since, published_at__lt=until,
-        channels__in=chans,
-    ).distinct()
-    rows = list(
+    ).filter(Exists(on_channel))
+    groups = list(
         replies.values("author_id", "author__username", "author__first_name", "author__last_name")
-        .annotate(replies=Count("id", distinct=True), named=Count("id", distinct=True, filter=Q(spoken_as_person=True)))
-        .order_by("-replies", "author__username")[:100]
+        .annotate(replies=Count("id"), named=Count("id", filter=Q(spoken_as_person=True)))
+        .order_by("-replies", "author__username")
     )
-    total = replies.count()
-    named = replies.filter(spoken_as_person=True).count()
+    total = sum(r["replies"] for r in groups)
+    named = sum(r["named"] for r in groups)
+    rows = groups[:100]
     return {
         "replies": total,
         "named_replies": named,
@@ -577,7 +585,7 @@ class HomeSummary:
 def home_for(*, user: User, list_size: int, recent_size: int = 10, claimed_size: int = 20) -> HomeSummary:
     """The home page's lists: the user's drafts and recent posts, the inbox counts and what they
     claimed. Every list is a LIMIT in SQL: the page costs the same whatever the user has."""
-    posts = posts_visible(user=user).filter(author=user.id)
+    posts = posts_visible_light(user=user).filter(author=user.id)  # a summary line: texts, no decisions
     counts = dict(inbox_visible(user=user).order_by().values_list("status").annotate(n=Count("id")))
     return HomeSummary(
         drafts=posts.filter(state__in=_NOT_SENT_YET)[:list_size],
@@ -680,7 +688,8 @@ def metrics_page(*, user: User) -> MetricsPage:
     """metrics_compute, totalled for the page: first-response times of every channel, replies
     and broadcasts per week, and each step's median (the slowest channel's), named in the
     reader's language; each channel gets its display name (`channel_name`)."""
-    data = metrics_compute(user=user)
+    visible = list(channels_visible(user=user))
+    data = metrics_compute(user=user, channels=visible)
     chans = data["channels"]
     weeks = sorted({w["week"] for c in chans for w in c["weekly"]})
     weekly = {w: {"replies": 0, "broadcasts": 0} for w in weeks}
@@ -694,7 +703,7 @@ def metrics_page(*, user: User) -> MetricsPage:
             steps.setdefault(name, []).append(secs)
     # The metrics key steps by their recorded (English) name and channels by slug: show names.
     step_names = step_display_names(user=user)
-    channel_names = {c.slug: c.name or c.handle for c in channels_visible(user=user)}
+    channel_names = {c.slug: c.name or c.handle for c in visible}
     for c in chans:
         c["channel_name"] = channel_names.get(c["channel"], c["channel"])
     return MetricsPage(
