@@ -194,10 +194,10 @@ def event_handle(*, event_id: int, worker: str = "") -> str:
     if event is None or event.dispatched_at is not None:
         return "skipped"
     if event.topic in topics.PUBLISH:
-        from .delivery import post_deliver
+        from .delivery import posts_deliver
 
-        if event.post_id:
-            post_deliver(post_id=event.post_id, worker=worker)
+        if event.post_id and posts_deliver(post_ids=[event.post_id], worker=worker).get(event.post_id) == "error":
+            return "error"  # could not start: the event stays due and is relayed again
         event_done(event_id=event.id)
         return "published"
     from . import notifications
