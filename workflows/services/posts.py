@@ -24,7 +24,7 @@ from ..exceptions import InvalidInput, NotFound, NotPermitted, TextTooLong
 from ..messages import Message
 from ..models import Channel, InboundMessage, Post, PostReview
 from . import actions
-from .audit import audit_record
+from .audit import audit_defer, audit_flush, audit_record
 from .caretaker import caretaker_route, periods_active
 from .common import (
     ensure_perm_on_channels,
@@ -275,6 +275,7 @@ def post_submit(*, post_id: int, by: User, version: int | None = None, rules_ack
     ensure_version(post, version)
     prefetch_related_objects([post], "channels")
     actions.SUBMIT.ensure(by, post)
+    audit_defer(post)  # submitted, routed, approved, publishing: one INSERT (flushed below)
     channel_objs = list(post.channels.all())
     if rules_acknowledged is not None:
         post.rules_acknowledged = bool(rules_acknowledged)
@@ -296,6 +297,7 @@ def post_submit(*, post_id: int, by: User, version: int | None = None, rules_ack
         # checked), so the worker woken by `post.approved` only claims and sends (issue 14).
         post_publish_begin(post, channels=channel_objs, periods=periods, texts=texts, now=now)
         fields.append("spoken_as_person")
+    audit_flush(post)
     save_post(post, fields=fields)
     return post
 
