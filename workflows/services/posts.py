@@ -267,7 +267,8 @@ def _escalate(post: Post, *, by: User, texts: dict[str, str]) -> None:
 @transaction.atomic
 def post_submit(*, post_id: int, by: User, version: int | None = None, rules_acknowledged: bool | None = None) -> Post:
     """Send the post into its lane. A conversation draft matching an escalation rule moves to the
-    official lane first. No blocking step → approved at once (ready to publish).
+    official lane first. No blocking step → approved at once and, when due now, publishing (its
+    publications written here).
 
     Raises GuidelineViolation (422, nothing changes), InvalidTransition, Conflict, NotPermitted.
     Enqueues (outbox) post.step_entered or post.approved."""
