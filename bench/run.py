@@ -496,7 +496,7 @@ def main() -> None:
             report.append(f"#### {path.stem}\n```\n{summarise(path)}\n```\n")
         (PROFILES / f"{LABEL}-summary.md").write_text("\n".join(report))
         log(f"profiles summarised in {PROFILES / (LABEL + '-summary.md')}")
-    log(f"done in {time.monotonic() - started:.0f} s; table appended to BENCHMARKS.md")
+    log(f"done in {time.monotonic() - started:.0f} s; " + ("table appended to BENCHMARKS.md" if APPEND else "BENCHMARKS.md left as it was (BENCH_APPEND=0)"))
 
 
 if __name__ == "__main__":
