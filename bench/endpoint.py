@@ -1,8 +1,16 @@
-"""A local HTTP endpoint for the benchmarks: records when each request arrived (perf_counter of
-this process, the same clock the submitter reads) and counts arrivals per Idempotency-Key."""
+"""A local HTTP endpoint for the benchmarks: records when each request arrived and counts
+arrivals per Idempotency-Key.
+
+The server runs in its own process, as a platform does: in a thread of the bench process it
+competed for the GIL with the submitting client (which renders the API response while the worker
+publishes), and a request arriving then waited for the interpreter's switch interval (5 ms) at
+each step of reading it. The child stamps each arrival with `time.perf_counter()` (on Linux the
+system-wide CLOCK_MONOTONIC, the same clock the submitter reads) and sends (key, time) over a
+pipe; a thread here collects them."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import threading
 import time
 from collections import Counter
@@ -15,9 +23,12 @@ class Endpoint:
         self.arrivals: dict[str, float] = {}
         self.counts: Counter = Counter()
         self.cond = threading.Condition(self.lock)
+        self._reader, self._writer = multiprocessing.Pipe(duplex=False)
+        self._send_lock: threading.Lock | None = None  # the child's, set after the fork
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.process = multiprocessing.get_context("fork").Process(target=self._serve, daemon=True)
+        self.collector = threading.Thread(target=self._collect, daemon=True)
 
     @property
     def url(self) -> str:
@@ -25,12 +36,36 @@ class Endpoint:
         return f"http://{host}:{port}"
 
     def start(self) -> Endpoint:
-        self.thread.start()
+        self.process.start()
+        self.server.socket.close()  # the child serves; the parent only listens to the pipe
+        self._writer.close()
+        self.collector.start()
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.process.terminate()
+        self.process.join(timeout=5)
+
+    def _serve(self) -> None:
+        self._reader.close()
+        self._send_lock = threading.Lock()
+        self.server.serve_forever()
+
+    def _record(self, key: str, at: float) -> None:  # in the child
+        assert self._send_lock is not None
+        with self._send_lock:
+            self._writer.send((key, at))
+
+    def _collect(self) -> None:  # in the parent
+        while True:
+            try:
+                key, at = self._reader.recv()
+            except (EOFError, OSError):
+                return
+            with self.cond:
+                self.counts[key] += 1
+                self.arrivals.setdefault(key, at)
+                self.cond.notify_all()
 
     def wait_for(self, key: str, timeout: float = 30.0) -> float | None:
         deadline = time.monotonic() + timeout
@@ -86,10 +121,7 @@ class Endpoint:
                 length = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(length)
                 key = self.headers.get("Idempotency-Key", "")
-                with endpoint.cond:
-                    endpoint.counts[key] += 1
-                    endpoint.arrivals.setdefault(key, now)
-                    endpoint.cond.notify_all()
+                endpoint._record(key, now)
                 self._answer(200, {"id": f"ext-{key}", "url": f"{endpoint.url}/p/{key}"})
 
         return Handler

@@ -101,8 +101,8 @@ def flush_queues() -> None:
 
 class Worker:
     def __init__(self, *, queues: str = "celery,notify,publish", concurrency: int = 2, env: dict | None = None,
-                 name: str = "w"):
-        self.queues, self.concurrency, self.extra, self.name = queues, concurrency, env or {}, name
+                 name: str = "w", beat: bool = True):
+        self.queues, self.concurrency, self.extra, self.name, self.beat = queues, concurrency, env or {}, name, beat
         self.proc: subprocess.Popen | None = None
         self.log_path = ROOT / "var" / f"bench-worker-{name}.log"
 
@@ -111,8 +111,9 @@ class Worker:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": database_url(),
                "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "REDIS_URL": settings.REDIS_URL,
                SECRET_ENV: "bench-secret", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT), **self.extra}
-        cmd = [str(Path(sys.executable).with_name("celery")), "-A", "config", "worker", "-B",
-               "-s", str(ROOT / "var" / f"bench-beat-{self.name}"), "-Q", self.queues, "-c", str(self.concurrency),
+        beat = ["-B", "-s", str(ROOT / "var" / f"bench-beat-{self.name}")] if self.beat else []
+        cmd = [str(Path(sys.executable).with_name("celery")), "-A", "config", "worker", *beat,
+               "-Q", self.queues, "-c", str(self.concurrency),
                "-I", "bench.celery_tasks", "-l", "info", "-n", f"bench-{self.name}-{os.getpid()}@%h",
                "--without-gossip", "--without-mingle", "--without-heartbeat"]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(self.log_path, "wb"),
@@ -440,12 +441,16 @@ def main() -> None:
                 results["lists"] = run_all(LIST_RUNS)
         if wanted("reply"):
             log("reply latency: woken on commit, beside a bare Celery hop")
-            worker = Worker(name="reply").start()
+            # As the Procfile runs them: a publish worker, and a notifier (notifications,
+            # webhooks, beat's periodic jobs) beside it; each listens for the outbox NOTIFY.
+            notifier = Worker(name="reply-notify", queues="celery,notify", concurrency=1).start()
+            worker = Worker(name="reply", queues="publish", concurrency=2, beat=False).start()
             try:
                 with sampled(f"{LABEL}-reply-worker", worker.proc.pid, children=True):
                     results["reply"] = measure_reply(endpoint, n=N_REPLY, with_hop=True)
             finally:
                 worker.stop()
+                notifier.stop()
             log("reply latency: the wake-up off (beat only)")
             worker = Worker(name="beat", env={"OUTBOX_LISTEN": "false"}).start()
             try:
@@ -491,7 +496,7 @@ def main() -> None:
             report.append(f"#### {path.stem}\n```\n{summarise(path)}\n```\n")
         (PROFILES / f"{LABEL}-summary.md").write_text("\n".join(report))
         log(f"profiles summarised in {PROFILES / (LABEL + '-summary.md')}")
-    log(f"done in {time.monotonic() - started:.0f} s; table appended to BENCHMARKS.md")
+    log(f"done in {time.monotonic() - started:.0f} s; " + ("table appended to BENCHMARKS.md" if APPEND else "BENCHMARKS.md left as it was (BENCH_APPEND=0)"))
 
 
 if __name__ == "__main__":

@@ -133,13 +133,21 @@ class ParleyCollector:
         yield from _redis_metrics()
 
 
+_clients: dict[str, object] = {}
+
+
 def _redis_client():
+    """One client (and connection pool) per broker URL and process: a task's metrics cost one
+    pipelined round trip, not a new TCP connection (redis-py resets the pool in a forked child)."""
     import redis
 
     url = settings.CELERY_BROKER_URL
     if not url:
         return None
-    return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    client = _clients.get(url)
+    if client is None:
+        client = _clients[url] = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    return client
 
 
 def _redis_metrics():

@@ -47,3 +47,20 @@ def test_allowed_networks_refuse_other_addresses(settings):
     assert client.get("/prometheus", REMOTE_ADDR="10.1.2.3").status_code == 401  # both must hold
     assert client.get("/prometheus", REMOTE_ADDR="10.1.2.3", HTTP_AUTHORIZATION="Bearer t0ken").status_code == 200
     assert client.get("/prometheus", REMOTE_ADDR="192.168.4.4", HTTP_AUTHORIZATION="Bearer t0ken").status_code == 403
+
+
+def test_task_metrics_reuse_one_broker_connection(settings):
+    """Celery task metrics (task_postrun) cost a pipelined round trip on a kept connection, not a
+    new TCP connection per task (issue 14: the reply path's worker time)."""
+    import redis
+
+    from config import prometheus
+
+    settings.CELERY_BROKER_URL = settings.REDIS_URL
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    prometheus.task_finished(task_id="warm-up", task=None, state="SUCCESS")
+    before = server.info("stats")["total_connections_received"]
+    for i in range(20):
+        prometheus.task_started(task_id=f"t{i}")
+        prometheus.task_finished(task_id=f"t{i}", task=None, state="SUCCESS")
+    assert server.info("stats")["total_connections_received"] - before <= 1  # at most the check's own

@@ -77,8 +77,8 @@ def test_cancel_ends_the_period(client_for, demo):
     assert r.status_code == 200 and r.json()["active"] is False
     draft = f.reply_draft(demo)
     from workflows.services import posts
-    assert posts.post_submit(post_id=draft.id, by=demo.dana).state == PostState.APPROVED
-    assert Post.objects.filter(id=draft.id, state=PostState.APPROVED).exists()
+    assert posts.post_submit(post_id=draft.id, by=demo.dana).state == PostState.PUBLISHING
+    assert Post.objects.filter(id=draft.id, state=PostState.PUBLISHING).exists()
 
 
 def test_me_sets_and_shows_the_signature_and_metrics_show_who_answers(client_for):

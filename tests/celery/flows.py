@@ -7,7 +7,7 @@ from workflows.services.translations import translation_provide
 
 
 def reply(demo, text: str = "Thank you for asking: the office opens at 9:00.", **kwargs):
-    """A conversation reply by dana to dpe-en, submitted: approved at once."""
+    """A conversation reply by dana to dpe-en, submitted: approved and publishing at once."""
     post = post_create(author=demo.dana, channels=["dpe-en"], kind="reply", texts={"en": text},
                        rules_acknowledged=True, **kwargs)
     return post_submit(post_id=post.id, by=demo.dana)

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from rest_framework.test import APIClient
 
-from workflows.constants import PostState
+from workflows.constants import PostState, PublicationStatus
 from workflows.models import OutboxEvent, Post, Publication, WebhookSubscription
 from workflows.services.notifications import emails_for
 
@@ -37,7 +37,11 @@ def test_writes_succeed_while_redis_is_down_and_are_delivered_once_after(
     assert submitted.status_code == 200, submitted.content
     assert time.monotonic() - started < 10  # generous: nothing waited on the broker
     post_ids = [p.id for p in posts] + [created.json()["id"]]
-    assert all(p.state == PostState.APPROVED for p in Post.objects.filter(id__in=post_ids))
+    states = dict(Post.objects.filter(id__in=post_ids).values_list("id", "state"))
+    # replies start publishing in their request, the official post waits approved: nothing sent yet
+    assert states == {**{p.id: PostState.PUBLISHING for p in posts[:3]}, posts[3].id: PostState.APPROVED,
+                      created.json()["id"]: PostState.PUBLISHING}
+    assert not Publication.objects.filter(post_id__in=post_ids).exclude(status=PublicationStatus.PENDING).exists()
 
     time.sleep(1.5)  # the worker runs, but without a broker nothing moves
     assert platform.posts() == [] and platform.posts("/hooks") == []

@@ -197,7 +197,7 @@ def test_retry_a_failed_publication(demo, citizen_message):
     post = post_services.post_create(author=demo.dana, kind="reply", in_reply_to=msg.id, rules_acknowledged=True,
                                      texts={"en": "Thank you, the office opens at 9:00 on Monday."})
     post = post_services.post_submit(post_id=post.id, by=demo.dana)
-    assert post.state == "approved"
+    assert post.state == "publishing"  # started in the submit request
     publishing.post_publish_start(post_id=post.id)
     publishing.post_mark_failed(post_id=post.id, error="platform said no")
     post.refresh_from_db()

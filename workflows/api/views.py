@@ -224,7 +224,7 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
         )
         return post_response(request, _pk(pk))
 
-    @_action_schema(s.SubmitSerializer, "Send the post into its lane (conversation: approved at once).")
+    @_action_schema(s.SubmitSerializer, "Send the post into its lane (conversation: approved and publishing at once).")
     @action(detail=True, methods=["post"])
     @idempotent
     def submit(self, request, pk=None):

@@ -67,11 +67,14 @@ def _paused_for(periods: list[CaretakerPeriod], channel_ids: set[int]) -> tuple[
     return None, []
 
 
-def caretaker_route(post: Post, *, by: User, texts: dict[str, str], channel_ids: set[int]) -> None:
+def caretaker_route(post: Post, *, by: User, texts: dict[str, str], channel_ids: set[int],
+                    periods: list[CaretakerPeriod] | None = None) -> None:
     """At submit, under the post's lock: refuse a broadcast to a paused channel
     (GuidelineViolation, nothing changes); route a conversation reply to the period's review
-    lane when the period says every reply, or one about a listed topic, needs approval."""
-    periods = periods_active(organisation_id=post.organisation_id)
+    lane when the period says every reply, or one about a listed topic, needs approval.
+    `periods`: the organisation's periods_active now, when the caller already has them."""
+    if periods is None:
+        periods = periods_active(organisation_id=post.organisation_id)
     if not periods:
         return
     if post.kind == PostKind.POST:

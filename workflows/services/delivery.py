@@ -340,7 +340,8 @@ def post_deliver(*, post_id: int, worker: str | None = None, now: datetime | Non
     first language goes out, send every due publication, then settle. Idempotent; returns the
     post's state."""
     worker = worker or worker_id()
-    post_publish_start(post_id=post_id, now=now)
+    if not Publication.objects.filter(post_id=post_id, post__state=PostState.PUBLISHING).exists():
+        post_publish_start(post_id=post_id, now=now)  # not started yet (a reply starts at submit)
     due = list(Publication.objects.filter(_due_q(now or timezone.now()), post_id=post_id,
                                           post__state=PostState.PUBLISHING).values_list("id", flat=True))
     if due and post_preflight(post_id=post_id, now=now):
@@ -363,26 +364,18 @@ def posts_deliver(*, post_ids: list[int], worker: str | None = None, now: dateti
     ids = list(dict.fromkeys(int(p) for p in post_ids))
     if connection.vendor != "postgresql":  # SQLite (the embedded mode): one post at a time
         return {pid: post_deliver(post_id=pid, worker=worker, now=now) for pid in ids}
+    by_post = _publications_by_post(ids)
+    # Posts not publishing yet start here; a reply approved at submit started in that request
+    # (posts.post_submit), so its worker goes straight to the claim (issue 14).
+    waiting = [pid for pid, pubs in by_post.items() if not pubs or pubs[0].post.state != PostState.PUBLISHING]
     states: dict[int, str | None] = {}
-    started = []
-    try:
-        posts_publish_start(post_ids=ids, now=now)
-        started = ids
-    except Exception:  # noqa: BLE001 - all rolled back: one by one, so one bad post stops only itself
-        log.warning("batch of %d posts: could not start together, one by one", len(ids), exc_info=True)
-        for pid in ids:
-            try:
-                post_publish_start(post_id=pid, now=now)
-            except Exception:  # noqa: BLE001 - its event stays due and is relayed again later
-                log.exception("post %s: could not start publishing", pid)
-                states[pid] = "error"
-                continue
-            started.append(pid)
+    if waiting:
+        states = _start_many(waiting, now=now)
+        by_post.update(_publications_by_post([pid for pid in waiting if pid not in states]))
+        by_post = {pid: pubs for pid, pubs in by_post.items() if pid not in states}
+    started = list(by_post)
     if not started:
         return states
-    by_post: dict[int, list[Publication]] = {pid: [] for pid in started}
-    for pub in Publication.objects.filter(post_id__in=started).select_related("channel", "post__in_reply_to"):
-        by_post[pub.post_id].append(pub)
     cleared = [pid for pid, pubs in by_post.items()
                if pubs and pubs[0].post.state == PostState.PUBLISHING and _preflight(pid, pubs, now=now)]
     claimed = publications_claim_many(post_ids=cleared, worker=worker, now=now, known=by_post)
@@ -394,6 +387,34 @@ def posts_deliver(*, post_ids: list[int], worker: str | None = None, now: dateti
         _sent_many(sent)
     states.update(posts_settle(post_ids=started))
     return states
+
+
+def _publications_by_post(post_ids: list[int]) -> dict[int, list[Publication]]:
+    """Every publication of `post_ids` (with its channel and post), grouped by post; [] for none."""
+    by_post: dict[int, list[Publication]] = {pid: [] for pid in post_ids}
+    if post_ids:
+        for pub in Publication.objects.filter(post_id__in=post_ids).select_related("channel", "post__in_reply_to"):
+            by_post[pub.post_id].append(pub)
+    return by_post
+
+
+def _start_many(post_ids: list[int], *, now: datetime | None) -> dict[int, str | None]:
+    """Start publishing `post_ids` together; when that fails, one by one, so one bad post stops
+    only itself. Returns {post_id: "error"} for the posts whose start raised (their events stay
+    due and are relayed again)."""
+    try:
+        posts_publish_start(post_ids=post_ids, now=now)
+        return {}
+    except Exception:  # noqa: BLE001 - all rolled back: one by one
+        log.warning("batch of %d posts: could not start together, one by one", len(post_ids), exc_info=True)
+    errors: dict[int, str | None] = {}
+    for pid in post_ids:
+        try:
+            post_publish_start(post_id=pid, now=now)
+        except Exception:  # noqa: BLE001 - its event stays due and is relayed again later
+            log.exception("post %s: could not start publishing", pid)
+            errors[pid] = "error"
+    return errors
 
 
 _CLAIM_MANY_SQL = """

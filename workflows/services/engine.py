@@ -194,7 +194,8 @@ def steps_and_live_approvers(post: Post) -> LiveApprovals:
 
     lane = post.lane
     if connection.vendor != "postgresql" or "_parley_steps" in lane.__dict__:
-        lane_steps(lane)
+        if not lane_steps(lane):
+            return LiveApprovals()  # a lane without steps (the conversation lane): nothing to read
         return live_approvers(post)
     from django.contrib.postgres.expressions import ArraySubquery
     from django.db.models import OuterRef

@@ -11,13 +11,21 @@ from django.utils import timezone
 from accounts.models import User
 
 from .. import guidelines, limits
-from ..constants import ACTION_TO, Action, ChannelPerm, InboundStatus, PostKind, ReviewKind
+from ..constants import (
+    ACTION_TO,
+    Action,
+    ChannelPerm,
+    InboundStatus,
+    PostKind,
+    PostState,
+    ReviewKind,
+)
 from ..exceptions import InvalidInput, NotFound, NotPermitted, TextTooLong
 from ..messages import Message
 from ..models import Channel, InboundMessage, Post, PostReview
 from . import actions
-from .audit import audit_record
-from .caretaker import caretaker_route
+from .audit import audit_defer, audit_flush, audit_record
+from .caretaker import caretaker_route, periods_active
 from .common import (
     ensure_perm_on_channels,
     ensure_same_org,
@@ -41,6 +49,7 @@ from .engine import (
 from .four_eyes import contributors
 from .lanes import escalation_of, escalation_target, route_lane
 from .outbox import outbox_emit
+from .publishing import post_publish_begin
 from .signatures import ensure_may_use_channels
 
 LANGUAGES = ("en", "fr")
@@ -258,7 +267,8 @@ def _escalate(post: Post, *, by: User, texts: dict[str, str]) -> None:
 @transaction.atomic
 def post_submit(*, post_id: int, by: User, version: int | None = None, rules_acknowledged: bool | None = None) -> Post:
     """Send the post into its lane. A conversation draft matching an escalation rule moves to the
-    official lane first. No blocking step → approved at once (ready to publish).
+    official lane first. No blocking step → approved at once and, when due now, publishing (its
+    publications written here).
 
     Raises GuidelineViolation (422, nothing changes), InvalidTransition, Conflict, NotPermitted.
     Enqueues (outbox) post.step_entered or post.approved."""
@@ -266,21 +276,29 @@ def post_submit(*, post_id: int, by: User, version: int | None = None, rules_ack
     ensure_version(post, version)
     prefetch_related_objects([post], "channels")
     actions.SUBMIT.ensure(by, post)
+    audit_defer(post)  # submitted, routed, approved, publishing: one INSERT (flushed below)
     channel_objs = list(post.channels.all())
     if rules_acknowledged is not None:
         post.rules_acknowledged = bool(rules_acknowledged)
     texts = post.texts_dict()
     fields = ["rules_acknowledged", "lane", "escalation", "escalation_reason", "submitted_at"]
     _escalate(post, by=by, texts=texts)
-    caretaker_route(post, by=by, texts=texts, channel_ids={c.id for c in channel_objs})
+    periods = periods_active(organisation_id=post.organisation_id)
+    caretaker_route(post, by=by, texts=texts, channel_ids={c.id for c in channel_objs}, periods=periods)
     results = run_checks(post, texts=texts, channels=channel_objs)
     post.checks = [r.as_data() for r in results]
     ensure_no_blocking(results)
     from_state = post.state
-    post.submitted_at = timezone.now()
+    now = post.submitted_at = timezone.now()
     audit_record(owner=post, verb="submitted", actor=by, from_state=from_state, to_state=from_state,
                  data={"lane": post.lane.slug})
     advance(post, by=by, languages=set(texts))
+    if post.state == PostState.APPROVED and not (post.scheduled_at and post.scheduled_at > now):
+        # Approved at once and due: publishing starts in this transaction (the text was just
+        # checked), so the worker woken by `post.approved` only claims and sends (issue 14).
+        post_publish_begin(post, channels=channel_objs, periods=periods, texts=texts, now=now)
+        fields.append("spoken_as_person")
+    audit_flush(post)
     save_post(post, fields=fields)
     return post
 

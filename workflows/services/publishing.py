@@ -71,29 +71,14 @@ def posts_publish_start(*, post_ids: list[int], now: datetime | None = None) -> 
     counts: dict[int, int] = {}
     for post in posts:
         post.lane = lanes.setdefault(post.lane_id, post.lane)  # lane_steps is read once per lane
-        if post.state == PostState.APPROVED and post.scheduled_at and post.scheduled_at > now:
-            transition(post, to=PostState.SCHEDULED, verb="scheduled",
-                       data={"scheduled_at": post.scheduled_at.isoformat()})
-            continue
-        if post.state not in (PostState.APPROVED, PostState.SCHEDULED):
-            continue
-        if post.state == PostState.SCHEDULED and post.scheduled_at and post.scheduled_at > now:
-            continue
-        if post.organisation_id not in periods:
+        if post.organisation_id not in periods and post.state in (PostState.APPROVED, PostState.SCHEDULED):
             periods[post.organisation_id] = periods_active(organisation_id=post.organisation_id, at=now)
-        period = caretaker_hold_period(post, now=now, periods=periods[post.organisation_id])
-        if period is not None:
-            caretaker_hold(post, period=period)
-            save_post(post, fields=["lane", "escalation", "escalation_reason"])
-            continue
-        if not _text_still_allowed(post):
-            continue
-        channels = list(post.channels.all())
-        mine = _publications_of(post, channels)
-        pubs += mine
-        counts[post.id] = len(mine)
-        post.spoken_as_person = speaks_as_person(post, channels)
-        ready.append(post)
+        mine = _start(post, channels=list(post.channels.all()), now=now,
+                      periods=periods.get(post.organisation_id, []), checked=False)
+        if mine is not None:
+            pubs += mine
+            counts[post.id] = len(mine)
+            ready.append(post)
     if pubs:
         Publication.objects.bulk_create(pubs, ignore_conflicts=True)
     transition_many(ready, to=PostState.PUBLISHING, verb="publishing",
@@ -101,9 +86,52 @@ def posts_publish_start(*, post_ids: list[int], now: datetime | None = None) -> 
     return [p.id for p in ready]
 
 
-def _publications_of(post: Post, channels: list[Channel]) -> list[Publication]:
-    """One Publication (unsaved) per channel and language the channel speaks and the post has."""
-    texts = post.texts_dict()
+def post_publish_begin(post: Post, *, channels: list[Channel], periods: list, texts: dict[str, str],
+                       now: datetime | None = None) -> bool:
+    """approved → publishing inside the caller's transaction, under its row lock, for a post it
+    has just approved after checking its exact text (a conversation reply approved at submit:
+    DESIGN.md, `draft → approved → publishing` in one request). The same rules as
+    posts_publish_start (_start); the publications are written now, the post saved by the
+    caller (the transition is part of its state change). The outbox's `post.approved` then asks
+    a worker only to claim and send. Returns True when the post started."""
+    mine = _start(post, channels=channels, now=now or timezone.now(), periods=periods, checked=True, texts=texts)
+    if mine is None:
+        return False
+    Publication.objects.bulk_create(mine, ignore_conflicts=True)
+    transition(post, to=PostState.PUBLISHING, verb="publishing", data={"publications": len(mine)}, save=False)
+    return True
+
+
+def _start(post: Post, *, channels: list[Channel], now: datetime, periods: list, checked: bool,
+           texts: dict[str, str] | None = None) -> list[Publication] | None:
+    """The one rule for approved (or due scheduled) → publishing, for a post under the caller's
+    lock: a future schedule makes it `scheduled`, a caretaker period holds it, the guidelines
+    run again on the exact text (unless the caller has just `checked` that text in the same
+    transaction), then one unsaved Publication per channel and language. Returns them, or None
+    when the post does not start now (the caller saves any other change)."""
+    if post.state == PostState.APPROVED and post.scheduled_at and post.scheduled_at > now:
+        transition(post, to=PostState.SCHEDULED, verb="scheduled", data={"scheduled_at": post.scheduled_at.isoformat()})
+        return None
+    if post.state not in (PostState.APPROVED, PostState.SCHEDULED):
+        return None
+    if post.state == PostState.SCHEDULED and post.scheduled_at and post.scheduled_at > now:
+        return None
+    period = caretaker_hold_period(post, now=now, periods=periods)
+    if period is not None:
+        caretaker_hold(post, period=period)
+        save_post(post, fields=["lane", "escalation", "escalation_reason"])
+        return None
+    if not checked and not _text_still_allowed(post):
+        return None
+    mine = _publications_of(post, channels, texts=texts)
+    post.spoken_as_person = speaks_as_person(post, channels)
+    return mine
+
+
+def _publications_of(post: Post, channels: list[Channel], *, texts: dict[str, str] | None = None) -> list[Publication]:
+    """One Publication (unsaved) per channel and language the channel speaks and the post has
+    (`texts`: the post's texts when the caller has them)."""
+    texts = post.texts_dict() if texts is None else texts
     return [
         Publication(
             post=post, channel=channel, language=lang,

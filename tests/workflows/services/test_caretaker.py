@@ -33,7 +33,7 @@ def test_reply_in_a_period_goes_through_approval_and_not_outside_it(demo):
     now = timezone.now()
     _period(demo, start=now + HOUR, end=now + 3 * HOUR)
     before = f.reply_draft(demo)
-    assert posts.post_submit(post_id=before.id, by=demo.dana).state == PostState.APPROVED  # not yet
+    assert posts.post_submit(post_id=before.id, by=demo.dana).state == PostState.PUBLISHING  # not yet
     with time_machine.travel(now + 2 * HOUR, tick=False):
         during = posts.post_submit(post_id=f.reply_draft(demo).id, by=demo.dana)
         assert during.state == PostState.IN_REVIEW
@@ -43,14 +43,14 @@ def test_reply_in_a_period_goes_through_approval_and_not_outside_it(demo):
         assert ev.data["code"] == caretaker.CODE_OFFICIAL_ONLY
     with time_machine.travel(now + 3 * HOUR, tick=False):  # the end is exclusive
         after = posts.post_submit(post_id=f.reply_draft(demo).id, by=demo.dana)
-        assert after.state == PostState.APPROVED
+        assert after.state == PostState.PUBLISHING
 
 
 def test_topic_rule_routes_only_replies_that_touch_a_listed_topic(demo):
     now = timezone.now()
     _period(demo, start=now - HOUR, end=now + HOUR, official_lane_only=False, reply_topics=["pipeline", "tax"])
     plain = posts.post_submit(post_id=f.reply_draft(demo, "The office opens at 9.").id, by=demo.dana)
-    assert plain.state == PostState.APPROVED
+    assert plain.state == PostState.PUBLISHING
     touchy = posts.post_submit(post_id=f.reply_draft(demo, "The new Tax credit starts in May.").id, by=demo.dana)
     assert touchy.state == PostState.IN_REVIEW and "tax" in touchy.escalation_display
 
@@ -118,7 +118,7 @@ def test_cancelled_period_no_longer_applies(demo):
     now = timezone.now()
     period, _ = _period(demo, start=now - HOUR, end=now + HOUR)
     caretaker.caretaker_period_cancel(period_id=period.id, by=demo.cora)
-    assert posts.post_submit(post_id=f.reply_draft(demo).id, by=demo.dana).state == PostState.APPROVED
+    assert posts.post_submit(post_id=f.reply_draft(demo).id, by=demo.dana).state == PostState.PUBLISHING
     verbs = list(AuditEvent.objects.filter(chain=f"policy:{period.organisation_id}").values_list("verb", flat=True))
     assert verbs[-2:] == ["policy_created", "policy_changed"]
 

@@ -95,7 +95,7 @@ def test_first_response_time_is_set_when_the_reply_is_published(demo):
                               texts={"en": "It opens at 9:00 on weekdays."}, rules_acknowledged=True)
     assert InboundMessage.objects.get(id=msg.id).status == InboundStatus.CLAIMED
     reply = posts.post_submit(post_id=reply.id, by=demo.dana)
-    assert reply.state == PostState.APPROVED
+    assert reply.state == PostState.PUBLISHING
     publishing.post_publish_start(post_id=reply.id)
     assert InboundMessage.objects.get(id=msg.id).first_response_at is None
     Publication.objects.filter(post=reply).update(status=PublicationStatus.SENT)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 # approvers, decision, outbox, the audit events in one insert, update (issue 14).
 # Submit: + 1 for the caretaker periods in force (one query, inheritance included); the lane's
 # rules are read with the row lock (engine.post_lock_for_transition).
-SUBMIT_QUERIES = 12
+SUBMIT_QUERIES = 11  # the audit events (submitted, step entered) in one insert
 APPROVE_QUERIES = 10
 
 
@@ -49,3 +49,18 @@ def test_approve_cost_does_not_grow_with_history(demo):
         posts.post_submit(post_id=busy.id, by=demo.dana)
     n_busy, _ = _count(lambda: reviews.post_approve(post_id=busy.id, by=demo.rami))
     assert n_busy == n_fresh
+
+
+#: A conversation reply's submit, the hot path of "published in seconds" (issue 14): lock (with
+#: the lane's rules), channels, texts, escalation rules, caretaker periods, the lane's steps (none:
+#: no approvals are read), the publication, the audit events (submitted, approved, publishing) in
+#: one insert, the outbox row, the update; SAVEPOINT/RELEASE included.
+REPLY_SUBMIT_QUERIES = 12
+
+
+def test_reply_submit_query_budget(demo):
+    post = f.reply_draft(demo)
+    n, sql = _count(lambda: posts.post_submit(post_id=post.id, by=demo.dana))
+    assert sum(s.startswith('INSERT INTO "workflows_auditevent"') for s in sql) == 1
+    assert not any('FROM "workflows_decision"' in s for s in sql)
+    assert n == REPLY_SUBMIT_QUERIES, "\n".join(sql)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import Team, User
 from tests.workflows import factories as f
 from workflows import selectors
-from workflows.constants import PostState, ReviewKind, StepKind
+from workflows.constants import PostState, PublicationStatus, ReviewKind, StepKind
 from workflows.exceptions import (
     Conflict,
     GuidelineViolation,
@@ -17,7 +17,15 @@ from workflows.exceptions import (
     NotFound,
     NotPermitted,
 )
-from workflows.models import AuditEvent, Decision, LaneStep, OutboxEvent, Post, PostReview
+from workflows.models import (
+    AuditEvent,
+    Decision,
+    LaneStep,
+    OutboxEvent,
+    Post,
+    PostReview,
+    Publication,
+)
 from workflows.services import posts, reviews, translations
 
 pytestmark = pytest.mark.django_db
@@ -167,11 +175,27 @@ def test_comment_required_to_request_changes_or_reject(demo):
     assert Post.objects.get(id=post.id).state == PostState.IN_REVIEW
 
 
-def test_conversation_reply_is_approved_on_submit(demo):
+def test_conversation_reply_is_approved_and_starts_publishing_on_submit(demo):
+    """DESIGN.md: draft → approved → publishing in one request. The publications exist when the
+    request commits, so the worker woken by `post.approved` only claims and sends (issue 14)."""
     post = f.reply_draft(demo)
     post = posts.post_submit(post_id=post.id, by=demo.dana)
-    assert post.state == PostState.APPROVED
+    assert post.state == PostState.PUBLISHING
     assert OutboxEvent.objects.filter(post=post, topic="post.approved").count() == 1
+    pubs = list(Publication.objects.filter(post=post).values_list("status", "language"))
+    assert pubs == [(PublicationStatus.PENDING, "en")]
+    verbs = list(AuditEvent.objects.filter(post=post).order_by("seq").values_list("verb", "to_state"))
+    assert verbs[-2:] == [("approved_all", "approved"), ("publishing", "publishing")]
+    post.refresh_from_db()
+    assert post.state == PostState.PUBLISHING and post.version == 2
+
+
+def test_a_scheduled_reply_waits_for_its_time_instead(demo):
+    post = f.reply_draft(demo)
+    Post.objects.filter(id=post.id).update(scheduled_at=timezone.now() + timedelta(hours=2))
+    post = posts.post_submit(post_id=post.id, by=demo.dana)
+    assert post.state == PostState.APPROVED
+    assert not Publication.objects.filter(post=post).exists()
 
 
 def test_escalation_moves_a_reply_to_the_official_lane(demo):
@@ -222,7 +246,7 @@ def test_four_rules_must_be_acknowledged(demo):
     post = posts.post_create(author=demo.dana, channels=["dpe-en"], kind="reply", texts={"en": "We are open today."})
     with pytest.raises(GuidelineViolation, match="four rules"):
         posts.post_submit(post_id=post.id, by=demo.dana)
-    assert posts.post_submit(post_id=post.id, by=demo.dana, rules_acknowledged=True).state == PostState.APPROVED
+    assert posts.post_submit(post_id=post.id, by=demo.dana, rules_acknowledged=True).state == PostState.PUBLISHING
 
 
 def test_reply_must_be_in_the_citizens_language(demo):
@@ -236,7 +260,7 @@ def test_reply_must_be_in_the_citizens_language(demo):
     with pytest.raises(GuidelineViolation, match="reads as English"):
         posts.post_submit(post_id=post.id, by=demo.dana)
     posts.post_edit(post_id=post.id, by=demo.dana, texts={"fr": "Bonjour, oui, le bureau est ouvert samedi matin."})
-    assert posts.post_submit(post_id=post.id, by=demo.dana).state == PostState.APPROVED
+    assert posts.post_submit(post_id=post.id, by=demo.dana).state == PostState.PUBLISHING
 
 
 def test_posts_may_not_use_the_conversation_lane(demo):
@@ -326,4 +350,4 @@ def test_create_and_submit_keeps_nothing_when_submit_is_refused(demo):
     assert Post.objects.count() == count
     post = posts.post_create_and_submit(author=demo.dana, channels=["dpe-en"], kind="reply",
                                         texts={"en": "We are open until 17:00 today."}, rules_acknowledged=True)
-    assert post.state == PostState.APPROVED
+    assert post.state == PostState.PUBLISHING
