@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -18,7 +19,15 @@ from ..constants import PostState, StepKind, Verdict
 from ..exceptions import GuidelineViolation
 from ..models import Decision, GuidelineRule, Lane, LaneStep, Post, PostRevision, PostText
 from .audit import audit_defer, audit_flush_many, audit_record
-from .common import ensure_transition, post_get_for_update, stable_name
+from .common import (
+    ensure_locked_visible,
+    ensure_transition,
+    post_get_for_update,
+    post_lock_queryset,
+    set_prefetched,
+    stable_name,
+)
+from .compiled import Compiled
 from .four_eyes import counted_languages
 from .lanes import missing_languages, reply_language, required_languages
 from .outbox import outbox_emit, outbox_emit_many
@@ -38,14 +47,9 @@ def lane_rules(lane: Lane) -> list[guidelines.Rule]:
     ]
 
 
-def post_lock_for_transition(*, post_id: int, user: User, revisions: bool = False) -> Post:
-    """post_get_for_update, also reading in the same statement (PostgreSQL) the lane's enabled
-    guideline rules (for the checks) and, with `revisions`, the text revisions (four eyes by
-    contribution): approve stays within 10 statements (issue 14)."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return post_get_for_update(post_id=post_id, user=user)
+def _lock_for_transition(post_id: int, *, revisions: bool) -> QuerySet[Post]:
+    """post_lock_queryset, also reading the lane's enabled guideline rules and, with
+    `revisions`, the post's text revisions (PostgreSQL: arrays of JSON objects)."""
     from django.contrib.postgres.expressions import ArraySubquery
     from django.db.models import OuterRef
     from django.db.models.functions import JSONObject
@@ -57,11 +61,43 @@ def post_lock_for_transition(*, post_id: int, user: User, revisions: bool = Fals
         extra["parley_revisions"] = ArraySubquery(
             PostRevision.objects.filter(post=OuterRef("pk")).order_by("number").values(
                 json=JSONObject(texts="texts", by="created_by_id")))
-    post = post_get_for_update(post_id=post_id, user=user, annotate=extra)
+    return post_lock_queryset(post_id, annotate=extra)
+
+
+#: Compiled once per process (compiled.py): the query stays _lock_for_transition, only its SQL is kept.
+_LOCK_FOR_TRANSITION: Compiled[Post] = Compiled(_lock_for_transition, arity=1)
+
+
+def post_lock_for_transition(*, post_id: int, user: User, revisions: bool = False) -> Post:
+    """post_get_for_update, also reading in the same statement (PostgreSQL) the lane's enabled
+    guideline rules (for the checks) and, with `revisions`, the text revisions (four eyes by
+    contribution): approve stays within 10 statements (issue 14). The statement's SQL is
+    compiled once per process; every call reads the rows afresh under the lock."""
+    if connection.vendor != "postgresql":
+        return post_get_for_update(post_id=post_id, user=user)
+    found = _LOCK_FOR_TRANSITION.run(post_id, key=revisions, revisions=revisions)
+    post = ensure_locked_visible(found[0] if found else None, user=user)
     if revisions:
         post.__dict__["_parley_revisions"] = [(r["texts"], r["by"]) for r in post.__dict__["parley_revisions"]]
     post.lane.__dict__["_parley_rules"] = post.__dict__["parley_rules"]
     return post
+
+
+def _post_texts(post_id: int) -> QuerySet[PostText]:
+    return PostText.objects.filter(post=post_id)
+
+
+_POST_TEXTS: Compiled[PostText] = Compiled(_post_texts, arity=1)
+
+
+def load_texts(post: Post) -> list[PostText]:
+    """The post's texts, read now (under the caller's row lock) and left on the post as
+    prefetch_related("texts") would: the guideline re-check and the decision share them."""
+    texts = _POST_TEXTS.run(post.id, using=post._state.db or "default")
+    for text in texts:
+        PostText.post.field.set_cached_value(text, post)
+    set_prefetched(post, "texts", texts)
+    return texts
 
 
 def lane_steps(lane: Lane) -> list[LaneStep]:
@@ -187,23 +223,34 @@ class LiveApprovals:
         return len(self.reviewers.get(step.id, ())) >= step.quorum and not self.waiting_for(step)
 
 
-def steps_and_live_approvers(post: Post) -> LiveApprovals:
-    """live_approvers(post), loading the lane's steps (cached on the lane, as lane_steps does) in
-    the same query on PostgreSQL: each step carries the array of its live approvals."""
-    from django.db import connection
-
-    lane = post.lane
-    if connection.vendor != "postgresql" or "_parley_steps" in lane.__dict__:
-        lane_steps(lane)
-        return live_approvers(post)
+def _steps_with_live_approvals(post_id: int, lane_id: int) -> QuerySet[LaneStep]:
+    """The lane's steps in order (with their teams), each with the array of the post's live
+    approvals there (reviewer, text versions seen, languages counted)."""
     from django.contrib.postgres.expressions import ArraySubquery
     from django.db.models import OuterRef
     from django.db.models.functions import JSONObject
 
     live = Decision.objects.filter(
-        post=post.id, step=OuterRef("pk"), verdict=Verdict.APPROVE, invalidated_at__isnull=True
+        post=post_id, step=OuterRef("pk"), verdict=Verdict.APPROVE, invalidated_at__isnull=True
     ).values(json=JSONObject(reviewer="reviewer_id", versions="text_versions", languages="languages"))
-    steps = list(lane.steps.select_related("team").annotate(live_approvals=ArraySubquery(live)).all())
+    return LaneStep.objects.filter(lane=lane_id).select_related("team").annotate(live_approvals=ArraySubquery(live))
+
+
+#: Compiled once per process (compiled.py): the query stays _steps_with_live_approvals.
+_STEPS_WITH_LIVE_APPROVALS: Compiled[LaneStep] = Compiled(_steps_with_live_approvals, arity=2)
+
+
+def steps_and_live_approvers(post: Post) -> LiveApprovals:
+    """live_approvers(post), loading the lane's steps (cached on the lane instance, as lane_steps
+    does) in the same query on PostgreSQL: each step carries the array of its live approvals.
+    Read afresh at every call (only the SQL text is compiled once per process)."""
+    lane = post.lane
+    if connection.vendor != "postgresql" or "_parley_steps" in lane.__dict__:
+        lane_steps(lane)
+        return live_approvers(post)
+    steps = _STEPS_WITH_LIVE_APPROVALS.run(post.id, lane.id, using=post._state.db or "default")
+    for step in steps:
+        LaneStep.lane.field.set_cached_value(step, lane)
     lane.__dict__["_parley_steps"] = steps
     result = LiveApprovals()
     for step in steps:

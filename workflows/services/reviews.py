@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import User
@@ -27,6 +26,7 @@ from .common import (
 from .engine import (
     LiveApprovals,
     advance,
+    load_texts,
     post_lock_for_transition,
     recheck_text,
     save_post,
@@ -73,8 +73,7 @@ def post_approve(*, post_id: int, by: User, comment: str = "", version: int | No
     comment = _clean_comment(comment, required=False)
     post = post_lock_for_transition(post_id=post_id, user=by, revisions=True)
     ensure_version(post, version)
-    prefetch_related_objects([post], "texts")  # read once: the sign-off check and the decision share them
-    texts = list(post.texts.all())
+    texts = load_texts(post)  # read once: the sign-off check and the decision share them
     languages = {t.language for t in texts}
     # One query for the lane's steps and who approved each (PostgreSQL); the audit events of
     # this approval are written in one INSERT: approve stays within 10 statements (issue 14).

@@ -1,0 +1,109 @@
+"""Querysets compiled to SQL once per process, for the hot transition path (approve, issue 14).
+
+Building and compiling a Django queryset with subqueries (ArraySubquery, guardian's permission
+filter, select_related three levels deep) costs several milliseconds of Python per call: more
+than the database spends running it. A `Compiled` query is the same ORM queryset, built once with
+sentinel values in place of the ids that change from call to call, compiled once, and then run
+with the real ids bound in the sentinels' places; its rows become model instances exactly as
+Django's ModelIterable makes them (select_related objects and annotations included).
+
+Only the SQL text is cached, never a row: every call reads the database afresh, under the
+caller's transaction and locks, so a changed rule, lane, step, permission or text is seen by the
+next call. The queryset stays the one definition (permissions.perm_q and friends); `Compiled`
+asserts that every sentinel reached the parameters (a sentinel inlined into the SQL text, or a
+value other than a sentinel that varies, would be a bug: see tests/workflows/services/
+test_compiled_queries.py)."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+from django.db import connections
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
+from django.db.transaction import TransactionManagementError
+from django.utils import translation
+
+M = TypeVar("M", bound=Model)
+
+#: Ids no real row has (ids are positive): what a Compiled query is built with.
+SENTINELS: tuple[int, ...] = (-7_340_001, -7_340_002, -7_340_003, -7_340_004)
+
+
+class Compiled(Generic[M]):
+    """`build(*ids)` returns a queryset; `run(*ids)` returns its model instances. One compiled
+    form per key (`key` names what changes the SQL's shape, e.g. the permission codename;
+    the database alias, the active language and the thread are added to it)."""
+
+    def __init__(self, build: Callable[..., QuerySet[M]], *, arity: int) -> None:
+        if not 0 < arity <= len(SENTINELS):
+            raise ValueError("arity")
+        self.build, self.arity = build, arity
+        self._forms: dict[Hashable, _Form] = {}
+        self._lock = threading.Lock()
+
+    def form(self, key: Hashable = (), *, using: str = "default", **shape: Any) -> _Form:
+        # Per thread: a compiled form keeps the compiler (its converters), which holds the
+        # connection of the thread that compiled it.
+        full = (key, using, translation.get_language(), threading.get_ident())
+        found = self._forms.get(full)
+        if found is None:
+            found = _Form(self.build(*SENTINELS[: self.arity], **shape).using(using), self.arity)
+            with self._lock:
+                self._forms.setdefault(full, found)
+        return found
+
+    def run(self, *ids: int, key: Hashable = (), using: str = "default", **shape: Any) -> list[M]:
+        """The queryset's instances, for these ids. `shape`: keyword arguments given to `build`
+        that change the SQL (not its parameters); each distinct `key` must stand for one shape."""
+        return self.form(key, using=using, **shape).run(ids)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._forms.clear()
+
+
+class _Form:
+    def __init__(self, qs: QuerySet[Any], arity: int) -> None:
+        self.db = qs.db
+        compiler = qs.query.get_compiler(using=qs.db)
+        sql, params = compiler.as_sql()
+        slots: list[int | None] = []
+        for p in params:
+            slots.append(SENTINELS.index(p) if isinstance(p, int) and p in SENTINELS[:arity] else None)
+        missing = set(range(arity)) - {s for s in slots if s is not None}
+        if missing or any(str(SENTINELS[i]) in sql for i in range(arity)):
+            raise ValueError(f"Compiled: sentinels {sorted(missing)} did not become parameters:\n{sql}")
+        self.sql, self.params, self.slots, self.compiler = sql, tuple(params), slots, compiler
+        klass_info = compiler.klass_info
+        select = compiler.select
+        self.model = klass_info["model"]
+        fields = klass_info["select_fields"]
+        self.start, self.end = fields[0], fields[-1] + 1
+        self.init_list = [f[0].target.attname for f in select[self.start:self.end]]
+        self.klass_info, self.select = klass_info, select
+        self.annotation_col_map = dict(compiler.annotation_col_map or {})
+
+    def run(self, ids: tuple[int, ...]) -> list[Any]:
+        connection = connections[self.db]
+        if self.compiler.query.select_for_update and connection.get_autocommit():
+            # What Django's compiler says when a FOR UPDATE query runs outside a transaction.
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        params = [p if s is None else ids[s] for p, s in zip(self.params, self.slots, strict=True)]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        if self.compiler.has_extra_select:
+            rows = [r[: self.compiler.col_count] for r in rows]
+        # Populators hold per-query state: made per call, as ModelIterable does.
+        populators = get_related_populators(self.klass_info, self.select, self.db)
+        objs = []
+        for row in self.compiler.results_iter([rows]):
+            obj = self.model.from_db(self.db, self.init_list, row[self.start:self.end])
+            for populator in populators:
+                populator.populate(row, obj)
+            for name, pos in self.annotation_col_map.items():
+                setattr(obj, name, row[pos])
+            objs.append(obj)
+        return objs
