@@ -10,9 +10,8 @@ Django's ModelIterable makes them (select_related objects and annotations includ
 Only the SQL text is cached, never a row: every call reads the database afresh, under the
 caller's transaction and locks, so a changed rule, lane, step, permission or text is seen by the
 next call. The queryset stays the one definition (permissions.perm_q and friends); `Compiled`
-asserts that every sentinel reached the parameters (a sentinel inlined into the SQL text, or a
-value other than a sentinel that varies, would be a bug: see tests/workflows/services/
-test_compiled_queries.py)."""
+asserts that no sentinel was inlined into the SQL text or turned into another value (see
+tests/workflows/services/test_compiled_queries.py)."""
 from __future__ import annotations
 
 import threading
@@ -72,9 +71,14 @@ class _Form:
         slots: list[int | None] = []
         for p in params:
             slots.append(SENTINELS.index(p) if isinstance(p, int) and p in SENTINELS[:arity] else None)
-        missing = set(range(arity)) - {s for s in slots if s is not None}
-        if missing or any(str(SENTINELS[i]) in sql for i in range(arity)):
-            raise ValueError(f"Compiled: sentinels {sorted(missing)} did not become parameters:\n{sql}")
+        # A sentinel must reach the parameters as itself (an argument the shape leaves unused,
+        # e.g. the team's group without a team, is not there at all): never inlined into the SQL
+        # text nor turned into another value, which would then be run with the sentinel's id.
+        leaked = [str(SENTINELS[i]) for i in range(arity)
+                  if str(SENTINELS[i]) in sql or any(s is None and str(SENTINELS[i]) in str(p)
+                                                    for p, s in zip(params, slots, strict=True))]
+        if leaked:
+            raise ValueError(f"Compiled: sentinels {leaked} did not become parameters:\n{sql}")
         self.sql, self.params, self.slots, self.compiler = sql, tuple(params), slots, compiler
         klass_info = compiler.klass_info
         select = compiler.select
@@ -97,7 +101,7 @@ class _Form:
         if self.compiler.has_extra_select:
             rows = [r[: self.compiler.col_count] for r in rows]
         # Populators hold per-query state: made per call, as ModelIterable does.
-        populators = get_related_populators(self.klass_info, self.select, self.db)
+        populators = get_related_populators(self.klass_info, self.select, self.db)  # type: ignore[call-arg]
         objs = []
         for row in self.compiler.results_iter([rows]):
             obj = self.model.from_db(self.db, self.init_list, row[self.start:self.end])
@@ -107,3 +111,70 @@ class _Form:
                 setattr(obj, name, row[pos])
             objs.append(obj)
         return objs
+
+
+# --- writes ---------------------------------------------------------------------------------
+# Model.save() and bulk_create() build and compile their INSERT / UPDATE at every call; the
+# statements below are the same ones (every concrete column, the primary key returned), their
+# SQL made once per model and shape. They send no model signals: use them only for models no
+# receiver listens to (tests/workflows/services/test_compiled_queries.py checks the ones used).
+
+_WRITES: dict[Hashable, str] = {}
+
+
+def insert_rows(objs: list[M], *, using: str = "default") -> list[M]:
+    """INSERT new instances of one model in one statement (`obj.save(force_insert=True)` for
+    each, or bulk_create) and set their primary keys; fields' pre_save (auto_now_add) apply."""
+    if not objs:
+        return objs
+    model = type(objs[0])
+    meta = model._meta
+    connection = connections[using]
+    pk = meta.pk
+    fields = [f for f in meta.local_concrete_fields if f is not pk]  # type: ignore[union-attr]
+    key = ("insert", model, len(objs), using)
+    sql = _WRITES.get(key)
+    if sql is None:
+        qn = connection.ops.quote_name
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        # Quoted names from the model; the values are parameters.
+        columns = ", ".join(qn(str(f.column)) for f in fields)
+        rows = ", ".join([row] * len(objs))
+        sql = f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {rows} RETURNING {qn(str(pk.column))}"  # type: ignore[union-attr]  # noqa: S608
+        _WRITES[key] = sql
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection=connection) for obj in objs for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [r[0] for r in cursor.fetchall()]
+    for obj, id_ in zip(objs, ids, strict=True):
+        setattr(obj, pk.attname, id_)  # type: ignore[union-attr]
+        obj._state.adding = False
+        obj._state.db = using
+    return objs
+
+
+def update_row(obj: Model, *, fields: list[str], using: str = "default") -> None:
+    """`obj.save(update_fields=fields)`: one UPDATE by primary key; raises DatabaseError when no
+    row was updated, as save() does."""
+    from django.db import DatabaseError
+
+    model = type(obj)
+    meta = model._meta
+    connection = connections[using]
+    names = tuple(sorted(fields))
+    model_fields = [meta.get_field(n) for n in names]
+    key = ("update", model, names, using)
+    sql = _WRITES.get(key)
+    if sql is None:
+        qn = connection.ops.quote_name
+        sets = ", ".join(f"{qn(str(f.column))} = %s" for f in model_fields)  # type: ignore[union-attr]
+        # Quoted names from the model; the values are parameters.
+        sql = f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(str(meta.pk.column))} = %s"  # type: ignore[union-attr]  # noqa: S608
+        _WRITES[key] = sql
+    params = [f.get_db_prep_save(f.pre_save(obj, False), connection=connection)  # type: ignore[union-attr]
+              for f in model_fields]
+    params.append(obj.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount != 1:
+            raise DatabaseError("Save with update_fields did not affect any rows.")

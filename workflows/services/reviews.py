@@ -23,6 +23,7 @@ from .common import (
     post_get_for_update,
     stable_name,
 )
+from .compiled import insert_rows
 from .engine import (
     LiveApprovals,
     advance,
@@ -42,11 +43,13 @@ def _decide(post: Post, *, by: User, verdict: str, comment: str, texts: list[Pos
     with the languages an approval counts for. The caller holds the post's row lock, so no
     other transaction can decide on this post meanwhile; the partial unique constraint is the
     database's backstop."""
-    return Decision.objects.create(
+    decision = Decision(
         post=post, step=current_step_of(post), revision=post.revision,
         text_versions={t.language: t.version for t in texts}, languages=languages,
         reviewer=by, verdict=verdict, comment=comment,
     )
+    insert_rows([decision])  # Decision.objects.create, its SQL made once (compiled.py)
+    return decision
 
 
 def _clean_comment(comment: object, *, required: bool) -> str:
