@@ -178,3 +178,68 @@ def update_row(obj: Model, *, fields: list[str], using: str = "default") -> None
         cursor.execute(sql, params)
         if cursor.rowcount != 1:
             raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
+def write_together(inserts: list[list[Any]], *, update: Model, fields: list[str], using: str = "default") -> None:
+    """insert_rows for each list of new instances (one model per list; a list whose instances
+    all have their primary key set inserts it, the others get theirs from the database), then
+    update_row(`update`, `fields`): one statement (data-modifying CTEs, PostgreSQL), one round
+    trip instead of one per write. The caller holds `update`'s row lock."""
+    from django.db import DatabaseError
+
+    connection = connections[using]
+    groups = [objs for objs in inserts if objs]
+    if connection.vendor != "postgresql":
+        for objs in groups:
+            insert_rows(objs, using=using)
+        update_row(update, fields=fields, using=using)
+        return
+    qn = connection.ops.quote_name
+    shapes = []
+    for objs in groups:
+        with_pk = all(o.pk is not None for o in objs)
+        shapes.append((type(objs[0]), len(objs), with_pk))
+    umeta = update._meta
+    names = tuple(sorted(fields))
+    ufields = [umeta.get_field(n) for n in names]
+    key = ("together", tuple(shapes), type(update), names, using)
+    sql = _WRITES.get(key)
+    if sql is None:
+        ctes, returned = [], []
+        for i, (model, n, with_pk) in enumerate(shapes):
+            meta = model._meta
+            cols = [f for f in meta.local_concrete_fields if with_pk or f is not meta.pk]
+            row = "(" + ", ".join(["%s"] * len(cols)) + ")"
+            ret = "" if with_pk else f" RETURNING {qn(str(meta.pk.column))}"  # type: ignore[union-attr]
+            columns = ", ".join(qn(str(f.column)) for f in cols)
+            values = ", ".join([row] * n)
+            ctes.append(f"w{i} AS (INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {values}{ret})")  # noqa: S608
+            if not with_pk:
+                pk = qn(str(meta.pk.column))  # type: ignore[union-attr]
+                returned.append(f"(SELECT array_agg({pk} ORDER BY {pk}) FROM w{i})")  # noqa: S608
+        sets = ", ".join(f"{qn(str(f.column))} = %s" for f in ufields)  # type: ignore[union-attr]
+        returning = ", ".join(["1", *returned])
+        # Quoted names from the models; the values are parameters.
+        upk = qn(str(umeta.pk.column))  # type: ignore[union-attr]
+        sql = f"WITH {', '.join(ctes)} UPDATE {qn(umeta.db_table)} SET {sets} WHERE {upk} = %s RETURNING {returning}"  # noqa: S608
+        _WRITES[key] = sql
+    params: list[Any] = []
+    for objs, (model, _, with_pk) in zip(groups, shapes, strict=True):
+        cols = [f for f in model._meta.local_concrete_fields if with_pk or f is not model._meta.pk]
+        params += [f.get_db_prep_save(f.pre_save(o, True), connection=connection) for o in objs for f in cols]
+    params += [f.get_db_prep_save(f.pre_save(update, False), connection=connection)  # type: ignore[union-attr]
+               for f in ufields]
+    params.append(update.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    if len(found) != 1:
+        raise DatabaseError("Save with update_fields did not affect any rows.")
+    ids = iter(found[0][1:])
+    for objs, (_, _, with_pk) in zip(groups, shapes, strict=True):
+        if not with_pk:
+            for obj, id_ in zip(objs, next(ids), strict=True):
+                obj.pk = id_
+        for obj in objs:
+            obj._state.adding = False
+            obj._state.db = using

@@ -27,10 +27,10 @@ from .common import (
     set_prefetched,
     stable_name,
 )
-from .compiled import Compiled, update_row
+from .compiled import Compiled, update_row, write_together
 from .four_eyes import counted_languages
 from .lanes import missing_languages, reply_language, required_languages
-from .outbox import outbox_emit, outbox_emit_many
+from .outbox import outbox_emit, outbox_emit_many, outbox_event, outbox_written
 from .signatures import signature_reserve
 
 
@@ -47,11 +47,13 @@ def lane_rules(lane: Lane) -> list[guidelines.Rule]:
     ]
 
 
-def _lock_for_transition(post_id: int, *, revisions: bool) -> QuerySet[Post]:
+def _lock_for_transition(post_id: int, *, revisions: bool, decision_id: bool = False) -> QuerySet[Post]:
     """post_lock_queryset, also reading the lane's enabled guideline rules and, with
-    `revisions`, the post's text revisions (PostgreSQL: arrays of JSON objects)."""
+    `revisions`, the post's text revisions (PostgreSQL: arrays of JSON objects); with
+    `decision_id`, the id the decision about to be recorded will have (the sequence's next)."""
     from django.contrib.postgres.expressions import ArraySubquery
     from django.db.models import OuterRef
+    from django.db.models.expressions import RawSQL
     from django.db.models.functions import JSONObject
 
     extra: dict[str, Any] = {"parley_rules": ArraySubquery(
@@ -61,6 +63,8 @@ def _lock_for_transition(post_id: int, *, revisions: bool) -> QuerySet[Post]:
         extra["parley_revisions"] = ArraySubquery(
             PostRevision.objects.filter(post=OuterRef("pk")).order_by("number").values(
                 json=JSONObject(number="number", texts="texts", by="created_by_id")))
+    if decision_id:
+        extra["parley_decision_id"] = RawSQL("nextval(pg_get_serial_sequence(%s, %s))", (Decision._meta.db_table, "id"))
     return post_lock_queryset(post_id, annotate=extra)
 
 
@@ -68,14 +72,14 @@ def _lock_for_transition(post_id: int, *, revisions: bool) -> QuerySet[Post]:
 _LOCK_FOR_TRANSITION: Compiled[Post] = Compiled(_lock_for_transition, arity=1)
 
 
-def post_lock_for_transition(*, post_id: int, user: User, revisions: bool = False) -> Post:
+def post_lock_for_transition(*, post_id: int, user: User, revisions: bool = False, decision_id: bool = False) -> Post:
     """post_get_for_update, also reading in the same statement (PostgreSQL) the lane's enabled
     guideline rules (for the checks) and, with `revisions`, the text revisions (four eyes by
     contribution): approve stays within 10 statements (issue 14). The statement's SQL is
     compiled once per process; every call reads the rows afresh under the lock."""
     if connection.vendor != "postgresql":
         return post_get_for_update(post_id=post_id, user=user)
-    found = _LOCK_FOR_TRANSITION.run(post_id, key=revisions, revisions=revisions)
+    found = _LOCK_FOR_TRANSITION.run(post_id, key=(revisions, decision_id), revisions=revisions, decision_id=decision_id)
     post = ensure_locked_visible(found[0] if found else None, user=user)
     rows = post.__dict__["parley_revisions"] if revisions else None
     # The subqueries read the snapshot taken before the statement waited for the lock: a revision
@@ -332,6 +336,26 @@ def save_post(post: Post, *, fields: list[str] | None = None) -> None:
     update_row(post, fields=sorted(set(SAVED_FIELDS + (fields or []))), using=post._state.db or "default")
 
 
+def writes_defer(post: Post) -> None:
+    """Collect the post's next audit events (audit_defer) and outbox events in memory:
+    save_post_with writes them with the post row."""
+    audit_defer(post)
+    post.__dict__["_outbox_pending"] = []
+
+
+def save_post_with(post: Post, *, new: list[Any]) -> None:
+    """save_post, writing in the same statement (PostgreSQL; compiled.write_together) the new
+    instances `new` (of one model), then the outbox and audit events deferred by writes_defer:
+    one round trip for every write of a transition. The caller holds the post's row lock."""
+    post.version += 1
+    post.updated_at = timezone.now()
+    outbox = post.__dict__.pop("_outbox_pending")
+    audit = post.__dict__.pop("_audit_pending")
+    write_together([new, outbox, audit], update=post, fields=sorted(SAVED_FIELDS), using=post._state.db or "default")
+    if outbox:
+        outbox_written()
+
+
 #: What a batched transition changes (save_posts): the state, the version and the audit chain's end.
 _BATCH_FIELDS = ["state", "version", "updated_at", "audit_seq", "audit_head"]
 
@@ -388,8 +412,12 @@ def transition(
     post.state = to
     audit_record(owner=post, verb=verb, actor=by, from_state=from_state, to_state=to, data=data or {})
     if topic:
-        outbox_emit(topic=topic, organisation_id=post.organisation_id, post_id=post.id,
-                    payload=payload if payload is not None else {"post_id": post.id})
+        body = payload if payload is not None else {"post_id": post.id}
+        pending = post.__dict__.get("_outbox_pending")
+        if pending is not None:  # writes_defer: written with the post (save_post_with)
+            pending.append(outbox_event(topic=topic, organisation_id=post.organisation_id, post_id=post.id, payload=body))
+        else:
+            outbox_emit(topic=topic, organisation_id=post.organisation_id, post_id=post.id, payload=body)
     if save:
         save_post(post, fields=fields)
 

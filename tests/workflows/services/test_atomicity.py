@@ -61,6 +61,7 @@ def test_failure_half_way_leaves_nothing_half_written(demo, monkeypatch, name, b
     monkeypatch.setattr(Post, "save", boom)
     # engine.save_post writes the post row without Post.save (its SQL made once: compiled.py).
     monkeypatch.setattr(engine, "update_row", boom)
+    monkeypatch.setattr(engine, "write_together", boom)  # approve: every write with the post row
     with pytest.raises(RuntimeError):
         act(demo, post)
     monkeypatch.undo()
