@@ -88,6 +88,10 @@ class _Form:
         self.init_list = [f[0].target.attname for f in select[self.start:self.end]]
         self.klass_info, self.select = klass_info, select
         self.annotation_col_map = dict(compiler.annotation_col_map or {})
+        # What compiler.results_iter works out at each call, worked out once.
+        self.converters = compiler.get_converters([s[0] for s in select[0:compiler.col_count]])
+        if compiler.has_composite_fields([s[0] for s in select[0:compiler.col_count]]):
+            raise ValueError("Compiled: composite primary keys are not supported")
 
     def run(self, ids: tuple[int, ...]) -> list[Any]:
         connection = connections[self.db]
@@ -103,7 +107,9 @@ class _Form:
         # Populators hold per-query state: made per call, as ModelIterable does.
         populators = get_related_populators(self.klass_info, self.select, self.db)  # type: ignore[call-arg]
         objs = []
-        for row in self.compiler.results_iter([rows]):
+        if self.converters:
+            rows = self.compiler.apply_converters(rows, self.converters)
+        for row in rows:
             obj = self.model.from_db(self.db, self.init_list, row[self.start:self.end])
             for populator in populators:
                 populator.populate(row, obj)
