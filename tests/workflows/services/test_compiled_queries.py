@@ -5,6 +5,7 @@ second one."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql.query import Query
 
@@ -16,6 +17,9 @@ from workflows.services import compiled, engine, reviews, translations
 from workflows.services.audit import audit_verify
 
 pytestmark = pytest.mark.django_db
+
+#: The lock and steps queries are compiled on PostgreSQL (elsewhere they are the ORM's as before).
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL path")
 
 
 @pytest.fixture
@@ -37,6 +41,7 @@ def _compilations(monkeypatch) -> list[str]:
     return made
 
 
+@postgresql_only
 def test_a_warm_approve_compiles_no_sql(warm, monkeypatch):
     """Building and compiling querysets was most of approve's time (15 ms, against 1.5 ms for
     the floor transaction): a warm approve builds none, from the lock to the last write."""
@@ -136,6 +141,7 @@ def test_a_sentinel_inlined_into_the_sql_is_refused():
         query.run(1)
 
 
+@postgresql_only
 def test_revisions_read_before_the_lock_wait_are_not_trusted(demo):
     """The lock statement's subqueries see the snapshot taken before it waited for the lock: when
     the post (read after the wait) counts a revision they miss, four eyes reads them again."""
