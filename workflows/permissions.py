@@ -58,8 +58,9 @@ def perm_q(*, user: User, codename: str) -> Q:
     user_perm = ChannelUserObjectPermission.objects.filter(
         user_id=user.id, permission__codename=codename
     ).values("content_object_id")
+    groups = User.groups.through.objects.filter(user_id=user.id).values("group_id")
     group_perm = ChannelGroupObjectPermission.objects.filter(
-        group__user=user.id, permission__codename=codename
+        group_id__in=groups, permission__codename=codename
     ).values("content_object_id")
     return Q(id__in=user_perm) | Q(id__in=group_perm)
 

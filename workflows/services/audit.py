@@ -28,6 +28,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from ..models import AuditChainHead, AuditCheckpoint, AuditEvent, InboundMessage, Post
+from .compiled import insert_rows
 
 log = logging.getLogger("parley.audit")
 
@@ -560,8 +561,14 @@ def audit_flush(owner: Post | InboundMessage) -> None:
 def audit_flush_many(owners: list) -> None:
     """audit_flush for several owners (each deferred, each locked): one INSERT for them all."""
     pending = [ev for owner in owners for ev in owner.__dict__.pop("_audit_pending", None) or []]
-    if pending:
+    if len(pending) > _FEW:
         AuditEvent.objects.bulk_create(pending)
+    elif pending:
+        insert_rows(pending)  # bulk_create, its SQL made once per number of events (compiled.py)
+
+
+#: Up to this many events, audit_flush_many writes them with a statement compiled once per count.
+_FEW = 8
 
 
 @dataclass

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -18,10 +19,18 @@ from ..constants import PostState, StepKind, Verdict
 from ..exceptions import GuidelineViolation
 from ..models import Decision, GuidelineRule, Lane, LaneStep, Post, PostRevision, PostText
 from .audit import audit_defer, audit_flush_many, audit_record
-from .common import ensure_transition, post_get_for_update, stable_name
+from .common import (
+    ensure_locked_visible,
+    ensure_transition,
+    post_get_for_update,
+    post_lock_queryset,
+    set_prefetched,
+    stable_name,
+)
+from .compiled import Compiled, update_row, write_together
 from .four_eyes import counted_languages
 from .lanes import missing_languages, reply_language, required_languages
-from .outbox import outbox_emit, outbox_emit_many
+from .outbox import outbox_emit, outbox_emit_many, outbox_event, outbox_written
 from .signatures import signature_reserve
 
 
@@ -38,16 +47,13 @@ def lane_rules(lane: Lane) -> list[guidelines.Rule]:
     ]
 
 
-def post_lock_for_transition(*, post_id: int, user: User, revisions: bool = False) -> Post:
-    """post_get_for_update, also reading in the same statement (PostgreSQL) the lane's enabled
-    guideline rules (for the checks) and, with `revisions`, the text revisions (four eyes by
-    contribution): approve stays within 10 statements (issue 14)."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return post_get_for_update(post_id=post_id, user=user)
+def _lock_for_transition(post_id: int, *, revisions: bool, decision_id: bool = False) -> QuerySet[Post]:
+    """post_lock_queryset, also reading the lane's enabled guideline rules and, with
+    `revisions`, the post's text revisions (PostgreSQL: arrays of JSON objects); with
+    `decision_id`, the id the decision about to be recorded will have (the sequence's next)."""
     from django.contrib.postgres.expressions import ArraySubquery
     from django.db.models import OuterRef
+    from django.db.models.expressions import RawSQL
     from django.db.models.functions import JSONObject
 
     extra: dict[str, Any] = {"parley_rules": ArraySubquery(
@@ -56,12 +62,50 @@ def post_lock_for_transition(*, post_id: int, user: User, revisions: bool = Fals
     if revisions:
         extra["parley_revisions"] = ArraySubquery(
             PostRevision.objects.filter(post=OuterRef("pk")).order_by("number").values(
-                json=JSONObject(texts="texts", by="created_by_id")))
-    post = post_get_for_update(post_id=post_id, user=user, annotate=extra)
-    if revisions:
-        post.__dict__["_parley_revisions"] = [(r["texts"], r["by"]) for r in post.__dict__["parley_revisions"]]
+                json=JSONObject(number="number", texts="texts", by="created_by_id")))
+    if decision_id:
+        extra["parley_decision_id"] = RawSQL("nextval(pg_get_serial_sequence(%s, %s))", (Decision._meta.db_table, "id"))
+    return post_lock_queryset(post_id, annotate=extra)
+
+
+#: Compiled once per process (compiled.py): the query stays _lock_for_transition, only its SQL is kept.
+_LOCK_FOR_TRANSITION: Compiled[Post] = Compiled(_lock_for_transition, arity=1)
+
+
+def post_lock_for_transition(*, post_id: int, user: User, revisions: bool = False, decision_id: bool = False) -> Post:
+    """post_get_for_update, also reading in the same statement (PostgreSQL) the lane's enabled
+    guideline rules (for the checks) and, with `revisions`, the text revisions (four eyes by
+    contribution): approve stays within 10 statements (issue 14). The statement's SQL is
+    compiled once per process; every call reads the rows afresh under the lock."""
+    if connection.vendor != "postgresql":
+        return post_get_for_update(post_id=post_id, user=user)
+    found = _LOCK_FOR_TRANSITION.run(post_id, key=(revisions, decision_id), revisions=revisions, decision_id=decision_id)
+    post = ensure_locked_visible(found[0] if found else None, user=user)
+    rows = post.__dict__["parley_revisions"] if revisions else None
+    # The subqueries read the snapshot taken before the statement waited for the lock: a revision
+    # committed meanwhile (by the transaction that held the lock) is not among them, though the
+    # post row (read after the wait) counts it. Then four eyes reads them again (four_eyes.py).
+    if rows is not None and (rows[-1]["number"] if rows else 0) == post.revision:
+        post.__dict__["_parley_revisions"] = [(r["texts"], r["by"]) for r in rows]
     post.lane.__dict__["_parley_rules"] = post.__dict__["parley_rules"]
     return post
+
+
+def _post_texts(post_id: int) -> QuerySet[PostText]:
+    return PostText.objects.filter(post=post_id)
+
+
+_POST_TEXTS: Compiled[PostText] = Compiled(_post_texts, arity=1)
+
+
+def load_texts(post: Post) -> list[PostText]:
+    """The post's texts, read now (under the caller's row lock) and left on the post as
+    prefetch_related("texts") would: the guideline re-check and the decision share them."""
+    texts = _POST_TEXTS.run(post.id, using=post._state.db or "default")
+    for text in texts:
+        PostText.post.field.set_cached_value(text, post)
+    set_prefetched(post, "texts", texts)
+    return texts
 
 
 def lane_steps(lane: Lane) -> list[LaneStep]:
@@ -187,28 +231,39 @@ class LiveApprovals:
         return len(self.reviewers.get(step.id, ())) >= step.quorum and not self.waiting_for(step)
 
 
-def steps_and_live_approvers(post: Post) -> LiveApprovals:
-    """live_approvers(post), loading the lane's steps (cached on the lane, as lane_steps does) in
-    the same query on PostgreSQL: each step carries the array of its live approvals."""
-    from django.db import connection
-
-    lane = post.lane
-    if connection.vendor != "postgresql" or "_parley_steps" in lane.__dict__:
-        if not lane_steps(lane):
-            return LiveApprovals()  # a lane without steps (the conversation lane): nothing to read
-        return live_approvers(post)
+def _steps_with_live_approvals(post_id: int, lane_id: int) -> QuerySet[LaneStep]:
+    """The lane's steps in order (with their teams), each with the array of the post's live
+    approvals there (reviewer, text versions seen, languages counted)."""
     from django.contrib.postgres.expressions import ArraySubquery
     from django.db.models import OuterRef
     from django.db.models.functions import JSONObject
 
     live = Decision.objects.filter(
-        post=post.id, step=OuterRef("pk"), verdict=Verdict.APPROVE, invalidated_at__isnull=True
+        post=post_id, step=OuterRef("pk"), verdict=Verdict.APPROVE, invalidated_at__isnull=True
     ).values(json=JSONObject(reviewer="reviewer_id", versions="text_versions", languages="languages"))
-    steps = list(lane.steps.select_related("team").annotate(live_approvals=ArraySubquery(live)).all())
+    return LaneStep.objects.filter(lane=lane_id).select_related("team").annotate(live_approvals=ArraySubquery(live))
+
+
+#: Compiled once per process (compiled.py): the query stays _steps_with_live_approvals.
+_STEPS_WITH_LIVE_APPROVALS: Compiled[LaneStep] = Compiled(_steps_with_live_approvals, arity=2)
+
+
+def steps_and_live_approvers(post: Post) -> LiveApprovals:
+    """live_approvers(post), loading the lane's steps (cached on the lane instance, as lane_steps
+    does) in the same query on PostgreSQL: each step carries the array of its live approvals.
+    Read afresh at every call (only the SQL text is compiled once per process)."""
+    lane = post.lane
+    if connection.vendor != "postgresql" or "_parley_steps" in lane.__dict__:
+        if not lane_steps(lane):
+            return LiveApprovals()  # a lane without steps (the conversation lane): nothing to read
+        return live_approvers(post)
+    steps = _STEPS_WITH_LIVE_APPROVALS.run(post.id, lane.id, using=post._state.db or "default")
+    for step in steps:
+        LaneStep.lane.field.set_cached_value(step, lane)
     lane.__dict__["_parley_steps"] = steps
     result = LiveApprovals()
     for step in steps:
-        for a in step.live_approvals or ():
+        for a in getattr(step, "live_approvals", None) or ():
             result.add(step_id=step.id, reviewer_id=a["reviewer"], text_versions=a["versions"] or {},
                        languages=a["languages"])
     return result
@@ -279,7 +334,27 @@ SAVED_FIELDS = ["state", "current_step", "step_entered_at", "version", "updated_
 def save_post(post: Post, *, fields: list[str] | None = None) -> None:
     post.version += 1
     post.updated_at = timezone.now()
-    post.save(update_fields=sorted(set(SAVED_FIELDS + (fields or []))))
+    update_row(post, fields=sorted(set(SAVED_FIELDS + (fields or []))), using=post._state.db or "default")
+
+
+def writes_defer(post: Post) -> None:
+    """Collect the post's next audit events (audit_defer) and outbox events in memory:
+    save_post_with writes them with the post row."""
+    audit_defer(post)
+    post.__dict__["_outbox_pending"] = []
+
+
+def save_post_with(post: Post, *, new: list[Any]) -> None:
+    """save_post, writing in the same statement (PostgreSQL; compiled.write_together) the new
+    instances `new` (of one model), then the outbox and audit events deferred by writes_defer:
+    one round trip for every write of a transition. The caller holds the post's row lock."""
+    post.version += 1
+    post.updated_at = timezone.now()
+    outbox = post.__dict__.pop("_outbox_pending")
+    audit = post.__dict__.pop("_audit_pending")
+    write_together([new, outbox, audit], update=post, fields=sorted(SAVED_FIELDS), using=post._state.db or "default")
+    if outbox:
+        outbox_written()
 
 
 #: What a batched transition changes (save_posts): the state, the version and the audit chain's end.
@@ -338,8 +413,12 @@ def transition(
     post.state = to
     audit_record(owner=post, verb=verb, actor=by, from_state=from_state, to_state=to, data=data or {})
     if topic:
-        outbox_emit(topic=topic, organisation_id=post.organisation_id, post_id=post.id,
-                    payload=payload if payload is not None else {"post_id": post.id})
+        body = payload if payload is not None else {"post_id": post.id}
+        pending = post.__dict__.get("_outbox_pending")
+        if pending is not None:  # writes_defer: written with the post (save_post_with)
+            pending.append(outbox_event(topic=topic, organisation_id=post.organisation_id, post_id=post.id, payload=body))
+        else:
+            outbox_emit(topic=topic, organisation_id=post.organisation_id, post_id=post.id, payload=body)
     if save:
         save_post(post, fields=fields)
 

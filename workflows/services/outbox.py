@@ -8,6 +8,7 @@ from django.db import transaction
 
 from ..models import OutboxEvent
 from ..topics import Topic
+from .compiled import insert_rows
 
 #: Runs one relay batch in this process (the embedded default, no broker). Registered at app
 #: start (WorkflowsConfig.ready(): `relay.relay_outbox`) rather than imported, because the
@@ -28,12 +29,25 @@ def outbox_emit(*, topic: Topic | str, organisation_id: int | None, post_id: int
     `topic` must be a member of workflows.topics.Topic (ValueError otherwise: every emitted
     topic is subscribable). The relay (beat, `relay_outbox`) dispatches it after commit; in the
     embedded default (no broker) the relay runs in-process right after this transaction commits."""
-    event = OutboxEvent.objects.create(
-        topic=Topic(topic).value, organisation_id=organisation_id, post_id=post_id, payload=payload or {}
-    )
+    event = outbox_event(topic=topic, organisation_id=organisation_id, post_id=post_id, payload=payload)
+    insert_rows([event])  # OutboxEvent.objects.create, its SQL made once (compiled.py)
+    outbox_written()
+    return event
+
+
+def outbox_event(*, topic: Topic | str, organisation_id: int | None, post_id: int | None = None,
+                 payload: dict | None = None) -> OutboxEvent:
+    """The event outbox_emit writes, not written yet: its caller writes it in its transaction
+    (engine.save_post_with) and then calls outbox_written()."""
+    return OutboxEvent(topic=Topic(topic).value, organisation_id=organisation_id, post_id=post_id,
+                       payload=payload or {})
+
+
+def outbox_written() -> None:
+    """After writing outbox events: in the embedded default (no broker) the relay runs in-process
+    right after the transaction commits."""
     if not settings.CELERY_BROKER_URL:
         transaction.on_commit(_relay_in_process, robust=True)
-    return event
 
 
 def outbox_emit_many(events: list[dict]) -> list[OutboxEvent]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import User
@@ -16,7 +15,7 @@ from ..messages import Message
 from ..models import Decision, Post, PostReview, PostText
 from . import actions
 from .actions import ensure_can_review as ensure_can_review  # the rule lives in actions.py
-from .audit import audit_defer, audit_flush, audit_record
+from .audit import audit_record
 from .common import (
     current_step_of,
     ensure_same_org,
@@ -24,29 +23,35 @@ from .common import (
     post_get_for_update,
     stable_name,
 )
+from .compiled import insert_rows
 from .engine import (
     LiveApprovals,
     advance,
+    load_texts,
     post_lock_for_transition,
     recheck_text,
-    save_post,
+    save_post_with,
     steps_and_live_approvers,
     transition,
+    writes_defer,
 )
 from .outbox import outbox_emit
 
 
 def _decide(post: Post, *, by: User, verdict: str, comment: str, texts: list[PostText],
-            languages: list[str] | None = None) -> Decision:
+            languages: list[str] | None = None, write: bool = True) -> Decision:
     """Record the decision, bound to every text version it saw (editing any of them voids it),
     with the languages an approval counts for. The caller holds the post's row lock, so no
     other transaction can decide on this post meanwhile; the partial unique constraint is the
     database's backstop."""
-    return Decision.objects.create(
+    decision = Decision(
         post=post, step=current_step_of(post), revision=post.revision,
         text_versions={t.language: t.version for t in texts}, languages=languages,
         reviewer=by, verdict=verdict, comment=comment,
     )
+    if write:
+        insert_rows([decision])  # Decision.objects.create, its SQL made once (compiled.py)
+    return decision
 
 
 def _clean_comment(comment: object, *, required: bool) -> str:
@@ -71,10 +76,9 @@ def post_approve(*, post_id: int, by: User, comment: str = "", version: int | No
     (not in review, stale version, already approved), GuidelineViolation (translation step with
     a required language missing). Enqueues post.step_entered or post.approved."""
     comment = _clean_comment(comment, required=False)
-    post = post_lock_for_transition(post_id=post_id, user=by, revisions=True)
+    post = post_lock_for_transition(post_id=post_id, user=by, revisions=True, decision_id=True)
     ensure_version(post, version)
-    prefetch_related_objects([post], "texts")  # read once: the sign-off check and the decision share them
-    texts = list(post.texts.all())
+    texts = load_texts(post)  # read once: the sign-off check and the decision share them
     languages = {t.language for t in texts}
     # One query for the lane's steps and who approved each (PostgreSQL); the audit events of
     # this approval are written in one INSERT: approve stays within 10 statements (issue 14).
@@ -83,15 +87,20 @@ def post_approve(*, post_id: int, by: User, comment: str = "", version: int | No
     step = current_step_of(post)
     # Approval is bound to the exact text it saw: the guidelines run again on that text.
     post.checks = [r.as_data() for r in recheck_text(post, texts={t.language: t.body for t in texts})]
-    decision = _decide(post, by=by, verdict=Verdict.APPROVE, comment=comment, texts=texts, languages=covered)
+    # Every write of the approval (decision, audit and outbox events, post) in one statement
+    # (engine.save_post_with); the decision's id was drawn from its sequence with the lock.
+    decision = _decide(post, by=by, verdict=Verdict.APPROVE, comment=comment, texts=texts, languages=covered,
+                       write=False)
+    decision.id = post.__dict__.get("parley_decision_id")
+    if decision.id is None:
+        insert_rows([decision])
     approvers.add(step_id=step.id, reviewer_id=by.id, text_versions=decision.text_versions, languages=covered)
-    audit_defer(post)
+    writes_defer(post)
     audit_record(owner=post, verb="approved", actor=by, from_state=post.state, to_state=post.state,
                  data={"step_id": step.id, "step": stable_name(step), "decision_id": decision.id, "comment": comment,
                        "languages": covered})
     advance(post, by=by, languages=languages, approvers=approvers)
-    audit_flush(post)
-    save_post(post)
+    save_post_with(post, new=[decision] if decision._state.adding else [])
     return post
 
 
