@@ -49,7 +49,7 @@ def periods_active(*, organisation_id: int, at: datetime | None = None) -> list[
     return list(
         CaretakerPeriod.objects.filter(
             inherited_from_q(organisation_id), cancelled_at__isnull=True, starts_at__lte=at, ends_at__gt=at,
-        ).distinct().select_related("review_lane").prefetch_related("paused_channels")
+        ).select_related("review_lane").prefetch_related("paused_channels")
     )
 
 

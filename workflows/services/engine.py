@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import User
@@ -17,7 +17,7 @@ from accounts.models import User
 from .. import guidelines
 from ..constants import PostState, StepKind, Verdict
 from ..exceptions import GuidelineViolation
-from ..models import Decision, GuidelineRule, Lane, LaneStep, Post, PostRevision, PostText
+from ..models import Channel, Decision, GuidelineRule, Lane, LaneStep, Post, PostRevision, PostText
 from .audit import audit_defer, audit_flush_many, audit_record
 from .common import (
     ensure_locked_visible,
@@ -108,11 +108,42 @@ def load_texts(post: Post) -> list[PostText]:
     return texts
 
 
+def _post_channels(post_id: int) -> QuerySet[Channel]:
+    return Channel.objects.filter(posts=post_id)
+
+
+_POST_CHANNELS: Compiled[Channel] = Compiled(_post_channels, arity=1)
+
+
+def load_channels(post: Post) -> list[Channel]:
+    """The post's channels, read now and left on the post as prefetch_related("channels") would
+    (the SQL compiled once per process: a reply's submit is the conversation lane's hot path)."""
+    if connection.vendor != "postgresql":
+        prefetch_related_objects([post], "channels")
+        return list(post.channels.all())
+    channels = _POST_CHANNELS.run(post.id, using=post._state.db or "default")
+    set_prefetched(post, "channels", channels)
+    return channels
+
+
+def _lane_steps(lane_id: int) -> QuerySet[LaneStep]:
+    return LaneStep.objects.filter(lane=lane_id).select_related("team")
+
+
+_LANE_STEPS: Compiled[LaneStep] = Compiled(_lane_steps, arity=1)
+
+
 def lane_steps(lane: Lane) -> list[LaneStep]:
-    """The lane's ordered steps, loaded once per lane instance (a transition reads them twice)."""
+    """The lane's ordered steps, loaded once per lane instance (a transition reads them twice);
+    on PostgreSQL through SQL compiled once per process, read afresh for each instance."""
     cached = getattr(lane, "_parley_steps", None)
     if cached is None:
-        cached = list(lane.steps.select_related("team").all())
+        if connection.vendor == "postgresql":
+            cached = _LANE_STEPS.run(lane.id, using=lane._state.db or "default")
+            for step in cached:
+                LaneStep.lane.field.set_cached_value(step, lane)
+        else:
+            cached = list(lane.steps.select_related("team").all())
         lane.__dict__["_parley_steps"] = cached
     return cached
 

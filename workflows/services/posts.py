@@ -38,6 +38,8 @@ from .engine import (
     ensure_content_allowed,
     ensure_no_blocking,
     invalidate_approvals,
+    load_channels,
+    load_texts,
     mark_approved,
     post_lock_for_transition,
     run_checks,
@@ -274,12 +276,12 @@ def post_submit(*, post_id: int, by: User, version: int | None = None, rules_ack
     Enqueues (outbox) post.step_entered or post.approved."""
     post = post_lock_for_transition(post_id=post_id, user=by)
     ensure_version(post, version)
-    prefetch_related_objects([post], "channels")
+    channel_objs = load_channels(post)
     actions.SUBMIT.ensure(by, post)
     audit_defer(post)  # submitted, routed, approved, publishing: one INSERT (flushed below)
-    channel_objs = list(post.channels.all())
     if rules_acknowledged is not None:
         post.rules_acknowledged = bool(rules_acknowledged)
+    load_texts(post)
     texts = post.texts_dict()
     fields = ["rules_acknowledged", "lane", "escalation", "escalation_reason", "submitted_at"]
     _escalate(post, by=by, texts=texts)
