@@ -20,9 +20,9 @@ limit_request_line = 4094
 limit_request_fields = 100
 
 # --- garbage collection (issue 14) ------------------------------------------------------------
-# A worker holds ~150,000 objects once Django, DRF and the URL conf are loaded. With CPython's
+# A worker holds ~120,000 objects once Django, DRF and the URL conf are loaded. With CPython's
 # default thresholds (700, 10, 10) a full collection walks all of them every ~100 young
-# collections — 60–90 ms, landing on one request in fifteen or so: the lists' p95 spikes were
+# collections — 40–90 ms, landing on one request in fifteen or so: the lists' p95 spikes were
 # these pauses (measured with gc.callbacks in the lists bench, issue 14 round 4). After the app is
 # loaded, freeze what start-up allocated (it lives as long as the process: the collector need
 # never look at it again) and collect the young generation every 10,000 net allocations rather
