@@ -1,6 +1,11 @@
-"""List endpoints and pages at scale: p50/p95 and statement counts (Django test client, in-process)."""
+"""List endpoints and pages at scale: p50/p95 and statement counts (Django test client, in-process).
+
+The process's garbage collector is set up as a gunicorn worker's is (config/gunicorn.py,
+gc_tune: start-up objects frozen, young threshold 10,000) once every path has been requested
+once; BENCH_GC=default keeps CPython's defaults (how rounds 1–3 measured)."""
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -35,10 +40,15 @@ def client_for(username: str) -> Client:
     return client
 
 
-def measure(label: str, username: str, path: str, *, runs: int = 20) -> dict:
+def warm(username: str, path: str) -> Client:
     client = client_for(username)
     response = client.get(path, secure=True)
     assert response.status_code == 200, (path, response.status_code, response.content[:300])
+    return client
+
+
+def measure(label: str, username: str, path: str, *, runs: int = 20, client: Client | None = None) -> dict:
+    client = client or warm(username, path)
     statements: list[str] = []
 
     def count(execute, sql, params, many, context):
@@ -57,4 +67,10 @@ def measure(label: str, username: str, path: str, *, runs: int = 20) -> dict:
 
 
 def run_all(runs: int = 20) -> list[dict]:
-    return [measure(label, user, path, runs=runs) for label, user, path in PATHS]
+    clients = [warm(user, path) for _label, user, path in PATHS]
+    if os.environ.get("BENCH_GC", "production") != "default":
+        from config.gunicorn import gc_tune
+
+        gc_tune()
+    return [measure(label, user, path, runs=runs, client=client)
+            for (label, user, path), client in zip(PATHS, clients, strict=True)]
