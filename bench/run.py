@@ -441,6 +441,10 @@ def main() -> None:
                 results["lists"] = run_all(LIST_RUNS)
         if wanted("reply"):
             log("reply latency: woken on commit, beside a bare Celery hop")
+            if os.environ.get("BENCH_GC", "production") != "default":
+                from config.gunicorn import gc_tune
+
+                gc_tune()  # the bench process serves the submit as a web worker would (lists.py)
             # As the Procfile runs them: a publish worker, and a notifier (notifications,
             # webhooks, beat's periodic jobs) beside it; each listens for the outbox NOTIFY.
             notifier = Worker(name="reply-notify", queues="celery,notify", concurrency=1).start()

@@ -10,7 +10,14 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_init, worker_ready, worker_shutdown
+from celery.signals import (
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+)
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -140,6 +147,16 @@ def _preload_platform_sdks(sender=None, **kwargs):  # pragma: no cover - wiring 
             importlib.import_module(name)
         except ImportError:  # pragma: no cover - an install without that platform
             pass
+
+
+@worker_process_init.connect
+def _gc_tune(sender=None, **kwargs) -> None:
+    """Each worker process, once forked with the tasks loaded: freeze what start-up allocated and
+    raise the young generation's threshold, as the web workers do (config/gunicorn.py gc_tune):
+    a full collection over the whole heap (tens of ms) no longer lands in a task."""
+    from config.gunicorn import gc_tune
+
+    gc_tune(urls=False)
 
 
 @worker_ready.connect

@@ -31,16 +31,18 @@ limit_request_fields = 100
 GC_THRESHOLD = (10_000, 10, 10)
 
 
-def gc_tune() -> None:
+def gc_tune(*, urls: bool = True) -> None:
     """Collect once, move every object that survives into the permanent generation, and set
-    GC_THRESHOLD. Run after the application is loaded (post_worker_init); the bench calls it too,
-    so that it measures what production runs."""
+    GC_THRESHOLD. Run after the application is loaded (post_worker_init; each Celery worker
+    process at worker_process_init, without the URL conf); the bench calls it too, so that it
+    measures what production runs."""
     import gc
     from importlib import import_module
 
     from django.conf import settings
 
-    import_module(settings.ROOT_URLCONF)  # views, serializers, forms: loaded now, then frozen
+    if urls:
+        import_module(settings.ROOT_URLCONF)  # views, serializers, forms: loaded now, then frozen
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)

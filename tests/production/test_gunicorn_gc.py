@@ -49,3 +49,15 @@ def test_the_worker_class_keeps_one_heap_per_process():
     cfg = _gunicorn_config()
     assert cfg.worker_class_str == "gthread"
     assert cfg.preload_app is False
+
+
+def test_each_celery_worker_process_gets_the_same_gc_set_up(restore_gc):
+    """worker_process_init (each prefork child, tasks loaded): the same freeze and threshold as
+    the web workers, so a full collection does not land inside a publication's send."""
+    from celery.signals import worker_process_init
+
+    gc.unfreeze()
+    gc.set_threshold(700, 10, 10)
+    worker_process_init.send(sender=None)
+    assert gc.get_threshold() == (10_000, 10, 10)
+    assert gc.get_freeze_count() > 20_000
