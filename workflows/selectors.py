@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation, User
 
+from .compiled import Compiled, set_prefetched
 from .constants import (
     ChannelPerm,
     EngagementStatus,
@@ -112,10 +113,62 @@ def posts_visible_light(*, user: User) -> QuerySet[Post]:
     )
 
 
+def _post_detail(post_id: int, organisation_id: int, *, every: bool) -> QuerySet[Post]:
+    qs = Post.objects.filter(id=post_id).select_related("lane", "author", "current_step", "current_step__team",
+                                                        "in_reply_to")
+    return qs if every else qs.filter(organisation_id=organisation_id)
+
+
+def _post_texts(post_id: int) -> QuerySet[PostText]:
+    return PostText.objects.filter(post=post_id).order_by("language")
+
+
+def _post_channels(post_id: int) -> QuerySet[Channel]:
+    return Channel.objects.filter(posts=post_id)
+
+
+def _post_decisions(post_id: int) -> QuerySet[Decision]:
+    return Decision.objects.filter(post=post_id).select_related("reviewer", "step").order_by("created_at", "id")
+
+
+def _post_publications(post_id: int) -> QuerySet[Publication]:
+    return Publication.objects.filter(post=post_id).select_related("channel").order_by("channel_id", "language")
+
+
+#: One post with what its detail shows, as posts_visible loads it, through SQL compiled once per
+#: process (workflows/compiled.py): the API answers every action with this detail, so a reply's
+#: submit renders it while its worker publishes (issue 14). Every call reads the rows afresh.
+_POST_DETAIL: Compiled[Post] = Compiled(_post_detail, arity=2)
+_POST_RELATED: tuple[tuple[str, Compiled[Any]], ...] = (
+    ("texts", Compiled(_post_texts, arity=1)),
+    ("channels", Compiled(_post_channels, arity=1)),
+    ("decisions", Compiled(_post_decisions, arity=1)),
+    ("publications", Compiled(_post_publications, arity=1)),
+)
+
+
 def post_get_visible(*, post_id: int, user: User) -> Post:
-    post = posts_visible(user=user).filter(id=post_id).first()
-    if post is None:
+    """One post the user may see, with what posts_visible loads (texts, channels, decisions with
+    their reviewers and steps, publications with their channels); NotFound otherwise."""
+    if connection.vendor != "postgresql":
+        post = posts_visible(user=user).filter(id=post_id).first()
+        if post is None:
+            raise NotFound(code="not_found.post")
+        return post
+    every = sees_every_organisation(user)
+    if not every and user.organisation_id is None:
         raise NotFound(code="not_found.post")
+    db = Post.objects.db
+    found = _POST_DETAIL.run(int(post_id), user.organisation_id or 0, key=every, using=db, every=every)
+    if not found:
+        raise NotFound(code="not_found.post")
+    post = found[0]
+    for name, query in _POST_RELATED:
+        rows = query.run(post.id, using=db)
+        if name != "channels":
+            for row in rows:
+                row.post = post  # type: ignore[attr-defined]
+        set_prefetched(post, name, rows)
     return post
 
 

@@ -27,8 +27,8 @@ from django.utils import timezone
 
 from accounts.models import User
 
+from ..compiled import insert_rows
 from ..models import AuditChainHead, AuditCheckpoint, AuditEvent, InboundMessage, Post
-from .compiled import insert_rows
 
 log = logging.getLogger("parley.audit")
 

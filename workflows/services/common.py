@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import BooleanField, Exists, ExpressionWrapper, Model, QuerySet, Value
+from django.db.models import BooleanField, Exists, ExpressionWrapper, QuerySet, Value
 
 from accounts.models import Team, User
 
+from ..compiled import Compiled, set_prefetched
 from ..constants import ACTION_FROM, ALLOWED_TRANSITIONS, Action, PostState
 from ..exceptions import Conflict, InvalidTransition, NotFound, NotPermitted
 from ..models import Channel, LaneStep, Post
 from ..permissions import perm_q, sees_organisation
-from .compiled import Compiled
 
 
 def ensure_same_org(*, user: User, organisation_id: int) -> None:
@@ -110,16 +110,6 @@ def _channel_perm_prefetching(*, user: User, post: Post, codename: str, team: Te
     if not channels or not all(getattr(c, "parley_allowed", False) for c in channels):
         raise NotPermitted(code="channel_permission", params={"permission": codename})
     return [c.id for c in channels]
-
-
-def set_prefetched(obj: Model, name: str, rows: list[Any]) -> None:
-    """Leave `rows` on `obj` as prefetch_related(`name`) would: `obj.<name>.all()` answers them
-    without a query."""
-    qs = getattr(obj, name).all()
-    qs._result_cache = rows
-    qs._prefetch_done = True
-    cache = obj.__dict__.setdefault("_prefetched_objects_cache", {})
-    cache[name] = qs
 
 
 def ensure_perm_on_channels(*, user: User, channel_ids: list[int], codename: str) -> None:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from .. import guidelines
+from ..compiled import Compiled, update_row, write_together
 from ..constants import PostState, StepKind, Verdict
 from ..exceptions import GuidelineViolation
 from ..models import Channel, Decision, GuidelineRule, Lane, LaneStep, Post, PostRevision, PostText
@@ -27,7 +28,6 @@ from .common import (
     set_prefetched,
     stable_name,
 )
-from .compiled import Compiled, update_row, write_together
 from .four_eyes import counted_languages
 from .lanes import missing_languages, reply_language, required_languages
 from .outbox import outbox_emit, outbox_emit_many, outbox_event, outbox_written

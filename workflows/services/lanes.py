@@ -10,11 +10,11 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from .. import guidelines
+from ..compiled import Compiled
 from ..constants import LaneKind, PostKind
 from ..exceptions import InvalidInput
 from ..messages import Message
 from ..models import EscalationRule, InboundMessage, Lane, Post
-from .compiled import Compiled
 
 
 def reply_language(post: Post, lane: Lane | None = None) -> str | None:

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import transaction
 
+from ..compiled import insert_rows
 from ..models import OutboxEvent
 from ..topics import Topic
-from .compiled import insert_rows
 
 #: Runs one relay batch in this process (the embedded default, no broker). Registered at app
 #: start (WorkflowsConfig.ready(): `relay.relay_outbox`) rather than imported, because the

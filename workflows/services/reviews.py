@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from .. import limits
+from ..compiled import insert_rows
 from ..constants import ACTION_TO, PostState, ReviewKind, ReviewStatus, ReviewVerdict, Verdict
 from ..exceptions import InvalidInput, NotFound, TextTooLong
 from ..messages import Message
@@ -23,7 +24,6 @@ from .common import (
     post_get_for_update,
     stable_name,
 )
-from .compiled import insert_rows
 from .engine import (
     LiveApprovals,
     advance,

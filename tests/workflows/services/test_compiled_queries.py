@@ -1,4 +1,4 @@
-"""Approve's queries are compiled once per process (services/compiled.py, issue 14), and only
+"""Approve's queries are compiled once per process (workflows/compiled.py, issue 14), and only
 their SQL is kept: every approval reads the rules, steps, permissions, texts and approvals afresh.
 A change made between two approvals in the same process (the compiled forms warm) is seen by the
 second one."""
@@ -10,10 +10,11 @@ from django.db.models.signals import post_save, pre_save
 from django.db.models.sql.query import Query
 
 from tests.workflows import factories as f
+from workflows import compiled
 from workflows.constants import PostState, StepKind
 from workflows.exceptions import GuidelineViolation, NotPermitted
 from workflows.models import AuditEvent, Decision, GuidelineRule, OutboxEvent, Post
-from workflows.services import compiled, engine, reviews, translations
+from workflows.services import engine, reviews, translations
 from workflows.services.audit import audit_verify
 
 pytestmark = pytest.mark.django_db
@@ -155,3 +156,38 @@ def test_revisions_read_before_the_lock_wait_are_not_trusted(demo):
     with transaction.atomic():
         locked = engine.post_lock_for_transition(post_id=post.id, user=demo.rami, revisions=True)
         assert "_parley_revisions" not in locked.__dict__
+
+
+def _detail(post):
+    """What a post's API detail reads: the row, its lane, author and step, and the related rows."""
+    return (post.id, post.version, post.state, post.lane.slug, post.author.username,
+            post.current_step_id, [(t.language, t.body) for t in post.texts.all()],
+            [c.slug for c in post.channels.all()],
+            [(d.id, d.reviewer.username, d.step_id, d.verdict) for d in post.decisions.all()],
+            [(p.id, p.channel.slug, p.language, p.status) for p in post.publications.all()])
+
+
+def test_post_detail_matches_the_orm_and_is_read_afresh(demo, django_assert_num_queries):
+    """The post detail (selectors.post_get_visible, the API's answer to every action) reads through
+    compiled SQL: the same rows as posts_visible, a change seen at the next read, another
+    organisation's post not found, and no query left for the serializer's related rows."""
+    from accounts.models import Organisation, User
+    from workflows import selectors
+    from workflows.exceptions import NotFound
+
+    post = f.at_review(demo)
+    first = selectors.post_get_visible(post_id=post.id, user=demo.dana)
+    assert _detail(first) == _detail(selectors.posts_visible(user=demo.dana).get(id=post.id))
+    reviews.post_approve(post_id=post.id, by=demo.rami)
+    with django_assert_num_queries(5):  # the post, texts, channels, decisions, publications
+        again = selectors.post_get_visible(post_id=post.id, user=demo.dana)
+        seen = _detail(again)  # everything the detail shows, without another query
+    assert seen == _detail(selectors.posts_visible(user=demo.dana).get(id=post.id))
+    assert again.version == first.version + 1 and len(seen[8]) == len(_detail(first)[8]) + 1
+    stranger = User.objects.create(username="stranger", organisation=Organisation.objects.create(
+        name="Another department", slug="another-dept"))
+    with pytest.raises(NotFound):
+        selectors.post_get_visible(post_id=post.id, user=stranger)
+    nobody = User.objects.create(username="nobody")
+    with pytest.raises(NotFound):
+        selectors.post_get_visible(post_id=post.id, user=nobody)

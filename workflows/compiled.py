@@ -119,6 +119,16 @@ class _Form:
         return objs
 
 
+def set_prefetched(obj: Model, name: str, rows: list[Any]) -> None:
+    """Leave `rows` on `obj` as prefetch_related(`name`) would: `obj.<name>.all()` answers them
+    without a query."""
+    qs = getattr(obj, name).all()
+    qs._result_cache = rows
+    qs._prefetch_done = True
+    cache = obj.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache[name] = qs
+
+
 # --- writes ---------------------------------------------------------------------------------
 # Model.save() and bulk_create() build and compile their INSERT / UPDATE at every call; the
 # statements below are the same ones (every concrete column, the primary key returned), their
