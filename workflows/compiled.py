@@ -156,7 +156,7 @@ def insert_rows(objs: list[M], *, using: str = "default") -> list[M]:
         # Quoted names from the model; the values are parameters.
         columns = ", ".join(qn(str(f.column)) for f in fields)
         rows = ", ".join([row] * len(objs))
-        sql = f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {rows} RETURNING {qn(str(pk.column))}"  # type: ignore[union-attr]  # noqa: S608
+        sql = f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {rows} RETURNING {qn(str(pk.column))}"  # type: ignore[union-attr]  # noqa: S608  # nosec B608
         _WRITES[key] = sql
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection=connection) for obj in objs for f in fields]
     with connection.cursor() as cursor:
@@ -185,7 +185,7 @@ def update_row(obj: Model, *, fields: list[str], using: str = "default") -> None
         qn = connection.ops.quote_name
         sets = ", ".join(f"{qn(str(f.column))} = %s" for f in model_fields)  # type: ignore[union-attr]
         # Quoted names from the model; the values are parameters.
-        sql = f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(str(meta.pk.column))} = %s"  # type: ignore[union-attr]  # noqa: S608
+        sql = f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(str(meta.pk.column))} = %s"  # type: ignore[union-attr]  # noqa: S608  # nosec B608
         _WRITES[key] = sql
     params = [f.get_db_prep_save(f.pre_save(obj, False), connection=connection)  # type: ignore[union-attr]
               for f in model_fields]
@@ -229,15 +229,15 @@ def write_together(inserts: list[list[Any]], *, update: Model, fields: list[str]
             ret = "" if with_pk else f" RETURNING {qn(str(meta.pk.column))}"  # type: ignore[union-attr]
             columns = ", ".join(qn(str(f.column)) for f in cols)
             values = ", ".join([row] * n)
-            ctes.append(f"w{i} AS (INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {values}{ret})")  # noqa: S608
+            ctes.append(f"w{i} AS (INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {values}{ret})")  # noqa: S608  # nosec B608
             if not with_pk:
                 pk = qn(str(meta.pk.column))  # type: ignore[union-attr]
-                returned.append(f"(SELECT array_agg({pk} ORDER BY {pk}) FROM w{i})")  # noqa: S608
+                returned.append(f"(SELECT array_agg({pk} ORDER BY {pk}) FROM w{i})")  # noqa: S608  # nosec B608
         sets = ", ".join(f"{qn(str(f.column))} = %s" for f in ufields)  # type: ignore[union-attr]
         returning = ", ".join(["1", *returned])
         # Quoted names from the models; the values are parameters.
         upk = qn(str(umeta.pk.column))  # type: ignore[union-attr]
-        sql = f"WITH {', '.join(ctes)} UPDATE {qn(umeta.db_table)} SET {sets} WHERE {upk} = %s RETURNING {returning}"  # noqa: S608
+        sql = f"WITH {', '.join(ctes)} UPDATE {qn(umeta.db_table)} SET {sets} WHERE {upk} = %s RETURNING {returning}"  # noqa: S608  # nosec B608
         _WRITES[key] = sql
     params: list[Any] = []
     for objs, (model, _, with_pk) in zip(groups, shapes, strict=True):

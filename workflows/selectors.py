@@ -528,7 +528,7 @@ def inherited_from_q(organisation_id: int, *, field: str = "organisation") -> Q:
     reply's submit and every page's caretaker banner)."""
     sql = _LINEAGE_SQL.format(table=Organisation._meta.db_table)
     # The SQL is a constant (the table name from the model); the id and the depth are bound parameters.
-    return Q(**{f"{field}_id__in": RawSQL(sql, (organisation_id, ORG_INHERIT_DEPTH))})  # noqa: S611
+    return Q(**{f"{field}_id__in": RawSQL(sql, (organisation_id, ORG_INHERIT_DEPTH))})  # noqa: S611  # nosec B611
 
 
 def organisation_descendants(organisation_id: int) -> list[int]:
