@@ -2,12 +2,17 @@
 (who may do what, which transitions, guideline checks) lives in workflows.services."""
 from __future__ import annotations
 
+import inspect
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 
+from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.relations import PKOnlyObject
 
 from .. import limits
 from ..constants import (
@@ -121,6 +126,57 @@ class ProblemSerializer(serializers.Serializer):
     )
 
 
+_PLAIN_GET_ATTRIBUTE = serializers.Field.get_attribute
+
+
+class WrittenOut:
+    """Serializer mixin: the same representation as DRF's, with the per-field dispatch planned once
+    per serializer instance (issue 14: a page of posts renders a few thousand fields). For a field
+    with the default `get_attribute`, its source is followed with getattr / item access (a method
+    at the end is called, as DRF calls a simple callable); every value still goes through the
+    field's own `to_representation`. A field with its own `get_attribute` (related fields, the
+    English name), and any attribute that is missing, take DRF's path, SkipField included.
+    tests/api/test_written_out.py holds the output equal to DRF's, field by field."""
+
+    enabled = True  # the test renders with and without it
+
+    def _plan(self) -> list:
+        plan = self.__dict__.get("_written_out_plan")
+        if plan is None:
+            plan = []
+            for field in self._readable_fields:  # type: ignore[attr-defined]
+                plain = type(field).get_attribute is _PLAIN_GET_ATTRIBUTE
+                plan.append((field.field_name, field, tuple(field.source_attrs) if plain else None))
+            self.__dict__["_written_out_plan"] = plan
+        return plan
+
+    def to_representation(self, instance):
+        if not WrittenOut.enabled:
+            return super().to_representation(instance)  # type: ignore[misc]
+        ret = {}
+        for name, field, attrs in self._plan():
+            if attrs is None:
+                try:
+                    value = field.get_attribute(instance)
+                except serializers.SkipField:
+                    continue
+            else:
+                value = instance
+                try:
+                    for attr in attrs:  # as rest_framework.fields.get_attribute walks it
+                        value = value[attr] if isinstance(value, Mapping) else getattr(value, attr)
+                        if inspect.ismethod(value) or inspect.isfunction(value) or isinstance(value, partial):
+                            value = value()
+                except (AttributeError, KeyError, ObjectDoesNotExist):
+                    try:
+                        value = field.get_attribute(instance)
+                    except serializers.SkipField:
+                        continue
+            check = value.pk if isinstance(value, PKOnlyObject) else value
+            ret[name] = None if check is None else field.to_representation(value)
+        return ret
+
+
 class CheckSerializer(serializers.Serializer):
     rule = serializers.CharField()
     severity = serializers.ChoiceField(choices=Severity.choices)
@@ -133,6 +189,56 @@ class CheckSerializer(serializers.Serializer):
 
     def get_message(self, item) -> str:
         return render_stored(item)
+
+    def to_representation(self, item):
+        """The declared fields' rendering, written out: a page of posts carries hundreds of stored
+        results, and DRF's per-field machinery was the largest part of the posts list (issue 14).
+        tests/api/test_check_rendering.py holds it to DRF's own rendering of the same fields."""
+        if not isinstance(item, dict):
+            return super().to_representation(item)
+        get = item.get
+        out = {
+            "rule": _text(item["rule"]),
+            "severity": _choice(item["severity"], _SEVERITIES),
+            "ok": _boolean(item["ok"]),
+            "code": _text(get("code", "")),
+            "params": _mapping(get("params", {})),
+            "message": render_stored(item),
+            "language": _text(item["language"]),
+        }
+        if "field" in item:
+            out["field"] = _text(item["field"])
+        return out
+
+
+_SEVERITIES = {str(value): value for value in Severity.values}
+
+
+def _text(value):
+    return None if value is None else str(value)
+
+
+def _choice(value, choices: dict):
+    if value is None or value == "":
+        return value
+    return choices.get(str(value), value)
+
+
+def _boolean(value):
+    if value is None:
+        return None
+    field = serializers.BooleanField
+    if value in field.TRUE_VALUES:
+        return True
+    if value in field.FALSE_VALUES:
+        return False
+    return bool(value)
+
+
+def _mapping(value):
+    if value is None:
+        return None
+    return {str(k): v for k, v in value.items()}
 
 
 # --- me, channels, lanes
@@ -249,7 +355,7 @@ class LaneSerializer(serializers.Serializer):
 
 # --- posts
 
-class CurrentStepSerializer(serializers.Serializer):
+class CurrentStepSerializer(WrittenOut, serializers.Serializer):
     order = serializers.IntegerField()
     name = EnglishName(source="*")
     name_display = display_name_field()
@@ -258,7 +364,7 @@ class CurrentStepSerializer(serializers.Serializer):
     team_display = display_name_field("team.name")
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(WrittenOut, serializers.Serializer):
     id = serializers.IntegerField()
     step = EnglishName()
     step_display = display_name_field("step.name")
@@ -271,7 +377,7 @@ class DecisionSerializer(serializers.Serializer):
     invalidated_at = DateTime(allow_null=True)
 
 
-class PublicationSerializer(serializers.Serializer):
+class PublicationSerializer(WrittenOut, serializers.Serializer):
     id = serializers.IntegerField(help_text="For POST /api/v1/publications/{id}/resolve/.")
     channel = serializers.CharField(source="channel.slug")
     channel_display = display_name_field("channel.name")
@@ -283,7 +389,7 @@ class PublicationSerializer(serializers.Serializer):
     last_error = serializers.CharField(allow_blank=True)
 
 
-class PostSerializer(serializers.Serializer):
+class PostSerializer(WrittenOut, serializers.Serializer):
     id = serializers.IntegerField()
     state = serializers.ChoiceField(choices=PostState.choices)
     lane = serializers.CharField(source="lane.slug")

@@ -1,0 +1,42 @@
+"""A stored guideline result is rendered by CheckSerializer.to_representation written out by hand
+(issue 14: the posts list renders hundreds of them); it must give exactly what DRF's own rendering
+of the declared fields gives, in both languages, for every shape stored results take."""
+from __future__ import annotations
+
+import pytest
+from django.utils import translation
+from rest_framework import serializers
+
+from tests.workflows import factories as f
+from workflows.api.serializers import CheckSerializer
+from workflows.models import Post
+
+pytestmark = pytest.mark.django_db
+
+
+def _drf(item):
+    return serializers.Serializer.to_representation(CheckSerializer(), item)
+
+
+ODD = [
+    {"rule": "length", "severity": "block", "ok": False, "code": "length.too_long",
+     "params": {"max": 500, "length": 612, "channel": "dpe-en"}, "language": "en", "field": "texts.en"},
+    {"rule": "tone", "severity": "warn", "ok": 1, "language": "fr"},  # no code, params or field
+    {"rule": "x", "severity": "unknown-severity", "ok": "false", "code": "", "params": {1: None}, "language": ""},
+    {"rule": None, "severity": None, "ok": None, "code": None, "params": None, "language": None, "field": None},
+    {"rule": 7, "severity": "", "ok": 0, "code": "languages_present.missing", "params": {"languages": ["fr"]},
+     "language": "fr", "message": "older result without a code"},
+    {"rule": "legacy", "severity": "info", "ok": True, "message": "An older stored message", "language": "en"},
+]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_hand_written_rendering_equals_drfs(demo, lang):
+    for state_factory in (f.reply_draft, f.official_draft, f.at_review, f.published):
+        state_factory(demo)
+    stored = [c for checks in Post.objects.values_list("checks", flat=True) for c in (checks or [])]
+    assert len(stored) > 10
+    with translation.override(lang):
+        for item in stored + ODD:
+            assert CheckSerializer(item).data == _drf(item), item
+            assert list(CheckSerializer(item).data) == list(_drf(item))  # the same keys in the same order
