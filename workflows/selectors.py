@@ -139,9 +139,13 @@ def _post_publications(post_id: int) -> QuerySet[Publication]:
 #: process (workflows/compiled.py): the API answers every action with this detail, so a reply's
 #: submit renders it while its worker publishes (issue 14). Every call reads the rows afresh.
 _POST_DETAIL: Compiled[Post] = Compiled(_post_detail, arity=2)
+#: A post's texts and channels: also what the transition services load under their row lock
+#: (engine.load_texts, engine.load_channels).
+POST_TEXTS: Compiled[PostText] = Compiled(_post_texts, arity=1)
+POST_CHANNELS: Compiled[Channel] = Compiled(_post_channels, arity=1)
 _POST_RELATED: tuple[tuple[str, Compiled[Any]], ...] = (
-    ("texts", Compiled(_post_texts, arity=1)),
-    ("channels", Compiled(_post_channels, arity=1)),
+    ("texts", POST_TEXTS),
+    ("channels", POST_CHANNELS),
     ("decisions", Compiled(_post_decisions, arity=1)),
     ("publications", Compiled(_post_publications, arity=1)),
 )

@@ -19,6 +19,7 @@ from ..compiled import Compiled, update_row, write_together
 from ..constants import PostState, StepKind, Verdict
 from ..exceptions import GuidelineViolation
 from ..models import Channel, Decision, GuidelineRule, Lane, LaneStep, Post, PostRevision, PostText
+from ..selectors import POST_CHANNELS, POST_TEXTS
 from .audit import audit_defer, audit_flush_many, audit_record
 from .common import (
     ensure_locked_visible,
@@ -91,28 +92,14 @@ def post_lock_for_transition(*, post_id: int, user: User, revisions: bool = Fals
     return post
 
 
-def _post_texts(post_id: int) -> QuerySet[PostText]:
-    return PostText.objects.filter(post=post_id)
-
-
-_POST_TEXTS: Compiled[PostText] = Compiled(_post_texts, arity=1)
-
-
 def load_texts(post: Post) -> list[PostText]:
     """The post's texts, read now (under the caller's row lock) and left on the post as
     prefetch_related("texts") would: the guideline re-check and the decision share them."""
-    texts = _POST_TEXTS.run(post.id, using=post._state.db or "default")
+    texts = POST_TEXTS.run(post.id, using=post._state.db or "default")
     for text in texts:
         PostText.post.field.set_cached_value(text, post)
     set_prefetched(post, "texts", texts)
     return texts
-
-
-def _post_channels(post_id: int) -> QuerySet[Channel]:
-    return Channel.objects.filter(posts=post_id)
-
-
-_POST_CHANNELS: Compiled[Channel] = Compiled(_post_channels, arity=1)
 
 
 def load_channels(post: Post) -> list[Channel]:
@@ -121,7 +108,7 @@ def load_channels(post: Post) -> list[Channel]:
     if connection.vendor != "postgresql":
         prefetch_related_objects([post], "channels")
         return list(post.channels.all())
-    channels = _POST_CHANNELS.run(post.id, using=post._state.db or "default")
+    channels = POST_CHANNELS.run(post.id, using=post._state.db or "default")
     set_prefetched(post, "channels", channels)
     return channels
 
