@@ -1,4 +1,4 @@
-"""A stored guideline result is rendered by CheckSerializer.to_representation written out by hand
+"""A stored guideline result is rendered through WrittenOut (CheckSerializer)
 (issue 14: the posts list renders hundreds of them); it must give exactly what DRF's own rendering
 of the declared fields gives, in both languages, for every shape stored results take."""
 from __future__ import annotations

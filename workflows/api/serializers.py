@@ -177,7 +177,7 @@ class WrittenOut:
         return ret
 
 
-class CheckSerializer(serializers.Serializer):
+class CheckSerializer(WrittenOut, serializers.Serializer):
     rule = serializers.CharField()
     severity = serializers.ChoiceField(choices=Severity.choices)
     ok = serializers.BooleanField()
@@ -189,56 +189,6 @@ class CheckSerializer(serializers.Serializer):
 
     def get_message(self, item) -> str:
         return render_stored(item)
-
-    def to_representation(self, item):
-        """The declared fields' rendering, written out: a page of posts carries hundreds of stored
-        results, and DRF's per-field machinery was the largest part of the posts list (issue 14).
-        tests/api/test_check_rendering.py holds it to DRF's own rendering of the same fields."""
-        if not isinstance(item, dict):
-            return super().to_representation(item)
-        get = item.get
-        out = {
-            "rule": _text(item["rule"]),
-            "severity": _choice(item["severity"], _SEVERITIES),
-            "ok": _boolean(item["ok"]),
-            "code": _text(get("code", "")),
-            "params": _mapping(get("params", {})),
-            "message": render_stored(item),
-            "language": _text(item["language"]),
-        }
-        if "field" in item:
-            out["field"] = _text(item["field"])
-        return out
-
-
-_SEVERITIES = {str(value): value for value in Severity.values}
-
-
-def _text(value):
-    return None if value is None else str(value)
-
-
-def _choice(value, choices: dict):
-    if value is None or value == "":
-        return value
-    return choices.get(str(value), value)
-
-
-def _boolean(value):
-    if value is None:
-        return None
-    field = serializers.BooleanField
-    if value in field.TRUE_VALUES:
-        return True
-    if value in field.FALSE_VALUES:
-        return False
-    return bool(value)
-
-
-def _mapping(value):
-    if value is None:
-        return None
-    return {str(k): v for k, v in value.items()}
 
 
 # --- me, channels, lanes
