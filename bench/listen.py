@@ -89,10 +89,10 @@ def run_listen_bench(*, channels: int = CHANNELS, pollers: int = POLLERS, mentio
     settings.LISTEN_INTERVAL = 0  # every channel is due at each cycle
     org, _ = Organisation.objects.get_or_create(slug="bench-listen", defaults={"name": "Bench listening"})
     for i in range(channels):
-        os.environ[f"PARLEY_BENCH_TOKEN_{i}"] = f"bench-token-{i}"
+        os.environ[f"PARLEY_SECRET_BENCH_TOKEN_{i}"] = f"bench-token-{i}"
     chans = Channel.objects.bulk_create([
         Channel(organisation=org, slug=f"bench-listen-{i}", platform="mastodon", handle=f"@gov{i}",
-                adapter="mastodon", adapter_config={"api_base_url": url, "token_env": f"PARLEY_BENCH_TOKEN_{i}"})
+                adapter="mastodon", adapter_config={"api_base_url": url, "token_env": f"PARLEY_SECRET_BENCH_TOKEN_{i}"})
         for i in range(channels)
     ])
     out: dict = {"channels": channels, "pollers": pollers}

@@ -1,0 +1,50 @@
+"""Every `make bench*` harness runs in CI in a quick mode, so a harness that no longer runs fails
+the build (issue 23: `make bench-listen` had rotted — its channels named a `token_env` without the
+`PARLEY_SECRET_` prefix the hardening requires, and every one was refused). The full runs stay
+manual; these only prove each harness still runs end to end and prints its figures. Each harness
+creates and drops its own throwaway database, named after this run's."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(script: str, **env: str) -> str:
+    db = settings.DATABASES["default"]
+    if not db["ENGINE"].endswith("postgresql"):
+        pytest.skip("the benchmarks measure PostgreSQL")
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parley")
+    full = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": url,
+            "BENCH_APPEND": "0", "BENCH_QUICK": "1", **env}
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / script)], cwd=ROOT, env=full,
+                          capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    return out
+
+
+def test_bench_listen_runs_and_every_channel_polls():
+    out = _run("listen.py", BENCH_CHANNELS="20", BENCH_POLLERS="2")
+    assert "listening, 20 Mastodon channels" in out
+    assert "channels with an error: 0" in out
+
+
+def test_bench_atip_export_runs():
+    out = _run("atip_export.py", BENCH_ATIP_POSTS="40")
+    assert "chains verified: True" in out, out[-2000:]
+
+
+@pytest.mark.celery
+def test_bench_run_quick_mode_prints_its_table(redis_url):
+    out = _run("run.py", BENCH_POSTS="300", BENCH_REPLIES="3", BENCH_REPLIES_BEAT="2", BENCH_APPROVES="3",
+               BENCH_PUBLICATIONS="20", BENCH_LIST_RUNS="2", BENCH_ONLY="approve,lists,reply,publishing")
+    assert "BENCHMARKS.md left as it was" in out
+    for figure in ("approve", "reply", "publications"):
+        assert figure in out.lower(), figure
