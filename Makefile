@@ -92,9 +92,22 @@ worker: install-app
 beat: install-app
 	$(BIN)/celery -A config beat -l info
 
+# The whole suite on PostgreSQL, then the service and API tests again on SQLite (the embedded
+# default `make run` uses; tests that need PostgreSQL itself are marked `postgresql("why")`).
+# SQLITE_PASS=0 skips the second pass (e.g. with PYTEST_ARGS for a targeted run).
+SQLITE_PASS ?= 1
+SQLITE_TESTS := tests/workflows/services tests/api
 test: install chromium
+	@start=$$(date +%s); \
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-		$(BIN)/pytest -m "not soak" $(PYTEST_ARGS)
+		$(BIN)/pytest -m "not soak" $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc = 0 ] && [ "$(SQLITE_PASS)" = 1 ]; then \
+		echo "== The service and API tests on SQLite (the embedded default) =="; \
+		DATABASE_URL=sqlite:///$(CURDIR)/var/test-sqlite.sqlite3 REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+			$(BIN)/pytest $(SQLITE_TESTS) -q -m "not soak and not postgresql and not browser and not celery"; rc=$$?; \
+	fi; \
+	secs=$$(( $$(date +%s) - start )); \
+	echo "make test: the suite took $$((secs / 60)) min $$((secs % 60)) s (exit $$rc)"; exit $$rc
 
 soak: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

@@ -103,7 +103,20 @@ def demo(db):
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
     """Browser tests run last. Playwright keeps an event loop running in the main thread for the
-    rest of the session, and Django then refuses synchronous database calls in later tests."""
+    rest of the session, and Django then refuses synchronous database calls in later tests.
+
+    `@pytest.mark.postgresql("why")` marks a test that needs PostgreSQL itself; the reason is
+    required. `make test` runs the service and API tests a second time on SQLite (the embedded
+    default) without them (`-m "not postgresql"`); run by hand on SQLite they are skipped with it."""
+    on_sqlite = not settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    for item in items:
+        mark = item.get_closest_marker("postgresql")
+        if mark is None:
+            continue
+        if not (mark.args and isinstance(mark.args[0], str) and mark.args[0].strip()):
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.postgresql needs a reason")
+        if on_sqlite:
+            item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {mark.args[0]}"))
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 

@@ -12,6 +12,7 @@ from accounts.services import token_issue
 from workflows.models import Post
 
 
+@pytest.mark.postgresql("threads racing for a row lock; SQLite locks the whole database")
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_actions_on_the_same_version_one_wins(demo):
     from workflows.services.posts import post_create, post_submit

@@ -99,6 +99,7 @@ def test_bad_keys_are_400(client_for, key):
     assert_problem(response, 400)
 
 
+@pytest.mark.postgresql("threads racing for a unique key; SQLite locks the whole database")
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_requests_with_the_same_key_act_once(demo):
     """Eight threads send the same ingest with the same key at once: one message, every

@@ -104,6 +104,7 @@ def test_the_summary_is_in_the_readers_language(demo):
     assert "La chaîne d’audit de l’enregistrement" in summary
 
 
+@pytest.mark.postgresql("tampers with the trail through PostgreSQL's session_replication_role")
 def test_tampering_with_a_post_trail_shows_in_the_export(demo):
     post = f.approved(demo)
     victim = AuditEvent.objects.get(post=post, verb="approved", data__step="Review")
@@ -271,6 +272,7 @@ def test_without_a_worker_the_embedded_scheduler_builds_what_was_not_built(demo,
     assert embedded.tick(force=True)["atip-exports-sweep"]["requeued"] == []
 
 
+@pytest.mark.postgresql("two threads racing for a row lock; SQLite locks the whole database")
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_on_the_same_export_build_it_once(demo, settings):
     """At-least-once delivery: the same task twice at the same moment. The conditional UPDATE

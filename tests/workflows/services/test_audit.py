@@ -44,6 +44,7 @@ def _tamper(sql, params):
         cur.execute("ALTER TABLE workflows_auditevent ENABLE TRIGGER workflows_auditevent_append_only")
 
 
+@pytest.mark.postgresql("disables PostgreSQL's append-only trigger to tamper")
 def test_verify_audit_catches_a_row_altered_with_raw_sql(demo):
     post = f.approved(demo)
     call_command("verify_audit")  # intact
@@ -56,6 +57,7 @@ def test_verify_audit_catches_a_row_altered_with_raw_sql(demo):
         call_command("verify_audit")
 
 
+@pytest.mark.postgresql("disables PostgreSQL's append-only trigger to tamper")
 def test_verify_audit_catches_a_deleted_row(demo):
     post = f.approved(demo)
     victim = AuditEvent.objects.get(post=post, seq=3)

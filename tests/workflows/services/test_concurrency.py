@@ -38,6 +38,7 @@ def _run_concurrently(n, fn):
     return results
 
 
+@pytest.mark.postgresql("twenty threads racing for a row lock; SQLite locks the whole database")
 @pytest.mark.django_db(transaction=True)
 def test_twenty_approvers_at_once_make_one_transition(demo):
     managers = Team.objects.get(slug="managers", organisation__slug="dpe")
@@ -64,6 +65,7 @@ def test_twenty_approvers_at_once_make_one_transition(demo):
     assert audit_verify()[1] is None
 
 
+@pytest.mark.postgresql("threads racing for a row lock; SQLite locks the whole database")
 @pytest.mark.django_db(transaction=True)
 def test_same_reviewer_twice_at_once_records_one_decision(demo):
     step = demo.lane("official").steps.get(order=1)

@@ -280,6 +280,7 @@ def test_another_organisation_sees_nothing(demo):
     assert snapshot(post.id) == before
 
 
+@pytest.mark.postgresql("threads racing for a row lock; SQLite locks the whole database")
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_decisions_on_one_link_make_one_decision(demo):
     post = f.at_review(demo)
