@@ -199,6 +199,10 @@ CATALOGUE: dict[str, Promise] = {
     "request.not_understood": _("The request could not be understood."),
     "request.forbidden": _("You are not allowed to do this."),
     "request.server_error": _("Something went wrong on our side; it has been logged."),
+    # --- platforms (issue 19) ---------------------------------------------------------------
+    "platform.limits_assumed": _(
+        "The platform did not tell its limits: its documented defaults are used (%(limit)s characters, "
+        "every link counted as %(url_length)s). They are asked again at the next check."),
 }
 
 #: Verbs for the `action` parameter, as they fit "You cannot %(action)s a post…".

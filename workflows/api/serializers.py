@@ -246,12 +246,21 @@ class LimitsSerializer(serializers.Serializer):
     max_length = serializers.IntegerField()
     unit = serializers.CharField()
     url_length = serializers.IntegerField(allow_null=True)
+    assumed = serializers.BooleanField(help_text="The platform did not tell its limits: these are its documented "
+                                                 "defaults (asked again later).")
+
+
+class NoteSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    params = serializers.DictField()
+    message = serializers.CharField(help_text="The note in the caller's language.")
 
 
 class ChannelTestSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     account = AccountSerializer(required=False)
     limits = LimitsSerializer(required=False, allow_null=True)
+    notes = NoteSerializer(many=True, required=False)
     kind = serializers.CharField(required=False, help_text="credentials | config | unreachable | rate_limited | "
                                                            "platform_error | refused | error")
     message = serializers.CharField(required=False)

@@ -326,14 +326,22 @@ class BlueskyAdapter(Adapter):
     def limits(self) -> Limits:
         return Limits(max_length=MAX_GRAPHEMES, unit="graphemes")
 
+    @classmethod
+    def text_length(cls, text: str, limits: Limits | None = None) -> int:
+        """Bluesky's one count (guideline, live counter, preflight): grapheme clusters."""
+        return graphemes(text)
+
     def preflight(self, msgs: list[OutboundMessage]) -> None:
+        """Every text fits (graphemes), and the credentials work *now*: an authenticated call
+        to the server (getSession) at every preflight, never a session this process merely
+        remembers; an expired session is refreshed or created again, a revoked one refused."""
         self.checked_limits = self.limits()
         for msg in msgs:
-            length = graphemes(text_for(msg))
+            length = self.text_length(text_for(msg))
             if length > MAX_GRAPHEMES:
                 raise PermanentError(
                     f"The {msg.language} text is {length} graphemes long; Bluesky accepts {MAX_GRAPHEMES}.")
-        self.client()  # credentials and reachability (a cached session costs nothing)
+        self._session_info()
 
     def verify(self) -> Account:
         session = self._session_info()
