@@ -7,9 +7,11 @@ wider than the citizen's message).
 Exactly once without trusting the server: a server may ignore `Idempotency-Key`, and Mastodon's
 own check is written only after the status is created (a retry while the first request still
 runs makes a second status). So after any unclear outcome the delivery service *looks before
-sending again*: `lookup(msg, since)` lists the account's own statuses back to `since` and matches
-the reply target and the text. It answers None only when the server answered and the status is
-not there. See docs/publishing.md, "Mastodon".
+sending again*: `lookup(msg, since)` reads a reply's thread (the parent's context, where a reply of
+any visibility is visible to its author) and, for a post or a public/unlisted reply, lists the
+account's own statuses back to `since` (servers need not list followers-only or direct statuses
+there), matching the reply target and the text. It answers None only when the server answered
+and the status is not there. See docs/publishing.md, "Mastodon".
 """
 from __future__ import annotations
 
@@ -277,7 +279,9 @@ class MastodonAdapter(Adapter):
             bool(status.get("text")) and normalise(str(status["text"])) == wanted)
 
     def lookup(self, msg: OutboundMessage, since: datetime | None = None) -> Result | None:
-        """Is `msg` among the account's own statuses since `since` (when the attempts began)?
+        """Is `msg` on the server since `since` (when the attempts began)? A reply is looked for
+        in its parent's thread (_in_thread); a followers-only or direct reply only there, a
+        wider one (or a post) also among the account's own statuses (a long thread may be cut).
 
         Found is conclusive. "Not there" is conclusive only once no attempt can still be running
         on the server: Mastodon writes its idempotency record after creating the status, so a
@@ -286,6 +290,16 @@ class MastodonAdapter(Adapter):
         this raises TransientError ("ask again later"); after it, None. TransientError (or a
         subclass) also when the server could not be asked."""
         since = since or msg.created_at
+        target = msg.reply_to.external_id if msg.reply_to and msg.reply_to.external_id else None
+        if target:
+            found = self._in_thread(msg, target)
+            if found is not None:
+                return found
+            if self.visibility_for(msg) in ("private", "direct"):
+                # Only the thread is sure to show them: servers need not list followers-only
+                # or direct statuses among the account's own (Takahē never does).
+                self._not_there(msg, since)
+                return None
         floor = since - LOOKUP_CLOCK_SLACK
         me = self._me()
         max_id = None
@@ -309,6 +323,21 @@ class MastodonAdapter(Adapter):
                 return None
             max_id = str(oldest["id"])
         raise TransientError(f"looked through {LOOKUP_MAX_PAGES} pages without reaching {since.isoformat()}")
+
+    def _in_thread(self, msg: OutboundMessage, target: str) -> Result | None:
+        """The reply among the descendants of the status it answers, authored by this account
+        (`GET /api/v1/statuses/:id/context`): where a reply of any visibility, direct and
+        followers-only included, is visible to its author. TransientError when the thread
+        cannot be read (the parent gone or hidden: a person decides, never a resend on a guess)."""
+        me = self._me()
+        try:
+            context = self._call(lambda api: api.status_context(target))
+        except (PermanentError, AmbiguousError) as exc:
+            raise TransientError(f"could not read the thread of status {target}: {exc}") from exc
+        for status in context.get("descendants") or []:
+            if str((status.get("account") or {}).get("id")) == str(me["id"]) and self.matches(status, msg):
+                return Result(external_id=str(status["id"]), url=str(status.get("url") or status.get("uri") or ""))
+        return None
 
     def _not_there(self, msg: OutboundMessage, since: datetime) -> None:
         """Raise TransientError while an attempt may still be running on the server."""
