@@ -30,6 +30,7 @@ from ..outbound import (
     AuthError,
     ConfigError,
     NotSentError,
+    ParentGone,
     PermanentError,
     RateLimited,
     TransientError,
@@ -38,7 +39,7 @@ from .config import SECRET_PREFIX, Key, check_config, secret_name_ok
 
 __all__ = [
     "SECRET_PREFIX", "Account", "Adapter", "ChannelData", "AdapterError", "AmbiguousError", "AuthError", "ConfigError",
-    "InboundItem", "Limits", "NotSentError", "OutboundMessage", "Page", "PermanentError", "RateLimited",
+    "InboundItem", "Limits", "NotSentError", "OutboundMessage", "Page", "ParentGone", "PermanentError", "RateLimited",
     "Result", "ThreadRef", "TransientError", "count_graphemes", "measure", "secret_name_ok",
 ]
 
@@ -81,6 +82,8 @@ class OutboundMessage:
     reply_to: ThreadRef | None = None
     #: The visibility to use; never wider than the citizen's (`reply_to.visibility`).
     visibility: str = "public"
+    #: Shown before the text (Mastodon's `spoiler_text`); platforms without one ignore it.
+    content_warning: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class InboundItem:
     visibility: str = "public"
     url: str = ""
     thread: ThreadRef = field(default_factory=ThreadRef)
+    #: The author's content warning (Mastodon's `spoiler_text`), "" when none.
+    content_warning: str = ""
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from .base import (
     Limits,
     OutboundMessage,
     Page,
+    ParentGone,
     PermanentError,
     RateLimited,
     Result,
@@ -201,6 +202,8 @@ def classify(exc: BaseException) -> Exception:
             return AuthError(f"{detail}: the channel's credentials were refused")
         if status >= 500:
             return TransientError(detail)
+        if name == "RecordNotFound":
+            return ParentGone(f"{detail}: {_error_message(exc)}")
         return PermanentError(f"{detail}: {_error_message(exc)}")
     if isinstance(exc, AuthError | TransientError | PermanentError | AmbiguousError):
         return exc
@@ -342,6 +345,11 @@ class BlueskyAdapter(Adapter):
                 raise PermanentError(
                     f"The {msg.language} text is {length} graphemes long; Bluesky accepts {MAX_GRAPHEMES}.")
         self._session_info()
+        for msg in msgs:  # a reply's parent is still there (getRecord); else ParentGone: held
+            parent = msg.reply_to.uri if msg.reply_to else ""
+            if parent.startswith("at://") and parent.count("/") >= 4:
+                repo, collection, rkey = parent[len("at://"):].split("/")[:3]
+                self.query("com.atproto.repo.getRecord", repo=repo, collection=collection, rkey=rkey)
 
     def verify(self) -> Account:
         session = self._session_info()

@@ -41,6 +41,7 @@ from .base import (
     NotSentError,
     OutboundMessage,
     Page,
+    ParentGone,
     PermanentError,
     RateLimited,
     Result,
@@ -264,7 +265,7 @@ class MastodonAdapter(Adapter):
         _attempt_started(msg.idempotency_key)
         status = self._call(lambda api: api.status_post(
             text, in_reply_to_id=reply_to, visibility=visibility, language=msg.language or None,
-            idempotency_key=msg.idempotency_key,
+            spoiler_text=msg.content_warning or None, idempotency_key=msg.idempotency_key,
         ), sending=True)
         return Result(external_id=str(status["id"]), url=str(status.get("url") or status.get("uri") or ""))
 
@@ -407,7 +408,8 @@ class MastodonAdapter(Adapter):
         return weighted_length(text, url_length=(limits.url_length if limits else None) or DEFAULT_URL_LENGTH)
 
     def length_of(self, msg: OutboundMessage, limits: Limits | None = None) -> int:
-        return self.text_length(self.text_for(msg), limits or self.limits())
+        """The status as the server counts it: its content warning counts too (Mastodon)."""
+        return self.text_length(msg.content_warning + self.text_for(msg), limits or self.limits())
 
     def preflight(self, msgs: list[OutboundMessage]) -> None:
         """Before the first language goes out: the token works *now* (asked of the server at
@@ -418,11 +420,28 @@ class MastodonAdapter(Adapter):
         limits = self.checked_limits = self.limits()
         for msg in msgs:
             self.visibility_for(msg)
+            self.parent_exists(msg)
             n = self.length_of(msg, limits)
             if n > limits.max_length:
                 raise PermanentError(
                     f"The {msg.language} text is {n} characters as Mastodon counts them; "
                     f"this server allows {limits.max_length}.")
+
+    def parent_exists(self, msg: OutboundMessage) -> None:
+        """A reply's parent is still there (`GET /api/v1/statuses/:id`); ParentGone when the
+        server answers 404 (deleted, or no longer visible to this account): never answer it."""
+        import mastodon as m
+
+        target = msg.reply_to.external_id if msg.reply_to and msg.reply_to.external_id else None
+        if not target:
+            return
+        client = self.client()
+        try:
+            client.api.status(target)
+        except m.MastodonNotFoundError as exc:
+            raise ParentGone(f"the status {target} this replies to is gone from the server") from exc
+        except m.MastodonError as exc:
+            raise self._error(exc, client) from exc
 
     def verify(self) -> Account:
         """Who the token posts as, asked of the server each time (verify_credentials)."""
@@ -484,6 +503,7 @@ class MastodonAdapter(Adapter):
             url=str(status.get("url") or status.get("uri") or ""),
             thread=ThreadRef(external_id=str(status["id"]), uri=str(status.get("uri") or ""),
                              author_handle=handle, visibility=visibility),
+            content_warning=html.unescape(str(status.get("spoiler_text") or "")).strip(),
         )
 
     def _pages(self, fetch: Callable[[Any, Any], Any], cursor: str) -> tuple[list, str]:
