@@ -22,7 +22,7 @@ class InboundMessage(models.Model):
     body = models.TextField()
     #: The citizen's content warning (Mastodon's `spoiler_text`), shown before the text and
     #: carried onto the reply; "" when none.
-    content_warning = models.CharField(max_length=500, blank=True, default="")
+    content_warning = models.CharField(max_length=500, blank=True, default="", db_default="")
     kind = models.CharField(max_length=10, choices=InboundKind.choices, default=InboundKind.MENTION)
     source = models.CharField(max_length=10, choices=InboundSource.choices, default=InboundSource.API)
     #: The widest visibility a reply may use (a direct message is answered directly).
