@@ -239,9 +239,12 @@ PUBLISH_LOG_PATH = env.str("PUBLISH_LOG_PATH", default=str(BASE_DIR / "var" / "p
 SLA_REMINDER_FRACTION = env.float("SLA_REMINDER_FRACTION", default=0.75)
 SPOT_CHECK_WINDOW_DAYS = env.int("SPOT_CHECK_WINDOW_DAYS", default=7)
 
+#: Fails open (config/cache.py): Redis down is a cache miss, logged, never an error answer.
+CACHE_REDIS_TIMEOUT = env.float("CACHE_REDIS_TIMEOUT", default=0.5)
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {"BACKEND": "config.cache.FailOpenRedisCache", "LOCATION": REDIS_URL,
+         "OPTIONS": {"socket_connect_timeout": CACHE_REDIS_TIMEOUT, "socket_timeout": CACHE_REDIS_TIMEOUT}}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

@@ -67,6 +67,7 @@ class ChannelAdmin(TranslationAdmin, GuardedModelAdmin):
     @admin.action(description=gettext_lazy("Test connection (who the channel posts as)"))
     def test_connection(self, request, queryset):
         from .exceptions import WorkflowError
+        from .messages import render
         from .services.channels import channel_test_connection
 
         for channel in queryset:
@@ -80,6 +81,9 @@ class ChannelAdmin(TranslationAdmin, GuardedModelAdmin):
                 self.message_user(request, _("%(channel)s posts as %(handle)s (%(name)s).") % {
                     "channel": channel.slug, "handle": account["handle"], "name": account["display_name"] or "—"},
                     level=messages.SUCCESS)
+                for note in result.get("notes", []):
+                    self.message_user(request, f"{channel.slug}: {render(note['code'], note['params'])}",
+                                      level=messages.WARNING)
             else:
                 self.message_user(request, f"{channel.slug}: {result['message']} ({result['detail']})",
                                   level=messages.ERROR)

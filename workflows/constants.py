@@ -182,6 +182,8 @@ class PublicationStatus(models.TextChoices):
     RETRYING = "retrying", _("Retrying")
     FAILED = "failed", _("Failed")
     UNKNOWN = "unknown", _("Outcome unknown: needs a person")
+    #: Not sent, on purpose: what it answers is gone from the platform; a person decides.
+    HELD = "held", _("Held: needs a person")
     RETRACTED = "retracted", _("Retracted (deleted from the platform)")
 
 

@@ -50,6 +50,9 @@ class ChannelInfo:
     slug: str
     char_limit: int
     languages: tuple[str, ...]
+    #: The platform's length of a text (its adapter's `text_length`: Mastodon counts a URL as
+    #: 23, Bluesky counts graphemes); code points when not given.
+    count: Callable[[str], int] = len
 
 
 @dataclass(frozen=True)
@@ -244,15 +247,15 @@ RuleFn = Callable[[Rule, Context], list[CheckResult]]
 
 
 def check_length(rule: Rule, ctx: Context) -> list[CheckResult]:
-    """Characters as published (the raw text), against each target channel's limit."""
+    """The raw text as each target channel's platform counts it, against that channel's limit
+    (the rule's own `max`, if any, in code points); the worst excess is reported."""
     params = rule.params or {}
     out = []
     for lang, text in ctx.texts.items():
-        limits = [c.char_limit for c in ctx.channels if lang in c.languages]
+        measured = [(c.count(text.raw), c.char_limit) for c in ctx.channels if lang in c.languages]
         if params.get("max"):
-            limits.append(int(params["max"]))
-        limit = min(limits) if limits else None
-        n = len(text.raw)
+            measured.append((len(text.raw), int(params["max"])))
+        n, limit = max(measured, key=lambda m: m[0] - m[1]) if measured else (len(text.raw), None)
         if limit is not None and n > limit:
             out.append(CheckResult(rule.kind, rule.severity, False, "length.over",
                                    {"language": lang, "length": n, "limit": limit}, lang, _texts_field(lang)))

@@ -10,6 +10,8 @@ from __future__ import annotations
 TEXT_MAX = 20_000
 #: A citizen message received by the inbox.
 INBOUND_TEXT_MAX = 20_000
+#: A content warning (Mastodon's `spoiler_text`), the citizen's or a reply's.
+CONTENT_WARNING_MAX = 500
 #: A reviewer's comment (approve, request changes, reject, complete a review).
 COMMENT_MAX = 5_000
 #: The reason given for break-glass urgent publishing.

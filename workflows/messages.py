@@ -199,6 +199,13 @@ CATALOGUE: dict[str, Promise] = {
     "request.not_understood": _("The request could not be understood."),
     "request.forbidden": _("You are not allowed to do this."),
     "request.server_error": _("Something went wrong on our side; it has been logged."),
+    # --- platforms (issue 19) ---------------------------------------------------------------
+    "platform.limits_assumed": _(
+        "The platform did not tell its limits: its documented defaults are used (%(limit)s characters, "
+        "every link counted as %(url_length)s). They are asked again at the next check."),
+    "platform.parent_deleted": _(
+        "Held: the message this reply answers was deleted on the platform before the reply was sent. "
+        "Nothing was published. Retry if it is back, or reach the citizen another way."),
 }
 
 #: Verbs for the `action` parameter, as they fit "You cannot %(action)s a post…".

@@ -61,6 +61,11 @@ class NotSentError(TransientError):
     refused before the request): always safe to retry, never `unknown`."""
 
 
+class ParentGone(PermanentError):
+    """What a reply answers is gone from the platform (deleted by its author, or hidden): nothing
+    was sent; a person decides (the publication is held)."""
+
+
 class AuthError(PermanentError):
     """The platform refused the credentials: say so, do not retry until someone fixes them."""
 

@@ -3,9 +3,13 @@ own Redis publishes bilingual posts — English to the local Mastodon-API server
 mode (Idempotency-Key ignored, statuses created a while after the request arrives, answers after
 the client's timeout for a stretch), French to the reference Bluesky PDS (@atproto/dev-env) —
 while the worker is SIGKILLed mid-send, the PDS is frozen (SIGSTOP past the HTTP timeout, with a
-kill while sends hang on it, then SIGCONT) and Redis restarts. Then every publication is on its
-server exactly once, counted the way a person would: by listing the account's statuses
-(GET /api/v1/accounts/:id/statuses) and its records (com.atproto.repo.listRecords).
+kill while sends hang on it, then SIGCONT) and Redis restarts. Beside each bilingual post, a
+citizen writes to the Mastodon account in each visibility in turn (public, unlisted,
+followers-only, direct) and is answered in their thread (issue 19 §2): the server, like Takahē,
+does not list followers-only or direct statuses among the account's own, so only a lookup that
+reads the thread avoids resending them. Then every publication is on its server exactly once,
+counted on the servers: the Mastodon server's own store (every status of the account, whatever
+its visibility) and the PDS's records (com.atproto.repo.listRecords).
 
 What makes it able to fail: the Mastodon server keeps every status it is sent, so a blind
 resend after an unclear outcome shows up as a second status (checked by disabling
@@ -22,11 +26,12 @@ import httpx
 import pytest
 
 from tests.platforms.conftest import GOV_TOKEN, TOKEN_ENV, masto, mastodon_server  # noqa: F401 - fixtures
-from workflows.channels.mastodon import html_to_text
+from workflows.channels.base import InboundItem, ThreadRef
 from workflows.constants import PostState
 from workflows.constants import PublicationStatus as PS
 from workflows.models import Channel, Post, Publication
-from workflows.services.posts import post_create, post_submit
+from workflows.services.inbound import inbound_hear
+from workflows.services.posts import post_create, post_submit, reply_send
 
 from . import flows
 from .conftest import wait_for
@@ -41,20 +46,8 @@ CHAOS_ENV = {
 }
 FREEZE_SECONDS = 4.0  # longer than PUBLISH_HTTP_TIMEOUT: sends to the PDS time out
 LATE_ANSWER = 3.0     # the Mastodon server answers after the client gave up
-
-
-def mastodon_statuses(base: str, token: str) -> list[dict]:
-    """Every status of the token's account, paged through the API as any client would."""
-    auth = {"Authorization": f"Bearer {token}"}
-    me = httpx.get(f"{base}/api/v1/accounts/verify_credentials", headers=auth, timeout=10).json()
-    out, max_id = [], None
-    while True:
-        params = {"limit": 40, **({"max_id": max_id} if max_id else {})}
-        page = httpx.get(f"{base}/api/v1/accounts/{me['id']}/statuses", params=params, headers=auth, timeout=10).json()
-        if not page:
-            return out
-        out.extend(page)
-        max_id = page[-1]["id"]
+#: A citizen's message to answer in its thread, in each visibility in turn.
+VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 
 def bluesky_records(pds: str, did: str) -> list[dict]:
@@ -82,11 +75,30 @@ class Chaos:
         self.demo, self.masto, self.stack, self.worker, self.redis, self.rng = (
             demo, masto, stack, worker, private_redis, rng)
         self.ids: list[int] = []
-        self.expected = 0  # publications: every post is bilingual
+        self.expected = 0  # publications: a bilingual post has two, a reply to a citizen one
+        self.replies: Counter = Counter()  # replies to citizens, by visibility
         self.events: list[str] = []
+
+    def reply_to_citizen(self, i: int) -> None:
+        """A citizen writes to @dpe, each time in the next of VISIBILITIES; it is heard (as
+        listening stores it) and answered in English in its thread, with the same visibility."""
+        visibility = VISIBILITIES[sum(self.replies.values()) % len(VISIBILITIES)]
+        question = self.masto.post_as("alice", f"@dpe question {i} ({visibility}): when is the office open?",
+                                      visibility=visibility)
+        inbound, _ = inbound_hear(channel=Channel.objects.get(slug="dpe-en"), item=InboundItem(
+            external_id=question["id"], kind="direct" if visibility == "direct" else "mention", author="Alice",
+            author_handle="alice", text=question["text"], created_at=question["created_at"], language="en",
+            visibility=visibility, thread=ThreadRef(external_id=question["id"], author_handle="alice",
+                                                    visibility=visibility)))
+        post = reply_send(inbound_id=inbound.id, by=self.demo.dana, text=f"Answer {i} ({visibility}): from 9:00.",
+                          language="en", rules_acknowledged=True)
+        self.ids.append(post.id)
+        self.replies[visibility] += 1
+        self.expected += 1
 
     def create(self, n: int) -> None:
         for _ in range(n):
+            self.reply_to_citizen(len(self.ids))
             i = len(self.ids)
             if i % 4 == 3:  # an official post, through review, translation and sign-off
                 self.ids.append(flows.official(self.demo, en=f"Notice {i}: the office is closed on Monday.",
@@ -188,17 +200,20 @@ def run_platform_chaos(*, demo, masto, stack, gov, start_worker, private_redis, 
     wait_progress(lambda: Post.objects.filter(id__in=ids, state=PostState.PUBLISHED).count(), len(ids),
                   min_stall=45, what="every post to be published", detail=states)
 
-    # Count on the servers, by listing what the accounts have published.
-    statuses = mastodon_statuses(masto.url, GOV_TOKEN)
+    # Count on the servers: the Mastodon server's own store (its API lists no followers-only or
+    # direct status among the account's, like Takahē), the PDS's records.
+    statuses = masto.statuses_of("dpe")
     records = bluesky_records(stack.pds, gov.did)
     en = {p.body: p.external_id for p in pubs.filter(channel__slug="dpe-en")}
     fr = {p.body: p.external_id for p in pubs.filter(channel__slug="dpe-fr")}
-    on_mastodon = Counter(html_to_text(s["content"]) for s in statuses)
+    on_mastodon = Counter(s["text"].removeprefix("@alice ") for s in statuses)
     on_bluesky = Counter(r["value"]["text"] for r in records)
     dup_masto = {t: n for t, n in on_mastodon.items() if n > 1}
     dup_bsky = {t: n for t, n in on_bluesky.items() if n > 1}
     report = {
         "posts": len(ids), "publications": n_pubs, "mastodon": len(en), "bluesky": len(fr),
+        "replies_by_visibility": dict(chaos.replies),
+        "mastodon_by_visibility": dict(Counter(s["visibility"] for s in statuses)),
         "events": events, "worker_restarts": worker.restarts,
         "created_in_s": round(created_in, 1), "total_s": round(time.monotonic() - started, 1), "drain": drain,
         "mastodon_post_requests": sum(1 for r in masto.requests if r["method"] == "POST" and r["path"] == "/api/v1/statuses"),
@@ -212,6 +227,7 @@ def run_platform_chaos(*, demo, masto, stack, gov, start_worker, private_redis, 
     }
     print(f"\nchaos across platforms: {report}")
     assert Counter(pubs.values_list("status", flat=True)) == {PS.SENT: n_pubs}
+    assert set(chaos.replies) == set(VISIBILITIES), report  # every visibility was answered
     assert on_mastodon == Counter({t: 1 for t in en}), report  # each status exactly once, none lost
     assert on_bluesky == Counter({t: 1 for t in fr}), report  # each record exactly once, none lost
     # And the ids Parley recorded are the ones on the servers (a reconciled send found the right one).
@@ -224,7 +240,8 @@ def run_platform_chaos(*, demo, masto, stack, gov, start_worker, private_redis, 
 @pytest.mark.django_db(transaction=True)
 def test_chaos_across_mastodon_and_bluesky(demo, masto, atproto_stack, make_account, start_worker,  # noqa: F811
                                            private_redis, monkeypatch):
-    """A few dozen publications (14 bilingual posts → 28: 14 statuses, 14 records), every kind
+    """A few dozen publications (14 bilingual posts → 28: 14 statuses, 14 records; and 14 replies
+    to citizens, public, unlisted, followers-only and direct in turn → 14 statuses), every kind
     of chaos at least once → every publication exactly once on each server."""
     run_platform_chaos(demo=demo, masto=masto, stack=atproto_stack, gov=make_account("chaos"),
                        start_worker=start_worker, private_redis=private_redis, monkeypatch=monkeypatch, posts=14)
@@ -236,8 +253,8 @@ def test_chaos_across_mastodon_and_bluesky(demo, masto, atproto_stack, make_acco
 @pytest.mark.timeout(3600)
 def test_chaos_across_platforms_soak(demo, masto, atproto_stack, make_account, start_worker,  # noqa: F811
                                      private_redis, monkeypatch):
-    """`make soak`: CHAOS_PLATFORM_POSTS posts (default 200: 400 publications) through the same
-    chaos."""
+    """`make soak`: CHAOS_PLATFORM_POSTS bilingual posts and as many replies to citizens, every
+    visibility in turn (default 200: about 600 publications) through the same chaos."""
     run_platform_chaos(demo=demo, masto=masto, stack=atproto_stack, gov=make_account("soak"),
                        start_worker=start_worker, private_redis=private_redis, monkeypatch=monkeypatch,
                        posts=int(os.environ.get("CHAOS_PLATFORM_POSTS", "200")),

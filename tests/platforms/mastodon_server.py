@@ -14,6 +14,14 @@ Switchable behaviours seen on real servers:
 - `answer_delay`: the status is created at once, the answer comes `answer_delay` seconds later
   (after the client's timeout);
 - `rate_limited`: the next N requests answer 429.
+
+Like Takahē (jointakahe/takahe, read at d45f22c), by default (`takahe = True`):
+- every route exists only *without* a trailing slash (`/api/v2/instance/` answers 404);
+- an account's statuses (`GET /api/v1/accounts/:id/statuses`) never list its followers-only or
+  direct statuses, even to the account itself; the parent's context
+  (`GET /api/v1/statuses/:id/context`) shows every descendant the viewer may see, its own included.
+`takahe = False` is Mastodon's behaviour (both path forms; the owner sees all its statuses).
+`revoke(token)` makes a token invalid (401) from then on.
 Tests count what went out by listing the account's statuses (`statuses_of`).
 """
 from __future__ import annotations
@@ -70,6 +78,8 @@ class MastodonServer:
         self.retry_after = 7
         self.drop_posts = 0       # the next N posts are read, then the connection is closed unanswered
         self.read_delay = 0.0     # seconds before answering a GET
+        self.takahe = True        # Takahē's routes and account-statuses listing (module docstring)
+        self.instance_available = True   # False: no instance document at all (404)
         self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -104,6 +114,9 @@ class MastodonServer:
             self.rate_limited = 0
             self.drop_posts = 0
             self.read_delay = 0.0
+            self.takahe = True
+            self.instance_available = True
+            self.max_characters = 500
 
     def _next_id(self) -> str:
         with self.lock:
@@ -124,6 +137,16 @@ class MastodonServer:
             self.tokens[token] = acc["id"]
             return acc
 
+    def revoke(self, token: str) -> None:
+        """The token is revoked on the server: every request with it answers 401 from now on."""
+        with self.lock:
+            self.tokens.pop(token, None)
+
+    def delete_status(self, status_id: str) -> None:
+        """Its author deleted it (as through their own client)."""
+        with self.lock:
+            self.statuses[str(status_id)]["deleted"] = True
+
     def account_by_name(self, username: str) -> dict | None:
         return next((a for a in self.accounts.values() if a["username"].lower() == username.lower()), None)
 
@@ -135,11 +158,11 @@ class MastodonServer:
                            and not s.get("deleted")), key=lambda s: int(s["id"]))
 
     def post_as(self, username: str, text: str, *, visibility: str = "public", in_reply_to_id: str | None = None,
-                language: str | None = "en") -> dict:
+                language: str | None = "en", spoiler_text: str = "") -> dict:
         """A citizen writes on the server (as through its own client)."""
         acc = self.account_by_name(username)
         assert acc is not None, username
-        return self._create_status(acc, {"status": text, "visibility": visibility,
+        return self._create_status(acc, {"status": text, "visibility": visibility, "spoiler_text": spoiler_text,
                                          "in_reply_to_id": in_reply_to_id, "language": language})
 
     # --- the model ------------------------------------------------------------------------
@@ -200,6 +223,7 @@ class MastodonServer:
             status = {
                 "id": sid, "account_id": acc["id"], "text": text, "content": content, "mentions": mentions,
                 "tags": tags, "visibility": visibility, "language": params.get("language") or None,
+                "spoiler_text": str(params.get("spoiler_text") or ""),
                 "in_reply_to_id": parent["id"] if parent else None,
                 "in_reply_to_account_id": parent["account_id"] if parent else None,
                 "created_at": datetime.now(UTC), "reblog_of": None,
@@ -231,7 +255,8 @@ class MastodonServer:
             "id": status["id"], "uri": f"{acc['uri']}/statuses/{status['id']}",
             "url": f"{acc['url']}/{status['id']}", "created_at": _iso(status["created_at"]),
             "account": acc, "content": "" if reblog else status["content"], "visibility": status["visibility"],
-            "sensitive": False, "spoiler_text": "", "language": status["language"],
+            "sensitive": bool(status.get("spoiler_text")), "spoiler_text": status.get("spoiler_text") or "",
+            "language": status["language"],
             "in_reply_to_id": status["in_reply_to_id"], "in_reply_to_account_id": status["in_reply_to_account_id"],
             "mentions": status["mentions"], "tags": status["tags"], "emojis": [], "media_attachments": [],
             "replies_count": sum(1 for s in self.statuses.values() if s["in_reply_to_id"] == status["id"]),
@@ -279,7 +304,10 @@ class MastodonServer:
                     pass  # the client gave up waiting (the late-answer behaviour)
 
             def _serve(self):
-                path = urlparse(self.path).path.rstrip("/")
+                path = urlparse(self.path).path
+                if path.endswith("/") and server.takahe:
+                    return self._send(404, {"error": "Endpoint not found"})  # Takahē's routes
+                path = path.rstrip("/")
                 params = self._params()
                 with server.lock:
                     server.requests.append({"method": self.command, "path": path, "headers": dict(self.headers),
@@ -339,7 +367,7 @@ class MastodonServer:
         return items, headers
 
     def route(self, method: str, path: str, params: dict, viewer: str | None, headers) -> tuple[int, object, dict]:
-        if path in ("/api/v1/instance", "/api/v2/instance"):
+        if path in ("/api/v1/instance", "/api/v2/instance") and self.instance_available:
             config = {"statuses": {"max_characters": self.max_characters, "max_media_attachments": 4,
                                    "characters_reserved_per_url": self.url_reserved}}
             doc = {"uri": DOMAIN, "domain": DOMAIN, "title": "Local test server", "version": "4.3.0",
@@ -354,13 +382,36 @@ class MastodonServer:
         m = re.fullmatch(r"/api/v1/accounts/(\d+)/statuses", path)
         if m and method == "GET":
             with self.lock:
-                mine = [s for s in self.statuses.values() if s["account_id"] == m.group(1) and self._visible(s, viewer)]
+                mine = [s for s in self.statuses.values() if s["account_id"] == m.group(1) and self._visible(s, viewer)
+                        and not (self.takahe and s["visibility"] in ("private", "direct"))]
                 if params.get("exclude_direct") in ("true", "1", "True"):
                     mine = [s for s in mine if s["visibility"] != "direct"]
                 page, link = self._page(mine, params, path)
                 return 200, [self._status_json(s, viewer) for s in page], link
         if path == "/api/v1/statuses" and method == "POST":
             return self._post_status(me, params, headers)
+        m = re.fullmatch(r"/api/v1/statuses/(\d+)/context", path)
+        if m and method == "GET":
+            with self.lock:
+                status = self.statuses.get(m.group(1))
+                if status is None or not self._visible(status, viewer):
+                    raise ApiError(404, "Record not found")
+                descendants, queue = [], [status["id"]]
+                while queue:
+                    parent = queue.pop(0)
+                    for child in sorted(self.statuses.values(), key=lambda x: int(x["id"])):
+                        if child["in_reply_to_id"] == parent and self._visible(child, viewer):
+                            descendants.append(child)
+                            queue.append(child["id"])
+                ancestors = []
+                node = status
+                while node["in_reply_to_id"] and node["in_reply_to_id"] in self.statuses:
+                    node = self.statuses[node["in_reply_to_id"]]
+                    if not self._visible(node, viewer):
+                        break
+                    ancestors.insert(0, node)
+                return 200, {"ancestors": [self._status_json(x, viewer) for x in ancestors],
+                             "descendants": [self._status_json(x, viewer) for x in descendants]}, {}
         m = re.fullmatch(r"/api/v1/statuses/(\d+)(/favourite|/reblog)?", path)
         if m:
             with self.lock:

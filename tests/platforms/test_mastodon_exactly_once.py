@@ -135,6 +135,54 @@ def test_rate_limited_send_retries_and_publishes_once(demo, masto, masto_channel
     assert _count(masto, question) == 1
 
 
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+
+@pytest.mark.parametrize("visibility", VISIBILITIES)
+def test_an_answer_after_the_timeout_publishes_once_whatever_the_visibility(demo, masto, masto_channels, settings,
+                                                                           visibility):
+    """Issue 19 §2: the server (like Takahē) does not list followers-only or direct statuses
+    among the account's own. The server answers after the client gave up; Parley looks in the
+    parent's thread, finds the reply and never sends it again."""
+    settings.PUBLISH_HTTP_TIMEOUT = 0.5
+    masto.idempotency, masto.answer_delay = "ignore", 1.2
+    question, inbound = _heard(demo, masto, f"@dpe a {visibility} question about passports", visibility=visibility)
+    post = _reply(demo, inbound)
+    state = post_deliver(post_id=post.id)
+    masto.answer_delay = 0.0
+    if state != "published":
+        state = _settle_later(post.id, masto, wait=1.3)
+    assert state == "published"
+    time.sleep(0.8)  # the late answer's request has ended on the server
+    (reply,) = [s for s in masto.statuses_of("dpe") if s["in_reply_to_id"] == question["id"]]
+    assert reply["visibility"] == visibility
+    DUPLICATES[f"late answer, {visibility}"] = _count(masto, question) - 1
+    assert _count(masto, question) == 1
+    assert Publication.objects.get(post=post).external_id == reply["id"]  # the one it can retract
+
+
+@pytest.mark.parametrize("visibility", VISIBILITIES)
+def test_a_worker_killed_after_sending_publishes_once_whatever_the_visibility(demo, masto, masto_channels,
+                                                                            settings, visibility):
+    """Issue 19 §2: the worker sent the reply and was SIGKILLed before recording it; the sweeper
+    takes the abandoned claim over, looks (the thread), finds it: sent, never resent. (The real
+    worker SIGKILLed mid-send, per visibility: tests/celery/test_chaos_platforms.py.)"""
+    from workflows.channels import get_adapter
+    from workflows.services.delivery import message_for, publication_claim
+
+    question, inbound = _heard(demo, masto, f"@dpe a {visibility} question about visas", visibility=visibility)
+    post = _reply(demo, inbound)
+    pub = Publication.objects.get(post=post)
+    claimed = publication_claim(publication_id=pub.id, worker="killed")
+    get_adapter(claimed.channel).send(message_for(claimed))  # ...and the worker is SIGKILLed here
+    time.sleep(settings.MASTODON_INFLIGHT_SECONDS + 0.1)
+    assert _settle_later(post.id, masto, wait=0) == "published"
+    pub.refresh_from_db()
+    assert pub.status == PS.SENT and "reconciled" in pub.last_error
+    DUPLICATES[f"worker killed, {visibility}"] = _count(masto, question) - 1
+    assert _count(masto, question) == 1
+
+
 def test_zz_report_duplicates():
     print("duplicates per scenario:", DUPLICATES)
     assert all(v == 0 for v in DUPLICATES.values())

@@ -246,12 +246,21 @@ class LimitsSerializer(serializers.Serializer):
     max_length = serializers.IntegerField()
     unit = serializers.CharField()
     url_length = serializers.IntegerField(allow_null=True)
+    assumed = serializers.BooleanField(help_text="The platform did not tell its limits: these are its documented "
+                                                 "defaults (asked again later).")
+
+
+class NoteSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    params = serializers.DictField()
+    message = serializers.CharField(help_text="The note in the caller's language.")
 
 
 class ChannelTestSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     account = AccountSerializer(required=False)
     limits = LimitsSerializer(required=False, allow_null=True)
+    notes = NoteSerializer(many=True, required=False)
     kind = serializers.CharField(required=False, help_text="credentials | config | unreachable | rate_limited | "
                                                            "platform_error | refused | error")
     message = serializers.CharField(required=False)
@@ -362,6 +371,8 @@ class PostSerializer(WrittenOut, serializers.Serializer):
     partly_published = serializers.BooleanField(
         help_text="Loud flag: some languages are live and another failed for good (the lane holds them).")
     rules_acknowledged = serializers.BooleanField()
+    content_warning = serializers.CharField(
+        allow_blank=True, help_text="A reply's content warning (Mastodon's spoiler_text); \"\" when none.")
     created_at = DateTime()
     updated_at = DateTime()
 
@@ -405,6 +416,11 @@ class PostCreateSerializer(StrictSerializer):
     rules_acknowledged = serializers.BooleanField(
         required=False, default=False,
         help_text="The author ticks the four rules (required before submitting in the demo lanes).",
+    )
+    content_warning = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=limits.CONTENT_WARNING_MAX,
+        help_text="A reply's content warning (Mastodon's spoiler_text). Omitted: the citizen's message's own "
+                  "(carried over); \"\": none. Bluesky has no content warning: it is not sent there.",
     )
 
 
@@ -543,6 +559,9 @@ class InboundSerializer(serializers.Serializer):
     visibility = serializers.ChoiceField(choices=Visibility.choices)
     author_handle = serializers.CharField(allow_blank=True)
     thread = ThreadRefSerializer()
+    content_warning = serializers.CharField(allow_blank=True, help_text=(
+        "The citizen's content warning (Mastodon's spoiler_text), shown before the text; \"\" when none. "
+        "A reply carries it by default."))
 
 
 class InboundDetailSerializer(InboundSerializer):
@@ -578,6 +597,9 @@ class InboundIngestSerializer(StrictSerializer):
     author_handle = serializers.CharField(required=False, allow_blank=True, max_length=300, default="",
                                           help_text="The citizen's handle, without '@': the reply mentions it.")
     thread = ThreadRefSerializer(required=False, help_text="References to answer in the citizen's thread.")
+    content_warning = serializers.CharField(required=False, allow_blank=True, default="",
+                                            max_length=limits.CONTENT_WARNING_MAX,
+                                            help_text="The citizen's content warning (Mastodon's spoiler_text).")
 
     def validate_thread(self, value):
         return {k: v for k, v in (value or {}).items() if v}

@@ -25,7 +25,7 @@ from accounts.services import user_set_signature
 
 from .. import selectors
 from ..exceptions import InvalidInput, NotFound
-from ..messages import Message
+from ..messages import Message, render
 from ..models import InboundMessage, Post, PostReview, Publication
 from ..permissions import perms_by_channel
 from ..services import engagement as engagement_services
@@ -140,7 +140,10 @@ class ChannelViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
         s.parse(s.EmptySerializer, request.data)
         from ..services.channels import channel_test_connection
 
-        return Response(channel_test_connection(channel_id=_pk(pk), by=request.user))
+        result = channel_test_connection(channel_id=_pk(pk), by=request.user)
+        for note in result.get("notes", []):
+            note["message"] = render(note["code"], note["params"])
+        return Response(result)
 
 
 class LaneViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):

@@ -14,6 +14,7 @@ from .base import (
     ChannelData,
     ConfigError,
     NotSentError,
+    ParentGone,
     PermanentError,
     RateLimited,
     Result,
@@ -22,7 +23,7 @@ from .base import (
 from .config import SCHEMAS, Key, check_config
 
 __all__ = ["EXTRA_ADAPTERS", "Adapter", "AmbiguousError", "AuthError", "ConfigError", "NotSentError",
-           "PermanentError", "RateLimited", "Result", "TransientError", "adapter_class", "adapter_classes",
+           "ParentGone", "PermanentError", "RateLimited", "Result", "TransientError", "adapter_class", "adapter_classes",
            "get_adapter", "schema_for", "validate_config"]
 
 #: Adapters registered beside the built-in ones (tests, plugins): name -> class.

@@ -30,6 +30,7 @@ from ..outbound import (
     AuthError,
     ConfigError,
     NotSentError,
+    ParentGone,
     PermanentError,
     RateLimited,
     TransientError,
@@ -38,7 +39,7 @@ from .config import SECRET_PREFIX, Key, check_config, secret_name_ok
 
 __all__ = [
     "SECRET_PREFIX", "Account", "Adapter", "ChannelData", "AdapterError", "AmbiguousError", "AuthError", "ConfigError",
-    "InboundItem", "Limits", "NotSentError", "OutboundMessage", "Page", "PermanentError", "RateLimited",
+    "InboundItem", "Limits", "NotSentError", "OutboundMessage", "Page", "ParentGone", "PermanentError", "RateLimited",
     "Result", "ThreadRef", "TransientError", "count_graphemes", "measure", "secret_name_ok",
 ]
 
@@ -81,6 +82,8 @@ class OutboundMessage:
     reply_to: ThreadRef | None = None
     #: The visibility to use; never wider than the citizen's (`reply_to.visibility`).
     visibility: str = "public"
+    #: Shown before the text (Mastodon's `spoiler_text`); platforms without one ignore it.
+    content_warning: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class InboundItem:
     visibility: str = "public"
     url: str = ""
     thread: ThreadRef = field(default_factory=ThreadRef)
+    #: The author's content warning (Mastodon's `spoiler_text`), "" when none.
+    content_warning: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,9 @@ class Limits:
     max_length: int
     unit: str = "chars"       # chars (code points) | graphemes
     url_length: int | None = None   # Mastodon counts every URL as 23
+    #: True when the platform did not tell its limits and these are its documented defaults
+    #: (never recorded as the channel's limit; asked again at the next preflight).
+    assumed: bool = False
 
 
 @dataclass(frozen=True)
@@ -185,12 +193,19 @@ class Adapter:
         limits = self.checked_limits = self.limits()
         if limits is not None:
             for msg in msgs:
-                used = measure(msg.body, limits)
+                used = self.text_length(msg.body, limits)
                 if used > limits.max_length:
                     raise PermanentError(
                         f"too long for {self.name}: {used} {limits.unit} in {msg.language}, "
                         f"the platform allows {limits.max_length}"
                     )
+
+    @classmethod
+    def text_length(cls, text: str, limits: Limits | None = None) -> int:
+        """The platform's length of `text`: the one count of this platform, used by the length
+        guideline, the live counter while drafting and the preflight. Code points here (URLs as
+        `limits.url_length` when the platform counts them so); adapters override it."""
+        return measure(text, limits) if limits is not None else len(text)
 
     def verify(self) -> Account:
         """Who this channel posts as ("test connection"): checks the credentials."""

@@ -38,6 +38,7 @@ from .base import (
     Limits,
     OutboundMessage,
     Page,
+    ParentGone,
     PermanentError,
     RateLimited,
     Result,
@@ -201,6 +202,8 @@ def classify(exc: BaseException) -> Exception:
             return AuthError(f"{detail}: the channel's credentials were refused")
         if status >= 500:
             return TransientError(detail)
+        if name == "RecordNotFound":
+            return ParentGone(f"{detail}: {_error_message(exc)}")
         return PermanentError(f"{detail}: {_error_message(exc)}")
     if isinstance(exc, AuthError | TransientError | PermanentError | AmbiguousError):
         return exc
@@ -326,14 +329,27 @@ class BlueskyAdapter(Adapter):
     def limits(self) -> Limits:
         return Limits(max_length=MAX_GRAPHEMES, unit="graphemes")
 
+    @classmethod
+    def text_length(cls, text: str, limits: Limits | None = None) -> int:
+        """Bluesky's one count (guideline, live counter, preflight): grapheme clusters."""
+        return graphemes(text)
+
     def preflight(self, msgs: list[OutboundMessage]) -> None:
+        """Every text fits (graphemes), and the credentials work *now*: an authenticated call
+        to the server (getSession) at every preflight, never a session this process merely
+        remembers; an expired session is refreshed or created again, a revoked one refused."""
         self.checked_limits = self.limits()
         for msg in msgs:
-            length = graphemes(text_for(msg))
+            length = self.text_length(text_for(msg))
             if length > MAX_GRAPHEMES:
                 raise PermanentError(
                     f"The {msg.language} text is {length} graphemes long; Bluesky accepts {MAX_GRAPHEMES}.")
-        self.client()  # credentials and reachability (a cached session costs nothing)
+        self._session_info()
+        for msg in msgs:  # a reply's parent is still there (getRecord); else ParentGone: held
+            parent = msg.reply_to.uri if msg.reply_to else ""
+            if parent.startswith("at://") and parent.count("/") >= 4:
+                repo, collection, rkey = parent[len("at://"):].split("/")[:3]
+                self.query("com.atproto.repo.getRecord", repo=repo, collection=collection, rkey=rkey)
 
     def verify(self) -> Account:
         session = self._session_info()

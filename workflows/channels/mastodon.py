@@ -7,9 +7,11 @@ wider than the citizen's message).
 Exactly once without trusting the server: a server may ignore `Idempotency-Key`, and Mastodon's
 own check is written only after the status is created (a retry while the first request still
 runs makes a second status). So after any unclear outcome the delivery service *looks before
-sending again*: `lookup(msg, since)` lists the account's own statuses back to `since` and matches
-the reply target and the text. It answers None only when the server answered and the status is
-not there. See docs/publishing.md, "Mastodon".
+sending again*: `lookup(msg, since)` reads a reply's thread (the parent's context, where a reply of
+any visibility is visible to its author) and, for a post or a public/unlisted reply, lists the
+account's own statuses back to `since` (servers need not list followers-only or direct statuses
+there), matching the reply target and the text. It answers None only when the server answered
+and the status is not there. See docs/publishing.md, "Mastodon".
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ from .base import (
     NotSentError,
     OutboundMessage,
     Page,
+    ParentGone,
     PermanentError,
     RateLimited,
     Result,
@@ -57,6 +60,13 @@ PAGE_LIMIT = 40
 #: Pages read per fetch_* call at most (the next poll resumes from the cursor).
 LISTEN_MAX_PAGES = 5
 INSTANCE_TTL = 3600.0
+#: Limits assumed because the server did not tell them are asked again after this (seconds).
+INSTANCE_FALLBACK_TTL = 300.0
+#: Without a trailing slash: Takahē routes only these (Mastodon answers both forms).
+INSTANCE_PATHS = ("/api/v2/instance", "/api/v1/instance")
+#: Mastodon's documented defaults, used when an instance does not tell its own.
+DEFAULT_MAX_CHARACTERS = 500
+DEFAULT_URL_LENGTH = 23
 
 URL_RE = re.compile(r"https?://[^\s<>\"]+")
 MENTION_RE = re.compile(r"(?<![\w/@])@([A-Za-z0-9_]+)(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?")
@@ -85,11 +95,13 @@ def normalise(text: str) -> str:
 
 
 def weighted_length(text: str, *, url_length: int = 23) -> int:
-    """Mastodon's count: every URL as `url_length`, a remote mention as its local part, and one
-    per character as a reader sees it (combining marks and joiners do not count)."""
+    """Mastodon's count (its StatusLengthValidator): every URL as `url_length`, a remote mention
+    `@user@domain` as `@user`, and one per grapheme cluster (what a reader sees as a character)."""
+    import regex
+
     text = URL_RE.sub("x" * url_length, text)
     text = MENTION_RE.sub(lambda m: "@" + m.group(1), text)
-    return sum(1 for ch in text if not (unicodedata.combining(ch) or ch in "\u200d\ufe0e\ufe0f"))
+    return len(regex.findall(r"\X", text))
 
 
 def _id_key(value: str) -> tuple[int, str]:
@@ -253,7 +265,7 @@ class MastodonAdapter(Adapter):
         _attempt_started(msg.idempotency_key)
         status = self._call(lambda api: api.status_post(
             text, in_reply_to_id=reply_to, visibility=visibility, language=msg.language or None,
-            idempotency_key=msg.idempotency_key,
+            spoiler_text=msg.content_warning or None, idempotency_key=msg.idempotency_key,
         ), sending=True)
         return Result(external_id=str(status["id"]), url=str(status.get("url") or status.get("uri") or ""))
 
@@ -268,7 +280,9 @@ class MastodonAdapter(Adapter):
             bool(status.get("text")) and normalise(str(status["text"])) == wanted)
 
     def lookup(self, msg: OutboundMessage, since: datetime | None = None) -> Result | None:
-        """Is `msg` among the account's own statuses since `since` (when the attempts began)?
+        """Is `msg` on the server since `since` (when the attempts began)? A reply is looked for
+        in its parent's thread (_in_thread); a followers-only or direct reply only there, a
+        wider one (or a post) also among the account's own statuses (a long thread may be cut).
 
         Found is conclusive. "Not there" is conclusive only once no attempt can still be running
         on the server: Mastodon writes its idempotency record after creating the status, so a
@@ -277,6 +291,16 @@ class MastodonAdapter(Adapter):
         this raises TransientError ("ask again later"); after it, None. TransientError (or a
         subclass) also when the server could not be asked."""
         since = since or msg.created_at
+        target = msg.reply_to.external_id if msg.reply_to and msg.reply_to.external_id else None
+        if target:
+            found = self._in_thread(msg, target)
+            if found is not None:
+                return found
+            if self.visibility_for(msg) in ("private", "direct"):
+                # Only the thread is sure to show them: servers need not list followers-only
+                # or direct statuses among the account's own (Takahē never does).
+                self._not_there(msg, since)
+                return None
         floor = since - LOOKUP_CLOCK_SLACK
         me = self._me()
         max_id = None
@@ -301,6 +325,21 @@ class MastodonAdapter(Adapter):
             max_id = str(oldest["id"])
         raise TransientError(f"looked through {LOOKUP_MAX_PAGES} pages without reaching {since.isoformat()}")
 
+    def _in_thread(self, msg: OutboundMessage, target: str) -> Result | None:
+        """The reply among the descendants of the status it answers, authored by this account
+        (`GET /api/v1/statuses/:id/context`): where a reply of any visibility, direct and
+        followers-only included, is visible to its author. TransientError when the thread
+        cannot be read (the parent gone or hidden: a person decides, never a resend on a guess)."""
+        me = self._me()
+        try:
+            context = self._call(lambda api: api.status_context(target))
+        except (PermanentError, AmbiguousError) as exc:
+            raise TransientError(f"could not read the thread of status {target}: {exc}") from exc
+        for status in context.get("descendants") or []:
+            if str((status.get("account") or {}).get("id")) == str(me["id"]) and self.matches(status, msg):
+                return Result(external_id=str(status["id"]), url=str(status.get("url") or status.get("uri") or ""))
+        return None
+
     def _not_there(self, msg: OutboundMessage, since: datetime) -> None:
         """Raise TransientError while an attempt may still be running on the server."""
         with _attempts_lock:
@@ -312,46 +351,102 @@ class MastodonAdapter(Adapter):
                 f"running there: look again in {wait:.0f} s")
 
     def limits(self) -> Limits:
+        """The instance's limits (`configuration.statuses`), asked of the server. Optional
+        metadata never stops a send: a server that does not tell them (no instance document, an
+        error, a document without them) gets Mastodon's documented defaults (500 characters,
+        every URL as 23), marked `assumed`, kept only INSTANCE_FALLBACK_TTL and asked again."""
         client = self.client()
-        if client.limits is not None and time.monotonic() - client.limits_at < INSTANCE_TTL:
+        if client.limits is not None and time.monotonic() - client.limits_at < (
+                INSTANCE_FALLBACK_TTL if client.limits.assumed else INSTANCE_TTL):
             return client.limits
-        import mastodon as m
-
-        try:
-            info = client.api.instance_v2()
-        except m.MastodonNotFoundError:
-            info = None
-        except m.MastodonError as exc:
-            raise self._error(exc, client) from exc
-        if info is None:
-            info = self._call(lambda api: api.instance_v1())
+        info = self._instance(client) or {}
         config = info.get("configuration") or {}
         statuses = config.get("statuses") or {}
-        max_chars = statuses.get("max_characters") or info.get("max_toot_chars") or 500
-        url_len = statuses.get("characters_reserved_per_url") or 23
-        client.limits = Limits(max_length=int(max_chars), unit="chars", url_length=int(url_len))
-        client.limits_at = time.monotonic()
-        return client.limits
+        max_chars = statuses.get("max_characters") or info.get("max_toot_chars")
+        url_len = statuses.get("characters_reserved_per_url")
+        try:
+            told = int(max_chars) if max_chars else None
+            url_told = int(url_len) if url_len else None
+        except (TypeError, ValueError):
+            told = url_told = None
+        if told and told > 0:
+            limits = Limits(max_length=told, unit="chars", url_length=url_told or DEFAULT_URL_LENGTH)
+        else:
+            log.info("mastodon %s: the instance tells no limits: assuming %d characters, URLs as %d",
+                     self._base_url(), DEFAULT_MAX_CHARACTERS, DEFAULT_URL_LENGTH)
+            limits = Limits(max_length=DEFAULT_MAX_CHARACTERS, unit="chars", url_length=DEFAULT_URL_LENGTH,
+                            assumed=True)
+        client.limits, client.limits_at = limits, time.monotonic()
+        return limits
+
+    def _instance(self, client: _Client) -> dict | None:
+        """The instance document, v2 then v1, asked through the channel's session on the paths
+        *without* a trailing slash (Mastodon.py's instance_v2()/instance_v1() add one; Mastodon
+        answers both, Takahē routes only these). None when the server gave no usable document
+        (any HTTP answer but a JSON object); raises only when it could not be reached."""
+        base = self._base_url()
+        for path in INSTANCE_PATHS:
+            try:
+                response = client.session.get(f"{base}{path}", timeout=float(settings.PUBLISH_HTTP_TIMEOUT),
+                                              headers={"Accept": "application/json"})
+            except requests.RequestException as exc:
+                raise classify_requests_error(exc) from exc
+            if response.status_code != 200:
+                log.info("mastodon %s: %s answered %s", base, path, response.status_code)
+                continue
+            try:
+                doc = response.json()
+            except ValueError:
+                continue
+            if isinstance(doc, dict):
+                return doc
+        return None
+
+    @classmethod
+    def text_length(cls, text: str, limits: Limits | None = None) -> int:
+        """Mastodon's one count (guideline, live counter, preflight): weighted_length."""
+        return weighted_length(text, url_length=(limits.url_length if limits else None) or DEFAULT_URL_LENGTH)
 
     def length_of(self, msg: OutboundMessage, limits: Limits | None = None) -> int:
-        limits = limits or self.limits()
-        return weighted_length(self.text_for(msg), url_length=limits.url_length or 23)
+        """The status as the server counts it: its content warning counts too (Mastodon)."""
+        return self.text_length(msg.content_warning + self.text_for(msg), limits or self.limits())
 
     def preflight(self, msgs: list[OutboundMessage]) -> None:
-        """Before the first language goes out: the token works, the config is valid, and every
-        text fits the instance's real limit (URLs counted as the server counts them)."""
+        """Before the first language goes out: the token works *now* (asked of the server at
+        every preflight, never from what this process remembers: a token revoked since is
+        caught here), the config is valid, and every text fits the instance's limit (URLs
+        counted as the server counts them)."""
         self.verify()
         limits = self.checked_limits = self.limits()
         for msg in msgs:
             self.visibility_for(msg)
+            self.parent_exists(msg)
             n = self.length_of(msg, limits)
             if n > limits.max_length:
                 raise PermanentError(
                     f"The {msg.language} text is {n} characters as Mastodon counts them; "
                     f"this server allows {limits.max_length}.")
 
+    def parent_exists(self, msg: OutboundMessage) -> None:
+        """A reply's parent is still there (`GET /api/v1/statuses/:id`); ParentGone when the
+        server answers 404 (deleted, or no longer visible to this account): never answer it."""
+        import mastodon as m
+
+        target = msg.reply_to.external_id if msg.reply_to and msg.reply_to.external_id else None
+        if not target:
+            return
+        client = self.client()
+        try:
+            client.api.status(target)
+        except m.MastodonNotFoundError as exc:
+            raise ParentGone(f"the status {target} this replies to is gone from the server") from exc
+        except m.MastodonError as exc:
+            raise self._error(exc, client) from exc
+
     def verify(self) -> Account:
-        me = self._me()
+        """Who the token posts as, asked of the server each time (verify_credentials)."""
+        client = self.client()
+        me = client.me = dict(self._call(lambda api: api.account_verify_credentials()))
         host = urlparse(self._base_url()).hostname or ""
         acct = str(me.get("acct") or me.get("username") or "")
         handle = f"@{acct}" if "@" in acct else f"@{acct}@{host}"
@@ -408,6 +503,7 @@ class MastodonAdapter(Adapter):
             url=str(status.get("url") or status.get("uri") or ""),
             thread=ThreadRef(external_id=str(status["id"]), uri=str(status.get("uri") or ""),
                              author_handle=handle, visibility=visibility),
+            content_warning=html.unescape(str(status.get("spoiler_text") or "")).strip(),
         )
 
     def _pages(self, fetch: Callable[[Any, Any], Any], cursor: str) -> tuple[list, str]:
@@ -447,8 +543,11 @@ class MastodonAdapter(Adapter):
             fetch = lambda api, after: api.timeline_hashtag(tag, min_id=after, limit=PAGE_LIMIT)  # noqa: E731
         else:
             def fetch(api: Any, after: Any) -> Any:
+                # exclude_unreviewed=False: otherwise Mastodon.py checks the server's version
+                # through the instance document, and where that has no trailing-slash route
+                # (Takahē) its check recurses without end.
                 return api.search_v2(query, resolve=False, result_type="statuses", min_id=after,
-                                     limit=PAGE_LIMIT)["statuses"]
+                                     limit=PAGE_LIMIT, exclude_unreviewed=False)["statuses"]
         rows, newest = self._pages(fetch, cursor)
         me = self._me()
         items = [self._item(s, kind="community") for s in sorted(rows, key=lambda s: _id_key(str(s["id"])))

@@ -20,6 +20,9 @@ class InboundMessage(models.Model):
     #: The citizen's handle on the platform (no leading "@"), mentioned in a reply.
     author_handle = models.CharField(max_length=300, blank=True)
     body = models.TextField()
+    #: The citizen's content warning (Mastodon's `spoiler_text`), shown before the text and
+    #: carried onto the reply; "" when none.
+    content_warning = models.CharField(max_length=500, blank=True, default="", db_default="")
     kind = models.CharField(max_length=10, choices=InboundKind.choices, default=InboundKind.MENTION)
     source = models.CharField(max_length=10, choices=InboundSource.choices, default=InboundSource.API)
     #: The widest visibility a reply may use (a direct message is answered directly).

@@ -40,6 +40,9 @@ class Post(models.Model):
     #: Number of the current PostRevision.
     revision = models.PositiveIntegerField(default=0)
     rules_acknowledged = models.BooleanField(default=False)
+    #: A reply's content warning (sent as Mastodon's `spoiler_text`; Bluesky has none): the
+    #: citizen's by default, editable when replying.
+    content_warning = models.CharField(max_length=500, blank=True, default="", db_default="")
     #: Free-text reason of posts escalated before escalations were stored as codes (legacy).
     escalation_reason = models.TextField(blank=True)
     #: Why a conversation reply moved to the official lane: {"code", "params"} (workflows.messages).

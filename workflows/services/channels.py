@@ -47,7 +47,8 @@ def classify(exc: BaseException) -> tuple[str, str]:
 
 def channel_test_connection(*, channel_id: int, by: User) -> dict:
     """Verify a channel's credentials and reachability. Needs the manage permission on it.
-    Returns {"ok": True, "account": {...}, "limits": {...}|None} or {"ok": False, "kind",
+    Returns {"ok": True, "account": {...}, "limits": {...}|None, "notes": [{"code", "params"}]}
+    (a note says, e.g., that the limits were assumed) or {"ok": False, "kind",
     "message", "detail"}. Sends nothing that could be published. When the platform tells its
     limit, the channel's `char_limit` (used by the guideline checks while drafting) is set from
     it: limits come from the platform, not a hand-set default."""
@@ -63,14 +64,20 @@ def channel_test_connection(*, channel_id: int, by: User) -> dict:
         kind, message = classify(exc)
         return {"ok": False, "kind": kind, "message": message, "detail": str(exc)[:500]}
     channel_limits_record(channel_id=channel.id, limits=limits)
-    return {"ok": True, "account": asdict(account), "limits": asdict(limits) if limits else None}
+    notes = []
+    if limits is not None and limits.assumed:
+        # The platform did not tell its limits: say which were assumed (asked again later).
+        notes.append({"code": "platform.limits_assumed",
+                      "params": {"limit": limits.max_length, "url_length": limits.url_length or 0}})
+    return {"ok": True, "account": asdict(account), "limits": asdict(limits) if limits else None, "notes": notes}
 
 
 def channel_limits_record(*, channel_id: int, limits: Limits | None) -> bool:
     """Set the channel's `char_limit` (what the guideline checks measure drafts against) to the
-    platform's real limit, when the platform told one. Called wherever Parley learns it: test
-    connection, every preflight, an admin save. Returns True when it changed."""
-    if limits is None or limits.max_length <= 0:
+    platform's real limit, when the platform told one (assumed defaults are not recorded).
+    Called wherever Parley learns it: test connection, every preflight, an admin save. Returns
+    True when it changed."""
+    if limits is None or limits.max_length <= 0 or limits.assumed:
         return False
     with transaction.atomic():
         channel = Channel.objects.select_for_update().filter(id=channel_id).first()

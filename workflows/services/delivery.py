@@ -28,6 +28,7 @@ from ..channels import (
     AuthError,
     ConfigError,
     NotSentError,
+    ParentGone,
     PermanentError,
     RateLimited,
     Result,
@@ -68,6 +69,7 @@ def message_for(pub: Publication) -> OutboundMessage:
     return OutboundMessage(
         idempotency_key=pub.idempotency_key, body=pub.body, language=pub.language,
         created_at=pub.created_at, reply_to=reply_to, visibility=visibility,
+        content_warning=pub.post.content_warning,
     )
 
 
@@ -313,6 +315,9 @@ def _preflight(post_id: int, pubs: list[Publication], *, now: datetime | None = 
             adapter = get_adapter(group[0].channel)
             adapter.preflight([message_for(p) for p in group])
             channel_limits_record(channel_id=group[0].channel_id, limits=adapter.checked_limits)
+    except ParentGone as exc:
+        _hold(post_id, waiting, str(exc))
+        return False
     except (PermanentError, ConfigError) as exc:
         error = _credentials_error(exc) if isinstance(exc, AuthError) else str(exc)
         Publication.objects.filter(id__in=[p.id for p in waiting], status__in=(PS.PENDING, PS.RETRYING)).update(
@@ -334,6 +339,26 @@ def _preflight(post_id: int, pubs: list[Publication], *, now: datetime | None = 
             last_error=f"preflight: {exc}"[:2000])
         return False
     return True
+
+
+#: Why a reply was held at preflight (workflows.messages; shown on the post page).
+CODE_PARENT_GONE = "platform.parent_deleted"
+
+
+def _hold(post_id: int, waiting: list[Publication], detail: str) -> None:
+    """What a reply answers is gone (found at preflight, nothing sent): every waiting publication
+    of the post is `held` for a person to decide (the post then settles as failed, with the
+    reason shown; retrying checks again), and the hold is written to the post's audit trail."""
+    from .audit import audit_record
+
+    with transaction.atomic():
+        post = Post.objects.select_for_update().get(id=post_id)
+        held = Publication.objects.filter(id__in=[p.id for p in waiting], status__in=(PS.PENDING, PS.RETRYING)).update(
+            status=PS.HELD, next_attempt_at=None, last_error=f"held: {detail}"[:2000])
+        audit_record(owner=post, verb="held", from_state=post.state, to_state=post.state,
+                     data={"code": CODE_PARENT_GONE, "params": {}, "publications_held": held, "detail": detail[:500]})
+        post.save(update_fields=["audit_seq", "audit_head"])
+    log.warning("post %s: held at preflight: %s", post_id, detail)
 
 
 def post_deliver(*, post_id: int, worker: str | None = None, now: datetime | None = None) -> str | None:

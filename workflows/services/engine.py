@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from .. import guidelines
+from ..channels import adapter_class
 from ..compiled import Compiled, update_row, write_together
 from ..constants import PostState, StepKind, Verdict
 from ..exceptions import GuidelineViolation
@@ -139,13 +140,20 @@ def lane_has_translation_step(lane: Lane) -> bool:
     return any(s.kind == StepKind.TRANSLATION for s in lane_steps(lane))
 
 
+def text_length_for(adapter: str) -> Callable[[str], int]:
+    """The one length function of a channel's platform (its adapter's `text_length`), for the
+    guideline and the live counter; code points for an unknown adapter."""
+    cls = adapter_class(adapter)
+    return cls.text_length if cls is not None else len
+
+
 def run_checks(
     post: Post, *, texts: dict[str, str], channels: Any, lane: Lane | None = None
 ) -> list[guidelines.CheckResult]:
     lane = lane or post.lane
     infos = [
         guidelines.ChannelInfo(slug=c.slug, char_limit=c.char_limit - signature_reserve(post, c),
-                               languages=tuple(c.languages))
+                               languages=tuple(c.languages), count=text_length_for(c.adapter))
         for c in channels
     ]
     return guidelines.evaluate(

@@ -54,6 +54,7 @@ def inbound_ingest(
     visibility: str = Visibility.PUBLIC,
     author_handle: str = "",
     thread: dict | None = None,
+    content_warning: str = "",
 ) -> tuple[InboundMessage, bool]:
     """Store a citizen message; idempotent on (channel, external_id). Detects the language when
     not given. `thread` holds the platform references a reply needs (the fields of ThreadRef).
@@ -72,6 +73,7 @@ def inbound_ingest(
         channel=chan, by=by, external_id=external_id.strip(), author=author.strip(), text=text.strip(),
         url=url or "", received_at=received_at or timezone.now(), language=language or "", kind=kind,
         source=source, visibility=visibility, author_handle=author_handle.strip().lstrip("@"), thread=refs,
+        content_warning=(content_warning or "").strip()[:limits.CONTENT_WARNING_MAX],
     )
 
 
@@ -120,7 +122,7 @@ def _thread_refs(thread: Any, errors: dict) -> dict:
 
 def _store(*, channel: Channel, by: User | None, external_id: str, author: str, text: str, url: str, received_at: datetime,
            language: str, kind: str, source: str, visibility: str, author_handle: str,
-           thread: dict) -> tuple[InboundMessage, bool]:
+           thread: dict, content_warning: str = "") -> tuple[InboundMessage, bool]:
     existing = InboundMessage.objects.filter(channel=channel, external_id=external_id).first()
     if existing is not None:
         return existing, False
@@ -131,6 +133,7 @@ def _store(*, channel: Channel, by: User | None, external_id: str, author: str, 
                 organisation_id=channel.organisation_id, channel=channel, external_id=external_id,
                 author=author, body=text, language=lang, url=url, received_at=received_at, kind=kind,
                 source=source, visibility=visibility, author_handle=author_handle, thread=thread,
+                content_warning=content_warning,
             )
             audit_record(owner=msg, verb="received", actor=by,
                          data={"channel": channel.slug, "external_id": msg.external_id, "language": lang,
@@ -156,6 +159,7 @@ def inbound_hear(*, channel: Channel, item: InboundItem) -> tuple[InboundMessage
         kind=item.kind if item.kind in InboundKind.values else InboundKind.MENTION, source=InboundSource.PLATFORM,
         visibility=item.visibility if item.visibility in Visibility.values else Visibility.PUBLIC,
         author_handle=item.author_handle.lstrip("@")[:300], thread=thread,
+        content_warning=(item.content_warning or "")[:limits.CONTENT_WARNING_MAX],
     )
 
 

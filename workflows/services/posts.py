@@ -172,8 +172,10 @@ def post_create(
     in_reply_to: int | None = None,
     scheduled_at: datetime | None = None,
     rules_acknowledged: bool = False,
+    content_warning: str | None = None,
 ) -> Post:
     """Create a draft. Guideline checks run and are stored on the post (they block on submit).
+    A reply carries the citizen's content warning unless `content_warning` is given ("": none).
 
     Raises InvalidInput (bad texts, channels, lane), TextTooLong, NotPermitted (no draft
     permission), GuidelineViolation (the text breaks a blocking content rule: nothing is kept)."""
@@ -181,9 +183,12 @@ def post_create(
     inbound = _reply_target(kind=kind, in_reply_to=in_reply_to, organisation_id=org_id)
     chans = _target_channels(author=author, organisation_id=org_id, slugs=list(channels or []), inbound=inbound)
     chosen_lane = route_lane(organisation_id=org_id, kind=kind, lane_slug=lane)
+    if content_warning is None:
+        content_warning = inbound.content_warning if inbound is not None else ""
     post = Post.objects.create(
         organisation_id=org_id, lane=chosen_lane, kind=kind, in_reply_to=inbound, author=author,
         scheduled_at=_clean_schedule(scheduled_at), rules_acknowledged=bool(rules_acknowledged),
+        content_warning=" ".join(str(content_warning).split())[:limits.CONTENT_WARNING_MAX],
     )
     post.channels.set(chans)
     write_texts(post, new_texts=cleaned, by=author)
@@ -193,7 +198,8 @@ def post_create(
     post.checks = [r.as_data() for r in results]
     audit_record(
         owner=post, verb="created", actor=author, to_state=post.state,
-        data={"lane": chosen_lane.slug, "channels": sorted(c.slug for c in chans), "languages": sorted(cleaned)},
+        data={"lane": chosen_lane.slug, "channels": sorted(c.slug for c in chans), "languages": sorted(cleaned),
+              **({"content_warning": post.content_warning} if post.content_warning else {})},
     )
     _claim_answered(inbound, author=author)
     post.save(update_fields=["revision", "checks", "audit_seq", "audit_head"])
@@ -368,7 +374,8 @@ def post_edit_and_submit(*, post_id: int, by: User, version: int | None = None, 
 
 
 @transaction.atomic
-def reply_send(*, inbound_id: int, by: User, text: str, language: str, rules_acknowledged: bool) -> Post:
+def reply_send(*, inbound_id: int, by: User, text: str, language: str, rules_acknowledged: bool,
+               content_warning: str | None = None) -> Post:
     """Answer a citizen message in one go. In a conversation lane with no blocking step the reply
     comes back approved (published right after commit); an escalated one comes back in review.
     The message is locked and actions.REPLY asked first (NotFound, NotPermitted)."""
@@ -378,4 +385,5 @@ def reply_send(*, inbound_id: int, by: User, text: str, language: str, rules_ack
     ensure_same_org(user=by, organisation_id=msg.organisation_id)
     actions.REPLY.ensure(by, msg)
     return post_create_and_submit(author=by, kind=PostKind.REPLY, in_reply_to=inbound_id,
-                                  texts={language: text}, rules_acknowledged=rules_acknowledged)
+                                  texts={language: text}, rules_acknowledged=rules_acknowledged,
+                                  content_warning=content_warning)

@@ -38,7 +38,7 @@ def preview_checks(
 ) -> Preview:
     """Run the lane's guideline checks (and escalation rules) on unsaved text, as post_create and
     post_submit would. Pure: writes nothing. Unknown channels or messages are ignored."""
-    from .engine import run_checks
+    from .engine import run_checks, text_length_for
 
     org_id: int = getattr(user, "organisation_id", None) or 0
     texts = {k: (v or "").replace("\r\n", "\n").strip() for k, v in texts.items() if k in ("en", "fr")}
@@ -55,9 +55,10 @@ def preview_checks(
     chosen = route_lane_or_none(organisation_id=org_id, kind=kind, lane_slug=lane)
     lengths: dict[str, tuple[int, int | None]] = {}
     for lang, body in texts.items():
-        limits = [c.char_limit for c in chans if lang in c.languages]
-        lengths[lang] = (len(body), min(limits) if limits else None)
-    if chosen is None or any(n > TEXT_MAX for n, _limit in lengths.values()):
+        # The platform's count (text_length_for: the guideline's), the channel nearest its limit.
+        measured = [(text_length_for(c.adapter)(body), c.char_limit) for c in chans if lang in c.languages]
+        lengths[lang] = max(measured, key=lambda m: m[0] - m[1]) if measured else (len(body), None)
+    if chosen is None or any(len(body) > TEXT_MAX for body in texts.values()):
         # Over the hard cap no rule runs: the submit will be refused with text_too_long anyway.
         return Preview(results=[], lengths=lengths)
     escalation = escalation_of(chosen, texts=texts)

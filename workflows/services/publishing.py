@@ -318,7 +318,8 @@ def post_retry(*, post_id: int, by: User, version: int | None = None) -> Post:
     post = post_get_for_update(post_id=post_id, user=by)
     ensure_version(post, version)
     actions.RETRY.ensure(by, post)
-    reset = post.publications.filter(status=PublicationStatus.FAILED).update(
+    # Held ones too: the person decided to try again (preflight checks the parent once more).
+    reset = post.publications.filter(status__in=(PublicationStatus.FAILED, PublicationStatus.HELD)).update(
         status=PublicationStatus.PENDING, next_attempt_at=None, attempts=0, claimed_at=None, claimed_by="",
         first_attempt_at=None,
     )

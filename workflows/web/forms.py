@@ -38,6 +38,9 @@ class VersionForm(forms.Form):
 
 
 class ReplyForm(VersionForm):
+    content_warning = forms.CharField(
+        label=_("Content warning"), required=False, max_length=limits.CONTENT_WARNING_MAX,
+        help_text=_("Shown before the reply, as the citizen's was (Mastodon). Leave empty for none."))
     text = forms.CharField(label=_("Your reply"), widget=forms.Textarea(attrs={"rows": 5}), required=True,
                            max_length=limits.TEXT_MAX)
     rules_acknowledged = forms.BooleanField(label=ACK_LABEL, required=False)

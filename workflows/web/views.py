@@ -302,6 +302,7 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
                 post = post_services.reply_send(
                     inbound_id=msg.id, by=user, text=form.cleaned_data["text"], language=reply_lang,
                     rules_acknowledged=form.cleaned_data["rules_acknowledged"],
+                    content_warning=form.cleaned_data["content_warning"],
                 )
             except WorkflowError as exc:
                 service_error(form, exc)
@@ -313,7 +314,7 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
                     messages.success(request, _("Reply sent."))
                 return redirect("web-post", post_id=post.id)
     else:
-        initial = {}
+        initial = {"content_warning": msg.content_warning}  # carried over, editable
         chosen = request.GET.get("holding")
         for h in holding:
             if chosen and str(h.id) == chosen:
