@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import re2
 
 from . import messages
-from .canonical import clean, skeleton
+from .canonical import clean, disguised_tokens, skeleton, visual_order, word_tokens
 from .constants import EscalationKind, RuleKind, Severity
 
 
@@ -112,6 +112,10 @@ class Canonical:
     #: terms are matched here: the skeleton with "l" and "i" merged, because a vertical stroke
     #: (Cyrillic Ӏ/ӏ, Greek Ι, …) reads as either, depending on the letters around it
     words: str
+    #: the words a reader may see, each a list of skeleton words: as typed, and in the order a
+    #: right-to-left override shows them with letters spelled apart joined and digits/symbols
+    #: read as letters (workflows.canonical.disguised_tokens); terms are matched in each
+    token_views: tuple[tuple[str, ...], ...] = ()
 
 
 def word_form(text: str) -> str:
@@ -119,8 +123,17 @@ def word_form(text: str) -> str:
 
 
 def canonical(text: str) -> Canonical:
-    sk = skeleton(text or "")
-    return Canonical(raw=text or "", clean=clean(text or ""), skeleton=sk, words=sk.replace("l", "i"))
+    text = text or ""
+    sk = skeleton(text)
+    visual = visual_order(text)
+    vsk = sk if visual == text else skeleton(visual)
+    views = [tuple(word_tokens(sk))]
+    if visual != text:
+        views.append(tuple(word_tokens(vsk)))
+    disguised = tuple(disguised_tokens(vsk))
+    if disguised not in views:
+        views.append(disguised)
+    return Canonical(raw=text, clean=clean(text), skeleton=sk, words=sk.replace("l", "i"), token_views=tuple(views))
 
 
 @dataclass(frozen=True)
@@ -211,8 +224,99 @@ def contains_term(haystack: str, term: str) -> bool:
         start = i + 1
 
 
-def terms_found(text: Canonical, terms: Iterable[str]) -> list[str]:
-    return [t for t in terms if contains_term(text.words, word_form(t).strip())]
+#: Snowball stemmers by language (a text in another language is stemmed in both).
+STEM_LANGUAGES = {"en": "english", "fr": "french"}
+#: A longer word that starts with a whole term of at least this many letters is a derived form
+#: of it ("ministerial", "electioneering", "scandaleux"); shorter terms ("con", "cul", "damn")
+#: match only their inflections, or "culture" and "contact" would be flagged.
+DERIVED_MIN = 5
+#: A term list entry starting with this asks for the exact word: no inflection, no derived form.
+EXACT_PREFIX = "="
+
+
+@lru_cache(maxsize=4)
+def _stemmer(language: str) -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer(STEM_LANGUAGES[language])
+
+
+@lru_cache(maxsize=65536)
+def _stem(language: str, word: str) -> str:
+    """Snowball stem of a skeleton word, with l and i merged afterwards (see Canonical.words)."""
+    return _stemmer(language).stemWord(word).replace("l", "i")
+
+
+def _stem_languages(language: str) -> tuple[str, ...]:
+    return (language,) if language in STEM_LANGUAGES else tuple(STEM_LANGUAGES)
+
+
+@dataclass(frozen=True)
+class _Term:
+    given: str
+    words: tuple[str, ...]  # skeleton words, l and i merged
+    exact: bool
+    stems: tuple[tuple[str, ...], ...]  # per language, the stem of each word
+
+
+def _term(given: str, languages: tuple[str, ...]) -> _Term | None:
+    raw = given.strip()
+    exact = raw.startswith(EXACT_PREFIX)
+    raw = raw[len(EXACT_PREFIX):].strip() if exact else raw
+    sk = skeleton(raw)
+    words = tuple(w.replace("l", "i") for w in word_tokens(sk))
+    if not words:
+        return None
+    stems = tuple(tuple(_stem(lang, w) for w in word_tokens(sk)) for lang in languages)
+    return _Term(given=given, words=words, exact=exact, stems=stems)
+
+
+def _word_matches(token: str, token_stems: tuple[str, ...], term: _Term, i: int, last: bool) -> bool:
+    word = term.words[i]
+    if token == word:
+        return True
+    if term.exact:
+        return False
+    if any(token_stems[k] == term.stems[k][i] for k in range(len(token_stems))):
+        return True
+    return last and len(word) >= DERIVED_MIN and token.startswith(word)
+
+
+def _in_view(tokens: tuple[str, ...], stems: list[tuple[str, ...]], term: _Term) -> bool:
+    n = len(term.words)
+    for start in range(len(tokens) - n + 1):
+        if all(_word_matches(tokens[start + i], stems[start + i], term, i, i == n - 1) for i in range(n)):
+            return True
+    return False
+
+
+def terms_found(text: Canonical, terms: Iterable[str], language: str = "") -> list[str]:
+    """The terms `text` uses, in the order given. A term matches a word of any of the text's
+    views (Canonical.token_views) when the word is the term, has the same Snowball stem in the
+    text's language ("elections", "élections" for "election"; "ministers" for "minister"), or
+    starts with a term of at least DERIVED_MIN letters ("ministerial"). A term of several words
+    matches consecutive words (inflection or derivation on the last). "=word" asks for the
+    exact word. A term with other characters ("f***", "#tag") is matched as written, as a
+    whole word. Linear in the text: each word is stemmed once (cached), each term compared."""
+    languages = _stem_languages(language)
+    found: list[str] = []
+    prepared = []
+    for given in terms:
+        form = word_form(given.strip().removeprefix(EXACT_PREFIX)).strip()
+        if form and not form.replace(" ", "").replace("-", "").replace("'", "").isalnum():
+            if contains_term(text.words, form):
+                found.append(given)
+            continue
+        term = _term(given, languages)
+        if term is not None:
+            prepared.append(term)
+    if not prepared:
+        return found
+    views = [(tokens, [tuple(_stem(lang, t).replace("l", "i") for lang in languages) for t in tokens])
+             for tokens in text.token_views]
+    hits = {t.given for t in prepared
+            if any(_in_view(tuple(w.replace("l", "i") for w in tokens), stems, t) for tokens, stems in views)}
+    return [g for g in terms if g in hits or g in found]
 
 
 #: Kinds of personal data, in the order they are reported.
@@ -280,7 +384,7 @@ def check_forbidden_terms(rule: Rule, ctx: Context) -> list[CheckResult]:
     params = rule.params or {}
     out = []
     for lang, text in ctx.texts.items():
-        hits = terms_found(text, _terms_for(params, lang))
+        hits = terms_found(text, _terms_for(params, lang), lang)
         if hits:
             out.append(CheckResult(rule.kind, rule.severity, False, "forbidden_terms.found",
                                    {"language": lang, "terms": hits}, lang, _texts_field(lang)))
@@ -400,7 +504,7 @@ EscalationFn = Callable[[dict, str, Canonical], "tuple[str, dict] | None"]
 
 
 def escalate_terms(params: dict, lang: str, text: Canonical) -> tuple[str, dict] | None:
-    hits = terms_found(text, _terms_for(params, lang))
+    hits = terms_found(text, _terms_for(params, lang), lang)
     return ("escalation.terms", {"terms": hits}) if hits else None
 
 
