@@ -14,14 +14,15 @@ Nothing here touches the database; services pass in the rules and the texts.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 import re2
 
+from . import links as linkx
 from . import messages
 from .canonical import clean, disguised_tokens, skeleton, visual_order, word_tokens
 from .constants import EscalationKind, RuleKind, Severity
@@ -38,9 +39,26 @@ def _re2(pattern: str) -> Any:
 EMAIL_RE = _re2(r"[\pL\pN._%+-]+@[\pL\pN-]+(?:\.[\pL\pN-]+)*\.\pL{2,}")
 PHONE_RE = _re2(r"(?:^|[^\d-])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?:$|[^\d-])")
 SIN_RE = _re2(r"(?:^|[^\d-])\d{3}[\s-]?\d{3}[\s-]?\d{3}(?:$|[^\d-])")
+#: An address with "at"/"dot" spelled out or bracketed ("jean at example dot com", "jean [at]
+#: example [dot] ca", "jean arobase exemple point ca"): at least one spelled separator, and the
+#: last label a top-level domain (checked after the match), so "look at this dot" is not one.
+_AT = r"(?:\s*@\s*|\s*[\[({<]\s*(?:at|arobase|a|@)\s*[\])}>]\s*|\s+(?:at|arobase)\s+)"
+_DOT = r"(?:\s*\.\s*|\s*[\[({<]\s*(?:dot|point|pt|\.)\s*[\])}>]\s*|\s+(?:dot|point)\s+)"
+EMAIL_SPELLED_RE = _re2(r"[\pL\pN._%+-]+" + _AT + r"[\pL\pN-]+(?:" + _DOT + r"[\pL\pN-]+)*" + _DOT + r"(\pL{2,})")
+#: Number words read as digits (English and French), and letters written for digits in a number
+#: ("613-555-O199": O for 0, l/I for 1).
+NUMBER_WORDS = {
+    "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "un": "1", "une": "1", "deux": "2", "trois": "3", "quatre": "4",
+    "cinq": "5", "sept": "7", "huit": "8", "neuf": "9",
+}
+#: Python's `re` for this one-class pattern (no backtracking possible): RE2's Python binding
+#: costs microseconds per match, and a text may hold thousands of tokens.
+_NUMBER_TOKEN_RE = re.compile(r"[^\W_]+")
+_DIGIT_LOOKALIKES = str.maketrans({"o": "0", "l": "1", "i": "1"})
 POSTAL_RE = _re2(r"(?:^|[^\pL\pN_])[abceghj-nprstvxy]\d[abceghj-nprstv-z][ -]?\d[abceghj-nprstv-z]\d(?:$|[^\pL\pN_])")
-# Links, found on the clean text (no look-alike folding: a look-alike host is another host).
-URL_RE = _re2(r"(?i)(?:https?://|www\.)[^\s<>()\"']+")
+# Links: workflows.links (one extractor for the rule, the Bluesky facets and the preview), on the
+# raw and the clean text (no look-alike folding: a look-alike host is another host).
 
 LANGUAGE_NAMES = {"en": "English", "fr": "French"}
 
@@ -164,7 +182,7 @@ def _detector() -> Any:
 
 def detect_language(text: str) -> str | None:
     """'en' or 'fr' for the text's language, or None when it is too short or ambiguous."""
-    text = URL_RE.sub(" ", clean(text or "")).strip()
+    text = linkx.without_links(clean(text or "")).strip()
     if len(text) < 3:
         return None
     from lingua import Language
@@ -174,17 +192,26 @@ def detect_language(text: str) -> str | None:
 
 
 def find_links(text: str) -> list[str]:
-    """Links in `text`'s clean form (NFKC, no invisible characters, casefolded)."""
-    return URL_RE.findall(clean(text or ""))
+    """Links in `text`'s clean form (NFKC, no invisible characters, casefolded), as written."""
+    return [link.text for link in linkx.find_links(clean(text or ""))]
 
 
 def link_host(url: str) -> str:
-    if not url.lower().startswith(("http://", "https://")):
-        url = "http://" + url
-    try:
-        return (urlsplit(url).hostname or "").lower().rstrip(".")
-    except ValueError:
-        return ""
+    """The host a browser connects to for `url` (workflows.links.host_of)."""
+    return linkx.host_of(url)
+
+
+def link_allowed(link: linkx.Link, allowed: Iterable[str]) -> bool:
+    """A web link (http, https or no scheme) to an allowed domain; `mailto:` to an allowed
+    domain. Every other scheme (ftp, data, javascript, file…) is never allowed."""
+    if not (link.web or link.scheme == "mailto"):
+        return False
+    return bool(link.host) and host_in(link.host, allowed)
+
+
+def text_links(text: Canonical) -> list[linkx.Link]:
+    """What the link rules check in `text` (workflows.links.links_to_check)."""
+    return linkx.links_to_check(text.raw, text.clean)
 
 
 def host_in(host: str, domains: Iterable[str]) -> bool:
@@ -230,6 +257,8 @@ STEM_LANGUAGES = {"en": "english", "fr": "french"}
 #: of it ("ministerial", "electioneering", "scandaleux"); shorter terms ("con", "cul", "damn")
 #: match only their inflections, or "culture" and "contact" would be flagged.
 DERIVED_MIN = 5
+#: Longest word stemmed (the longest words of English and French have fewer than 40 letters).
+STEM_MAX = 64
 #: A term list entry starting with this asks for the exact word: no inflection, no derived form.
 EXACT_PREFIX = "="
 
@@ -243,7 +272,11 @@ def _stemmer(language: str) -> Any:
 
 @lru_cache(maxsize=65536)
 def _stem(language: str, word: str) -> str:
-    """Snowball stem of a skeleton word, with l and i merged afterwards (see Canonical.words)."""
+    """Snowball stem of a skeleton word, with l and i merged afterwards (see Canonical.words).
+    A "word" longer than STEM_MAX characters is no word of either language: kept as it is
+    (stemming a 20,000-letter run would cost time for nothing)."""
+    if len(word) > STEM_MAX:
+        return word.replace("l", "i")
     return _stemmer(language).stemWord(word).replace("l", "i")
 
 
@@ -290,6 +323,37 @@ def _in_view(tokens: tuple[str, ...], stems: list[tuple[str, ...]], term: _Term)
     return False
 
 
+@dataclass
+class _View:
+    """One token view of a text, indexed for single-word terms: its distinct words and, per
+    stemming language, their distinct stems (each distinct word stemmed once)."""
+
+    tokens: tuple[str, ...]  # l and i merged
+    skeleton_tokens: tuple[str, ...]
+    words: frozenset[str]
+    stems: tuple[frozenset[str], ...]
+
+    @classmethod
+    def of(cls, tokens: tuple[str, ...], languages: tuple[str, ...]) -> _View:
+        distinct = set(tokens)
+        return cls(tokens=tuple(t.replace("l", "i") for t in tokens), skeleton_tokens=tokens,
+                   words=frozenset(t.replace("l", "i") for t in distinct),
+                   stems=tuple(frozenset(_stem(lang, t) for t in distinct) for lang in languages))
+
+    def has(self, term: _Term, languages: tuple[str, ...]) -> bool:
+        if len(term.words) > 1:
+            stems = [tuple(_stem(lang, t) for lang in languages) for t in self.skeleton_tokens]
+            return _in_view(self.tokens, stems, term)
+        word = term.words[0]
+        if word in self.words:
+            return True
+        if term.exact:
+            return False
+        if any(term.stems[k][0] in self.stems[k] for k in range(len(languages))):
+            return True
+        return len(word) >= DERIVED_MIN and any(t.startswith(word) for t in self.words)
+
+
 def terms_found(text: Canonical, terms: Iterable[str], language: str = "") -> list[str]:
     """The terms `text` uses, in the order given. A term matches a word of any of the text's
     views (Canonical.token_views) when the word is the term, has the same Snowball stem in the
@@ -312,10 +376,8 @@ def terms_found(text: Canonical, terms: Iterable[str], language: str = "") -> li
             prepared.append(term)
     if not prepared:
         return found
-    views = [(tokens, [tuple(_stem(lang, t).replace("l", "i") for lang in languages) for t in tokens])
-             for tokens in text.token_views]
-    hits = {t.given for t in prepared
-            if any(_in_view(tuple(w.replace("l", "i") for w in tokens), stems, t) for tokens, stems in views)}
+    views = [_View.of(tokens, languages) for tokens in text.token_views]
+    hits = {t.given for t in prepared if any(view.has(t, languages) for view in views)}
     return [g for g in terms if g in hits or g in found]
 
 
@@ -323,15 +385,56 @@ def terms_found(text: Canonical, terms: Iterable[str], language: str = "") -> li
 PERSONAL_DATA_KINDS = ("email", "phone", "sin", "postal_code")
 
 
+def _spelled_email(s: str) -> bool:
+    return any(linkx.is_tld(m.group(1)) for m in EMAIL_SPELLED_RE.finditer(s))
+
+
+def spelled_numbers(s: str) -> list[str]:
+    """The digit strings of `s` (a skeleton) written partly in words or with letters for digits:
+    runs of number tokens ("six one three…", "six un trois…", "613-555-O199"), each token a
+    number word, digits, or digits with O/l/I for 0/1, separated by at most three spaces or
+    punctuation marks. Only runs that needed such a reading are returned (plain digits are the
+    plain patterns' business). Linear: one pass over the tokens."""
+    runs: list[str] = []
+    digits: list[str] = []
+    read = False
+    prev_end = -1
+    for m in _NUMBER_TOKEN_RE.finditer(s):
+        tok = m.group()
+        if tok in NUMBER_WORDS:
+            value, spelled = NUMBER_WORDS[tok], True
+        elif tok.isdigit():
+            value, spelled = tok, False
+        else:
+            value, spelled = "", False
+        gap = s[prev_end:m.start()] if prev_end >= 0 else ""
+        joined = bool(digits) and len(gap) <= 3 and not any(c.isalnum() for c in gap)
+        if not value and tok.translate(_DIGIT_LOOKALIKES).isdigit() and (joined or any(c.isdigit() for c in tok)):
+            # "O199", "l0l", or "OOOO" right after other digits ("555-OOOO")
+            value, spelled = tok.translate(_DIGIT_LOOKALIKES), True
+        if value and (joined or not digits):
+            digits.append(value)
+            read = read or spelled
+        else:
+            if read:
+                runs.append("".join(digits))
+            digits, read = ([value], spelled) if value else ([], False)
+        prev_end = m.end()
+    if read:
+        runs.append("".join(digits))
+    return runs
+
+
 def personal_data_found(text: Canonical, *, postal_codes: bool) -> list[str]:
     s = text.skeleton
     found = []
-    if EMAIL_RE.search(s):
+    if EMAIL_RE.search(s) or _spelled_email(s):
         found.append("email")
-    phone = PHONE_RE.search(s) is not None
+    spelled = spelled_numbers(s)
+    phone = PHONE_RE.search(s) is not None or any(PHONE_RE.search(run) for run in spelled)
     if phone:
         found.append("phone")
-    if not phone and SIN_RE.search(EMAIL_RE.sub(" ", s)):
+    if not phone and (SIN_RE.search(EMAIL_RE.sub(" ", s)) or any(SIN_RE.search(run) for run in spelled)):
         found.append("sin")
     if postal_codes and POSTAL_RE.search(s):
         found.append("postal_code")
@@ -398,7 +501,7 @@ def check_link_domains(rule: Rule, ctx: Context) -> list[CheckResult]:
     allowed = (rule.params or {}).get("allowed", [])
     out = []
     for lang, text in ctx.texts.items():
-        bad = [u for u in URL_RE.findall(text.clean) if not host_in(link_host(u), allowed)]
+        bad = [link.text for link in text_links(text) if not link_allowed(link, allowed)]
         if bad:
             out.append(CheckResult(rule.kind, rule.severity, False, "link_domains.not_allowed",
                                    {"language": lang, "links": bad}, lang, _texts_field(lang)))
@@ -534,8 +637,8 @@ def escalate_regex(params: dict, lang: str, text: Canonical) -> tuple[str, dict]
 def escalate_link_domain(params: dict, lang: str, text: Canonical) -> tuple[str, dict] | None:
     domains = params.get("domains", [])
     # Either form may name a listed domain: the clean host, or its look-alike-folded skeleton.
-    hosts = [u for u in URL_RE.findall(text.clean)
-             if host_in(link_host(u), domains) or host_in(skeleton(link_host(u)), [skeleton(d) for d in domains])]
+    hosts = [link.text for link in text_links(text)
+             if host_in(link.host, domains) or host_in(skeleton(link.host), [skeleton(d) for d in domains])]
     return ("escalation.link_domain", {"links": hosts}) if hosts else None
 
 
