@@ -375,10 +375,11 @@ def terms_found(text: Canonical, terms: Iterable[str], language: str = "") -> li
         if term is not None:
             prepared.append(term)
     if not prepared:
-        return found
+        return [g.strip().removeprefix(EXACT_PREFIX).strip() for g in found]
     views = [_View.of(tokens, languages) for tokens in text.token_views]
     hits = {t.given for t in prepared if any(view.has(t, languages) for view in views)}
-    return [g for g in terms if g in hits or g in found]
+    # Reported as the list has them, without the exact-word mark.
+    return [g.strip().removeprefix(EXACT_PREFIX).strip() for g in terms if g in hits or g in found]
 
 
 #: Kinds of personal data, in the order they are reported.

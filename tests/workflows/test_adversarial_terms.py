@@ -154,6 +154,7 @@ def test_an_exact_entry_matches_only_the_word_but_still_through_disguises():
     assert not escalated("en", "The ministers met.", lists)
     assert escalated("en", "The m.i.n.i.s.t.e.r met.", lists)
     assert escalated("en", "The ᴍɪɴɪsᴛᴇʀ met.", lists)
+    assert g.terms_found(g.canonical("The ᴍɪɴɪsᴛᴇʀ met."), ["=minister"], "en") == ["minister"]  # shown without "="
 
 
 def test_derived_forms_start_at_the_documented_length():
