@@ -12,6 +12,8 @@ import unicodedata
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from workflows import guidelines as g
 from workflows.constants import EscalationKind, RuleKind
@@ -118,6 +120,28 @@ def test_every_inflected_and_disguised_forbidden_term_is_blocked():
     tried = list(attempts(FORBIDDEN))
     missed = [(lang, text, how) for lang, text, _term, how in tried if not forbidden(lang, text, FORBIDDEN)]
     assert missed == [], f"{len(missed)} of {len(tried)} got through, e.g. {missed[:5]}"
+
+
+PER_LETTER = ["plain", "circled", "squared", "negative_squared", "negative_circled", "regional_indicator",
+              "small_capitals", "hooks", "enclosing_circle", "enclosing_keycap", "leet_digits", "leet_symbols"]
+WRAPS = ["none", "dotted", "spaced", "hyphenated", "rlo_reversed"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), lang=st.sampled_from(["en", "fr"]))
+def test_disguises_mixed_letter_by_letter_still_escalate(data, lang):
+    """Disguises composed: each letter its own disguise, then the word spelled apart or reversed."""
+    term = data.draw(st.sampled_from(SENSITIVE[lang]))
+    word = _inflect(term, data.draw(st.sampled_from(INFLECTIONS[lang])), lang) or term
+    letters = [DISGUISES[how](c) if how != "plain" else c
+               for c, how in zip(_strip_accents(word), data.draw(st.lists(st.sampled_from(PER_LETTER),
+                                                                          min_size=len(word), max_size=len(word))),
+                                 strict=True)]
+    wrap = data.draw(st.sampled_from(WRAPS))
+    joined = {"none": "".join, "dotted": ".".join, "spaced": " ".join, "hyphenated": "-".join,
+              "rlo_reversed": lambda ls: "\u202e" + "".join(reversed(ls)) + "\u202c"}[wrap](letters)
+    text = data.draw(st.sampled_from(FRAMES[lang])).format(w=joined)
+    assert escalated(lang, text, SENSITIVE), text
 
 
 @pytest.mark.parametrize(("lang", "text"), [
