@@ -109,6 +109,46 @@ def _fold_tables() -> tuple[dict[int, str], dict[int, str]]:
     return capitals, others
 
 
+#: Letter-like symbols named after a Latin letter that NFKC leaves alone or turns into more than
+#: a letter: enclosed (circled, squared, negative, parenthesized: "🅼", "⒨"), regional indicators
+#: ("🇲"), small capitals ("ᴍ"), letters with hooks, strokes, tails ("ɱ", "ʂ"), dotless and script
+#: forms. Derived from the character names in Python's own Unicode database, so it follows the
+#: Unicode version Python ships.
+_LETTER_NAME_RE = re.compile(
+    r"^(?:(?:NEGATIVE )?(?:CIRCLED|SQUARED|PARENTHESIZED) )?LATIN (?:SMALL |CAPITAL )?LETTER "
+    r"(?:SMALL CAPITAL |DOTLESS |SCRIPT |BARRED )?([A-Z])(?: WITH .+| BAR)?$")
+_LIGATURES = {"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ĳ": "ij", "Ĳ": "ij"}
+
+
+@lru_cache(maxsize=1)
+def _letter_tables() -> tuple[dict[int, str], dict[int, str]]:
+    """(before NFKC, after it): non-ASCII letter-like symbol → the ASCII letter(s) it reads as.
+    The first holds what NFKC would turn into more than a letter ("⒨" → "(m)") or leave alone
+    (enclosed, regional indicators); the second every other named letter form (hooks, small
+    capitals…), used where the confusables data has no answer."""
+    early: dict[int, str] = {}
+    late: dict[int, str] = {ord(k): v for k, v in _LIGATURES.items()}
+    for cp in range(0x80, 0x20000):
+        name = unicodedata.name(chr(cp), "")
+        if name.startswith("REGIONAL INDICATOR SYMBOL LETTER "):
+            early[cp] = name[-1].lower()
+            continue
+        m = _LETTER_NAME_RE.match(name)
+        if not m:
+            continue
+        if name.startswith(("CIRCLED", "SQUARED", "NEGATIVE", "PARENTHESIZED")):
+            early[cp] = m.group(1).lower()
+        else:
+            late[cp] = m.group(1).lower()
+    return early, late
+
+
+def _drop_marks(text: str) -> str:
+    """Combining marks removed: accents (Mn) and enclosing marks (Me: "m\u20dd" is an m in a
+    circle). `unicodedata.combining` alone misses the enclosing ones (combining class 0)."""
+    return "".join(ch for ch in unicodedata.normalize("NFD", text) if unicodedata.category(ch) not in ("Mn", "Me"))
+
+
 def _base(text: str) -> str:
     text = text or ""
     if text.isascii():
@@ -129,13 +169,88 @@ def clean(text: str) -> str:
 
 def skeleton(text: str) -> str:
     """``clean`` plus marks dropped and confusables folded to Latin. See the module docstring."""
-    text = _base(text)
+    text = text or ""
     if text.isascii():
         return text.casefold()
     capitals, others = _fold_tables()
-    text = _ascii_digits(text)
-    decomposed = unicodedata.normalize("NFD", text)
-    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    text = unicodedata.normalize("NFKC", text.translate(capitals).casefold())
-    text = "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
-    return text.translate(others)
+    early, late = _letter_tables()
+    text = _base(_strip_ignorable(text).translate(early))
+    text = _drop_marks(_ascii_digits(text))
+    text = _drop_marks(unicodedata.normalize("NFKC", text.translate(capitals).casefold()))
+    return text.translate(others).translate(late)
+
+
+# --- what a reader sees that the code points do not say ------------------------------------------
+
+_RLO, _PDF = "\u202e", "\u202c"
+
+
+def visual_order(text: str) -> str:
+    """`text` with each right-to-left override segment (U+202E up to its U+202C, the end of the
+    line or of the text) reversed, as a reader sees it: "\u202eretsinim\u202c" reads
+    "minister". Text without an override comes back unchanged. Linear: one pass."""
+    if _RLO not in text:
+        return text
+    out, i = [], 0
+    while True:
+        j = text.find(_RLO, i)
+        if j < 0:
+            out.append(text[i:])
+            return "".join(out)
+        out.append(text[i:j])
+        ends = [k for k in (text.find(_PDF, j + 1), text.find("\n", j + 1)) if k >= 0]
+        end = min(ends) if ends else len(text)
+        out.append(text[j + 1:end][::-1])
+        i = end + 1 if end < len(text) and text[end] == _PDF else end
+
+
+#: Digits and symbols written for letters ("m1n1st3r", "$tupid", "st@ff"). Applied only inside a
+#: token that also has a letter, so numbers ("613-555-0199", "2026") keep their meaning.
+LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+#: Separators between single letters that still read as one word ("m.i.n.i.s.t.e.r",
+#: "m i n i s t e r", "m-i-n-i-s-t-e-r"): at most three of them between two letters.
+SPACED_SEPARATORS = frozenset(" .-_*·•/|,~+")
+_WORD_RE = re.compile(r"\w+")
+_LEET_TOKEN_RE = re.compile(r"[\w@$]+")
+
+
+def word_tokens(text: str) -> list[str]:
+    """The words of an already canonical text."""
+    return _WORD_RE.findall(text)
+
+
+def disguised_tokens(text: str) -> list[str]:
+    """The words of an already canonical text once single letters spelled apart are joined and
+    digits/symbols written for letters are read as letters. Linear: one pass over the tokens."""
+    out: list[str] = []
+    run: list[str] = []
+    prev_end = -1
+
+    def flush() -> None:
+        if len(run) >= 3:
+            out.append("".join(run))
+        else:
+            out.extend(run)
+        run.clear()
+
+    for m in _LEET_TOKEN_RE.finditer(text):
+        tok = m.group()
+        gap = text[prev_end:m.start()] if prev_end >= 0 and m.start() - prev_end <= 3 else ""
+        if len(tok) == 1 and run and gap and all(c in SPACED_SEPARATORS for c in gap):
+            run.append(tok)
+        else:
+            flush()
+            if len(tok) == 1:
+                run.append(tok)
+            else:
+                out.append(tok)
+        prev_end = m.end()
+    flush()
+    result = []
+    for tok in out:
+        forms = [tok, tok[1:]] if tok[:1] == "@" else [tok]  # "@m1n1ster" may be a mention
+        for form in forms:
+            if any(c.isalpha() for c in form) and any(c in "013457@$" for c in form):
+                form = form.translate(LEET)
+            result.extend(word_tokens(form))
+    return result

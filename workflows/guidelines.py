@@ -14,16 +14,17 @@ Nothing here touches the database; services pass in the rules and the texts.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 import re2
 
+from . import links as linkx
 from . import messages
-from .canonical import clean, skeleton
+from .canonical import clean, disguised_tokens, skeleton, visual_order, word_tokens
 from .constants import EscalationKind, RuleKind, Severity
 
 
@@ -38,9 +39,26 @@ def _re2(pattern: str) -> Any:
 EMAIL_RE = _re2(r"[\pL\pN._%+-]+@[\pL\pN-]+(?:\.[\pL\pN-]+)*\.\pL{2,}")
 PHONE_RE = _re2(r"(?:^|[^\d-])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?:$|[^\d-])")
 SIN_RE = _re2(r"(?:^|[^\d-])\d{3}[\s-]?\d{3}[\s-]?\d{3}(?:$|[^\d-])")
+#: An address with "at"/"dot" spelled out or bracketed ("jean at example dot com", "jean [at]
+#: example [dot] ca", "jean arobase exemple point ca"): at least one spelled separator, and the
+#: last label a top-level domain (checked after the match), so "look at this dot" is not one.
+_AT = r"(?:\s*@\s*|\s*[\[({<]\s*(?:at|arobase|a|@)\s*[\])}>]\s*|\s+(?:at|arobase)\s+)"
+_DOT = r"(?:\s*\.\s*|\s*[\[({<]\s*(?:dot|point|pt|\.)\s*[\])}>]\s*|\s+(?:dot|point)\s+)"
+EMAIL_SPELLED_RE = _re2(r"[\pL\pN._%+-]+" + _AT + r"[\pL\pN-]+(?:" + _DOT + r"[\pL\pN-]+)*" + _DOT + r"(\pL{2,})")
+#: Number words read as digits (English and French), and letters written for digits in a number
+#: ("613-555-O199": O for 0, l/I for 1).
+NUMBER_WORDS = {
+    "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "un": "1", "une": "1", "deux": "2", "trois": "3", "quatre": "4",
+    "cinq": "5", "sept": "7", "huit": "8", "neuf": "9",
+}
+#: Python's `re` for this one-class pattern (no backtracking possible): RE2's Python binding
+#: costs microseconds per match, and a text may hold thousands of tokens.
+_NUMBER_TOKEN_RE = re.compile(r"[^\W_]+")
+_DIGIT_LOOKALIKES = str.maketrans({"o": "0", "l": "1", "i": "1"})
 POSTAL_RE = _re2(r"(?:^|[^\pL\pN_])[abceghj-nprstvxy]\d[abceghj-nprstv-z][ -]?\d[abceghj-nprstv-z]\d(?:$|[^\pL\pN_])")
-# Links, found on the clean text (no look-alike folding: a look-alike host is another host).
-URL_RE = _re2(r"(?i)(?:https?://|www\.)[^\s<>()\"']+")
+# Links: workflows.links (one extractor for the rule, the Bluesky facets and the preview), on the
+# raw and the clean text (no look-alike folding: a look-alike host is another host).
 
 LANGUAGE_NAMES = {"en": "English", "fr": "French"}
 
@@ -115,6 +133,10 @@ class Canonical:
     #: terms are matched here: the skeleton with "l" and "i" merged, because a vertical stroke
     #: (Cyrillic Ӏ/ӏ, Greek Ι, …) reads as either, depending on the letters around it
     words: str
+    #: the words a reader may see, each a list of skeleton words: as typed, and in the order a
+    #: right-to-left override shows them with letters spelled apart joined and digits/symbols
+    #: read as letters (workflows.canonical.disguised_tokens); terms are matched in each
+    token_views: tuple[tuple[str, ...], ...] = ()
 
 
 def word_form(text: str) -> str:
@@ -122,8 +144,17 @@ def word_form(text: str) -> str:
 
 
 def canonical(text: str) -> Canonical:
-    sk = skeleton(text or "")
-    return Canonical(raw=text or "", clean=clean(text or ""), skeleton=sk, words=sk.replace("l", "i"))
+    text = text or ""
+    sk = skeleton(text)
+    visual = visual_order(text)
+    vsk = sk if visual == text else skeleton(visual)
+    views = [tuple(word_tokens(sk))]
+    if visual != text:
+        views.append(tuple(word_tokens(vsk)))
+    disguised = tuple(disguised_tokens(vsk))
+    if disguised not in views:
+        views.append(disguised)
+    return Canonical(raw=text, clean=clean(text), skeleton=sk, words=sk.replace("l", "i"), token_views=tuple(views))
 
 
 @dataclass(frozen=True)
@@ -154,7 +185,7 @@ def _detector() -> Any:
 
 def detect_language(text: str) -> str | None:
     """'en' or 'fr' for the text's language, or None when it is too short or ambiguous."""
-    text = URL_RE.sub(" ", clean(text or "")).strip()
+    text = linkx.without_links(clean(text or "")).strip()
     if len(text) < 3:
         return None
     from lingua import Language
@@ -164,17 +195,26 @@ def detect_language(text: str) -> str | None:
 
 
 def find_links(text: str) -> list[str]:
-    """Links in `text`'s clean form (NFKC, no invisible characters, casefolded)."""
-    return URL_RE.findall(clean(text or ""))
+    """Links in `text`'s clean form (NFKC, no invisible characters, casefolded), as written."""
+    return [link.text for link in linkx.find_links(clean(text or ""))]
 
 
 def link_host(url: str) -> str:
-    if not url.lower().startswith(("http://", "https://")):
-        url = "http://" + url
-    try:
-        return (urlsplit(url).hostname or "").lower().rstrip(".")
-    except ValueError:
-        return ""
+    """The host a browser connects to for `url` (workflows.links.host_of)."""
+    return linkx.host_of(url)
+
+
+def link_allowed(link: linkx.Link, allowed: Iterable[str]) -> bool:
+    """A web link (http, https or no scheme) to an allowed domain; `mailto:` to an allowed
+    domain. Every other scheme (ftp, data, javascript, file…) is never allowed."""
+    if not (link.web or link.scheme == "mailto"):
+        return False
+    return bool(link.host) and host_in(link.host, allowed)
+
+
+def text_links(text: Canonical) -> list[linkx.Link]:
+    """What the link rules check in `text` (workflows.links.links_to_check)."""
+    return linkx.links_to_check(text.raw, text.clean)
 
 
 def host_in(host: str, domains: Iterable[str]) -> bool:
@@ -214,23 +254,191 @@ def contains_term(haystack: str, term: str) -> bool:
         start = i + 1
 
 
-def terms_found(text: Canonical, terms: Iterable[str]) -> list[str]:
-    return [t for t in terms if contains_term(text.words, word_form(t).strip())]
+#: Snowball stemmers by language (a text in another language is stemmed in both).
+STEM_LANGUAGES = {"en": "english", "fr": "french"}
+#: A longer word that starts with a whole term of at least this many letters is a derived form
+#: of it ("ministerial", "electioneering", "scandaleux"); shorter terms ("con", "cul", "damn")
+#: match only their inflections, or "culture" and "contact" would be flagged.
+DERIVED_MIN = 5
+#: Longest word stemmed (the longest words of English and French have fewer than 40 letters).
+STEM_MAX = 64
+#: A term list entry starting with this asks for the exact word: no inflection, no derived form.
+EXACT_PREFIX = "="
+
+
+@lru_cache(maxsize=4)
+def _stemmer(language: str) -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer(STEM_LANGUAGES[language])
+
+
+@lru_cache(maxsize=65536)
+def _stem(language: str, word: str) -> str:
+    """Snowball stem of a skeleton word, with l and i merged afterwards (see Canonical.words).
+    A "word" longer than STEM_MAX characters is no word of either language: kept as it is
+    (stemming a 20,000-letter run would cost time for nothing)."""
+    if len(word) > STEM_MAX:
+        return word.replace("l", "i")
+    return _stemmer(language).stemWord(word).replace("l", "i")
+
+
+def _stem_languages(language: str) -> tuple[str, ...]:
+    return (language,) if language in STEM_LANGUAGES else tuple(STEM_LANGUAGES)
+
+
+@dataclass(frozen=True)
+class _Term:
+    given: str
+    words: tuple[str, ...]  # skeleton words, l and i merged
+    exact: bool
+    stems: tuple[tuple[str, ...], ...]  # per language, the stem of each word
+
+
+def _term(given: str, languages: tuple[str, ...]) -> _Term | None:
+    raw = given.strip()
+    exact = raw.startswith(EXACT_PREFIX)
+    raw = raw[len(EXACT_PREFIX):].strip() if exact else raw
+    sk = skeleton(raw)
+    words = tuple(w.replace("l", "i") for w in word_tokens(sk))
+    if not words:
+        return None
+    stems = tuple(tuple(_stem(lang, w) for w in word_tokens(sk)) for lang in languages)
+    return _Term(given=given, words=words, exact=exact, stems=stems)
+
+
+def _word_matches(token: str, token_stems: tuple[str, ...], term: _Term, i: int, last: bool) -> bool:
+    word = term.words[i]
+    if token == word:
+        return True
+    if term.exact:
+        return False
+    if any(token_stems[k] == term.stems[k][i] for k in range(len(token_stems))):
+        return True
+    return last and len(word) >= DERIVED_MIN and token.startswith(word)
+
+
+def _in_view(tokens: tuple[str, ...], stems: list[tuple[str, ...]], term: _Term) -> bool:
+    n = len(term.words)
+    for start in range(len(tokens) - n + 1):
+        if all(_word_matches(tokens[start + i], stems[start + i], term, i, i == n - 1) for i in range(n)):
+            return True
+    return False
+
+
+@dataclass
+class _View:
+    """One token view of a text, indexed for single-word terms: its distinct words and, per
+    stemming language, their distinct stems (each distinct word stemmed once)."""
+
+    tokens: tuple[str, ...]  # l and i merged
+    skeleton_tokens: tuple[str, ...]
+    words: frozenset[str]
+    stems: tuple[frozenset[str], ...]
+
+    @classmethod
+    def of(cls, tokens: tuple[str, ...], languages: tuple[str, ...]) -> _View:
+        distinct = set(tokens)
+        return cls(tokens=tuple(t.replace("l", "i") for t in tokens), skeleton_tokens=tokens,
+                   words=frozenset(t.replace("l", "i") for t in distinct),
+                   stems=tuple(frozenset(_stem(lang, t) for t in distinct) for lang in languages))
+
+    def has(self, term: _Term, languages: tuple[str, ...]) -> bool:
+        if len(term.words) > 1:
+            stems = [tuple(_stem(lang, t) for lang in languages) for t in self.skeleton_tokens]
+            return _in_view(self.tokens, stems, term)
+        word = term.words[0]
+        if word in self.words:
+            return True
+        if term.exact:
+            return False
+        if any(term.stems[k][0] in self.stems[k] for k in range(len(languages))):
+            return True
+        return len(word) >= DERIVED_MIN and any(t.startswith(word) for t in self.words)
+
+
+def terms_found(text: Canonical, terms: Iterable[str], language: str = "") -> list[str]:
+    """The terms `text` uses, in the order given. A term matches a word of any of the text's
+    views (Canonical.token_views) when the word is the term, has the same Snowball stem in the
+    text's language ("elections", "élections" for "election"; "ministers" for "minister"), or
+    starts with a term of at least DERIVED_MIN letters ("ministerial"). A term of several words
+    matches consecutive words (inflection or derivation on the last). "=word" asks for the
+    exact word. A term with other characters ("f***", "#tag") is matched as written, as a
+    whole word. Linear in the text: each word is stemmed once (cached), each term compared."""
+    languages = _stem_languages(language)
+    found: list[str] = []
+    prepared = []
+    for given in terms:
+        form = word_form(given.strip().removeprefix(EXACT_PREFIX)).strip()
+        if form and not form.replace(" ", "").replace("-", "").replace("'", "").isalnum():
+            if contains_term(text.words, form):
+                found.append(given)
+            continue
+        term = _term(given, languages)
+        if term is not None:
+            prepared.append(term)
+    if not prepared:
+        return [g.strip().removeprefix(EXACT_PREFIX).strip() for g in found]
+    views = [_View.of(tokens, languages) for tokens in text.token_views]
+    hits = {t.given for t in prepared if any(view.has(t, languages) for view in views)}
+    # Reported as the list has them, without the exact-word mark.
+    return [g.strip().removeprefix(EXACT_PREFIX).strip() for g in terms if g in hits or g in found]
 
 
 #: Kinds of personal data, in the order they are reported.
 PERSONAL_DATA_KINDS = ("email", "phone", "sin", "postal_code")
 
 
+def _spelled_email(s: str) -> bool:
+    return any(linkx.is_tld(m.group(1)) for m in EMAIL_SPELLED_RE.finditer(s))
+
+
+def spelled_numbers(s: str) -> list[str]:
+    """The digit strings of `s` (a skeleton) written partly in words or with letters for digits:
+    runs of number tokens ("six one three…", "six un trois…", "613-555-O199"), each token a
+    number word, digits, or digits with O/l/I for 0/1, separated by at most three spaces or
+    punctuation marks. Only runs that needed such a reading are returned (plain digits are the
+    plain patterns' business). Linear: one pass over the tokens."""
+    runs: list[str] = []
+    digits: list[str] = []
+    read = False
+    prev_end = -1
+    for m in _NUMBER_TOKEN_RE.finditer(s):
+        tok = m.group()
+        if tok in NUMBER_WORDS:
+            value, spelled = NUMBER_WORDS[tok], True
+        elif tok.isdigit():
+            value, spelled = tok, False
+        else:
+            value, spelled = "", False
+        gap = s[prev_end:m.start()] if prev_end >= 0 else ""
+        joined = bool(digits) and len(gap) <= 3 and not any(c.isalnum() for c in gap)
+        if not value and tok.translate(_DIGIT_LOOKALIKES).isdigit() and (joined or any(c.isdigit() for c in tok)):
+            # "O199", "l0l", or "OOOO" right after other digits ("555-OOOO")
+            value, spelled = tok.translate(_DIGIT_LOOKALIKES), True
+        if value and (joined or not digits):
+            digits.append(value)
+            read = read or spelled
+        else:
+            if read:
+                runs.append("".join(digits))
+            digits, read = ([value], spelled) if value else ([], False)
+        prev_end = m.end()
+    if read:
+        runs.append("".join(digits))
+    return runs
+
+
 def personal_data_found(text: Canonical, *, postal_codes: bool) -> list[str]:
     s = text.skeleton
     found = []
-    if EMAIL_RE.search(s):
+    if EMAIL_RE.search(s) or _spelled_email(s):
         found.append("email")
-    phone = PHONE_RE.search(s) is not None
+    spelled = spelled_numbers(s)
+    phone = PHONE_RE.search(s) is not None or any(PHONE_RE.search(run) for run in spelled)
     if phone:
         found.append("phone")
-    if not phone and SIN_RE.search(EMAIL_RE.sub(" ", s)):
+    if not phone and (SIN_RE.search(EMAIL_RE.sub(" ", s)) or any(SIN_RE.search(run) for run in spelled)):
         found.append("sin")
     if postal_codes and POSTAL_RE.search(s):
         found.append("postal_code")
@@ -283,7 +491,7 @@ def check_forbidden_terms(rule: Rule, ctx: Context) -> list[CheckResult]:
     params = rule.params or {}
     out = []
     for lang, text in ctx.texts.items():
-        hits = terms_found(text, _terms_for(params, lang))
+        hits = terms_found(text, _terms_for(params, lang), lang)
         if hits:
             out.append(CheckResult(rule.kind, rule.severity, False, "forbidden_terms.found",
                                    {"language": lang, "terms": hits}, lang, _texts_field(lang)))
@@ -297,7 +505,7 @@ def check_link_domains(rule: Rule, ctx: Context) -> list[CheckResult]:
     allowed = (rule.params or {}).get("allowed", [])
     out = []
     for lang, text in ctx.texts.items():
-        bad = [u for u in URL_RE.findall(text.clean) if not host_in(link_host(u), allowed)]
+        bad = [link.text for link in text_links(text) if not link_allowed(link, allowed)]
         if bad:
             out.append(CheckResult(rule.kind, rule.severity, False, "link_domains.not_allowed",
                                    {"language": lang, "links": bad}, lang, _texts_field(lang)))
@@ -403,7 +611,7 @@ EscalationFn = Callable[[dict, str, Canonical], "tuple[str, dict] | None"]
 
 
 def escalate_terms(params: dict, lang: str, text: Canonical) -> tuple[str, dict] | None:
-    hits = terms_found(text, _terms_for(params, lang))
+    hits = terms_found(text, _terms_for(params, lang), lang)
     return ("escalation.terms", {"terms": hits}) if hits else None
 
 
@@ -433,8 +641,8 @@ def escalate_regex(params: dict, lang: str, text: Canonical) -> tuple[str, dict]
 def escalate_link_domain(params: dict, lang: str, text: Canonical) -> tuple[str, dict] | None:
     domains = params.get("domains", [])
     # Either form may name a listed domain: the clean host, or its look-alike-folded skeleton.
-    hosts = [u for u in URL_RE.findall(text.clean)
-             if host_in(link_host(u), domains) or host_in(skeleton(link_host(u)), [skeleton(d) for d in domains])]
+    hosts = [link.text for link in text_links(text)
+             if host_in(link.host, domains) or host_in(skeleton(link.host), [skeleton(d) for d in domains])]
     return ("escalation.link_domain", {"links": hosts}) if hosts else None
 
 

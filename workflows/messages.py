@@ -90,7 +90,20 @@ CATALOGUE: dict[str, Promise] = {
     "atip.inbound_unknown": _("There is no such citizen message in this organisation."),
     "atip.too_many_patterns": _("At most %(limit)s redaction patterns."),
     "atip.pattern_too_long": _("A redaction pattern has at most %(limit)s characters."),
-    "atip.pattern_invalid": _("“%(pattern)s” is not a valid pattern: %(reason)s."),
+    "atip.pattern_invalid": _("“%(pattern)s” is not a valid pattern."),
+    "atip.pattern_unclosed": _("“%(pattern)s” is not a valid pattern: a bracket [ or a parenthesis ( is not "
+                               "closed, or one is closed that was never opened. Put \\ before it to find it "
+                               "as a character."),
+    "atip.pattern_unsupported": _("“%(pattern)s” is not a valid pattern here: look-around ((?=a), (?<=a)) and "
+                                  "back-references (\\1, (?P=name)) are not supported, so that every pattern "
+                                  "runs in linear time."),
+    "atip.pattern_escape": _("“%(pattern)s” is not a valid pattern: a backslash \\ is followed by a character "
+                             "it cannot escape, or ends the pattern."),
+    "atip.pattern_repetition": _("“%(pattern)s” is not a valid pattern: a repetition (*, +, ?, {n,m}) has "
+                                 "nothing to repeat, is repeated twice, or its numbers are out of order or "
+                                 "above 1000."),
+    "atip.pattern_class": _("“%(pattern)s” is not a valid pattern: a range in brackets goes backwards "
+                            "(write [a-z], not [z-a])."),
     "atip.pattern_matches_empty": _("“%(pattern)s” matches empty text: it would redact nothing useful."),
     "atip.not_ready": _("The export is not ready yet."),
     "atip.expired": _("This export's download link has expired. Request a new export."),

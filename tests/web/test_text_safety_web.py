@@ -94,3 +94,22 @@ def test_a_compose_form_over_the_cap_is_refused_without_running_the_rules(demo, 
         "text_en": "a" * (limits.TEXT_MAX + 1), "channels": ["dpe-en", "dpe-fr"], "rules_acknowledged": "on"})
     assert response.status_code == 200 and "error-summary" in response.content.decode()
     assert calls == []
+
+
+def test_live_checks_show_the_links_the_platform_will_make_and_check_the_same_ones(demo):
+    """Issue 20: the preview lists what a platform will link (bare domains, //host, backslash
+    tricks included) from the extractor the rule checks with, and the rule refuses the foreign ones."""
+    text = "Voir canada.ca/fr et https://evil.example\\@canada.ca/ ou //ailleurs.example/x"
+    with translation.override("fr"):
+        response = _client(demo.tess).post(reverse("web-checks"), {"kind": "post", "text_fr": text})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "la plateforme fera de ceux-ci des liens" in page
+    for link in ("canada.ca/fr", "https://evil.example\\@canada.ca/", "//ailleurs.example/x"):
+        assert link in page
+    from workflows.services.preview import preview_checks
+
+    preview = preview_checks(user=demo.tess, kind="post", texts={"fr": text})
+    assert preview.links == {"fr": ["canada.ca/fr", "https://evil.example\\@canada.ca/", "//ailleurs.example/x"]}
+    [refused] = [r for r in preview.results if r.code == "link_domains.not_allowed"]
+    assert refused.params["links"] == ["https://evil.example\\@canada.ca/", "//ailleurs.example/x"]

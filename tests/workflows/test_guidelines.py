@@ -45,12 +45,15 @@ def test_postal_codes_only_when_the_rule_says_so():
     assert not failed(run(RuleKind.PERSONAL_DATA, {"en": "Our office: K1A 0B1"}, {}))
 
 
-def test_forbidden_terms_per_language_whole_words():
-    params = {"terms": {"en": ["stupid"], "fr": ["stupide"]}}
+def test_forbidden_terms_per_language_whole_words_and_their_forms():
+    params = {"terms": {"en": ["stupid"], "fr": ["merde"]}}
     assert failed(run(RuleKind.FORBIDDEN_TERMS, {"en": "That was Stupid."}, params))
-    assert not failed(run(RuleKind.FORBIDDEN_TERMS, {"en": "stupidity is a word"}, params))
-    assert failed(run(RuleKind.FORBIDDEN_TERMS, {"fr": "C'est stupide."}, params))
-    assert not failed(run(RuleKind.FORBIDDEN_TERMS, {"en": "C'est stupide."}, params))
+    # Issue 20: derived and inflected forms match; "=word" asks for the exact word only.
+    assert failed(run(RuleKind.FORBIDDEN_TERMS, {"en": "stupidity is a word"}, params))
+    assert not failed(run(RuleKind.FORBIDDEN_TERMS, {"en": "stupidity is a word"}, {"terms": ["=stupid"]}))
+    assert not failed(run(RuleKind.FORBIDDEN_TERMS, {"en": "a stupa is a shrine"}, params))
+    assert failed(run(RuleKind.FORBIDDEN_TERMS, {"fr": "Quelle merde."}, params))
+    assert not failed(run(RuleKind.FORBIDDEN_TERMS, {"en": "Quelle merde."}, params))  # the French list only
 
 
 @pytest.mark.parametrize(("text", "ok"), [

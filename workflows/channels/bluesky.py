@@ -29,6 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from ..links import find_links
 from .base import (
     Account,
     Adapter,
@@ -109,7 +110,6 @@ def _parse_time(value: str | None) -> datetime:
 
 # --- facets ------------------------------------------------------------------------------------
 
-_URL_RE = re.compile(r"https?://[^\s<>\"]+")
 _MENTION_RE = re.compile(r"(?<![\w@.])@([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+)")
 
 
@@ -120,12 +120,15 @@ def _byte_range(text: str, start: int, end: int) -> dict[str, int]:
 
 def facets_for(text: str, resolve: Callable[[str], str | None]) -> list[dict[str, Any]]:
     """Link and mention facets for `text`; `resolve(handle) -> did | None` (unknown handles stay
-    plain text)."""
+    plain text). Links come from workflows.links, the extractor the link-domains rule checks
+    with: every web link it finds (http, https, or a bare domain, www. or //host, published as
+    https) becomes a facet, so what Bluesky shows as a link is what the rule checked."""
     facets: list[dict[str, Any]] = []
-    for match in _URL_RE.finditer(text):
-        url = match.group(0).rstrip(".,;:!?)")
-        facets.append({"index": _byte_range(text, match.start(), match.start() + len(url)),
-                       "features": [{"$type": "app.bsky.richtext.facet#link", "uri": url}]})
+    for link in find_links(text):
+        if not link.clickable:
+            continue  # ftp:, data:, hxxps:… are refused or defanged; never made clickable here
+        facets.append({"index": _byte_range(text, link.start, link.end),
+                       "features": [{"$type": "app.bsky.richtext.facet#link", "uri": link.url}]})
     for match in _MENTION_RE.finditer(text):
         handle = match.group(1).rstrip(".")
         did = resolve(handle.lower())

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from accounts.models import User
 
-from .. import guidelines
+from .. import guidelines, links
 from ..limits import TEXT_MAX
 from ..models import Channel, InboundMessage, Lane, Post
 from . import actions
@@ -20,6 +20,9 @@ class Preview:
     lengths: dict[str, tuple[int, int | None]]
     escalation: guidelines.Escalation | None = None
     lane: Lane | None = None
+    #: {language: the links a platform will make clickable in that text}, from the extractor the
+    #: link-domains rule checks with (workflows.links): what the author sees is what was checked
+    links: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def blocking(self) -> list[guidelines.CheckResult]:
@@ -61,10 +64,12 @@ def preview_checks(
     if chosen is None or any(len(body) > TEXT_MAX for body in texts.values()):
         # Over the hard cap no rule runs: the submit will be refused with text_too_long anyway.
         return Preview(results=[], lengths=lengths)
+    found = {lang: [link.text for link in links.find_links(body) if link.clickable] for lang, body in texts.items()}
     escalation = escalation_of(chosen, texts=texts)
     draft = Post(lane=chosen, kind=kind, in_reply_to=inbound, rules_acknowledged=bool(rules_acknowledged))
     results = run_checks(draft, texts={k: v for k, v in texts.items() if v}, channels=chans, lane=chosen)
-    return Preview(results=results, lengths=lengths, escalation=escalation, lane=chosen)
+    return Preview(results=results, lengths=lengths, escalation=escalation, lane=chosen,
+                   links={lang: found_links for lang, found_links in found.items() if found_links})
 
 
 @dataclass

@@ -35,7 +35,10 @@ class ExportForm(forms.Form):
                               max_value=2**31 - 1)
     inbound = forms.IntegerField(label=gettext_lazy("One citizen message only (its number)"), required=False,
                                  min_value=1, max_value=2**31 - 1)
-    redact_names = forms.BooleanField(label=gettext_lazy("Redact citizens' names"), required=False)
+    redact_names = forms.BooleanField(
+        label=gettext_lazy("Redact citizens' names"), required=False,
+        help_text=gettext_lazy("The full name and each part of it on its own (given names, parts of a hyphenated "
+                               "name, family name), with a title before it, whatever the case and accents."))
     redact_handles = forms.BooleanField(label=gettext_lazy("Redact citizens' handles"), required=False)
     redact_patterns = forms.CharField(
         label=gettext_lazy("Redact text matching these patterns (one per line)"), required=False,

@@ -141,11 +141,11 @@ def test_redaction_removes_names_handles_and_patterns_everywhere(demo):
 
 
 @pytest.mark.parametrize(("patterns", "code"), [
-    (["(unclosed"], "atip.pattern_invalid"),
+    (["(unclosed"], "atip.pattern_unclosed"),
     (["x" * (atip.PATTERN_MAX + 1)], "atip.pattern_too_long"),
     ([f"p{i}" for i in range(atip.MAX_PATTERNS + 1)], "atip.too_many_patterns"),
     (["a*"], "atip.pattern_matches_empty"),
-    ([r"(a)\1"], "atip.pattern_invalid"),  # a back-reference: not RE2, refused rather than slow
+    ([r"(a)\1"], "atip.pattern_unsupported"),  # a back-reference: not RE2, refused rather than slow
 ])
 def test_bad_patterns_are_refused_with_a_clear_error_and_nothing_is_recorded(demo, patterns, code):
     with pytest.raises(InvalidInput) as exc:
