@@ -179,8 +179,9 @@ def test_unclear_send_publishes_exactly_once(request, demo, peer_channels, visib
     started = time.monotonic()
     state = _unclear_next_send(monkeypatch, peer, seconds=3.0)
     outcome = post_deliver(post_id=post.id)
-    assert state["thawed"].wait(10)
     pub = Publication.objects.get(post=post)
+    assert "armed" not in state, f"nothing was sent: {outcome}, {pub.last_error}"
+    assert state["thawed"].wait(10)
     assert pub.ambiguous_since is not None or "reconciled" in pub.last_error, (outcome, pub.last_error)
     if outcome != "published":
         wait = settings.MASTODON_INFLIGHT_SECONDS + 0.5 - (time.monotonic() - started)
@@ -281,7 +282,7 @@ def test_a_long_url_counts_as_23_on_mastodon_but_not_on_takahe(demo, peer_channe
     Mastodon's rule counts as 460 goes out on Mastodon; on Takahē it is refused for good."""
     peer = peer_channels
     url = "https://example.org/" + "x" * 120
-    body = f"Details: {url} " + "y" * 426  # 141-character URL: 9 + 23 + 1 + 426 = 459 as Mastodon counts
+    body = f"Details: {url} " + "y" * 426  # 576 code points; a 140-character URL: 9 + 23 + 1 + 426 = 459 as Mastodon counts
     msg = OutboundMessage(idempotency_key=f"k-{secrets.token_hex(4)}", body=body, language="en",
                           created_at=timezone.now(), visibility="public")
     adapter = get_adapter(demo.channel("dpe-en"))
