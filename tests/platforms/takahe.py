@@ -449,6 +449,7 @@ def mastodon_peer(request) -> Iterator[Peer]:
     else:
         server = request.getfixturevalue("mastodon_server")
         server.reset()
+        server.max_characters, server.url_reserved = 500, 23  # reset() keeps what other tests set
         yield LocalPeer(server)
         server.reset()
 
