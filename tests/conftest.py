@@ -7,7 +7,8 @@ from django.conf import settings
 
 #: The AT Protocol stack's session fixtures (atproto_stack, make_account, bsky_channel), shared
 #: by tests/atproto and the chaos test across platforms in tests/celery: one stack per session.
-pytest_plugins = ["tests.atproto.stack"]
+#: Takahē (a real Mastodon-API server, built beside the project) and `mastodon_peer`, likewise.
+pytest_plugins = ["tests.atproto.stack", "tests.platforms.takahe"]
 
 
 def _database_reachable() -> str | None:

@@ -1,0 +1,350 @@
+"""The Mastodon adapter's scenarios against two real Mastodon-API servers: the local one this team
+wrote (tests/platforms/mastodon_server.py) and Takahē (tests/platforms/takahe.py; skipped, loudly,
+where it is not built). Everything is counted on the server, never in Parley: for Takahē through
+its API (a parent's context as the government account, the status as seen by its author).
+
+A case that fails only because of a defect another change owns is marked
+`xfail(strict=True)` naming the defect: when the fix lands the case passes, strict makes that an
+XPASS failure, and the marker is removed then (docs/publishing.md, "Takahē").
+
+Takahē differs from Mastodon where these tests say so: it stores no status language, its local
+accounts' `acct` is `user@domain`, it answers an unknown token with 400 (not 401), it counts a
+status's length in code points whatever its advertised `characters_reserved_per_url`, and it
+lists no private or direct status in an account's statuses, even to the author.
+"""
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.conf import settings as dj_settings
+from django.utils import timezone
+
+from workflows.channels import get_adapter
+from workflows.channels.base import Limits, OutboundMessage, PermanentError, ThreadRef
+from workflows.constants import PostState
+from workflows.constants import PublicationStatus as PS
+from workflows.models import InboundMessage, Post, Publication
+from workflows.services.delivery import post_deliver, publications_reconcile_stale
+from workflows.services.listening import channel_listen, listening_stream_add
+from workflows.services.posts import reply_send
+
+from .takahe import Peer
+
+pytestmark = pytest.mark.django_db
+
+VISIBILITIES = ["public", "unlisted", "private", "direct"]
+
+#: Defects owned by other changes of issue 19, by the words the integrator will look for.
+PREFLIGHT_404 = ("issue 19 §1 (h19a): preflight reads /api/v2/instance/ and /api/v1/instance/ with a trailing "
+                 "slash; Takahē routes them only without it (api/urls.py) and answers 404, which Parley "
+                 "turns into a permanent failure: nothing publishes")
+LOOKUP_BLIND = ("issue 19 §2 (h19a): lookup lists GET /api/v1/accounts/:id/statuses, where Takahē shows no "
+                "private or direct status even to its author (api/views/accounts.py: .unlisted()): after an "
+                "unclear send Parley resends, two statuses")
+NO_CW = "issue 19 §4 (h19a): the citizen's content warning (spoiler_text) is not carried on the reply"
+FRENCH_ON_EN = ("issue 19 §3 (h19r): a French reply to a French mention of the English account fails "
+                "('no channel takes any of the post's languages')")
+DELETED_PARENT = ("issue 19 §4 (h19a): a reply whose parent the citizen deleted is sent (Takahē threads it to "
+                  "the deleted status) instead of being held for a person")
+LOCAL_NO_CW = "the local server does not store spoiler_text (it answers \"\" whatever was sent)"
+
+
+def known_defect(request, peer: Peer, reason: str, *, on: tuple[str, ...] = ("takahe",)) -> None:
+    if peer.name in on:
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+def _heard(demo, peer: Peer, text: str, *, visibility: str = "public", citizen: str = "alice",
+           slug: str = "dpe-en", spoiler_text: str = "", language: str | None = None):
+    """A citizen mentions the channel's account on the server; Parley hears it (after the
+    server has made the notification)."""
+    gov = peer.gov_en if slug == "dpe-en" else peer.gov_fr
+    question = peer.post_as(citizen, f"@{gov.username} {text}", visibility=visibility,
+                            spoiler_text=spoiler_text, language=language)
+    peer.wait_mentioned(gov, question["id"])
+    channel_listen(channel_id=demo.channel(slug).id)
+    return question, InboundMessage.objects.get(channel=demo.channel(slug), external_id=question["id"])
+
+
+def _settle_later(post_id: int, *, wait: float) -> str | None:
+    """What the beat sweeper does once the claim is stale: reconcile (look), then deliver."""
+    time.sleep(wait)
+    later = timezone.now() + timedelta(seconds=dj_settings.PUBLISH_CLAIM_TIMEOUT + 1)
+    publications_reconcile_stale(now=later)
+    return post_deliver(post_id=post_id, now=later + timedelta(seconds=dj_settings.PUBLISH_BACKOFF_MAX + 1))
+
+
+def _unclear_next_send(monkeypatch, peer: Peer, seconds: float) -> dict:
+    """The next status sent lands on the server but its answer comes after the client's timeout:
+    Takahē is SIGSTOPped just before the POST leaves (preflight has passed) and SIGCONTed
+    `seconds` later; the local server stores it at once and answers late."""
+    from workflows.channels.mastodon import MastodonAdapter
+
+    original = MastodonAdapter.send
+    state = {"armed": True, "thawed": threading.Event()}
+
+    def send(self, msg):
+        if not state.pop("armed", False):
+            return original(self, msg)
+        if peer.name == "takahe":
+            peer.server.freeze()
+            timer = threading.Timer(seconds, lambda: (peer.server.thaw(), state["thawed"].set()))
+            timer.start()
+            state["timer"] = timer
+            return original(self, msg)
+        peer.server.answer_delay = seconds
+        began = time.monotonic()
+        try:
+            return original(self, msg)
+        finally:
+            peer.server.answer_delay = 0.0
+            time.sleep(max(0.0, seconds + 0.1 - (time.monotonic() - began)))  # its late answer is out
+            state["thawed"].set()
+
+    monkeypatch.setattr(MastodonAdapter, "send", send)
+    return state
+
+
+# --- listening --------------------------------------------------------------------------------
+
+def test_listening_hears_mentions_direct_messages_and_a_hashtag(demo, peer_channels):
+    peer = peer_channels
+    chan = demo.channel("dpe-en")
+    tag = f"parks{secrets.token_hex(3)}"
+    listening_stream_add(channel_id=chan.id, query=f"#{tag}")
+    mention = peer.post_as("alice", "@dpe_en When does the passport office open on Saturdays?")
+    direct = peer.post_as("bob", "@dpe_en my file number is 12345, can you help?", visibility="direct")
+    community = peer.post_as("chloe", f"The new #{tag} plan looks great")
+    peer.wait_mentioned(peer.gov_en, direct["id"])
+    peer.wait_mentioned(peer.gov_en, mention["id"])
+    channel_listen(channel_id=chan.id)
+    got = {m.external_id: m for m in InboundMessage.objects.filter(
+        channel=chan, external_id__in=[mention["id"], direct["id"], community["id"]])}
+    assert (got[mention["id"]].kind, got[mention["id"]].visibility) == ("mention", "public")
+    assert (got[direct["id"]].kind, got[direct["id"]].visibility) == ("direct", "direct")
+    assert (got[community["id"]].kind, got[community["id"]].visibility) == ("community", "public")
+    # Takahē shows another local account's acct as user@domain (users/models/identity.py,
+    # to_mastodon_json: `self.handle` unless it is the caller's own account); Mastodon shows `user`.
+    assert got[mention["id"]].author_handle.split("@")[0] == "alice"
+    # Nothing heard twice; a later mention is picked up from the cursor.
+    before = InboundMessage.objects.filter(channel=chan).count()
+    later = peer.post_as("alice", "@dpe_en and on Sundays?")
+    peer.wait_mentioned(peer.gov_en, later["id"])
+    channel_listen(channel_id=chan.id)
+    assert InboundMessage.objects.filter(channel=chan).count() == before + 1
+    assert InboundMessage.objects.filter(channel=chan, external_id=later["id"]).exists()
+
+
+# --- threaded reply, per visibility -----------------------------------------------------------
+
+@pytest.mark.parametrize("visibility", VISIBILITIES)
+def test_threaded_reply_never_wider_than_the_citizen(request, demo, peer_channels, visibility):
+    peer = peer_channels
+    known_defect(request, peer, PREFLIGHT_404)
+    question, inbound = _heard(demo, peer, "where do I renew my permit?", visibility=visibility)
+    assert inbound.visibility == visibility
+    post = reply_send(inbound_id=inbound.id, by=demo.dana, text="Thank you: renewals are on our website.",
+                      language="en", rules_acknowledged=True)
+    assert post_deliver(post_id=post.id) == "published"
+    (reply,) = peer.replies_by(peer.gov_en, question["id"])
+    assert reply["in_reply_to_id"] == question["id"]
+    assert reply["visibility"] == visibility  # the channel posts publicly: the citizen's is narrower or equal
+    assert [m["username"] for m in reply["mentions"]] == ["alice"]
+    assert Publication.objects.get(post=post).external_id == reply["id"]
+    if peer.stores_language:
+        assert reply["language"] == "en"
+    else:  # Takahē stores no language: `"language": None` always (activities/models/post.py)
+        assert reply["language"] is None
+
+
+# --- the unclear send, per visibility ---------------------------------------------------------
+
+@pytest.mark.parametrize("visibility", VISIBILITIES)
+def test_unclear_send_publishes_exactly_once(request, demo, peer_channels, visibility, monkeypatch, settings):
+    """The server is frozen (Takahē: SIGSTOP) past the client's timeout while the reply is being
+    sent, then thawed: it stores the status after the client gave up. Parley looks before it
+    sends again: exactly one status, counted on the server."""
+    peer = peer_channels
+    known_defect(request, peer, PREFLIGHT_404 if visibility in ("public", "unlisted")
+                 else f"{PREFLIGHT_404}; and {LOOKUP_BLIND}")
+    settings.PUBLISH_HTTP_TIMEOUT = 2
+    settings.MASTODON_INFLIGHT_SECONDS = 5.0
+    question, inbound = _heard(demo, peer, "is the pool open today?", visibility=visibility)
+    post = reply_send(inbound_id=inbound.id, by=demo.dana, text="Yes, until 21:00 today.",
+                      language="en", rules_acknowledged=True)
+    started = time.monotonic()
+    state = _unclear_next_send(monkeypatch, peer, seconds=3.0)
+    outcome = post_deliver(post_id=post.id)
+    pub = Publication.objects.get(post=post)
+    assert "armed" not in state, f"nothing was sent: {outcome}, {pub.last_error}"
+    assert state["thawed"].wait(10)
+    assert pub.ambiguous_since is not None or "reconciled" in pub.last_error, (outcome, pub.last_error)
+    if outcome != "published":
+        wait = settings.MASTODON_INFLIGHT_SECONDS + 0.5 - (time.monotonic() - started)
+        settled = _settle_later(post.id, wait=max(0.0, wait))
+        pub.refresh_from_db()
+        assert settled == "published", (pub.status, pub.attempts, pub.last_error)
+    replies = peer.replies_by(peer.gov_en, question["id"])
+    pub.refresh_from_db()
+    print(f"\n{peer.name}/{visibility}: {len(replies)} status(es); first outcome {outcome}; {pub.last_error}")
+    assert len(replies) == 1, [(r["id"], r["visibility"]) for r in replies]
+    pub.refresh_from_db()
+    assert (pub.status, pub.external_id) == (PS.SENT, replies[0]["id"])
+    assert replies[0]["visibility"] == visibility
+
+
+# --- both languages or neither ----------------------------------------------------------------
+
+def _official(demo, marker: str):
+    from tests.celery import flows
+
+    return flows.official(demo, en=f"Notice {marker}: the office is closed on Monday.",
+                          fr=f"Avis {marker} : le bureau est fermé lundi.")
+
+
+def test_both_languages_go_out_each_on_its_account(request, demo, peer_channels):
+    peer = peer_channels
+    known_defect(request, peer, PREFLIGHT_404)
+    marker = secrets.token_hex(4)
+    post = _official(demo, marker)
+    assert post_deliver(post_id=post.id) == "published"
+    (en,) = peer.statuses_by_text(peer.gov_en, f"Notice {marker}")
+    (fr,) = peer.statuses_by_text(peer.gov_fr, f"Avis {marker}")
+    assert peer.statuses_by_text(peer.gov_en, f"Avis {marker}") == []
+    assert peer.statuses_by_text(peer.gov_fr, f"Notice {marker}") == []
+    assert {p.language: p.external_id for p in Publication.objects.filter(post=post)} == {"en": en["id"], "fr": fr["id"]}
+
+
+def test_neither_language_goes_out_when_one_account_refuses(demo, peer_channels, monkeypatch):
+    """The French account's token is refused: preflight stops both before the first leaves.
+    (Takahē answers an unknown token with 400 "Invalid Bearer token", not 401: api/middleware.py.)"""
+    peer = peer_channels
+    from .takahe import PEER_TOKEN_ENV
+
+    monkeypatch.setenv(PEER_TOKEN_ENV["fr"], "revoked-" + secrets.token_hex(8))
+    marker = secrets.token_hex(4)
+    post = _official(demo, marker)
+    post_deliver(post_id=post.id)
+    assert Post.objects.get(id=post.id).state != PostState.PUBLISHED
+    assert peer.statuses_by_text(peer.gov_en, f"Notice {marker}") == []
+    assert peer.statuses_by_text(peer.gov_fr, f"Avis {marker}") == []
+
+
+# --- retract, like and boost, limits ----------------------------------------------------------
+
+def test_retract_deletes_the_status_on_the_server(request, demo, peer_channels):
+    from workflows.services.publishing import post_retract
+
+    peer = peer_channels
+    known_defect(request, peer, PREFLIGHT_404)
+    question, inbound = _heard(demo, peer, "can you confirm the hours?")
+    post = reply_send(inbound_id=inbound.id, by=demo.dana, text="Open 9 to 5, Monday to Friday.",
+                      language="en", rules_acknowledged=True)
+    assert post_deliver(post_id=post.id) == "published"
+    (reply,) = peer.replies_by(peer.gov_en, question["id"])
+    post_retract(post_id=post.id, by=demo.cora)
+    assert peer.status(reply["id"], as_=peer.gov_en.username) is None
+    assert peer.replies_by(peer.gov_en, question["id"]) == []
+    get_adapter(demo.channel("dpe-en")).retract(reply["id"])  # again: already gone, no error
+
+
+def test_like_and_boost_once_each_counted_on_the_server(demo, peer_channels):
+    peer = peer_channels
+    status = peer.post_as("alice", f"Loving the new #parks{secrets.token_hex(2)} plan")
+    adapter = get_adapter(demo.channel("dpe-en"))
+    target = ThreadRef(external_id=status["id"], author_handle="alice", visibility="public")
+    assert not adapter.engaged("like", target)
+    for _ in range(2):  # a retry after an unclear outcome is harmless
+        adapter.engage("like", target, "e-like")
+        adapter.engage("boost", target, "e-boost")
+    assert adapter.engaged("like", target) and adapter.engaged("boost", target)
+    seen = peer.status(status["id"], as_="alice")
+    assert (seen["favourites_count"], seen["reblogs_count"]) == (1, 1)
+    mine = peer.status(status["id"], as_=peer.gov_en.username)
+    assert mine["favourited"] and mine["reblogged"]
+
+
+def test_limits_come_from_the_instance(request, demo, peer_channels):
+    peer = peer_channels
+    known_defect(request, peer, PREFLIGHT_404)
+    limits = get_adapter(demo.channel("dpe-en")).limits()
+    assert (limits.max_length, limits.url_length) == (500, 23)  # what both servers publish
+
+
+def test_a_long_url_counts_as_23_on_mastodon_but_not_on_takahe(demo, peer_channels):
+    """Takahē advertises characters_reserved_per_url 23 (api/views/instance.py) but refuses any
+    status longer than its limit in code points (api/views/statuses.py post_status:
+    `len(details.status) > Config.system.post_length` → 400 "Status is too long"). A text that
+    Mastodon's rule counts as 460 goes out on Mastodon; on Takahē it is refused for good."""
+    peer = peer_channels
+    url = "https://example.org/" + "x" * 120
+    body = f"Details: {url} " + "y" * 426  # 576 code points; a 140-character URL: 9 + 23 + 1 + 426 = 459 as Mastodon counts
+    msg = OutboundMessage(idempotency_key=f"k-{secrets.token_hex(4)}", body=body, language="en",
+                          created_at=timezone.now(), visibility="public")
+    adapter = get_adapter(demo.channel("dpe-en"))
+    assert adapter.length_of(msg, Limits(max_length=500, unit="chars", url_length=23)) < 500 < len(body)
+    if peer.name == "takahe":
+        with pytest.raises(PermanentError, match="400"):
+            adapter.send(msg)
+        assert peer.statuses_by_text(peer.gov_en, "y" * 426) == []
+    else:
+        adapter.send(msg)
+        assert len(peer.statuses_by_text(peer.gov_en, "y" * 426)) == 1
+
+
+# --- what the citizen gave; the language of the inquiry ---------------------------------------
+
+def test_content_warning_is_carried_on_the_reply(request, demo, peer_channels):
+    peer = peer_channels
+    known_defect(request, peer, NO_CW if peer.name == "takahe" else f"{NO_CW}; and {LOCAL_NO_CW}",
+                 on=("takahe", "local"))
+    question, inbound = _heard(demo, peer, "my father passed away; how do I close his account?",
+                               spoiler_text="Deuil / bereavement")
+    assert question["spoiler_text"] == "Deuil / bereavement"
+    post = reply_send(inbound_id=inbound.id, by=demo.dana, text="We are sorry for your loss. We will write to you.",
+                      language="en", rules_acknowledged=True)
+    post_deliver(post_id=post.id)
+    (reply,) = peer.replies_by(peer.gov_en, question["id"])
+    assert reply["spoiler_text"] == "Deuil / bereavement"
+
+
+def test_reply_to_a_deleted_post_is_not_published(request, demo, peer_channels):
+    """The citizen deleted their post before the answer went out: no reply on the server. (Takahē
+    accepts a reply to a deleted status and threads it there: post_status looks the parent up
+    without excluding deleted posts, api/views/statuses.py; the local server answers 404.)"""
+    peer = peer_channels
+    if peer.name == "takahe":
+        # Not strict: today it passes on Takahē only because nothing publishes there (§1); with
+        # §1 fixed and not §4 the reply goes out threaded to the deleted status (checked with a
+        # stand-in for the §1 fix: 'published'). Make it strict, then remove it, as they land.
+        request.node.add_marker(pytest.mark.xfail(strict=False, reason=DELETED_PARENT))
+    question, inbound = _heard(demo, peer, "please call me back")
+    peer.delete(question["id"], as_="alice")
+    post = reply_send(inbound_id=inbound.id, by=demo.dana, text="We will call you today.",
+                      language="en", rules_acknowledged=True)
+    post_deliver(post_id=post.id)
+    assert Post.objects.get(id=post.id).state != PostState.PUBLISHED
+    assert not Publication.objects.filter(post=post, status=PS.SENT).exists()
+    gov_statuses = peer.statuses_by_text(peer.gov_en, "We will call you today.")
+    assert gov_statuses == []
+    assert peer.status(question["id"], as_=peer.gov_en.username) is None  # the parent is gone
+
+
+def test_french_mention_of_the_english_account_is_answered_in_french_there(request, demo, peer_channels):
+    peer = peer_channels
+    known_defect(request, peer, f"{FRENCH_ON_EN}; and on Takahē {PREFLIGHT_404}", on=("takahe",))
+    known_defect(request, peer, FRENCH_ON_EN, on=("local",))
+    question, inbound = _heard(demo, peer, "Bonjour, à quelle heure ouvre le bureau des passeports samedi ?",
+                               language="fr")
+    post = reply_send(inbound_id=inbound.id, by=demo.dana, text="Bonjour : le bureau ouvre à 9 h le samedi.",
+                      language="fr", rules_acknowledged=True)
+    assert post_deliver(post_id=post.id) == "published"
+    (reply,) = peer.replies_by(peer.gov_en, question["id"])
+    assert "le bureau ouvre à 9 h" in reply["content"]
+    assert peer.replies_by(peer.gov_fr, question["id"]) == []
+    if peer.stores_language:
+        assert reply["language"] == "fr"
