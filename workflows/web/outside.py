@@ -177,8 +177,8 @@ def link(request, token: str):
     if request.method == "POST" and form.is_valid():
         verdict = Verdict.REQUEST_CHANGES if "request_changes" in request.POST else Verdict.APPROVE
         try:
-            outside_review.invitation_decide(token=token, verdict=verdict, comment=form.cleaned_data["comment"],
-                                             texts=form.texts(), version=form.cleaned_data["version"])
+            outcome = outside_review.invitation_decide(token=token, verdict=verdict, comment=form.cleaned_data["comment"],
+                                                       texts=form.texts(), version=form.cleaned_data["version"])
         except WorkflowError as exc:
             if exc.status in (403, 410) and exc.code.startswith("outside.link"):
                 return _refused(request, exc.code, exc.status)
@@ -189,7 +189,8 @@ def link(request, token: str):
                     form.add_error(name, msgs)
             status = exc.status
         else:
-            return _private(render(request, "web/outside_done.html", {"view": view, "verdict": verdict}))
+            return _private(render(request, "web/outside_done.html", {"view": view, "verdict": verdict,
+                                                                      "returned_to": outcome.returned_to}))
     else:
         status = 400 if request.method == "POST" else 200
     describe_errors(form)
