@@ -133,6 +133,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_LOCKOUT_TEMPLATE = "web/locked.html"
+#: The same client address as every other limiter (config/client_ip.py, NUM_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 
 # --- Languages: English and French, the two official languages.
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
@@ -265,7 +267,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["workflows.api.parsers.SafeJSONParser"],
     "EXCEPTION_HANDLER": "workflows.api.errors.problem_exception_handler",
     # Fair use per token/user, not a security control (README, "API").
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle", "rest_framework.throttling.AnonRateThrottle"],
+    # Keyed by config.client_ip: X-Forwarded-For counts only through NUM_PROXIES trusted proxies.
+    "DEFAULT_THROTTLE_CLASSES": ["config.client_ip.UserThrottle", "config.client_ip.AnonThrottle"],
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "user": env.str("API_THROTTLE_USER", default="1200/minute"),
         "anon": env.str("API_THROTTLE_ANON", default="120/minute"),
@@ -325,6 +329,8 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # runserver's request log: through the redacting handler, not Django's own (issue 20).
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "INFO"},
         "axes": {"level": "WARNING"},
     },

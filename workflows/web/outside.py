@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.client_ip import client_ip
+
 from .. import limits
 from ..constants import Verdict
 from ..exceptions import WorkflowError
@@ -109,10 +111,6 @@ def post_section(*, request, post) -> dict:
 
 # --- the outsider's page ---------------------------------------------------------------------
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
 def _over_limit(request, token: str) -> bool:
     """A fixed-window counter in the shared cache, per client address and per link (hashed: the
     cache never holds a usable link)."""
@@ -120,7 +118,7 @@ def _over_limit(request, token: str) -> bool:
     slot = int(timezone.now().timestamp()) // window
     keyed = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:32]
     over = False
-    for key, limit in ((f"parley:outside:ip:{_client_ip(request)}:{slot}", settings.OUTSIDE_LINK_RATE_PER_IP),
+    for key, limit in ((f"parley:outside:ip:{client_ip(request)}:{slot}", settings.OUTSIDE_LINK_RATE_PER_IP),
                        (f"parley:outside:link:{keyed}:{slot}", settings.OUTSIDE_LINK_RATE_PER_LINK)):
         cache.add(key, 0, timeout=window + 5)
         try:
