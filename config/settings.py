@@ -238,6 +238,8 @@ PUBLISH_SWEEP_INTERVAL = env.float("PUBLISH_SWEEP_INTERVAL", default=5.0)
 #: reconciled with the platform. Must exceed the hard time limit of the publish task.
 PUBLISH_CLAIM_TIMEOUT = env.int("PUBLISH_CLAIM_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 30)
 PUBLISH_LOG_PATH = env.str("PUBLISH_LOG_PATH", default=str(BASE_DIR / "var" / "publications.log"))
+#: The one folder a log channel's `path` may name a file in (default: PUBLISH_LOG_PATH's folder).
+PUBLICATION_LOG_DIR = env.str("PUBLICATION_LOG_DIR", default="")
 SLA_REMINDER_FRACTION = env.float("SLA_REMINDER_FRACTION", default=0.75)
 SPOT_CHECK_WINDOW_DAYS = env.int("SPOT_CHECK_WINDOW_DAYS", default=7)
 
