@@ -12,7 +12,8 @@ import json
 import unicodedata
 from typing import Any
 
-TRIGGERS = frozenset("=+-@")
+#: = + - @, and the minus sign (U+2212) that superscript and subscript minus fold to.
+TRIGGERS = frozenset("=+-@\u2212")
 CONTROLS = frozenset("\t\r\n")
 #: Unicode categories a reader does not see before the first character: format (Cf), controls
 #: (Cc), separators (Zs, Zl, Zp) and marks with nothing to attach to (Mn, Me).
