@@ -238,7 +238,8 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @idempotent
     def approve(self, request, pk=None):
         data = s.parse(s.ApproveSerializer, request.data)
-        review_services.post_approve(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
+        review_services.post_approve(post_id=_pk(pk), by=request.user, version=if_match_version(request),
+                                     comment=data["comment"], at_step=data.get("step"))
         return post_response(request, _pk(pk))
 
     @_action_schema(s.RequiredCommentSerializer, "Send the post back to its author.")

@@ -70,18 +70,18 @@ def _clean_comment(comment: object, *, required: bool) -> str:
 
 @transaction.atomic
 def post_approve(*, post_id: int, by: User, comment: str = "", version: int | None = None,
-                 step: int | str | None = None) -> Post:
+                 at_step: int | str | None = None) -> Post:
     """Record `by`'s approval of the current step, for the languages it counts for; when the
     step is met (its quorum, and every language approved by someone it counts for) the post
     enters the next unmet step or becomes approved. Raises NotPermitted, InvalidTransition / Conflict
     (not in review, stale version, already approved), GuidelineViolation (translation step with
-    a required language missing), Conflict `security.step_moved` when `step` (the step the caller
+    a required language missing), Conflict `security.step_moved` when `at_step` (the step the caller
     means: its order, or its English name) is given and is not the current one. Enqueues
     post.step_entered or post.approved."""
     comment = _clean_comment(comment, required=False)
     post = post_lock_for_transition(post_id=post_id, user=by, revisions=True, decision_id=True)
     ensure_version(post, version)
-    ensure_named_step(post, step)
+    ensure_named_step(post, at_step)
     texts = load_texts(post)  # read once: the sign-off check and the decision share them
     languages = {t.language for t in texts}
     # One query for the lane's steps and who approved each (PostgreSQL); the audit events of

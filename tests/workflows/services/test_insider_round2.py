@@ -256,14 +256,14 @@ def test_an_approve_that_names_a_step_the_post_left_is_a_conflict(demo):
     lane.save()
     rami = _on_two_teams(demo)
     post = f.at_review(demo, texts={"en": f.EN, "fr": f.FR})
-    reviews.post_approve(post_id=post.id, by=rami, step=1)
+    reviews.post_approve(post_id=post.id, by=rami, at_step=1)
     post = Post.objects.get(id=post.id)
     before = (post.version, Decision.objects.filter(post=post).count())
     for named in (1, "Review"):  # the second click of a burst, meant for the review step
         with pytest.raises(Conflict) as e:
-            reviews.post_approve(post_id=post.id, by=rami, step=named)
+            reviews.post_approve(post_id=post.id, by=rami, at_step=named)
         assert e.value.code == "security.step_moved"
     post = Post.objects.get(id=post.id)
     assert (post.version, Decision.objects.filter(post=post).count()) == before
-    reviews.post_approve(post_id=post.id, by=rami, step="Translation")
+    reviews.post_approve(post_id=post.id, by=rami, at_step="Translation")
     assert Post.objects.get(id=post.id).current_step.kind == "sign_off"
