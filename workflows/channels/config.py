@@ -136,7 +136,7 @@ def check_config(adapter: str, config: object, *, schema: dict[str, Key] | None 
             errors[key] = _("Give a string.")
         elif spec.kind == "logfile":
             try:
-                publication_log_file(value)
+                publication_log_file(str(value))
             except ConfigError as exc:
                 errors[key] = str(exc)
         elif spec.kind == "url":
