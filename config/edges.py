@@ -20,9 +20,10 @@ from django.db import OperationalError
 from django.http import HttpResponse
 from django.shortcuts import render
 from rest_framework import exceptions as drf_exceptions
-from rest_framework.throttling import AnonRateThrottle
 
 from workflows.api.errors import PROBLEM_CONTENT_TYPE, problem, problem_exception_handler
+
+from .client_ip import AnonThrottle
 
 logger = logging.getLogger("django.request")
 
@@ -116,7 +117,7 @@ def api_exception_handler(exc, context):
     if isinstance(exc, (drf_exceptions.NotAuthenticated, drf_exceptions.AuthenticationFailed)):
         request, view = context.get("request"), context.get("view")
         if request is not None:
-            throttle = AnonRateThrottle()
+            throttle = AnonThrottle()
             if not throttle.allow_request(request, view):
                 exc = drf_exceptions.Throttled(throttle.wait())
     if is_lock_error(exc):

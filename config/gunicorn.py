@@ -7,6 +7,8 @@ FORWARDED_ALLOW_IPS (proxies trusted for X-Forwarded-*, gunicorn's own variable)
 """
 import os
 
+from gunicorn.glogging import Logger
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
@@ -14,6 +16,9 @@ worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 accesslog = "-"
+# Outside approvers' links (/o/<token>/) are credentials: every access and error log line goes
+# through config.logging's redaction (issue 20; tests/production/test_gunicorn.py reads the log).
+logger_class = "config.gunicorn.RedactingLogger"
 # Bound request lines and headers (gunicorn's defaults, stated); bodies are bounded by Django
 # (DATA_UPLOAD_MAX_MEMORY_SIZE, config/edges.py).
 limit_request_line = 4094
@@ -51,3 +56,22 @@ def gc_tune(*, urls: bool = True) -> None:
 def post_worker_init(worker) -> None:
     """Gunicorn calls this in each worker once it has loaded the WSGI application."""
     gc_tune()
+
+
+class RedactingLogger(Logger):
+    """Gunicorn's logger with outside links redacted from the access log's atoms (the request
+    line, the path, the query, the referer and every header) and from the error log."""
+
+    def setup(self, cfg) -> None:
+        from config.logging import RedactLinksFilter
+
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            if not any(isinstance(f, RedactLinksFilter) for f in log.filters):
+                log.addFilter(RedactLinksFilter())
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        from config.logging import redact
+
+        return {key: redact(value) if isinstance(value, str) else value
+                for key, value in super().atoms(resp, req, environ, request_time).items()}

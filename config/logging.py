@@ -39,20 +39,38 @@ class RequestIdMiddleware:
         return response
 
 
-#: An outside approver's link (/o/<token>/, docs/outside-approvers.md): a credential in a path.
-_OUTSIDE_LINK = re.compile(r"/o/[A-Za-z0-9_-]+/?")
+#: An outside approver's link (/o/<token>/, docs/outside-approvers.md): a credential in a path,
+#: in any spelling a client may send (percent-encoded characters included).
+_OUTSIDE_LINK = re.compile(r"/o/[^/?#\s\"']+/?")
 _REDACTED = "/o/[link]/"
 
 
+def redact(text: str) -> str:
+    """`text` with every outside link replaced by /o/[link]/."""
+    return _OUTSIDE_LINK.sub(_REDACTED, text)
+
+
 class RedactLinksFilter(logging.Filter):
-    """Keep outside approvers' links out of the logs (Django logs the path of every 4xx)."""
+    """Keep outside approvers' links out of the logs: Django logs the path of every 4xx, runserver
+    every request line (django.server), gunicorn every request line (gunicorn.access, whose
+    arguments are a mapping of atoms). Set on every handler and logger Parley configures
+    (config/settings.py LOGGING, config/gunicorn.py)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
-            record.msg = _OUTSIDE_LINK.sub(_REDACTED, record.msg)
+            record.msg = redact(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(_OUTSIDE_LINK.sub(_REDACTED, a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            for key, value in list(dict.items(record.args)):
+                if isinstance(value, str):
+                    dict.__setitem__(record.args, key, redact(value))
         request = getattr(record, "request", None)
-        if request is not None and _OUTSIDE_LINK.search(str(getattr(request, "path", "") or "")):
-            record.request = f"<{type(request).__name__}: {getattr(request, 'method', '')} '{_REDACTED}'>"
+        if request is not None and not isinstance(request, str):
+            path = str(getattr(request, "path", "") or "")
+            if path and _OUTSIDE_LINK.search(path):
+                record.request = f"<{type(request).__name__}: {getattr(request, 'method', '')} '{redact(path)}'>"
+            elif not path:
+                # runserver passes its socket as `request`: nothing to read there, nothing to print
+                record.request = None
         return True

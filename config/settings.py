@@ -133,6 +133,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_LOCKOUT_TEMPLATE = "web/locked.html"
+#: The same client address as every other limiter (config/client_ip.py, NUM_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 
 # --- Languages: English and French, the two official languages.
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
@@ -236,6 +238,8 @@ PUBLISH_SWEEP_INTERVAL = env.float("PUBLISH_SWEEP_INTERVAL", default=5.0)
 #: reconciled with the platform. Must exceed the hard time limit of the publish task.
 PUBLISH_CLAIM_TIMEOUT = env.int("PUBLISH_CLAIM_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 30)
 PUBLISH_LOG_PATH = env.str("PUBLISH_LOG_PATH", default=str(BASE_DIR / "var" / "publications.log"))
+#: The one folder a log channel's `path` may name a file in (default: PUBLISH_LOG_PATH's folder).
+PUBLICATION_LOG_DIR = env.str("PUBLICATION_LOG_DIR", default="")
 SLA_REMINDER_FRACTION = env.float("SLA_REMINDER_FRACTION", default=0.75)
 SPOT_CHECK_WINDOW_DAYS = env.int("SPOT_CHECK_WINDOW_DAYS", default=7)
 
@@ -268,7 +272,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["workflows.api.parsers.SafeJSONParser"],
     "EXCEPTION_HANDLER": "workflows.api.errors.problem_exception_handler",
     # Fair use per token/user, not a security control (README, "API").
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle", "rest_framework.throttling.AnonRateThrottle"],
+    # Keyed by config.client_ip: X-Forwarded-For counts only through NUM_PROXIES trusted proxies.
+    "DEFAULT_THROTTLE_CLASSES": ["config.client_ip.UserThrottle", "config.client_ip.AnonThrottle"],
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "user": env.str("API_THROTTLE_USER", default="1200/minute"),
         "anon": env.str("API_THROTTLE_ANON", default="120/minute"),
@@ -328,6 +334,8 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # runserver's request log: through the redacting handler, not Django's own (issue 20).
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "INFO"},
         "axes": {"level": "WARNING"},
     },

@@ -5,13 +5,15 @@ import os
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parley")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
+os.environ.setdefault("SECRET_KEY", "test-only-M_yk0W4BQi9kQQBitLfMdIMVDl1hxb7rRx_HRHP_8-uoB48dptvGIgLyYsFp")
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # The suite's platform servers run on loopback: the operator allow-list lets the adapters reach them.
 os.environ.setdefault("OUTBOUND_ALLOW_HOSTS", "127.0.0.1,localhost,::1")
-os.environ.setdefault("AUDIT_HMAC_KEY", "test-only-audit-hmac-key-0123456789-abcdefghijklmnop")
+# Both keys random-looking: production processes the suite starts (gunicorn) inherit them, and
+# refuse guessable keys (config/keys.py).
+os.environ.setdefault("AUDIT_HMAC_KEY", "test-only-N9oUIx6fHYEnZ5pm9WLrxE-s8maDT1GBWWWsustz3dFIh2HtkweywxEHLadC")
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import STORAGES

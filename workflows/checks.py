@@ -1,8 +1,13 @@
-"""System checks for the audit trail's key (run by `manage.py check --deploy`)."""
+"""System checks for the production keys (run by `manage.py check --deploy`): the audit trail's
+AUDIT_HMAC_KEY and Django's SECRET_KEY, judged by one estimate of how guessable they are
+(config/keys.py). The same estimate refuses to start the web process with DEBUG off
+(config/wsgi.py)."""
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+
+from config.keys import HOW_TO, key_weakness
 
 
 @register(Tags.security, deploy=True)
@@ -14,10 +19,15 @@ def audit_key_check(app_configs, **kwargs):
             hint="Set AUDIT_HMAC_KEY to a long random value kept apart from the database (docs/audit.md).",
             id="parley.E101",
         )]
-    if len(key) < 32 or len(set(key)) < 12:
-        return [Error(
-            "AUDIT_HMAC_KEY is too weak (fewer than 32 characters or few distinct ones).",
-            hint="python -c 'import secrets; print(secrets.token_urlsafe(48))'",
-            id="parley.E102",
-        )]
+    weakness = key_weakness("AUDIT_HMAC_KEY", key)
+    if weakness:
+        return [Error(f"AUDIT_HMAC_KEY is too weak: {weakness}.", hint=HOW_TO, id="parley.E102")]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def secret_key_check(app_configs, **kwargs):
+    weakness = key_weakness("SECRET_KEY", settings.SECRET_KEY or "")
+    if weakness:
+        return [Error(f"SECRET_KEY is too weak: {weakness}.", hint=HOW_TO, id="parley.E103")]
     return []

@@ -125,6 +125,11 @@ CATALOGUE: dict[str, Promise] = {
     "outside.out_of_scope": _("This link does not let you do that."),
     "outside.invalid_verdict": _("Choose to approve or to request changes."),
     "outside.rate_limited": _("Too many attempts. Wait a few minutes and try again."),
+    "outside.staff_domain": _("This address is at your organisation's own mail domain: people there act through their accounts."),
+    "outside.contributor": _("This address belongs to someone who wrote or changed this post: they may not review it."),
+    # --- four eyes across steps (issue 20) ------------------------------------------------
+    "security.one_step_per_person": _("You approved another step of this post: in this lane a different person approves each step."),
+    "security.step_moved": _("The post is no longer at the step you approved (it is at “%(step)s” now). Reload it and decide again."),
     # --- text limits -------------------------------------------------------------------
     "text.too_long": _("This text is %(length)s characters long; at most %(limit)s are accepted."),
     "text.too_long_to_check": _("The text is too long to check: at most %(limit)s characters."),

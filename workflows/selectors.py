@@ -808,15 +808,14 @@ def atip_organisations_exportable(*, user: User) -> QuerySet[Any]:
 
 
 def atip_exports_visible(*, user: User) -> QuerySet[Any]:
-    """The exports the caller asked for, newest first (a superuser sees every one). An export
-    holds citizens' personal data: nobody else — not even a colleague — sees it."""
+    """The exports the caller asked for, newest first. An export holds citizens' personal data:
+    nobody else sees it or downloads it — not a colleague, not a superuser (docs/atip.md; issue
+    20). The admin lists exports' metadata read-only, never their files."""
     from .models import AtipExport
 
     qs = AtipExport.objects.select_related("organisation", "requested_by").prefetch_related("channels")
     if not getattr(user, "is_authenticated", False):
         return qs.none()
-    if user.is_superuser:
-        return qs.order_by("-created_at", "-id")
     return qs.filter(requested_by_id=user.id).order_by("-created_at", "-id")
 
 

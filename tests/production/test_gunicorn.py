@@ -195,3 +195,33 @@ def test_the_design_system_hydrates_in_production_mode(production):
         finally:
             browser.close()
     assert failed == [], failed
+
+
+def test_the_access_log_never_holds_an_outside_link(production):
+    """Issue 20: the outside link's token was written in full to gunicorn's access log. Each
+    spelling a client may send (plain, with a query, percent-encoded, as a Referer) is redacted;
+    the log is read from the file gunicorn wrote."""
+    token = secrets.token_urlsafe(32)
+    encoded = "".join(f"%{ord(c):02X}" if i % 5 == 0 else c for i, c in enumerate(token))
+    for path in (f"/o/{token}/", f"/o/{token}/?lang=fr", f"/o/{encoded}/", f"/o/{token}"):
+        r = requests.get(production.url(path), headers={**HTTPS, "Referer": f"https://x.example/o/{token}/"},
+                         allow_redirects=False, timeout=30)
+        assert r.status_code in (301, 403, 429), (path, r.status_code)
+    time.sleep(0.5)
+    log = production.log.read_text(errors="replace")
+    assert "/o/[link]/" in log
+    assert token not in log and encoded not in log and token[:20] not in log
+
+
+def test_a_rotated_x_forwarded_for_does_not_escape_the_anonymous_throttle(production):
+    """Issue 20: 130 anonymous requests, each with a new X-Forwarded-For, got no 429. With
+    NUM_PROXIES=0 (the default) the throttle counts REMOTE_ADDR only."""
+    from django.core.cache import cache
+
+    try:
+        codes = [requests.get(production.url("/api/v1/lanes/"), timeout=30, allow_redirects=False,
+                              headers={**HTTPS, "X-Forwarded-For": f"203.0.113.{i % 250}"}).status_code
+                 for i in range(130)]
+        assert codes.count(429) >= 10, codes
+    finally:
+        cache.delete_many(["throttle_anon_127.0.0.1", "throttle_user_127.0.0.1"])

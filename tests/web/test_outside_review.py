@@ -113,7 +113,9 @@ def test_the_tracker_says_the_step_still_waits_for_french_after_an_english_only_
 
     en = tracker("en")
     assert "Step 1 of 3" in en and "Still waiting for an approval of: French." in en
-    assert f"approved by {inv.actor.username} on English v1<" in en  # not "French v1": it never counted for it
+    # Named by the address the link went to, not the stand-in account (issue 20); not "French v1":
+    # it never counted for it.
+    assert f"approved by {inv.email} (outside) on English v1<" in en and inv.actor.username not in en
     assert "En attente d&#x27;une approbation pour : français." in tracker("fr")
     reviews.post_approve(post_id=post.id, by=demo.rami)
     en = tracker("en")

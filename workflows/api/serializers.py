@@ -443,6 +443,16 @@ class CommentSerializer(StrictSerializer):
     comment = CappedText(limit=limits.COMMENT_MAX, required=False, allow_blank=True, default="")
 
 
+class ApproveSerializer(CommentSerializer):
+    step = serializers.CharField(
+        required=False, max_length=200,
+        help_text="The step you approve: its `order` (as in `current_step.order`) or its English `name`. "
+                  "When the post is no longer at that step: 409 `security.step_moved`, nothing recorded.")
+
+    def validate_step(self, value: str) -> int | str:
+        return int(value) if value.isdigit() else value
+
+
 class RequiredCommentSerializer(StrictSerializer):
     comment = CappedText(limit=limits.COMMENT_MAX)
 

@@ -235,12 +235,14 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
         post_services.post_submit(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
         return post_response(request, _pk(pk))
 
-    @_action_schema(s.CommentSerializer, "Approve the current step (a member of its team).")
+    @_action_schema(s.ApproveSerializer, "Approve the current step (a member of its team); name it in `step` "
+                                         "to be sure the approval lands on the step you saw.")
     @action(detail=True, methods=["post"])
     @idempotent
     def approve(self, request, pk=None):
-        data = s.parse(s.CommentSerializer, request.data)
-        review_services.post_approve(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
+        data = s.parse(s.ApproveSerializer, request.data)
+        review_services.post_approve(post_id=_pk(pk), by=request.user, version=if_match_version(request),
+                                     comment=data["comment"], at_step=data.get("step"))
         return post_response(request, _pk(pk))
 
     @_action_schema(s.RequiredCommentSerializer, "Send the post back to its author.")

@@ -6,6 +6,8 @@ Kinds of key:
   loopback, private or link-local address unless the operator allow-lists it);
 - `secret`: the NAME of an environment variable holding a secret; it must start with
   `PARLEY_SECRET_` (so a channel can never name SECRET_KEY or DATABASE_URL);
+- `logfile`: a file inside PUBLICATION_LOG_DIR (`publication_log_file`: no way out through `..`,
+  an absolute path or a symbolic link; no folder created);
 - `str`, `int`, `choice`, `list`.
 
 Every key is documented in the README ("Channel configuration"). An adapter class may carry its
@@ -16,10 +18,12 @@ resolves a name to its class and schema.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
-from ..outbound import NotSentError, OutboundRefused, check_url
+from ..outbound import ConfigError, NotSentError, OutboundRefused, check_url
 
 #: Every secret an adapter reads from the environment is named by a variable with this prefix,
 #: so a channel can never name SECRET_KEY, DATABASE_URL or DEMO_PASSWORD.
@@ -46,7 +50,8 @@ VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 SCHEMAS: dict[str, dict[str, Key]] = {
     "log": {
-        "path": Key("str", help="File the demo adapter appends to (default PUBLISH_LOG_PATH)."),
+        "path": Key("logfile", help="File the demo adapter appends to, inside PUBLICATION_LOG_DIR "
+                                    "(default PUBLISH_LOG_PATH)."),
     },
     "webhook": {
         "url": Key("url", required=True, help="Where each publication is POSTed."),
@@ -67,6 +72,30 @@ SCHEMAS: dict[str, dict[str, Key]] = {
         "password_env": Key("secret", required=True, help="Variable holding the app password."),
     },
 }
+
+
+def publication_log_dir() -> Path:
+    """The one folder a log channel's `path` may name a file in (PUBLICATION_LOG_DIR, default the
+    folder of PUBLISH_LOG_PATH), with its symbolic links resolved."""
+    configured = getattr(settings, "PUBLICATION_LOG_DIR", "") or Path(settings.PUBLISH_LOG_PATH).parent
+    return Path(configured).resolve()
+
+
+def publication_log_file(value: str) -> Path:
+    """The file a log channel's `path` names, resolved (symbolic links followed) and inside
+    publication_log_dir(), in a folder that exists; ConfigError (a clear reason) otherwise. Checked
+    when the channel is saved and again before every write, so a link planted later does not
+    lead outside either."""
+    if not isinstance(value, str) or not value.strip() or "\x00" in value or len(value) > 500:
+        raise ConfigError(_("Give a file name inside the publication log folder."))
+    base = publication_log_dir()
+    full = (base / value).resolve()
+    if full == base or not full.is_relative_to(base):
+        raise ConfigError(_("The file must be inside the publication log folder %(folder)s.") % {"folder": base})
+    if not full.parent.is_dir():
+        raise ConfigError(_("The folder %(folder)s does not exist: Parley creates no folders for a channel.") % {
+            "folder": full.parent})
+    return full
 
 
 def _check_url(value: str) -> str | None:
@@ -103,8 +132,13 @@ def check_config(adapter: str, config: object, *, schema: dict[str, Key] | None 
             if spec.required:
                 errors[key] = _("Required.")
             continue
-        if spec.kind in ("url", "secret", "str", "choice") and not isinstance(value, str):
+        if spec.kind in ("url", "secret", "str", "choice", "logfile") and not isinstance(value, str):
             errors[key] = _("Give a string.")
+        elif spec.kind == "logfile":
+            try:
+                publication_log_file(str(value))
+            except ConfigError as exc:
+                errors[key] = str(exc)
         elif spec.kind == "url":
             reason = _check_url(value)
             if reason:

@@ -64,6 +64,18 @@ class Lane(models.Model):
                     "languages live, flags the post and alerts; retract deletes them."),
     )
 
+    # Four eyes across steps and across links (issue 20; docs/security.md).
+    distinct_step_approvers = models.BooleanField(
+        _("a different person approves each step"), default=True,
+        help_text=_("Nobody approves two steps of the same post (someone on two teams approves one of "
+                    "them only)."),
+    )
+    outside_needs_staff_confirmation = models.BooleanField(
+        _("outside decisions need a staff confirmation"), default=False,
+        help_text=_("An approval through an outside link completes its step only once a staff member "
+                    "who did not write the text has approved that step too."),
+    )
+
     class Meta:
         ordering = ["organisation_id", "slug"]
         constraints = [

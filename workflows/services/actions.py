@@ -187,6 +187,11 @@ class Approve(WorkflowAction):
         approvers = live_approvers(obj) if approvers is None else approvers
         if user.id in approvers.reviewers.get(step.id, ()):
             raise Conflict(code="already_approved")
+        if obj.lane.distinct_step_approvers and any(
+                user.id in ids for step_id, ids in approvers.reviewers.items() if step_id != step.id):
+            # Someone on two teams approves one step only: otherwise one person's two clicks pass
+            # Review and Translation and the post meets one pair of eyes (issue 20).
+            raise NotPermitted(code="security.one_step_per_person")
         return covered
 
 

@@ -47,6 +47,7 @@ from accounts.models import User
 
 from .. import limits
 from ..constants import ExportState
+from ..csvsafe import csv_cell
 from ..exceptions import Gone, InvalidInput, NotFound, NotPermitted, WorkflowError
 from ..messages import Message
 from ..models import (
@@ -596,14 +597,9 @@ def _inbound_records(ids: list[int]) -> list[dict]:
     return out
 
 
-def _csv_value(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, dict | list):
-        return json.dumps(v, ensure_ascii=False, sort_keys=True)
-    text = str(v)
-    # A cell starting with = + - @ is a formula to a spreadsheet (CSV injection): quote it.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+#: Every cell through the one CSV rule (workflows/csvsafe.py: formulas in any width, behind
+#: invisible characters, neutralised).
+_csv_value = csv_cell
 
 
 class _Writer:

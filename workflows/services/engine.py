@@ -19,7 +19,17 @@ from ..channels import adapter_class
 from ..compiled import Compiled, update_row, write_together
 from ..constants import PostState, StepKind, Verdict
 from ..exceptions import GuidelineViolation
-from ..models import Channel, Decision, GuidelineRule, Lane, LaneStep, Post, PostRevision, PostText
+from ..models import (
+    Channel,
+    Decision,
+    GuidelineRule,
+    Lane,
+    LaneStep,
+    OutsideInvitation,
+    Post,
+    PostRevision,
+    PostText,
+)
 from ..selectors import POST_CHANNELS, POST_TEXTS
 from .audit import audit_defer, audit_flush_many, audit_record
 from .common import (
@@ -239,10 +249,35 @@ class LiveApprovals:
     seen: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     counted: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
 
+    #: (step_id, reviewer_id) → the languages that reviewer's approval counts for there.
+    counted_by: dict[tuple[int, int], set[str]] = field(default_factory=dict)
+    #: Which reviewers are outside stand-ins: read once, only for a lane that asks (awaiting_staff).
+    outsiders: set[int] | None = None
+
     def add(self, *, step_id: int, reviewer_id: int, text_versions: dict[str, int], languages: list[str] | None) -> None:
         self.reviewers[step_id].add(reviewer_id)
         self.seen[step_id].update(text_versions)
-        self.counted[step_id].update(counted_languages(languages=languages, text_versions=text_versions))
+        mine = counted_languages(languages=languages, text_versions=text_versions)
+        self.counted[step_id].update(mine)
+        self.counted_by.setdefault((step_id, reviewer_id), set()).update(mine)
+
+    def awaiting_staff(self, step: LaneStep) -> bool:
+        """Lane.outside_needs_staff_confirmation: an approval through an outside link is there,
+        and no staff member's approval there counts for a language yet (at a review or sign-off
+        step four eyes already refuses a staff member who wrote a text; at a translation step a
+        translator's approval counts for none of the languages they wrote)."""
+        if not step.lane.outside_needs_staff_confirmation:
+            return False
+        here = self.reviewers.get(step.id, set())
+        if not here:
+            return False
+        if self.outsiders is None:
+            everyone = set().union(*self.reviewers.values())
+            self.outsiders = set(OutsideInvitation.objects.filter(actor_id__in=everyone)
+                                 .values_list("actor_id", flat=True).distinct())
+        if not here & self.outsiders:
+            return False
+        return not any(self.counted_by.get((step.id, r)) for r in here - self.outsiders)
 
     def waiting_for(self, step: LaneStep) -> list[str]:
         """The languages the approvers of a review or sign-off step saw that no approval there
@@ -253,8 +288,10 @@ class LiveApprovals:
         return sorted(self.seen.get(step.id, set()) - self.counted.get(step.id, set()))
 
     def met(self, step: LaneStep) -> bool:
-        """Quorum reached, and every language seen there approved by someone it counts for."""
-        return len(self.reviewers.get(step.id, ())) >= step.quorum and not self.waiting_for(step)
+        """Quorum reached, every language seen there approved by someone it counts for, and no
+        outside approval waiting for a staff confirmation (awaiting_staff)."""
+        return (len(self.reviewers.get(step.id, ())) >= step.quorum and not self.waiting_for(step)
+                and not self.awaiting_staff(step))
 
 
 def _steps_with_live_approvals(post_id: int, lane_id: int) -> QuerySet[LaneStep]:

@@ -43,7 +43,9 @@ from .common import (
     post_get_for_update,
     stable_name,
 )
+from .four_eyes import contributors
 from .grants import StepGrant, acting_under
+from .mailboxes import mailbox_key, staff_domains
 
 log = logging.getLogger("parley.outside")
 
@@ -83,9 +85,10 @@ def _clean_languages(languages: Any) -> list[str]:
 
 
 def _outside_account(*, organisation_id: int, email: str) -> User:
-    """The inactive account that stands for `email` in this organisation: the same address is
-    the same person across links (so what they wrote counts against their approvals)."""
-    digest = hashlib.sha256(f"{organisation_id}:{email}".encode()).hexdigest()[:24]
+    """The inactive account that stands for `email`'s mailbox in this organisation: every
+    spelling of one mailbox is the same person across links (so what they wrote counts against
+    their approvals)."""
+    digest = hashlib.sha256(f"{organisation_id}:{mailbox_key(email)}".encode()).hexdigest()[:24]
     user, created = User.objects.get_or_create(
         username=f"{OUTSIDE_PREFIX}{digest}",
         defaults={"organisation_id": organisation_id, "email": email, "first_name": email[:150], "is_active": False},
@@ -126,10 +129,7 @@ def invitation_create(*, post_id: int, by: User, email: str, languages: list[str
     if can_edit and step.kind != StepKind.TRANSLATION:
         raise InvalidInput(code="outside.edit_needs_translation_step",
                            errors={"can_edit": [Message("outside.edit_needs_translation_step")]})
-    # Someone with an account acts as themselves (and an author never approves their own post
-    # by sending a link to their own address).
-    if User.objects.filter(email__iexact=email, is_active=True).exists():
-        raise NotPermitted(code="outside.has_account")
+    ensure_outsider(post=post, email=email)
     actor = _outside_account(organisation_id=post.organisation_id, email=email)
     token = secrets.token_urlsafe(32)
     now = timezone.now()
@@ -139,13 +139,37 @@ def invitation_create(*, post_id: int, by: User, email: str, languages: list[str
         bound_step_entered_at=post.step_entered_at, bound_text_versions=_text_versions(post),
         created_by=by, created_at=now, expires_at=now + timedelta(hours=hours),
     )
+    # The inviter is the event's actor, named in the data too (an export or a reader of the raw
+    # chain sees who sent each link without resolving an id).
     audit_record(owner=post, verb="outside_invited", actor=by, from_state=post.state, to_state=post.state,
-                 data={"invitation_id": inv.id, "email": email, "step_id": step.id, "step": stable_name(step),
+                 data={"invitation_id": inv.id, "email": email, "mailbox": mailbox_key(email),
+                       "invited_by": by.get_username(), "step_id": step.id, "step": stable_name(step),
                        "languages": languages, "can_edit": inv.can_edit, "expires_at": inv.expires_at.isoformat()})
     post.save(update_fields=["audit_seq", "audit_head"])
     link = f"{(link_base or getattr(settings, 'PUBLIC_URL', '')).rstrip('/')}/o/{token}/"
     transaction.on_commit(lambda: _send_invitation(invitation_id=inv.id, link=link))
     return inv, token
+
+
+def ensure_outsider(*, post: Post, email: str) -> None:
+    """Four eyes for links: the address must reach a mailbox that is nobody's on the inside.
+    Compared by the mailbox it reaches (mailboxes.mailbox_key: case, quoting, `+tags`, IDNA),
+    refused when it is an active account's (`outside.has_account`: they act through their team),
+    at the organisation's own mail domains (`outside.staff_domain`), or a contributor's to this
+    post: its author, or anyone who wrote or changed a text, outside bureaus included
+    (`outside.contributor`). A second mailbox the author controls elsewhere cannot be seen here:
+    docs/outside-approvers.md says what the lane option outside_needs_staff_confirmation adds."""
+    key = mailbox_key(email)
+    active = list(User.objects.filter(is_active=True).exclude(email="").values_list("email", "organisation_id"))
+    if any(mailbox_key(address) == key for address, _org in active):
+        raise NotPermitted(code="outside.has_account")
+    own = staff_domains([address for address, org in active if org == post.organisation_id])
+    if key.rpartition("@")[2] in own:
+        raise NotPermitted(code="outside.staff_domain")
+    wrote = {post.author_id}.union(*contributors(post).values())
+    if any(mailbox_key(address) == key
+           for address in User.objects.filter(id__in=wrote).exclude(email="").values_list("email", flat=True)):
+        raise NotPermitted(code="outside.contributor")
 
 
 def _send_invitation(*, invitation_id: int, link: str) -> None:
@@ -262,11 +286,22 @@ def invitation_resolve(*, token: str) -> OutsideView:
     return OutsideView(invitation=inv, post=post, step=current_step_of(post), texts=texts, version=post.version)
 
 
+@dataclass(frozen=True)
+class OutsideDecision:
+    """What an outsider's decision did: the used invitation, and the step the post went back to
+    when the bureau's text voided an earlier approval (their translation stands; no decision at
+    the link's step was taken), else None."""
+
+    invitation: OutsideInvitation
+    returned_to: LaneStep | None = None
+
+
 @transaction.atomic
 def invitation_decide(*, token: str, verdict: str, comment: str = "", texts: dict | None = None,
-                      version: int | None = None) -> OutsideInvitation:
+                      version: int | None = None) -> OutsideDecision:
     """The outsider's decision: write the scoped translations (bureau links), then approve or
-    request changes, through the staff services. The link is used up (→ used). Raises
+    request changes, through the staff services; when the new text sent the post back to an
+    earlier step, the translation alone is recorded. The link is used up (→ used). Raises
     NotPermitted (tampered, out of scope, four eyes), Gone (used, expired, revoked, stale),
     Conflict (stale version, a concurrent decision), InvalidInput, GuidelineViolation; on any
     of them nothing changes. Audited as `outside_decided` with the address the link went to."""
@@ -274,7 +309,7 @@ def invitation_decide(*, token: str, verdict: str, comment: str = "", texts: dic
         raise InvalidInput(code="outside.invalid_verdict", errors={"verdict": [Message("outside.invalid_verdict")]})
     found = _find(token)
     post = post_get_for_update(post_id=found.post_id, user=found.actor)
-    inv = OutsideInvitation.objects.select_for_update().select_related("actor").get(id=found.id)
+    inv = OutsideInvitation.objects.select_for_update(of=("self",)).select_related("actor", "created_by").get(id=found.id)
     _ensure_live(inv, post)
     ensure_version(post, version)
     texts = {k: v for k, v in (texts or {}).items() if v not in (None, "")}
@@ -286,13 +321,21 @@ def invitation_decide(*, token: str, verdict: str, comment: str = "", texts: dic
     grant = StepGrant(user_id=inv.actor_id, post_id=post.id, step_id=step.id,
                       languages=tuple(inv.languages), can_edit=inv.can_edit)
     written = []
+    returned_to = None
     with acting_under(grant):
         for lang in sorted(texts):
             before = _text_versions(post).get(lang)
-            translations.translation_provide(post_id=post.id, by=inv.actor, language=lang, text=texts[lang])
+            post = translations.translation_provide(post_id=post.id, by=inv.actor, language=lang, text=texts[lang])
             if _text_versions(post).get(lang) != before:
                 written.append(lang)
-        if verdict == Verdict.APPROVE:
+        if written and (post.state != PostState.IN_REVIEW or post.current_step_id != step.id):
+            # The bureau's new text voided an earlier step's approval of the old one (an author who
+            # wrote both languages, approved at review): the post went back to that step, as it
+            # does when a staff translator writes. The translation stands; the link's decision was
+            # for this step, which has no decision to take now (issue 20: it used to be refused
+            # as "Only the Managers team acts at this step" and nothing was written).
+            returned_to = post.current_step
+        elif verdict == Verdict.APPROVE:
             post = reviews.post_approve(post_id=post.id, by=inv.actor, comment=comment)
         else:
             post = reviews.post_request_changes(post_id=post.id, by=inv.actor, comment=comment)
@@ -300,8 +343,12 @@ def invitation_decide(*, token: str, verdict: str, comment: str = "", texts: dic
     inv.used_at = now
     inv.verdict = verdict
     inv.save(update_fields=["used_at", "verdict"])
+    data = {"invitation_id": inv.id, "email": inv.email, "verdict": verdict, "step_id": step.id,
+            "step": stable_name(step), "languages": inv.languages, "translated": written,
+            "invited_by": inv.created_by.get_username()}
+    if returned_to is not None:
+        data["returned_to"] = stable_name(returned_to)
     audit_record(owner=post, verb="outside_decided", actor=inv.actor, from_state=post.state, to_state=post.state,
-                 data={"invitation_id": inv.id, "email": inv.email, "verdict": verdict, "step_id": step.id,
-                       "step": stable_name(step), "languages": inv.languages, "translated": written})
+                 data=data)
     post.save(update_fields=["audit_seq", "audit_head"])
-    return inv
+    return OutsideDecision(invitation=inv, returned_to=returned_to)

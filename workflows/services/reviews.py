@@ -11,7 +11,7 @@ from accounts.models import User
 from .. import limits
 from ..compiled import insert_rows
 from ..constants import ACTION_TO, PostState, ReviewKind, ReviewStatus, ReviewVerdict, Verdict
-from ..exceptions import InvalidInput, NotFound, TextTooLong
+from ..exceptions import Conflict, InvalidInput, NotFound, TextTooLong
 from ..messages import Message
 from ..models import Decision, Post, PostReview, PostText
 from . import actions
@@ -69,15 +69,19 @@ def _clean_comment(comment: object, *, required: bool) -> str:
 
 
 @transaction.atomic
-def post_approve(*, post_id: int, by: User, comment: str = "", version: int | None = None) -> Post:
+def post_approve(*, post_id: int, by: User, comment: str = "", version: int | None = None,
+                 at_step: int | str | None = None) -> Post:
     """Record `by`'s approval of the current step, for the languages it counts for; when the
     step is met (its quorum, and every language approved by someone it counts for) the post
     enters the next unmet step or becomes approved. Raises NotPermitted, InvalidTransition / Conflict
     (not in review, stale version, already approved), GuidelineViolation (translation step with
-    a required language missing). Enqueues post.step_entered or post.approved."""
+    a required language missing), Conflict `security.step_moved` when `at_step` (the step the caller
+    means: its order, or its English name) is given and is not the current one. Enqueues
+    post.step_entered or post.approved."""
     comment = _clean_comment(comment, required=False)
     post = post_lock_for_transition(post_id=post_id, user=by, revisions=True, decision_id=True)
     ensure_version(post, version)
+    ensure_named_step(post, at_step)
     texts = load_texts(post)  # read once: the sign-off check and the decision share them
     languages = {t.language for t in texts}
     # One query for the lane's steps and who approved each (PostgreSQL); the audit events of
@@ -102,6 +106,16 @@ def post_approve(*, post_id: int, by: User, comment: str = "", version: int | No
     advance(post, by=by, languages=languages, approvers=approvers)
     save_post_with(post, new=[decision] if decision._state.adding else [])
     return post
+
+
+def ensure_named_step(post: Post, step: int | str | None) -> None:
+    """An approve that names its step acts on that step only: a second click meant for the step
+    the post just left is refused (409), not applied to whatever step is current now."""
+    if step is None:
+        return
+    current = current_step_of(post) if post.state == PostState.IN_REVIEW else None
+    if current is None or not (current.order == step if isinstance(step, int) else stable_name(current) == step):
+        raise Conflict(code="security.step_moved", params={"step": stable_name(current) if current else ""})
 
 
 def _close_with(post_id: int, *, by: User, comment: str, version: int | None, action: actions.WorkflowAction,

@@ -13,6 +13,7 @@ from ..constants import PostState, StepKind, Verdict
 from ..services.engine import LiveApprovals, lane_steps
 from ..services.four_eyes import counted_languages
 from ..services.lanes import required_languages
+from .names import person
 
 
 def lang_label(code: str) -> str:
@@ -34,13 +35,19 @@ class TrackerStep:
     due_at: datetime | None = None
     #: Languages its approvers saw that no approval there counts for yet (LiveApprovals.waiting_for).
     waiting_for: list = field(default_factory=list)
+    #: An outside approval waits for a staff member's confirmation (LiveApprovals.awaiting_staff).
+    awaiting_staff: bool = False
 
     @property
     def waiting_label(self) -> str:
-        if not self.waiting_for:
-            return ""
-        return _("Still waiting for an approval of: %(languages)s.") % {
-            "languages": ", ".join(lang_label(code) for code in self.waiting_for)}
+        parts = []
+        if self.waiting_for:
+            parts.append(_("Still waiting for an approval of: %(languages)s.") % {
+                "languages": ", ".join(lang_label(code) for code in self.waiting_for)})
+        if self.awaiting_staff:
+            parts.append(_("An approval from outside waits for a staff member who did not write the text "
+                           "to confirm it."))
+        return " ".join(parts)
 
     @property
     def team(self):
@@ -87,7 +94,8 @@ def approval_tracker(post, *, due_at=None) -> dict | None:
             status = "waiting"
         rows.append(TrackerStep(number=n, step=step, status=status, approvals=approvals,
                                 due_at=due_at if status == "current" else None,
-                                waiting_for=met.waiting_for(step) if status != "done" else []))
+                                waiting_for=met.waiting_for(step) if status != "done" else [],
+                                awaiting_staff=status != "done" and met.awaiting_staff(step)))
     current = next((r for r in rows if r.status == "current"), None)
     upcoming = None
     if current is not None:
@@ -122,7 +130,7 @@ def voided_summary(post, *, decision_ids: list[int]) -> str:
         return ""
     ids = set(decision_ids)
     voided = [d for d in post.decisions.all() if d.id in ids]
-    who = ", ".join(f"{d.reviewer.get_username()} ({d.step.name})" for d in voided)
+    who = ", ".join(f"{person(d.reviewer)} ({d.step.name})" for d in voided)
     text = ngettext("This change voided %(n)s approval: %(who)s.", "This change voided %(n)s approvals: %(who)s.",
                     len(voided)) % {"n": len(voided), "who": who}
     if post.state == PostState.IN_REVIEW and post.current_step is not None:

@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.client_ip import client_ip
+
 from .. import limits
 from ..constants import Verdict
 from ..exceptions import WorkflowError
@@ -109,10 +111,6 @@ def post_section(*, request, post) -> dict:
 
 # --- the outsider's page ---------------------------------------------------------------------
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
 def _over_limit(request, token: str) -> bool:
     """A fixed-window counter in the shared cache, per client address and per link (hashed: the
     cache never holds a usable link)."""
@@ -120,7 +118,7 @@ def _over_limit(request, token: str) -> bool:
     slot = int(timezone.now().timestamp()) // window
     keyed = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:32]
     over = False
-    for key, limit in ((f"parley:outside:ip:{_client_ip(request)}:{slot}", settings.OUTSIDE_LINK_RATE_PER_IP),
+    for key, limit in ((f"parley:outside:ip:{client_ip(request)}:{slot}", settings.OUTSIDE_LINK_RATE_PER_IP),
                        (f"parley:outside:link:{keyed}:{slot}", settings.OUTSIDE_LINK_RATE_PER_LINK)):
         cache.add(key, 0, timeout=window + 5)
         try:
@@ -177,8 +175,8 @@ def link(request, token: str):
     if request.method == "POST" and form.is_valid():
         verdict = Verdict.REQUEST_CHANGES if "request_changes" in request.POST else Verdict.APPROVE
         try:
-            outside_review.invitation_decide(token=token, verdict=verdict, comment=form.cleaned_data["comment"],
-                                             texts=form.texts(), version=form.cleaned_data["version"])
+            outcome = outside_review.invitation_decide(token=token, verdict=verdict, comment=form.cleaned_data["comment"],
+                                                       texts=form.texts(), version=form.cleaned_data["version"])
         except WorkflowError as exc:
             if exc.status in (403, 410) and exc.code.startswith("outside.link"):
                 return _refused(request, exc.code, exc.status)
@@ -189,7 +187,8 @@ def link(request, token: str):
                     form.add_error(name, msgs)
             status = exc.status
         else:
-            return _private(render(request, "web/outside_done.html", {"view": view, "verdict": verdict}))
+            return _private(render(request, "web/outside_done.html", {"view": view, "verdict": verdict,
+                                                                      "returned_to": outcome.returned_to}))
     else:
         status = 400 if request.method == "POST" else 200
     describe_errors(form)

@@ -4,6 +4,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from workflows.csvsafe import csv_cell
 from workflows.services.audit import audit_rows
 
 from .verify_audit import _parse_since
@@ -36,7 +37,8 @@ class Command(BaseCommand):
                 writer = csv.DictWriter(out, fieldnames=FIELDS)
                 writer.writeheader()
                 for row in rows:
-                    writer.writerow({**row, "data": json.dumps(row["data"], ensure_ascii=False)})
+                    writer.writerow({k: csv_cell(v) for k, v in
+                                     {**row, "data": json.dumps(row["data"], ensure_ascii=False)}.items()})
         finally:
             if output:
                 out.close()
