@@ -18,22 +18,24 @@ from ..models import EscalationRule, InboundMessage, Lane, Post
 
 
 def reply_language(post: Post, lane: Lane | None = None) -> str | None:
-    """The citizen's language a conversation reply must answer in, or None."""
-    lane = lane or post.lane
+    """The citizen's language a reply to their message answers in, whatever the lane (an
+    escalated reply too: the Official Languages Act asks for an answer in the language of the
+    inquiry), or None when the post answers no message or the message's language is unknown."""
     msg: InboundMessage | None = post.in_reply_to if post.in_reply_to_id else None
-    if msg is not None and lane.kind == LaneKind.CONVERSATION:
+    if msg is not None:
         return msg.language or None
     return None
 
 
 def required_languages(post: Post, lane: Lane | None = None) -> list[str]:
-    """The lane's required languages, plus the citizen's language for a conversation reply."""
+    """The languages a post must have: the lane's required languages, except for a reply to a
+    citizen message in a known language, which needs that language and no other (it goes out
+    only in the citizen's language: publishing.plan_publications)."""
     lane = lane or post.lane
-    langs = list(lane.required_languages or [])
     citizen = reply_language(post, lane)
-    if citizen and citizen not in langs:
-        langs.append(citizen)
-    return langs
+    if citizen:
+        return [citizen]
+    return list(lane.required_languages or [])
 
 
 def missing_languages(post: Post, have: Iterable[str]) -> list[str]:

@@ -33,6 +33,7 @@ from ..models import (
 from ..topics import Topic
 from .audit import audit_record
 from .delivery import backoff_seconds
+from .inbound_manual import reply_email_gave_up, reply_email_send
 from .outbox import outbox_emit
 from .reviews import review_open_spot_check
 
@@ -200,6 +201,9 @@ def event_notify(*, event_id: int) -> str:
             if event.topic == Topic.WEBHOOK_DELIVER:
                 webhook_deliver(event)
                 done = "webhook"
+            elif event.topic == Topic.REPLY_EMAIL:
+                # The citizen's e-mail: sent once under this event's row lock (inbound_manual).
+                done = reply_email_send(delivery_id=int(event.payload.get("delivery_id") or 0))
             else:
                 messages = emails_for(event)
                 if messages:
@@ -212,6 +216,8 @@ def event_notify(*, event_id: int) -> str:
             if failures >= settings.OUTBOX_MAX_ATTEMPTS:
                 event.dispatched_at = now
                 event.last_error = f"gave up after {failures} failures: {event.last_error}"[:2000]
+                if event.topic == Topic.REPLY_EMAIL:
+                    reply_email_gave_up(delivery_id=int(event.payload.get("delivery_id") or 0), error=event.last_error)
             else:
                 event.available_at = now + timedelta(seconds=backoff_seconds(failures))
             event.save(update_fields=["payload", "last_error", "dispatched_at", "available_at"])

@@ -2,6 +2,8 @@
 retry. Sending itself (claiming a Publication, calling the adapter) lives in delivery.py."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -13,25 +15,104 @@ from accounts.models import User
 from ..constants import (
     ACTION_TO,
     Action,
+    InboundMedium,
+    InboundSource,
     InboundStatus,
     PartialFailurePolicy,
+    PostKind,
     PostState,
     PublicationStatus,
 )
-from ..exceptions import GuidelineViolation
-from ..models import Channel, InboundMessage, Lane, Post, Publication
+from ..exceptions import GuidelineViolation, Unpublishable
+from ..messages import Message
+from ..models import Channel, InboundMessage, Lane, Post, Publication, ReplyDelivery
 from ..outbound import link_url
 from . import actions
 from .audit import audit_record
 from .caretaker import caretaker_hold, caretaker_hold_period, periods_active
 from .common import ensure_version, post_get_for_update
 from .engine import recheck_text, save_post, transition, transition_many
+from .inbound_manual import reply_delivery_open, reply_delivery_retry
+from .lanes import reply_language, required_languages
 from .outbox import outbox_emit
 from .signatures import signed_body, speaks_as_person
 
 
 def idempotency_key(*, post_id: int, channel_id: int, language: str) -> str:
     return f"parley-post-{post_id}-ch-{channel_id}-{language}"
+
+LANGUAGE_ORDER = ("en", "fr")
+
+
+@dataclass(frozen=True)
+class PublishPlan:
+    """Where a post goes: `targets` [(channel, language)], one Publication each; `dropped`, the
+    languages of the post that would not go out; `offline`, for a reply to a message received by
+    phone or e-mail, the way it goes back instead of any platform (InboundMedium)."""
+
+    targets: list[tuple[Channel, str]] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    offline: str = ""
+
+
+def plan_publications(post: Post, *, channels: list[Channel], languages: Iterable[str]) -> PublishPlan:
+    """The one rule for where a post's languages go (planning, the checks at create/edit/submit,
+    and the start of publishing all ask here):
+    - a reply to a message received by phone or e-mail goes back that way (e-mail or call-back),
+      never to a platform;
+    - a reply to a message heard on a platform goes back on the message's channel, whatever
+      languages that channel broadcasts in, in the citizen's language only (every language of
+      the reply when the citizen's is unknown);
+    - anything else: each channel in each language it speaks that the post has."""
+    langs = [lang for lang in LANGUAGE_ORDER if lang in set(languages)]
+    inbound: InboundMessage | None = post.in_reply_to if post.in_reply_to_id else None
+    if inbound is not None and post.kind == PostKind.REPLY:
+        citizen = reply_language(post)
+        dropped = [lang for lang in langs if citizen and lang != citizen]
+        kept = [lang for lang in langs if lang not in dropped]
+        if inbound.source == InboundSource.MANUAL:
+            return PublishPlan(dropped=dropped, offline=inbound.medium or InboundMedium.PHONE)
+        chan = next((c for c in channels if c.id == inbound.channel_id), None) or inbound.channel
+        return PublishPlan(targets=[(chan, lang) for lang in kept], dropped=dropped)
+    targets = [(c, lang) for c in channels for lang in c.languages if lang in langs]
+    covered = {lang for _, lang in targets}
+    return PublishPlan(targets=targets, dropped=[lang for lang in langs if lang not in covered])
+
+
+def ensure_publishable(post: Post, *, channels: list[Channel], texts: Iterable[str]) -> PublishPlan:
+    """Refuse (422 Unpublishable, a code) at create, edit, translation and submit what would
+    otherwise be accepted and then publish nothing: a post whose languages (those it has and
+    those its lane requires) no channel takes (`reply.nothing_to_publish`), a reply with a
+    language other than the citizen's (`reply.extra_language`: it would never go out). A post
+    with a language none of its channels speaks is the lane's `languages_present` rule's
+    concern. Returns the plan."""
+    have = set(texts)
+    plan = plan_publications(post, channels=channels, languages=have | set(required_languages(post)))
+    if post.in_reply_to_id and plan.dropped:
+        citizen = reply_language(post) or ""
+        extra = [lang for lang in plan.dropped if lang in have] or plan.dropped
+        params = {"language": citizen, "languages": extra}
+        raise Unpublishable(code="reply.extra_language", params=params,
+                            errors={f"texts.{extra[0]}": [Message("reply.extra_language", params)]})
+    if not plan.targets and not plan.offline:
+        params = {"languages": sorted(have) or list(plan.dropped)}
+        raise Unpublishable(code="reply.nothing_to_publish", params=params,
+                            errors={"channels": [Message("reply.nothing_to_publish", params)]})
+    return plan
+
+
+@dataclass
+class Started:
+    """What _start begins: the unsaved publications, or the reply's offline delivery."""
+
+    publications: list[Publication]
+    delivery: ReplyDelivery | None = None
+
+    def audit_data(self) -> dict:
+        data: dict = {"publications": len(self.publications)}
+        if self.delivery is not None:
+            data["delivery"] = {"id": self.delivery.id, "medium": self.delivery.medium}
+        return data
 
 
 def _lock(post_id: int) -> Post | None:
@@ -68,21 +149,21 @@ def posts_publish_start(*, post_ids: list[int], now: datetime | None = None) -> 
     periods: dict[int, list] = {}
     pubs: list[Publication] = []
     ready: list[Post] = []
-    counts: dict[int, int] = {}
+    data: dict[int, dict] = {}
     for post in posts:
         post.lane = lanes.setdefault(post.lane_id, post.lane)  # lane_steps is read once per lane
         if post.organisation_id not in periods and post.state in (PostState.APPROVED, PostState.SCHEDULED):
             periods[post.organisation_id] = periods_active(organisation_id=post.organisation_id, at=now)
-        mine = _start(post, channels=list(post.channels.all()), now=now,
-                      periods=periods.get(post.organisation_id, []), checked=False)
-        if mine is not None:
-            pubs += mine
-            counts[post.id] = len(mine)
+        started = _start(post, channels=list(post.channels.all()), now=now,
+                         periods=periods.get(post.organisation_id, []), checked=False)
+        if started is not None:
+            pubs += started.publications
+            data[post.id] = started.audit_data()
             ready.append(post)
     if pubs:
         Publication.objects.bulk_create(pubs, ignore_conflicts=True)
     transition_many(ready, to=PostState.PUBLISHING, verb="publishing",
-                    data=lambda p: {"publications": counts[p.id]}, fields=["spoken_as_person"])
+                    data=lambda p: data[p.id], fields=["spoken_as_person"])
     return [p.id for p in ready]
 
 
@@ -94,21 +175,23 @@ def post_publish_begin(post: Post, *, channels: list[Channel], periods: list, te
     posts_publish_start (_start); the publications are written now, the post saved by the
     caller (the transition is part of its state change). The outbox's `post.approved` then asks
     a worker only to claim and send. Returns True when the post started."""
-    mine = _start(post, channels=channels, now=now or timezone.now(), periods=periods, checked=True, texts=texts)
-    if mine is None:
+    started = _start(post, channels=channels, now=now or timezone.now(), periods=periods, checked=True, texts=texts)
+    if started is None:
         return False
-    Publication.objects.bulk_create(mine, ignore_conflicts=True)
-    transition(post, to=PostState.PUBLISHING, verb="publishing", data={"publications": len(mine)}, save=False)
+    Publication.objects.bulk_create(started.publications, ignore_conflicts=True)
+    transition(post, to=PostState.PUBLISHING, verb="publishing", data=started.audit_data(), save=False)
     return True
 
 
 def _start(post: Post, *, channels: list[Channel], now: datetime, periods: list, checked: bool,
-           texts: dict[str, str] | None = None) -> list[Publication] | None:
+           texts: dict[str, str] | None = None) -> Started | None:
     """The one rule for approved (or due scheduled) → publishing, for a post under the caller's
     lock: a future schedule makes it `scheduled`, a caretaker period holds it, the guidelines
     run again on the exact text (unless the caller has just `checked` that text in the same
-    transaction), then one unsaved Publication per channel and language. Returns them, or None
-    when the post does not start now (the caller saves any other change)."""
+    transaction), then one unsaved Publication per planned (channel, language)
+    (plan_publications) — or, for a reply to a message received by phone or e-mail, its e-mail
+    or call-back (inbound_manual.reply_delivery_open) and no publication. Returns what started,
+    or None when the post does not start now (the caller saves any other change)."""
     if post.state == PostState.APPROVED and post.scheduled_at and post.scheduled_at > now:
         transition(post, to=PostState.SCHEDULED, verb="scheduled", data={"scheduled_at": post.scheduled_at.isoformat()})
         return None
@@ -123,23 +206,32 @@ def _start(post: Post, *, channels: list[Channel], now: datetime, periods: list,
         return None
     if not checked and not _text_still_allowed(post):
         return None
-    mine = _publications_of(post, channels, texts=texts)
-    post.spoken_as_person = speaks_as_person(post, channels)
-    return mine
-
-
-def _publications_of(post: Post, channels: list[Channel], *, texts: dict[str, str] | None = None) -> list[Publication]:
-    """One Publication (unsaved) per channel and language the channel speaks and the post has
-    (`texts`: the post's texts when the caller has them)."""
     texts = post.texts_dict() if texts is None else texts
+    plan = plan_publications(post, channels=channels, languages=texts)
+    if plan.offline:
+        lang = reply_language(post) or next(iter(sorted(texts)))
+        delivery = reply_delivery_open(post=post, medium=plan.offline, language=lang, body=texts[lang])
+        return Started(publications=[], delivery=delivery)
+    post.spoken_as_person = speaks_as_person(post, channels)
+    return Started(publications=_publications_of(post, plan, texts=texts))
+
+
+def _publications_of(post: Post, plan: PublishPlan, *, texts: dict[str, str]) -> list[Publication]:
+    """One Publication (unsaved) per planned (channel, language)."""
     return [
         Publication(
             post=post, channel=channel, language=lang,
             body=signed_body(post, channel, language=lang, text=texts[lang]),
             idempotency_key=idempotency_key(post_id=post.id, channel_id=channel.id, language=lang),
         )
-        for channel in channels for lang in channel.languages if lang in texts
+        for channel, lang in plan.targets
     ]
+
+
+def delivered_offline(post_id: int) -> bool:
+    """The post is a reply going back by e-mail or call-back (it has no publication to settle:
+    inbound_manual settles it when the e-mail is sent or the call made)."""
+    return ReplyDelivery.objects.filter(post_id=post_id).exists()
 
 
 def _text_still_allowed(post: Post) -> bool:
@@ -331,6 +423,7 @@ def post_retry(*, post_id: int, by: User, version: int | None = None) -> Post:
         pub.external_id, pub.url, pub.sent_at = "", "", None
         pub.save()
         reset += 1
+    reset += reply_delivery_retry(post=post)
     post.partly_published = False
     transition(post, to=ACTION_TO[Action.RETRY], by=by, verb="retried", data={"publications_reset": reset},
                topic="post.publish")
