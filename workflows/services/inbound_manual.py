@@ -71,12 +71,6 @@ def inbound_log_manual(*, by: User, channel: str, medium: str, author: str, text
     return msg
 
 
-def reply_way_back(msg: InboundMessage) -> str:
-    """How a reply to a logged message goes back: by e-mail when it came by e-mail with an
-    address, else by a call-back (a phone message, or an old e-mail logged without an address)."""
-    return InboundMedium.EMAIL if msg.medium == InboundMedium.EMAIL and msg.contact else InboundMedium.PHONE
-
-
 def reply_delivery_open(*, post: Post, medium: str, language: str, body: str) -> ReplyDelivery:
     """In the caller's transaction, as the approved reply starts "publishing": the e-mail to
     send (outbox `reply.email`: a worker sends it, reply_email_send) or the call-back task to do

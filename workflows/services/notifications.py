@@ -28,6 +28,7 @@ from ..models import (
     OutboxEvent,
     Post,
     PostReview,
+    ReplyDelivery,
     WebhookSubscription,
 )
 from ..topics import Topic
@@ -124,6 +125,8 @@ def _context(event: OutboxEvent, post: Post) -> tuple[dict, list[User]]:
         ctx["due_at"] = entered + step.sla if entered else None
     if event.topic in ("post.published", "post.failed", "post.partially_published"):
         ctx["publications"] = list(post.publications.select_related("channel"))
+        # A reply that went back by e-mail or call-back: say that, not "live".
+        ctx["delivery"] = ReplyDelivery.objects.filter(post_id=post.id).first() if post.in_reply_to_id else None
     if event.topic == "review.opened":
         review = PostReview.objects.filter(post_id=post.id, kind=payload.get("kind")).first()
         ctx.update(review_kind=payload.get("kind"), due_at=review.due_at if review else None,

@@ -3,7 +3,7 @@ retry. Sending itself (claiming a Publication, calling the adapter) lives in del
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,11 +15,8 @@ from accounts.models import User
 from ..constants import (
     ACTION_TO,
     Action,
-    InboundMedium,
-    InboundSource,
     InboundStatus,
     PartialFailurePolicy,
-    PostKind,
     PostState,
     PublicationStatus,
 )
@@ -33,51 +30,13 @@ from .caretaker import caretaker_hold, caretaker_hold_period, periods_active
 from .common import ensure_version, post_get_for_update
 from .engine import recheck_text, save_post, transition, transition_many
 from .inbound_manual import reply_delivery_open, reply_delivery_retry
-from .lanes import reply_language, required_languages
+from .lanes import PublishPlan, plan_publications, reply_language, required_languages
 from .outbox import outbox_emit
 from .signatures import signed_body, speaks_as_person
 
 
 def idempotency_key(*, post_id: int, channel_id: int, language: str) -> str:
     return f"parley-post-{post_id}-ch-{channel_id}-{language}"
-
-LANGUAGE_ORDER = ("en", "fr")
-
-
-@dataclass(frozen=True)
-class PublishPlan:
-    """Where a post goes: `targets` [(channel, language)], one Publication each; `dropped`, the
-    languages of the post that would not go out; `offline`, for a reply to a message received by
-    phone or e-mail, the way it goes back instead of any platform (InboundMedium)."""
-
-    targets: list[tuple[Channel, str]] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
-    offline: str = ""
-
-
-def plan_publications(post: Post, *, channels: list[Channel], languages: Iterable[str]) -> PublishPlan:
-    """The one rule for where a post's languages go (planning, the checks at create/edit/submit,
-    and the start of publishing all ask here):
-    - a reply to a message received by phone or e-mail goes back that way (e-mail or call-back),
-      never to a platform;
-    - a reply to a message heard on a platform goes back on the message's channel, whatever
-      languages that channel broadcasts in, in the citizen's language only (every language of
-      the reply when the citizen's is unknown);
-    - anything else: each channel in each language it speaks that the post has."""
-    langs = [lang for lang in LANGUAGE_ORDER if lang in set(languages)]
-    inbound: InboundMessage | None = post.in_reply_to if post.in_reply_to_id else None
-    if inbound is not None and post.kind == PostKind.REPLY:
-        citizen = reply_language(post)
-        dropped = [lang for lang in langs if citizen and lang != citizen]
-        kept = [lang for lang in langs if lang not in dropped]
-        if inbound.source == InboundSource.MANUAL:
-            return PublishPlan(dropped=dropped, offline=inbound.medium or InboundMedium.PHONE)
-        chan = next((c for c in channels if c.id == inbound.channel_id), None) or inbound.channel
-        return PublishPlan(targets=[(chan, lang) for lang in kept], dropped=dropped)
-    targets = [(c, lang) for c in channels for lang in c.languages if lang in langs]
-    covered = {lang for _, lang in targets}
-    return PublishPlan(targets=targets, dropped=[lang for lang in langs if lang not in covered])
-
 
 def ensure_publishable(post: Post, *, channels: list[Channel], texts: Iterable[str]) -> PublishPlan:
     """Refuse (422 Unpublishable, a code) at create, edit, translation and submit what would

@@ -23,6 +23,7 @@ SERVICE_FIELD = {
     "url": "url",
     "medium": "medium",
     "author": "author",
+    "contact": "contact",
     "received_at": "received_at",
     "external_id": "author",
 }
