@@ -96,3 +96,14 @@ def test_a_post_no_channel_takes_is_refused_at_create_never_accepted_then_failed
     assert body["code"] == "reply.nothing_to_publish", body
     assert "Rien ne serait publié" in body["detail"], body
     assert not Post.objects.filter(author__username="dana", texts__body=FR_ANSWER).exists()
+
+
+def test_a_french_reply_on_the_english_account_is_held_to_that_accounts_length(client_for):
+    """The length rule measures the French text against the channel it goes out on (on main, the
+    English account "took no French", so a French reply of any length passed the check)."""
+    dana = client_for("dana")
+    msg = _french_mention(dana)
+    refused = dana.post("/api/v1/posts/", {"kind": "reply", "in_reply_to": msg["id"], "texts": {"fr": FR_ANSWER * 10},
+                                           "rules_acknowledged": True}, format="json")
+    body = assert_problem(refused, 422)
+    assert any(v["code"] == "length.over" for v in body.get("violations", [])), body
