@@ -37,12 +37,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='inboundmessage',
             name='contact',
-            field=models.CharField(blank=True, max_length=300),
+            field=models.CharField(blank=True, db_default='', default='', max_length=300),
         ),
         migrations.AddField(
             model_name='inboundmessage',
             name='medium',
-            field=models.CharField(blank=True, choices=[('phone', 'Phone'), ('email', 'E-mail')], max_length=10),
+            field=models.CharField(blank=True, choices=[('phone', 'Phone'), ('email', 'E-mail')], db_default='', default='', max_length=10),
         ),
         migrations.CreateModel(
             name='ReplyDelivery',

@@ -30,10 +30,10 @@ class InboundMessage(models.Model):
     kind = models.CharField(max_length=10, choices=InboundKind.choices, default=InboundKind.MENTION)
     source = models.CharField(max_length=10, choices=InboundSource.choices, default=InboundSource.API)
     #: A message logged by staff (source=manual): how it reached them, the way a reply goes back.
-    medium = models.CharField(max_length=10, choices=InboundMedium.choices, blank=True)
+    medium = models.CharField(max_length=10, choices=InboundMedium.choices, blank=True, default="", db_default="")
     #: A message logged by staff: the phone number or e-mail address to answer (personal data,
     #: shown only on the message's own page to people who may reply: `sender` masks it).
-    contact = models.CharField(max_length=300, blank=True)
+    contact = models.CharField(max_length=300, blank=True, default="", db_default="")
     #: The widest visibility a reply may use (a direct message is answered directly).
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
     #: The platform references needed to answer in the thread: the fields of channels.ThreadRef

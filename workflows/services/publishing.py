@@ -38,6 +38,7 @@ from .signatures import signed_body, speaks_as_person
 def idempotency_key(*, post_id: int, channel_id: int, language: str) -> str:
     return f"parley-post-{post_id}-ch-{channel_id}-{language}"
 
+
 def ensure_publishable(post: Post, *, channels: list[Channel], texts: Iterable[str]) -> PublishPlan:
     """Refuse (422 Unpublishable, a code) at create, edit, translation and submit what would
     otherwise be accepted and then publish nothing: a post whose languages (those it has and
@@ -168,7 +169,8 @@ def _start(post: Post, *, channels: list[Channel], now: datetime, periods: list,
     texts = post.texts_dict() if texts is None else texts
     plan = plan_publications(post, channels=channels, languages=texts)
     if plan.offline:
-        lang = reply_language(post) or next(iter(sorted(texts)))
+        citizen = reply_language(post)
+        lang = citizen if citizen in texts else sorted(texts)[0]  # ensure_publishable refused any other
         delivery = reply_delivery_open(post=post, medium=plan.offline, language=lang, body=texts[lang])
         return Started(publications=[], delivery=delivery)
     post.spoken_as_person = speaks_as_person(post, channels)
