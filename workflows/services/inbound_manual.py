@@ -22,12 +22,11 @@ from ..constants import InboundMedium, PostState, ReplyDeliveryStatus
 from ..exceptions import Conflict, InvalidInput, NotFound
 from ..messages import Message
 from ..models import InboundMessage, Post, ReplyDelivery
-from ..topics import Topic
 from . import actions
 from .audit import audit_record
 from .common import ensure_same_org
 from .inbound import inbound_ingest
-from .outbox import outbox_emit
+from .publishing import post_mark_failed, posts_mark_published
 
 MEDIUMS = tuple(InboundMedium.values)
 #: A phone number as staff type it: digits with spaces, dots, dashes, brackets, a leading +, an
@@ -71,43 +70,9 @@ def inbound_log_manual(*, by: User, channel: str, medium: str, author: str, text
     return msg
 
 
-def reply_delivery_open(*, post: Post, medium: str, language: str, body: str) -> ReplyDelivery:
-    """In the caller's transaction, as the approved reply starts "publishing": the e-mail to
-    send (outbox `reply.email`: a worker sends it, reply_email_send) or the call-back task to do
-    (outbox `reply.callback`). Idempotent per post. The address or number is copied from the
-    message; no event payload carries it."""
-    existing = ReplyDelivery.objects.filter(post_id=post.id).first()
-    if existing is not None:
-        return existing
-    msg = post.in_reply_to
-    delivery = ReplyDelivery.objects.create(post=post, inbound_id=msg.id, medium=medium, to=msg.contact,
-                                            language=language, body=body)
-    payload = {"post_id": post.id, "delivery_id": delivery.id, "medium": medium}
-    if medium == InboundMedium.EMAIL:
-        outbox_emit(topic=Topic.REPLY_EMAIL, organisation_id=post.organisation_id, post_id=post.id, payload=payload)
-    else:
-        outbox_emit(topic=Topic.REPLY_CALLBACK, organisation_id=post.organisation_id, post_id=post.id, payload=payload)
-    return delivery
-
-
-def reply_delivery_retry(*, post: Post) -> int:
-    """In post_retry's transaction: a failed e-mail goes back to waiting and is queued again.
-    Returns how many were reset (0 or 1)."""
-    delivery = ReplyDelivery.objects.select_for_update().filter(post_id=post.id, status=ReplyDeliveryStatus.FAILED).first()
-    if delivery is None:
-        return 0
-    delivery.status, delivery.last_error = ReplyDeliveryStatus.PENDING, ""
-    delivery.save(update_fields=["status", "last_error"])
-    outbox_emit(topic=Topic.REPLY_EMAIL, organisation_id=post.organisation_id, post_id=post.id,
-                payload={"post_id": post.id, "delivery_id": delivery.id, "medium": delivery.medium})
-    return 1
-
-
 def _settle(delivery: ReplyDelivery, *, by: User | None, verb: str) -> None:
     """The reply reached the citizen: audited on the post, then publishing → published (which
     marks the message replied and its first response time)."""
-    from .publishing import posts_mark_published
-
     post = Post.objects.select_for_update(of=("self",)).get(id=delivery.post_id)
     audit_record(owner=post, verb=verb, actor=by, from_state=post.state, to_state=post.state,
                  data={"delivery_id": delivery.id, "medium": delivery.medium, "language": delivery.language})
@@ -147,8 +112,6 @@ def reply_email_send(*, delivery_id: int) -> str:
 def reply_email_gave_up(*, delivery_id: int, error: str) -> None:
     """The e-mail could not be sent after every retry: the delivery and the post fail (retry
     queues it again), so nobody is told it was sent."""
-    from .publishing import post_mark_failed
-
     delivery = ReplyDelivery.objects.select_for_update().filter(id=delivery_id).first()
     if delivery is None or delivery.status != ReplyDeliveryStatus.PENDING:
         return

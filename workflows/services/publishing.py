@@ -15,21 +15,23 @@ from accounts.models import User
 from ..constants import (
     ACTION_TO,
     Action,
+    InboundMedium,
     InboundStatus,
     PartialFailurePolicy,
     PostState,
     PublicationStatus,
+    ReplyDeliveryStatus,
 )
 from ..exceptions import GuidelineViolation, Unpublishable
 from ..messages import Message
 from ..models import Channel, InboundMessage, Lane, Post, Publication, ReplyDelivery
 from ..outbound import link_url
+from ..topics import Topic
 from . import actions
 from .audit import audit_record
 from .caretaker import caretaker_hold, caretaker_hold_period, periods_active
 from .common import ensure_version, post_get_for_update
 from .engine import recheck_text, save_post, transition, transition_many
-from .inbound_manual import reply_delivery_open, reply_delivery_retry
 from .lanes import PublishPlan, plan_publications, reply_language, required_languages
 from .outbox import outbox_emit
 from .signatures import signed_body, speaks_as_person
@@ -150,7 +152,7 @@ def _start(post: Post, *, channels: list[Channel], now: datetime, periods: list,
     run again on the exact text (unless the caller has just `checked` that text in the same
     transaction), then one unsaved Publication per planned (channel, language)
     (plan_publications) — or, for a reply to a message received by phone or e-mail, its e-mail
-    or call-back (inbound_manual.reply_delivery_open) and no publication. Returns what started,
+    or call-back (reply_delivery_open) and no publication. Returns what started,
     or None when the post does not start now (the caller saves any other change)."""
     if post.state == PostState.APPROVED and post.scheduled_at and post.scheduled_at > now:
         transition(post, to=PostState.SCHEDULED, verb="scheduled", data={"scheduled_at": post.scheduled_at.isoformat()})
@@ -187,6 +189,39 @@ def _publications_of(post: Post, plan: PublishPlan, *, texts: dict[str, str]) ->
         )
         for channel, lang in plan.targets
     ]
+
+
+def reply_delivery_open(*, post: Post, medium: str, language: str, body: str) -> ReplyDelivery:
+    """In the caller's transaction, as the approved reply starts "publishing": the e-mail to
+    send (outbox `reply.email`: a worker sends it, reply_email_send) or the call-back task to do
+    (outbox `reply.callback`). Idempotent per post. The address or number is copied from the
+    message; no event payload carries it."""
+    existing = ReplyDelivery.objects.filter(post_id=post.id).first()
+    if existing is not None:
+        return existing
+    msg = post.in_reply_to
+    assert msg is not None, "only a reply to a logged message goes back by e-mail or call-back"
+    delivery = ReplyDelivery.objects.create(post=post, inbound_id=msg.id, medium=medium, to=msg.contact,
+                                            language=language, body=body)
+    payload = {"post_id": post.id, "delivery_id": delivery.id, "medium": medium}
+    if medium == InboundMedium.EMAIL:
+        outbox_emit(topic=Topic.REPLY_EMAIL, organisation_id=post.organisation_id, post_id=post.id, payload=payload)
+    else:
+        outbox_emit(topic=Topic.REPLY_CALLBACK, organisation_id=post.organisation_id, post_id=post.id, payload=payload)
+    return delivery
+
+
+def reply_delivery_retry(*, post: Post) -> int:
+    """In post_retry's transaction: a failed e-mail goes back to waiting and is queued again.
+    Returns how many were reset (0 or 1)."""
+    delivery = ReplyDelivery.objects.select_for_update().filter(post_id=post.id, status=ReplyDeliveryStatus.FAILED).first()
+    if delivery is None:
+        return 0
+    delivery.status, delivery.last_error = ReplyDeliveryStatus.PENDING, ""
+    delivery.save(update_fields=["status", "last_error"])
+    outbox_emit(topic=Topic.REPLY_EMAIL, organisation_id=post.organisation_id, post_id=post.id,
+                payload={"post_id": post.id, "delivery_id": delivery.id, "medium": delivery.medium})
+    return 1
 
 
 def delivered_offline(post_id: int) -> bool:
