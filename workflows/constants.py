@@ -166,6 +166,22 @@ class InboundSource(models.TextChoices):
     MANUAL = "manual", _("Logged by staff")
 
 
+class InboundMedium(models.TextChoices):
+    """How a message logged by staff (source=manual) reached them: the way a reply goes back."""
+
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("E-mail")
+
+
+class ReplyDeliveryStatus(models.TextChoices):
+    """The state of a reply going back by e-mail or by a call-back (never a platform)."""
+
+    PENDING = "pending", _("Waiting")
+    SENT = "sent", _("E-mailed")
+    DONE = "done", _("Call made")
+    FAILED = "failed", _("Could not be sent")
+
+
 class Visibility(models.TextChoices):
     """Mastodon's words; platforms without them use `public`. Ordered widest first."""
 

@@ -72,7 +72,7 @@ def seed_morning() -> bool:
     inbound.inbound_claim(inbound_id=msgs["demo-morning-3"].id, by=dana)
     inbound.inbound_dismiss(inbound_id=msgs["demo-morning-5"].id, by=dana, reason="no_reply_needed",
                             comment="A thank-you; nothing to answer.")
-    inbound_manual.inbound_log_manual(by=dana, channel="dpe-fr", medium="phone", author="Mme Tremblay (613-555-0199)",
+    inbound_manual.inbound_log_manual(by=dana, channel="dpe-fr", medium="phone", author="Mme Tremblay", contact="613-555-0199",
                                       text="Elle demande si le bureau de Gatineau est accessible en fauteuil roulant.",
                                       received_at=now - timedelta(minutes=70), language="fr")
     # A reply sent and published; sampled for a spot-check by the communications team.

@@ -62,6 +62,15 @@ class TextTooLong(InvalidInput):
     default_code = "text.too_long"
 
 
+class Unpublishable(InvalidInput):
+    """What would be accepted and then publish nothing (or drop a language): refused at create,
+    edit, translation and submit (publishing.ensure_publishable)."""
+
+    status = 422
+    title = "Nothing would be published"
+    title_code = "problem.unpublishable"
+
+
 class NotFound(WorkflowError):
     status = 404
     title = "Not found"

@@ -71,6 +71,15 @@ CATALOGUE: dict[str, Promise] = {
     "dismiss.invalid_reason": _("Choose a reason: spam, no reply needed or handled elsewhere."),
     "inbound.invalid_medium": _("Choose phone or e-mail."),
     "inbound.future_time": _("The time is in the future."),
+    "reply.nothing_to_publish": _("Nothing would be published: no channel of this post takes %(languages)s. "
+                                  "Choose a channel that does."),
+    "reply.extra_language": _("The citizen wrote in %(language)s: a reply goes out in %(language)s only, on the "
+                              "account they wrote to. Remove the %(languages)s text."),
+    "reply.other_channel": _("A reply goes out on the account the citizen wrote to (%(channel)s), not on another."),
+    "reply.contact_email": _("Give the e-mail address to send the reply to."),
+    "reply.contact_phone": _("Give the phone number to call back, such as 613-555-0199."),
+    "reply.callback_closed": _("This call-back is already done, or is not waiting for a call."),
+    "not_found.callback": _("There is no such call-back."),
     "retract.nothing_live": _("Nothing of this post is live."),
     "retract.failed": _("Some publications could not be retracted: %(problems)s"),
     "review.invalid_verdict": _("Choose “fine” or “needs follow-up”."),
@@ -209,6 +218,7 @@ CATALOGUE: dict[str, Promise] = {
     "problem.unsupported_media_type": _("Unsupported media type"),
     "problem.guideline_violation": _("Guideline violation"),
     "problem.text_too_long": _("Text too long"),
+    "problem.unpublishable": _("Nothing would be published"),
     "problem.precondition_required": _("Precondition required"),
     "problem.throttled": _("Too many requests"),
     "problem.server_error": _("Server error"),

@@ -31,6 +31,10 @@ class Topic(StrEnum):
     INBOUND_RECEIVED = "inbound.received"
     INBOUND_ENGAGED = "inbound.engaged"
     CARETAKER_CREATED = "caretaker.created"
+    #: A reply to a message received by e-mail is to be e-mailed (payload: ids, never the address).
+    REPLY_EMAIL = "reply.email"
+    #: A reply to a message received by phone waits for a person to call back.
+    REPLY_CALLBACK = "reply.callback"
     #: One delivery of one event to one webhook subscription (created by the relay).
     WEBHOOK_DELIVER = "webhook.deliver"
 

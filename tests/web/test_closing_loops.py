@@ -84,7 +84,7 @@ def test_staff_log_a_message_received_by_phone(demo):
     refused = dana.post(reverse("web-inbound-log"), {"medium": "phone", "author": "", "text": "", "channel": "dpe-fr"})
     assert refused.status_code == 400 and 'id="error-summary"' in text(refused)
     response = dana.post(reverse("web-inbound-log"), {
-        "medium": "phone", "author": "M. Gagnon", "text": "Il demande les heures d'ouverture du bureau de Hull.",
+        "medium": "phone", "author": "M. Gagnon", "contact": "819-555-0142", "text": "Il demande les heures d'ouverture du bureau de Hull.",
         "language": "fr", "channel": "dpe-fr", "received_at": ""}, follow=True)
     html = text(response)
     assert "Message de M. Gagnon consigné dans la boîte de réception." in html
@@ -96,5 +96,5 @@ def test_staff_log_a_message_received_by_phone(demo):
     assert AuditEvent.objects.filter(inbound=msg, verb="logged", data__medium="phone").exists()
     # rami may not draft: he cannot log messages either.
     assert _client(demo.rami).post(reverse("web-inbound-log"), {
-        "medium": "email", "author": "x", "text": "y", "channel": "dpe-en"}).status_code == 400
+        "medium": "email", "author": "x", "contact": "x@example.org", "text": "y", "channel": "dpe-en"}).status_code == 400
     assert not InboundMessage.objects.filter(author="x").exists()

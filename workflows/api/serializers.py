@@ -38,7 +38,7 @@ from ..constants import (
 from ..exceptions import TextTooLong
 from ..messages import Message, render_stored
 from ..selectors import post_due_at
-from ..services.actions import inbound_actions, post_actions
+from ..services.actions import REPLY, inbound_actions, post_actions
 from ..services.common import stable_name
 
 MAX_ID = 2**63 - 1
@@ -555,7 +555,9 @@ class InboundSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     channel = serializers.CharField(source="channel.slug")
     external_id = serializers.CharField()
-    author = serializers.CharField()
+    #: A caller's or correspondent's name is personal data: "Caller (phone)" for a logged message
+    #: (InboundMessage.sender); the detail's `caller` reveals it to people who may reply.
+    author = serializers.CharField(source="sender")
     text = serializers.CharField(source="body")
     language = serializers.CharField(allow_blank=True)
     url = serializers.CharField(allow_blank=True)
@@ -566,6 +568,8 @@ class InboundSerializer(serializers.Serializer):
     first_response_at = DateTime(allow_null=True)
     kind = serializers.ChoiceField(choices=InboundKind.choices)
     source = serializers.ChoiceField(choices=InboundSource.choices)  # type: ignore[assignment]
+    #: How a logged message came (phone, email; blank for the others): the way a reply goes back.
+    medium = serializers.CharField(allow_blank=True)
     visibility = serializers.ChoiceField(choices=Visibility.choices)
     author_handle = serializers.CharField(allow_blank=True)
     thread = ThreadRefSerializer()
@@ -578,11 +582,20 @@ class InboundDetailSerializer(InboundSerializer):
     """One citizen message, with what the caller may do now (claim, reply, dismiss)."""
 
     actions = serializers.SerializerMethodField()
+    caller = serializers.SerializerMethodField(
+        help_text="A message logged from a phone call or an e-mail: the person's name and the number or address "
+        "to answer, for people who may reply (null otherwise, and for messages heard on a platform).")
 
     @_actions_field("message")
     def get_actions(self, msg) -> list[str]:
         user = self.context.get("user")
         return inbound_actions(user=user, msg=msg) if user is not None else []
+
+    def get_caller(self, msg) -> dict | None:
+        user = self.context.get("user")
+        if msg.source != InboundSource.MANUAL or user is None or not REPLY.allowed(user, msg):
+            return None
+        return {"name": msg.author, "medium": msg.medium, "contact": msg.contact}
 
 
 class InboundIngestSerializer(StrictSerializer):

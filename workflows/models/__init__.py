@@ -2,7 +2,7 @@ from .audit import AuditChainHead, AuditCheckpoint, AuditEvent
 from .caretaker import CaretakerPeriod
 from .channel import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission
 from .export import AtipExport
-from .inbound import HoldingReply, InboundMessage
+from .inbound import HoldingReply, InboundMessage, ReplyDelivery
 from .lane import EscalationRule, GuidelineRule, Lane, LaneStep
 from .listening import Engagement, ListeningCursor, ListeningStream
 from .outbox import IdempotencyRecord, OutboxEvent, WebhookSubscription
@@ -37,5 +37,6 @@ __all__ = [
     "PostRevision",
     "PostText",
     "Publication",
+    "ReplyDelivery",
     "WebhookSubscription",
 ]

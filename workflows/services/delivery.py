@@ -264,10 +264,12 @@ def _settles(state: str | None, rows: list) -> str | None:
 
 def _settle(post_id: int, state: str | None, rows: list) -> str | None:
     """post_settle's decision on rows already read: [(status, channel slug, language, error)]."""
-    from .publishing import post_partial_failure
+    from .publishing import delivered_offline, post_partial_failure
 
     if _settles(state, rows) is None:
         return state
+    if not rows and delivered_offline(post_id):
+        return state  # a reply going back by e-mail or call-back: settled when it reaches the citizen
     if not rows:  # no channel speaks a language the post has text in
         post = post_mark_failed(post_id=post_id, error="Nothing to publish: no channel takes any of the post's languages.")
     elif _settles(state, rows) == PostState.PUBLISHED:

@@ -41,7 +41,7 @@ from .common import (
     stable_name,
 )
 from .four_eyes import counted_languages
-from .lanes import missing_languages, reply_language, required_languages
+from .lanes import channel_languages, missing_languages, reply_language, required_languages
 from .outbox import outbox_emit, outbox_emit_many, outbox_event, outbox_written
 from .signatures import signature_reserve
 
@@ -161,9 +161,11 @@ def run_checks(
     post: Post, *, texts: dict[str, str], channels: Any, lane: Lane | None = None
 ) -> list[guidelines.CheckResult]:
     lane = lane or post.lane
+    channels = list(channels)
+    speaks = channel_languages(post, channels)  # a reply: the citizen's language, on the message's channel
     infos = [
         guidelines.ChannelInfo(slug=c.slug, char_limit=c.char_limit - signature_reserve(post, c),
-                               languages=tuple(c.languages), count=text_length_for(c.adapter))
+                               languages=speaks.get(c.id, ()), count=text_length_for(c.adapter))
         for c in channels
     ]
     return guidelines.evaluate(

@@ -28,11 +28,13 @@ from ..models import (
     OutboxEvent,
     Post,
     PostReview,
+    ReplyDelivery,
     WebhookSubscription,
 )
 from ..topics import Topic
 from .audit import audit_record
 from .delivery import backoff_seconds
+from .inbound_manual import reply_email_gave_up, reply_email_send
 from .outbox import outbox_emit
 from .reviews import review_open_spot_check
 
@@ -123,6 +125,8 @@ def _context(event: OutboxEvent, post: Post) -> tuple[dict, list[User]]:
         ctx["due_at"] = entered + step.sla if entered else None
     if event.topic in ("post.published", "post.failed", "post.partially_published"):
         ctx["publications"] = list(post.publications.select_related("channel"))
+        # A reply that went back by e-mail or call-back: say that, not "live".
+        ctx["delivery"] = ReplyDelivery.objects.filter(post_id=post.id).first() if post.in_reply_to_id else None
     if event.topic == "review.opened":
         review = PostReview.objects.filter(post_id=post.id, kind=payload.get("kind")).first()
         ctx.update(review_kind=payload.get("kind"), due_at=review.due_at if review else None,
@@ -200,6 +204,9 @@ def event_notify(*, event_id: int) -> str:
             if event.topic == Topic.WEBHOOK_DELIVER:
                 webhook_deliver(event)
                 done = "webhook"
+            elif event.topic == Topic.REPLY_EMAIL:
+                # The citizen's e-mail: sent once under this event's row lock (inbound_manual).
+                done = reply_email_send(delivery_id=int(event.payload.get("delivery_id") or 0))
             else:
                 messages = emails_for(event)
                 if messages:
@@ -212,6 +219,8 @@ def event_notify(*, event_id: int) -> str:
             if failures >= settings.OUTBOX_MAX_ATTEMPTS:
                 event.dispatched_at = now
                 event.last_error = f"gave up after {failures} failures: {event.last_error}"[:2000]
+                if event.topic == Topic.REPLY_EMAIL:
+                    reply_email_gave_up(delivery_id=int(event.payload.get("delivery_id") or 0), error=event.last_error)
             else:
                 event.available_at = now + timedelta(seconds=backoff_seconds(failures))
             event.save(update_fields=["payload", "last_error", "dispatched_at", "available_at"])

@@ -20,7 +20,7 @@ from ..constants import (
     PostState,
     ReviewKind,
 )
-from ..exceptions import InvalidInput, NotFound, NotPermitted, TextTooLong
+from ..exceptions import InvalidInput, NotFound, NotPermitted, TextTooLong, Unpublishable
 from ..messages import Message
 from ..models import Channel, InboundMessage, Post, PostReview
 from . import actions
@@ -51,7 +51,7 @@ from .engine import (
 from .four_eyes import contributors
 from .lanes import escalation_of, escalation_target, route_lane
 from .outbox import outbox_emit
-from .publishing import post_publish_begin
+from .publishing import ensure_publishable, post_publish_begin
 from .signatures import ensure_may_use_channels
 
 LANGUAGES = ("en", "fr")
@@ -133,11 +133,16 @@ def _reply_target(*, kind: str, in_reply_to: int | None, organisation_id: int) -
 
 def _target_channels(*, author: User, organisation_id: int, slugs: list[str],
                      inbound: InboundMessage | None) -> list[Channel]:
-    """The active channels named (a reply defaults to its message's), each one the author may
-    draft on and use. Raises InvalidInput, NotPermitted."""
+    """The active channels named (a reply defaults to its message's, and may name no other: it
+    goes back where the question came from), each one the author may draft on and use. Raises
+    InvalidInput, Unpublishable (another channel for a reply), NotPermitted."""
     org_id = organisation_id
     if not slugs and inbound is not None:
         slugs = [inbound.channel.slug]
+    if inbound is not None and set(slugs) != {inbound.channel.slug}:
+        params = {"channel": inbound.channel.handle}
+        raise Unpublishable(code="reply.other_channel", params=params,
+                            errors={"channels": [Message("reply.other_channel", params)]})
     if not slugs:
         raise InvalidInput(code="channels.none", errors={"channels": [Message("channels.none")]})
     if not all(isinstance(s, str) for s in slugs):
@@ -191,6 +196,7 @@ def post_create(
         content_warning=" ".join(str(content_warning).split())[:limits.CONTENT_WARNING_MAX],
     )
     post.channels.set(chans)
+    ensure_publishable(post, channels=chans, texts=cleaned)
     write_texts(post, new_texts=cleaned, by=author)
     snapshot_revision(post, texts=cleaned, by=author)
     results = run_checks(post, texts=cleaned, channels=chans)
@@ -239,6 +245,7 @@ def post_edit(
         return post
     voided: list[int] = []
     if changed:
+        ensure_publishable(post, channels=channel_objs, texts=post.texts_dict())
         snapshot_revision(post, texts=post.texts_dict(), by=by)
         voided = invalidate_approvals(post, languages=changed)
     ensure_content_allowed(_refresh_checks(post, channels=channel_objs))
@@ -289,6 +296,7 @@ def post_submit(*, post_id: int, by: User, version: int | None = None, rules_ack
         post.rules_acknowledged = bool(rules_acknowledged)
     load_texts(post)
     texts = post.texts_dict()
+    ensure_publishable(post, channels=channel_objs, texts=texts)
     fields = ["rules_acknowledged", "lane", "escalation", "escalation_reason", "submitted_at"]
     _escalate(post, by=by, texts=texts)
     periods = periods_active(organisation_id=post.organisation_id)
@@ -338,6 +346,7 @@ def post_publish_urgent(*, post_id: int, by: User, reason: str, version: int | N
     ensure_version(post, version)
     actions.PUBLISH_URGENT.ensure(by, post)
     texts = post.texts_dict()
+    ensure_publishable(post, channels=list(post.channels.all()), texts=texts)
     results = run_checks(post, texts=texts, channels=list(post.channels.all()))
     post.checks = [r.as_data() for r in results]
     ensure_no_blocking([r for r in results if r.rule not in guidelines.NOT_ABOUT_TEXT])

@@ -2,6 +2,8 @@
 retry. Sending itself (claiming a Publication, calling the adapter) lives in delivery.py."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,25 +15,66 @@ from accounts.models import User
 from ..constants import (
     ACTION_TO,
     Action,
+    InboundMedium,
     InboundStatus,
     PartialFailurePolicy,
     PostState,
     PublicationStatus,
+    ReplyDeliveryStatus,
 )
-from ..exceptions import GuidelineViolation
-from ..models import Channel, InboundMessage, Lane, Post, Publication
+from ..exceptions import GuidelineViolation, Unpublishable
+from ..messages import Message
+from ..models import Channel, InboundMessage, Lane, Post, Publication, ReplyDelivery
 from ..outbound import link_url
+from ..topics import Topic
 from . import actions
 from .audit import audit_record
 from .caretaker import caretaker_hold, caretaker_hold_period, periods_active
 from .common import ensure_version, post_get_for_update
 from .engine import recheck_text, save_post, transition, transition_many
+from .lanes import PublishPlan, plan_publications, reply_language, required_languages
 from .outbox import outbox_emit
 from .signatures import signed_body, speaks_as_person
 
 
 def idempotency_key(*, post_id: int, channel_id: int, language: str) -> str:
     return f"parley-post-{post_id}-ch-{channel_id}-{language}"
+
+
+def ensure_publishable(post: Post, *, channels: list[Channel], texts: Iterable[str]) -> PublishPlan:
+    """Refuse (422 Unpublishable, a code) at create, edit, translation and submit what would
+    otherwise be accepted and then publish nothing: a post whose languages (those it has and
+    those its lane requires) no channel takes (`reply.nothing_to_publish`), a reply with a
+    language other than the citizen's (`reply.extra_language`: it would never go out). A post
+    with a language none of its channels speaks is the lane's `languages_present` rule's
+    concern. Returns the plan."""
+    have = set(texts)
+    plan = plan_publications(post, channels=channels, languages=have | set(required_languages(post)))
+    if post.in_reply_to_id and plan.dropped:
+        citizen = reply_language(post) or ""
+        extra = [lang for lang in plan.dropped if lang in have] or plan.dropped
+        params = {"language": citizen, "languages": extra}
+        raise Unpublishable(code="reply.extra_language", params=params,
+                            errors={f"texts.{extra[0]}": [Message("reply.extra_language", params)]})
+    if not plan.targets and not plan.offline:
+        params = {"languages": sorted(have) or list(plan.dropped)}
+        raise Unpublishable(code="reply.nothing_to_publish", params=params,
+                            errors={"channels": [Message("reply.nothing_to_publish", params)]})
+    return plan
+
+
+@dataclass
+class Started:
+    """What _start begins: the unsaved publications, or the reply's offline delivery."""
+
+    publications: list[Publication]
+    delivery: ReplyDelivery | None = None
+
+    def audit_data(self) -> dict:
+        data: dict = {"publications": len(self.publications)}
+        if self.delivery is not None:
+            data["delivery"] = {"id": self.delivery.id, "medium": self.delivery.medium}
+        return data
 
 
 def _lock(post_id: int) -> Post | None:
@@ -68,21 +111,21 @@ def posts_publish_start(*, post_ids: list[int], now: datetime | None = None) -> 
     periods: dict[int, list] = {}
     pubs: list[Publication] = []
     ready: list[Post] = []
-    counts: dict[int, int] = {}
+    data: dict[int, dict] = {}
     for post in posts:
         post.lane = lanes.setdefault(post.lane_id, post.lane)  # lane_steps is read once per lane
         if post.organisation_id not in periods and post.state in (PostState.APPROVED, PostState.SCHEDULED):
             periods[post.organisation_id] = periods_active(organisation_id=post.organisation_id, at=now)
-        mine = _start(post, channels=list(post.channels.all()), now=now,
-                      periods=periods.get(post.organisation_id, []), checked=False)
-        if mine is not None:
-            pubs += mine
-            counts[post.id] = len(mine)
+        started = _start(post, channels=list(post.channels.all()), now=now,
+                         periods=periods.get(post.organisation_id, []), checked=False)
+        if started is not None:
+            pubs += started.publications
+            data[post.id] = started.audit_data()
             ready.append(post)
     if pubs:
         Publication.objects.bulk_create(pubs, ignore_conflicts=True)
     transition_many(ready, to=PostState.PUBLISHING, verb="publishing",
-                    data=lambda p: {"publications": counts[p.id]}, fields=["spoken_as_person"])
+                    data=lambda p: data[p.id], fields=["spoken_as_person"])
     return [p.id for p in ready]
 
 
@@ -94,21 +137,23 @@ def post_publish_begin(post: Post, *, channels: list[Channel], periods: list, te
     posts_publish_start (_start); the publications are written now, the post saved by the
     caller (the transition is part of its state change). The outbox's `post.approved` then asks
     a worker only to claim and send. Returns True when the post started."""
-    mine = _start(post, channels=channels, now=now or timezone.now(), periods=periods, checked=True, texts=texts)
-    if mine is None:
+    started = _start(post, channels=channels, now=now or timezone.now(), periods=periods, checked=True, texts=texts)
+    if started is None:
         return False
-    Publication.objects.bulk_create(mine, ignore_conflicts=True)
-    transition(post, to=PostState.PUBLISHING, verb="publishing", data={"publications": len(mine)}, save=False)
+    Publication.objects.bulk_create(started.publications, ignore_conflicts=True)
+    transition(post, to=PostState.PUBLISHING, verb="publishing", data=started.audit_data(), save=False)
     return True
 
 
 def _start(post: Post, *, channels: list[Channel], now: datetime, periods: list, checked: bool,
-           texts: dict[str, str] | None = None) -> list[Publication] | None:
+           texts: dict[str, str] | None = None) -> Started | None:
     """The one rule for approved (or due scheduled) → publishing, for a post under the caller's
     lock: a future schedule makes it `scheduled`, a caretaker period holds it, the guidelines
     run again on the exact text (unless the caller has just `checked` that text in the same
-    transaction), then one unsaved Publication per channel and language. Returns them, or None
-    when the post does not start now (the caller saves any other change)."""
+    transaction), then one unsaved Publication per planned (channel, language)
+    (plan_publications) — or, for a reply to a message received by phone or e-mail, its e-mail
+    or call-back (reply_delivery_open) and no publication. Returns what started,
+    or None when the post does not start now (the caller saves any other change)."""
     if post.state == PostState.APPROVED and post.scheduled_at and post.scheduled_at > now:
         transition(post, to=PostState.SCHEDULED, verb="scheduled", data={"scheduled_at": post.scheduled_at.isoformat()})
         return None
@@ -123,23 +168,66 @@ def _start(post: Post, *, channels: list[Channel], now: datetime, periods: list,
         return None
     if not checked and not _text_still_allowed(post):
         return None
-    mine = _publications_of(post, channels, texts=texts)
-    post.spoken_as_person = speaks_as_person(post, channels)
-    return mine
-
-
-def _publications_of(post: Post, channels: list[Channel], *, texts: dict[str, str] | None = None) -> list[Publication]:
-    """One Publication (unsaved) per channel and language the channel speaks and the post has
-    (`texts`: the post's texts when the caller has them)."""
     texts = post.texts_dict() if texts is None else texts
+    plan = plan_publications(post, channels=channels, languages=texts)
+    if plan.offline:
+        citizen = reply_language(post)
+        lang = citizen if citizen in texts else sorted(texts)[0]  # ensure_publishable refused any other
+        delivery = reply_delivery_open(post=post, medium=plan.offline, language=lang, body=texts[lang])
+        return Started(publications=[], delivery=delivery)
+    post.spoken_as_person = speaks_as_person(post, channels)
+    return Started(publications=_publications_of(post, plan, texts=texts))
+
+
+def _publications_of(post: Post, plan: PublishPlan, *, texts: dict[str, str]) -> list[Publication]:
+    """One Publication (unsaved) per planned (channel, language)."""
     return [
         Publication(
             post=post, channel=channel, language=lang,
             body=signed_body(post, channel, language=lang, text=texts[lang]),
             idempotency_key=idempotency_key(post_id=post.id, channel_id=channel.id, language=lang),
         )
-        for channel in channels for lang in channel.languages if lang in texts
+        for channel, lang in plan.targets
     ]
+
+
+def reply_delivery_open(*, post: Post, medium: str, language: str, body: str) -> ReplyDelivery:
+    """In the caller's transaction, as the approved reply starts "publishing": the e-mail to
+    send (outbox `reply.email`: a worker sends it, reply_email_send) or the call-back task to do
+    (outbox `reply.callback`). Idempotent per post. The address or number is copied from the
+    message; no event payload carries it."""
+    existing = ReplyDelivery.objects.filter(post_id=post.id).first()
+    if existing is not None:
+        return existing
+    msg = post.in_reply_to
+    assert msg is not None, "only a reply to a logged message goes back by e-mail or call-back"
+    delivery = ReplyDelivery.objects.create(post=post, inbound_id=msg.id, medium=medium, to=msg.contact,
+                                            language=language, body=body)
+    payload = {"post_id": post.id, "delivery_id": delivery.id, "medium": medium}
+    if medium == InboundMedium.EMAIL:
+        outbox_emit(topic=Topic.REPLY_EMAIL, organisation_id=post.organisation_id, post_id=post.id, payload=payload)
+    else:
+        outbox_emit(topic=Topic.REPLY_CALLBACK, organisation_id=post.organisation_id, post_id=post.id, payload=payload)
+    return delivery
+
+
+def reply_delivery_retry(*, post: Post) -> int:
+    """In post_retry's transaction: a failed e-mail goes back to waiting and is queued again.
+    Returns how many were reset (0 or 1)."""
+    delivery = ReplyDelivery.objects.select_for_update().filter(post_id=post.id, status=ReplyDeliveryStatus.FAILED).first()
+    if delivery is None:
+        return 0
+    delivery.status, delivery.last_error = ReplyDeliveryStatus.PENDING, ""
+    delivery.save(update_fields=["status", "last_error"])
+    outbox_emit(topic=Topic.REPLY_EMAIL, organisation_id=post.organisation_id, post_id=post.id,
+                payload={"post_id": post.id, "delivery_id": delivery.id, "medium": delivery.medium})
+    return 1
+
+
+def delivered_offline(post_id: int) -> bool:
+    """The post is a reply going back by e-mail or call-back (it has no publication to settle:
+    inbound_manual settles it when the e-mail is sent or the call made)."""
+    return ReplyDelivery.objects.filter(post_id=post_id).exists()
 
 
 def _text_still_allowed(post: Post) -> bool:
@@ -332,6 +420,7 @@ def post_retry(*, post_id: int, by: User, version: int | None = None) -> Post:
         pub.external_id, pub.url, pub.sent_at = "", "", None
         pub.save()
         reset += 1
+    reset += reply_delivery_retry(post=post)
     post.partly_published = False
     transition(post, to=ACTION_TO[Action.RETRY], by=by, verb="retried", data={"publications_reset": reset},
                topic="post.publish")

@@ -21,6 +21,7 @@ from .engine import (
     write_texts,
 )
 from .posts import clean_texts
+from .publishing import ensure_publishable
 
 
 @transaction.atomic
@@ -40,6 +41,7 @@ def translation_provide(*, post_id: int, by: User, language: str, text: str, ver
     if not changed:
         return post
     texts = post.texts_dict()
+    ensure_publishable(post, channels=list(post.channels.all()), texts=texts)
     snapshot_revision(post, texts=texts, by=by)
     voided = invalidate_approvals(post, languages=changed)
     results = run_checks(post, texts=texts, channels=list(post.channels.all()))

@@ -23,6 +23,7 @@ SERVICE_FIELD = {
     "url": "url",
     "medium": "medium",
     "author": "author",
+    "contact": "contact",
     "received_at": "received_at",
     "external_id": "author",
 }
@@ -180,7 +181,10 @@ class LogMessageForm(forms.Form):
 
     medium = forms.ChoiceField(label=_("Received by"), widget=forms.RadioSelect,
                                choices=[("phone", _("Phone")), ("email", _("E-mail"))])
-    author = forms.CharField(label=_("From (name, e-mail address or phone number)"), max_length=300)
+    author = forms.CharField(label=_("Their name"), max_length=300)
+    contact = forms.CharField(label=_("Phone number or e-mail address to answer"), max_length=300,
+                              help_text=_("The reply goes back this way (a call-back or an e-mail), never on a "
+                                          "social platform. Shown only to people who may reply."))
     text = forms.CharField(label=_("What they asked"), widget=forms.Textarea(attrs={"rows": 5}), max_length=limits.INBOUND_TEXT_MAX)
     language = forms.ChoiceField(label=_("Language of the message"), required=False,
                                  choices=[("", _("Detect it")), ("en", _("English")), ("fr", _("French"))])

@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("inbox/<int:inbound_id>/claim/", views.inbound_claim, name="web-inbound-claim"),
     path("inbox/<int:inbound_id>/dismiss/", views.inbound_dismiss, name="web-inbound-dismiss"),
     path("inbox/<int:inbound_id>/engage/", views.inbound_engage, name="web-inbound-engage"),
+    path("inbox/callbacks/<int:delivery_id>/done/", views.callback_done, name="web-callback-done"),
     path("checks/", views.checks, name="web-checks"),
     path("posts/new/", views.compose, name="web-compose"),
     path("posts/<int:post_id>/", views.post_detail, name="web-post"),

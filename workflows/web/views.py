@@ -44,7 +44,12 @@ from ..services import actions, relay, reviews
 from ..services import inbound as inbound_services
 from ..services import posts as post_services
 from ..services.engine import lane_steps
-from ..services.inbound_manual import inbound_log_manual
+from ..services.inbound_manual import (
+    inbound_log_manual,
+    replies_going_back,
+    reply_callback_done,
+    reply_way_taken,
+)
 from ..services.lanes import required_languages
 from ..services.preview import post_actions_for, preview_checks
 from . import charts
@@ -233,10 +238,12 @@ def inbound_log(request):
         data = form.cleaned_data
         try:
             msg = inbound_log_manual(by=user, channel=data["channel"], medium=data["medium"], author=data["author"],
-                                     text=data["text"], received_at=data["received_at"], language=data["language"])
+                                     contact=data["contact"], text=data["text"], received_at=data["received_at"],
+                                     language=data["language"])
         except WorkflowError as exc:
             service_error(form, exc)
         else:
+            # Shown on the message's own page, to the person who typed the name.
             messages.success(request, _("Message from %(author)s logged in the inbox.") % {"author": msg.author})
             return redirect("web-inbound", inbound_id=msg.id)
     return page(request, "web/inbound_log.html", {"form": form}, status=400 if form.is_bound and form.errors else 200)
@@ -256,7 +263,7 @@ def inbound_claim(request, inbound_id: int):
     error = ""
     try:
         msg = inbound_services.inbound_claim(inbound_id=msg.id, by=request.user)
-        status_text = _("Message from %(author)s claimed by you.") % {"author": msg.author}
+        status_text = _("Message from %(author)s claimed by you.") % {"author": msg.sender}
     except WorkflowError as exc:
         error = exc.message
         status_text = error
@@ -307,9 +314,14 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
             except WorkflowError as exc:
                 service_error(form, exc)
             else:
+                way = reply_way_taken(post_id=post.id)
                 if post.lane.kind != LaneKind.CONVERSATION or post.state == PostState.IN_REVIEW:
                     messages.warning(request, _("Your reply needs approval before it is published: %(reason)s")
                                      % {"reason": post.escalation_display or post.lane.name})
+                elif way is not None:
+                    messages.success(request, str(way.sentence))
+                    if way.go_to_message:
+                        return redirect("web-inbound", inbound_id=msg.id)
                 else:
                     messages.success(request, _("Reply sent."))
                 return redirect("web-post", post_id=post.id)
@@ -335,6 +347,9 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
         "dismissal": _dismissal(msg),
         "logged": (selectors.inbound_last_event(inbound_id=msg.id, verb="logged")
                    if msg.source == InboundSource.MANUAL else None),
+        # A caller's details and the call-back tasks: only for people who may reply.
+        "may_reply": actions.REPLY.allowed(user, msg),
+        "deliveries": replies_going_back(inbound_id=msg.id) if msg.source == InboundSource.MANUAL else [],
         **_engagement_context(msg),
     })
 
@@ -369,10 +384,25 @@ def inbound_dismiss(request, inbound_id: int):
             service_error(form, exc)
         else:
             messages.success(request, _("Message from %(author)s closed without a reply: %(reason)s.")
-                             % {"author": msg.author, "reason": DismissReason(form.cleaned_data["reason"]).label})
+                             % {"author": msg.sender, "reason": DismissReason(form.cleaned_data["reason"]).label})
             return redirect("web-inbox")
     request.method = "GET"
     return inbound_detail(request, inbound_id, dismiss_form=form, status=400)
+
+
+@login_required
+@require_POST
+def callback_done(request, delivery_id: int):
+    """A person called the citizen back with the approved reply (the service checks everything)."""
+    try:
+        delivery = reply_callback_done(delivery_id=delivery_id, by=request.user)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    except WorkflowError as exc:
+        messages.error(request, exc.message)
+        return redirect(safe_next(request, reverse("web-inbox")))
+    messages.success(request, _("Call-back marked as made: the reply is recorded as given to the citizen."))
+    return redirect("web-inbound", inbound_id=delivery.inbound_id)
 
 
 def _engagement_context(msg) -> dict:
