@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows', '0014_decision_languages'),
+        ('workflows', '0015_content_warning_held'),
     ]
 
     operations = [

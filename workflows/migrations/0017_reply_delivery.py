@@ -29,7 +29,7 @@ def medium_from_the_log(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows', '0014_decision_languages'),
+        ('workflows', '0016_lane_four_eyes_options'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
