@@ -42,8 +42,10 @@ SIN_RE = _re2(r"(?:^|[^\d-])\d{3}[\s-]?\d{3}[\s-]?\d{3}(?:$|[^\d-])")
 #: An address with "at"/"dot" spelled out or bracketed ("jean at example dot com", "jean [at]
 #: example [dot] ca", "jean arobase exemple point ca"): at least one spelled separator, and the
 #: last label a top-level domain (checked after the match), so "look at this dot" is not one.
-_AT = r"(?:\s*@\s*|\s*[\[({<]\s*(?:at|arobase|a|@)\s*[\])}>]\s*|\s+(?:at|arobase)\s+)"
-_DOT = r"(?:\s*\.\s*|\s*[\[({<]\s*(?:dot|point|pt|\.)\s*[\])}>]\s*|\s+(?:dot|point)\s+)"
+#: A bare "@" or "." counts only written tight, or "@" with spaces on both sides: "Thanks
+#: @jean.bsky.social" is a mention and "at noon. Com…" a sentence, not addresses.
+_AT = r"(?:@|\s+@\s+|\s*[\[({<]\s*(?:at|arobase|a|@)\s*[\])}>]\s*|\s+(?:at|arobase)\s+)"
+_DOT = r"(?:\.|\s*[\[({<]\s*(?:dot|point|pt|\.)\s*[\])}>]\s*|\s+(?:dot|point)\s+)"
 EMAIL_SPELLED_RE = _re2(r"[\pL\pN._%+-]+" + _AT + r"[\pL\pN-]+(?:" + _DOT + r"[\pL\pN-]+)*" + _DOT + r"(\pL{2,})")
 #: Number words read as digits (English and French), and letters written for digits in a number
 #: ("613-555-O199": O for 0, l/I for 1).

@@ -82,7 +82,7 @@ def test_every_link_form_to_a_foreign_host_is_refused():
     "See https://www.canada.ca/en/services.html", "canada.ca/fr", "www.canada.ca", "//www.gc.ca/x",
     "https://x.gc.ca/a?b=evil.com", "https://canada.ca.", "HTTPS://CANADA.CA/X", "Write to info@canada.ca.",
     "See e.g. the file report.pdf, node.js, i.e. U.S.A. at 10:30/11:00, C:\\Users.",
-    "Version 3.5.1 ships on 2026-12-07.", "mailto:info@canada.ca",
+    "Version 3.5.1 ships on 2026-12-07.", "mailto:info@canada.ca", "Thanks @jean.bsky.social and @marie.ca!",
 ])
 def test_allowed_and_ordinary_texts_pass(text):
     assert not link_refused(text)
@@ -124,7 +124,7 @@ def test_hosts_are_read_as_a_browser_reads_them():
 # --- personal data -------------------------------------------------------------------------------
 
 LOCALS = ["jean", "jean.tremblay", "j_t+1"]
-ATS = ["@", " at ", " AT ", " [at] ", "(at)", " {at} ", " <at> ", " arobase ", " [arobase] ", " (@) "]
+ATS = ["@", " @ ", " at ", " AT ", " [at] ", "(at)", " {at} ", " <at> ", " arobase ", " [arobase] ", " (@) "]
 DOMAINS = ["example", "courriel.example", "gmail"]
 DOTS = [".", " dot ", " DOT ", " [dot] ", "(dot)", " point ", " (point) ", " [.] ", "{.}"]
 TLDS = ["com", "ca", "org", "fr", "qc.ca"]
@@ -194,7 +194,8 @@ def test_every_spelling_of_a_phone_or_insurance_number_is_personal_data():
     "Look at this dot.", "We meet at noon at the point of sale.", "Le point de vue du comité.",
     "One of the five ministers spoke at two.", "Open 9 to 5, seven days.", "Room 101, then 102.",
     "Between 2020 and 2026, one in six people.", "Version 1.0.1 of the O1 form.", "Un, deux, trois, soleil !",
-    "See you at 10 o'clock.", "At home, dot the i's.",
+    "See you at 10 o'clock.", "At home, dot the i's.", "Thanks @jean.bsky.social!", "Merci @marie.ca, à lundi.",
+    "We meet at noon. Com­munity first.",
 ])
 def test_ordinary_texts_are_not_personal_data(text):
     assert personal_data(text) == set()
