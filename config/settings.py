@@ -334,7 +334,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        # runserver's request log: through the redacting handler, not Django's own (issue 20).
+        # Django's loggers through the redacting handler only (they propagate to the root's),
+        # not also through Django's own default handlers ("Forbidden: /o/<token>/" printed as
+        # plain text when DEBUG is on; runserver's request lines): issue 20.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "INFO"},
         "axes": {"level": "WARNING"},

@@ -157,3 +157,16 @@ def test_a_locked_database_on_a_web_page_is_a_503_page(embedded):
     assert r.status_code == 503, (r.status_code, r.text[:300])
     assert "text/html" in r.headers["Content-Type"] and "Parley is busy" in r.text
     assert r.headers["Retry-After"]
+
+
+def test_runservers_request_log_never_holds_an_outside_link(embedded):
+    """Issue 20: runserver's request lines (the django.server logger) wrote the outside link's
+    token in full. Read from the log the embedded server wrote."""
+    import secrets
+
+    token = secrets.token_urlsafe(32)
+    for path in (f"/o/{token}/", f"/o/{token}/?lang=fr"):
+        assert requests.get(embedded.url(path), timeout=60).status_code == 403
+    time.sleep(0.5)
+    log = embedded.log.read_text(errors="replace")
+    assert "/o/[link]/" in log and token not in log, log[-2000:]

@@ -46,6 +46,7 @@ from .common import (
 from .four_eyes import contributors
 from .grants import StepGrant, acting_under
 from .mailboxes import mailbox_key, staff_domains
+from .posts import clean_texts
 
 log = logging.getLogger("parley.outside")
 
@@ -294,6 +295,8 @@ class OutsideDecision:
 
     invitation: OutsideInvitation
     returned_to: LaneStep | None = None
+    #: Languages the bureau changed that could not be written: the post had already gone back.
+    not_written: tuple[str, ...] = ()
 
 
 @transaction.atomic
@@ -320,14 +323,21 @@ def invitation_decide(*, token: str, verdict: str, comment: str = "", texts: dic
         raise NotPermitted(code="outside.out_of_scope")
     grant = StepGrant(user_id=inv.actor_id, post_id=post.id, step_id=step.id,
                       languages=tuple(inv.languages), can_edit=inv.can_edit)
-    written = []
+    written: list[str] = []
+    not_written: list[str] = []
     returned_to = None
+    # Only what the bureau changed is written (its page starts from the current texts): an
+    # unchanged language is no translation, and once a change sent the post back (below) the
+    # link may write nothing more.
+    current = {t.language: t.body for t in post.texts.all()}
+    changed = [lang for lang in sorted(texts) if clean_texts({lang: texts[lang]})[lang] != current.get(lang)]
     with acting_under(grant):
-        for lang in sorted(texts):
-            before = _text_versions(post).get(lang)
+        for lang in changed:
+            if post.state != PostState.IN_REVIEW or post.current_step_id != step.id:
+                not_written.append(lang)
+                continue
             post = translations.translation_provide(post_id=post.id, by=inv.actor, language=lang, text=texts[lang])
-            if _text_versions(post).get(lang) != before:
-                written.append(lang)
+            written.append(lang)
         if written and (post.state != PostState.IN_REVIEW or post.current_step_id != step.id):
             # The bureau's new text voided an earlier step's approval of the old one (an author who
             # wrote both languages, approved at review): the post went back to that step, as it
@@ -348,7 +358,8 @@ def invitation_decide(*, token: str, verdict: str, comment: str = "", texts: dic
             "invited_by": inv.created_by.get_username()}
     if returned_to is not None:
         data["returned_to"] = stable_name(returned_to)
+        data["not_written"] = not_written
     audit_record(owner=post, verb="outside_decided", actor=inv.actor, from_state=post.state, to_state=post.state,
                  data=data)
     post.save(update_fields=["audit_seq", "audit_head"])
-    return OutsideDecision(invitation=inv, returned_to=returned_to)
+    return OutsideDecision(invitation=inv, returned_to=returned_to, not_written=tuple(not_written))

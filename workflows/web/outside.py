@@ -188,7 +188,8 @@ def link(request, token: str):
             status = exc.status
         else:
             return _private(render(request, "web/outside_done.html", {"view": view, "verdict": verdict,
-                                                                      "returned_to": outcome.returned_to}))
+                                                                      "returned_to": outcome.returned_to,
+                                                                      "not_written": outcome.not_written}))
     else:
         status = 400 if request.method == "POST" else 200
     describe_errors(form)

@@ -203,6 +203,34 @@ def test_a_bureau_link_works_when_the_post_already_has_french(demo, same_text):
 
 
 @pytest.mark.django_db
+def test_a_two_language_bureau_page_sent_back_unchanged_english_writes_the_french(demo):
+    """The bureau's page starts from the current texts: an unchanged English is not a write (it
+    used to be asked of the translation step after the French had sent the post back)."""
+    post = f.at_translation(demo, texts={"en": f.EN, "fr": f.FR})
+    _, token = outside.invitation_create(post_id=post.id, by=demo.rami, email="bureau@translate.example",
+                                         languages=["en", "fr"], can_edit=True)
+    outcome = outside.invitation_decide(token=token, verdict=Verdict.APPROVE,
+                                        texts={"en": f.EN + "\r\n", "fr": f.FR + " Révisé."})
+    post = Post.objects.get(id=post.id)
+    assert post.texts_dict() == {"en": f.EN, "fr": f.FR + " Révisé."}
+    assert outcome.returned_to.kind == "review" and outcome.not_written == ()
+
+
+@pytest.mark.django_db
+def test_when_the_first_change_sends_the_post_back_the_rest_is_reported_not_written(demo):
+    post = f.at_translation(demo, texts={"en": f.EN, "fr": f.FR})
+    _, token = outside.invitation_create(post_id=post.id, by=demo.rami, email="bureau@translate.example",
+                                         languages=["en", "fr"], can_edit=True)
+    outcome = outside.invitation_decide(token=token, verdict=Verdict.APPROVE,
+                                        texts={"en": f.EN + " Revised.", "fr": f.FR + " Révisé."})
+    post = Post.objects.get(id=post.id)
+    assert post.texts_dict() == {"en": f.EN + " Revised.", "fr": f.FR}
+    assert outcome.returned_to.kind == "review" and outcome.not_written == ("fr",)
+    decided = AuditEvent.objects.get(post=post, verb="outside_decided").data
+    assert decided["translated"] == ["en"] and decided["not_written"] == ["fr"]
+
+
+@pytest.mark.django_db
 def test_the_bureau_page_says_the_post_went_back(client, demo):
     post = f.at_translation(demo, texts={"en": f.EN, "fr": f.FR})
     _, token = outside.invitation_create(post_id=post.id, by=demo.rami, email="bureau@translate.example",
