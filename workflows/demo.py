@@ -16,8 +16,8 @@ from .models import Channel, EscalationRule, GuidelineRule, HoldingReply, Lane, 
 DEFAULT_PASSWORD = "parley-demo"
 
 ORGANISATIONS = [
-    {"slug": "dpe", "name": "Department of Public Examples"},
-    {"slug": "other", "name": "Other Agency"},
+    {"slug": "dpe", "name": "Department of Public Examples", "name_fr": "Ministère des Exemples publics"},
+    {"slug": "other", "name": "Other Agency", "name_fr": "Autre agence"},
 ]
 
 CHANNELS = [
@@ -43,12 +43,12 @@ TEAMS = {
 }
 
 USERS = [
-    {"username": "dana", "org": "dpe", "teams": ["authors"], "lang": "en", "first": "Dana", "role": "author"},
-    {"username": "rami", "org": "dpe", "teams": ["managers"], "lang": "en", "first": "Rami", "role": "manager"},
+    {"username": "dana", "org": "dpe", "teams": ["authors"], "lang": "", "first": "Dana", "role": "author"},
+    {"username": "rami", "org": "dpe", "teams": ["managers"], "lang": "", "first": "Rami", "role": "manager"},
     {"username": "tess", "org": "dpe", "teams": ["translators"], "lang": "fr", "first": "Tess", "role": "translator"},
-    {"username": "cora", "org": "dpe", "teams": ["communications"], "lang": "en", "first": "Cora", "role": "communications"},
-    {"username": "uma", "org": "dpe", "teams": ["urgent"], "lang": "en", "first": "Uma", "role": "may publish urgent"},
-    {"username": "omar", "org": "other", "teams": ["authors", "managers"], "lang": "en", "first": "Omar", "role": "another organisation"},
+    {"username": "cora", "org": "dpe", "teams": ["communications"], "lang": "", "first": "Cora", "role": "communications"},
+    {"username": "uma", "org": "dpe", "teams": ["urgent"], "lang": "", "first": "Uma", "role": "may publish urgent"},
+    {"username": "omar", "org": "other", "teams": ["authors", "managers"], "lang": "", "first": "Omar", "role": "another organisation"},
 ]
 
 SENSITIVE_TERMS = {"en": ["minister", "election", "lawsuit"], "fr": ["ministre", "élection", "poursuite"]}
@@ -115,7 +115,8 @@ def seed_demo(*, password: str | None = None) -> dict:
     Passwords are set for new users, and for every demo user when `password` is given."""
     orgs = {}
     for o in ORGANISATIONS:
-        orgs[o["slug"]], _ = Organisation.objects.update_or_create(slug=o["slug"], defaults={"name": o["name"]})
+        orgs[o["slug"]], _ = Organisation.objects.update_or_create(
+            slug=o["slug"], defaults={"name": o["name"], "name_en": o["name"], "name_fr": o["name_fr"]})
     channels: dict[str, list[Channel]] = {slug: [] for slug in orgs}
     for c in CHANNELS:
         chan, _ = Channel.objects.update_or_create(

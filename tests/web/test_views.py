@@ -238,7 +238,7 @@ def test_user_set_language_ignores_unknown_languages(demo):
 
     user_set_language(user=demo.rami, language="de")
     demo.rami.refresh_from_db()
-    assert demo.rami.preferred_language == "en"
+    assert demo.rami.preferred_language == ""  # never chosen (issue 21)
     user_set_language(user=demo.rami, language="fr")
     demo.rami.refresh_from_db()
     assert demo.rami.preferred_language == "fr"

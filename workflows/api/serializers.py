@@ -212,7 +212,8 @@ def display_name_field(source: str = "name", **kwargs):
 class MeSerializer(serializers.Serializer):
     username = serializers.CharField()
     organisation = serializers.CharField(allow_null=True)
-    language = serializers.CharField()
+    language = serializers.CharField(allow_blank=True, help_text=(
+        "The language you chose (en or fr); blank when you never chose one, and Accept-Language decides."))
     permissions = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
     signature_en = serializers.CharField(allow_blank=True, help_text="How you sign replies in English.")
     signature_fr = serializers.CharField(allow_blank=True, help_text="How you sign replies in French.")
