@@ -69,9 +69,10 @@ LANES = {
         "response_sla": timedelta(hours=1), "spot_check_rate": Decimal("0.200"), "allow_urgent": False,
         "rules": [*BASE_RULES, (RuleKind.REPLY_LANGUAGE, Severity.BLOCK, {})],
         "escalations": [
-            (EscalationKind.TERMS, {"terms": SENSITIVE_TERMS}, "Sensitive topic"),
-            (EscalationKind.REGEX, {"pattern": r"https?://\S*/(polic(y|ies)|politiques?)\b"}, "Links to a policy page"),
-            (EscalationKind.LENGTH_OVER, {"length": 400}, "Long reply"),
+            (EscalationKind.TERMS, {"terms": SENSITIVE_TERMS}, ("Sensitive topic", "Sujet délicat")),
+            (EscalationKind.REGEX, {"pattern": r"https?://\S*/(polic(y|ies)|politiques?)\b"},
+             ("Links to a policy page", "Lien vers une page de politique")),
+            (EscalationKind.LENGTH_OVER, {"length": 400}, ("Long reply", "Réponse longue")),
         ],
         "steps": [],
     },
@@ -196,6 +197,11 @@ def _seed_lane(org: Organisation, slug: str, teams, org_slug: str) -> Lane:
         for kind, severity, params in spec["rules"]:
             GuidelineRule.objects.create(lane=lane, kind=kind, severity=severity, params=params)
     if not lane.escalations.exists():
-        for kind, params, reason in spec["escalations"]:
-            EscalationRule.objects.create(lane=lane, kind=kind, params=params, reason=reason)
+        for kind, params, (reason_en, reason_fr) in spec["escalations"]:
+            EscalationRule.objects.create(lane=lane, kind=kind, params=params, reason=reason_en,
+                                          reason_en=reason_en, reason_fr=reason_fr)
+    else:  # a demo seeded before the reasons were bilingual gets their French (issue 21)
+        for kind, _params, (reason_en, reason_fr) in spec["escalations"]:
+            EscalationRule.objects.filter(lane=lane, kind=kind, reason_en=reason_en, reason_fr__isnull=True).update(
+                reason_fr=reason_fr)
     return lane

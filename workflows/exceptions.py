@@ -62,6 +62,16 @@ class TextTooLong(InvalidInput):
     default_code = "text.too_long"
 
 
+class ChannelUnusable(InvalidInput):
+    """A target channel cannot publish (switched off, or its configuration fails its adapter's
+    schema): refused when the post is drafted or submitted, never after the approval chain."""
+
+    status = 422
+    title = "Channel cannot publish"
+    title_code = "channel.unusable_title"
+    default_code = "channel.unusable"
+
+
 class NotFound(WorkflowError):
     status = 404
     title = "Not found"
