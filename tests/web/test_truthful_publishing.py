@@ -190,3 +190,22 @@ def test_a_retracted_post_says_so_in_both_languages_without_links(demo):
     fr = text(_client(demo.cora, "fr").get(reverse("web-post", args=[post.id])))
     assert fr.split('class="badge badge--retracted">', 1)[1].split("<", 1)[0] == "Retirée"
     assert "L'anglais a été retiré" in fr
+
+
+def test_asking_whether_a_channel_can_publish_never_waits_on_dns(demo, alerts_channel, monkeypatch):
+    """Pages and every submit ask it: the URL's form is checked, its host is not resolved (the
+    preflight and every connection still resolve and check the address)."""
+    import socket
+
+    from workflows.services.channels import channel_usability
+
+    def no_dns(*args, **kwargs):
+        raise AssertionError("DNS lookup")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    Channel.objects.filter(id=alerts_channel.id).update(
+        adapter="mastodon", adapter_config={"api_base_url": "https://social.example", "token_env": "PARLEY_SECRET_X"})
+    assert channel_usability(Channel.objects.get(id=alerts_channel.id)).usable
+    Channel.objects.filter(id=alerts_channel.id).update(adapter_config={"api_base_url": "ftp://social.example"})
+    usability = channel_usability(Channel.objects.get(id=alerts_channel.id))
+    assert not usability.usable and set(usability.problems) == {"api_base_url", "token_env"}

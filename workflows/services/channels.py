@@ -49,11 +49,12 @@ class Usability:
 
 def channel_usability(channel: Channel) -> Usability:
     """The one definition of a usable channel: switched on, and its configuration passes its
-    adapter's schema (`channels.validate_config`, what preflight checks first). Credentials
-    and reachability are the platform's to answer (test connection, preflight)."""
+    adapter's schema (`channels.validate_config`, what preflight checks first; URLs by their
+    form, without waiting on DNS: this runs on pages and on every submit). Credentials,
+    addresses and reachability are the platform's to answer (test connection, preflight)."""
     if not channel.is_active:
         return Usability(usable=False, reason=UNUSABLE_INACTIVE)
-    problems = validate_config(channel.adapter, channel.adapter_config)
+    problems = validate_config(channel.adapter, channel.adapter_config, offline=True)
     if problems:
         return Usability(usable=False, reason=UNUSABLE_CONFIG, problems=problems)
     return Usability(usable=True)
