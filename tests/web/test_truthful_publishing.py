@@ -209,3 +209,26 @@ def test_asking_whether_a_channel_can_publish_never_waits_on_dns(demo, alerts_ch
     Channel.objects.filter(id=alerts_channel.id).update(adapter_config={"api_base_url": "ftp://social.example"})
     usability = channel_usability(Channel.objects.get(id=alerts_channel.id))
     assert not usability.usable and set(usability.problems) == {"api_base_url", "token_env"}
+
+
+def test_a_channel_paused_by_a_caretaker_period_is_said_at_draft_time_by_name(demo):
+    """Issue 21 (item 7's "a paused channel is reported only at submit, by its slug"): the new-post
+    form names it and does not pre-select it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from workflows.services import caretaker
+
+    now = timezone.now()
+    caretaker.caretaker_period_create(
+        by=demo.cora, name_en="2027 general election", name_fr="Élections générales de 2027",
+        starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=3), paused_channels=["dpe-fr"])
+    html = text(_client(demo.dana).get(reverse("web-compose")))
+    notice = html.split('id="paused-channels">', 1)[1].split("</p>", 1)[0]
+    assert "DPE (French)" in notice and "dpe-fr" not in notice and "2027 general election" in notice
+    assert 'value="dpe-fr"' in html and 'value="dpe-fr" id' in html  # still offered…
+    ticked = [line for line in html.split("<input") if 'name="channels"' in line and "checked" in line]
+    assert any('value="dpe-en"' in t for t in ticked) and not any('value="dpe-fr"' in t for t in ticked)
+    fr = text(_client(demo.dana, "fr").get(reverse("web-compose")))
+    assert "MEP (français)" in fr.split('id="paused-channels">', 1)[1] and "Élections générales de 2027" in fr

@@ -43,6 +43,7 @@ from ..messages import display_results as display_checks
 from ..services import actions, relay, reviews
 from ..services import inbound as inbound_services
 from ..services import posts as post_services
+from ..services.caretaker import periods_active
 from ..services.channels import channels_draft_options
 from ..services.engine import lane_steps
 from ..services.inbound_manual import inbound_log_manual
@@ -450,6 +451,13 @@ def compose(request):
     choices = [(o.channel.slug, f"{o.channel.name or o.channel.handle} ({o.channel.handle})")
                for o in options if o.usability.usable]
     unavailable = [o for o in options if not o.usability.usable]
+    # A caretaker period in force pauses broadcasts to some channels: said now, by name, and
+    # not pre-selected (a submit to them is refused while the period lasts).
+    offered = {o.channel.id for o in options if o.usability.usable}
+    paused = [(period, [c for c in period.paused_channels.all() if c.id in offered])
+              for period in periods_active(organisation_id=user.organisation_id)] if user.organisation_id else []
+    paused_slugs = {c.slug for _period, chans in paused for c in chans}
+    paused = [(period, [c.name or c.handle for c in chans]) for period, chans in paused if chans]
     if request.method == "POST":
         form = ComposeForm(request.POST, channel_choices=choices)
         if form.is_valid():
@@ -467,13 +475,15 @@ def compose(request):
                 messages.success(request, _("Submitted for review.") if submit else _("Draft saved."))
                 return redirect("web-post", post_id=post.id)
     else:
-        form = ComposeForm(channel_choices=choices, initial={"channels": [c for c, _n in choices]})
+        form = ComposeForm(channel_choices=choices,
+                           initial={"channels": [c for c, _n in choices if c not in paused_slugs]})
     preview = preview_checks(
         user=user, kind=PostKind.POST, channels=form["channels"].value() or [],
         texts={"en": form["text_en"].value() or "", "fr": form["text_fr"].value() or ""},
         rules_acknowledged=bool(form["rules_acknowledged"].value()),
     )
     return page(request, "web/compose.html", {"form": form, "preview": preview, "unavailable": unavailable,
+                                              "paused": paused,
                                               "checks": display_checks(preview.results)})
 
 
