@@ -16,7 +16,8 @@ class Language(models.TextChoices):
 
 
 class Organisation(models.Model):
-    """A department, agency or mission; may sit under a parent organisation."""
+    """A department, agency or mission; may sit under a parent organisation. Its name is
+    bilingual (`name_en` / `name_fr`, accounts/translation.py)."""
 
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), unique=True)
@@ -36,8 +37,11 @@ class User(AbstractUser):
     organisation = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
+    #: The interface language this person CHOSE (the language toggle, the admin). Blank: never
+    #: chosen, so the browser's (or the API client's) Accept-Language decides
+    #: (`accounts.middleware.reader_language`).
     preferred_language = models.CharField(
-        _("preferred language"), max_length=2, choices=Language.choices, default=Language.EN
+        _("preferred language"), max_length=2, choices=Language.choices, default="", blank=True
     )
     #: How this person signs replies on organisation channels that sign (e.g. "– Dana,
     #: Passport Program"), in each official language.

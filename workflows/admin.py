@@ -99,7 +99,7 @@ class GuidelineRuleInline(admin.TabularInline):
     extra = 0
 
 
-class EscalationRuleInline(admin.TabularInline):
+class EscalationRuleInline(TranslationTabularInline):
     model = EscalationRule
     fk_name = "lane"
     extra = 0
@@ -154,7 +154,7 @@ class GuidelineRuleAdmin(PolicyAuditMixin, admin.ModelAdmin):
 
 
 @admin.register(EscalationRule)
-class EscalationRuleAdmin(PolicyAuditMixin, admin.ModelAdmin):
+class EscalationRuleAdmin(PolicyAuditMixin, TranslationAdmin):
     list_display = ("lane", "kind", "reason", "enabled")
     list_filter = ("lane__organisation", "kind", "enabled")
 

@@ -16,8 +16,8 @@ from .models import Channel, EscalationRule, GuidelineRule, HoldingReply, Lane, 
 DEFAULT_PASSWORD = "parley-demo"
 
 ORGANISATIONS = [
-    {"slug": "dpe", "name": "Department of Public Examples"},
-    {"slug": "other", "name": "Other Agency"},
+    {"slug": "dpe", "name": "Department of Public Examples", "name_fr": "Ministère des Exemples publics"},
+    {"slug": "other", "name": "Other Agency", "name_fr": "Autre agence"},
 ]
 
 CHANNELS = [
@@ -43,12 +43,12 @@ TEAMS = {
 }
 
 USERS = [
-    {"username": "dana", "org": "dpe", "teams": ["authors"], "lang": "en", "first": "Dana", "role": "author"},
-    {"username": "rami", "org": "dpe", "teams": ["managers"], "lang": "en", "first": "Rami", "role": "manager"},
+    {"username": "dana", "org": "dpe", "teams": ["authors"], "lang": "", "first": "Dana", "role": "author"},
+    {"username": "rami", "org": "dpe", "teams": ["managers"], "lang": "", "first": "Rami", "role": "manager"},
     {"username": "tess", "org": "dpe", "teams": ["translators"], "lang": "fr", "first": "Tess", "role": "translator"},
-    {"username": "cora", "org": "dpe", "teams": ["communications"], "lang": "en", "first": "Cora", "role": "communications"},
-    {"username": "uma", "org": "dpe", "teams": ["urgent"], "lang": "en", "first": "Uma", "role": "may publish urgent"},
-    {"username": "omar", "org": "other", "teams": ["authors", "managers"], "lang": "en", "first": "Omar", "role": "another organisation"},
+    {"username": "cora", "org": "dpe", "teams": ["communications"], "lang": "", "first": "Cora", "role": "communications"},
+    {"username": "uma", "org": "dpe", "teams": ["urgent"], "lang": "", "first": "Uma", "role": "may publish urgent"},
+    {"username": "omar", "org": "other", "teams": ["authors", "managers"], "lang": "", "first": "Omar", "role": "another organisation"},
 ]
 
 SENSITIVE_TERMS = {"en": ["minister", "election", "lawsuit"], "fr": ["ministre", "élection", "poursuite"]}
@@ -69,9 +69,10 @@ LANES = {
         "response_sla": timedelta(hours=1), "spot_check_rate": Decimal("0.200"), "allow_urgent": False,
         "rules": [*BASE_RULES, (RuleKind.REPLY_LANGUAGE, Severity.BLOCK, {})],
         "escalations": [
-            (EscalationKind.TERMS, {"terms": SENSITIVE_TERMS}, "Sensitive topic"),
-            (EscalationKind.REGEX, {"pattern": r"https?://\S*/(polic(y|ies)|politiques?)\b"}, "Links to a policy page"),
-            (EscalationKind.LENGTH_OVER, {"length": 400}, "Long reply"),
+            (EscalationKind.TERMS, {"terms": SENSITIVE_TERMS}, ("Sensitive topic", "Sujet délicat")),
+            (EscalationKind.REGEX, {"pattern": r"https?://\S*/(polic(y|ies)|politiques?)\b"},
+             ("Links to a policy page", "Lien vers une page de politique")),
+            (EscalationKind.LENGTH_OVER, {"length": 400}, ("Long reply", "Réponse longue")),
         ],
         "steps": [],
     },
@@ -115,7 +116,8 @@ def seed_demo(*, password: str | None = None) -> dict:
     Passwords are set for new users, and for every demo user when `password` is given."""
     orgs = {}
     for o in ORGANISATIONS:
-        orgs[o["slug"]], _ = Organisation.objects.update_or_create(slug=o["slug"], defaults={"name": o["name"]})
+        orgs[o["slug"]], _ = Organisation.objects.update_or_create(
+            slug=o["slug"], defaults={"name": o["name"], "name_en": o["name"], "name_fr": o["name_fr"]})
     channels: dict[str, list[Channel]] = {slug: [] for slug in orgs}
     for c in CHANNELS:
         chan, _ = Channel.objects.update_or_create(
@@ -195,6 +197,11 @@ def _seed_lane(org: Organisation, slug: str, teams, org_slug: str) -> Lane:
         for kind, severity, params in spec["rules"]:
             GuidelineRule.objects.create(lane=lane, kind=kind, severity=severity, params=params)
     if not lane.escalations.exists():
-        for kind, params, reason in spec["escalations"]:
-            EscalationRule.objects.create(lane=lane, kind=kind, params=params, reason=reason)
+        for kind, params, (reason_en, reason_fr) in spec["escalations"]:
+            EscalationRule.objects.create(lane=lane, kind=kind, params=params, reason=reason_en,
+                                          reason_en=reason_en, reason_fr=reason_fr)
+    else:  # a demo seeded before the reasons were bilingual gets their French (issue 21)
+        for kind, _params, (reason_en, reason_fr) in spec["escalations"]:
+            EscalationRule.objects.filter(lane=lane, kind=kind, reason_en=reason_en, reason_fr__isnull=True).update(
+                reason_fr=reason_fr)
     return lane

@@ -38,13 +38,16 @@ def _official(author, en: str, fr: str | None = None, channels=("dpe-en", "dpe-f
 
 
 def _broken_channel() -> Channel:
-    """A French alerts account whose webhook was never set up: publishing to it fails."""
+    """A French alerts account whose webhook address was removed after the post to it was
+    approved (a channel that cannot publish is refused at draft: issue 21): publishing to it
+    fails, each channel with its own reason, and Retry waits until a manager fixes it."""
     ref = Channel.objects.get(slug="dpe-fr")
     chan, _ = Channel.objects.update_or_create(
         slug=BROKEN_CHANNEL,
         defaults={"organisation": ref.organisation, "name": "DPE alerts (French)", "name_en": "DPE alerts (French)",
                   "name_fr": "Alertes MEP (français)", "platform": "webhook", "handle": "alertes-mep",
-                  "languages": ["fr"], "adapter": "webhook", "adapter_config": {}, "char_limit": 500},
+                  "languages": ["fr"], "adapter": "webhook",
+                  "adapter_config": {"url": "https://alerts.dpe.example/publish"}, "char_limit": 500},
     )
     # The same team permissions as the organisation's French account.
     for team in Team.objects.filter(organisation=ref.organisation).select_related("group"):
@@ -118,6 +121,8 @@ def seed_morning() -> bool:
         translations.translation_provide(post_id=post.id, by=tess, language="fr", text=fr)
         reviews.post_approve(post_id=post.id, by=tess)
         reviews.post_approve(post_id=post.id, by=cora)
+        if BROKEN_CHANNEL in channels:
+            Channel.objects.filter(slug=BROKEN_CHANNEL).update(adapter_config={})  # its address was removed
         _publish_now(post.id)
     # An urgent publication awaiting its retrospective review.
     urgent = posts.post_create(author=uma, kind="post", channels=["dpe-en", "dpe-fr"], rules_acknowledged=True,

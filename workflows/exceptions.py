@@ -71,6 +71,16 @@ class Unpublishable(InvalidInput):
     title_code = "problem.unpublishable"
 
 
+class ChannelUnusable(InvalidInput):
+    """A target channel cannot publish (switched off, or its configuration fails its adapter's
+    schema): refused when the post is drafted or submitted, never after the approval chain."""
+
+    status = 422
+    title = "Channel cannot publish"
+    title_code = "channel.unusable_title"
+    default_code = "channel.unusable"
+
+
 class NotFound(WorkflowError):
     status = 404
     title = "Not found"

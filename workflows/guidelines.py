@@ -662,9 +662,12 @@ ESCALATIONS: dict[str, EscalationFn] = {
 }
 
 
-def escalation_for(*, rules: Sequence[Rule], texts: dict[str, str], reasons: Sequence[str] = ()) -> Escalation | None:
+def escalation_for(*, rules: Sequence[Rule], texts: dict[str, str], reasons: Sequence[str] = (),
+                   reasons_fr: Sequence[str] = ()) -> Escalation | None:
     """The first matching escalation rule's code and parameters, or None. `reasons[i]` is the
-    reason an administrator gave rule i (free text, carried in the parameters as `reason`)."""
+    reason an administrator gave rule i (free text, carried in the parameters as `reason`), and
+    `reasons_fr[i]` its French (carried as `reason_fr` when given; messages.render picks the
+    reader's)."""
     canon = {lang: canonical(body) for lang, body in texts.items()}
     for i, rule in enumerate(rules):
         fn = ESCALATIONS.get(rule.kind)
@@ -675,7 +678,8 @@ def escalation_for(*, rules: Sequence[Rule], texts: dict[str, str], reasons: Seq
             if hit:
                 code, params = hit
                 given = reasons[i] if i < len(reasons) and reasons[i] else ""
-                return Escalation(code=code, params={**params, "language": lang, "reason": given})
+                extra = {"reason_fr": reasons_fr[i]} if i < len(reasons_fr) and reasons_fr[i] else {}
+                return Escalation(code=code, params={**params, "language": lang, "reason": given, **extra})
     return None
 
 

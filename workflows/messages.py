@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.functional import Promise
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 #: code → message template (gettext_lazy; %(name)s placeholders take the rendered parameters).
 CATALOGUE: dict[str, Promise] = {
@@ -201,6 +201,11 @@ CATALOGUE: dict[str, Promise] = {
     "idempotency_in_progress": _("A request with this Idempotency-Key is still in progress; retry shortly."),
     "if_match.invalid": _("If-Match must be an ETag this API gave you, such as W/\"3\"."),
     "channel.unknown": _("Unknown channel."),
+    "channel.unusable": _("%(channels)s cannot publish now: a channel manager must fix the channel's "
+                          "setup first. Choose another channel or ask them."),
+    "channel.unusable_title": _("Channel cannot publish"),
+    "channel.unusable_inactive": _("This channel is switched off."),
+    "channel.unusable_config": _("This channel's configuration is incomplete or wrong."),
     "fields.invalid": _("Some fields are not valid."),
     "guideline_violation": _("The text breaks a blocking guideline rule; nothing was changed."),
     "guideline_violation.publish": _("The approved text now breaks guideline rules: it was not published."),
@@ -248,6 +253,7 @@ ACTIONS: dict[str, Promise] = {
     "retry": pgettext_lazy("you cannot … a post", "retry publishing"),
     "withdraw": pgettext_lazy("you cannot … a post", "withdraw"),
     "invite": pgettext_lazy("you cannot … a post", "invite someone from outside to act on"),
+    "retract": pgettext_lazy("you cannot … a post", "retract"),
 }
 
 #: Names for the `permission` parameter (channel permission codenames).
@@ -334,7 +340,11 @@ def render(code: str, params: Mapping[str, Any] | None = None, *, fallback: str 
     if template is None:
         return fallback or code
     text = str(template) % _Missing(display_params(params))
-    reason = (params or {}).get("reason") if code.startswith("escalation.") else None
+    reason = None
+    if code.startswith("escalation."):
+        # The administrator's reason, in the reader's language when they gave it (issue 21).
+        lang = (get_language() or "en")[:2]
+        reason = (params or {}).get(f"reason_{lang}") or (params or {}).get("reason")
     if reason and code != "escalation.with_reason":
         return str(CATALOGUE["escalation.with_reason"]) % {"reason": reason, "detail": text}
     return text

@@ -3,7 +3,7 @@
 other official language when that one is blank."""
 from modeltranslation.translator import TranslationOptions, register
 
-from .models import Channel, HoldingReply, Lane, LaneStep
+from .models import Channel, EscalationRule, HoldingReply, Lane, LaneStep
 
 
 @register(Lane)
@@ -24,3 +24,10 @@ class ChannelTranslation(TranslationOptions):
 @register(HoldingReply)
 class HoldingReplyTranslation(TranslationOptions):
     fields = ("name",)
+
+
+@register(EscalationRule)
+class EscalationRuleTranslation(TranslationOptions):
+    """The reason shown to an author whose reply was escalated, in each official language."""
+
+    fields = ("reason",)

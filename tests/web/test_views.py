@@ -141,8 +141,12 @@ def test_language_toggle_saves_the_preference(demo, as_user):
     assert "Boîte de réception" in page or "Accueil" in page
 
 
-def test_language_toggle_rejects_get(as_user):
-    assert as_user("dana").get(reverse("web-language")).status_code == 405
+def test_language_toggle_does_nothing_on_get(as_user, demo):
+    """A GET of the toggle's address changes nothing; it goes back instead of a blank 405 (issue 21)."""
+    response = as_user("dana").get(reverse("web-language"), {"language": "fr"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    demo.dana.refresh_from_db()
+    assert demo.dana.preferred_language == ""
 
 
 def test_live_checks_endpoint_counts_and_checks(demo, as_user, citizen_message):
@@ -238,7 +242,7 @@ def test_user_set_language_ignores_unknown_languages(demo):
 
     user_set_language(user=demo.rami, language="de")
     demo.rami.refresh_from_db()
-    assert demo.rami.preferred_language == "en"
+    assert demo.rami.preferred_language == ""  # never chosen (issue 21)
     user_set_language(user=demo.rami, language="fr")
     demo.rami.refresh_from_db()
     assert demo.rami.preferred_language == "fr"

@@ -1,34 +1,22 @@
 """The reader's language on the API: problem details and rendered messages follow it.
 
-Order: `?lang=en|fr` (an explicit choice for this request) → the authenticated user's saved
-language (`preferred_language`) → `Accept-Language` → settings.LANGUAGE_CODE. Token-authenticated
+Order (`accounts.middleware.reader_language`, the same rule as the web pages): `?lang=en|fr` (an
+explicit choice for this request) → the language cookie → the language the authenticated user
+CHOSE (`preferred_language`; blank: never chosen) → `Accept-Language` → settings.LANGUAGE_CODE. Token-authenticated
 calls are authenticated by DRF inside the view, after Django's LocaleMiddleware ran, so the
 language is chosen again once DRF knows the user (`ReaderLanguageMixin.initial`). Codes never
 change with the language; only `title`, `detail`, `errors` and `message` fields do."""
 from __future__ import annotations
 
-from django.conf import settings
 from django.utils import translation
 
-
-def _supported(code: str | None) -> str | None:
-    if not code:
-        return None
-    code = code.lower().split("-")[0]
-    return code if code in dict(settings.LANGUAGES) else None
+from accounts.middleware import reader_language as accounts_reader_language
 
 
 def reader_language(request, *, user=None) -> str:
-    """The language to answer `request` in (see the module docstring)."""
-    explicit = _supported(getattr(request, "GET", {}).get("lang"))
-    if explicit:
-        return explicit
-    if user is not None and getattr(user, "is_authenticated", False):
-        saved = _supported(getattr(user, "preferred_language", ""))
-        if saved:
-            return saved
-    django_request = getattr(request, "_request", request)
-    return _supported(translation.get_language_from_request(django_request)) or settings.LANGUAGE_CODE
+    """The language to answer `request` in: the one rule of the web pages too
+    (`accounts.middleware.reader_language`)."""
+    return accounts_reader_language(request, user=user)
 
 
 def authenticated_user(request):

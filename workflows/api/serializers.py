@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -57,7 +58,7 @@ class DateTime(serializers.DateTimeField):
     def to_internal_value(self, value):
         result = super().to_internal_value(value)
         if isinstance(value, str) and not _HAS_OFFSET.search(value):
-            raise serializers.ValidationError("Give an offset (e.g. Z or -05:00).")
+            raise serializers.ValidationError(_("Give an offset (e.g. Z or -05:00)."))
         return result
 
 
@@ -80,7 +81,7 @@ class StrictSerializer(serializers.Serializer):
         if hasattr(data, "keys"):
             unknown = sorted(str(k) for k in data.keys() if k not in self.fields)
             if unknown:
-                raise serializers.ValidationError({k: ["Unknown field."] for k in unknown})
+                raise serializers.ValidationError({k: [_("Unknown field.")] for k in unknown})
         return super().to_internal_value(data)
 
 
@@ -212,7 +213,8 @@ def display_name_field(source: str = "name", **kwargs):
 class MeSerializer(serializers.Serializer):
     username = serializers.CharField()
     organisation = serializers.CharField(allow_null=True)
-    language = serializers.CharField()
+    language = serializers.CharField(allow_blank=True, help_text=(
+        "The language you chose (en or fr); blank when you never chose one, and Accept-Language decides."))
     permissions = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
     signature_en = serializers.CharField(allow_blank=True, help_text="How you sign replies in English.")
     signature_fr = serializers.CharField(allow_blank=True, help_text="How you sign replies in French.")
@@ -234,6 +236,20 @@ class ChannelSerializer(serializers.Serializer):
     handle = serializers.CharField()
     languages = serializers.ListField(child=serializers.CharField())
     char_limit = serializers.IntegerField()
+    usable = serializers.SerializerMethodField(
+        help_text="Whether the channel can publish now (switched on, its configuration valid for its adapter). "
+                  "A post to an unusable channel is refused at draft and submit (422, code channel.unusable).")
+    unusable_reason = serializers.SerializerMethodField(
+        help_text="Why not, as a message code (channel.unusable_inactive, channel.unusable_config); null when usable.")
+
+    def _usability(self, obj):
+        return self.context["usability"][obj.id]
+
+    def get_usable(self, obj) -> bool:
+        return self._usability(obj).usable
+
+    def get_unusable_reason(self, obj) -> str | None:
+        return self._usability(obj).reason or None
 
 
 class AccountSerializer(serializers.Serializer):
@@ -657,9 +673,9 @@ class MetricsQuerySerializer(StrictSerializer):
         since, until = attrs.get("since"), attrs.get("until")
         for name in ("since", "until"):
             if attrs.get(name) and not EARLIEST <= attrs[name] <= LATEST:
-                raise serializers.ValidationError({name: ["Between the years 2000 and 9000."]})
+                raise serializers.ValidationError({name: [_("Between the years 2000 and 9000.")]})
         if since and until and since >= until:
-            raise serializers.ValidationError({"since": ["Must be before until."]})
+            raise serializers.ValidationError({"since": [_("Must be before until.")]})
         return attrs
 
 

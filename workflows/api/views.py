@@ -36,6 +36,7 @@ from ..services import relay
 from ..services import reviews as review_services
 from ..services import translations as translation_services
 from ..services import webhook_subscriptions as webhook_services
+from ..services.channels import channels_usability
 from . import serializers as s
 from .filters import InboundFilter, PostFilter
 from .idempotency import idempotent
@@ -124,7 +125,8 @@ class ChannelViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
 
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(s.ChannelSerializer(page, many=True).data)
+        usability = channels_usability(page)
+        return self.get_paginated_response(s.ChannelSerializer(page, many=True, context={"usability": usability}).data)
 
     lookup_value_regex = r"[0-9]+"
 

@@ -62,6 +62,7 @@ def schema_for(adapter: str) -> dict[str, Key] | None:
     return own if own is not None else SCHEMAS.get(adapter)
 
 
-def validate_config(adapter: str, config: object) -> dict[str, str]:
-    """{key: what is wrong} for `config` under the named adapter's schema; empty when valid."""
-    return check_config(adapter, config, schema=schema_for(adapter))
+def validate_config(adapter: str, config: object, *, offline: bool = False) -> dict[str, str]:
+    """{key: what is wrong} for `config` under the named adapter's schema; empty when valid
+    (`offline`: URLs by their form only, see config.check_config)."""
+    return check_config(adapter, config, schema=schema_for(adapter), offline=offline)

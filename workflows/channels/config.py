@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -98,9 +99,18 @@ def publication_log_file(value: str) -> Path:
     return full
 
 
-def _check_url(value: str) -> str | None:
+def _check_url(value: str, *, offline: bool = False) -> str | None:
     """A clear reason when `value` cannot be used, else None. A name that does not resolve
-    now is accepted (the door checks again at every connection); a refused address is not."""
+    now is accepted (the door checks again at every connection); a refused address is not.
+    `offline`: the form only (http(s) with a host), no name resolution."""
+    if offline:
+        try:
+            parsed = httpx.URL(value)
+        except Exception:  # noqa: BLE001 - httpx.InvalidURL and friends
+            return _("not a valid URL")
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            return _("not a valid URL")
+        return None
     try:
         check_url(value)
     except OutboundRefused as exc:
@@ -112,10 +122,13 @@ def _check_url(value: str) -> str | None:
     return None
 
 
-def check_config(adapter: str, config: object, *, schema: dict[str, Key] | None = None) -> dict[str, str]:
+def check_config(adapter: str, config: object, *, schema: dict[str, Key] | None = None,
+                 offline: bool = False) -> dict[str, str]:
     """{key: what is wrong} for `config` under `schema` (the adapter class's own
     `config_schema`), else SCHEMAS[adapter]; empty when valid. The messages are in the active
-    language. By adapter name: `workflows.channels.validate_config`."""
+    language. By adapter name: `workflows.channels.validate_config`. `offline`: URLs are checked
+    for their form only, without resolving their host (a page or a submit asking whether a
+    channel is usable must not wait on DNS; the preflight and every connection still check)."""
     schema = schema if schema is not None else SCHEMAS.get(adapter)
     if schema is None:
         return {"adapter": _("Unknown adapter %(name)s.") % {"name": adapter}}
@@ -140,7 +153,7 @@ def check_config(adapter: str, config: object, *, schema: dict[str, Key] | None 
             except ConfigError as exc:
                 errors[key] = str(exc)
         elif spec.kind == "url":
-            reason = _check_url(value)
+            reason = _check_url(value, offline=offline)
             if reason:
                 errors[key] = _("Not a usable http(s) URL: %(reason)s") % {"reason": reason}
         elif spec.kind == "secret" and not secret_name_ok(value):

@@ -48,6 +48,9 @@ class Publication(models.Model):
 
     @property
     def link(self) -> str:
-        """The URL when it is http(s) — the only kind ever rendered as a link."""
+        """The URL when it is http(s) — the only kind ever rendered as a link — and the
+        publication was not retracted (a deleted status is not a place to send anyone)."""
+        if self.status == PublicationStatus.RETRACTED:
+            return ""
         url = (self.url or "").strip()
         return url if url.lower().startswith(("https://", "http://")) else ""

@@ -39,6 +39,7 @@ from ..exceptions import (
     WorkflowError,
 )
 from ..models import InboundMessage, LaneStep, Post, PostReview, PostText, Publication
+from .channels import ensure_channels_usable
 from .common import (
     current_step_of,
     ensure_action_state,
@@ -266,6 +267,12 @@ class Retry(WorkflowAction):
 
     def ensure(self, user: User, obj: Post) -> None:
         ensure_action_state(obj, self.name)
+        self._ensure_may(user, obj)
+        # A failure that cannot pass until someone fixes a channel is not offered again: the
+        # post page says what to change instead (issue 21).
+        ensure_channels_usable(obj.channels.all())
+
+    def _ensure_may(self, user: User, obj: Post) -> None:
         if user.id == obj.author_id:
             return
         try:

@@ -2,7 +2,8 @@
 posts as (adapter.verify) and its real limits, and reports a classified error otherwise."""
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -18,13 +19,80 @@ from ..channels import (
     RateLimited,
     TransientError,
     get_adapter,
+    validate_config,
 )
 from ..channels.base import Limits
 from ..constants import ChannelPerm
-from ..exceptions import NotFound
+from ..exceptions import ChannelUnusable, NotFound
+from ..messages import Message
 from ..models import Channel
-from ..permissions import sees_organisation
+from ..permissions import perms_by_channel, sees_organisation
+from ..selectors import channels_draftable
 from .common import ensure_perm_on_channels
+
+# --- may a channel publish at all? (issue 21) ----------------------------------------------
+
+#: Why a channel cannot publish: catalogue codes (workflows/messages.py).
+UNUSABLE_INACTIVE = "channel.unusable_inactive"
+UNUSABLE_CONFIG = "channel.unusable_config"
+
+
+@dataclass(frozen=True)
+class Usability:
+    """Whether a channel can publish now, and if not why: `reason` is a catalogue code and
+    `problems` the adapter's own words per configuration key (for those who can fix it)."""
+
+    usable: bool
+    reason: str = ""
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+def channel_usability(channel: Channel) -> Usability:
+    """The one definition of a usable channel: switched on, and its configuration passes its
+    adapter's schema (`channels.validate_config`, what preflight checks first; URLs by their
+    form, without waiting on DNS: this runs on pages and on every submit). Credentials,
+    addresses and reachability are the platform's to answer (test connection, preflight)."""
+    if not channel.is_active:
+        return Usability(usable=False, reason=UNUSABLE_INACTIVE)
+    problems = validate_config(channel.adapter, channel.adapter_config, offline=True)
+    if problems:
+        return Usability(usable=False, reason=UNUSABLE_CONFIG, problems=problems)
+    return Usability(usable=True)
+
+
+def channels_usability(channels: Iterable[Channel]) -> dict[int, Usability]:
+    """channel_usability for each channel, by id."""
+    return {c.id: channel_usability(c) for c in channels}
+
+
+def ensure_channels_usable(channels: Iterable[Channel]) -> None:
+    """Refuse a post to channels that cannot publish, naming each by its display name
+    (ChannelUnusable, 422): at draft and at submit, never after the approval chain."""
+    unusable = [c for c in channels if not channel_usability(c).usable]
+    if unusable:
+        names = [c.name or c.handle for c in unusable]
+        params = {"channels": names}
+        raise ChannelUnusable(code="channel.unusable", params=params,
+                              errors={"channels": [Message("channel.unusable", params)]})
+
+
+@dataclass(frozen=True)
+class ChannelOption:
+    """A channel someone may draft on, whether it can publish, and whether they may fix it
+    (the manage permission): only they are shown the configuration's problems."""
+
+    channel: Channel
+    usability: Usability
+    may_fix: bool
+
+
+def channels_draft_options(*, user: User) -> list[ChannelOption]:
+    """The channels `user` may draft on (by slug), each with its usability: the new-post form
+    offers and pre-selects the usable ones and lists the others as unavailable, with why."""
+    chans = list(channels_draftable(user=user))
+    perms = perms_by_channel(user=user, channel_ids=[c.id for c in chans])
+    return [ChannelOption(channel=c, usability=channel_usability(c), may_fix=ChannelPerm.MANAGE in perms[c.id])
+            for c in chans]
 
 
 def classify(exc: BaseException) -> tuple[str, str]:

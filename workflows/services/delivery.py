@@ -312,33 +312,46 @@ def _preflight(post_id: int, pubs: list[Publication], *, now: datetime | None = 
     by_channel: dict[int, list[Publication]] = {}
     for p in waiting:
         by_channel.setdefault(p.channel_id, []).append(p)
-    try:
-        for group in by_channel.values():
-            adapter = get_adapter(group[0].channel)
+    refused: dict[int, str] = {}  # channel id -> its own refusal (never another channel's)
+    passing: Exception | None = None  # unreachable, rate limited, platform hiccup: later
+    for channel_id, group in by_channel.items():
+        adapter = get_adapter(group[0].channel)
+        try:
             adapter.preflight([message_for(p) for p in group])
-            channel_limits_record(channel_id=group[0].channel_id, limits=adapter.checked_limits)
-    except ParentGone as exc:
-        _hold(post_id, waiting, str(exc))
+        except ParentGone as exc:  # the citizen's post is gone: a person decides (issue 19)
+            _hold(post_id, waiting, str(exc))
+            return False
+        except (PermanentError, ConfigError) as exc:
+            refused[channel_id] = _credentials_error(exc) if isinstance(exc, AuthError) else str(exc)
+            continue
+        except Exception as exc:  # noqa: BLE001 - checked again after a backoff
+            passing = passing or exc
+            continue
+        channel_limits_record(channel_id=channel_id, limits=adapter.checked_limits)
+    if refused:
+        # Both languages or neither: nothing is sent. Each refused channel's publications carry
+        # their own reason; the others were held back, and name the channel that held them
+        # ("held: <slug>", read by web/publishing_truth.py), never its error.
+        held_by = ", ".join(sorted(by_channel[c][0].channel.slug for c in refused))
+        for channel_id, group in by_channel.items():
+            error = f"preflight: {refused[channel_id]}" if channel_id in refused else f"held: {held_by}"
+            Publication.objects.filter(id__in=[p.id for p in group], status__in=(PS.PENDING, PS.RETRYING)).update(
+                status=PS.FAILED, next_attempt_at=None, last_error=error[:2000])
+        log.warning("post %s: preflight refused: %s", post_id, refused)
         return False
-    except (PermanentError, ConfigError) as exc:
-        error = _credentials_error(exc) if isinstance(exc, AuthError) else str(exc)
-        Publication.objects.filter(id__in=[p.id for p in waiting], status__in=(PS.PENDING, PS.RETRYING)).update(
-            status=PS.FAILED, next_attempt_at=None, last_error=f"preflight: {error}"[:2000])
-        log.warning("post %s: preflight refused: %s", post_id, error)
-        return False
-    except Exception as exc:  # noqa: BLE001 - unreachable, rate limited, platform hiccup: later
+    if passing is not None:
         attempts = max(p.attempts for p in waiting) + 1
         if attempts >= settings.PUBLISH_MAX_ATTEMPTS:
             Publication.objects.filter(id__in=[p.id for p in waiting], status__in=(PS.PENDING, PS.RETRYING)).update(
                 status=PS.FAILED, next_attempt_at=None,
-                last_error=f"preflight: gave up after {attempts} attempts: {exc}"[:2000])
+                last_error=f"preflight: gave up after {attempts} attempts: {passing}"[:2000])
             return False
         delay = backoff_seconds(attempts)
-        if isinstance(exc, RateLimited) and exc.retry_after:
-            delay = max(delay, exc.retry_after)
+        if isinstance(passing, RateLimited) and passing.retry_after:
+            delay = max(delay, passing.retry_after)
         Publication.objects.filter(id__in=[p.id for p in waiting], status__in=(PS.PENDING, PS.RETRYING)).update(
             status=PS.RETRYING, attempts=attempts, next_attempt_at=now + timedelta(seconds=delay),
-            last_error=f"preflight: {exc}"[:2000])
+            last_error=f"preflight: {passing}"[:2000])
         return False
     return True
 

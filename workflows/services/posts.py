@@ -26,6 +26,7 @@ from ..models import Channel, InboundMessage, Post, PostReview
 from . import actions
 from .audit import audit_defer, audit_flush, audit_record
 from .caretaker import caretaker_route, periods_active
+from .channels import ensure_channels_usable
 from .common import (
     ensure_perm_on_channels,
     ensure_same_org,
@@ -147,7 +148,7 @@ def _target_channels(*, author: User, organisation_id: int, slugs: list[str],
         raise InvalidInput(code="channels.none", errors={"channels": [Message("channels.none")]})
     if not all(isinstance(s, str) for s in slugs):
         raise InvalidInput(code="channels.not_slugs", errors={"channels": [Message("channels.not_slugs")]})
-    chans = list(Channel.objects.filter(slug__in=slugs, organisation_id=org_id, is_active=True))
+    chans = list(Channel.objects.filter(slug__in=slugs, organisation_id=org_id))
     if len(chans) != len(set(slugs)):
         known = {c.slug for c in chans}
         unknown = [s for s in slugs if s not in known]
@@ -155,6 +156,7 @@ def _target_channels(*, author: User, organisation_id: int, slugs: list[str],
                            errors={"channels": [Message("channels.unknown", {"channels": unknown})]})
     ensure_perm_on_channels(user=author, channel_ids=[c.id for c in chans], codename=ChannelPerm.DRAFT)
     ensure_may_use_channels(author=author, channels=chans)
+    ensure_channels_usable(chans)  # a channel that cannot publish is refused now, by its name
     return chans
 
 
@@ -291,6 +293,7 @@ def post_submit(*, post_id: int, by: User, version: int | None = None, rules_ack
     ensure_version(post, version)
     channel_objs = load_channels(post)
     actions.SUBMIT.ensure(by, post)
+    ensure_channels_usable(channel_objs)  # before the chain, not after it (issue 21)
     audit_defer(post)  # submitted, routed, approved, publishing: one INSERT (flushed below)
     if rules_acknowledged is not None:
         post.rules_acknowledged = bool(rules_acknowledged)

@@ -87,6 +87,8 @@ class Actions:
     withdraw: bool = False
     urgent: bool = False
     retry: bool = False
+    #: delete what the post published (actions.RETRACT)
+    retract: bool = False
     #: settle publications whose outcome is unknown (publication_resolve); shown by the publications
     resolve: bool = False
     missing_languages: list[str] = field(default_factory=list)
@@ -95,7 +97,8 @@ class Actions:
 
     @property
     def any(self) -> bool:
-        return any((self.edit, self.submit, self.review, self.translate, self.withdraw, self.urgent, self.retry))
+        return any((self.edit, self.submit, self.review, self.translate, self.withdraw, self.urgent, self.retry,
+                    self.retract))
 
 
 def post_actions_for(*, post: Post, user: User) -> Actions:
@@ -108,6 +111,7 @@ def post_actions_for(*, post: Post, user: User) -> Actions:
         withdraw=actions.WITHDRAW.allowed(user, post),
         urgent=actions.PUBLISH_URGENT.allowed(user, post),
         retry=actions.RETRY.allowed(user, post),
+        retract=actions.RETRACT.allowed(user, post),
         resolve=bool(actions.resolvable(user=user, post=post)),
     )
     if acts.review:

@@ -12,3 +12,9 @@ register = template.Library()
 @register.filter(name="message")
 def message(item) -> str:
     return render_stored(item) if isinstance(item, dict) else str(item or "")
+
+
+@register.filter(name="message_code")
+def message_code(code) -> str:
+    """A bare catalogue code (no params) in the reader's language: `{{ reason|message_code }}`."""
+    return render_stored({"code": str(code)}) if code else ""

@@ -28,6 +28,7 @@ STATE_LABELS = {
     "rejected": pgettext_lazy("state of a post or reply", "Rejected"),
     "withdrawn": pgettext_lazy("state of a post or reply", "Withdrawn"),
     "failed": pgettext_lazy("state of a post or reply", "Failed"),
+    "retracted": pgettext_lazy("state of a post or reply", "Retracted"),
 }
 
 

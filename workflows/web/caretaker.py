@@ -11,11 +11,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from .. import limits, selectors
 from ..exceptions import WorkflowError
 from ..services import caretaker as caretaker_services
+from .http import back_to, post_only
 
 WHEN: dict[str, Any] = {"widget": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         "input_formats": ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]}
@@ -103,7 +104,7 @@ def caretaker(request):
 
 
 @login_required
-@require_POST
+@post_only(back_to("web-caretaker"))
 def caretaker_cancel(request, period_id: int):
     try:
         caretaker_services.caretaker_period_cancel(period_id=period_id, by=request.user)

@@ -86,6 +86,18 @@ class TranslationForm(VersionForm):
                            max_length=limits.TEXT_MAX)
 
 
+class RetractForm(VersionForm):
+    """The confirmation step of Retract: nothing is deleted unless the box is ticked."""
+
+    confirm = forms.BooleanField(
+        label=_("Yes, delete what this post published from the platforms. This cannot be undone."),
+        error_messages={"required": _("Tick the box to confirm that the live languages should be deleted.")})
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_retract_%s")  # one of several forms on the post page
+        super().__init__(*args, **kwargs)
+
+
 class UrgentForm(VersionForm):
     reason = forms.CharField(label=_("Reason for urgent publishing"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
                              max_length=limits.REASON_MAX)

@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from config.client_ip import client_ip
 
@@ -26,6 +26,7 @@ from ..constants import Verdict
 from ..exceptions import WorkflowError
 from ..messages import render as render_code
 from ..services import outside_review
+from .http import back_to, back_to_next_or, post_only
 from .views import describe_errors, safe_next
 
 LANGUAGE_CHOICES = [("en", gettext_lazy("English")), ("fr", gettext_lazy("French"))]
@@ -64,7 +65,7 @@ class DecisionForm(forms.Form):
 # --- staff: invite and revoke on the post page ------------------------------------------------
 
 @login_required
-@require_POST
+@post_only(back_to("web-post", "post_id"))
 def invite(request, post_id: int):
     form = InviteForm(request.POST)
     target = reverse("web-post", args=[post_id]) + "#outside-h"
@@ -86,7 +87,7 @@ def invite(request, post_id: int):
 
 
 @login_required
-@require_POST
+@post_only(back_to_next_or("home"))
 def revoke(request, invitation_id: int):
     try:
         inv = outside_review.invitation_revoke(invitation_id=invitation_id, by=request.user)

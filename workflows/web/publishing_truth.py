@@ -1,5 +1,11 @@
 """Say the truth about publishing (issue 11): what is live, what failed and why, per language,
-in the reader's language. Built from the post's publications (already prefetched)."""
+in the reader's language. Built from the post's publications (already prefetched).
+
+Issue 21: a publication refused before anything was sent (preflight) says "not sent" with its
+own channel's reason, never "the platform refused it"; one held back because another channel of
+the post could not publish names that channel ("held: <slug>", written by services/delivery.py)
+and is not blamed for its error; each kind of failure says what to change; a retracted post
+says so."""
 from __future__ import annotations
 
 import re
@@ -11,27 +17,90 @@ from ..constants import PostState, PublicationStatus
 
 PS = PublicationStatus
 
+PREFLIGHT = "preflight: "
+HELD = "held: "
 
-def failure_reason(error: str) -> str:
-    """A publication's technical error (English, from the adapter) as a reason a person reads,
-    in the active language. The technical text is shown beside it, marked as English."""
+#: Kinds of failure (what a person can change about each: HINTS).
+CONFIG, CREDENTIALS, TOO_LONG, UNREACHABLE, RATE, PLATFORM, REFUSED, HELD_BACK = (
+    "config", "credentials", "too_long", "unreachable", "rate", "platform", "refused", "held")
+#: Failures that cannot pass by retrying as they are: someone must change something first.
+PERMANENT = frozenset({CONFIG, CREDENTIALS, TOO_LONG, REFUSED, HELD_BACK})
+
+
+def failure_kind(error: str) -> str:
+    """The kind of a publication's technical error (English, from the adapter or the preflight)."""
     text = (error or "").lower()
-    attempts = re.search(r"gave up after (\d+) attempts", text)
+    if text.startswith(HELD):
+        return HELD_BACK
+    if text.startswith(PREFLIGHT) and (re.match(r"preflight: [a-z_]+: ", text)
+                                       or re.search(r"environment variable .* not set|must name an environment", text)):
+        # The configuration's own refusal ("<key>: <what is wrong>", channels/config.py), or a
+        # secret whose variable is not set.
+        return CONFIG
     if re.search(r"\b(401|403)\b|auth|credential|token|forbidden", text):
-        reason = _("the platform refused the channel's credentials")
-    elif re.search(r"\b429\b|rate", text):
-        reason = _("the platform limits how often we may post; it will accept it later")
-    elif re.search(r"timeout|timed out|connection|unreachable|resolve|refused", text):
-        reason = _("the platform could not be reached")
-    elif re.search(r"no url|not configured|misconfigured|unknown adapter", text):
-        reason = _("the channel is not set up to publish")
-    elif re.search(r"\b5\d\d\b", text):
-        reason = _("the platform had an error")
-    else:
-        reason = _("the platform did not accept it")
+        return CREDENTIALS
+    if re.search(r"too long for", text):
+        return TOO_LONG
+    if re.search(r"\b429\b|rate", text):
+        return RATE
+    if re.search(r"timeout|timed out|connection|unreachable|resolve|refused to connect", text):
+        return UNREACHABLE
+    if re.search(r"no url|not configured|misconfigured|unknown adapter", text):
+        return CONFIG
+    if re.search(r"\b5\d\d\b", text):
+        return PLATFORM
+    return REFUSED
+
+
+def was_sent(error: str) -> bool:
+    """False when the failure happened before anything reached the platform."""
+    return not (error or "").startswith((PREFLIGHT, HELD))
+
+
+def _held_by(error: str, names: dict[str, str] | None) -> str:
+    slugs = [s.strip() for s in (error or "")[len(HELD):].split(",") if s.strip()]
+    return ", ".join((names or {}).get(s, s) for s in slugs)
+
+
+def failure_reason(error: str, names: dict[str, str] | None = None) -> str:
+    """A publication's technical error as a reason a person reads, in the active language.
+    `names`: channel slug -> display name, to name the channel that held this one back."""
+    kind = failure_kind(error)
+    attempts = re.search(r"gave up after (\d+) attempts", (error or "").lower())
+    if kind == HELD_BACK:
+        return _("not sent: held back because %(channels)s cannot publish (both languages or neither)") % {
+            "channels": _held_by(error, names)}
+    reason = {
+        CREDENTIALS: lambda: _("the platform refused the channel's credentials"),
+        TOO_LONG: lambda: _("the text is longer than the platform allows"),
+        RATE: lambda: _("the platform limits how often we may post; it will accept it later"),
+        UNREACHABLE: lambda: _("the platform could not be reached"),
+        CONFIG: lambda: _("the channel is not set up to publish"),
+        PLATFORM: lambda: _("the platform had an error"),
+        REFUSED: lambda: _("the platform did not accept it"),
+    }[kind]()
     if attempts:
         reason = _("%(reason)s (gave up after %(n)s attempts)") % {"reason": reason, "n": attempts.group(1)}
+    if not was_sent(error):
+        reason = _("not sent: %(reason)s") % {"reason": reason}
     return reason
+
+
+def failure_hint(kind: str, channel: str) -> str:
+    """What to change so that a retry can succeed, for one kind of failure on `channel`."""
+    return {
+        CONFIG: lambda: _("A channel manager must fix the configuration of %(channel)s; Retry is offered "
+                          "again once it is fixed.") % {"channel": channel},
+        CREDENTIALS: lambda: _("A channel manager must renew the credentials of %(channel)s (Test connection "
+                               "tells when they work), then retry.") % {"channel": channel},
+        TOO_LONG: lambda: _("The text is longer than %(channel)s allows: it cannot be sent as it is. "
+                            "Write a shorter post.") % {"channel": channel},
+        REFUSED: lambda: _("%(channel)s did not accept the text: check it against the platform's rules "
+                           "before retrying.") % {"channel": channel},
+        UNREACHABLE: lambda: _("This may pass on its own: retry in a few minutes."),
+        RATE: lambda: _("This may pass on its own: retry in a few minutes."),
+        PLATFORM: lambda: _("This may pass on its own: retry in a few minutes."),
+    }.get(kind, lambda: "")()
 
 
 LIVE = {"en": lambda: _("English is live"), "fr": lambda: _("French is live")}
@@ -42,16 +111,26 @@ HELD = {"en": lambda: _("English held: the message it answers was deleted on the
         "fr": lambda: _("French held: the message it answers was deleted on the platform, nothing was published")}
 UNKNOWN = {"en": lambda: _("English: outcome unknown, check the channel"),
            "fr": lambda: _("French: outcome unknown, check the channel")}
+RETRACTED = {"en": lambda: _("English was retracted (deleted from the platform)"),
+             "fr": lambda: _("French was retracted (deleted from the platform)")}
 
 
 @dataclass
 class PublishingTruth:
-    """level: success (every language live), error (something failed), warning (unknown), info."""
+    """level: success (every language live), error (something failed), warning (unknown), info.
+    `retracted`: the post was deleted from the platforms (its banner says so)."""
 
     level: str
     sentence: str
     details: list[str] = field(default_factory=list)  # the technical errors (English)
     failed: bool = False
+    #: what to change so that publishing can succeed, one sentence per cause
+    hints: list[str] = field(default_factory=list)
+    #: every failure needs a change first: retrying as it is would fail again
+    permanent: bool = False
+    retracted: bool = False
+    #: each failed publication's own reason, by publication id (the post page's table)
+    reasons: dict[int, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return self.sentence
@@ -62,10 +141,13 @@ def publishing_truth(post) -> PublishingTruth | None:
     pubs = list(post.publications.all())
     if not pubs or post.state in (PostState.DRAFT, PostState.IN_REVIEW, PostState.CHANGES_REQUESTED):
         return None
+    names = {p.channel.slug: p.channel.name or p.channel.handle for p in pubs}
     by_lang: dict[str, list] = {}
     for p in pubs:
         by_lang.setdefault(p.language, []).append(p)
-    parts, details = [], []
+    parts, details, hints = [], [], []
+    pub_reasons: dict[int, str] = {}
+    kinds: set[str] = set()
     any_failed = any_unknown = any_pending = False
     for lang in sorted(by_lang, key=lambda code: (code != "en", code)):
         items = by_lang[lang]
@@ -73,9 +155,18 @@ def publishing_truth(post) -> PublishingTruth | None:
         failed = [p for p in items if p.status == PS.FAILED]
         if failed:
             any_failed = True
-            reasons = sorted({failure_reason(p.last_error) for p in failed})
+            for p in failed:
+                pub_reasons[p.id] = failure_reason(p.last_error, names)
+            reasons = sorted({pub_reasons[p.id] for p in failed})
             parts.append(FAILED.get(lang, FAILED["en"])("; ".join(reasons)))
-            details += [f"{p.channel.handle} ({p.language}): {p.last_error}" for p in failed if p.last_error]
+            for p in failed:
+                kind = failure_kind(p.last_error)
+                kinds.add(kind)
+                if kind != HELD_BACK and p.last_error:
+                    details.append(f"{p.channel.handle} ({p.language}): {p.last_error}")
+                hint = failure_hint(kind, names[p.channel.slug])
+                if hint and hint not in hints:
+                    hints.append(hint)
         elif PS.UNKNOWN in statuses:
             any_unknown = True
             parts.append(UNKNOWN.get(lang, UNKNOWN["en"])())
@@ -84,17 +175,24 @@ def publishing_truth(post) -> PublishingTruth | None:
             parts.append(HELD.get(lang, HELD["en"])())
         elif statuses == {PS.SENT}:
             parts.append(LIVE.get(lang, LIVE["en"])())
+        elif statuses == {PS.RETRACTED}:
+            parts.append(RETRACTED.get(lang, RETRACTED["en"])())
         else:
             any_pending = True
             parts.append(PENDING.get(lang, PENDING["en"])())
     sentence = "; ".join(parts) + "."
     sentence = sentence[0].upper() + sentence[1:]
+    retracted = post.state == PostState.RETRACTED
     if any_failed:
         level = "error"
     elif any_unknown:
         level = "warning"
     elif any_pending:
         level = "info"
+    elif retracted:
+        level = "info"
     else:
         level = "success"
-    return PublishingTruth(level=level, sentence=sentence, details=details, failed=any_failed)
+    return PublishingTruth(level=level, sentence=sentence, details=details, failed=any_failed, hints=hints,
+                           permanent=bool(kinds) and kinds <= PERMANENT, retracted=retracted,
+                           reasons=pub_reasons)

@@ -1,12 +1,11 @@
 from django.conf import settings
-from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
 from . import caretaker, exports, outside, people, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("language/", views.language, name="web-language"),
     path("ui/gcds.css", views.gcds_css, name="web-gcds-css"),
     path("", views.home, name="home"),

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 from django.views.i18n import set_language
 
 from accounts.services import user_set_language
@@ -43,6 +43,8 @@ from ..messages import display_results as display_checks
 from ..services import actions, relay, reviews
 from ..services import inbound as inbound_services
 from ..services import posts as post_services
+from ..services.caretaker import periods_active
+from ..services.channels import channels_draft_options
 from ..services.engine import lane_steps
 from ..services.inbound_manual import (
     inbound_log_manual,
@@ -64,10 +66,12 @@ from .forms import (
     QueueFilterForm,
     ReplyForm,
     ResolveForm,
+    RetractForm,
     ReviewCompleteForm,
     TranslationForm,
     UrgentForm,
 )
+from .http import back_to, back_to_next_or, post_only
 from .publishing_truth import publishing_truth
 
 # --- helpers -------------------------------------------------------------------------------
@@ -163,7 +167,7 @@ def gcds_css(request):
     return response
 
 
-@require_POST
+@post_only(back_to_next_or("home"))
 def language(request):
     """Django's set_language, plus remembering a signed-in user's choice."""
     response = set_language(request)
@@ -171,6 +175,16 @@ def language(request):
     if request.user.is_authenticated and lang in dict(settings.LANGUAGES):
         user_set_language(user=request.user, language=lang)
     return response
+
+
+class LogoutView(auth_views.LogoutView):
+    """Signing out takes a POST (the header's button). A GET of the address — reloaded, or
+    bookmarked — goes to the home page (or the sign-in page) instead of a blank 405."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request, *args, **kwargs):
+        return redirect("home")
 
 
 class LoginView(auth_views.LoginView):
@@ -257,7 +271,7 @@ def _inbound(request, inbound_id: int):
 
 
 @login_required
-@require_POST
+@post_only(back_to("web-inbound", "inbound_id"))
 def inbound_claim(request, inbound_id: int):
     msg = _inbound(request, inbound_id)
     error = ""
@@ -278,7 +292,7 @@ def inbound_claim(request, inbound_id: int):
 
 
 @login_required
-@require_POST
+@post_only(back_to("web-inbound", "inbound_id"))
 def inbound_engage(request, inbound_id: int):
     """Like or boost the message on its platform (issue 10; the service checks everything)."""
     from ..services.engagement import inbound_engage as engage
@@ -315,15 +329,12 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
                 service_error(form, exc)
             else:
                 way = reply_way_taken(post_id=post.id)
-                if post.lane.kind != LaneKind.CONVERSATION or post.state == PostState.IN_REVIEW:
-                    messages.warning(request, _("Your reply needs approval before it is published: %(reason)s")
-                                     % {"reason": post.escalation_display or post.lane.name})
-                elif way is not None:
-                    messages.success(request, str(way.sentence))
+                if way is not None and post.lane.kind == LaneKind.CONVERSATION and post.state != PostState.IN_REVIEW:
+                    messages.success(request, str(way.sentence))  # e-mailed, or a call-back task
                     if way.go_to_message:
                         return redirect("web-inbound", inbound_id=msg.id)
                 else:
-                    messages.success(request, _("Reply sent."))
+                    _say_reply_outcome(request, visible_post(request, post.id))
                 return redirect("web-post", post_id=post.id)
     else:
         initial = {"content_warning": msg.content_warning}  # carried over, editable
@@ -354,6 +365,23 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
     })
 
 
+def _say_reply_outcome(request, post) -> None:
+    """After a reply is sent, what is true now (the post read again after publishing ran): green
+    "Reply sent." only when nothing failed; a failure is an error, never a success."""
+    if post.lane.kind != LaneKind.CONVERSATION or post.state == PostState.IN_REVIEW:
+        messages.warning(request, _("Your reply needs approval before it is published: %(reason)s")
+                         % {"reason": post.escalation_display or post.lane.name})
+        return
+    truth = publishing_truth(post)
+    if post.state == PostState.FAILED or (truth is not None and truth.level == "error"):
+        messages.error(request, _("Your reply was not published: %(detail)s")
+                       % {"detail": truth.sentence if truth else post.get_state_display()})
+    elif truth is not None and truth.level == "warning":
+        messages.warning(request, truth.sentence)
+    else:
+        messages.success(request, _("Reply sent."))
+
+
 def _may_dismiss(msg, user) -> bool:
     return actions.DISMISS.allowed(user, msg)
 
@@ -371,7 +399,7 @@ def _dismissal(msg) -> dict | None:
 
 
 @login_required
-@require_POST
+@post_only(back_to("web-inbound", "inbound_id"))
 def inbound_dismiss(request, inbound_id: int):
     """Close a citizen message without a reply; back to the inbox, where it no longer is."""
     msg = _inbound(request, inbound_id)
@@ -391,7 +419,7 @@ def inbound_dismiss(request, inbound_id: int):
 
 
 @login_required
-@require_POST
+@post_only(back_to_next_or("web-inbox"))
 def callback_done(request, delivery_id: int):
     """A person called the citizen back with the approved reply (the service checks everything)."""
     try:
@@ -420,7 +448,7 @@ def _engagement_context(msg) -> dict:
 # --- live checks (htmx) --------------------------------------------------------------------
 
 @login_required
-@require_POST
+@post_only(back_to("home"))
 def checks(request):
     """Guideline results for unsaved text, rendered as the checks panel (htmx target)."""
     data = request.POST
@@ -449,7 +477,19 @@ def checks(request):
 @require_http_methods(["GET", "POST"])
 def compose(request):
     user = request.user
-    choices = draft_channel_choices(user)
+    options = channels_draft_options(user=user)
+    # Only channels that can publish are offered (and pre-selected); the others are listed as
+    # unavailable, with why for those who may fix them (issue 21).
+    choices = [(o.channel.slug, f"{o.channel.name or o.channel.handle} ({o.channel.handle})")
+               for o in options if o.usability.usable]
+    unavailable = [o for o in options if not o.usability.usable]
+    # A caretaker period in force pauses broadcasts to some channels: said now, by name, and
+    # not pre-selected (a submit to them is refused while the period lasts).
+    offered = {o.channel.id for o in options if o.usability.usable}
+    paused = [(period, [c for c in period.paused_channels.all() if c.id in offered])
+              for period in periods_active(organisation_id=user.organisation_id)] if user.organisation_id else []
+    paused_slugs = {c.slug for _period, chans in paused for c in chans}
+    paused = [(period, [c.name or c.handle for c in chans]) for period, chans in paused if chans]
     if request.method == "POST":
         form = ComposeForm(request.POST, channel_choices=choices)
         if form.is_valid():
@@ -467,13 +507,15 @@ def compose(request):
                 messages.success(request, _("Submitted for review.") if submit else _("Draft saved."))
                 return redirect("web-post", post_id=post.id)
     else:
-        form = ComposeForm(channel_choices=choices, initial={"channels": [c for c, _n in choices]})
+        form = ComposeForm(channel_choices=choices,
+                           initial={"channels": [c for c, _n in choices if c not in paused_slugs]})
     preview = preview_checks(
         user=user, kind=PostKind.POST, channels=form["channels"].value() or [],
         texts={"en": form["text_en"].value() or "", "fr": form["text_fr"].value() or ""},
         rules_acknowledged=bool(form["rules_acknowledged"].value()),
     )
-    return page(request, "web/compose.html", {"form": form, "preview": preview,
+    return page(request, "web/compose.html", {"form": form, "preview": preview, "unavailable": unavailable,
+                                              "paused": paused,
                                               "checks": display_checks(preview.results)})
 
 
@@ -559,6 +601,7 @@ def _post_context(request, post, forms: dict | None = None) -> dict:
         "translation_form": forms.get("translation") or TranslationForm(
             initial={**version, "language": (acts.missing_languages or ["fr"])[0]}),
         "urgent_form": forms.get("urgent") or UrgentForm(initial=version),
+        "retract_form": forms.get("retract") or RetractForm(initial=version),
         "action_form": forms.get("action") or CommentForm(initial=version),
     }
     posted_review = forms.get("review")
@@ -624,6 +667,10 @@ def _act_retry(post, user, form):
     return actions.RETRY.execute(post_id=post.id, by=user, version=form.cleaned_data["version"])
 
 
+def _act_retract(post, user, form):
+    return actions.RETRACT.execute(post_id=post.id, by=user, version=form.cleaned_data["version"])
+
+
 def _act_resolve(post, user, form):
     return actions.RESOLVE.execute(publication_id=form.cleaned_data["publication"], by=user,
                                    sent=form.cleaned_data["sent"], url=form.cleaned_data["url"])
@@ -648,6 +695,7 @@ ACTIONS = {
     "withdraw": (CommentForm, "action", _act_withdraw),
     "urgent": (UrgentForm, "urgent", _act_urgent),
     "retry": (CommentForm, "action", _act_retry),
+    "retract": (RetractForm, "retract", _act_retract),
     "resolve": (ResolveForm, "resolve", _act_resolve),
     "edit": (ComposeForm, "edit", _act_edit),
     "complete-review": (ReviewCompleteForm, "review", _act_complete_review),
@@ -698,8 +746,18 @@ def _say_publishing_outcome(request, action: str, post) -> None:
         messages.warning(request, truth.sentence)
 
 
+def _say_retract_outcome(request, post) -> None:
+    """After a retract, what is true now: green only when nothing of the post is live."""
+    if post.state == PostState.RETRACTED:
+        messages.success(request, _("Retracted: what this post published was deleted from the platforms."))
+    else:
+        truth = publishing_truth(post)
+        messages.warning(request, _("The live languages were deleted from the platforms: %(detail)s")
+                         % {"detail": truth.sentence if truth else ""})
+
+
 @login_required
-@require_POST
+@post_only(back_to("web-post", "post_id"))
 def post_action(request, post_id: int, action: str):
     if action not in ACTIONS:
         raise Http404("No such action.")
@@ -725,6 +783,8 @@ def post_action(request, post_id: int, action: str):
         else:
             if action in ("urgent", "retry"):
                 _say_publishing_outcome(request, action, visible_post(request, post_id))
+            elif action == "retract":
+                _say_retract_outcome(request, visible_post(request, post_id))
             elif action in ("edit", "translate"):
                 _say_what_was_voided(request, action, form, visible_post(request, post_id), seq_before)
             else:
@@ -766,7 +826,7 @@ def queue(request):
 
 
 @login_required
-@require_POST
+@post_only(back_to("web-queue"))
 def queue_approve(request):
     """Approve each selected post on its own; report each post's outcome."""
     results = []

@@ -204,7 +204,8 @@ def test_escalation_moves_a_reply_to_the_official_lane(demo):
     assert post.lane.slug == "official"
     assert post.state == PostState.IN_REVIEW
     assert post.escalation == {"code": "escalation.terms",
-                               "params": {"terms": ["minister"], "language": "en", "reason": "Sensitive topic"}}
+                               "params": {"terms": ["minister"], "language": "en", "reason": "Sensitive topic",
+                                          "reason_fr": "Sujet délicat"}}
     assert "minister" in post.escalation_display
     ev = AuditEvent.objects.get(post=post, verb="escalated")
     assert ev.data["to_lane"] == "official" and ev.data["escalation"] == post.escalation
