@@ -198,3 +198,22 @@ def test_an_e_mail_that_cannot_be_sent_fails_the_reply_truthfully_and_retry_send
     assert [m.to for m in mail.outbox if m.to != ["dana@dpe.example"]] == [[ADDRESS]]
     (told,) = [m for m in mail.outbox if m.to == ["dana@dpe.example"]]
     assert "was e-mailed to the citizen" in told.body and "is live" not in told.body
+
+
+def test_only_people_who_may_reply_see_the_number_and_mark_the_call(dana, demo):
+    msg = _log(dana, medium="phone", contact=NUMBER)
+    _reply(dana, msg)
+    task = ReplyDelivery.objects.get(post__in_reply_to=msg)
+    omar, rami = Client(), Client()
+    omar.force_login(demo.omar)  # another organisation: the task does not exist for him
+    rami.force_login(demo.rami)  # a reviewer without the draft permission: may not reply
+    assert omar.post(reverse("web-callback-done", args=[task.id])).status_code == 404
+    refused = rami.post(reverse("web-callback-done", args=[task.id]))
+    assert refused.status_code == 302
+    task.refresh_from_db()
+    assert task.status == "pending"
+    page = rami.get(reverse("web-inbound", args=[msg.id]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert NUMBER not in html and "Mme Tremblay" not in html and "Mark the call as made" not in html
+    assert "Caller (phone)" in html

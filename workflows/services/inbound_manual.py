@@ -172,7 +172,7 @@ def reply_way_taken(*, post_id: int) -> WayTaken | None:
     if delivery.status == ReplyDeliveryStatus.SENT:
         sentence = _("Reply e-mailed to the citizen. Nothing was posted on a platform.")
     elif delivery.status == ReplyDeliveryStatus.FAILED:
-        sentence = _("The reply could not be e-mailed: see why below, then retry.")
+        sentence = _("The reply could not be e-mailed: check the address, then retry.")
     else:
         sentence = _("Reply approved: it is being e-mailed to the citizen. Nothing is posted on a platform.")
     return WayTaken(delivery.medium, delivery.status, sentence, go_to_message=False)
