@@ -179,6 +179,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="parley@localhost")
 PUBLIC_URL = env.str("PUBLIC_URL", default="")
 OUTSIDE_LINK_HOURS = env.int("OUTSIDE_LINK_HOURS", default=72)
 OUTSIDE_LINK_MAX_HOURS = env.int("OUTSIDE_LINK_MAX_HOURS", default=720)
+#: Mail domains several organisations share (e.g. canada.ca): never taken as one organisation's
+#: own staff domain, so a colleague of another department there may be invited (their mailbox
+#: is still refused when it is an account's or a contributor's).
+OUTSIDE_SHARED_DOMAINS = env.list("OUTSIDE_SHARED_DOMAINS", default=[])
 #: Requests to /o/<link>/ per client address, and per link, in each window (seconds).
 OUTSIDE_LINK_RATE_PER_IP = env.int("OUTSIDE_LINK_RATE_PER_IP", default=60)
 OUTSIDE_LINK_RATE_PER_LINK = env.int("OUTSIDE_LINK_RATE_PER_LINK", default=20)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import unicodedata
 
 import idna
+from django.conf import settings
 
 #: Providers that ignore dots in the local part, and the domain each alias stands for.
 DOTLESS_PROVIDERS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
@@ -78,11 +79,13 @@ def mailbox_key(address: str) -> str:
 
 def staff_domains(addresses: list[str]) -> set[str]:
     """The organisation's own mail domains: those of its active staff's addresses, less the
-    public providers (a staff member's personal Gmail does not make Gmail the organisation's)."""
+    public providers (a staff member's personal Gmail does not make Gmail the organisation's)
+    and the domains the operator says several organisations share (OUTSIDE_SHARED_DOMAINS)."""
+    shared = {domain_key(d) for d in getattr(settings, "OUTSIDE_SHARED_DOMAINS", []) or [] if d.strip()}
     out = set()
     for address in addresses:
         if "@" in address:
             domain = mailbox_key(address).rpartition("@")[2]
-            if domain and domain not in PUBLIC_PROVIDERS and domain not in DOTLESS_PROVIDERS:
+            if domain and domain not in PUBLIC_PROVIDERS and domain not in DOTLESS_PROVIDERS and domain not in shared:
                 out.add(domain)
     return out

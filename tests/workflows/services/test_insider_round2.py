@@ -120,6 +120,12 @@ def test_the_organisations_own_mail_domain_is_staff(demo):
     post = f.at_review(demo)
     for email in ("someone.new@dpe.example", "Legal@DPE.Example", '"counsel"@dpe.example'):
         assert _refused(demo, post, email) == "outside.staff_domain", email
+    # A domain the operator says organisations share is nobody's own (OUTSIDE_SHARED_DOMAINS).
+    from django.test import override_settings
+
+    with override_settings(OUTSIDE_SHARED_DOMAINS=["DPE.example"]):
+        assert _refused(demo, post, "counsel@dpe.example") == ""
+        assert _refused(demo, post, "Dana+x@dpe.example") == "outside.has_account"
     # A staff member's personal address at a public provider does not make that provider staff.
     User.objects.filter(id=demo.tess.id).update(email="tess@gmail.com")
     assert _refused(demo, post, "counsel@gmail.com") == ""
