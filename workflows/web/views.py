@@ -218,6 +218,7 @@ def inbox(request):
     paged = Paginator(messages_qs, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))  # LIMIT/OFFSET in SQL
     return page(request, "web/inbox.html", {"form": form, "items": paged.object_list, "summary": summary,
                                             "statuses": InboundStatus.choices, "page_obj": paged,
+                                            "overdue_before": selectors.inbox_overdue_before(user=user),
                                             "page_query": _query_without_page(request)})
 
 
