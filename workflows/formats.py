@@ -18,7 +18,7 @@ from typing import Any
 
 from django.utils import formats, timezone
 from django.utils.dateformat import format as dateformat
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
 #: French typography: a narrow no-break space (U+202F) before ";", "!" and "?", and a no-break
@@ -103,19 +103,24 @@ def datetime(value: Any, *, with_zone: bool = False) -> str:
     return f"{text} {zone(value)}" if with_zone and zone(value) else text
 
 
-def week(value: str | date_type | datetime_type | None) -> str:
+def week_start(value: Any) -> date_type | None:
+    """The Monday of an ISO week ("2026-W50", or any day of it); None when it names none."""
+    if isinstance(value, str):
+        match = re.fullmatch(r"(\d{4})-W(\d{2})", value.strip())
+        return date_type.fromisocalendar(int(match[1]), int(match[2]), 1) if match else None
+    if isinstance(value, datetime_type):
+        value = _local(value).date()
+    return value - timedelta(days=value.weekday()) if isinstance(value, date_type) else None
+
+
+def week(value: Any) -> str:
     """An ISO week ("2026-W50", or any day of it) as its Monday: "week of Dec. 7, 2026" /
     "semaine du 7 déc. 2026"."""
     if value is None or value == "":
         return "—"
-    if isinstance(value, str):
-        match = re.fullmatch(r"(\d{4})-W(\d{2})", value.strip())
-        if not match:
-            return value
-        monday = date_type.fromisocalendar(int(match[1]), int(match[2]), 1)
-    else:
-        day = _local(value).date() if isinstance(value, datetime_type) else value
-        monday = day - timedelta(days=day.weekday())
+    monday = week_start(value)
+    if monday is None:
+        return str(value)
     return _("week of %(date)s") % {"date": date(monday)}
 
 
@@ -152,6 +157,21 @@ def duration(seconds: Any) -> str:
     if rest == 0:
         return _("%(h)s h") % {"h": number(hours, 0)}
     return _("%(h)s h %(m)s min") % {"h": number(hours, 0), "m": rest}
+
+
+def language(code: str, *, in_sentence: bool = False) -> str:
+    """A language code as its name: "French" / "Français" (a label), "French" / "français" (in a
+    sentence). Never "(fr)" or "Langue : fr" on a page."""
+    if in_sentence:
+        names = {"en": pgettext("language in a sentence", "English"), "fr": pgettext("language in a sentence", "French")}
+    else:
+        names = {"en": _("English"), "fr": _("French")}
+    return names.get(str(code), str(code))
+
+
+def languages(codes: Any, *, in_sentence: bool = True) -> str:
+    """Several languages: "English, French" / "anglais, français"."""
+    return ", ".join(language(c, in_sentence=in_sentence) for c in (codes or []))
 
 
 _BEFORE_NNBSP = re.compile(r"[ \u00a0]?([;!?])(?=\s|$|[»)\"'])")

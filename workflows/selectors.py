@@ -40,6 +40,7 @@ from .constants import (
     PostKind,
     PostState,
     PublicationStatus,
+    ReviewKind,
     ReviewStatus,
     Verdict,
 )
@@ -728,6 +729,12 @@ def post_open_reviews(*, post: Post) -> QuerySet[PostReview]:
 
 def post_review_ids(*, post: Post) -> list[int]:
     return list(post.reviews.values_list("id", flat=True))
+
+
+def post_open_retrospective(*, post_id: int) -> PostReview | None:
+    """The open retrospective review an urgent publication opened (with its team), if any."""
+    return (PostReview.objects.filter(post_id=post_id, kind=ReviewKind.RETROSPECTIVE, status=ReviewStatus.OPEN)
+            .select_related("team").order_by("-id").first())
 
 
 def post_voided_decision_ids(*, post_id: int, user: User, after_seq: int) -> list[int]:

@@ -155,7 +155,7 @@ def test_the_form_in_french(demo):
     cora = _client(demo.cora, lang="fr")
     html = cora.get(reverse("web-post", args=[post.id])).content.decode()
     assert '<html lang="fr">' in html
-    assert "Résultat inconnu : vérifiez sur le compte" in html
+    assert "Résultat inconnu\u00a0: vérifiez sur le compte" in html
     assert "Elle a été publiée" in html and "Elle n'a pas été publiée" in html
     assert "Adresse de la publication (facultatif)" in html
     page = cora.get(_resolve(cora, post, en, sent="0")["Location"]).content.decode()

@@ -79,3 +79,4 @@ def test_template_filters_are_builtins():
         with translation.override("fr"):
             out = tpl.render({"d": DEC7, "w": "2026-W50"})
         assert "déc. 2026" in out and "semaine du" in out and "2026-12" not in out
+

@@ -27,8 +27,14 @@ def reply_language(post: Post, lane: Lane | None = None) -> str | None:
 
 
 def required_languages(post: Post, lane: Lane | None = None) -> list[str]:
-    """The lane's required languages, plus the citizen's language for a conversation reply."""
+    """The lane's required languages, plus the citizen's language for a conversation reply. A
+    reply a caretaker period sent to its review lane still answers one citizen in their language:
+    a French reply is approved in French, no English version is asked for (issue 21)."""
     lane = lane or post.lane
+    msg: InboundMessage | None = post.in_reply_to if post.in_reply_to_id else None
+    held = str((post.escalation or {}).get("code") or "").startswith("caretaker.")  # caretaker.* codes
+    if post.kind == PostKind.REPLY and held and msg is not None and msg.language:
+        return [msg.language]
     langs = list(lane.required_languages or [])
     citizen = reply_language(post, lane)
     if citizen and citizen not in langs:

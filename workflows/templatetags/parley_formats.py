@@ -2,7 +2,8 @@
 
 {{ moment|when }} "Dec. 7, 2026, 10:40 a.m." / "7 déc. 2026, 10 h 40"; {{ moment|when_zone }}
 adds "EST" / "HNE"; {{ day|day }}; {{ moment|clock }}; {{ "2026-W50"|week }} "week of Dec. 7, 2026";
-{{ n|num }}; {{ seconds|duration }}; {{ ratio|percent }}; {{ text|typography }} (French spaces)."""
+{{ n|num }}; {{ seconds|duration }}; {{ ratio|percent }}; {{ text|typography }} (French spaces);
+{{ "fr"|language }} "French" / "français", {{ "fr"|language_label }}, {{ codes|languages }}."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from django import template
 
 from .. import formats
+from ..web.people import person_name
 
 register = template.Library()
 
@@ -45,5 +47,27 @@ def num(value: Any, decimals: Any = None) -> str:
 
 
 @register.filter
+def language(value: Any) -> str:
+    """In a sentence: "(French)" / "(français)"."""
+    return formats.language(value, in_sentence=True)
+
+
+@register.filter
+def language_label(value: Any) -> str:
+    """As a label or a table cell: "French" / "Français"."""
+    return formats.language(value)
+
+
+@register.filter
+def languages(value: Any) -> str:
+    return formats.languages(value)
+
+
+@register.filter
 def typography(value: Any) -> str:
     return formats.typography(str(value or ""))
+
+
+@register.filter
+def person(user: Any) -> str:
+    return person_name(user)

@@ -13,6 +13,7 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext as _
 
 from .. import formats
+from ..web.people import person_name
 
 register = template.Library()
 
@@ -154,7 +155,7 @@ def queue_rows(context, items, selectable, step_totals) -> SafeString:
             row.append(f'<br><span class="tracker__mini">{mini}</span>')
         handles = ", ".join(v(c.handle, context) for c in post.channels.all())
         row.append(f'</td>\n      <td data-label="{labels["channels"]}">{handles}</td>\n      '
-                   f'<td data-label="{labels["author"]}">{v(post.author.get_username(), context)}</td>\n      '
+                   f'<td data-label="{labels["author"]}">{v(person_name(post.author), context)}</td>\n      '
                    f'<td data-label="{labels["due"]}">')
         if item.due_at:
             due = template_localtime(item.due_at, context.use_tz)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from ..constants import PostState, PublicationStatus
+from ..formats import language, typography
 
 PS = PublicationStatus
 
@@ -32,6 +33,12 @@ def failure_reason(error: str) -> str:
     if attempts:
         reason = _("%(reason)s (gave up after %(n)s attempts)") % {"reason": reason, "n": attempts.group(1)}
     return reason
+
+
+def _technical(error: str) -> str:
+    """The adapter's error without Parley's internal stage names ("preflight: "): the detail a
+    person may pass on to whoever fixes the channel."""
+    return re.sub(r"^(preflight: )+", "", error or "")
 
 
 LIVE = {"en": lambda: _("English is live"), "fr": lambda: _("French is live")}
@@ -73,7 +80,8 @@ def publishing_truth(post) -> PublishingTruth | None:
             any_failed = True
             reasons = sorted({failure_reason(p.last_error) for p in failed})
             parts.append(FAILED.get(lang, FAILED["en"])("; ".join(reasons)))
-            details += [f"{p.channel.handle} ({p.language}): {p.last_error}" for p in failed if p.last_error]
+            details += [f"{p.channel.name or p.channel.handle} ({language(p.language, in_sentence=True)}): "
+                        f"{_technical(p.last_error)}" for p in failed if p.last_error]
         elif PS.UNKNOWN in statuses:
             any_unknown = True
             parts.append(UNKNOWN.get(lang, UNKNOWN["en"])())
@@ -83,7 +91,7 @@ def publishing_truth(post) -> PublishingTruth | None:
             any_pending = True
             parts.append(PENDING.get(lang, PENDING["en"])())
     sentence = "; ".join(parts) + "."
-    sentence = sentence[0].upper() + sentence[1:]
+    sentence = typography(sentence[0].upper() + sentence[1:])  # French: "en ligne ; le français…"
     if any_failed:
         level = "error"
     elif any_unknown:
