@@ -72,6 +72,25 @@ def test_seed_demo_adds_a_mornings_work_once(demo, capsys):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(("lang", "words"), [("en", "DPE (English) (English)"), ("fr", "MEP (anglais) (anglais)")])
+def test_the_failure_e_mail_names_channels_and_languages(demo, lang, words):
+    """The author's "failed to publish" e-mail says which account and which language, in words."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from workflows.models import Post
+
+    call_command("seed_demo")
+    post = Post.objects.get(state="failed")
+    with translation.override(lang):
+        body = render_to_string("workflows/email/failed.txt", {
+            "post": post, "lang": lang, "publications": list(post.publications.select_related("channel"))},
+            using="text")
+    assert words in body
+    assert "dpe-en" not in body and "dpe-alerts-fr" not in body and "preflight" not in body and "(en)" not in body
+
+
+@pytest.mark.django_db
 def test_the_demo_morning_has_no_trap_and_says_little(demo, capsys):
     """Issue 21: the seed's output is a few lines (no e-mails, no task logs, no failure reported
     before the browser opens); every channel a person can pick has a valid configuration; the

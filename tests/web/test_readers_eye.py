@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections import defaultdict
 from urllib.parse import urlsplit
 
@@ -38,7 +39,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROLES = ["dana", "rami", "tess", "cora", "uma", "omar", "admin"]
 WIDTHS = {375: {"width": 375, "height": 800}, 1280: {"width": 1280, "height": 900}}
-MAX_PAGES = 12  # per role and language (the communications lead: every post, in every state)
+MAX_PAGES = 10  # per role and language (the communications lead: every post, in every state)
 INSTANCES = 1  # URLs per pattern, posts apart
 #: Not pages of the app a public servant reads: downloads, the admin, the API docs, assets.
 SKIP = re.compile(r"^/(admin|api|static|ui|accounts/logout|language)/|/download/$")
@@ -200,7 +201,7 @@ class Crawl:
             fresh = next((i for i, p in enumerate(paths) if per_pattern[pattern_of(p)] == 0), 0)
             path = paths.pop(fresh)
             pat = pattern_of(path)
-            limit = (20 if role == "cora" else 3) if pat == "/posts/N/" else INSTANCES
+            limit = (14 if role == "cora" else 2) if pat == "/posts/N/" else INSTANCES
             if path in visited or per_pattern[pat] >= limit:
                 continue
             per_pattern[pat] += 1
@@ -213,6 +214,8 @@ class Crawl:
             self.pages_seen += 1
             self.read(where, path, lang, 1280)
             paths.extend(p for p in self.targets(where) if p not in visited)
+        if role == "dana":
+            self.error_states(lang)
         # At 375 px the same HTML: each pattern once per language (overflow and axe; words again).
         page.set_viewport_size(WIDTHS[375])
         for path in visited:
@@ -221,6 +224,32 @@ class Crawl:
             page.goto(self.base + path)
             self.pages_seen += 1
             self.read(f"{role or 'anonymous'}/{lang}/375 {path}", path, lang, 375)
+
+
+    def error_states(self, lang: str) -> None:
+        """The states a form error leaves a person in: an empty new post and an empty reply,
+        submitted as they are (the page that comes back, then its address reopened)."""
+        from workflows.models import InboundMessage
+
+        page = self.page
+        msg = InboundMessage.objects.filter(status="new", channel__slug="dpe-fr").order_by("id").first()
+        for path, button in (("/posts/new/", "main form[method=post] button[name=submit]"),
+                             (f"/inbox/{msg.id}/" if msg else "", "form.reply-form button[type=submit]")):
+            if not path:
+                continue
+            page.goto(self.base + path)
+            submit = page.locator(button).first
+            if not submit.count():
+                self.add("status", f"dana/{lang}/1280 {path}", f"no submit button {button!r}")
+                continue
+            with page.expect_navigation():
+                submit.click()
+            where = f"dana/{lang}/1280 {path} (submitted empty)"
+            self.pages_seen += 1
+            self.read(where, urlsplit(page.url).path, lang, 1280)
+            reopened = self.page.request.get(page.url, max_redirects=0)
+            if reopened.status == 405 or reopened.status >= 500:
+                self.add("status", where, f"the address after the error, reopened, answered {reopened.status}")
 
 
 _RESULT: dict[str, object] = {}
@@ -237,6 +266,7 @@ def crawl(request):
         from workflows.demo_scenario import seed_morning
 
         seed_morning()
+        started = time.monotonic()
         c = Crawl(page, live_server.url)
         for lang in ("en", "fr"):
             c.crawl(None, lang)
@@ -244,6 +274,7 @@ def crawl(request):
                 c.crawl(role, lang)
         page.goto("about:blank")  # no page left polling the live server
         _RESULT.update(findings={k: sorted(v) for k, v in c.findings.items()}, pages=c.pages_seen,
+                       seconds=round(time.monotonic() - started),
                        patterns=sorted({a[0] for a in c.axed}))
         report = os.environ.get("PARLEY_READERS_EYE_REPORT")
         if report:
