@@ -14,7 +14,7 @@ demo's morning has), and records what a public servant would trip on, by kind:
   or "Publishing failed" of a published one;
 - status: a link or a form target answering 405 or 500 (a form's address reopened by GET is
   what a person gets after a form error);
-- overflow: horizontal scrolling at 375 px;
+- overflow: horizontal scrolling at 375 px; small_text: chart labels drawn under 12 px;
 - axe: an axe-core violation (each URL pattern, language and width once).
 
 One browser, nothing in parallel; a role's crawl is bounded (MAX_PAGES, INSTANCES per pattern).
@@ -58,6 +58,13 @@ PAGE_STATE = """() => ({
   success: Array.from(document.querySelectorAll(".message--success")).map(e => e.textContent.trim()),
   failedBadges: Array.from(document.querySelectorAll(".badge")).filter(b => /badge--failed/.test(b.className)
     || /^(Failed|Échec|Échouée?)$/i.test(b.textContent.trim())).length,
+})"""
+
+#: Chart labels as drawn: the SVG's font size scaled by how much the drawing shrank.
+CHART_TEXT_PX = """() => Array.from(document.querySelectorAll(".chart svg text")).map(t => {
+  const svg = t.ownerSVGElement;
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  return Math.round(parseFloat(getComputedStyle(t).fontSize) * scale * 10) / 10;
 })"""
 
 TARGETS = """() => ({
@@ -106,11 +113,19 @@ class Crawl:
         self.slugs = re.compile(r"(?<![\w/@-])(" + "|".join(re.escape(s) for s in
                                 Channel.objects.values_list("slug", flat=True)) + r")(?![\w-])")
         self.checked_targets: set[str] = set()
+        self.seen_texts: dict[str, tuple[bool, bool]] = {}
+        self.spent: dict[str, float] = defaultdict(float)
         self.axed: set[tuple[str, str, int]] = set()
         self.pages_seen = 0
 
     def add(self, kind: str, where: str, detail: object) -> None:
         self.findings[kind].add(f"{where}: {detail}"[:300])
+
+    def languages_of(self, text: str) -> tuple[bool, bool]:
+        """(reads as English catalogue text, reads as French): cached, the same words recur."""
+        if text not in self.seen_texts:
+            self.seen_texts[text] = (bool(self.english.fullmatch(text)), bool(self.french.fullmatch(text)))
+        return self.seen_texts[text]
 
     # --- what one page shows ------------------------------------------------------------
     def read(self, where: str, path: str, lang: str, width: int) -> None:
@@ -131,9 +146,10 @@ class Crawl:
             for m in self.slugs.finditer(t):
                 self.add("code", where, f"slug {m.group(0)!r} in {t[:80]!r}")
         for t in sorted(set(texts)):
-            if lang == "fr" and self.english.fullmatch(t) and not self.french.fullmatch(t):
+            is_en, is_fr = self.languages_of(t)
+            if lang == "fr" and is_en and not is_fr:
                 self.add("english_on_fr", where, t[:80])
-            if lang == "en" and self.french.fullmatch(t) and not self.english.fullmatch(t):
+            if lang == "en" and is_fr and not is_en:
                 self.add("french_on_en", where, t[:80])
         state = page.evaluate(PAGE_STATE)
         if state["success"] and state["failedBadges"]:
@@ -144,6 +160,9 @@ class Crawl:
                            or (state["state"] == "published" and state["truth"] == "error"))
             if contradicts:
                 self.add("banner_contradicts_state", where, f"state {state['state']}, banner {state['truth']}")
+        small = [px for px in page.evaluate(CHART_TEXT_PX) if px < 12]
+        if small:
+            self.add("small_text", where, f"chart labels drawn at {min(small)} px")
         if width == 375:
             widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
             if widths[0] > widths[1]:
@@ -151,7 +170,10 @@ class Crawl:
         key = (pattern_of(path), lang, width)
         if key not in self.axed:
             self.axed.add(key)
-            for v in _axe(page):
+            t0 = time.monotonic()
+            found = _axe(page)
+            self.spent["axe"] += time.monotonic() - t0
+            for v in found:
                 self.add("axe", where, f"{v['id']}: {v['nodes'][:2]}")
 
     # --- where the page leads -------------------------------------------------------------
@@ -206,14 +228,20 @@ class Crawl:
                 continue
             per_pattern[pat] += 1
             where = f"{role or 'anonymous'}/{lang}/1280 {path}"
+            t0 = time.monotonic()
             response = page.goto(self.base + path)
+            self.spent["load"] += time.monotonic() - t0
             if response is None or response.status >= 400:
                 self.add("status", where, f"GET {path} answered {response.status if response else 'nothing'}")
                 continue
             visited.append(path)
             self.pages_seen += 1
+            t0 = time.monotonic()
             self.read(where, path, lang, 1280)
+            self.spent["read"] += time.monotonic() - t0
+            t0 = time.monotonic()
             paths.extend(p for p in self.targets(where) if p not in visited)
+            self.spent["targets"] += time.monotonic() - t0
         if role == "dana":
             self.error_states(lang)
         # At 375 px the same HTML: each pattern once per language (overflow and axe; words again).
@@ -274,7 +302,7 @@ def crawl(request):
                 c.crawl(role, lang)
         page.goto("about:blank")  # no page left polling the live server
         _RESULT.update(findings={k: sorted(v) for k, v in c.findings.items()}, pages=c.pages_seen,
-                       seconds=round(time.monotonic() - started),
+                       seconds=round(time.monotonic() - started), spent={k: round(v) for k, v in c.spent.items()},
                        patterns=sorted({a[0] for a in c.axed}))
         report = os.environ.get("PARLEY_READERS_EYE_REPORT")
         if report:
@@ -313,6 +341,6 @@ def test_no_link_or_form_target_answers_405_or_500(crawl):
     assert _kind(crawl, "status") == []
 
 
-@pytest.mark.parametrize("kind", ["overflow", "axe"])
+@pytest.mark.parametrize("kind", ["overflow", "axe", "small_text"])
 def test_layout_and_markup(crawl, kind):
     assert _kind(crawl, kind) == []
