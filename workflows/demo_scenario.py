@@ -16,7 +16,16 @@ from guardian.shortcuts import assign_perm, get_perms
 from accounts.models import Team, User
 
 from .models import Channel, InboundMessage, Post
-from .services import delivery, inbound, inbound_manual, posts, publishing, reviews, translations
+from .services import (
+    delivery,
+    inbound,
+    inbound_manual,
+    outside_review,
+    posts,
+    publishing,
+    reviews,
+    translations,
+)
 
 MARKER = "demo-morning-1"
 BROKEN_CHANNEL = "dpe-alerts-fr"
@@ -122,6 +131,16 @@ def seed_morning() -> bool:
     translations.translation_provide(post_id=at_sign_off.id, by=tess, language="fr",
                                      text="Les prestations seront versées le 20 ce mois-ci.")
     reviews.post_approve(post_id=at_sign_off.id, by=tess)
+    # Approved at review by someone from outside (legal counsel, through a link for English).
+    legal = _official(dana, "Notice: the privacy statement for online appointments has changed.")
+    posts.post_submit(post_id=legal.id, by=dana)
+    _inv, token = outside_review.invitation_create(post_id=legal.id, by=rami, email="counsel@justice.example",
+                                                   languages=["en"])
+    outside_review.invitation_decide(token=token, verdict="approve", comment="Fine from a legal standpoint.")
+    # A reply that mentions the minister: moved to the official lane for approval.
+    touchy = posts.post_create(author=dana, kind="reply", in_reply_to=msgs["demo-morning-6"].id, rules_acknowledged=True,
+                               texts={"en": "The minister announced holiday hours: we open at 10 on Monday."})
+    posts.post_submit(post_id=touchy.id, by=dana)
     changes = _official(dana, "We are changing how you apply.")
     posts.post_submit(post_id=changes.id, by=dana)
     reviews.post_request_changes(post_id=changes.id, by=rami, comment="Say what changes and from when, please.")
