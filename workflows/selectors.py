@@ -688,6 +688,8 @@ def inbox_filtered(*, user: User, channel: str = "", status: str = "") -> QueryS
 def inbox_overdue_before(*, user: User) -> datetime | None:
     """Open messages received before this moment are past the conversation lane's response
     time (the inbox flags them "Overdue"); None when the organisation sets no response time."""
+    if user.organisation_id is None:
+        return None
     sla = (Lane.objects.filter(organisation_id=user.organisation_id, kind=LaneKind.CONVERSATION)
            .exclude(response_sla=None).order_by("id").values_list("response_sla", flat=True).first())
     return timezone.now() - sla if sla else None

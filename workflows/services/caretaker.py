@@ -65,8 +65,8 @@ def _paused_for(periods: list[CaretakerPeriod], channel_ids: set[int]) -> tuple[
     for period in periods:
         paused = sorted((c for c in period.paused_channels.all() if c.id in channel_ids), key=lambda c: c.slug)
         if paused:
-            return period, [{"en": c.name_en or c.name or c.slug, "fr": c.name_fr or c.name_en or c.name or c.slug}
-                            for c in paused]
+            names = [(getattr(c, "name_en", "") or c.name or c.slug, getattr(c, "name_fr", "")) for c in paused]
+            return period, [{"en": en, "fr": fr or en} for en, fr in names]
     return None, []
 
 
