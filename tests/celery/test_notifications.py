@@ -31,7 +31,7 @@ def test_step_team_is_emailed_in_each_members_language(demo, webhook_channels):
     assert "The office will be closed on Monday." in tess.body
     assert by_to["rami@dpe.example"].subject.startswith('[Parley] Your turn: "Review"')
     # Step and team names are in each recipient's language (bilingual names, issue 11).
-    assert tess.subject.startswith("[Parley] À vous\u00a0: « Traduction »"), tess.subject
+    assert tess.subject.startswith("[Parley] À vous : « Traduction »"), tess.subject
 
 
 def test_author_hears_about_changes_requested(demo):
