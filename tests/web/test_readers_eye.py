@@ -39,7 +39,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROLES = ["dana", "rami", "tess", "cora", "uma", "omar", "admin"]
 WIDTHS = {375: {"width": 375, "height": 800}, 1280: {"width": 1280, "height": 900}}
-MAX_PAGES = 10  # per role and language (the communications lead: every post, in every state)
+MAX_PAGES = 10  # per role and language (the communications lead: every post too, in every state)
 INSTANCES = 1  # URLs per pattern, posts apart
 #: Not pages of the app a public servant reads: downloads, the admin, the API docs, assets.
 SKIP = re.compile(r"^/(admin|api|static|ui|accounts/logout|language)/|/download/$")
@@ -215,15 +215,21 @@ class Crawl:
         else:
             sign_in(page, self.base, role, lang=lang)
             paths = ["/"]
+            if role == "cora":  # the communications lead sees every post: each state the demo has, once
+                from workflows.models import Post
+
+                paths += [f"/posts/{pid}/" for pid in Post.objects.filter(organisation__slug="dpe")
+                          .order_by("id").values_list("id", flat=True)]
         visited: list[str] = []
         per_pattern: dict[str, int] = defaultdict(int)
         page.set_viewport_size(WIDTHS[1280])
-        while paths and len(visited) < MAX_PAGES:
+        budget = MAX_PAGES + (20 if role == "cora" else 0)
+        while paths and len(visited) < budget:
             # A pattern this role has not seen yet comes first (bounded crawl, widest reach).
             fresh = next((i for i, p in enumerate(paths) if per_pattern[pattern_of(p)] == 0), 0)
             path = paths.pop(fresh)
             pat = pattern_of(path)
-            limit = (14 if role == "cora" else 2) if pat == "/posts/N/" else INSTANCES
+            limit = (20 if role == "cora" else 2) if pat == "/posts/N/" else INSTANCES
             if path in visited or per_pattern[pat] >= limit:
                 continue
             per_pattern[pat] += 1
