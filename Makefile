@@ -72,12 +72,16 @@ chromium:
 run: install-app
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput -v 0
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
-	@echo "Parley: http://127.0.0.1:$(PORT)/  (API docs: http://127.0.0.1:$(PORT)/api/docs/, admin: /admin/)"
+	@# The server starts in the background; once it answers, the address and the logins are the last lines.
 	@if [ -n "$$REDIS_URL$$CELERY_BROKER_URL" ]; then \
-		DEBUG=$${DEBUG:-true} PORT=$(PORT) $(BIN)/honcho start -f Procfile; \
+		DEBUG=$${DEBUG:-true} PORT=$(PORT) $(BIN)/honcho start -f Procfile & \
 	else \
-		DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
-	fi
+		DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) & \
+	fi; \
+	server=$$!; trap 'kill $$server 2>/dev/null; exit 0' INT TERM; \
+	$(BIN)/python -c "import socket,time; any(socket.socket().connect_ex(('127.0.0.1', $(PORT))) == 0 or time.sleep(0.5) for _ in range(120))"; \
+	sleep 1; DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo --logins --url http://127.0.0.1:$(PORT)/; \
+	wait $$server
 
 web: install-app
 	PORT=$(PORT) $(BIN)/gunicorn config.wsgi -c config/gunicorn.py

@@ -84,6 +84,8 @@ TEMPLATES: list[dict] = [
                 "django.template.context_processors.i18n",
                 "workflows.web.caretaker.caretaker_banner",
             ],
+            # Dates, times, weeks, numbers in the reader's language on every page (workflows/formats.py).
+            "builtins": ["workflows.templatetags.parley_formats"],
         },
     },
 ]
@@ -144,6 +146,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="America/Toronto")
 USE_I18N = True
 USE_TZ = True
+#: Dates and times as each language writes them ("7 déc. 2026, 10 h 40"); workflows/formats.py.
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Static files: whitenoise serves them, including the GC Design System from node_modules.
 STATIC_URL = "static/"
@@ -446,7 +450,7 @@ TEMPLATES.append({
     "BACKEND": "django.template.backends.django.DjangoTemplates",
     "DIRS": [BASE_DIR / "templates"],
     "APP_DIRS": True,
-    "OPTIONS": {"autoescape": False},
+    "OPTIONS": {"autoescape": False, "builtins": ["workflows.templatetags.parley_formats"]},
 })
 # --- Audit trail (docs/audit.md) ---
 #: HMAC key of the audit trail's hash chains and checkpoints. Required when DEBUG is off (every

@@ -14,6 +14,7 @@ def test_seed_demo_is_idempotent(demo, capsys):
     call_command("seed_demo")
     assert [User.objects.count(), Channel.objects.count(), Team.objects.count(), Lane.objects.count(),
             LaneStep.objects.count(), GuidelineRule.objects.count(), Organisation.objects.count()] == counts
+    call_command("seed_demo", "--logins")
     out = capsys.readouterr().out
     assert "dana" in out and "omar" in out
 
@@ -60,11 +61,88 @@ def test_seed_demo_adds_a_mornings_work_once(demo, capsys):
                       PostState.PUBLISHED, PostState.REJECTED, PostState.WITHDRAWN, PostState.FAILED}
     steps = set(Post.objects.filter(state="in_review").values_list("current_step__kind", flat=True))
     assert steps == {"review", "translation", "sign_off"}
-    # The French alerts channel was never set up: preflight fails the post before anything is
-    # live (both languages or neither), so nothing of it was sent.
+    # The French alerts account's server never answers: preflight fails the post before anything
+    # is live (both languages or neither), so nothing of it was sent.
     failed = Publication.objects.filter(status=PublicationStatus.FAILED)
     assert {p.language for p in failed} == {"en", "fr"}
     assert failed[0].post.state == PostState.FAILED
     assert not failed[0].post.publications.filter(status="sent").exists()
     assert PostReview.objects.filter(status="open").count() == 2  # a spot-check and a retrospective
     assert "A morning's work added" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("lang", "words"), [("en", "DPE (English) (English)"), ("fr", "MEP (anglais) (anglais)")])
+def test_the_failure_e_mail_names_channels_and_languages(demo, lang, words):
+    """The author's "failed to publish" e-mail says which account and which language, in words."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from workflows.models import Post
+
+    call_command("seed_demo")
+    post = Post.objects.get(state="failed")
+    with translation.override(lang):
+        body = render_to_string("workflows/email/failed.txt", {
+            "post": post, "lang": lang, "publications": list(post.publications.select_related("channel"))},
+            using="text")
+    assert words in body
+    assert "dpe-en" not in body and "dpe-alerts-fr" not in body and "preflight" not in body and "(en)" not in body
+
+
+@pytest.mark.django_db
+def test_the_demo_morning_has_no_trap_and_says_little(demo, capsys):
+    """Issue 21: the seed's output is a few lines (no e-mails, no task logs, no failure reported
+    before the browser opens); every channel a person can pick has a valid configuration; the
+    deliberate failure is on an account that is closed, and its name says so."""
+    from workflows.channels.config import check_config
+    from workflows.demo_scenario import BROKEN_CHANNEL
+    from workflows.selectors import channels_draftable
+
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert len(out.strip().splitlines()) <= 6, out
+    assert "Subject:" not in out and "Failed" not in out and '"level"' not in out
+    for user in (demo.dana, demo.uma, demo.admin):
+        for chan in channels_draftable(user=user):
+            assert chan.is_active and not check_config(chan.adapter, chan.adapter_config), chan.slug
+    broken = demo.channel(BROKEN_CHANNEL)
+    assert not broken.is_active and "closed" in broken.name_en and "fermé" in broken.name_fr
+
+
+@pytest.mark.django_db
+def test_the_demo_morning_is_overdue_in_the_queue_and_the_inbox(demo):
+    from django.test import Client
+
+    from workflows import selectors
+
+    call_command("seed_demo")
+    assert any(item.overdue for item in selectors.queue_for(user=demo.rami))
+    client = Client()
+    client.force_login(demo.dana)
+    page = client.get("/inbox/").content.decode()
+    assert page.count('class="overdue-flag"') >= 2  # 150 and 95 minutes old; the response time is 1 h
+
+
+@pytest.mark.django_db(transaction=True)  # TRUNCATE, as on a developer's database
+def test_reset_gives_a_fresh_morning(demo, settings):
+    from django.core.management.base import CommandError
+
+    from workflows.models import InboundMessage, Post
+
+    call_command("seed_demo")
+    counts = (InboundMessage.objects.count(), Post.objects.count())
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo", "--reset")
+    settings.DEBUG = True
+    Organisation.objects.create(slug="real-dept", name="A real department")
+    with pytest.raises(CommandError, match="real-dept"):
+        call_command("seed_demo", "--reset")
+    assert Organisation.objects.filter(slug="real-dept").exists()
+    Organisation.objects.filter(slug="real-dept").delete()
+    post = Post.objects.filter(state="draft").first()
+    post.texts.update(body="Changed by someone trying the demo.")
+    call_command("seed_demo", "--reset")
+    assert (InboundMessage.objects.count(), Post.objects.count()) == counts
+    assert not Post.objects.filter(texts__body="Changed by someone trying the demo.").exists()

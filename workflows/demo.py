@@ -32,7 +32,7 @@ TEAMS = {
     "dpe": {
         "authors": (("Authors", "Rédaction"), [ChannelPerm.DRAFT]),
         "managers": (("Managers", "Gestionnaires"), [ChannelPerm.REVIEW]),
-        "translators": (("Translators", "Traduction"), [ChannelPerm.TRANSLATE]),
+        "translators": (("Translators", "Équipe de traduction"), [ChannelPerm.TRANSLATE]),  # not "Traduction (Traduction)"
         "communications": (("Communications", "Communications"), [ChannelPerm.REVIEW, ChannelPerm.PUBLISH]),
         "urgent": (("Duty officers", "Agents de service"), [ChannelPerm.DRAFT, ChannelPerm.PUBLISH_URGENT]),
     },

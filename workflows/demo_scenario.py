@@ -1,17 +1,31 @@
 """A real morning's work for `make run` (issue 11): citizen messages in English and French (some
 overdue), posts in every state, a publication that failed. Reached through the services, like a
-person would; idempotent (it runs once per database). Not loaded by the test suite's fixtures."""
+person would; idempotent (it runs once per database). Not loaded by the test suite's fixtures.
+
+No trap (issue 21): every channel a person can pick works. The failed publication is made on
+purpose, on an alerts account whose server never answers (a valid configuration pointing at a
+reserved `.invalid` name), and that account is closed afterwards, so nobody picks it again."""
 from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, get_perms
 
 from accounts.models import Team, User
 
-from .models import Channel, InboundMessage
-from .services import delivery, inbound, inbound_manual, posts, publishing, reviews, translations
+from .models import Channel, InboundMessage, Post
+from .services import (
+    delivery,
+    inbound,
+    inbound_manual,
+    outside_review,
+    posts,
+    publishing,
+    reviews,
+    translations,
+)
 
 MARKER = "demo-morning-1"
 BROKEN_CHANNEL = "dpe-alerts-fr"
@@ -37,17 +51,19 @@ def _official(author, en: str, fr: str | None = None, channels=("dpe-en", "dpe-f
                              rules_acknowledged=True, **kw)
 
 
+#: A valid webhook configuration whose server never answers (RFC 2606 reserves ".invalid").
+UNREACHABLE = {"url": "https://alerts.dpe.invalid/parley", "info_url": "https://alerts.dpe.invalid/parley/info"}
+
+
 def _broken_channel() -> Channel:
-    """A French alerts account whose webhook address was removed after the post to it was
-    approved (a channel that cannot publish is refused at draft: issue 21): publishing to it
-    fails, each channel with its own reason, and Retry waits until a manager fixes it."""
+    """A French alerts account whose server is gone: publishing to it fails (on purpose)."""
     ref = Channel.objects.get(slug="dpe-fr")
     chan, _ = Channel.objects.update_or_create(
         slug=BROKEN_CHANNEL,
-        defaults={"organisation": ref.organisation, "name": "DPE alerts (French)", "name_en": "DPE alerts (French)",
-                  "name_fr": "Alertes MEP (français)", "platform": "webhook", "handle": "alertes-mep",
-                  "languages": ["fr"], "adapter": "webhook",
-                  "adapter_config": {"url": "https://alerts.dpe.example/publish"}, "char_limit": 500},
+        defaults={"organisation": ref.organisation, "name": "DPE alerts (French, closed)",
+                  "name_en": "DPE alerts (French, closed)", "name_fr": "Alertes MEP (français, fermé)",
+                  "platform": "webhook", "handle": "alertes-mep", "is_active": True,
+                  "languages": ["fr"], "adapter": "webhook", "adapter_config": UNREACHABLE, "char_limit": 500},
     )
     # The same team permissions as the organisation's French account.
     for team in Team.objects.filter(organisation=ref.organisation).select_related("group"):
@@ -60,6 +76,21 @@ def _publish_now(post_id: int) -> None:
     publishing.post_publish_start(post_id=post_id)
     delivery.post_deliver(post_id=post_id)
     delivery.post_settle(post_id=post_id)
+
+
+def _publish_until_given_up(post_id: int) -> None:
+    """Publish, then let each retry come due at once (a demo clock) until delivery gives up."""
+    publishing.post_publish_start(post_id=post_id)
+    at = timezone.now()
+    for _attempt in range(settings.PUBLISH_MAX_ATTEMPTS + 1):
+        if delivery.post_deliver(post_id=post_id, now=at) != "publishing":
+            break
+        at += timedelta(days=1)
+
+
+def _back_in_time(post_id: int, *, hours: int) -> None:
+    """The demo clock: this post entered its step `hours` ago, so the queue shows it overdue."""
+    Post.objects.filter(id=post_id).update(step_entered_at=timezone.now() - timedelta(hours=hours))
 
 
 def seed_morning() -> bool:
@@ -90,6 +121,7 @@ def seed_morning() -> bool:
                       texts={"en": "Draft: our winter hours start on December 1."})
     at_review = _official(dana, "The Main Street office closes at noon on Friday for maintenance.")
     posts.post_submit(post_id=at_review.id, by=dana)
+    _back_in_time(at_review.id, hours=6)  # the review step's time is 4 hours: overdue
     at_translation = _official(dana, "New: book your passport appointment online.")
     posts.post_submit(post_id=at_translation.id, by=dana)
     reviews.post_approve(post_id=at_translation.id, by=rami, comment="Clear and short.")
@@ -99,6 +131,16 @@ def seed_morning() -> bool:
     translations.translation_provide(post_id=at_sign_off.id, by=tess, language="fr",
                                      text="Les prestations seront versées le 20 ce mois-ci.")
     reviews.post_approve(post_id=at_sign_off.id, by=tess)
+    # Approved at review by someone from outside (legal counsel, through a link for English).
+    legal = _official(dana, "Notice: the privacy statement for online appointments has changed.")
+    posts.post_submit(post_id=legal.id, by=dana)
+    _inv, token = outside_review.invitation_create(post_id=legal.id, by=rami, email="counsel@justice.example",
+                                                   languages=["en"])
+    outside_review.invitation_decide(token=token, verdict="approve", comment="Fine from a legal standpoint.")
+    # A reply that mentions the minister: moved to the official lane for approval.
+    touchy = posts.post_create(author=dana, kind="reply", in_reply_to=msgs["demo-morning-6"].id, rules_acknowledged=True,
+                               texts={"en": "The minister announced holiday hours: we open at 10 on Monday."})
+    posts.post_submit(post_id=touchy.id, by=dana)
     changes = _official(dana, "We are changing how you apply.")
     posts.post_submit(post_id=changes.id, by=dana)
     reviews.post_request_changes(post_id=changes.id, by=rami, comment="Say what changes and from when, please.")
@@ -108,12 +150,13 @@ def seed_morning() -> bool:
     withdrawn = _official(dana, "Reminder: the survey closes Friday.")
     posts.post_submit(post_id=withdrawn.id, by=dana)
     posts.post_withdraw(post_id=withdrawn.id, by=dana, comment="The survey was extended.")
+    broken = _broken_channel()
     for en, fr, scheduled, channels in (
         ("The office reopens on Monday at 9:00.", "Le bureau rouvre lundi à 9 h.", None, ("dpe-en", "dpe-fr")),
         ("Flu clinics open next week.", "Les cliniques de vaccination ouvrent la semaine prochaine.",
          now + timedelta(days=2), ("dpe-en", "dpe-fr")),
         ("Road closure on Bank Street tonight.", "Fermeture de la rue Bank ce soir.", None,
-         ("dpe-en", _broken_channel().slug)),
+         ("dpe-en", broken.slug)),
     ):
         post = _official(dana, en, channels=channels, scheduled_at=scheduled)
         posts.post_submit(post_id=post.id, by=dana)
@@ -121,9 +164,12 @@ def seed_morning() -> bool:
         translations.translation_provide(post_id=post.id, by=tess, language="fr", text=fr)
         reviews.post_approve(post_id=post.id, by=tess)
         reviews.post_approve(post_id=post.id, by=cora)
-        if BROKEN_CHANNEL in channels:
-            Channel.objects.filter(slug=BROKEN_CHANNEL).update(adapter_config={})  # its address was removed
-        _publish_now(post.id)
+        if broken.slug in channels:
+            _publish_until_given_up(post.id)  # the deliberate failure: nothing was sent anywhere
+        else:
+            _publish_now(post.id)
+    # The alerts account is closed: nobody can pick it for a new post (no trap).
+    Channel.objects.filter(id=broken.id).update(is_active=False)
     # An urgent publication awaiting its retrospective review.
     urgent = posts.post_create(author=uma, kind="post", channels=["dpe-en", "dpe-fr"], rules_acknowledged=True,
                                texts={"en": "Boil-water advisory lifted in the east end.",

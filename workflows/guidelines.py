@@ -545,6 +545,8 @@ def check_reply_language(rule: Rule, ctx: Context) -> list[CheckResult]:
         return []
     body = ctx.texts.get(lang, canonical("")).raw
     where = _texts_field(lang)
+    if not any(t.raw.strip() for t in ctx.texts.values()):
+        return []  # nothing written yet: no language to judge (issue 21: an empty box read as "wrong language")
     if not body.strip():
         return [CheckResult(rule.kind, rule.severity, False, "reply_language.missing", {"language": lang}, lang, where)]
     detected = detect_language(body)

@@ -298,6 +298,17 @@ def _join(values) -> str:
     return ", ".join(str(v) for v in values)
 
 
+def _bilingual(value: Any) -> Any:
+    """A bilingual name ({"en": ..., "fr": ...}: a caretaker period's, a channel's) in the reader's
+    language; anything else as it is."""
+    if not (isinstance(value, Mapping) and "en" in value):
+        return value
+    from django.utils.translation import get_language
+
+    lang = "fr" if (get_language() or "en").startswith("fr") else "en"
+    return value.get(lang) or value.get("en")
+
+
 def display_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
     """The parameters as words in the active language (see the module docstring)."""
     out: dict[str, Any] = {}
@@ -315,13 +326,9 @@ def display_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
         elif key == "permission":
             out[key] = str(PERMISSIONS.get(str(value), value))
         elif isinstance(value, (list, tuple)):
-            out[key] = _join(value)
+            out[key] = _join(_bilingual(v) for v in value)
         elif isinstance(value, Mapping) and "en" in value:
-            # A bilingual name (e.g. a caretaker period's): the reader's language.
-            from django.utils.translation import get_language
-
-            lang = "fr" if (get_language() or "en").startswith("fr") else "en"
-            out[key] = value.get(lang) or value.get("en")
+            out[key] = _bilingual(value)
         else:
             out[key] = value
     return out

@@ -36,9 +36,11 @@ from .constants import (
     ChannelPerm,
     EngagementStatus,
     InboundStatus,
+    LaneKind,
     PostKind,
     PostState,
     PublicationStatus,
+    ReviewKind,
     ReviewStatus,
     Verdict,
 )
@@ -683,6 +685,16 @@ def inbox_filtered(*, user: User, channel: str = "", status: str = "") -> QueryS
     return qs.filter(status__in=INBOX_OPEN)
 
 
+def inbox_overdue_before(*, user: User) -> datetime | None:
+    """Open messages received before this moment are past the conversation lane's response
+    time (the inbox flags them "Overdue"); None when the organisation sets no response time."""
+    if user.organisation_id is None:
+        return None
+    sla = (Lane.objects.filter(organisation_id=user.organisation_id, kind=LaneKind.CONVERSATION)
+           .exclude(response_sla=None).order_by("id").values_list("response_sla", flat=True).first())
+    return timezone.now() - sla if sla else None
+
+
 def inbox_counts_by_channel(*, user: User) -> list[tuple[str, list[int]]]:
     """[(channel handle, [count per status, in InboundStatus order])], by handle: one query."""
     counts: dict[str, dict[str, int]] = {}
@@ -721,6 +733,12 @@ def post_review_ids(*, post: Post) -> list[int]:
     return list(post.reviews.values_list("id", flat=True))
 
 
+def post_open_retrospective(*, post_id: int) -> PostReview | None:
+    """The open retrospective review an urgent publication opened (with its team), if any."""
+    return (PostReview.objects.filter(post_id=post_id, kind=ReviewKind.RETROSPECTIVE, status=ReviewStatus.OPEN)
+            .select_related("team").order_by("-id").first())
+
+
 def post_voided_decision_ids(*, post_id: int, user: User, after_seq: int) -> list[int]:
     """Ids of the approvals voided by the edits and translations recorded after `after_seq`."""
     voided: list[int] = []
@@ -731,8 +749,8 @@ def post_voided_decision_ids(*, post_id: int, user: User, after_seq: int) -> lis
 
 
 def channels_draftable(*, user: User) -> QuerySet[Channel]:
-    """Visible channels on which `user` may draft, by slug."""
-    ids = channels_visible(user=user).values_list("id", flat=True)
+    """Visible, open (is_active) channels on which `user` may draft, by slug."""
+    ids = channels_visible(user=user).filter(is_active=True).values_list("id", flat=True)
     return channels_with_perm(user=user, codename=ChannelPerm.DRAFT, channel_ids=ids).order_by("slug")
 
 

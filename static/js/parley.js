@@ -42,3 +42,11 @@ document.addEventListener("htmx:afterSwap", function (e) {
   var focusable = row.querySelector("a[href], button:not([disabled]), input:not([type=hidden])");
   if (focusable) { focusable.focus(); } else { row.setAttribute("tabindex", "-1"); row.focus(); }
 });
+
+// "Complete the review" links to the post page's review section (#review-12): land the keyboard
+// focus on its heading, not at the top of the page (issue 21).
+document.addEventListener("DOMContentLoaded", function () {
+  if (!/^#review-\d+$/.test(window.location.hash) || document.getElementById("error-summary")) { return; }
+  var heading = document.getElementById(window.location.hash.slice(1) + "-h");
+  if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
+});

@@ -40,7 +40,7 @@ STATEMENTS = {
     "page queue": 10,
     "page home": 13,
     "page home (author)": 11,
-    "page inbox": 7,
+    "page inbox": 8,  # + the conversation lane's response time, for the "Overdue" flags (issue 21)
     "page metrics": 13,
 }
 

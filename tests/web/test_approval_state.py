@@ -43,11 +43,11 @@ def test_tracker_shows_every_step_its_team_who_approved_which_version_and_what_i
     reviews.post_approve(post_id=post.id, by=demo.rami)
     html = text(_client(demo.tess, "fr").get(reverse("web-post", args=[post.id])))
     tracker = html[html.index('id="tracker"'):html.index("</section>", html.index('id="tracker"'))]
-    assert "Étape 2 sur 3 : Traduction" in tracker and "Suivante : Approbation finale (Communications)." in tracker
+    assert "Étape 2 sur 3\u00a0: Traduction" in tracker and "Suivante\u00a0: Approbation finale (Communications)." in tracker
     assert "Examen</span> (<span class=\"tracker__team\">Gestionnaires</span>)" in tracker and "approuvée par rami sur anglais v1" in tracker
     assert 'aria-current="step"' in tracker and "échéance" in tracker
     queue = text(_client(demo.tess, "fr").get(reverse("web-queue")))
-    assert "Étape 2 sur 3 : Traduction (Traduction)" in queue
+    assert "Étape 2 sur 3\u00a0: Traduction (Équipe de traduction)" in queue
 
 
 def test_edit_form_warns_before_voiding_and_the_page_after_says_what_happened(demo):
@@ -62,13 +62,13 @@ def test_edit_form_warns_before_voiding_and_the_page_after_says_what_happened(de
     warning = edit[edit.index('id="void-warning"'):edit.index("<form")]
     assert "le texte anglais" in warning and "approbation de rami (Examen)" in warning
     assert "approbation de tess (Traduction)" in warning
-    assert "À refaire : Examen (Gestionnaires), Traduction (Traduction)." in warning
+    assert "À refaire\u00a0: Examen (Gestionnaires), Traduction (Équipe de traduction)." in warning
     response = dana.post(reverse("web-post-action", args=[post.id, "edit"]), {
         "version": post.version, "text_en": "The office reopens on Monday at 9:00.",
         "text_fr": "Le bureau rouvre lundi.", "rules_acknowledged": "on", "submit": "1"}, follow=True)
     after = text(response)
     assert "message--warning" in after
-    assert ("Cette modification a annulé 2 approbations : rami (Examen), tess (Traduction). "
+    assert ("Cette modification a annulé 2 approbations\u00a0: rami (Examen), tess (Traduction). "
             "La publication est revenue à l'étape « Examen » (Gestionnaires).") in after
 
 
@@ -84,4 +84,4 @@ def test_french_badge_agrees_english_reply_has_no_french_panel_and_no_self_appro
     assert 'id="text-en-h"' in html
     timeline = html.split('class="timeline"')[1]
     assert "Entièrement approuvée" not in timeline
-    assert "Approuvée à la soumission : cette voie n'a pas d'étape d'approbation" in html
+    assert "Approuvée à la soumission\u00a0: cette voie n'a pas d'étape d'approbation" in html

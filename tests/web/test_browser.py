@@ -125,7 +125,7 @@ def test_official_post_through_every_step(live_server, seeded, embedded, page: P
     expect(page.locator("html")).to_have_attribute("lang", lang)
     # The banner says exactly what is live, in the reader's language (issue 11).
     expect(page.locator("#publishing-truth")).to_contain_text(
-        {"en": "English is live; French is live.", "fr": "L'anglais est en ligne; le français est en ligne."}[lang])
+        {"en": "English is live; French is live.", "fr": "L'anglais est en ligne\u202f; le français est en ligne."}[lang])
     if lang == "fr":
         expect(page.get_by_role("heading", name="Texte", exact=True)).to_be_visible()
 

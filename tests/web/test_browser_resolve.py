@@ -16,7 +16,7 @@ WORDS = {
     "en": {"yes": "It was published", "no": "It was not published", "done": "Recorded as published",
            "heading": "Outcome unknown: check the channel"},
     "fr": {"yes": "Elle a été publiée", "no": "Elle n'a pas été publiée", "done": "Consignée comme publiée",
-           "heading": "Résultat inconnu : vérifiez sur le compte"},
+           "heading": "Résultat inconnu\u00a0: vérifiez sur le compte"},
 }
 
 

@@ -69,7 +69,7 @@ WORDS = {
     "en": {"nav": "Caretaker periods", "declare": "Declare the period", "done": "Caretaker period declared.",
            "banner": "Caretaker period in force:", "name_en": "Name in English", "end": "End now"},
     "fr": {"nav": "Périodes de transition", "declare": "Déclarer la période", "done": "Période de transition déclarée.",
-           "banner": "Période de transition en vigueur :", "name_en": "Nom en anglais", "end": "Terminer maintenant"},
+           "banner": "Période de transition en vigueur\u00a0:", "name_en": "Nom en anglais", "end": "Terminer maintenant"},
 }
 
 

@@ -48,7 +48,7 @@ def test_retrospective_review_from_the_queue_to_done(demo):
     refused = cora.post(url, {"review": review.id, "verdict": "follow_up", "comment": ""})
     assert refused.status_code == 400 and "Dites ce qui demande un suivi." in text(refused)
     done = cora.post(url, {"review": review.id, "verdict": "follow_up", "comment": "Motif trop mince."}, follow=True)
-    assert "Examen terminé : suivi nécessaire." in text(done)
+    assert "Examen terminé\u00a0: suivi nécessaire." in text(done)
     review.refresh_from_db()
     assert review.status == ReviewStatus.DONE and review.ok is False and review.reviewer_id == demo.cora.id
     assert AuditEvent.objects.filter(post=post, verb="retrospective_done", actor=demo.cora.id).exists()
@@ -68,7 +68,7 @@ def test_close_a_message_without_a_reply(demo, citizen_message):
     response = dana.post(url, {"reason": "handled_elsewhere", "comment": "Réglé au téléphone."}, follow=True)
     html = text(response)
     assert response.redirect_chain[-1][0] == reverse("web-inbox")
-    assert "fermé sans réponse : Réglé ailleurs." in html
+    assert "fermé sans réponse\u00a0: Réglé ailleurs." in html
     assert reverse("web-inbound", args=[msg.id]) not in html  # no longer in the open inbox
     msg.refresh_from_db()
     assert msg.status == InboundStatus.DISMISSED

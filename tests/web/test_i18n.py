@@ -35,7 +35,7 @@ def test_guideline_messages_are_shown_in_french():
     with translation.override("fr"):
         shown = [(d["text"], d["text_lang"]) for d in display_results(stored)]
     assert shown == [
-        ("Le texte en anglais compte 612 caractères; la limite est de 500.", ""),
-        ("Le citoyen a écrit en français : rédigez la réponse en français.", ""),
+        ("Le texte en anglais compte 612 caractères\u202f; la limite est de 500.", ""),
+        ("Le citoyen a écrit en français\u00a0: rédigez la réponse en français.", ""),
         ("Something new.", "en"),
     ]

@@ -113,10 +113,10 @@ def test_the_tracker_says_the_step_still_waits_for_french_after_an_english_only_
 
     en = tracker("en")
     assert "Step 1 of 3" in en and "Still waiting for an approval of: French." in en
-    # Named by the address the link went to, not the stand-in account (issue 20); not "French v1":
-    # it never counted for it.
-    assert f"approved by {inv.email} (outside) on English v1<" in en and inv.actor.username not in en
-    assert "En attente d&#x27;une approbation pour : français." in tracker("fr")
+    # Named by the address the link went to, not the stand-in account's internal "outside-3ada…"
+    # name (issues 20, 21); not "French v1": it never counted for it.
+    assert f"approved by {inv.email} (outside) on English v1<" in en and "outside-" not in en
+    assert "En attente d&#x27;une approbation pour\u00a0: français." in tracker("fr")
     reviews.post_approve(post_id=post.id, by=demo.rami)
     en = tracker("en")
     assert "Step 2 of 3" in en and "Still waiting" not in en
@@ -194,7 +194,7 @@ WORDS = {
            "approve": "Approve", "done": "Thank you: your decision is recorded", "comment": "Comment",
            "used": "This link cannot be used"},
     "fr": {"invite": "Envoyer le lien", "email": "Adresse courriel", "english": "Anglais", "french": "Français", "sent": "Invitation envoyée à",
-           "approve": "Approuver", "done": "Merci : votre décision est enregistrée", "comment": "Commentaire",
+           "approve": "Approuver", "done": "Merci\u00a0: votre décision est enregistrée", "comment": "Commentaire",
            "used": "Ce lien ne peut pas servir"},
 }
 

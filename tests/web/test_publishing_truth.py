@@ -85,7 +85,7 @@ def test_urgent_publish_with_a_broken_french_channel_tells_the_truth(
     # The home pages of the author and of whoever may publish say it too, in their language.
     fr_home = text(_client(demo.dana, "fr").get(reverse("home")))
     assert "Problèmes de publication" in fr_home
-    assert ("L'anglais est en ligne; le français a échoué : la plateforme a refusé les identifiants du compte."
+    assert ("L'anglais est en ligne\u202f; le français a échoué\u00a0: la plateforme a refusé les identifiants du compte."
             in fr_home)
     assert truth in text(_client(demo.cora).get(reverse("home")))
     assert "Publishing problems" not in text(_client(demo.tess).get(reverse("home")))

@@ -98,7 +98,7 @@ def test_communications_records_one_published_and_one_not_then_retries(demo):
     assert 'name="publication"' not in page
     assert "Retry failed publication" in page
     assert page.count("Publication outcome recorded") == 2
-    assert "(fr: not published)" in page and "(en: published)" in page
+    assert "(French: not published)" in page and "(English: published)" in page
     fr.refresh_from_db()
     assert fr.status == "failed"
 
@@ -155,12 +155,12 @@ def test_the_form_in_french(demo):
     cora = _client(demo.cora, lang="fr")
     html = cora.get(reverse("web-post", args=[post.id])).content.decode()
     assert '<html lang="fr">' in html
-    assert "Résultat inconnu : vérifiez sur le compte" in html
+    assert "Résultat inconnu\u00a0: vérifiez sur le compte" in html
     assert "Elle a été publiée" in html and "Elle n'a pas été publiée" in html
     assert "Adresse de la publication (facultatif)" in html
     page = cora.get(_resolve(cora, post, en, sent="0")["Location"]).content.decode()
     assert "Consignée comme non publiée" in page
-    assert "Résultat de la publication consigné" in page and "(en: non publiée)" in page
+    assert "Résultat de la publication consigné" in page and "(anglais\u00a0: non publiée)" in page
 
 
 def test_metrics_page_shows_the_outbox_relay(demo):

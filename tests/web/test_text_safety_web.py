@@ -75,7 +75,7 @@ def test_an_escalated_reply_reads_in_french(demo):
     demo.rami.preferred_language = "fr"
     demo.rami.save(update_fields=["preferred_language"])
     html = _client(demo.rami).get(reverse("web-post", args=[post.id])).content.decode()
-    assert "Le texte en anglais mentionne : minister." in html
+    assert "Le texte en anglais mentionne\u00a0: minister." in html
     assert "The English text mentions" not in html
 
 

@@ -91,6 +91,14 @@ def test_reply_language_detects_the_language_written():
     assert failed(run(RuleKind.REPLY_LANGUAGE, {"en": "Thanks for your message."}, **kw))
 
 
+def test_an_empty_reply_is_not_flagged_for_its_language():
+    """Issue 21: an empty reply box said "The citizen wrote in French: write the reply in French"."""
+    kw = {"required_languages": ["fr"], "reply_language": "fr"}
+    assert not failed(run(RuleKind.REPLY_LANGUAGE, {"fr": ""}, **kw))
+    assert not failed(run(RuleKind.REPLY_LANGUAGE, {"fr": "   ", "en": ""}, **kw))
+    assert failed(run(RuleKind.REPLY_LANGUAGE, {"fr": "", "en": "Thanks."}, **kw))  # written, in English only
+
+
 def test_four_rules_acknowledgement():
     assert failed(run(RuleKind.FOUR_RULES, {"en": "x"}))
     assert not failed(run(RuleKind.FOUR_RULES, {"en": "x"}, acknowledged=True))

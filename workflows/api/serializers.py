@@ -15,7 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.relations import PKOnlyObject
 
-from .. import limits
+from .. import formats, limits
 from ..constants import (
     Action,
     DismissReason,
@@ -205,6 +205,33 @@ class EnglishName(serializers.CharField):
         return stable_name(super().get_attribute(instance))
 
 
+@extend_schema_field({"type": "string", "nullable": True})
+class DateTimeDisplay(serializers.Field):
+    """`*_at_display`: the moment as the reader writes it ("Dec. 7, 2026, 10:40 a.m. EST" /
+    "7 déc. 2026, 10 h 40 HNE"), beside the raw ISO 8601 field machines read (issue 21)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("help_text", "The same moment in words, in the reader's language; null when unset.")
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return formats.datetime(value, with_zone=True) if value else None
+
+
+@extend_schema_field({"type": "string"})
+class WeekDisplay(serializers.Field):
+    """`week_display`: "week of Dec. 7, 2026" / "semaine du 7 déc. 2026" beside "2026-W50"."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("help_text", "The week in words, in the reader's language.")
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return formats.week(value)
+
+
 def display_name_field(source: str = "name", **kwargs):
     """`*_display`: the name in the reader's language (Accept-Language, or the user's choice)."""
     kwargs.setdefault("help_text", "The name in the reader's language (English or French).")
@@ -391,6 +418,8 @@ class PostSerializer(WrittenOut, serializers.Serializer):
         allow_blank=True, help_text="A reply's content warning (Mastodon's spoiler_text); \"\" when none.")
     created_at = DateTime()
     updated_at = DateTime()
+    scheduled_at_display = DateTimeDisplay(source="scheduled_at", allow_null=True)
+    created_at_display = DateTimeDisplay(source="created_at")
 
     @extend_schema_field(DateTime(allow_null=True))
     def get_due_at(self, post):
@@ -578,6 +607,7 @@ class InboundSerializer(serializers.Serializer):
     language = serializers.CharField(allow_blank=True)
     url = serializers.CharField(allow_blank=True)
     received_at = DateTime()
+    received_at_display = DateTimeDisplay(source="received_at")
     status = serializers.ChoiceField(choices=InboundStatus.choices)
     assignee = serializers.CharField(source="assignee.username", allow_null=True, default=None)
     claimed_at = DateTime(allow_null=True)
@@ -688,6 +718,7 @@ class FirstResponseSerializer(serializers.Serializer):
 
 class WeekSerializer(serializers.Serializer):
     week = serializers.CharField()
+    week_display = WeekDisplay(source="week")
     replies = serializers.IntegerField()
     broadcasts = serializers.IntegerField()
 

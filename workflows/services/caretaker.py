@@ -59,11 +59,14 @@ def _review_lane(period: CaretakerPeriod, organisation_id: int) -> Lane | None:
     return Lane.objects.filter(organisation_id=organisation_id, kind=LaneKind.OFFICIAL).order_by("id").first()
 
 
-def _paused_for(periods: list[CaretakerPeriod], channel_ids: set[int]) -> tuple[CaretakerPeriod | None, list[str]]:
+def _paused_for(periods: list[CaretakerPeriod], channel_ids: set[int]) -> tuple[CaretakerPeriod | None, list[dict]]:
+    """The first period pausing one of the channels, and those channels by their names in both
+    languages (a refusal names "DPE (English)", never the slug "dpe-en": issue 21)."""
     for period in periods:
-        paused = [c.slug for c in period.paused_channels.all() if c.id in channel_ids]
+        paused = sorted((c for c in period.paused_channels.all() if c.id in channel_ids), key=lambda c: c.slug)
         if paused:
-            return period, sorted(paused)
+            names = [(getattr(c, "name_en", "") or c.name or c.slug, getattr(c, "name_fr", "")) for c in paused]
+            return period, [{"en": en, "fr": fr or en} for en, fr in names]
     return None, []
 
 

@@ -6,12 +6,14 @@ from django.template.base import render_value_in_context
 from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import truncatechars
 from django.urls import reverse
-from django.utils.formats import number_format
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext as _
+
+from .. import formats
+from ..web.names import person as person_name
 
 register = template.Library()
 
@@ -60,28 +62,13 @@ def texts_for(post, language: str) -> dict:
 @register.filter
 def duration(seconds) -> str:
     """Seconds as a person reads them, in the reader's language: "45 s", "12 min", "2 h 49 min"."""
-    if seconds is None or seconds == "":
-        return "—"
-    seconds = float(seconds)
-    if seconds < 60:
-        return _("%(n)s s") % {"n": number_format(round(seconds), 0)}
-    minutes = seconds / 60
-    if minutes < 10:
-        return _("%(n)s min") % {"n": number_format(round(minutes, 1), 1)}
-    if minutes < 60:
-        return _("%(n)s min") % {"n": number_format(round(minutes), 0)}
-    hours, rest = divmod(round(minutes), 60)
-    if rest == 0:
-        return _("%(h)s h") % {"h": number_format(hours, 0)}
-    return _("%(h)s h %(m)s min") % {"h": number_format(hours, 0), "m": rest}
+    return formats.duration(seconds)
 
 
 @register.filter
 def percent(ratio) -> str:
     """0.333 → "33%" (French: "33 %")."""
-    if ratio is None or ratio == "":
-        return "—"
-    return _("%(n)s%%") % {"n": number_format(round(float(ratio) * 100), 0)}
+    return formats.percent(ratio)
 
 
 @register.filter
@@ -169,11 +156,11 @@ def queue_rows(context, items, selectable, step_totals) -> SafeString:
             row.append(f'<br><span class="tracker__mini">{mini}</span>')
         handles = ", ".join(v(c.handle, context) for c in post.channels.all())
         row.append(f'</td>\n      <td data-label="{labels["channels"]}">{handles}</td>\n      '
-                   f'<td data-label="{labels["author"]}">{v(post.author.get_username(), context)}</td>\n      '
+                   f'<td data-label="{labels["author"]}">{v(person_name(post.author), context)}</td>\n      '
                    f'<td data-label="{labels["due"]}">')
         if item.due_at:
             due = template_localtime(item.due_at, context.use_tz)
-            row.append(f'<time datetime="{v(date_filter(due, "c"), context)}">{v(date_filter(due, "Y-m-d H:i"), context)}'
+            row.append(f'<time datetime="{v(date_filter(due, "c"), context)}">{v(formats.datetime(due), context)}'
                        "</time>")
             if overdue:
                 row.append(f' <strong class="overdue-flag">{overdue_word}</strong>')

@@ -9,7 +9,7 @@ from datetime import datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
-from ..constants import PostState, StepKind, Verdict
+from ..constants import PostState, Verdict
 from ..services.engine import LiveApprovals, lane_steps
 from ..services.four_eyes import counted_languages
 from ..services.lanes import required_languages
@@ -55,13 +55,12 @@ class TrackerStep:
 
 
 def _versions(decision, step) -> str:
-    """"English v2, French v1": which text versions the approver saw; at a review or sign-off
-    step, only those of the languages the approval counts for (an outsider's link may cover
-    one language only)."""
+    """"English v2, French v1": the text versions the approval counts for, at every step (an
+    outsider's link may cover one language only; a translator who wrote the French approves the
+    English they translated from, not their own French: issue 21)."""
     versions = decision.text_versions
-    if step.kind != StepKind.TRANSLATION:
-        counts_for = counted_languages(languages=decision.languages, text_versions=versions)
-        versions = {lang: v for lang, v in versions.items() if lang in counts_for}
+    counts_for = counted_languages(languages=decision.languages, text_versions=versions)
+    versions = {lang: v for lang, v in versions.items() if lang in counts_for}
     parts = [_("%(language)s v%(version)s") % {"language": lang_label(lang), "version": v}
              for lang, v in sorted(versions.items(), key=lambda kv: (kv[0] != "en", kv[0]))]
     return ", ".join(parts)

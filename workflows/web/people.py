@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -19,11 +20,20 @@ class SignatureForm(forms.Form):
     signature_en = forms.CharField(
         label=gettext_lazy("Signature in English"), max_length=100, required=False,
         widget=forms.TextInput(attrs={"lang": "en"}),
-        help_text=gettext_lazy("For example: – Dana, Passport Program"))
+        help_text=format_lazy("{} {}", gettext_lazy("For example: – Dana, Passport Program"),
+                              gettext_lazy("At most 100 characters.")))
     signature_fr = forms.CharField(
         label=gettext_lazy("Signature in French"), max_length=100, required=False,
         widget=forms.TextInput(attrs={"lang": "fr"}),
-        help_text=gettext_lazy("For example: – Dana, Programme de passeport"))
+        help_text=format_lazy("{} {}", gettext_lazy("For example: – Dana, Programme de passeport"),
+                              gettext_lazy("At most 100 characters.")))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # No maxlength in the page: a browser cuts a longer paste silently (a 225-character
+        # signature was "saved" as its first 100). The server says what is too long, and by how much.
+        for field in self.fields.values():
+            field.widget.attrs.pop("maxlength", None)
 
 
 @login_required

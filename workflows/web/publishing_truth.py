@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from ..constants import PostState, PublicationStatus
+from ..formats import language, typography
 
 PS = PublicationStatus
 
@@ -103,6 +104,12 @@ def failure_hint(kind: str, channel: str) -> str:
     }.get(kind, lambda: "")()
 
 
+def _technical(error: str) -> str:
+    """The adapter's error without Parley's internal stage names ("preflight: "): the detail a
+    person may pass on to whoever fixes the channel."""
+    return re.sub(r"^(preflight: )+", "", error or "")
+
+
 LIVE = {"en": lambda: _("English is live"), "fr": lambda: _("French is live")}
 FAILED = {"en": lambda r: _("English failed: %(reason)s") % {"reason": r},
           "fr": lambda r: _("French failed: %(reason)s") % {"reason": r}}
@@ -163,7 +170,8 @@ def publishing_truth(post) -> PublishingTruth | None:
                 kind = failure_kind(p.last_error)
                 kinds.add(kind)
                 if kind != HELD_BACK and p.last_error:
-                    details.append(f"{p.channel.handle} ({p.language}): {p.last_error}")
+                    details.append(f"{p.channel.name or p.channel.handle} ({language(p.language, in_sentence=True)}): "
+                                   f"{_technical(p.last_error)}")
                 hint = failure_hint(kind, names[p.channel.slug])
                 if hint and hint not in hints:
                     hints.append(hint)
@@ -181,7 +189,7 @@ def publishing_truth(post) -> PublishingTruth | None:
             any_pending = True
             parts.append(PENDING.get(lang, PENDING["en"])())
     sentence = "; ".join(parts) + "."
-    sentence = sentence[0].upper() + sentence[1:]
+    sentence = typography(sentence[0].upper() + sentence[1:])  # French: "en ligne ; le français…"
     retracted = post.state == PostState.RETRACTED
     if any_failed:
         level = "error"

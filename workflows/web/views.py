@@ -19,14 +19,13 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods
 from django.views.i18n import set_language
 
 from accounts.services import user_set_language
 from config.staticfiles import gcds_stylesheet
 
-from .. import limits, selectors
+from .. import formats, limits, selectors
 from ..constants import (
     DismissReason,
     InboundSource,
@@ -77,12 +76,11 @@ from .publishing_truth import publishing_truth
 # --- helpers -------------------------------------------------------------------------------
 
 def lang_name(code: str) -> str:
-    return {"en": _("English"), "fr": _("French")}.get(code, code)
+    return formats.language(code)
 
 
 def lang_inline(code: str) -> str:
-    return {"en": pgettext("language in a sentence", "English"),
-            "fr": pgettext("language in a sentence", "French")}.get(code, code)
+    return formats.language(code, in_sentence=True)
 
 
 def service_error(form, exc: WorkflowError) -> None:
@@ -237,6 +235,7 @@ def inbox(request):
     paged = Paginator(messages_qs, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))  # LIMIT/OFFSET in SQL
     return page(request, "web/inbox.html", {"form": form, "items": paged.object_list, "summary": summary,
                                             "statuses": InboundStatus.choices, "page_obj": paged,
+                                            "overdue_before": selectors.inbox_overdue_before(user=user),
                                             "page_query": _query_without_page(request)})
 
 
@@ -783,6 +782,11 @@ def post_action(request, post_id: int, action: str):
         else:
             if action in ("urgent", "retry"):
                 _say_publishing_outcome(request, action, visible_post(request, post_id))
+                retro = selectors.post_open_retrospective(post_id=post.id) if action == "urgent" else None
+                if retro is not None:  # issue 21: the person who broke the glass is told what follows
+                    messages.info(request, _("A review after the fact is open: %(team)s will check this "
+                                             "urgent publication.") % {"team": retro.team.name if retro.team
+                                                                       else _("the communications team")})
             elif action == "retract":
                 _say_retract_outcome(request, visible_post(request, post_id))
             elif action in ("edit", "translate"):
@@ -867,7 +871,8 @@ def metrics(request):
         "frt_chart": charts.bar_chart(title=_("First-response time"), unit=_("messages"),
                                       labels=[b for b, _n in frt], series={_("Messages"): [n for _b, n in frt]}),
         "frt": frt,
-        "weekly_chart": charts.bar_chart(title=_("Replies and broadcasts per week"), unit=_("posts"), labels=weeks,
+        "weekly_chart": charts.bar_chart(title=_("Replies and broadcasts per week"), unit=_("posts"),
+                                         labels=[formats.date(formats.week_start(w)) for w in weeks],
                                          series={_("Replies"): [weekly[w]["replies"] for w in weeks],
                                                  _("Broadcasts"): [weekly[w]["broadcasts"] for w in weeks]}),
         "weekly": weekly,

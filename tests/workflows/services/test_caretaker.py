@@ -160,3 +160,42 @@ def test_held_post_can_be_approved_again_and_then_publishes(demo):
         assert publishing.post_publish_start(post_id=p.id)  # approved inside the period
     with pytest.raises(NotFound):
         caretaker.caretaker_period_cancel(period_id=10**9, by=demo.cora)
+
+
+def test_a_french_reply_in_a_period_is_approved_in_french_only(demo):
+    """Issue 21: the period sends a reply for approval; the reply still answers one citizen in
+    their language, and no English version is asked for."""
+    from workflows.services import inbound
+    from workflows.services.lanes import missing_languages, required_languages
+
+    now = timezone.now()
+    _period(demo, start=now - HOUR, end=now + HOUR)
+    msg, _ = inbound.inbound_ingest(by=demo.dana, channel="dpe-fr", external_id="care-fr-1", author="@julie",
+                                    text="Bonjour, le bureau est-il ouvert samedi?", language="fr")
+    reply = posts.post_create(author=demo.dana, kind="reply", in_reply_to=msg.id, rules_acknowledged=True,
+                              texts={"fr": "Oui, le bureau est ouvert samedi de 9 h à midi."})
+    reply = posts.post_submit(post_id=reply.id, by=demo.dana)
+    assert reply.state == PostState.IN_REVIEW and reply.lane.kind == LaneKind.OFFICIAL
+    assert required_languages(reply) == ["fr"] and missing_languages(reply, ["fr"]) == []
+    reply = reviews.post_approve(post_id=reply.id, by=demo.rami)
+    reply = reviews.post_approve(post_id=reply.id, by=demo.tess)  # the translation step: nothing to translate
+    reply = reviews.post_approve(post_id=reply.id, by=demo.cora)
+    assert reply.state in (PostState.APPROVED, PostState.PUBLISHING, PostState.PUBLISHED)
+
+
+def test_a_paused_channel_is_named_not_slugged(demo):
+    from django.utils import translation
+
+    from workflows.messages import render
+
+    now = timezone.now()
+    _period(demo, start=now - HOUR, end=now + HOUR, paused_channels=["dpe-en"])
+    draft = f.official_draft(demo)
+    with pytest.raises(GuidelineViolation) as exc:
+        posts.post_submit(post_id=draft.id, by=demo.dana)
+    v = exc.value.violations[0]
+    english = render(v["code"], v["params"])
+    with translation.override("fr"):
+        french = render(v["code"], v["params"])
+    assert "DPE (English)" in english and "dpe-en" not in english
+    assert "MEP (anglais)" in french and "dpe-en" not in french
