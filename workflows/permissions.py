@@ -3,15 +3,25 @@ direct FK tables), in one query. Selectors and services both ask here: one defin
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    ExpressionWrapper,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    prefetch_related_objects,
+)
 
 from accounts.models import User
 
 from .constants import ChannelPerm
 from .exceptions import NotPermitted
-from .models import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission
+from .models import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission, Post
 
 # --- access-to-information exports ----------------------------------------------------------
 #: The model permission that lets a person export records (given to a team's group or a person).
@@ -63,6 +73,69 @@ def perm_q(*, user: User, codename: str) -> Q:
         group_id__in=groups, permission__codename=codename
     ).values("content_object_id")
     return Q(id__in=user_perm) | Q(id__in=group_perm)
+
+
+# --- what one caller holds on one post's channels, read once ---------------------------------
+
+#: The annotation each of a post's channels carries for a channel permission (caller_perms).
+def _flag(codename: str) -> str:
+    return f"caller_{codename}"
+
+
+_GROUPS = "caller_groups"
+_CALLER = "caller_id"
+
+
+@dataclass(frozen=True)
+class CallerPerms:
+    """What one user holds on one post's channels, read in one query (caller_perms): the
+    channels, the channel permissions held on every one of them, and the user's groups (a
+    team is a group). A transition's checks ask it under the row lock; the API's `actions`
+    field asks the same snapshot instead of one query per action."""
+
+    channels: list[Channel]
+    held: frozenset[str]
+    groups: frozenset[int]
+
+    def has(self, codename: str) -> bool:
+        return bool(self.channels) and codename in self.held
+
+    def in_group(self, group_id: int | None) -> bool:
+        return group_id is not None and group_id in self.groups
+
+
+def _channels_with_flags(user: User) -> QuerySet[Channel]:
+    """Channels, each with one boolean per channel permission `user` holds on it (perm_q as a
+    column) and, on PostgreSQL, the array of `user`'s group ids."""
+    flags: dict[str, Any] = {
+        _flag(code): Value(True) if user.is_superuser
+        else ExpressionWrapper(perm_q(user=user, codename=code), output_field=BooleanField())
+        for code in ChannelPerm.ALL
+    }
+    flags[_CALLER] = Value(user.id)  # whose flags these are: another user's are never reused
+    if connection.vendor == "postgresql":
+        # The groups in the same statement (an array column); elsewhere one more query.
+        from django.contrib.postgres.expressions import ArraySubquery
+
+        flags[_GROUPS] = ArraySubquery(User.groups.through.objects.filter(user_id=user.id).values("group_id"))
+    return Channel.objects.annotate(**flags)
+
+
+def caller_perms(*, user: User, post: Post) -> CallerPerms:
+    """What `user` holds on `post`'s channels (CallerPerms). One query, which also loads the
+    post's channels (prefetch_related, as posts_visible does) when they are not loaded yet;
+    channels loaded by an earlier caller_perms of the same post are reused."""
+    prefetch_related_objects([post], Prefetch("channels", queryset=_channels_with_flags(user)))
+    channels = list(post.channels.all())
+    if channels and getattr(channels[0], _CALLER, None) != user.id:
+        # The post's channels were loaded without this user's flags (e.g. by posts_visible): ask now.
+        channels = list(_channels_with_flags(user).filter(posts=post.id))
+    held = frozenset(code for code in ChannelPerm.ALL if channels and all(getattr(c, _flag(code)) for c in channels))
+    if channels and hasattr(channels[0], _GROUPS):
+        groups = frozenset(getattr(channels[0], _GROUPS) or ())
+    else:
+        groups = frozenset(User.groups.through.objects.filter(user_id=user.id).values_list("group_id", flat=True))
+    return CallerPerms(channels=channels, held=held, groups=groups)
 
 
 def channels_with_perm(*, user: User, codename: str, channel_ids: Iterable[int] | None = None) -> QuerySet[Channel]:

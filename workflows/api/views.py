@@ -76,8 +76,13 @@ def etag(post) -> str:
     return f'W/"{post.version}"'
 
 
-def post_response(request, post_id: int, *, status: int = http.HTTP_200_OK) -> Response:
-    post = selectors.post_get_visible(post_id=post_id, user=request.user)
+def post_response(request, post: int | Post, *, status: int = http.HTTP_200_OK) -> Response:
+    """The post's detail: read now (an id), or completed from the post a service just returned
+    (selectors.post_detail_of: the rows the transition read are not read again)."""
+    if isinstance(post, Post):
+        post = selectors.post_detail_of(post)
+    else:
+        post = selectors.post_get_visible(post_id=post, user=request.user)
     headers = {"ETag": etag(post)}
     if status == http.HTTP_201_CREATED:
         headers["Location"] = f"/api/v1/posts/{post.id}/"
@@ -237,8 +242,8 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @idempotent
     def approve(self, request, pk=None):
         data = s.parse(s.CommentSerializer, request.data)
-        review_services.post_approve(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
-        return post_response(request, _pk(pk))
+        post = review_services.post_approve(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
+        return post_response(request, post)
 
     @_action_schema(s.RequiredCommentSerializer, "Send the post back to its author.")
     @action(detail=True, methods=["post"], url_path="request-changes")

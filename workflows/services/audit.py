@@ -27,7 +27,6 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from ..compiled import insert_rows
 from ..models import AuditChainHead, AuditCheckpoint, AuditEvent, InboundMessage, Post
 
 log = logging.getLogger("parley.audit")
@@ -197,11 +196,13 @@ def audit_record(
     from_state: str = "",
     to_state: str = "",
     data: dict | None = None,
+    pending: list[AuditEvent] | None = None,
 ) -> AuditEvent:
     """Append one event to `owner`'s chain. The caller holds `owner`'s row lock and saves
-    `owner` afterwards (its audit_seq/audit_head move forward in memory here)."""
+    `owner` afterwards (its audit_seq/audit_head move forward in memory here). `pending`: a
+    list the event is added to instead of being written now (the caller writes the list in
+    one INSERT before it commits: engine.TransitionContext)."""
     is_post = isinstance(owner, Post)
-    pending = owner.__dict__.get("_audit_pending")
     ev = _new_event(
         save=pending is None,
         chain=f"{'post' if is_post else 'inbound'}:{owner.pk}",
@@ -219,7 +220,7 @@ def audit_record(
         data=_json_safe(data),
     )
     if pending is not None:
-        pending.append(ev)  # written by audit_flush, in one INSERT with the others
+        pending.append(ev)  # written by the caller, in one INSERT with the others
     owner.audit_seq = ev.seq
     owner.audit_head = ev.hash
     return ev
@@ -545,30 +546,6 @@ def audit_verify_report(*, since: datetime | None = None, batch_size: int = 500,
     _deleted_chains(report, chains)
     report.findings.sort(key=lambda f: (f.chain, f.seq or 0))
     return report
-
-
-def audit_defer(owner: Post | InboundMessage) -> None:
-    """Collect `owner`'s next audit events in memory; `audit_flush` writes them in one INSERT.
-    The chain (seq, prev hash) is computed as they are recorded, exactly as when written one by
-    one; the caller holds the owner's row lock and flushes before its transaction commits."""
-    owner.__dict__["_audit_pending"] = []
-
-
-def audit_flush(owner: Post | InboundMessage) -> None:
-    audit_flush_many([owner])
-
-
-def audit_flush_many(owners: list) -> None:
-    """audit_flush for several owners (each deferred, each locked): one INSERT for them all."""
-    pending = [ev for owner in owners for ev in owner.__dict__.pop("_audit_pending", None) or []]
-    if len(pending) > _FEW:
-        AuditEvent.objects.bulk_create(pending)
-    elif pending:
-        insert_rows(pending)  # bulk_create, its SQL made once per number of events (compiled.py)
-
-
-#: Up to this many events, audit_flush_many writes them with a statement compiled once per count.
-_FEW = 8
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from ..channels import (
@@ -35,7 +35,6 @@ from ..channels import (
     get_adapter,
 )
 from ..channels.base import OutboundMessage, ThreadRef
-from ..compiled import Compiled
 from ..constants import PostState, Visibility
 from ..constants import PublicationStatus as PS
 from ..models import Post, Publication
@@ -390,20 +389,10 @@ def posts_deliver(*, post_ids: list[int], worker: str | None = None, now: dateti
     return states
 
 
-def _publications_of_post(post_id: int) -> QuerySet[Publication]:
-    return Publication.objects.filter(post_id=post_id).select_related("channel", "post__in_reply_to")
-
-
-#: A reply's worker reads its one post's publications first thing: SQL compiled once per process.
-_PUBLICATIONS_OF_POST: Compiled[Publication] = Compiled(_publications_of_post, arity=1)
-
-
 def _publications_by_post(post_ids: list[int]) -> dict[int, list[Publication]]:
     """Every publication of `post_ids` (with its channel and post), grouped by post; [] for none."""
     by_post: dict[int, list[Publication]] = {pid: [] for pid in post_ids}
-    if len(post_ids) == 1 and connection.vendor == "postgresql":
-        by_post[post_ids[0]] = _PUBLICATIONS_OF_POST.run(post_ids[0])
-    elif post_ids:
+    if post_ids:
         for pub in Publication.objects.filter(post_id__in=post_ids).select_related("channel", "post__in_reply_to"):
             by_post[pub.post_id].append(pub)
     return by_post

@@ -672,7 +672,10 @@ def _say_publishing_outcome(request, action: str, post) -> None:
 def post_action(request, post_id: int, action: str):
     if action not in ACTIONS:
         raise Http404("No such action.")
-    post = visible_post(request, post_id)
+    try:  # the post row only: the action reads what it needs under its row lock
+        post = selectors.post_get_visible_light(post_id=post_id, user=request.user)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
     form_class, slot, call = ACTIONS[action]
     kwargs: dict[str, Any] = {}
     if form_class is ComposeForm:
