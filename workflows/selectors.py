@@ -771,6 +771,13 @@ def metrics_page(*, user: User) -> MetricsPage:
 
 # --- access-to-information exports (issue 13) ---
 
+def atip_channels_exportable(*, organisations: Iterable[Organisation]) -> QuerySet[Channel]:
+    """The channels of `organisations` (what atip_organisations_exportable gave), in the order the
+    export form lists them."""
+    return (Channel.objects.filter(organisation__in=list(organisations)).select_related("organisation")
+            .order_by("organisation__name", "slug"))
+
+
 def atip_organisations_exportable(*, user: User) -> QuerySet[Any]:
     """Organisations `user` may export from: with the `workflows.export_records` permission
     (given to a team's group or to the person), their own organisation and every one under it;

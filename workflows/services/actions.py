@@ -1,23 +1,23 @@
-"""Every workflow action, defined once: who may do it now (and if not, why) and doing it.
+"""Every workflow action's rule, defined once: who may do it now (and if not, why).
 
-Each action is one object (Wagtail's `check()`/`execute()`, Zulip's `check_*`/`do_*`):
+Each action's rule is one object (Wagtail's `check()`, Zulip's `check_*`):
 
 * `ensure(user, obj)` raises the refusal (a WorkflowError carrying a catalogue code). The
   service calls it under the row lock, so it judges the state it is about to change.
 * `check(user, obj)` asks the same rule without raising: `None` (allowed now) or a `Refusal`
   with the code. The post page's buttons, the API's `actions` field and the tests ask it.
-* `execute(**kwargs)` runs the service (the transaction, the row lock, `ensure`, the change).
+* doing it is the service's (the transaction, the row lock, `ensure`, the change); the edges run
+  it through `workflows/actions.py`, which pairs each rule with its service (`execute`).
 
 `obj` is a Post for the post actions, a Publication for `resolve`, a PostReview for
 `complete_review`, an InboundMessage for `claim`, `reply` and `dismiss`. A new action: add its
 name to constants.Action (and its source states to constants.ACTION_FROM when it changes a
-post's state), a class here with `ensure`, and call `ensure` from its service under the lock.
+post's state), a class here with `ensure`, call `ensure` from its service under the lock, and
+pair the two in workflows/actions.py.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import import_module
 from typing import Any, ClassVar, NoReturn
 
 from accounts.models import User
@@ -67,10 +67,11 @@ class Refusal:
 
 
 class WorkflowAction:
-    """One action: `ensure` (the rule), `check` (the rule as an answer), `execute` (the service)."""
+    """One action's rule: `ensure` (raises the refusal), `check` (the rule as an answer). Its
+    service asks `ensure` under the row lock; workflows/actions.py pairs it with that service
+    (`execute`) for the edges."""
 
     name: ClassVar[Action]
-    #: "module:function" under workflows.services: the service `execute` runs.
     service: ClassVar[str]
 
     def ensure(self, user: User, obj: Any, *, perms: CallerPerms | None = None) -> Any:
@@ -88,10 +89,6 @@ class WorkflowAction:
     def allowed(self, user: User, obj: Any, *, perms: CallerPerms | None = None) -> bool:
         return self.check(user, obj, perms=perms) is None
 
-    def execute(self, **kwargs: Any) -> Any:
-        module, _, function = self.service.partition(":")
-        run: Callable[..., Any] = getattr(import_module(f"workflows.services.{module}"), function)
-        return run(**kwargs)
 
 
 def _channel_ids(post: Post) -> list[int]:
@@ -118,7 +115,6 @@ class Edit(WorkflowAction):
     draft permission on every channel."""
 
     name = Action.EDIT
-    service = "posts:post_edit"
 
     def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None) -> None:
         ensure_action_state(obj, self.name)
@@ -130,14 +126,12 @@ class Submit(Edit):
     """Send into the lane: the same people and states as editing."""
 
     name = Action.SUBMIT
-    service = "posts:post_submit"
 
 
 class Withdraw(WorkflowAction):
     """Take the post back before publishing: its author, or a channel manager."""
 
     name = Action.WITHDRAW
-    service = "posts:post_withdraw"
 
     def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None) -> None:
         ensure_action_state(obj, self.name)
@@ -149,7 +143,6 @@ class PublishUrgent(WorkflowAction):
     """Break glass: the lane allows it and the user may publish urgently on every channel."""
 
     name = Action.PUBLISH_URGENT
-    service = "posts:post_publish_urgent"
 
     def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None) -> None:
         ensure_action_state(obj, self.name)
@@ -171,7 +164,6 @@ class Approve(WorkflowAction):
     link, only the link's: four_eyes.approval_scope)."""
 
     name = Action.APPROVE
-    service = "reviews:post_approve"
 
     def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None,
                texts: list[PostText] | None = None, approvers: LiveApprovals | None = None,
@@ -199,7 +191,6 @@ class RequestChanges(WorkflowAction):
     """Send back to the author: may review the current step."""
 
     name = Action.REQUEST_CHANGES
-    service = "reviews:post_request_changes"
 
     def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None) -> None:
         ensure_action_state(obj, self.name)
@@ -210,7 +201,6 @@ class Reject(RequestChanges):
     """Refuse for good: may review the current step."""
 
     name = Action.REJECT
-    service = "reviews:post_reject"
 
 
 class Translate(WorkflowAction):
@@ -218,7 +208,6 @@ class Translate(WorkflowAction):
     permission on every channel."""
 
     name = Action.TRANSLATE
-    service = "translations:translation_provide"
 
     def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None) -> None:
         ensure_action_state(obj, self.name)
@@ -240,7 +229,6 @@ class CompleteReview(WorkflowAction):
     has no team)."""
 
     name = Action.COMPLETE_REVIEW
-    service = "reviews:review_complete"
 
     def ensure(self, user: User, obj: PostReview, *, perms: CallerPerms | None = None) -> None:
         post = obj.post
@@ -262,7 +250,6 @@ class Retry(WorkflowAction):
     channel, and — for a post published urgently — anyone who may publish urgently there."""
 
     name = Action.RETRY
-    service = "publishing:post_retry"
 
     def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None) -> None:
         ensure_action_state(obj, self.name)
@@ -282,7 +269,6 @@ class Resolve(WorkflowAction):
     the publish permission on the post's channels."""
 
     name = Action.RESOLVE
-    service = "publishing:publication_resolve"
 
     def ensure(self, user: User, obj: Publication, *, perms: CallerPerms | None = None) -> None:
         ensure_channel_perm(user=user, post=obj.post, codename=ChannelPerm.PUBLISH, perms=perms)
@@ -294,7 +280,6 @@ class Retract(WorkflowAction):
     """Delete what a post published: the publish permission on every channel, something live."""
 
     name = Action.RETRACT
-    service = "publishing:post_retract"
 
     def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None) -> None:
         ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.PUBLISH, perms=perms)
@@ -309,7 +294,6 @@ class Claim(WorkflowAction):
     """Take a citizen message: the draft permission on its channel; new, or already yours."""
 
     name = Action.CLAIM
-    service = "inbound:inbound_claim"
 
     def ensure(self, user: User, obj: InboundMessage, *, perms: CallerPerms | None = None) -> None:
         ensure_perm_on_channels(user=user, channel_ids=[obj.channel_id], codename=ChannelPerm.DRAFT)
@@ -324,7 +308,6 @@ class Dismiss(WorkflowAction):
     replied to nor dismissed already."""
 
     name = Action.DISMISS
-    service = "inbound:inbound_dismiss"
 
     def ensure(self, user: User, obj: InboundMessage, *, perms: CallerPerms | None = None) -> None:
         ensure_perm_on_channels(user=user, channel_ids=[obj.channel_id], codename=ChannelPerm.DRAFT)
@@ -337,7 +320,6 @@ class Reply(WorkflowAction):
     channel."""
 
     name = Action.REPLY
-    service = "posts:reply_send"
 
     def ensure(self, user: User, obj: InboundMessage, *, perms: CallerPerms | None = None) -> None:
         if getattr(user, "organisation_id", None) != obj.organisation_id:

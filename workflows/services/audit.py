@@ -12,8 +12,6 @@ import hmac
 import json
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,9 +20,13 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q
-from django.http import HttpRequest
 from django.utils import timezone
 
+# Who is acting lives in accounts (below the workflow: accounts' services set it too);
+# re-exported here for the workflow's callers.
+from accounts.acting import audit_context as audit_context
+from accounts.acting import current_actor as current_actor
+from accounts.acting import current_via as current_via
 from accounts.models import User
 
 from ..models import AuditChainHead, AuditCheckpoint, AuditEvent, InboundMessage, Post
@@ -139,51 +141,6 @@ def _new_event(*, chain: str, seq: int, prev: str, keys: AuditKeys, save: bool =
 
 def _json_safe(data: dict | None) -> dict:
     return json.loads(json.dumps(data or {}, default=str))
-
-
-# --- who is acting ---------------------------------------------------------------------------
-
-@dataclass
-class _Context:
-    actor: Any = None
-    request: Any = None
-    via: str = ""
-
-
-_context: ContextVar[_Context | None] = ContextVar("parley_audit_context", default=None)
-
-
-@contextmanager
-def audit_context(*, actor: User | None = None, request: HttpRequest | None = None, via: str = "") -> Iterator[None]:
-    """Who is acting, for events recorded by hooks that do not see the caller (model signals):
-    the web middleware sets the request, services and commands set the actor explicitly."""
-    outer = _context.get()
-    if actor is None and request is None and outer is not None:
-        # Nothing new about who: keep the enclosing request's (or caller's) actor.
-        actor, request = outer.actor, outer.request
-    token = _context.set(_Context(
-        actor=actor, request=request if actor is None else None,
-        via=via or (outer.via if outer else ""),
-    ))
-    try:
-        yield
-    finally:
-        _context.reset(token)
-
-
-def current_actor() -> Any:
-    ctx = _context.get()
-    if ctx is None:
-        return None
-    if ctx.actor is not None:
-        return ctx.actor
-    user = getattr(ctx.request, "user", None) if ctx.request is not None else None
-    return user if getattr(user, "is_authenticated", False) else None
-
-
-def current_via() -> str:
-    ctx = _context.get()
-    return ctx.via if ctx else ""
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from .common import (
 )
 from .four_eyes import Revisions, counted_languages
 from .lanes import missing_languages, reply_language, required_languages
-from .outbox import outbox_emit, outbox_emit_many, outbox_event, outbox_written
+from .outbox import outbox_event, outbox_written
 from .signatures import signature_reserve
 
 
@@ -211,7 +211,7 @@ def snapshot_revision(post: Post, *, texts: dict[str, str], by: User) -> PostRev
 
 def write_texts(post: Post, *, new_texts: dict[str, str], by: User) -> list[str]:
     """Create or update each language's text; return the languages whose body changed."""
-    existing = {t.language: t for t in post.texts.all()}
+    existing = {t.language: t for t in load_texts(post)}
     changed: list[str] = []
     now = timezone.now()
     for lang, body in new_texts.items():
@@ -226,8 +226,9 @@ def write_texts(post: Post, *, new_texts: dict[str, str], by: User) -> list[str]
             current.updated_at = now
             current.save(update_fields=["body", "version", "updated_by", "updated_at"])
             changed.append(lang)
-    if hasattr(post, "_prefetched_objects_cache"):
-        post._prefetched_objects_cache.pop("texts", None)
+    # The texts loaded above are stale now: refresh_from_db drops them (no query); the next
+    # post.texts.all() reads them again.
+    post.refresh_from_db(fields=["texts"])
     return changed
 
 
@@ -391,59 +392,25 @@ def write_pending(ctx: TransitionContext) -> None:
         ctx.audit = []
 
 
-#: What a batched transition changes (save_posts): the state, the version and the audit chain's end.
-_BATCH_FIELDS = ["state", "version", "updated_at", "audit_seq", "audit_head"]
-
-
 def save_posts(posts: list[Post], *, fields: list[str] | None = None) -> None:
-    """save_post for many posts, each under the caller's row lock and each moved by the same
-    transition (state, audit chain, and `fields`): one bulk_update."""
+    """save_post for many posts, each under the caller's row lock: one bulk_update."""
+    if len(posts) == 1:
+        save_post(posts[0], fields=fields)
+        return
     now = timezone.now()
     for post in posts:
         post.version += 1
         post.updated_at = now
-    if len(posts) == 1:
-        posts[0].save(update_fields=sorted(set(_BATCH_FIELDS + (fields or []))))
-    else:
-        Post.objects.bulk_update(posts, sorted(set(_BATCH_FIELDS + (fields or []))))
+    Post.objects.bulk_update(posts, sorted(set(SAVED_FIELDS + (fields or []))))
 
 
-def transition(
-    post: Post,
-    *,
-    to: PostState,
-    verb: str,
-    by: User | None = None,
-    data: dict[str, Any] | None = None,
-    topic: str = "",
-    payload: dict[str, Any] | None = None,
-    fields: list[str] | None = None,
-    save: bool = True,
-    same_state_ok: bool = False,
-    ctx: TransitionContext | None = None,
-) -> None:
-    """The one way a post changes state: check the table (ALLOWED_TRANSITIONS), move, write the
-    audit event and (when `topic`) the outbox event, and save the post with `fields`.
-
-    `save=False` only inside the lane engine, whose callers save the post once at the end of
-    the same service (the engine's steps are part of their transition). `same_state_ok`: an
-    event that may leave the state as it is (a retraction that leaves languages live). `ctx`
-    collecting (TransitionContext.collect): the events are written when the post is saved."""
-    from_state = post.state
-    if not (same_state_ok and to == from_state):
-        ensure_transition(post, to=to)
-    post.state = to
-    audit_record(owner=post, verb=verb, actor=by, from_state=from_state, to_state=to, data=data or {},
-                 pending=ctx.audit if ctx is not None else None)
-    if topic:
-        body = payload if payload is not None else {"post_id": post.id}
-        if ctx is not None and ctx.outbox is not None:
-            ctx.outbox.append(outbox_event(topic=topic, organisation_id=post.organisation_id, post_id=post.id,
-                                           payload=body))
-        else:
-            outbox_emit(topic=topic, organisation_id=post.organisation_id, post_id=post.id, payload=body)
-    if save:
-        save_post(post, fields=fields, ctx=ctx)
+def transition(post: Post, *, to: PostState, verb: str, by: User | None = None,
+               data: dict[str, Any] | None = None, topic: str = "", payload: dict[str, Any] | None = None,
+               fields: list[str] | None = None, save: bool = True, same_state_ok: bool = False,
+               ctx: TransitionContext | None = None) -> None:
+    """The one way a post changes state: transition_many([post]) (see there)."""
+    transition_many([post], to=to, verb=verb, by=by, data=data, topic=topic, payload=payload, fields=fields,
+                    save=save, same_state_ok=same_state_ok, ctx=ctx)
 
 
 def transition_many(
@@ -451,26 +418,51 @@ def transition_many(
     *,
     to: PostState,
     verb: str,
-    data: Callable[[Post], dict[str, Any]] | None = None,
+    by: User | None = None,
+    data: dict[str, Any] | Callable[[Post], dict[str, Any]] | None = None,
     topic: str = "",
+    payload: dict[str, Any] | Callable[[Post], dict[str, Any]] | None = None,
     fields: list[str] | None = None,
+    save: bool = True,
+    same_state_ok: bool = False,
+    ctx: TransitionContext | None = None,
 ) -> None:
-    """`transition` for many posts moved the same way, each under the caller's row lock, in a
-    fixed number of statements (the batched publishing path, issue 14): each post's table check
-    and audit event on its own chain (all events in one INSERT), the outbox events in one
-    INSERT, the posts in one UPDATE. Checks every post before moving any."""
+    """The one way posts change state, each under the caller's row lock: check the table
+    (ALLOWED_TRANSITIONS) for every post before moving any, move each, append its audit event
+    to its own chain and (when `topic`, a workflows.topics.Topic) its outbox event, then save
+    the posts with `fields`. A fixed number of statements whatever the number of posts: the
+    audit events in one INSERT, the outbox events in one, the posts in one UPDATE.
+
+    `data`, `payload`: a dict, or a function of the post. `save=False` only inside the lane
+    engine, whose callers save the post once at the end of the same service. `same_state_ok`:
+    an event that may leave the state as it is (a retraction that leaves languages live). `ctx`
+    collecting (TransitionContext.collect): the events are written when the post is saved."""
     if not posts:
         return
     for post in posts:
-        ensure_transition(post, to=to)
-    events: list[AuditEvent] = []
+        if not (same_state_ok and to == post.state):
+            ensure_transition(post, to=to)
+    if ctx is not None and ctx.audit is not None and ctx.outbox is not None:
+        pending, collecting = ctx, True
+    else:  # not collected by the caller: written below, before the posts
+        pending, collecting = TransitionContext(audit=[], outbox=[]), False
+    events: list[AuditEvent] = pending.audit if pending.audit is not None else []
+    outbox: list[OutboxEvent] = pending.outbox if pending.outbox is not None else []
     for post in posts:
         from_state = post.state
         post.state = to
-        audit_record(owner=post, verb=verb, from_state=from_state, to_state=to, data=data(post) if data else {},
-                     pending=events)
-    AuditEvent.objects.bulk_create(events)
-    if topic:
-        outbox_emit_many([{"topic": topic, "organisation_id": p.organisation_id, "post_id": p.id,
-                           "payload": {"post_id": p.id}} for p in posts])
-    save_posts(posts, fields=fields)
+        audit_record(owner=post, verb=verb, actor=by, from_state=from_state, to_state=to,
+                     data=(data(post) if callable(data) else data) or {}, pending=events)
+        if topic:
+            body = payload(post) if callable(payload) else payload
+            outbox.append(outbox_event(topic=topic, organisation_id=post.organisation_id, post_id=post.id,
+                                       payload=body if body is not None else {"post_id": post.id}))
+    if not collecting:
+        write_pending(pending)
+    if save:
+        if len(posts) == 1:
+            save_post(posts[0], fields=fields, ctx=ctx)
+        else:
+            if ctx is not None:
+                write_pending(ctx)
+            save_posts(posts, fields=fields)

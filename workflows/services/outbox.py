@@ -49,18 +49,6 @@ def outbox_written() -> None:
         transaction.on_commit(_relay_in_process, robust=True)
 
 
-def outbox_emit_many(events: list[dict]) -> list[OutboxEvent]:
-    """outbox_emit for several events (dicts of its keyword arguments) in one INSERT."""
-    rows = [OutboxEvent(topic=e["topic"], organisation_id=e.get("organisation_id"), post_id=e.get("post_id"),
-                        payload=e.get("payload") or {}) for e in events]
-    if not rows:
-        return []
-    created = OutboxEvent.objects.bulk_create(rows)
-    if not settings.CELERY_BROKER_URL:
-        transaction.on_commit(_relay_in_process, robust=True)
-    return created
-
-
 def _relay_in_process() -> None:
     if _relay_in_process_fn is not None:
         _relay_in_process_fn()

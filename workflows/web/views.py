@@ -26,7 +26,7 @@ from django.views.i18n import set_language
 from accounts.services import user_set_language
 from config.staticfiles import gcds_stylesheet
 
-from .. import limits, selectors
+from .. import actions, limits, selectors
 from ..constants import (
     DismissReason,
     InboundSource,
@@ -40,9 +40,8 @@ from ..constants import (
 )
 from ..exceptions import Conflict, NotFound, WorkflowError
 from ..messages import display_results as display_checks
-from ..services import actions, relay, reviews
-from ..services import inbound as inbound_services
 from ..services import posts as post_services
+from ..services import relay
 from ..services.engine import lane_steps
 from ..services.inbound_manual import inbound_log_manual
 from ..services.lanes import required_languages
@@ -255,7 +254,7 @@ def inbound_claim(request, inbound_id: int):
     msg = _inbound(request, inbound_id)
     error = ""
     try:
-        msg = inbound_services.inbound_claim(inbound_id=msg.id, by=request.user)
+        msg = actions.CLAIM.execute(inbound_id=msg.id, by=request.user)
         status_text = _("Message from %(author)s claimed by you.") % {"author": msg.author}
     except WorkflowError as exc:
         error = exc.message
@@ -299,7 +298,7 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
         form = ReplyForm(request.POST)
         if form.is_valid():
             try:
-                post = post_services.reply_send(
+                post = actions.REPLY.execute(
                     inbound_id=msg.id, by=user, text=form.cleaned_data["text"], language=reply_lang,
                     rules_acknowledged=form.cleaned_data["rules_acknowledged"],
                 )
@@ -362,8 +361,8 @@ def inbound_dismiss(request, inbound_id: int):
     form = DismissForm(request.POST)
     if form.is_valid():
         try:
-            inbound_services.inbound_dismiss(inbound_id=msg.id, by=request.user, reason=form.cleaned_data["reason"],
-                                             comment=form.cleaned_data["comment"])
+            actions.DISMISS.execute(inbound_id=msg.id, by=request.user, reason=form.cleaned_data["reason"],
+                                    comment=form.cleaned_data["comment"])
         except WorkflowError as exc:
             service_error(form, exc)
         else:
@@ -604,8 +603,8 @@ def _act_complete_review(post, user, form):
 
 
 def _act_edit(post, user, form):
-    edit = post_services.post_edit_and_submit if form.data.get("submit") is not None else post_services.post_edit
-    return edit(post_id=post.id, by=user, texts=form.texts(), scheduled_at=form.cleaned_data["scheduled_at"],
+    edit = actions.EDIT_AND_SUBMIT if form.data.get("submit") is not None else actions.EDIT
+    return edit.execute(post_id=post.id, by=user, texts=form.texts(), scheduled_at=form.cleaned_data["scheduled_at"],
                 rules_acknowledged=form.cleaned_data["rules_acknowledged"], version=form.cleaned_data["version"])
 
 
@@ -749,7 +748,7 @@ def queue_approve(request):
         except ValueError:
             continue
         try:
-            post = reviews.post_approve(post_id=post_id, by=request.user, version=version)
+            post = actions.APPROVE.execute(post_id=post_id, by=request.user, version=version)
         except WorkflowError as exc:
             results.append({"post": post_id, "ok": False, "message": exc.message})
         else:
