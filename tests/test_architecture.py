@@ -188,8 +188,7 @@ DENIED_ATTRIBUTES = {"from_db", "get_compiler", "klass_info", "apply_converters"
 
 def _sources():
     for app in ("workflows", "accounts"):
-        for path in sorted((ROOT / app).rglob("*.py")):
-            yield path
+        yield from sorted((ROOT / app).rglob("*.py"))
 
 
 def _private_use(path: Path) -> list[str]:

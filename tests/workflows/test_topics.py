@@ -83,8 +83,12 @@ def test_a_batched_transition_refuses_a_topic_outside_the_vocabulary(demo):
 
     post = factories.approved(demo)
     before = (OutboxEvent.objects.count(), AuditEvent.objects.filter(post_id=post.id).count())
-    with pytest.raises(ValueError, match="post.typo"), transaction.atomic():
-        locked = Post.objects.select_for_update().get(id=post.id)
-        engine.transition_many([locked], to=PostState.PUBLISHING, verb="publishing", topic="post.typo")
+    def batch():
+        with transaction.atomic():
+            locked = Post.objects.select_for_update().get(id=post.id)
+            engine.transition_many([locked], to=PostState.PUBLISHING, verb="publishing", topic="post.typo")
+
+    with pytest.raises(ValueError, match="post.typo"):
+        batch()
     assert (OutboxEvent.objects.count(), AuditEvent.objects.filter(post_id=post.id).count()) == before
     assert Post.objects.get(id=post.id).state == PostState.APPROVED

@@ -12,6 +12,7 @@ import pytest
 from django.db import transaction
 
 from tests.workflows import factories as f
+from workflows import actions as edge_actions  # what the edges run: check + execute
 from workflows.constants import (
     ACTION_FROM,
     ACTION_TO,
@@ -24,7 +25,6 @@ from workflows.constants import (
 )
 from workflows.exceptions import WorkflowError
 from workflows.models import AuditEvent, InboundMessage, Post, PostReview, Publication
-from workflows import actions as edge_actions  # what the edges run: check + execute
 from workflows.services import actions, inbound, posts
 
 pytestmark = pytest.mark.django_db
