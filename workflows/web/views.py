@@ -327,7 +327,7 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
         "m": msg, "form": form, "holding": holding, "reply_lang": reply_lang, "reply_lang_name": lang_name(reply_lang),
         "reply_lang_inline": lang_inline(reply_lang), "checks": display_checks(preview.results),
         "limit": limit, "replies": replies, "preview": preview,
-        "can_reply": msg.status in (InboundStatus.NEW, InboundStatus.CLAIMED),
+        "can_reply": actions.REPLY.allowed(user, msg),  # the reply action's own check
         "dismiss_form": dismiss_form or DismissForm(),
         "can_dismiss": _may_dismiss(msg, user),
         "dismissal": _dismissal(msg),
