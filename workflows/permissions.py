@@ -8,8 +8,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import (
-    BooleanField,
-    ExpressionWrapper,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -77,11 +76,9 @@ def perm_q(*, user: User, codename: str) -> Q:
 
 # --- what one caller holds on one post's channels, read once ---------------------------------
 
-#: The annotation each of a post's channels carries for a channel permission (caller_perms).
-def _flag(codename: str) -> str:
-    return f"caller_{codename}"
-
-
+#: The annotations a post's channels carry for caller_perms.
+_USER_CODES = "caller_user_codes"
+_GROUP_CODES = "caller_group_codes"
 _GROUPS = "caller_groups"
 _CALLER = "caller_id"
 
@@ -104,33 +101,41 @@ class CallerPerms:
         return group_id is not None and group_id in self.groups
 
 
-def _channels_with_flags(user: User) -> QuerySet[Channel]:
-    """Channels, each with one boolean per channel permission `user` holds on it (perm_q as a
-    column) and, on PostgreSQL, the array of `user`'s group ids."""
-    flags: dict[str, Any] = {
-        _flag(code): Value(True) if user.is_superuser
-        else ExpressionWrapper(perm_q(user=user, codename=code), output_field=BooleanField())
-        for code in ChannelPerm.ALL
-    }
-    flags[_CALLER] = Value(user.id)  # whose flags these are: another user's are never reused
-    if connection.vendor == "postgresql":
-        # The groups in the same statement (an array column); elsewhere one more query.
-        from django.contrib.postgres.expressions import ArraySubquery
+def _channels_with_codes(user: User) -> QuerySet[Channel]:
+    """Channels, each (on PostgreSQL) with the arrays of the channel permissions `user` holds on
+    it directly and through a group, and of `user`'s group ids: three array columns, one query."""
+    qs = Channel.objects.annotate(**{_CALLER: Value(user.id)})  # whose: another user's never reused
+    if connection.vendor != "postgresql":
+        return qs
+    from django.contrib.postgres.expressions import ArraySubquery
 
-        flags[_GROUPS] = ArraySubquery(User.groups.through.objects.filter(user_id=user.id).values("group_id"))
-    return Channel.objects.annotate(**flags)
+    groups = User.groups.through.objects.filter(user_id=user.id).values("group_id")
+    return qs.annotate(**{
+        _USER_CODES: ArraySubquery(ChannelUserObjectPermission.objects.filter(
+            user_id=user.id, content_object_id=OuterRef("pk")).values("permission__codename")),
+        _GROUP_CODES: ArraySubquery(ChannelGroupObjectPermission.objects.filter(
+            group_id__in=groups, content_object_id=OuterRef("pk")).values("permission__codename")),
+        _GROUPS: ArraySubquery(groups),
+    })
 
 
 def caller_perms(*, user: User, post: Post) -> CallerPerms:
-    """What `user` holds on `post`'s channels (CallerPerms). One query, which also loads the
-    post's channels (prefetch_related, as posts_visible does) when they are not loaded yet;
-    channels loaded by an earlier caller_perms of the same post are reused."""
-    prefetch_related_objects([post], Prefetch("channels", queryset=_channels_with_flags(user)))
+    """What `user` holds on `post`'s channels (CallerPerms). On PostgreSQL one query, which also
+    loads the post's channels (prefetch_related, as posts_visible does) when they are not loaded
+    yet; channels loaded by an earlier caller_perms of the same post and user are reused.
+    Elsewhere (SQLite, the trial database: no array columns) three queries, the same answer."""
+    prefetch_related_objects([post], Prefetch("channels", queryset=_channels_with_codes(user)))
     channels = list(post.channels.all())
     if channels and getattr(channels[0], _CALLER, None) != user.id:
-        # The post's channels were loaded without this user's flags (e.g. by posts_visible): ask now.
-        channels = list(_channels_with_flags(user).filter(posts=post.id))
-    held = frozenset(code for code in ChannelPerm.ALL if channels and all(getattr(c, _flag(code)) for c in channels))
+        # The post's channels were loaded without this user's permissions (e.g. by posts_visible).
+        channels = list(_channels_with_codes(user).filter(posts=post.id))
+    if user.is_superuser:
+        codes: dict[int, set[str]] = {c.id: set(ChannelPerm.ALL) for c in channels}
+    elif channels and hasattr(channels[0], _USER_CODES):
+        codes = {c.id: set(getattr(c, _USER_CODES) or ()) | set(getattr(c, _GROUP_CODES) or ()) for c in channels}
+    else:
+        codes = perms_by_channel(user=user, channel_ids=[c.id for c in channels])
+    held = frozenset(code for code in ChannelPerm.ALL if channels and all(code in codes[c.id] for c in channels))
     if channels and hasattr(channels[0], _GROUPS):
         groups = frozenset(getattr(channels[0], _GROUPS) or ())
     else:

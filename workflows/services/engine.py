@@ -122,8 +122,8 @@ def post_lock_for_transition(*, post_id: int, user: User, revisions: bool = Fals
         return post_get_for_update(post_id=post_id, user=user), ctx
     post = ensure_locked_visible(_lock_for_transition(post_id, revisions=revisions, shown=shown).first(), user=user)
     ctx.rules = [guidelines.Rule(kind=r["kind"], severity=r["severity"], params=r["params"])
-                 for r in post.lane_rules or ()]
-    rows = post.text_revisions if revisions else None
+                 for r in getattr(post, "lane_rules", None) or ()]  # the lock's annotations
+    rows = getattr(post, "text_revisions", None) if revisions else None
     # The subqueries read the snapshot taken before the statement waited for the lock: a revision
     # committed meanwhile (by the transaction that held the lock) is not among them, though the
     # post row (read after the wait) counts it. Then four eyes reads them again (four_eyes.py).
@@ -297,7 +297,7 @@ def steps_and_live_approvers(post: Post) -> LiveApprovals:
         return live_approvers(post)  # the steps were loaded before, without their approvals
     result = LiveApprovals()
     for step in steps:
-        for a in step.live_approvals or ():
+        for a in getattr(step, "live_approvals", None) or ():
             result.add(step_id=step.id, reviewer_id=a["reviewer"], text_versions=a["versions"] or {},
                        languages=a["languages"])
     return result
