@@ -4,8 +4,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from workflows.services.audit import audit_context
-
+from .acting import audit_context
 from .models import ApiToken, User, hash_token
 
 
@@ -39,32 +38,3 @@ def user_set_language(*, user: User, language: str) -> None:
     if language in ("en", "fr") and user.preferred_language != language:
         User.objects.filter(id=user.id).update(preferred_language=language)
         user.preferred_language = language
-
-
-SIGNATURE_MAX = 100
-
-
-@transaction.atomic
-def user_set_signature(*, user: User, signature_en: str, signature_fr: str) -> None:
-    """Set how `user` signs replies on organisation channels that sign, per language. Raises
-    InvalidInput for text that is too long or spans lines."""
-    from workflows.exceptions import InvalidInput
-    from workflows.messages import Message
-
-    errors: dict[str, list[Message]] = {}
-    cleaned = {}
-    for field, value in (("signature_en", signature_en), ("signature_fr", signature_fr)):
-        value = (value or "").strip() if isinstance(value, str) else None
-        if value is None:
-            errors[field] = [Message("text.not_string")]
-        elif len(value) > SIGNATURE_MAX:
-            errors[field] = [Message("text.too_long", {"length": len(value), "limit": SIGNATURE_MAX})]
-        elif "\n" in value or "\r" in value:
-            errors[field] = [Message("signature.one_line")]
-        else:
-            cleaned[field] = value
-    if errors:
-        raise InvalidInput(code="signature.invalid", errors=errors)
-    User.objects.filter(id=user.id).update(**cleaned)
-    for field, value in cleaned.items():
-        setattr(user, field, value)

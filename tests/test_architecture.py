@@ -158,3 +158,114 @@ def test_the_core_reaches_the_tasks_through_functions_registered_at_start():
     assert relay._enqueue_fn is tasks.enqueue_event
     assert engagement._enqueue_fn is tasks.enqueue_engagement
     assert outbox._relay_in_process_fn is relay.relay_outbox
+
+
+# --- plain framework: no private Django / DRF API (issue 23) ---------------------------------
+#
+# The rule, checked on every module of workflows/ and accounts/ (migrations included):
+# * no imported module path or imported name from django or rest_framework has a segment that
+#   starts with "_" (`from django.utils.translation import trans_real` is refused below too);
+# * no import from a module Django does not document for applications (the ORM's SQL layer and
+#   query internals: DENIED_MODULES), nor of a name of the row-to-model machinery (DENIED_NAMES);
+# * no use of an attribute of those internals (DENIED_ATTRIBUTES): the SQL compiler, Model.from_db,
+#   a queryset's or an instance's private caches.
+
+FRAMEWORKS = ("django", "rest_framework")
+DENIED_MODULES = (
+    "django.db.models.sql",
+    "django.db.models.query_utils",
+    "django.db.backends.base.operations",
+    "django.db.backends.utils",
+    "django.utils.translation.trans_real",
+    "rest_framework.fields._",
+)
+DENIED_NAMES = {"get_related_populators", "RelatedPopulator", "ModelIterable", "ValuesIterable",
+                "RawModelIterable", "SQLCompiler", "trans_real", "get_attribute"}
+DENIED_ATTRIBUTES = {"from_db", "get_compiler", "klass_info", "apply_converters", "get_converters",
+                     "_result_cache", "_prefetch_done", "_prefetched_objects_cache", "_known_related_objects",
+                     "_readable_fields", "_writable_fields", "_declared_fields"}
+
+
+def _sources():
+    for app in ("workflows", "accounts"):
+        yield from sorted((ROOT / app).rglob("*.py"))
+
+
+def _private_use(path: Path) -> list[str]:
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[str] = []
+    for node in ast.walk(tree):
+        where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules = [node.module]
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.Import):
+            modules = [a.name for a in node.names]
+            names = []
+        elif isinstance(node, ast.Attribute) and node.attr in DENIED_ATTRIBUTES:
+            found.append(f"{where}: .{node.attr}")
+            continue
+        else:
+            continue
+        for module in modules:
+            if module.split(".")[0] not in FRAMEWORKS:
+                continue
+            if any(part.startswith("_") for part in module.split(".")):
+                found.append(f"{where}: import of private module {module}")
+            if any(module == d or module.startswith(d + ".") or (d.endswith("_") and module.startswith(d))
+                   for d in DENIED_MODULES):
+                found.append(f"{where}: import from undocumented module {module}")
+            for name in names:
+                if name.startswith("_") or name in DENIED_NAMES:
+                    found.append(f"{where}: import of private name {module}.{name}")
+    return found
+
+
+def test_no_private_framework_api():
+    """Django and DRF through their documented APIs only (docs/architecture.md, STYLE.md)."""
+    found = [f for path in _sources() for f in _private_use(path)]
+    assert not found, "\n".join(found)
+
+
+def test_the_private_api_rule_can_fail(tmp_path):
+    """The checker finds each kind of use it refuses."""
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from django.db.models.query import get_related_populators\n"
+        "from django.db.models.sql.compiler import SQLCompiler\n"
+        "from rest_framework.fields import _UnvalidatedField\n"
+        "from django.utils.translation import trans_real\n"
+        "import django.db.models.sql\n"
+        "x = Model.from_db('default', [], [])\n"
+        "qs.query.get_compiler(using='default')\n"
+        "qs._result_cache = []\n"
+    )
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        found = _private_use(bad)
+    finally:
+        ROOT = saved
+    assert len(found) == 9, found
+
+
+#: Where a model instance's `__dict__` must never carry state between calls (issue 23): a value
+#: one step of a transition computes for another travels in engine.TransitionContext or a
+#: return value. (Thread-local caches in channels/ and outbound.py are not model instances.)
+NO_INSTANCE_DICT = ("workflows/services", "workflows/selectors.py", "workflows/permissions.py",
+                    "workflows/api", "workflows/web", "workflows/models", "accounts")
+
+
+def test_no_state_in_a_model_instances_dict():
+    import ast
+
+    found = []
+    for rel in NO_INSTANCE_DICT:
+        base = ROOT / rel
+        for path in ([base] if base.suffix == ".py" else sorted(base.rglob("*.py"))):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Attribute) and node.attr == "__dict__":
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, "state passed through __dict__:\n" + "\n".join(found)

@@ -3,15 +3,24 @@ direct FK tables), in one query. Selectors and services both ask here: one defin
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import (
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    prefetch_related_objects,
+)
 
 from accounts.models import User
 
 from .constants import ChannelPerm
 from .exceptions import NotPermitted
-from .models import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission
+from .models import Channel, ChannelGroupObjectPermission, ChannelUserObjectPermission, Post
 
 # --- access-to-information exports ----------------------------------------------------------
 #: The model permission that lets a person export records (given to a team's group or a person).
@@ -63,6 +72,75 @@ def perm_q(*, user: User, codename: str) -> Q:
         group_id__in=groups, permission__codename=codename
     ).values("content_object_id")
     return Q(id__in=user_perm) | Q(id__in=group_perm)
+
+
+# --- what one caller holds on one post's channels, read once ---------------------------------
+
+#: The annotations a post's channels carry for caller_perms.
+_USER_CODES = "caller_user_codes"
+_GROUP_CODES = "caller_group_codes"
+_GROUPS = "caller_groups"
+_CALLER = "caller_id"
+
+
+@dataclass(frozen=True)
+class CallerPerms:
+    """What one user holds on one post's channels, read in one query (caller_perms): the
+    channels, the channel permissions held on every one of them, and the user's groups (a
+    team is a group). A transition's checks ask it under the row lock; the API's `actions`
+    field asks the same snapshot instead of one query per action."""
+
+    channels: list[Channel]
+    held: frozenset[str]
+    groups: frozenset[int]
+
+    def has(self, codename: str) -> bool:
+        return bool(self.channels) and codename in self.held
+
+    def in_group(self, group_id: int | None) -> bool:
+        return group_id is not None and group_id in self.groups
+
+
+def _channels_with_codes(user: User) -> QuerySet[Channel]:
+    """Channels, each (on PostgreSQL) with the arrays of the channel permissions `user` holds on
+    it directly and through a group, and of `user`'s group ids: three array columns, one query."""
+    qs = Channel.objects.annotate(**{_CALLER: Value(user.id)})  # whose: another user's never reused
+    if connection.vendor != "postgresql":
+        return qs
+    from django.contrib.postgres.expressions import ArraySubquery
+
+    groups = User.groups.through.objects.filter(user_id=user.id).values("group_id")
+    return qs.annotate(**{
+        _USER_CODES: ArraySubquery(ChannelUserObjectPermission.objects.filter(
+            user_id=user.id, content_object_id=OuterRef("pk")).values("permission__codename")),
+        _GROUP_CODES: ArraySubquery(ChannelGroupObjectPermission.objects.filter(
+            group_id__in=groups, content_object_id=OuterRef("pk")).values("permission__codename")),
+        _GROUPS: ArraySubquery(groups),
+    })
+
+
+def caller_perms(*, user: User, post: Post) -> CallerPerms:
+    """What `user` holds on `post`'s channels (CallerPerms). On PostgreSQL one query, which also
+    loads the post's channels (prefetch_related, as posts_visible does) when they are not loaded
+    yet; channels loaded by an earlier caller_perms of the same post and user are reused.
+    Elsewhere (SQLite, the trial database: no array columns) three queries, the same answer."""
+    prefetch_related_objects([post], Prefetch("channels", queryset=_channels_with_codes(user)))
+    channels = list(post.channels.all())
+    if channels and getattr(channels[0], _CALLER, None) != user.id:
+        # The post's channels were loaded without this user's permissions (e.g. by posts_visible).
+        channels = list(_channels_with_codes(user).filter(posts=post.id))
+    if user.is_superuser:
+        codes: dict[int, set[str]] = {c.id: set(ChannelPerm.ALL) for c in channels}
+    elif channels and hasattr(channels[0], _USER_CODES):
+        codes = {c.id: set(getattr(c, _USER_CODES) or ()) | set(getattr(c, _GROUP_CODES) or ()) for c in channels}
+    else:
+        codes = perms_by_channel(user=user, channel_ids=[c.id for c in channels])
+    held = frozenset(code for code in ChannelPerm.ALL if channels and all(code in codes[c.id] for c in channels))
+    if channels and hasattr(channels[0], _GROUPS):
+        groups = frozenset(getattr(channels[0], _GROUPS) or ())
+    else:
+        groups = frozenset(User.groups.through.objects.filter(user_id=user.id).values_list("group_id", flat=True))
+    return CallerPerms(channels=channels, held=held, groups=groups)
 
 
 def channels_with_perm(*, user: User, codename: str, channel_ids: Iterable[int] | None = None) -> QuerySet[Channel]:

@@ -24,6 +24,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
+    prefetch_related_objects,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, TruncWeek
@@ -31,7 +32,6 @@ from django.utils import timezone
 
 from accounts.models import Organisation, User
 
-from .compiled import Compiled, set_prefetched
 from .constants import (
     ChannelPerm,
     EngagementStatus,
@@ -87,17 +87,28 @@ def lanes_visible(*, user: User) -> QuerySet[Lane]:
     )
 
 
+#: A post's texts as a transition reads them under its row lock (engine.load_texts) and as its
+#: detail shows them: one definition.
+def post_texts() -> Prefetch:
+    return Prefetch("texts", queryset=PostText.objects.order_by("language"))
+
+
+def _post_related() -> list[str | Prefetch]:
+    """What a post's list row or detail shows beside the post: one definition."""
+    return [
+        "channels",
+        post_texts(),
+        Prefetch("decisions", queryset=Decision.objects.select_related("reviewer", "step").order_by("created_at", "id")),
+        Prefetch("publications", queryset=Publication.objects.select_related("channel").order_by("channel_id", "language")),
+    ]
+
+
 def posts_visible(*, user: User) -> QuerySet[Post]:
     """Posts of the user's organisation with everything a list or detail shows, prefetched."""
     return (
         Post.objects.filter(_org_filter(user))
         .select_related("lane", "author", "current_step", "current_step__team", "in_reply_to")
-        .prefetch_related(
-            "channels",
-            Prefetch("texts", queryset=PostText.objects.order_by("language")),
-            Prefetch("decisions", queryset=Decision.objects.select_related("reviewer", "step").order_by("created_at", "id")),
-            Prefetch("publications", queryset=Publication.objects.select_related("channel").order_by("channel_id", "language")),
-        )
+        .prefetch_related(*_post_related())
         .order_by("-created_at", "-id")
     )
 
@@ -110,71 +121,41 @@ def posts_visible_light(*, user: User) -> QuerySet[Post]:
         # A queue row names its channels (handle on the page, slug in the API): not their
         # configuration (JSON decoded per row otherwise).
         .prefetch_related(Prefetch("channels", queryset=Channel.objects.only("id", "slug", "handle")),
-                          Prefetch("texts", queryset=PostText.objects.order_by("language")))
+                          post_texts())
         .order_by("-created_at", "-id")
     )
-
-
-def _post_detail(post_id: int, organisation_id: int, *, every: bool) -> QuerySet[Post]:
-    qs = Post.objects.filter(id=post_id).select_related("lane", "author", "current_step", "current_step__team",
-                                                        "in_reply_to")
-    return qs if every else qs.filter(organisation_id=organisation_id)
-
-
-def _post_texts(post_id: int) -> QuerySet[PostText]:
-    return PostText.objects.filter(post=post_id).order_by("language")
-
-
-def _post_channels(post_id: int) -> QuerySet[Channel]:
-    return Channel.objects.filter(posts=post_id)
-
-
-def _post_decisions(post_id: int) -> QuerySet[Decision]:
-    return Decision.objects.filter(post=post_id).select_related("reviewer", "step").order_by("created_at", "id")
-
-
-def _post_publications(post_id: int) -> QuerySet[Publication]:
-    return Publication.objects.filter(post=post_id).select_related("channel").order_by("channel_id", "language")
-
-
-#: One post with what its detail shows, as posts_visible loads it, through SQL compiled once per
-#: process (workflows/compiled.py): the API answers every action with this detail, so a reply's
-#: submit renders it while its worker publishes (issue 14). Every call reads the rows afresh.
-_POST_DETAIL: Compiled[Post] = Compiled(_post_detail, arity=2)
-#: A post's texts and channels: also what the transition services load under their row lock
-#: (engine.load_texts, engine.load_channels).
-POST_TEXTS: Compiled[PostText] = Compiled(_post_texts, arity=1)
-POST_CHANNELS: Compiled[Channel] = Compiled(_post_channels, arity=1)
-_POST_RELATED: tuple[tuple[str, Compiled[Any]], ...] = (
-    ("texts", POST_TEXTS),
-    ("channels", POST_CHANNELS),
-    ("decisions", Compiled(_post_decisions, arity=1)),
-    ("publications", Compiled(_post_publications, arity=1)),
-)
 
 
 def post_get_visible(*, post_id: int, user: User) -> Post:
     """One post the user may see, with what posts_visible loads (texts, channels, decisions with
     their reviewers and steps, publications with their channels); NotFound otherwise."""
-    if connection.vendor != "postgresql":
-        post = posts_visible(user=user).filter(id=post_id).first()
-        if post is None:
-            raise NotFound(code="not_found.post")
-        return post
-    every = sees_every_organisation(user)
-    if not every and user.organisation_id is None:
+    post = posts_visible(user=user).filter(id=post_id).prefetch_related(_open_reviews()).first()
+    if post is None:
         raise NotFound(code="not_found.post")
-    db = Post.objects.db
-    found = _POST_DETAIL.run(int(post_id), user.organisation_id or 0, key=every, using=db, every=every)
-    if not found:
-        raise NotFound(code="not_found.post")
-    post = found[0]
-    for name, query in _POST_RELATED:
-        rows = query.run(post.id, using=db)
-        if name != "channels":
-            for row in rows:
-                row.post = post  # type: ignore[attr-defined]
-        set_prefetched(post, name, rows)
+    return post
+
+
+def _open_reviews(*, none: bool = False) -> Prefetch:
+    """A post's open reviews (what the `actions` field asks: services.actions.reviews_to_complete),
+    as `post.open_reviews`."""
+    qs = PostReview.objects.none() if none else PostReview.objects.filter(status=ReviewStatus.OPEN)
+    return Prefetch("reviews", queryset=qs.select_related("team").order_by("created_at", "id"), to_attr="open_reviews")
+
+
+def post_detail_of(post: Post) -> Post:
+    """`post` as a service returned it (read under its row lock, in the request that changed it),
+    with what its detail shows loaded as post_get_visible loads it: only what is not loaded yet
+    is read (the texts and channels the transition read are kept). Publications and open reviews
+    are not read when the lock found none (engine.post_lock_for_transition with `shown`: a
+    transition that creates neither)."""
+    related: list[str | Prefetch] = []
+    for item in _post_related():
+        if isinstance(item, Prefetch) and item.prefetch_to == "publications" and not getattr(
+                post, "has_publications", True):
+            item = Prefetch("publications", queryset=Publication.objects.none())
+        related.append(item)
+    related.append(_open_reviews(none=not getattr(post, "has_open_reviews", True)))
+    prefetch_related_objects([post], *related)
     return post
 
 
@@ -807,6 +788,13 @@ def metrics_page(*, user: User) -> MetricsPage:
 
 
 # --- access-to-information exports (issue 13) ---
+
+def atip_channels_exportable(*, organisations: Iterable[Organisation]) -> QuerySet[Channel]:
+    """The channels of `organisations` (what atip_organisations_exportable gave), in the order the
+    export form lists them."""
+    return (Channel.objects.filter(organisation__in=list(organisations)).select_related("organisation")
+            .order_by("organisation__name", "slug"))
+
 
 def atip_organisations_exportable(*, user: User) -> QuerySet[Any]:
     """Organisations `user` may export from: with the `workflows.export_records` permission

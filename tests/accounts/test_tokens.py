@@ -50,18 +50,43 @@ def test_wrong_or_malformed_key_is_401(demo, header):
 
 
 def test_revoked_token_is_401(demo):
+    """Through the HTTP path a client takes: the key works, is revoked, and is refused from then on."""
     token, key = token_issue(user=demo.dana)
-    from rest_framework.request import Request
-    from rest_framework.test import APIRequestFactory
-
-    from accounts.authentication import TokenAuthentication
-
+    client = _client(key)
+    assert client.get(URL).status_code == 200
     token_revoke(token_id=token.id)
-    request = Request(APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Token {key}"))
-    from rest_framework.exceptions import AuthenticationFailed
+    response = client.get(URL)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert client.post("/api/v1/posts/", {}, format="json").status_code == 401
 
-    with pytest.raises(AuthenticationFailed):
-        TokenAuthentication().authenticate(request)
+
+def test_last_used_is_written_at_most_every_five_minutes(demo, django_assert_num_queries):
+    """Every request reads the token; only the first in five minutes writes last_used_at (one
+    conditional UPDATE)."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    token, key = token_issue(user=demo.dana)
+    client = _client(key)
+
+    def updates():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(URL).status_code == 200
+        return [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('UPDATE "accounts_apitoken"')]
+
+    assert len(updates()) == 1  # first use
+    first = ApiToken.objects.get(id=token.id).last_used_at
+    assert first is not None
+    assert updates() == []  # a second later
+    ApiToken.objects.filter(id=token.id).update(last_used_at=timezone.now() - timedelta(minutes=4))
+    assert updates() == []  # four minutes later
+    ApiToken.objects.filter(id=token.id).update(last_used_at=timezone.now() - timedelta(minutes=6))
+    assert len(updates()) == 1  # six minutes later
+    assert ApiToken.objects.get(id=token.id).last_used_at > first
 
 
 def test_inactive_user_token_is_rejected(demo):

@@ -169,9 +169,24 @@ def test_webhooks_crud_for_a_channel_manager(client_for, demo):
 
 
 def test_superuser_manages_webhooks(client_for):
+    """Create, list, read, change and delete a subscription, through the API; the secret is
+    write-only."""
     admin = client_for("admin")
-    assert admin.post("/api/v1/webhooks/", {"url": "https://hooks.example/a", "secret": "0123456789abcdef"},
-                      format="json").status_code == 201
+    created = admin.post("/api/v1/webhooks/", {"url": "https://hooks.example/a", "secret": "0123456789abcdef",
+                                               "events": ["post.approved"]}, format="json")
+    assert created.status_code == 201, created.content
+    hook = created.json()
+    assert hook["url"] == "https://hooks.example/a" and hook["events"] == ["post.approved"]
+    assert "secret" not in hook
+    url = f"/api/v1/webhooks/{hook['id']}/"
+    assert hook["id"] in [h["id"] for h in admin.get("/api/v1/webhooks/").json()["results"]]
+    changed = admin.patch(url, {"is_active": False, "events": ["post.published"]}, format="json")
+    assert changed.status_code == 200, changed.content
+    again = admin.get(url).json()
+    assert again["is_active"] is False and again["events"] == ["post.published"] and "secret" not in again
+    assert admin.delete(url).status_code == 204
+    assert admin.get(url).status_code == 404
+    assert hook["id"] not in [h["id"] for h in admin.get("/api/v1/webhooks/").json()["results"]]
 
 
 def test_schema_and_offline_swagger_ui():

@@ -68,3 +68,27 @@ def test_every_emitted_topic_is_a_topic_and_subscribable():
 def test_outbox_emit_refuses_a_topic_outside_the_vocabulary():
     with pytest.raises(ValueError, match="post.typo"):
         outbox_emit(topic="post.typo", organisation_id=None)
+
+
+@pytest.mark.django_db
+def test_a_batched_transition_refuses_a_topic_outside_the_vocabulary(demo):
+    """transition is transition_many([post]): the batched form checks the topic too (issue 23:
+    the two had drifted, the batch wrote any topic)."""
+    from django.db import transaction
+
+    from tests.workflows import factories
+    from workflows.constants import PostState
+    from workflows.models import AuditEvent, OutboxEvent, Post
+    from workflows.services import engine
+
+    post = factories.approved(demo)
+    before = (OutboxEvent.objects.count(), AuditEvent.objects.filter(post_id=post.id).count())
+    def batch():
+        with transaction.atomic():
+            locked = Post.objects.select_for_update().get(id=post.id)
+            engine.transition_many([locked], to=PostState.PUBLISHING, verb="publishing", topic="post.typo")
+
+    with pytest.raises(ValueError, match="post.typo"):
+        batch()
+    assert (OutboxEvent.objects.count(), AuditEvent.objects.filter(post_id=post.id).count()) == before
+    assert Post.objects.get(id=post.id).state == PostState.APPROVED

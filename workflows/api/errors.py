@@ -111,7 +111,7 @@ def problem_exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every error becomes problem details."""
     request = (context or {}).get("request")
     if request is not None:
-        activate_for(request)
+        activate_for(request, user=getattr((context or {}).get("view"), "authenticated_user", None))
     if isinstance(exc, WorkflowError):
         extra: dict = {"code": exc.code, "params": exc.params}
         if exc.errors:

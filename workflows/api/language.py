@@ -19,13 +19,10 @@ def reader_language(request, *, user=None) -> str:
     return accounts_reader_language(request, user=user)
 
 
-def authenticated_user(request):
-    """The user DRF authenticated, without triggering authentication (None before it ran)."""
-    return request.__dict__.get("_user")
-
-
-def activate_for(request) -> str:
-    lang = reader_language(request, user=authenticated_user(request))
+def activate_for(request, *, user=None) -> str:
+    """Answer `request` in its reader's language. `user`: who authenticated, when known
+    (ReaderLanguageMixin.perform_authentication records it on the view); None before."""
+    lang = reader_language(request, user=user)
     translation.activate(lang)
     request.LANGUAGE_CODE = lang
     return lang
@@ -38,7 +35,12 @@ class ReaderLanguageMixin:
         try:
             super().initial(request, *args, **kwargs)  # type: ignore[misc]
         finally:
-            activate_for(request)
+            activate_for(request, user=getattr(self, "authenticated_user", None))
+
+    def perform_authentication(self, request):
+        """DRF's hook: authenticate, and remember who for the language (and the error handler)."""
+        super().perform_authentication(request)  # type: ignore[misc]
+        self.authenticated_user = request.user
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]

@@ -2,18 +2,13 @@
 (who may do what, which transitions, guideline checks) lives in workflows.services."""
 from __future__ import annotations
 
-import inspect
 import re
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from functools import partial
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.relations import PKOnlyObject
 
 from .. import formats, limits
 from ..constants import (
@@ -127,58 +122,7 @@ class ProblemSerializer(serializers.Serializer):
     )
 
 
-_PLAIN_GET_ATTRIBUTE = serializers.Field.get_attribute
-
-
-class WrittenOut:
-    """Serializer mixin: the same representation as DRF's, with the per-field dispatch planned once
-    per serializer instance (issue 14: a page of posts renders a few thousand fields). For a field
-    with the default `get_attribute`, its source is followed with getattr / item access (a method
-    at the end is called, as DRF calls a simple callable); every value still goes through the
-    field's own `to_representation`. A field with its own `get_attribute` (related fields, the
-    English name), and any attribute that is missing, take DRF's path, SkipField included.
-    tests/api/test_written_out.py holds the output equal to DRF's, field by field."""
-
-    enabled = True  # the test renders with and without it
-
-    def _plan(self) -> list:
-        plan = self.__dict__.get("_written_out_plan")
-        if plan is None:
-            plan = []
-            for field in self._readable_fields:  # type: ignore[attr-defined]
-                plain = type(field).get_attribute is _PLAIN_GET_ATTRIBUTE
-                plan.append((field.field_name, field, tuple(field.source_attrs) if plain else None))
-            self.__dict__["_written_out_plan"] = plan
-        return plan
-
-    def to_representation(self, instance):
-        if not WrittenOut.enabled:
-            return super().to_representation(instance)  # type: ignore[misc]
-        ret = {}
-        for name, field, attrs in self._plan():
-            if attrs is None:
-                try:
-                    value = field.get_attribute(instance)
-                except serializers.SkipField:
-                    continue
-            else:
-                value = instance
-                try:
-                    for attr in attrs:  # as rest_framework.fields.get_attribute walks it
-                        value = value[attr] if isinstance(value, Mapping) else getattr(value, attr)
-                        if inspect.ismethod(value) or inspect.isfunction(value) or isinstance(value, partial):
-                            value = value()
-                except (AttributeError, KeyError, ObjectDoesNotExist):
-                    try:
-                        value = field.get_attribute(instance)
-                    except serializers.SkipField:
-                        continue
-            check = value.pk if isinstance(value, PKOnlyObject) else value
-            ret[name] = None if check is None else field.to_representation(value)
-        return ret
-
-
-class CheckSerializer(WrittenOut, serializers.Serializer):
+class CheckSerializer(serializers.Serializer):
     rule = serializers.CharField()
     severity = serializers.ChoiceField(choices=Severity.choices)
     ok = serializers.BooleanField()
@@ -357,7 +301,7 @@ class LaneSerializer(serializers.Serializer):
 
 # --- posts
 
-class CurrentStepSerializer(WrittenOut, serializers.Serializer):
+class CurrentStepSerializer(serializers.Serializer):
     order = serializers.IntegerField()
     name = EnglishName(source="*")
     name_display = display_name_field()
@@ -366,7 +310,7 @@ class CurrentStepSerializer(WrittenOut, serializers.Serializer):
     team_display = display_name_field("team.name")
 
 
-class DecisionSerializer(WrittenOut, serializers.Serializer):
+class DecisionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     step = EnglishName()
     step_display = display_name_field("step.name")
@@ -379,7 +323,7 @@ class DecisionSerializer(WrittenOut, serializers.Serializer):
     invalidated_at = DateTime(allow_null=True)
 
 
-class PublicationSerializer(WrittenOut, serializers.Serializer):
+class PublicationSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="For POST /api/v1/publications/{id}/resolve/.")
     channel = serializers.CharField(source="channel.slug")
     channel_display = display_name_field("channel.name")
@@ -391,7 +335,7 @@ class PublicationSerializer(WrittenOut, serializers.Serializer):
     last_error = serializers.CharField(allow_blank=True)
 
 
-class PostSerializer(WrittenOut, serializers.Serializer):
+class PostSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     state = serializers.ChoiceField(choices=PostState.choices)
     lane = serializers.CharField(source="lane.slug")

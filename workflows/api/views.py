@@ -21,9 +21,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.services import user_set_signature
-
-from .. import selectors
+from .. import actions, selectors
 from ..exceptions import InvalidInput, NotFound
 from ..messages import Message, render
 from ..models import InboundMessage, Post, PostReview, Publication
@@ -31,12 +29,10 @@ from ..permissions import perms_by_channel
 from ..services import engagement as engagement_services
 from ..services import inbound as inbound_services
 from ..services import posts as post_services
-from ..services import publishing as publishing_services
 from ..services import relay
-from ..services import reviews as review_services
-from ..services import translations as translation_services
 from ..services import webhook_subscriptions as webhook_services
 from ..services.channels import channels_usability
+from ..services.signatures import user_set_signature
 from . import serializers as s
 from .filters import InboundFilter, PostFilter
 from .idempotency import idempotent
@@ -77,8 +73,13 @@ def etag(post) -> str:
     return f'W/"{post.version}"'
 
 
-def post_response(request, post_id: int, *, status: int = http.HTTP_200_OK) -> Response:
-    post = selectors.post_get_visible(post_id=post_id, user=request.user)
+def post_response(request, post: int | Post, *, status: int = http.HTTP_200_OK) -> Response:
+    """The post's detail: read now (an id), or completed from the post a service just returned
+    (selectors.post_detail_of: the rows the transition read are not read again)."""
+    if isinstance(post, Post):
+        post = selectors.post_detail_of(post)
+    else:
+        post = selectors.post_get_visible(post_id=post, user=request.user)
     headers = {"ETag": etag(post)}
     if status == http.HTTP_201_CREATED:
         headers["Location"] = f"/api/v1/posts/{post.id}/"
@@ -212,7 +213,7 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     )
     def partial_update(self, request, pk=None):
         data = s.parse(s.PostEditSerializer, request.data)
-        post_services.post_edit(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
+        actions.EDIT.execute(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
         return post_response(request, _pk(pk))
 
     @extend_schema(
@@ -223,7 +224,7 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["put"], url_path=r"translations/(?P<lang>[a-z]{2})")
     def translations(self, request, pk=None, lang=None):
         data = s.parse(s.TranslationSerializer, request.data)
-        translation_services.translation_provide(
+        actions.TRANSLATE.execute(
             post_id=_pk(pk), by=request.user, language=lang, text=data["text"],
             version=if_match_version(request),
         )
@@ -234,7 +235,7 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @idempotent
     def submit(self, request, pk=None):
         data = s.parse(s.SubmitSerializer, request.data)
-        post_services.post_submit(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
+        actions.SUBMIT.execute(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
         return post_response(request, _pk(pk))
 
     @_action_schema(s.ApproveSerializer, "Approve the current step (a member of its team); name it in `step` "
@@ -243,16 +244,16 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @idempotent
     def approve(self, request, pk=None):
         data = s.parse(s.ApproveSerializer, request.data)
-        review_services.post_approve(post_id=_pk(pk), by=request.user, version=if_match_version(request),
-                                     comment=data["comment"], at_step=data.get("step"))
-        return post_response(request, _pk(pk))
+        post = actions.APPROVE.execute(post_id=_pk(pk), by=request.user, version=if_match_version(request),
+                                       comment=data["comment"], at_step=data.get("step"))
+        return post_response(request, post)
 
     @_action_schema(s.RequiredCommentSerializer, "Send the post back to its author.")
     @action(detail=True, methods=["post"], url_path="request-changes")
     @idempotent
     def request_changes(self, request, pk=None):
         data = s.parse(s.RequiredCommentSerializer, request.data)
-        review_services.post_request_changes(
+        actions.REQUEST_CHANGES.execute(
             post_id=_pk(pk), by=request.user, version=if_match_version(request), **data
         )
         return post_response(request, _pk(pk))
@@ -262,7 +263,7 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @idempotent
     def reject(self, request, pk=None):
         data = s.parse(s.RequiredCommentSerializer, request.data)
-        review_services.post_reject(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
+        actions.REJECT.execute(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
         return post_response(request, _pk(pk))
 
     @_action_schema(s.CommentSerializer, "The author (or a channel manager) withdraws the post.")
@@ -270,7 +271,7 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @idempotent
     def withdraw(self, request, pk=None):
         data = s.parse(s.CommentSerializer, request.data)
-        post_services.post_withdraw(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
+        actions.WITHDRAW.execute(post_id=_pk(pk), by=request.user, version=if_match_version(request), **data)
         return post_response(request, _pk(pk))
 
     @_action_schema(s.UrgentSerializer, "Break glass: publish now, skipping remaining steps.")
@@ -278,7 +279,7 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @idempotent
     def publish_urgent(self, request, pk=None):
         data = s.parse(s.UrgentSerializer, request.data)
-        post_services.post_publish_urgent(
+        actions.PUBLISH_URGENT.execute(
             post_id=_pk(pk), by=request.user, version=if_match_version(request), **data
         )
         return post_response(request, _pk(pk))
@@ -288,7 +289,7 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @idempotent
     def retry(self, request, pk=None):
         s.parse(s.EmptySerializer, request.data)
-        publishing_services.post_retry(post_id=_pk(pk), by=request.user, version=if_match_version(request))
+        actions.RETRY.execute(post_id=_pk(pk), by=request.user, version=if_match_version(request))
         return post_response(request, _pk(pk))
 
     @_action_schema(s.EmptySerializer, "Retract: delete what the post published, on every platform.")
@@ -296,7 +297,7 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @idempotent
     def retract(self, request, pk=None):
         s.parse(s.EmptySerializer, request.data)
-        publishing_services.post_retract(post_id=_pk(pk), by=request.user, version=if_match_version(request))
+        actions.RETRACT.execute(post_id=_pk(pk), by=request.user, version=if_match_version(request))
         return post_response(request, _pk(pk))
 
     @extend_schema(responses=s.AuditEventSerializer(many=True), summary="The post's audit trail, oldest first.")
@@ -329,7 +330,7 @@ class PublicationViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @idempotent
     def resolve(self, request, pk=None):
         data = s.parse(s.PublicationResolveSerializer, request.data)
-        pub = publishing_services.publication_resolve(publication_id=_pk(pk), by=request.user, **data)
+        pub = actions.RESOLVE.execute(publication_id=_pk(pk), by=request.user, **data)
         return post_response(request, pub.post_id)
 
 
@@ -385,7 +386,7 @@ class InboundViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @idempotent
     def claim(self, request, pk=None):
         s.parse(s.EmptySerializer, request.data)
-        inbound_services.inbound_claim(inbound_id=_pk(pk), by=request.user)
+        actions.CLAIM.execute(inbound_id=_pk(pk), by=request.user)
         msg = selectors.inbound_get_visible(inbound_id=_pk(pk), user=request.user)
         return Response(s.InboundDetailSerializer(msg, context={"user": request.user}).data)
 
@@ -400,7 +401,7 @@ class InboundViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @idempotent
     def dismiss(self, request, pk=None):
         data = s.parse(s.InboundDismissSerializer, request.data)
-        inbound_services.inbound_dismiss(inbound_id=_pk(pk), by=request.user, **data)
+        actions.DISMISS.execute(inbound_id=_pk(pk), by=request.user, **data)
         msg = selectors.inbound_get_visible(inbound_id=_pk(pk), user=request.user)
         return Response(s.InboundDetailSerializer(msg, context={"user": request.user}).data)
 
@@ -443,7 +444,7 @@ class ReviewViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @idempotent
     def complete(self, request, pk=None):
         data = s.parse(s.ReviewCompleteSerializer, request.data)
-        review = review_services.review_complete(review_id=_pk(pk), by=request.user, **data)
+        review = actions.COMPLETE_REVIEW.execute(review_id=_pk(pk), by=request.user, **data)
         return Response(s.ReviewSerializer(review).data)
 
 

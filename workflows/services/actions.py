@@ -1,23 +1,23 @@
-"""Every workflow action, defined once: who may do it now (and if not, why) and doing it.
+"""Every workflow action's rule, defined once: who may do it now (and if not, why).
 
-Each action is one object (Wagtail's `check()`/`execute()`, Zulip's `check_*`/`do_*`):
+Each action's rule is one object (Wagtail's `check()`, Zulip's `check_*`):
 
 * `ensure(user, obj)` raises the refusal (a WorkflowError carrying a catalogue code). The
   service calls it under the row lock, so it judges the state it is about to change.
 * `check(user, obj)` asks the same rule without raising: `None` (allowed now) or a `Refusal`
   with the code. The post page's buttons, the API's `actions` field and the tests ask it.
-* `execute(**kwargs)` runs the service (the transaction, the row lock, `ensure`, the change).
+* doing it is the service's (the transaction, the row lock, `ensure`, the change); the edges run
+  it through `workflows/actions.py`, which pairs each rule with its service (`execute`).
 
 `obj` is a Post for the post actions, a Publication for `resolve`, a PostReview for
 `complete_review`, an InboundMessage for `claim`, `reply` and `dismiss`. A new action: add its
 name to constants.Action (and its source states to constants.ACTION_FROM when it changes a
-post's state), a class here with `ensure`, and call `ensure` from its service under the lock.
+post's state), a class here with `ensure`, call `ensure` from its service under the lock, and
+pair the two in workflows/actions.py.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import import_module
 from typing import Any, ClassVar, NoReturn
 
 from accounts.models import User
@@ -39,6 +39,7 @@ from ..exceptions import (
     WorkflowError,
 )
 from ..models import InboundMessage, LaneStep, Post, PostReview, PostText, Publication
+from ..permissions import CallerPerms, caller_perms
 from .channels import ensure_channels_usable
 from .common import (
     current_step_of,
@@ -48,7 +49,7 @@ from .common import (
     is_team_member,
 )
 from .engine import LiveApprovals, live_approvers
-from .four_eyes import ensure_may_approve
+from .four_eyes import Revisions, ensure_may_approve
 from .grants import granted
 from .lanes import missing_languages
 
@@ -67,44 +68,44 @@ class Refusal:
 
 
 class WorkflowAction:
-    """One action: `ensure` (the rule), `check` (the rule as an answer), `execute` (the service)."""
+    """One action's rule: `ensure` (raises the refusal), `check` (the rule as an answer). Its
+    service asks `ensure` under the row lock; workflows/actions.py pairs it with that service
+    (`execute`) for the edges."""
 
     name: ClassVar[Action]
-    #: "module:function" under workflows.services: the service `execute` runs.
     service: ClassVar[str]
 
-    def ensure(self, user: User, obj: Any) -> Any:
+    def ensure(self, user: User, obj: Any, *, perms: CallerPerms | None = None) -> Any:
+        """Raise the refusal. `perms`: what `user` holds on the post's channels, when already read
+        (permissions.caller_perms): then no permission query is made."""
         raise NotImplementedError
 
-    def check(self, user: User, obj: Any) -> Refusal | None:
+    def check(self, user: User, obj: Any, *, perms: CallerPerms | None = None) -> Refusal | None:
         try:
-            self.ensure(user, obj)
+            self.ensure(user, obj, perms=perms)
         except WorkflowError as exc:
             return Refusal(code=exc.code, params=exc.params, error=type(exc))
         return None
 
-    def allowed(self, user: User, obj: Any) -> bool:
-        return self.check(user, obj) is None
+    def allowed(self, user: User, obj: Any, *, perms: CallerPerms | None = None) -> bool:
+        return self.check(user, obj, perms=perms) is None
 
-    def execute(self, **kwargs: Any) -> Any:
-        module, _, function = self.service.partition(":")
-        run: Callable[..., Any] = getattr(import_module(f"workflows.services.{module}"), function)
-        return run(**kwargs)
 
 
 def _channel_ids(post: Post) -> list[int]:
     return [c.id for c in post.channels.all()]
 
 
-def ensure_can_review(*, user: User, post: Post) -> LaneStep:
+def ensure_can_review(*, user: User, post: Post, perms: CallerPerms | None = None) -> LaneStep:
     """On the current step's team, not the author, holding the step's permission on every
-    channel (one query). Returns the step."""
+    channel (one query, none with `perms`). Returns the step."""
     step = current_step_of(post)
     if user.id == post.author_id:
         raise NotPermitted(code="self_approval")
     if granted(user=user, post=post, step=step):
         return step  # an outside invitation for this step stands in for team and permission (grants.py)
-    ensure_channel_perm(user=user, post=post, codename=STEP_PERMISSION[StepKind(step.kind)], team=step.team)
+    ensure_channel_perm(user=user, post=post, codename=STEP_PERMISSION[StepKind(step.kind)], team=step.team,
+                        perms=perms)
     return step
 
 
@@ -115,40 +116,36 @@ class Edit(WorkflowAction):
     draft permission on every channel."""
 
     name = Action.EDIT
-    service = "posts:post_edit"
 
-    def ensure(self, user: User, obj: Post) -> None:
+    def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None) -> None:
         ensure_action_state(obj, self.name)
         if user.id != obj.author_id:
-            ensure_perm_on_channels(user=user, channel_ids=_channel_ids(obj), codename=ChannelPerm.DRAFT)
+            ensure_perm_on_channels(user=user, channel_ids=_channel_ids(obj), codename=ChannelPerm.DRAFT, perms=perms)
 
 
 class Submit(Edit):
     """Send into the lane: the same people and states as editing."""
 
     name = Action.SUBMIT
-    service = "posts:post_submit"
 
 
 class Withdraw(WorkflowAction):
     """Take the post back before publishing: its author, or a channel manager."""
 
     name = Action.WITHDRAW
-    service = "posts:post_withdraw"
 
-    def ensure(self, user: User, obj: Post) -> None:
+    def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None) -> None:
         ensure_action_state(obj, self.name)
         if user.id != obj.author_id:
-            ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.MANAGE)
+            ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.MANAGE, perms=perms)
 
 
 class PublishUrgent(WorkflowAction):
     """Break glass: the lane allows it and the user may publish urgently on every channel."""
 
     name = Action.PUBLISH_URGENT
-    service = "posts:post_publish_urgent"
 
-    def ensure(self, user: User, obj: Post) -> None:
+    def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None) -> None:
         ensure_action_state(obj, self.name)
         if obj.urgent:
             # Already broken once and not yet publishing (the relay has not picked it up): a
@@ -156,7 +153,7 @@ class PublishUrgent(WorkflowAction):
             raise InvalidTransition(code="invalid_state", params={"action": str(self.name), "state": obj.state})
         if not obj.lane.allow_urgent:
             raise NotPermitted(code="urgent_not_allowed")
-        ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.PUBLISH_URGENT)
+        ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.PUBLISH_URGENT, perms=perms)
 
 
 # --- reviewing ----------------------------------------------------------------------------
@@ -168,14 +165,14 @@ class Approve(WorkflowAction):
     link, only the link's: four_eyes.approval_scope)."""
 
     name = Action.APPROVE
-    service = "reviews:post_approve"
 
-    def ensure(self, user: User, obj: Post, *, texts: list[PostText] | None = None,
-               approvers: LiveApprovals | None = None) -> list[str]:
+    def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None,
+               texts: list[PostText] | None = None, approvers: LiveApprovals | None = None,
+               revisions: Revisions | None = None) -> list[str]:
         ensure_action_state(obj, self.name)
-        step = ensure_can_review(user=user, post=obj)
+        step = ensure_can_review(user=user, post=obj, perms=perms)
         texts = list(obj.texts.all()) if texts is None else texts
-        covered = ensure_may_approve(post=obj, user=user, step=step, texts=texts)
+        covered = ensure_may_approve(post=obj, user=user, step=step, texts=texts, revisions=revisions)
         if step.kind == StepKind.TRANSLATION:
             missing = missing_languages(obj, (t.language for t in texts))
             if missing:
@@ -200,18 +197,16 @@ class RequestChanges(WorkflowAction):
     """Send back to the author: may review the current step."""
 
     name = Action.REQUEST_CHANGES
-    service = "reviews:post_request_changes"
 
-    def ensure(self, user: User, obj: Post) -> None:
+    def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None) -> None:
         ensure_action_state(obj, self.name)
-        ensure_can_review(user=user, post=obj)
+        ensure_can_review(user=user, post=obj, perms=perms)
 
 
 class Reject(RequestChanges):
     """Refuse for good: may review the current step."""
 
     name = Action.REJECT
-    service = "reviews:post_reject"
 
 
 class Translate(WorkflowAction):
@@ -219,9 +214,8 @@ class Translate(WorkflowAction):
     permission on every channel."""
 
     name = Action.TRANSLATE
-    service = "translations:translation_provide"
 
-    def ensure(self, user: User, obj: Post) -> None:
+    def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None) -> None:
         ensure_action_state(obj, self.name)
         step = current_step_of(obj)
         if step.kind != StepKind.TRANSLATION:
@@ -230,9 +224,9 @@ class Translate(WorkflowAction):
             raise NotPermitted(code="self_translation")
         if granted(user=user, post=obj, step=step, edit=True):
             return  # an outside bureau's invitation (grants.py; its languages checked by outside_review)
-        if not is_team_member(user=user, team=step.team):
+        if not is_team_member(user=user, team=step.team, perms=perms):
             raise NotPermitted(code="not_on_team", params={"team": step.team.name})
-        ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.TRANSLATE)
+        ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.TRANSLATE, perms=perms)
 
 
 class CompleteReview(WorkflowAction):
@@ -241,19 +235,18 @@ class CompleteReview(WorkflowAction):
     has no team)."""
 
     name = Action.COMPLETE_REVIEW
-    service = "reviews:review_complete"
 
-    def ensure(self, user: User, obj: PostReview) -> None:
+    def ensure(self, user: User, obj: PostReview, *, perms: CallerPerms | None = None) -> None:
         post = obj.post
         if obj.status != ReviewStatus.OPEN:
             raise Conflict(code="review_done")
         if user.id in (obj.excluded_users or []) or user.id == post.author_id:
             raise NotPermitted(code="self_review")
         if obj.team_id is not None:
-            if not is_team_member(user=user, team=obj.team):
+            if not is_team_member(user=user, team=obj.team, perms=perms):
                 raise NotPermitted(code="not_review_team")
         else:
-            ensure_channel_perm(user=user, post=post, codename=ChannelPerm.REVIEW)
+            ensure_channel_perm(user=user, post=post, codename=ChannelPerm.REVIEW, perms=perms)
 
 
 # --- publishing ---------------------------------------------------------------------------
@@ -263,24 +256,24 @@ class Retry(WorkflowAction):
     channel, and — for a post published urgently — anyone who may publish urgently there."""
 
     name = Action.RETRY
-    service = "publishing:post_retry"
 
-    def ensure(self, user: User, obj: Post) -> None:
+    def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None) -> None:
         ensure_action_state(obj, self.name)
-        self._ensure_may(user, obj)
+        self._ensure_may(user, obj, perms=perms)
         # A failure that cannot pass until someone fixes a channel is not offered again: the
         # post page says what to change instead (issue 21).
         ensure_channels_usable(obj.channels.all())
 
-    def _ensure_may(self, user: User, obj: Post) -> None:
+    def _ensure_may(self, user: User, obj: Post, *, perms: CallerPerms | None = None) -> None:
         if user.id == obj.author_id:
             return
+        perms = perms if perms is not None else caller_perms(user=user, post=obj)
         try:
-            ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.PUBLISH)
+            ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.PUBLISH, perms=perms)
         except NotPermitted:
             if not obj.urgent:
                 raise
-            ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.PUBLISH_URGENT)
+            ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.PUBLISH_URGENT, perms=perms)
 
 
 class Resolve(WorkflowAction):
@@ -288,10 +281,9 @@ class Resolve(WorkflowAction):
     the publish permission on the post's channels."""
 
     name = Action.RESOLVE
-    service = "publishing:publication_resolve"
 
-    def ensure(self, user: User, obj: Publication) -> None:
-        ensure_channel_perm(user=user, post=obj.post, codename=ChannelPerm.PUBLISH)
+    def ensure(self, user: User, obj: Publication, *, perms: CallerPerms | None = None) -> None:
+        ensure_channel_perm(user=user, post=obj.post, codename=ChannelPerm.PUBLISH, perms=perms)
         if obj.status != PublicationStatus.UNKNOWN:
             raise InvalidTransition(code="not_unknown")
 
@@ -300,10 +292,9 @@ class Retract(WorkflowAction):
     """Delete what a post published: the publish permission on every channel, something live."""
 
     name = Action.RETRACT
-    service = "publishing:post_retract"
 
-    def ensure(self, user: User, obj: Post) -> None:
-        ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.PUBLISH)
+    def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None) -> None:
+        ensure_channel_perm(user=user, post=obj, codename=ChannelPerm.PUBLISH, perms=perms)
         ensure_action_state(obj, self.name)
         if not any(p.status == PublicationStatus.SENT for p in obj.publications.all()):
             raise InvalidTransition(code="retract.nothing_live")
@@ -315,9 +306,8 @@ class Claim(WorkflowAction):
     """Take a citizen message: the draft permission on its channel; new, or already yours."""
 
     name = Action.CLAIM
-    service = "inbound:inbound_claim"
 
-    def ensure(self, user: User, obj: InboundMessage) -> None:
+    def ensure(self, user: User, obj: InboundMessage, *, perms: CallerPerms | None = None) -> None:
         ensure_perm_on_channels(user=user, channel_ids=[obj.channel_id], codename=ChannelPerm.DRAFT)
         if obj.status == InboundStatus.CLAIMED and obj.assignee_id == user.id:
             return
@@ -330,9 +320,8 @@ class Dismiss(WorkflowAction):
     replied to nor dismissed already."""
 
     name = Action.DISMISS
-    service = "inbound:inbound_dismiss"
 
-    def ensure(self, user: User, obj: InboundMessage) -> None:
+    def ensure(self, user: User, obj: InboundMessage, *, perms: CallerPerms | None = None) -> None:
         ensure_perm_on_channels(user=user, channel_ids=[obj.channel_id], codename=ChannelPerm.DRAFT)
         if obj.status in (InboundStatus.REPLIED, InboundStatus.DISMISSED):
             raise Conflict(code="inbound_closed", params={"status": obj.status})
@@ -343,9 +332,8 @@ class Reply(WorkflowAction):
     channel."""
 
     name = Action.REPLY
-    service = "posts:reply_send"
 
-    def ensure(self, user: User, obj: InboundMessage) -> None:
+    def ensure(self, user: User, obj: InboundMessage, *, perms: CallerPerms | None = None) -> None:
         if getattr(user, "organisation_id", None) != obj.organisation_id:
             raise NotPermitted(code="organisation.none")
         ensure_perm_on_channels(user=user, channel_ids=[obj.channel_id], codename=ChannelPerm.DRAFT)
@@ -380,32 +368,37 @@ POST_ACTIONS: tuple[WorkflowAction, ...] = (
 INBOUND_ACTIONS: tuple[WorkflowAction, ...] = (CLAIM, REPLY, DISMISS)
 
 
-def post_actions(*, user: User, post: Post) -> list[str]:
+def post_actions(*, user: User, post: Post, perms: CallerPerms | None = None) -> list[str]:
     """What `user` may do now on `post` (the API's `actions` field): each post action whose
     check passes, plus `resolve` when a publication awaits a person and `complete_review`
-    when an open review is theirs to complete."""
-    names = [str(a.name) for a in POST_ACTIONS if a.allowed(user, post)]
-    if resolvable(user=user, post=post):
+    when an open review is theirs to complete. What `user` holds on the post's channels is
+    read once (`perms`, or one query now), not once per action."""
+    perms = perms if perms is not None else caller_perms(user=user, post=post)
+    names = [str(a.name) for a in POST_ACTIONS if a.allowed(user, post, perms=perms)]
+    if resolvable(user=user, post=post, perms=perms):
         names.append(str(Action.RESOLVE))
-    if reviews_to_complete(user=user, post=post):
+    if reviews_to_complete(user=user, post=post, perms=perms):
         names.append(str(Action.COMPLETE_REVIEW))
     return names
 
 
-def resolvable(*, user: User, post: Post) -> list[Publication]:
+def resolvable(*, user: User, post: Post, perms: CallerPerms | None = None) -> list[Publication]:
     """The post's publications awaiting a person that `user` may resolve."""
     pubs = [p for p in post.publications.all() if p.status == PublicationStatus.UNKNOWN]
     for p in pubs:
         p.post = post
-    return [p for p in pubs if RESOLVE.allowed(user, p)]
+    return [p for p in pubs if RESOLVE.allowed(user, p, perms=perms)]
 
 
-def reviews_to_complete(*, user: User, post: Post) -> list[PostReview]:
-    """The post's open reviews `user` may complete."""
-    open_reviews = list(post.reviews.filter(status=ReviewStatus.OPEN).select_related("team"))
+def reviews_to_complete(*, user: User, post: Post, perms: CallerPerms | None = None) -> list[PostReview]:
+    """The post's open reviews `user` may complete (`post.open_reviews` when the selector loaded
+    them: selectors.post_get_visible)."""
+    loaded = getattr(post, "open_reviews", None)
+    open_reviews = list(post.reviews.filter(status=ReviewStatus.OPEN).select_related("team")) if loaded is None \
+        else list(loaded)
     for r in open_reviews:
         r.post = post
-    return [r for r in open_reviews if COMPLETE_REVIEW.allowed(user, r)]
+    return [r for r in open_reviews if COMPLETE_REVIEW.allowed(user, r, perms=perms)]
 
 
 def inbound_actions(*, user: User, msg: InboundMessage) -> list[str]:

@@ -12,8 +12,6 @@ import hmac
 import json
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,12 +20,15 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q
-from django.http import HttpRequest
 from django.utils import timezone
 
+# Who is acting lives in accounts (below the workflow: accounts' services set it too);
+# re-exported here for the workflow's callers.
+from accounts.acting import audit_context as audit_context
+from accounts.acting import current_actor as current_actor
+from accounts.acting import current_via as current_via
 from accounts.models import User
 
-from ..compiled import insert_rows
 from ..models import AuditChainHead, AuditCheckpoint, AuditEvent, InboundMessage, Post
 
 log = logging.getLogger("parley.audit")
@@ -142,51 +143,6 @@ def _json_safe(data: dict | None) -> dict:
     return json.loads(json.dumps(data or {}, default=str))
 
 
-# --- who is acting ---------------------------------------------------------------------------
-
-@dataclass
-class _Context:
-    actor: Any = None
-    request: Any = None
-    via: str = ""
-
-
-_context: ContextVar[_Context | None] = ContextVar("parley_audit_context", default=None)
-
-
-@contextmanager
-def audit_context(*, actor: User | None = None, request: HttpRequest | None = None, via: str = "") -> Iterator[None]:
-    """Who is acting, for events recorded by hooks that do not see the caller (model signals):
-    the web middleware sets the request, services and commands set the actor explicitly."""
-    outer = _context.get()
-    if actor is None and request is None and outer is not None:
-        # Nothing new about who: keep the enclosing request's (or caller's) actor.
-        actor, request = outer.actor, outer.request
-    token = _context.set(_Context(
-        actor=actor, request=request if actor is None else None,
-        via=via or (outer.via if outer else ""),
-    ))
-    try:
-        yield
-    finally:
-        _context.reset(token)
-
-
-def current_actor() -> Any:
-    ctx = _context.get()
-    if ctx is None:
-        return None
-    if ctx.actor is not None:
-        return ctx.actor
-    user = getattr(ctx.request, "user", None) if ctx.request is not None else None
-    return user if getattr(user, "is_authenticated", False) else None
-
-
-def current_via() -> str:
-    ctx = _context.get()
-    return ctx.via if ctx else ""
-
-
 # --- writing ---------------------------------------------------------------------------------
 
 def audit_record(
@@ -197,11 +153,13 @@ def audit_record(
     from_state: str = "",
     to_state: str = "",
     data: dict | None = None,
+    pending: list[AuditEvent] | None = None,
 ) -> AuditEvent:
     """Append one event to `owner`'s chain. The caller holds `owner`'s row lock and saves
-    `owner` afterwards (its audit_seq/audit_head move forward in memory here)."""
+    `owner` afterwards (its audit_seq/audit_head move forward in memory here). `pending`: a
+    list the event is added to instead of being written now (the caller writes the list in
+    one INSERT before it commits: engine.TransitionContext)."""
     is_post = isinstance(owner, Post)
-    pending = owner.__dict__.get("_audit_pending")
     ev = _new_event(
         save=pending is None,
         chain=f"{'post' if is_post else 'inbound'}:{owner.pk}",
@@ -219,7 +177,7 @@ def audit_record(
         data=_json_safe(data),
     )
     if pending is not None:
-        pending.append(ev)  # written by audit_flush, in one INSERT with the others
+        pending.append(ev)  # written by the caller, in one INSERT with the others
     owner.audit_seq = ev.seq
     owner.audit_head = ev.hash
     return ev
@@ -545,30 +503,6 @@ def audit_verify_report(*, since: datetime | None = None, batch_size: int = 500,
     _deleted_chains(report, chains)
     report.findings.sort(key=lambda f: (f.chain, f.seq or 0))
     return report
-
-
-def audit_defer(owner: Post | InboundMessage) -> None:
-    """Collect `owner`'s next audit events in memory; `audit_flush` writes them in one INSERT.
-    The chain (seq, prev hash) is computed as they are recorded, exactly as when written one by
-    one; the caller holds the owner's row lock and flushes before its transaction commits."""
-    owner.__dict__["_audit_pending"] = []
-
-
-def audit_flush(owner: Post | InboundMessage) -> None:
-    audit_flush_many([owner])
-
-
-def audit_flush_many(owners: list) -> None:
-    """audit_flush for several owners (each deferred, each locked): one INSERT for them all."""
-    pending = [ev for owner in owners for ev in owner.__dict__.pop("_audit_pending", None) or []]
-    if len(pending) > _FEW:
-        AuditEvent.objects.bulk_create(pending)
-    elif pending:
-        insert_rows(pending)  # bulk_create, its SQL made once per number of events (compiled.py)
-
-
-#: Up to this many events, audit_flush_many writes them with a statement compiled once per count.
-_FEW = 8
 
 
 @dataclass

@@ -20,7 +20,7 @@ from .. import guidelines
 from ..constants import EscalationKind, LaneKind, PostKind, PostState
 from ..exceptions import GuidelineViolation, InvalidInput, NotFound, NotPermitted
 from ..messages import Message
-from ..models import CaretakerPeriod, Channel, Lane, Post
+from ..models import AuditEvent, CaretakerPeriod, Channel, Lane, Post
 from ..permissions import sees_organisation
 from ..selectors import inherited_from_q, organisation_descendants
 from .audit import audit_record
@@ -71,7 +71,7 @@ def _paused_for(periods: list[CaretakerPeriod], channel_ids: set[int]) -> tuple[
 
 
 def caretaker_route(post: Post, *, by: User, texts: dict[str, str], channel_ids: set[int],
-                    periods: list[CaretakerPeriod] | None = None) -> None:
+                    periods: list[CaretakerPeriod] | None = None, pending: list[AuditEvent] | None = None) -> None:
     """At submit, under the post's lock: refuse a broadcast to a paused channel
     (GuidelineViolation, nothing changes); route a conversation reply to the period's review
     lane when the period says every reply, or one about a listed topic, needs approval.
@@ -111,7 +111,8 @@ def caretaker_route(post: Post, *, by: User, texts: dict[str, str], channel_ids:
         post.escalation_reason = ""
         audit_record(owner=post, verb="escalated", actor=by, from_state=post.state, to_state=post.state,
                      data={"from_lane": from_lane, "to_lane": post.lane.slug, "escalation": post.escalation,
-                           "code": code, "params": params, "caretaker_period_id": period.id})
+                           "code": code, "params": params, "caretaker_period_id": period.id},
+                     pending=pending)
         outbox_emit(topic="post.escalated", organisation_id=post.organisation_id, post_id=post.id,
                     payload={"post_id": post.id, "escalation": post.escalation, "code": code})
         return
@@ -136,7 +137,7 @@ def caretaker_hold_period(post: Post, *, now: datetime,
     return None
 
 
-def caretaker_hold(post: Post, *, period: CaretakerPeriod) -> None:
+def caretaker_hold(post: Post, *, period: CaretakerPeriod, pending: list[AuditEvent] | None = None) -> None:
     """approved/scheduled → in_review (under the caller's lock): the approvals given before the
     period no longer count; the post waits in the period's review lane. The caller saves."""
     target = _review_lane(period, post.organisation_id)
@@ -149,7 +150,7 @@ def caretaker_hold(post: Post, *, period: CaretakerPeriod) -> None:
     post.escalation_reason = ""
     audit_record(owner=post, verb="held", from_state=post.state, to_state=post.state,
                  data={"code": CODE_HELD, "params": params, "caretaker_period_id": period.id,
-                       "lane": post.lane.slug, "voided_decisions": voided})
+                       "lane": post.lane.slug, "voided_decisions": voided}, pending=pending)
     outbox_emit(topic="post.held", organisation_id=post.organisation_id, post_id=post.id,
                 payload={"post_id": post.id, "caretaker_period_id": period.id})
     advance(post, by=None, languages=set(texts))

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import BooleanField, Exists, ExpressionWrapper, QuerySet, Value
+from django.db.models import QuerySet
 
 from accounts.models import Team, User
 
-from ..compiled import Compiled, set_prefetched
 from ..constants import ACTION_FROM, ALLOWED_TRANSITIONS, Action, PostState
 from ..exceptions import Conflict, InvalidTransition, NotFound, NotPermitted
 from ..models import Channel, LaneStep, Post
-from ..permissions import perm_q, sees_organisation
+from ..permissions import CallerPerms, caller_perms, perm_q, sees_organisation
 
 
 def ensure_same_org(*, user: User, organisation_id: int) -> None:
@@ -72,47 +71,28 @@ def ensure_version(post: Post, version: int | None) -> None:
         raise Conflict(code="stale_version", params={"given": int(version), "current": post.version})
 
 
-def ensure_channel_perm(*, user: User, post: Post, codename: str, team: Team | None = None) -> list[int]:
+def ensure_channel_perm(*, user: User, post: Post, codename: str, team: Team | None = None,
+                        perms: CallerPerms | None = None) -> CallerPerms:
     """`user` must hold `codename` on every channel the post targets, and be on `team` when
-    one is given — answered in one query, which also (re)loads the post's channels (left on the
-    post for the guideline checks that follow). Returns the post's channel ids."""
-    return _channel_perm_prefetching(user=user, post=post, codename=codename, team=team)
-
-
-def _channels_with_flags(post_id: int, user_id: int, group_id: int, *, codename: str, superuser: bool,
-                         team: bool) -> QuerySet[Channel]:
-    """The post's channels, each with `parley_allowed` (the user holds `codename` on it:
-    permissions.perm_q) and, with `team`, `parley_on_team` (the user is in the team's group)."""
-    user = User(id=user_id)
-    # The permission filter as a column of the channel row (not an EXISTS re-reading the channel):
-    # the same rule, and a plan PostgreSQL makes in a fraction of the time.
-    allowed = ExpressionWrapper(perm_q(user=user, codename=codename), output_field=BooleanField())
-    qs = Channel.objects.filter(posts=post_id).annotate(parley_allowed=Value(True) if superuser else allowed)
-    if team:
-        membership = User.groups.through.objects.filter(user_id=user_id, group_id=group_id)
-        qs = qs.annotate(parley_on_team=Exists(membership))
-    return qs
-
-
-#: Compiled once per process (compiled.py): the query stays _channels_with_flags, only its SQL is kept.
-_CHANNELS_WITH_FLAGS: Compiled[Channel] = Compiled(_channels_with_flags, arity=3)
-
-
-def _channel_perm_prefetching(*, user: User, post: Post, codename: str, team: Team | None) -> list[int]:
-    """ensure_channel_perm when the post's channels are not loaded yet: the same one query
-    loads them too (left on the post for the guideline checks that follow)."""
-    shape = {"codename": codename, "superuser": bool(user.is_superuser), "team": team is not None}
-    channels = _CHANNELS_WITH_FLAGS.run(post.id, user.id, team.group_id if team is not None else 0,
-                                        key=tuple(shape.items()), using=post._state.db or "default", **shape)
-    set_prefetched(post, "channels", channels)
-    if team is not None and channels and not getattr(channels[0], "parley_on_team", False):
+    one is given. `perms`: what the caller holds, when already read for this post
+    (permissions.caller_perms, one query, also loading the post's channels); read now otherwise.
+    Returns it, for the checks that follow."""
+    perms = perms if perms is not None else caller_perms(user=user, post=post)
+    if team is not None and perms.channels and not perms.in_group(team.group_id):
         raise NotPermitted(code="not_on_team", params={"team": team.name})
-    if not channels or not all(getattr(c, "parley_allowed", False) for c in channels):
+    if not perms.has(codename):
         raise NotPermitted(code="channel_permission", params={"permission": codename})
-    return [c.id for c in channels]
+    return perms
 
 
-def ensure_perm_on_channels(*, user: User, channel_ids: list[int], codename: str) -> None:
+def ensure_perm_on_channels(*, user: User, channel_ids: list[int], codename: str,
+                            perms: CallerPerms | None = None) -> None:
+    """`user` holds `codename` on every one of `channel_ids` (one query; none when `perms`, what
+    the caller holds on the post whose channels these are, is given)."""
+    if perms is not None:
+        if not perms.has(codename):
+            raise NotPermitted(code="channel_permission", params={"permission": codename})
+        return
     if user.is_superuser:
         return
     ids = set(channel_ids)
@@ -121,9 +101,12 @@ def ensure_perm_on_channels(*, user: User, channel_ids: list[int], codename: str
         raise NotPermitted(code="channel_permission", params={"permission": codename})
 
 
-def is_team_member(*, user: User, team: Any) -> bool:
+def is_team_member(*, user: User, team: Any, perms: CallerPerms | None = None) -> bool:
+    """`user` is in `team`'s group (no query when `perms`, permissions.caller_perms, is given)."""
     if team is None:
         return False
+    if perms is not None:
+        return perms.in_group(team.group_id)
     return user.groups.filter(id=team.group_id).exists()
 
 

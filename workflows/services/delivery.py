@@ -20,7 +20,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..channels import (
@@ -36,7 +37,6 @@ from ..channels import (
     get_adapter,
 )
 from ..channels.base import OutboundMessage, ThreadRef
-from ..compiled import Compiled
 from ..constants import PostState, Visibility
 from ..constants import PublicationStatus as PS
 from ..models import Post, Publication
@@ -87,18 +87,28 @@ def _due_q(now: datetime) -> Q:
     return Q(status__in=(PS.PENDING, PS.RETRYING)) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
 
 
+def _claimable(now: datetime) -> Q:
+    """The claim rule: pending or retrying, due, of a post that is publishing. Every condition is
+    on the publication row itself (an EXISTS, not a join: Django would turn a join into
+    `id IN (subquery)`, which PostgreSQL does not re-check against the row a concurrent claim
+    just updated)."""
+    return _due_q(now) & Q(Exists(Post.objects.filter(id=OuterRef("post_id"), state=PostState.PUBLISHING)))
+
+
+def _claim(publications: QuerySet[Publication], *, worker: str, now: datetime) -> int:
+    """The one claim: a conditional UPDATE of `publications` that still meet the rule → sending,
+    attempts + 1, first_attempt_at set on the first attempt. Exactly one caller wins each row:
+    the loser's UPDATE re-checks the row a concurrent claim just changed and updates nothing."""
+    return publications.filter(_claimable(now)).update(
+        status=PS.SENDING, claimed_at=now, claimed_by=worker[:200], attempts=F("attempts") + 1,
+        first_attempt_at=Coalesce("first_attempt_at", Value(now)))
+
+
 def publication_claim(*, publication_id: int, worker: str, now: datetime | None = None) -> Publication | None:
     """pending/retrying (and due) → sending, by one conditional UPDATE: exactly one caller wins.
     Only publications of a post that is publishing are claimed."""
     now = now or timezone.now()
-    # Every condition on the publication row itself (no join: Django would turn a join into
-    # `id IN (subquery)`, which PostgreSQL does not re-check against the row a concurrent
-    # claim just updated). The loser of a race re-reads the row, sees `sending`, updates nothing.
-    publishing = Exists(Post.objects.filter(id=OuterRef("post_id"), state=PostState.PUBLISHING))
-    won = (
-        Publication.objects.filter(_due_q(now), publishing, id=publication_id)
-        .update(status=PS.SENDING, claimed_at=now, claimed_by=worker[:200], attempts=F("attempts") + 1)
-    )
+    won = _claim(Publication.objects.filter(id=publication_id), worker=worker, now=now)
     if not won:
         return None
     return Publication.objects.select_related("channel").get(id=publication_id)
@@ -196,9 +206,6 @@ def publication_send(*, publication_id: int, worker: str | None = None, now: dat
     pub = publication_claim(publication_id=publication_id, worker=worker, now=now)
     if pub is None:
         return None
-    if pub.first_attempt_at is None:
-        Publication.objects.filter(id=pub.id, first_attempt_at__isnull=True).update(first_attempt_at=pub.claimed_at)
-        pub.first_attempt_at = pub.claimed_at
     return _send_claimed(pub)
 
 
@@ -430,20 +437,10 @@ def posts_deliver(*, post_ids: list[int], worker: str | None = None, now: dateti
     return states
 
 
-def _publications_of_post(post_id: int) -> QuerySet[Publication]:
-    return Publication.objects.filter(post_id=post_id).select_related("channel", "post__in_reply_to")
-
-
-#: A reply's worker reads its one post's publications first thing: SQL compiled once per process.
-_PUBLICATIONS_OF_POST: Compiled[Publication] = Compiled(_publications_of_post, arity=1)
-
-
 def _publications_by_post(post_ids: list[int]) -> dict[int, list[Publication]]:
     """Every publication of `post_ids` (with its channel and post), grouped by post; [] for none."""
     by_post: dict[int, list[Publication]] = {pid: [] for pid in post_ids}
-    if len(post_ids) == 1 and connection.vendor == "postgresql":
-        by_post[post_ids[0]] = _PUBLICATIONS_OF_POST.run(post_ids[0])
-    elif post_ids:
+    if post_ids:
         for pub in Publication.objects.filter(post_id__in=post_ids).select_related("channel", "post__in_reply_to"):
             by_post[pub.post_id].append(pub)
     return by_post
@@ -468,18 +465,6 @@ def _start_many(post_ids: list[int], *, now: datetime | None) -> dict[int, str |
     return errors
 
 
-_CLAIM_MANY_SQL = """
-UPDATE workflows_publication AS p
-SET status = %s, claimed_at = %s, claimed_by = %s, attempts = p.attempts + 1,
-    first_attempt_at = COALESCE(p.first_attempt_at, %s)
-WHERE p.id IN (
-    SELECT q.id FROM workflows_publication AS q
-    WHERE q.post_id = ANY(%s::bigint[]) AND q.status IN (%s, %s) AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= %s)
-      AND EXISTS (SELECT 1 FROM workflows_post AS t WHERE t.id = q.post_id AND t.state = %s)
-    ORDER BY q.id FOR UPDATE OF q SKIP LOCKED)
-RETURNING p.id, p.attempts, p.first_attempt_at, p.ambiguous_since
-"""
-
 _SENT_MANY_SQL = """
 UPDATE workflows_publication AS p
 SET status = %s, external_id = v.ext, url = v.url, sent_at = v.at, last_error = '', next_attempt_at = NULL
@@ -499,12 +484,16 @@ def publications_claim_many(*, post_ids: list[int], worker: str, now: datetime |
     if not post_ids:
         return []
     now = now or timezone.now()
-    with connection.cursor() as cur:
-        cur.execute(_CLAIM_MANY_SQL, [PS.SENDING, now, worker[:200], now, list(post_ids), PS.PENDING, PS.RETRYING,
-                                      now, PostState.PUBLISHING])
-        rows = {r[0]: r[1:] for r in cur.fetchall()}
-    if not rows:
-        return []
+    with transaction.atomic():
+        # Rows another claim holds are skipped (SKIP LOCKED, PostgreSQL; elsewhere the database
+        # serialises writers); the UPDATE re-checks the rule on the rows locked here.
+        locked = {r[0]: r[1:] for r in Publication.objects.select_for_update(skip_locked=True)
+                  .filter(_claimable(now), post_id__in=post_ids).order_by("id")
+                  .values_list("id", "attempts", "first_attempt_at", "ambiguous_since")}
+        if not locked or not _claim(Publication.objects.filter(id__in=list(locked)), worker=worker, now=now):
+            return []
+    # What the UPDATE wrote on the rows locked above (the lock held until it ran).
+    rows = {pid: (attempts + 1, first or now, ambiguous) for pid, (attempts, first, ambiguous) in locked.items()}
     if known is None:
         pubs = list(Publication.objects.filter(id__in=rows).select_related("channel", "post__in_reply_to"))
     else:

@@ -9,49 +9,77 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import User
 
 from .. import guidelines
 from ..channels import adapter_class
-from ..compiled import Compiled, update_row, write_together
-from ..constants import PostState, StepKind, Verdict
+from ..constants import PostState, ReviewStatus, StepKind, Verdict
 from ..exceptions import GuidelineViolation
 from ..models import (
+    AuditEvent,
     Channel,
     Decision,
     GuidelineRule,
     Lane,
     LaneStep,
+    OutboxEvent,
     OutsideInvitation,
     Post,
+    PostReview,
     PostRevision,
     PostText,
+    Publication,
 )
-from ..selectors import POST_CHANNELS, POST_TEXTS
-from .audit import audit_defer, audit_flush_many, audit_record
+from ..permissions import CallerPerms
+from ..selectors import post_texts
+from .audit import audit_record
 from .common import (
     ensure_locked_visible,
     ensure_transition,
     post_get_for_update,
     post_lock_queryset,
-    set_prefetched,
     stable_name,
 )
-from .four_eyes import counted_languages
+from .four_eyes import Revisions, counted_languages
 from .lanes import channel_languages, missing_languages, reply_language, required_languages
-from .outbox import outbox_emit, outbox_emit_many, outbox_event, outbox_written
+from .outbox import outbox_event, outbox_written
 from .signatures import signature_reserve
 
 
-def lane_rules(lane: Lane) -> list[guidelines.Rule]:
-    """The lane's enabled guideline rules (read with the post's row lock by approve: see
-    reviews._lock_for_approval, which leaves them on the lane)."""
-    cached = lane.__dict__.get("_parley_rules")
-    if cached is not None:
-        return [guidelines.Rule(kind=r["kind"], severity=r["severity"], params=r["params"]) for r in cached]
+@dataclass
+class TransitionContext:
+    """What the steps of one transition compute for each other, passed explicitly from call to
+    call (never left on a model instance). Made under the post's row lock
+    (post_lock_for_transition) and handed to the checks and the engine:
+
+    * `rules`: the lane's enabled guideline rules, read with the lock (PostgreSQL);
+    * `revisions`: the post's text revisions (four eyes by contribution), read with the lock;
+    * `perms`: what the acting user holds on the post's channels (permissions.caller_perms),
+      read once by the first permission check and asked again by the later ones (and by the
+      API's `actions` field in the response);
+    * `audit`, `outbox`: the events recorded so far, when the service writes them together at
+      its end (write_pending: one INSERT each); None writes each event at once."""
+
+    rules: list[guidelines.Rule] | None = None
+    revisions: Revisions | None = None
+    perms: CallerPerms | None = None
+    audit: list[AuditEvent] | None = None
+    outbox: list[OutboxEvent] | None = None
+
+    def collect(self) -> TransitionContext:
+        """Collect the audit and outbox events from now on (write_pending writes them)."""
+        self.audit = [] if self.audit is None else self.audit
+        self.outbox = [] if self.outbox is None else self.outbox
+        return self
+
+
+def lane_rules(lane: Lane, *, ctx: TransitionContext | None = None) -> list[guidelines.Rule]:
+    """The lane's enabled guideline rules (read with the post's row lock when `ctx` has them)."""
+    if ctx is not None and ctx.rules is not None:
+        return ctx.rules
     return [
         guidelines.Rule(kind=r.kind, severity=r.severity, params=r.params)
         for r in lane.guidelines.all()
@@ -59,91 +87,71 @@ def lane_rules(lane: Lane) -> list[guidelines.Rule]:
     ]
 
 
-def _lock_for_transition(post_id: int, *, revisions: bool, decision_id: bool = False) -> QuerySet[Post]:
+def _lock_for_transition(post_id: int, *, revisions: bool, shown: bool) -> QuerySet[Post]:
     """post_lock_queryset, also reading the lane's enabled guideline rules and, with
-    `revisions`, the post's text revisions (PostgreSQL: arrays of JSON objects); with
-    `decision_id`, the id the decision about to be recorded will have (the sequence's next)."""
+    `revisions`, the post's text revisions (PostgreSQL: arrays of JSON objects); with `shown`,
+    what the post's detail shows and the transition does not change (its author, the message
+    it answers, whether it has publications or open reviews: selectors.post_detail_of)."""
     from django.contrib.postgres.expressions import ArraySubquery
-    from django.db.models import OuterRef
-    from django.db.models.expressions import RawSQL
+    from django.db.models import Exists, OuterRef
     from django.db.models.functions import JSONObject
 
-    extra: dict[str, Any] = {"parley_rules": ArraySubquery(
+    extra: dict[str, Any] = {"lane_rules": ArraySubquery(
         GuidelineRule.objects.filter(lane=OuterRef("lane_id"), enabled=True).order_by("id").values(
             json=JSONObject(kind="kind", severity="severity", params="params")))}
     if revisions:
-        extra["parley_revisions"] = ArraySubquery(
+        extra["text_revisions"] = ArraySubquery(
             PostRevision.objects.filter(post=OuterRef("pk")).order_by("number").values(
                 json=JSONObject(number="number", texts="texts", by="created_by_id")))
-    if decision_id:
-        extra["parley_decision_id"] = RawSQL("nextval(pg_get_serial_sequence(%s, %s))", (Decision._meta.db_table, "id"))
+    if shown:
+        extra["has_publications"] = Exists(Publication.objects.filter(post=OuterRef("pk")))
+        extra["has_open_reviews"] = Exists(PostReview.objects.filter(post=OuterRef("pk"), status=ReviewStatus.OPEN))
+        return post_lock_queryset(post_id, annotate=extra).select_related("author", "in_reply_to")
     return post_lock_queryset(post_id, annotate=extra)
 
 
-#: Compiled once per process (compiled.py): the query stays _lock_for_transition, only its SQL is kept.
-_LOCK_FOR_TRANSITION: Compiled[Post] = Compiled(_lock_for_transition, arity=1)
-
-
-def post_lock_for_transition(*, post_id: int, user: User, revisions: bool = False, decision_id: bool = False) -> Post:
+def post_lock_for_transition(*, post_id: int, user: User, revisions: bool = False,
+                             shown: bool = False) -> tuple[Post, TransitionContext]:
     """post_get_for_update, also reading in the same statement (PostgreSQL) the lane's enabled
     guideline rules (for the checks) and, with `revisions`, the text revisions (four eyes by
-    contribution): approve stays within 10 statements (issue 14). The statement's SQL is
-    compiled once per process; every call reads the rows afresh under the lock."""
+    contribution); both travel in the returned TransitionContext. `shown`: for a transition
+    that creates no publication and opens no review (approve), what the response's detail
+    needs besides (_lock_for_transition)."""
+    ctx = TransitionContext()
+    # A vendor fork: ArraySubquery is PostgreSQL's; elsewhere the rules and revisions are read
+    # when first needed (one query each), the same rows.
     if connection.vendor != "postgresql":
-        return post_get_for_update(post_id=post_id, user=user)
-    found = _LOCK_FOR_TRANSITION.run(post_id, key=(revisions, decision_id), revisions=revisions, decision_id=decision_id)
-    post = ensure_locked_visible(found[0] if found else None, user=user)
-    rows = post.__dict__["parley_revisions"] if revisions else None
+        return post_get_for_update(post_id=post_id, user=user), ctx
+    post = ensure_locked_visible(_lock_for_transition(post_id, revisions=revisions, shown=shown).first(), user=user)
+    ctx.rules = [guidelines.Rule(kind=r["kind"], severity=r["severity"], params=r["params"])
+                 for r in getattr(post, "lane_rules", None) or ()]  # the lock's annotations
+    rows = getattr(post, "text_revisions", None) if revisions else None
     # The subqueries read the snapshot taken before the statement waited for the lock: a revision
     # committed meanwhile (by the transaction that held the lock) is not among them, though the
     # post row (read after the wait) counts it. Then four eyes reads them again (four_eyes.py).
     if rows is not None and (rows[-1]["number"] if rows else 0) == post.revision:
-        post.__dict__["_parley_revisions"] = [(r["texts"], r["by"]) for r in rows]
-    post.lane.__dict__["_parley_rules"] = post.__dict__["parley_rules"]
-    return post
+        ctx.revisions = [(r["texts"], r["by"]) for r in rows]
+    return post, ctx
 
 
 def load_texts(post: Post) -> list[PostText]:
-    """The post's texts, read now (under the caller's row lock) and left on the post as
-    prefetch_related("texts") would: the guideline re-check and the decision share them."""
-    texts = POST_TEXTS.run(post.id, using=post._state.db or "default")
-    for text in texts:
-        PostText.post.field.set_cached_value(text, post)
-    set_prefetched(post, "texts", texts)
-    return texts
+    """The post's texts (prefetch_related, as posts_visible loads them), read now under the
+    caller's row lock unless already loaded: the guideline re-check and the decision share them."""
+    prefetch_related_objects([post], post_texts())
+    return list(post.texts.all())
 
 
 def load_channels(post: Post) -> list[Channel]:
-    """The post's channels, read now and left on the post as prefetch_related("channels") would
-    (the SQL compiled once per process: a reply's submit is the conversation lane's hot path)."""
-    if connection.vendor != "postgresql":
-        prefetch_related_objects([post], "channels")
-        return list(post.channels.all())
-    channels = POST_CHANNELS.run(post.id, using=post._state.db or "default")
-    set_prefetched(post, "channels", channels)
-    return channels
-
-
-def _lane_steps(lane_id: int) -> QuerySet[LaneStep]:
-    return LaneStep.objects.filter(lane=lane_id).select_related("team")
-
-
-_LANE_STEPS: Compiled[LaneStep] = Compiled(_lane_steps, arity=1)
+    """The post's channels (prefetch_related), read now unless already loaded."""
+    prefetch_related_objects([post], "channels")
+    return list(post.channels.all())
 
 
 def lane_steps(lane: Lane) -> list[LaneStep]:
-    """The lane's ordered steps, loaded once per lane instance (a transition reads them twice);
-    on PostgreSQL through SQL compiled once per process, read afresh for each instance."""
-    cached = getattr(lane, "_parley_steps", None)
-    if cached is None:
-        if connection.vendor == "postgresql":
-            cached = _LANE_STEPS.run(lane.id, using=lane._state.db or "default")
-            for step in cached:
-                LaneStep.lane.field.set_cached_value(step, lane)
-        else:
-            cached = list(lane.steps.select_related("team").all())
-        lane.__dict__["_parley_steps"] = cached
-    return cached
+    """The lane's ordered steps with their teams (prefetch_related on the lane instance: read
+    once per instance, as a transition asks twice)."""
+    prefetch_related_objects([lane], Prefetch("steps", queryset=LaneStep.objects.select_related("team")))
+    return list(lane.steps.all())
 
 
 def lane_has_translation_step(lane: Lane) -> bool:
@@ -158,7 +166,8 @@ def text_length_for(adapter: str) -> Callable[[str], int]:
 
 
 def run_checks(
-    post: Post, *, texts: dict[str, str], channels: Any, lane: Lane | None = None
+    post: Post, *, texts: dict[str, str], channels: Any, lane: Lane | None = None,
+    ctx: TransitionContext | None = None,
 ) -> list[guidelines.CheckResult]:
     lane = lane or post.lane
     channels = list(channels)
@@ -169,7 +178,7 @@ def run_checks(
         for c in channels
     ]
     return guidelines.evaluate(
-        rules=lane_rules(lane),
+        rules=lane_rules(lane, ctx=ctx if lane is post.lane else None),
         texts=texts,
         channels=infos,
         required_languages=required_languages(post, lane),
@@ -193,12 +202,15 @@ def ensure_content_allowed(results: list[guidelines.CheckResult]) -> None:
     ensure_no_blocking([r for r in results if r.rule in guidelines.CONTENT_RULES])
 
 
-def recheck_text(post: Post, *, texts: dict[str, str] | None = None, code: str = "") -> list[guidelines.CheckResult]:
+def recheck_text(post: Post, *, texts: dict[str, str] | None = None, code: str = "",
+                 channels: list[Channel] | None = None, ctx: TransitionContext | None = None,
+                 ) -> list[guidelines.CheckResult]:
     """Re-run the lane's rules on the post's exact current text (at every approval and before
     publishing): rules about the text only (the author's acknowledgement is not re-asked).
     Raises GuidelineViolation when one blocks; returns the results otherwise."""
     texts = post.texts_dict() if texts is None else texts
-    results = run_checks(post, texts=texts, channels=list(post.channels.all()))
+    channels = list(post.channels.all()) if channels is None else channels
+    results = run_checks(post, texts=texts, channels=channels, ctx=ctx)
     ensure_no_blocking([r for r in results if r.rule not in guidelines.NOT_ABOUT_TEXT], code=code)
     return results
 
@@ -210,7 +222,7 @@ def snapshot_revision(post: Post, *, texts: dict[str, str], by: User) -> PostRev
 
 def write_texts(post: Post, *, new_texts: dict[str, str], by: User) -> list[str]:
     """Create or update each language's text; return the languages whose body changed."""
-    existing = {t.language: t for t in post.texts.all()}
+    existing = {t.language: t for t in load_texts(post)}
     changed: list[str] = []
     now = timezone.now()
     for lang, body in new_texts.items():
@@ -225,8 +237,9 @@ def write_texts(post: Post, *, new_texts: dict[str, str], by: User) -> list[str]
             current.updated_at = now
             current.save(update_fields=["body", "version", "updated_by", "updated_at"])
             changed.append(lang)
-    if hasattr(post, "_prefetched_objects_cache"):
-        post._prefetched_objects_cache.pop("texts", None)
+    # The texts loaded above are stale now: refresh_from_db drops them (no query); the next
+    # post.texts.all() reads them again.
+    post.refresh_from_db(fields=["texts"])
     return changed
 
 
@@ -309,23 +322,17 @@ def _steps_with_live_approvals(post_id: int, lane_id: int) -> QuerySet[LaneStep]
     return LaneStep.objects.filter(lane=lane_id).select_related("team").annotate(live_approvals=ArraySubquery(live))
 
 
-#: Compiled once per process (compiled.py): the query stays _steps_with_live_approvals.
-_STEPS_WITH_LIVE_APPROVALS: Compiled[LaneStep] = Compiled(_steps_with_live_approvals, arity=2)
-
-
 def steps_and_live_approvers(post: Post) -> LiveApprovals:
-    """live_approvers(post), loading the lane's steps (cached on the lane instance, as lane_steps
-    does) in the same query on PostgreSQL: each step carries the array of its live approvals.
-    Read afresh at every call (only the SQL text is compiled once per process)."""
+    """live_approvers(post), loading the lane's steps (as lane_steps does) in the same query on
+    PostgreSQL: each step carries the array of its live approvals."""
     lane = post.lane
-    if connection.vendor != "postgresql" or "_parley_steps" in lane.__dict__:
-        if not lane_steps(lane):
-            return LiveApprovals()  # a lane without steps (the conversation lane): nothing to read
-        return live_approvers(post)
-    steps = _STEPS_WITH_LIVE_APPROVALS.run(post.id, lane.id, using=post._state.db or "default")
-    for step in steps:
-        LaneStep.lane.field.set_cached_value(step, lane)
-    lane.__dict__["_parley_steps"] = steps
+    if connection.vendor == "postgresql":  # ArraySubquery: elsewhere two queries, the same rows
+        prefetch_related_objects([lane], Prefetch("steps", queryset=_steps_with_live_approvals(post.id, lane.id)))
+    steps = lane_steps(lane)
+    if not steps:
+        return LiveApprovals()  # a lane without steps (the conversation lane): nothing to read
+    if not hasattr(steps[0], "live_approvals"):
+        return live_approvers(post)  # the steps were loaded before, without their approvals
     result = LiveApprovals()
     for step in steps:
         for a in getattr(step, "live_approvals", None) or ():
@@ -356,7 +363,8 @@ def first_unmet_step(post: Post, *, languages: set[str], approvers: LiveApproval
     return None
 
 
-def advance(post: Post, *, by: User | None, languages: set[str], approvers: LiveApprovals | None = None) -> None:
+def advance(post: Post, *, by: User | None, languages: set[str], approvers: LiveApprovals | None = None,
+            ctx: TransitionContext | None = None) -> None:
     """Put the post in the first step not met on the current text (its quorum, and every language
     its approvers saw approved by someone it counts for: LiveApprovals.met), or approve it.
 
@@ -369,15 +377,16 @@ def advance(post: Post, *, by: User | None, languages: set[str], approvers: Live
         post.current_step = step
         post.step_entered_at = now
         transition(
-            post, to=PostState.IN_REVIEW, by=by, verb="step_entered", save=False,
+            post, to=PostState.IN_REVIEW, by=by, verb="step_entered", save=False, ctx=ctx,
             data={"step_id": step.id, "step": stable_name(step), "kind": step.kind, "team_id": step.team_id},
             topic="post.step_entered", payload={"post_id": post.id, "step_id": step.id, "team_id": step.team_id},
         )
         return
-    mark_approved(post, by=by, languages=languages)
+    mark_approved(post, by=by, languages=languages, ctx=ctx)
 
 
-def mark_approved(post: Post, *, by: User | None, languages: set[str], verb: str = "approved_all", data: dict | None = None) -> None:
+def mark_approved(post: Post, *, by: User | None, languages: set[str], verb: str = "approved_all",
+                  data: dict | None = None, ctx: TransitionContext | None = None) -> None:
     missing = missing_languages(post, languages)
     if missing:
         raise GuidelineViolation(
@@ -389,103 +398,57 @@ def mark_approved(post: Post, *, by: User | None, languages: set[str], verb: str
     post.current_step = None
     post.step_entered_at = None
     post.approved_at = timezone.now()
-    transition(post, to=PostState.APPROVED, by=by, verb=verb, data=data, topic="post.approved", save=False)
+    transition(post, to=PostState.APPROVED, by=by, verb=verb, data=data, topic="post.approved", save=False, ctx=ctx)
 
 
 SAVED_FIELDS = ["state", "current_step", "step_entered_at", "version", "updated_at", "revision",
                 "audit_seq", "audit_head", "approved_at", "checks"]
 
 
-def save_post(post: Post, *, fields: list[str] | None = None) -> None:
+def save_post(post: Post, *, fields: list[str] | None = None, ctx: TransitionContext | None = None) -> None:
+    """Write the audit and outbox events `ctx` collected (one INSERT each), then the post (one
+    UPDATE of the transition's fields and `fields`). The caller holds the post's row lock."""
+    if ctx is not None:
+        write_pending(ctx)
     post.version += 1
     post.updated_at = timezone.now()
-    update_row(post, fields=sorted(set(SAVED_FIELDS + (fields or []))), using=post._state.db or "default")
+    post.save(update_fields=sorted(set(SAVED_FIELDS + (fields or []))))
 
 
-def writes_defer(post: Post) -> None:
-    """Collect the post's next audit events (audit_defer) and outbox events in memory:
-    save_post_with writes them with the post row."""
-    audit_defer(post)
-    post.__dict__["_outbox_pending"] = []
-
-
-def save_post_with(post: Post, *, new: list[Any]) -> None:
-    """save_post, writing in the same statement (PostgreSQL; compiled.write_together) the new
-    instances `new` (of one model), then the outbox and audit events deferred by writes_defer:
-    one round trip for every write of a transition. The caller holds the post's row lock."""
-    post.version += 1
-    post.updated_at = timezone.now()
-    outbox = post.__dict__.pop("_outbox_pending")
-    audit = post.__dict__.pop("_audit_pending")
-    write_together([new, outbox, audit], update=post, fields=sorted(SAVED_FIELDS), using=post._state.db or "default")
+def write_pending(ctx: TransitionContext) -> None:
+    """Write the events `ctx` collected: the outbox events in one INSERT, the audit events in
+    another; collecting again from empty lists."""
+    outbox, audit = ctx.outbox or [], ctx.audit or []
     if outbox:
+        OutboxEvent.objects.bulk_create(outbox)
         outbox_written()
-
-
-#: What a batched transition changes (save_posts): the state, the version and the audit chain's end.
-_BATCH_FIELDS = ["state", "version", "updated_at", "audit_seq", "audit_head"]
-
-_SAVE_POSTS_SQL = "UPDATE workflows_post AS p SET {sets} FROM (VALUES {rows}) AS v(id, {cols}) WHERE p.id = v.id"
+    if audit:
+        AuditEvent.objects.bulk_create(audit)
+    if ctx.outbox is not None:
+        ctx.outbox = []
+    if ctx.audit is not None:
+        ctx.audit = []
 
 
 def save_posts(posts: list[Post], *, fields: list[str] | None = None) -> None:
-    """save_post for many posts, each under the caller's row lock and each moved by the same
-    transition (state, audit chain, and `fields`), in one UPDATE … FROM (VALUES …) on
-    PostgreSQL (Django's bulk_update builds a CASE per field and row: slower than the database)."""
-    if len(posts) <= 1 or connection.vendor != "postgresql":
-        for post in posts:
-            save_post(post, fields=fields)
+    """save_post for many posts, each under the caller's row lock: one bulk_update."""
+    if len(posts) == 1:
+        save_post(posts[0], fields=fields)
         return
     now = timezone.now()
     for post in posts:
         post.version += 1
         post.updated_at = now
-    model_fields = [Post._meta.get_field(n) for n in sorted(set(_BATCH_FIELDS + (fields or [])))]
-    cols = [str(f.column) for f in model_fields]  # type: ignore[union-attr]
-    row = "(%s, " + ", ".join(f"%s::{f.db_type(connection)}" for f in model_fields) + ")"
-    params: list = []
-    for post in posts:
-        params.append(post.pk)
-        params += [f.get_db_prep_save(getattr(post, f.attname), connection) for f in model_fields]  # type: ignore[union-attr]
-    sql = _SAVE_POSTS_SQL.format(sets=", ".join(f"{c} = v.{c}" for c in cols), rows=", ".join([row] * len(posts)),
-                                 cols=", ".join(cols))
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
+    Post.objects.bulk_update(posts, sorted(set(SAVED_FIELDS + (fields or []))))
 
 
-def transition(
-    post: Post,
-    *,
-    to: PostState,
-    verb: str,
-    by: User | None = None,
-    data: dict[str, Any] | None = None,
-    topic: str = "",
-    payload: dict[str, Any] | None = None,
-    fields: list[str] | None = None,
-    save: bool = True,
-    same_state_ok: bool = False,
-) -> None:
-    """The one way a post changes state: check the table (ALLOWED_TRANSITIONS), move, write the
-    audit event and (when `topic`) the outbox event, and save the post with `fields`.
-
-    `save=False` only inside the lane engine, whose callers save the post once at the end of
-    the same service (the engine's steps are part of their transition). `same_state_ok`: an
-    event that may leave the state as it is (a retraction that leaves languages live)."""
-    from_state = post.state
-    if not (same_state_ok and to == from_state):
-        ensure_transition(post, to=to)
-    post.state = to
-    audit_record(owner=post, verb=verb, actor=by, from_state=from_state, to_state=to, data=data or {})
-    if topic:
-        body = payload if payload is not None else {"post_id": post.id}
-        pending = post.__dict__.get("_outbox_pending")
-        if pending is not None:  # writes_defer: written with the post (save_post_with)
-            pending.append(outbox_event(topic=topic, organisation_id=post.organisation_id, post_id=post.id, payload=body))
-        else:
-            outbox_emit(topic=topic, organisation_id=post.organisation_id, post_id=post.id, payload=body)
-    if save:
-        save_post(post, fields=fields)
+def transition(post: Post, *, to: PostState, verb: str, by: User | None = None,
+               data: dict[str, Any] | None = None, topic: str = "", payload: dict[str, Any] | None = None,
+               fields: list[str] | None = None, save: bool = True, same_state_ok: bool = False,
+               ctx: TransitionContext | None = None) -> None:
+    """The one way a post changes state: transition_many([post]) (see there)."""
+    transition_many([post], to=to, verb=verb, by=by, data=data, topic=topic, payload=payload, fields=fields,
+                    save=save, same_state_ok=same_state_ok, ctx=ctx)
 
 
 def transition_many(
@@ -493,25 +456,51 @@ def transition_many(
     *,
     to: PostState,
     verb: str,
-    data: Callable[[Post], dict[str, Any]] | None = None,
+    by: User | None = None,
+    data: dict[str, Any] | Callable[[Post], dict[str, Any]] | None = None,
     topic: str = "",
+    payload: dict[str, Any] | Callable[[Post], dict[str, Any]] | None = None,
     fields: list[str] | None = None,
+    save: bool = True,
+    same_state_ok: bool = False,
+    ctx: TransitionContext | None = None,
 ) -> None:
-    """`transition` for many posts moved the same way, each under the caller's row lock, in a
-    fixed number of statements (the batched publishing path, issue 14): each post's table check
-    and audit event on its own chain (all events in one INSERT), the outbox events in one
-    INSERT, the posts in one UPDATE. Checks every post before moving any."""
+    """The one way posts change state, each under the caller's row lock: check the table
+    (ALLOWED_TRANSITIONS) for every post before moving any, move each, append its audit event
+    to its own chain and (when `topic`, a workflows.topics.Topic) its outbox event, then save
+    the posts with `fields`. A fixed number of statements whatever the number of posts: the
+    audit events in one INSERT, the outbox events in one, the posts in one UPDATE.
+
+    `data`, `payload`: a dict, or a function of the post. `save=False` only inside the lane
+    engine, whose callers save the post once at the end of the same service. `same_state_ok`:
+    an event that may leave the state as it is (a retraction that leaves languages live). `ctx`
+    collecting (TransitionContext.collect): the events are written when the post is saved."""
     if not posts:
         return
     for post in posts:
-        ensure_transition(post, to=to)
+        if not (same_state_ok and to == post.state):
+            ensure_transition(post, to=to)
+    if ctx is not None and ctx.audit is not None and ctx.outbox is not None:
+        pending, collecting = ctx, True
+    else:  # not collected by the caller: written below, before the posts
+        pending, collecting = TransitionContext(audit=[], outbox=[]), False
+    events: list[AuditEvent] = pending.audit if pending.audit is not None else []
+    outbox: list[OutboxEvent] = pending.outbox if pending.outbox is not None else []
     for post in posts:
         from_state = post.state
-        audit_defer(post)
         post.state = to
-        audit_record(owner=post, verb=verb, from_state=from_state, to_state=to, data=data(post) if data else {})
-    audit_flush_many(posts)
-    if topic:
-        outbox_emit_many([{"topic": topic, "organisation_id": p.organisation_id, "post_id": p.id,
-                           "payload": {"post_id": p.id}} for p in posts])
-    save_posts(posts, fields=fields)
+        audit_record(owner=post, verb=verb, actor=by, from_state=from_state, to_state=to,
+                     data=(data(post) if callable(data) else data) or {}, pending=events)
+        if topic:
+            body = payload(post) if callable(payload) else payload
+            outbox.append(outbox_event(topic=topic, organisation_id=post.organisation_id, post_id=post.id,
+                                       payload=body if body is not None else {"post_id": post.id}))
+    if not collecting:
+        write_pending(pending)
+    if save:
+        if len(posts) == 1:
+            save_post(posts[0], fields=fields, ctx=ctx)
+        else:
+            if ctx is not None:
+                write_pending(ctx)
+            save_posts(posts, fields=fields)

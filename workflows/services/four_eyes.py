@@ -34,14 +34,18 @@ from ..exceptions import NotPermitted
 from ..models import LaneStep, Post, PostText
 from .grants import granted_languages
 
+#: A post's text revisions in order: (the texts of the snapshot, who made it).
+Revisions = list[tuple[dict[str, str], int]]
 
-def contributors(post: Post, *, texts: list[PostText] | None = None) -> dict[str, set[int]]:
+
+def contributors(post: Post, *, texts: list[PostText] | None = None,
+                 revisions: Revisions | None = None) -> dict[str, set[int]]:
     """language → ids of everyone who wrote or changed that language's text. `texts`: the
-    post's PostText rows when the caller has them already."""
+    post's PostText rows when the caller has them already; `revisions`: its revisions, when
+    the caller read them already (approve reads them with the row lock: engine.TransitionContext)."""
     out: dict[str, set[int]] = defaultdict(set)
     previous: dict[str, str] = {}
-    # Approve reads the revisions with the post's row lock (reviews._lock_for_approval).
-    rows = post.__dict__.get("_parley_revisions")
+    rows = revisions
     if rows is None:
         rows = list(post.revisions.order_by("number").values_list("texts", "created_by_id"))
     for snapshot, by in rows:
@@ -67,7 +71,8 @@ class Scope:
         return not self.refusal
 
 
-def approval_scope(*, post: Post, user: User, step: LaneStep, texts: list[PostText] | None = None) -> Scope:
+def approval_scope(*, post: Post, user: User, step: LaneStep, texts: list[PostText] | None = None,
+                   revisions: Revisions | None = None) -> Scope:
     """The languages `user` may approve at `step` (every language present in `texts`, default
     the post's texts; under an outside link, only the link's languages: grants.py), or the
     refusal (code and parameters)."""
@@ -81,7 +86,7 @@ def approval_scope(*, post: Post, user: User, step: LaneStep, texts: list[PostTe
         present_in_scope = [lang for lang in present if lang in limited]
     else:
         present_in_scope = present
-    wrote = contributors(post, texts=texts)
+    wrote = contributors(post, texts=texts, revisions=revisions)
     mine = [lang for lang in present if user.id in wrote.get(lang, ())]
     if not mine:
         return Scope(languages=present_in_scope)
@@ -97,9 +102,10 @@ def counted_languages(*, languages: list[str] | None, text_versions: dict[str, i
     return set(text_versions) if languages is None else set(languages)
 
 
-def ensure_may_approve(*, post: Post, user: User, step: LaneStep, texts: list[PostText] | None = None) -> list[str]:
+def ensure_may_approve(*, post: Post, user: User, step: LaneStep, texts: list[PostText] | None = None,
+                       revisions: Revisions | None = None) -> list[str]:
     """The languages the approval covers; NotPermitted when the rule refuses it."""
-    scope = approval_scope(post=post, user=user, step=step, texts=texts)
+    scope = approval_scope(post=post, user=user, step=step, texts=texts, revisions=revisions)
     if not scope.allowed:
         raise NotPermitted(code=scope.refusal, params=scope.params)
     return scope.languages

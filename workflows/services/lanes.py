@@ -8,11 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import connection
 from django.db.models import QuerySet
 
 from .. import guidelines
-from ..compiled import Compiled
 from ..constants import InboundMedium, InboundSource, LaneKind, PostKind
 from ..exceptions import InvalidInput
 from ..messages import Message
@@ -131,20 +129,9 @@ def route_lane_or_none(*, organisation_id: int, kind: str, lane_slug: str | None
     return named or qs.filter(kind=default_lane_kind(kind)).order_by("id").first()
 
 
-def _lane_escalations(lane_id: int) -> QuerySet[EscalationRule]:
-    return EscalationRule.objects.filter(lane=lane_id)
-
-
-_LANE_ESCALATIONS: Compiled[EscalationRule] = Compiled(_lane_escalations, arity=1)
-
-
 def lane_escalations(lane: Lane) -> list[EscalationRule]:
-    """The lane's escalation rules: prefetched ones when the caller has them, else read now (on
-    PostgreSQL through SQL compiled once per process: a reply's submit reads them)."""
-    prefetched = lane.__dict__.get("_prefetched_objects_cache", {}).get("escalations")
-    if prefetched is not None or connection.vendor != "postgresql":
-        return list(lane.escalations.all())
-    return _LANE_ESCALATIONS.run(lane.id, using=lane._state.db or "default")
+    """The lane's escalation rules: prefetched ones when the caller has them, else read now."""
+    return list(lane.escalations.all())
 
 
 def escalation_of(lane: Lane, *, texts: dict[str, str]) -> guidelines.Escalation | None:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import transaction
 
-from ..compiled import insert_rows
 from ..models import OutboxEvent
 from ..topics import Topic
 
@@ -30,7 +29,7 @@ def outbox_emit(*, topic: Topic | str, organisation_id: int | None, post_id: int
     topic is subscribable). The relay (beat, `relay_outbox`) dispatches it after commit; in the
     embedded default (no broker) the relay runs in-process right after this transaction commits."""
     event = outbox_event(topic=topic, organisation_id=organisation_id, post_id=post_id, payload=payload)
-    insert_rows([event])  # OutboxEvent.objects.create, its SQL made once (compiled.py)
+    event.save(force_insert=True)
     outbox_written()
     return event
 
@@ -38,7 +37,7 @@ def outbox_emit(*, topic: Topic | str, organisation_id: int | None, post_id: int
 def outbox_event(*, topic: Topic | str, organisation_id: int | None, post_id: int | None = None,
                  payload: dict | None = None) -> OutboxEvent:
     """The event outbox_emit writes, not written yet: its caller writes it in its transaction
-    (engine.save_post_with) and then calls outbox_written()."""
+    (engine.write_pending) and then calls outbox_written()."""
     return OutboxEvent(topic=Topic(topic).value, organisation_id=organisation_id, post_id=post_id,
                        payload=payload or {})
 
@@ -48,18 +47,6 @@ def outbox_written() -> None:
     right after the transaction commits."""
     if not settings.CELERY_BROKER_URL:
         transaction.on_commit(_relay_in_process, robust=True)
-
-
-def outbox_emit_many(events: list[dict]) -> list[OutboxEvent]:
-    """outbox_emit for several events (dicts of its keyword arguments) in one INSERT."""
-    rows = [OutboxEvent(topic=e["topic"], organisation_id=e.get("organisation_id"), post_id=e.get("post_id"),
-                        payload=e.get("payload") or {}) for e in events]
-    if not rows:
-        return []
-    created = OutboxEvent.objects.bulk_create(rows)
-    if not settings.CELERY_BROKER_URL:
-        transaction.on_commit(_relay_in_process, robust=True)
-    return created
 
 
 def _relay_in_process() -> None:

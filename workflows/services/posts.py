@@ -24,7 +24,7 @@ from ..exceptions import InvalidInput, NotFound, NotPermitted, TextTooLong, Unpu
 from ..messages import Message
 from ..models import Channel, InboundMessage, Post, PostReview
 from . import actions
-from .audit import audit_defer, audit_flush, audit_record
+from .audit import audit_record
 from .caretaker import caretaker_route, periods_active
 from .channels import ensure_channels_usable
 from .common import (
@@ -35,6 +35,7 @@ from .common import (
     stable_name,
 )
 from .engine import (
+    TransitionContext,
     advance,
     ensure_content_allowed,
     ensure_no_blocking,
@@ -259,7 +260,7 @@ def post_edit(
     return post
 
 
-def _escalate(post: Post, *, by: User, texts: dict[str, str]) -> None:
+def _escalate(post: Post, *, by: User, texts: dict[str, str], ctx: TransitionContext) -> None:
     """A conversation draft matching one of its lane's escalation rules moves to the lane's
     escalation target (lanes.escalation_of, lanes.escalation_target): audited, enqueued."""
     found = escalation_of(post.lane, texts=texts)
@@ -275,7 +276,7 @@ def _escalate(post: Post, *, by: User, texts: dict[str, str]) -> None:
     post.escalation_reason = ""
     audit_record(
         owner=post, verb="escalated", actor=by, from_state=post.state, to_state=post.state,
-        data={"from_lane": from_lane, "to_lane": post.lane.slug, "escalation": reason},
+        data={"from_lane": from_lane, "to_lane": post.lane.slug, "escalation": reason}, pending=ctx.audit,
     )
     outbox_emit(topic="post.escalated", organisation_id=post.organisation_id, post_id=post.id,
                 payload={"post_id": post.id, "escalation": reason})
@@ -289,36 +290,36 @@ def post_submit(*, post_id: int, by: User, version: int | None = None, rules_ack
 
     Raises GuidelineViolation (422, nothing changes), InvalidTransition, Conflict, NotPermitted.
     Enqueues (outbox) post.step_entered or post.approved."""
-    post = post_lock_for_transition(post_id=post_id, user=by)
+    post, ctx = post_lock_for_transition(post_id=post_id, user=by)
     ensure_version(post, version)
     channel_objs = load_channels(post)
     actions.SUBMIT.ensure(by, post)
     ensure_channels_usable(channel_objs)  # before the chain, not after it (issue 21)
-    audit_defer(post)  # submitted, routed, approved, publishing: one INSERT (flushed below)
+    ctx.collect()  # submitted, routed, approved, publishing: one INSERT (written with the post)
     if rules_acknowledged is not None:
         post.rules_acknowledged = bool(rules_acknowledged)
     load_texts(post)
     texts = post.texts_dict()
     ensure_publishable(post, channels=channel_objs, texts=texts)
     fields = ["rules_acknowledged", "lane", "escalation", "escalation_reason", "submitted_at"]
-    _escalate(post, by=by, texts=texts)
+    _escalate(post, by=by, texts=texts, ctx=ctx)
     periods = periods_active(organisation_id=post.organisation_id)
-    caretaker_route(post, by=by, texts=texts, channel_ids={c.id for c in channel_objs}, periods=periods)
-    results = run_checks(post, texts=texts, channels=channel_objs)
+    caretaker_route(post, by=by, texts=texts, channel_ids={c.id for c in channel_objs}, periods=periods,
+                    pending=ctx.audit)
+    results = run_checks(post, texts=texts, channels=channel_objs, ctx=ctx)
     post.checks = [r.as_data() for r in results]
     ensure_no_blocking(results)
     from_state = post.state
     now = post.submitted_at = timezone.now()
     audit_record(owner=post, verb="submitted", actor=by, from_state=from_state, to_state=from_state,
-                 data={"lane": post.lane.slug})
-    advance(post, by=by, languages=set(texts))
+                 data={"lane": post.lane.slug}, pending=ctx.audit)
+    advance(post, by=by, languages=set(texts), ctx=ctx)
     if post.state == PostState.APPROVED and not (post.scheduled_at and post.scheduled_at > now):
         # Approved at once and due: publishing starts in this transaction (the text was just
         # checked), so the worker woken by `post.approved` only claims and sends (issue 14).
-        post_publish_begin(post, channels=channel_objs, periods=periods, texts=texts, now=now)
+        post_publish_begin(post, channels=channel_objs, periods=periods, texts=texts, now=now, ctx=ctx)
         fields.append("spoken_as_person")
-    audit_flush(post)
-    save_post(post, fields=fields)
+    save_post(post, fields=fields, ctx=ctx)
     return post
 
 

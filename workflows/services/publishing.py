@@ -31,7 +31,7 @@ from . import actions
 from .audit import audit_record
 from .caretaker import caretaker_hold, caretaker_hold_period, periods_active
 from .common import ensure_version, post_get_for_update
-from .engine import recheck_text, save_post, transition, transition_many
+from .engine import TransitionContext, recheck_text, save_post, transition, transition_many
 from .lanes import PublishPlan, plan_publications, reply_language, required_languages
 from .outbox import outbox_emit
 from .signatures import signed_body, speaks_as_person
@@ -130,23 +130,24 @@ def posts_publish_start(*, post_ids: list[int], now: datetime | None = None) -> 
 
 
 def post_publish_begin(post: Post, *, channels: list[Channel], periods: list, texts: dict[str, str],
-                       now: datetime | None = None) -> bool:
+                       now: datetime | None = None, ctx: TransitionContext | None = None) -> bool:
     """approved → publishing inside the caller's transaction, under its row lock, for a post it
     has just approved after checking its exact text (a conversation reply approved at submit:
     DESIGN.md, `draft → approved → publishing` in one request). The same rules as
     posts_publish_start (_start); the publications are written now, the post saved by the
     caller (the transition is part of its state change). The outbox's `post.approved` then asks
     a worker only to claim and send. Returns True when the post started."""
-    started = _start(post, channels=channels, now=now or timezone.now(), periods=periods, checked=True, texts=texts)
+    started = _start(post, channels=channels, now=now or timezone.now(), periods=periods, checked=True, texts=texts,
+                     ctx=ctx)
     if started is None:
         return False
     Publication.objects.bulk_create(started.publications, ignore_conflicts=True)
-    transition(post, to=PostState.PUBLISHING, verb="publishing", data=started.audit_data(), save=False)
+    transition(post, to=PostState.PUBLISHING, verb="publishing", data=started.audit_data(), save=False, ctx=ctx)
     return True
 
 
 def _start(post: Post, *, channels: list[Channel], now: datetime, periods: list, checked: bool,
-           texts: dict[str, str] | None = None) -> Started | None:
+           texts: dict[str, str] | None = None, ctx: TransitionContext | None = None) -> Started | None:
     """The one rule for approved (or due scheduled) → publishing, for a post under the caller's
     lock: a future schedule makes it `scheduled`, a caretaker period holds it, the guidelines
     run again on the exact text (unless the caller has just `checked` that text in the same
@@ -155,7 +156,8 @@ def _start(post: Post, *, channels: list[Channel], now: datetime, periods: list,
     or call-back (reply_delivery_open) and no publication. Returns what started,
     or None when the post does not start now (the caller saves any other change)."""
     if post.state == PostState.APPROVED and post.scheduled_at and post.scheduled_at > now:
-        transition(post, to=PostState.SCHEDULED, verb="scheduled", data={"scheduled_at": post.scheduled_at.isoformat()})
+        transition(post, to=PostState.SCHEDULED, verb="scheduled", data={"scheduled_at": post.scheduled_at.isoformat()},
+                   ctx=ctx)
         return None
     if post.state not in (PostState.APPROVED, PostState.SCHEDULED):
         return None
@@ -163,8 +165,8 @@ def _start(post: Post, *, channels: list[Channel], now: datetime, periods: list,
         return None
     period = caretaker_hold_period(post, now=now, periods=periods)
     if period is not None:
-        caretaker_hold(post, period=period)
-        save_post(post, fields=["lane", "escalation", "escalation_reason"])
+        caretaker_hold(post, period=period, pending=ctx.audit if ctx is not None else None)
+        save_post(post, fields=["lane", "escalation", "escalation_reason"], ctx=ctx)
         return None
     if not checked and not _text_still_allowed(post):
         return None

@@ -16,11 +16,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Min, QuerySet
+from django.db.models import Count, F, Min
 from django.utils import timezone
 
 from .. import topics
-from ..compiled import Compiled
 from ..models import OutboxEvent, WebhookSubscription
 from ..topics import Topic
 
@@ -231,22 +230,13 @@ def event_done(*, event_id: int, error: str = "") -> None:
     )
 
 
-def _event(event_id: int) -> QuerySet[OutboxEvent]:
-    return OutboxEvent.objects.filter(id=event_id).only("id", "topic", "post_id", "dispatched_at")
-
-
-#: Every task reads its event first: SQL compiled once per process (workflows/compiled.py).
-_EVENT: Compiled[OutboxEvent] = Compiled(_event, arity=1)
-
-
 def event_handle(*, event_id: int, worker: str = "") -> str:
     """Do the work of one relayed event; idempotent. Returns what was done (for logs/tests).
 
     Publishing topics run `delivery.post_deliver` (whose claims make a duplicate harmless) and
     then mark the event dispatched; notifications and webhook deliveries run under the event's
     row lock (SKIP LOCKED: a concurrent duplicate does nothing) and retry with backoff."""
-    found = _EVENT.run(int(event_id))
-    event = found[0] if found else None
+    event = OutboxEvent.objects.filter(id=int(event_id)).only("id", "topic", "post_id", "dispatched_at").first()
     if event is None or event.dispatched_at is not None:
         return "skipped"
     if event.topic in topics.PUBLISH:

@@ -9,11 +9,11 @@ from django.utils import timezone
 from accounts.models import User
 
 from .. import limits
-from ..compiled import insert_rows
 from ..constants import ACTION_TO, PostState, ReviewKind, ReviewStatus, ReviewVerdict, Verdict
 from ..exceptions import Conflict, InvalidInput, NotFound, TextTooLong
 from ..messages import Message
 from ..models import Decision, Post, PostReview, PostText
+from ..permissions import caller_perms
 from . import actions
 from .actions import ensure_can_review as ensure_can_review  # the rule lives in actions.py
 from .audit import audit_record
@@ -30,16 +30,15 @@ from .engine import (
     load_texts,
     post_lock_for_transition,
     recheck_text,
-    save_post_with,
+    save_post,
     steps_and_live_approvers,
     transition,
-    writes_defer,
 )
 from .outbox import outbox_emit
 
 
 def _decide(post: Post, *, by: User, verdict: str, comment: str, texts: list[PostText],
-            languages: list[str] | None = None, write: bool = True) -> Decision:
+            languages: list[str] | None = None) -> Decision:
     """Record the decision, bound to every text version it saw (editing any of them voids it),
     with the languages an approval counts for. The caller holds the post's row lock, so no
     other transaction can decide on this post meanwhile; the partial unique constraint is the
@@ -49,8 +48,7 @@ def _decide(post: Post, *, by: User, verdict: str, comment: str, texts: list[Pos
         text_versions={t.language: t.version for t in texts}, languages=languages,
         reviewer=by, verdict=verdict, comment=comment,
     )
-    if write:
-        insert_rows([decision])  # Decision.objects.create, its SQL made once (compiled.py)
+    decision.save(force_insert=True)
     return decision
 
 
@@ -79,32 +77,28 @@ def post_approve(*, post_id: int, by: User, comment: str = "", version: int | No
     means: its order, or its English name) is given and is not the current one. Enqueues
     post.step_entered or post.approved."""
     comment = _clean_comment(comment, required=False)
-    post = post_lock_for_transition(post_id=post_id, user=by, revisions=True, decision_id=True)
+    post, ctx = post_lock_for_transition(post_id=post_id, user=by, revisions=True, shown=True)
     ensure_version(post, version)
     ensure_named_step(post, at_step)
     texts = load_texts(post)  # read once: the sign-off check and the decision share them
     languages = {t.language for t in texts}
-    # One query for the lane's steps and who approved each (PostgreSQL); the audit events of
-    # this approval are written in one INSERT: approve stays within 10 statements (issue 14).
+    # One query for the lane's steps and who approved each (PostgreSQL).
     approvers = steps_and_live_approvers(post) if post.state == PostState.IN_REVIEW else LiveApprovals()
-    covered = actions.APPROVE.ensure(by, post, texts=texts, approvers=approvers)
+    ctx.perms = caller_perms(user=by, post=post)  # read once: the checks and the response's actions
+    covered = actions.APPROVE.ensure(by, post, perms=ctx.perms, texts=texts, approvers=approvers,
+                                     revisions=ctx.revisions)
     step = current_step_of(post)
     # Approval is bound to the exact text it saw: the guidelines run again on that text.
-    post.checks = [r.as_data() for r in recheck_text(post, texts={t.language: t.body for t in texts})]
-    # Every write of the approval (decision, audit and outbox events, post) in one statement
-    # (engine.save_post_with); the decision's id was drawn from its sequence with the lock.
-    decision = _decide(post, by=by, verdict=Verdict.APPROVE, comment=comment, texts=texts, languages=covered,
-                       write=False)
-    decision.id = post.__dict__.get("parley_decision_id")
-    if decision.id is None:
-        insert_rows([decision])
+    post.checks = [r.as_data() for r in recheck_text(post, texts={t.language: t.body for t in texts},
+                                                     channels=ctx.perms.channels, ctx=ctx)]
+    decision = _decide(post, by=by, verdict=Verdict.APPROVE, comment=comment, texts=texts, languages=covered)
     approvers.add(step_id=step.id, reviewer_id=by.id, text_versions=decision.text_versions, languages=covered)
-    writes_defer(post)
+    ctx.collect()  # the audit and outbox events of this approval: one INSERT each, with the post
     audit_record(owner=post, verb="approved", actor=by, from_state=post.state, to_state=post.state,
                  data={"step_id": step.id, "step": stable_name(step), "decision_id": decision.id, "comment": comment,
-                       "languages": covered})
-    advance(post, by=by, languages=languages, approvers=approvers)
-    save_post_with(post, new=[decision] if decision._state.adding else [])
+                       "languages": covered}, pending=ctx.audit)
+    advance(post, by=by, languages=languages, approvers=approvers, ctx=ctx)
+    save_post(post, ctx=ctx)
     return post
 
 

@@ -8,10 +8,13 @@
 """
 from __future__ import annotations
 
+from django.db import transaction
+
 from accounts.models import User
 
 from ..constants import PostKind
-from ..exceptions import NotPermitted
+from ..exceptions import InvalidInput, NotPermitted
+from ..messages import Message
 from ..models import Channel, Post
 
 SEPARATOR = "\n\n"
@@ -52,3 +55,29 @@ def speaks_as_person(post: Post, channels: list[Channel]) -> bool:
         or (signs(post, c) and bool(post.author.signature("en") or post.author.signature("fr")))
         for c in channels
     )
+
+
+SIGNATURE_MAX = 100
+
+
+@transaction.atomic
+def user_set_signature(*, user: User, signature_en: str, signature_fr: str) -> None:
+    """Set how `user` signs replies on organisation channels that sign, per language. Raises
+    InvalidInput for text that is too long or spans lines."""
+    errors: dict[str, list[Message]] = {}
+    cleaned = {}
+    for field, value in (("signature_en", signature_en), ("signature_fr", signature_fr)):
+        value = (value or "").strip() if isinstance(value, str) else None
+        if value is None:
+            errors[field] = [Message("text.not_string")]
+        elif len(value) > SIGNATURE_MAX:
+            errors[field] = [Message("text.too_long", {"length": len(value), "limit": SIGNATURE_MAX})]
+        elif "\n" in value or "\r" in value:
+            errors[field] = [Message("signature.one_line")]
+        else:
+            cleaned[field] = value
+    if errors:
+        raise InvalidInput(code="signature.invalid", errors=errors)
+    User.objects.filter(id=user.id).update(**cleaned)
+    for field, value in cleaned.items():
+        setattr(user, field, value)

@@ -17,7 +17,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 from .. import selectors
 from ..exceptions import Conflict, Gone, NotFound, WorkflowError
 from ..messages import render as words_for
-from ..models import Channel
 from ..permissions import may_export
 from ..services import atip
 
@@ -74,7 +73,7 @@ def exports(request):
     user = request.user
     may = may_export(user)
     orgs = list(selectors.atip_organisations_exportable(user=user))
-    chans = list(Channel.objects.filter(organisation__in=orgs).select_related("organisation").order_by("organisation__name", "slug"))
+    chans = list(selectors.atip_channels_exportable(organisations=orgs))
     initial = {"organisation": user.organisation_id, "post": request.GET.get("post") or None,
                "inbound": request.GET.get("inbound") or None}
     form = ExportForm(request.POST or None, orgs=orgs, channels=chans, initial=initial)

@@ -10,10 +10,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from accounts.services import user_set_signature
-
 from .. import selectors
 from ..exceptions import WorkflowError
+from ..services.signatures import user_set_signature
 
 
 class SignatureForm(forms.Form):

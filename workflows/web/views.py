@@ -25,7 +25,7 @@ from django.views.i18n import set_language
 from accounts.services import user_set_language
 from config.staticfiles import gcds_stylesheet
 
-from .. import formats, limits, selectors
+from .. import actions, formats, limits, selectors
 from ..constants import (
     DismissReason,
     InboundSource,
@@ -39,9 +39,8 @@ from ..constants import (
 )
 from ..exceptions import Conflict, NotFound, WorkflowError
 from ..messages import display_results as display_checks
-from ..services import actions, relay, reviews
-from ..services import inbound as inbound_services
 from ..services import posts as post_services
+from ..services import relay
 from ..services.caretaker import periods_active
 from ..services.channels import channels_draft_options
 from ..services.engine import lane_steps
@@ -275,7 +274,7 @@ def inbound_claim(request, inbound_id: int):
     msg = _inbound(request, inbound_id)
     error = ""
     try:
-        msg = inbound_services.inbound_claim(inbound_id=msg.id, by=request.user)
+        msg = actions.CLAIM.execute(inbound_id=msg.id, by=request.user)
         status_text = _("Message from %(author)s claimed by you.") % {"author": msg.sender}
     except WorkflowError as exc:
         error = exc.message
@@ -319,7 +318,7 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
         form = ReplyForm(request.POST)
         if form.is_valid():
             try:
-                post = post_services.reply_send(
+                post = actions.REPLY.execute(
                     inbound_id=msg.id, by=user, text=form.cleaned_data["text"], language=reply_lang,
                     rules_acknowledged=form.cleaned_data["rules_acknowledged"],
                     content_warning=form.cleaned_data["content_warning"],
@@ -351,7 +350,7 @@ def inbound_detail(request, inbound_id: int, dismiss_form=None, status: int = 20
         "m": msg, "form": form, "holding": holding, "reply_lang": reply_lang, "reply_lang_name": lang_name(reply_lang),
         "reply_lang_inline": lang_inline(reply_lang), "checks": display_checks(preview.results),
         "limit": limit, "replies": replies, "preview": preview,
-        "can_reply": msg.status in (InboundStatus.NEW, InboundStatus.CLAIMED),
+        "can_reply": actions.REPLY.allowed(user, msg),  # the reply action's own check
         "dismiss_form": dismiss_form or DismissForm(),
         "can_dismiss": _may_dismiss(msg, user),
         "dismissal": _dismissal(msg),
@@ -405,8 +404,8 @@ def inbound_dismiss(request, inbound_id: int):
     form = DismissForm(request.POST)
     if form.is_valid():
         try:
-            inbound_services.inbound_dismiss(inbound_id=msg.id, by=request.user, reason=form.cleaned_data["reason"],
-                                             comment=form.cleaned_data["comment"])
+            actions.DISMISS.execute(inbound_id=msg.id, by=request.user, reason=form.cleaned_data["reason"],
+                                    comment=form.cleaned_data["comment"])
         except WorkflowError as exc:
             service_error(form, exc)
         else:
@@ -681,8 +680,8 @@ def _act_complete_review(post, user, form):
 
 
 def _act_edit(post, user, form):
-    edit = post_services.post_edit_and_submit if form.data.get("submit") is not None else post_services.post_edit
-    return edit(post_id=post.id, by=user, texts=form.texts(), scheduled_at=form.cleaned_data["scheduled_at"],
+    edit = actions.EDIT_AND_SUBMIT if form.data.get("submit") is not None else actions.EDIT
+    return edit.execute(post_id=post.id, by=user, texts=form.texts(), scheduled_at=form.cleaned_data["scheduled_at"],
                 rules_acknowledged=form.cleaned_data["rules_acknowledged"], version=form.cleaned_data["version"])
 
 
@@ -760,7 +759,10 @@ def _say_retract_outcome(request, post) -> None:
 def post_action(request, post_id: int, action: str):
     if action not in ACTIONS:
         raise Http404("No such action.")
-    post = visible_post(request, post_id)
+    try:  # the post row only: the action reads what it needs under its row lock
+        post = selectors.post_get_visible_light(post_id=post_id, user=request.user)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
     form_class, slot, call = ACTIONS[action]
     kwargs: dict[str, Any] = {}
     if form_class is ComposeForm:
@@ -841,7 +843,7 @@ def queue_approve(request):
         except ValueError:
             continue
         try:
-            post = reviews.post_approve(post_id=post_id, by=request.user, version=version)
+            post = actions.APPROVE.execute(post_id=post_id, by=request.user, version=version)
         except WorkflowError as exc:
             results.append({"post": post_id, "ok": False, "message": exc.message})
         else:

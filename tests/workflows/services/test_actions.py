@@ -1,4 +1,5 @@
-"""Each action's check agrees with what running it does (workflows/services/actions.py).
+"""Each action's check agrees with what running it does (workflows/actions.py: the rule of
+workflows/services/actions.py, and its service).
 
 The cases are derived from the definitions: every post action × every state (and each review
 step) × every demo role, every inbox action × every message status × every role, and the
@@ -11,6 +12,7 @@ import pytest
 from django.db import transaction
 
 from tests.workflows import factories as f
+from workflows import actions as edge_actions  # what the edges run: check + execute
 from workflows.constants import (
     ACTION_FROM,
     ACTION_TO,
@@ -106,7 +108,7 @@ def _agree(run, refusal, *, snapshot) -> None:
 @pytest.mark.parametrize("action", [a.name for a in actions.POST_ACTIONS])
 def test_post_action_check_agrees_with_execute(demo, action, situation):
     post = _build(demo, situation)
-    act = actions.ACTIONS[action]
+    act = edge_actions.ACTIONS[action]
     for role in ROLES:
         user = getattr(demo, role)
         fresh = Post.objects.select_related("lane", "current_step", "current_step__team").get(id=post.id)
@@ -151,7 +153,7 @@ def test_complete_review_check_agrees_with_execute(demo):
         user = getattr(demo, role)
         fresh = PostReview.objects.select_related("post", "team").get(id=review.id)
         refusal = actions.COMPLETE_REVIEW.check(user, fresh)
-        _agree(lambda user=user: actions.COMPLETE_REVIEW.execute(review_id=review.id, by=user,
+        _agree(lambda user=user: edge_actions.COMPLETE_REVIEW.execute(review_id=review.id, by=user,
                                                                    verdict=ReviewVerdict.FINE),
                refusal, snapshot=lambda: _snapshot(post.id))
 
@@ -165,7 +167,7 @@ def test_resolve_check_agrees_with_execute(demo, pub_status):
         user = getattr(demo, role)
         fresh = Publication.objects.select_related("post").get(id=pub.id)
         refusal = actions.RESOLVE.check(user, fresh)
-        _agree(lambda user=user: actions.RESOLVE.execute(publication_id=pub.id, by=user, sent=False),
+        _agree(lambda user=user: edge_actions.RESOLVE.execute(publication_id=pub.id, by=user, sent=False),
                refusal, snapshot=lambda: _snapshot(post.id))
 
 
@@ -196,5 +198,7 @@ def test_every_state_change_goes_through_the_one_transition_helper():
                     if any(isinstance(t, ast.Attribute) and t.attr == "state" for t in targets):
                         writers.append(f"{path.name}:{node.name}")
         assert "ensure_state(" not in path.read_text(), path.name
-    assert writers == ["engine.py:transition", "engine.py:transition_many"]
-    assert "ensure_transition(post, to=to)" in inspect.getsource(engine.transition)
+    assert writers == ["engine.py:transition_many"]
+    assert "ensure_transition(post, to=to)" in inspect.getsource(engine.transition_many)
+    # One definition: transition is transition_many([post]) (issue 23: the two had drifted).
+    assert "transition_many([post]" in inspect.getsource(engine.transition)

@@ -13,13 +13,13 @@ pytestmark = pytest.mark.django_db
 # Pinned: a change that adds a query to the hot path must update these on purpose.
 # The counts include the SAVEPOINT/RELEASE pair of the service's atomic block.
 # Approve: lock (with the text revisions and the lane's rules for four eyes and the guideline
-# re-check, and the decision's id), texts, the channels with the permission and team check, steps
-# with their live approvers, then the decision, outbox and audit events and the post's update in
-# one statement (engine.save_post_with; was 4 statements: 10 before issue 14 round 4).
+# re-check), texts, steps with their live approvers, the channels with the caller's permissions,
+# then the decision, the outbox events, the audit events and the post's update (one statement
+# each since issue 23 removed compiled.py's one-statement write: 7 then).
 # Submit: + 1 for the caretaker periods in force (one query, inheritance included); the lane's
 # rules are read with the row lock (engine.post_lock_for_transition).
 SUBMIT_QUERIES = 11  # the audit events (submitted, step entered) in one insert
-APPROVE_QUERIES = 7
+APPROVE_QUERIES = 10
 
 
 def _count(fn):

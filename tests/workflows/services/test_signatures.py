@@ -6,13 +6,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.services import user_set_signature
 from tests.workflows import factories as f
 from workflows import selectors
 from workflows.constants import PostState, PublicationStatus
 from workflows.exceptions import GuidelineViolation, InvalidInput, NotPermitted
 from workflows.models import Channel, Post, Publication
 from workflows.services import posts, publishing
+from workflows.services.signatures import user_set_signature
 
 pytestmark = pytest.mark.django_db
 
