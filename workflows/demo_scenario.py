@@ -38,8 +38,8 @@ def _official(author, en: str, fr: str | None = None, channels=("dpe-en", "dpe-f
 
 
 def _broken_channel() -> Channel:
-    """A French alerts account whose webhook address was removed after the post to it was
-    approved (a channel that cannot publish is refused at draft: issue 21): publishing to it
+    """A French alerts account whose webhook address is removed while a post to it waits for
+    sign-off (a channel that cannot publish is refused at draft: issue 21): publishing to it
     fails, each channel with its own reason, and Retry waits until a manager fixes it."""
     ref = Channel.objects.get(slug="dpe-fr")
     chan, _ = Channel.objects.update_or_create(
@@ -120,9 +120,11 @@ def seed_morning() -> bool:
         reviews.post_approve(post_id=post.id, by=rami)
         translations.translation_provide(post_id=post.id, by=tess, language="fr", text=fr)
         reviews.post_approve(post_id=post.id, by=tess)
-        reviews.post_approve(post_id=post.id, by=cora)
         if BROKEN_CHANNEL in channels:
-            Channel.objects.filter(slug=BROKEN_CHANNEL).update(adapter_config={})  # its address was removed
+            # Its address was removed while the post waited for sign-off: publishing (at once in
+            # embedded mode, when cora approves) fails at preflight, nothing sent.
+            Channel.objects.filter(slug=BROKEN_CHANNEL).update(adapter_config={})
+        reviews.post_approve(post_id=post.id, by=cora)
         _publish_now(post.id)
     # An urgent publication awaiting its retrospective review.
     urgent = posts.post_create(author=uma, kind="post", channels=["dpe-en", "dpe-fr"], rules_acknowledged=True,
