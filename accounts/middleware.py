@@ -42,12 +42,6 @@ def chosen_language(user) -> str | None:
     return supported_language(getattr(user, "preferred_language", ""))
 
 
-def preferred_language_for(user) -> str:
-    """The language to write to `user` when no request says (e-mails): their choice, else the
-    site's default."""
-    return chosen_language(user) or settings.LANGUAGE_CODE
-
-
 def reader_language(request, *, user=None) -> str:
     """The language to answer `request` in (see the module docstring). `request` may be Django's
     or DRF's (which reads GET, COOKIES and META through to Django's)."""

@@ -80,8 +80,8 @@ def _channel(demo, adapter, config):
 def test_mastodon_errors_are_classified(demo, status, error):
     api = FakeApi({("POST", "/api/v1/statuses"): (status, {"error": "nope"})})
     try:
+        post = flows.reply(demo)  # drafted while the channel could publish (issue 21: refused otherwise)
         channel = _channel(demo, "mastodon", {"api_base_url": api.url})
-        post = flows.reply(demo)
         from workflows.services.publishing import post_publish_start
 
         post_publish_start(post_id=post.id)

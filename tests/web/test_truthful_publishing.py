@@ -150,8 +150,14 @@ def test_a_channel_broken_after_approval_blames_only_itself_and_offers_no_retry_
     fr = text(_client(demo.cora, "fr").get(reverse("web-post", args=[post.id])))
     assert "non envoyé" in fr and "Alertes MEP (français)" in fr
 
+    api = _api(demo.cora)
+    assert "retry" not in api.get(f"/api/v1/posts/{post.id}/").json()["actions"]  # the same check
+    refused = api.post(f"/api/v1/posts/{post.id}/retry/", {}, format="json")
+    assert refused.status_code == 422 and refused.json()["params"]["channels"] == [BROKEN_NAME_EN]
+
     Channel.objects.filter(id=alerts_channel.id).update(adapter_config={"url": "https://alerts.dpe.example/p"})
     assert "Retry failed publication" in text(_client(demo.cora).get(reverse("web-post", args=[post.id])))
+    assert "retry" in api.get(f"/api/v1/posts/{post.id}/").json()["actions"]
 
 
 # --- retract: on the post page, confirmed, audited; a retracted post says so --------------------

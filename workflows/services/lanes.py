@@ -141,8 +141,9 @@ def escalation_of(lane: Lane, *, texts: dict[str, str]) -> guidelines.Escalation
     rules = [e for e in lane_escalations(lane) if e.enabled]
     return guidelines.escalation_for(
         rules=[guidelines.Rule(kind=e.kind, params=e.params) for e in rules],
-        texts=texts, reasons=[e.reason_en or e.reason_fr or "" for e in rules],
-        reasons_fr=[e.reason_fr or "" for e in rules],
+        # reason_en / reason_fr: django-modeltranslation's columns (workflows/translation.py)
+        texts=texts, reasons=[getattr(e, "reason_en", "") or getattr(e, "reason_fr", "") or "" for e in rules],
+        reasons_fr=[getattr(e, "reason_fr", "") or "" for e in rules],
     )
 
 
