@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -46,6 +47,8 @@ from .base import (
     ThreadRef,
     TransientError,
 )
+
+log = logging.getLogger("parley.bluesky")
 
 POST = "app.bsky.feed.post"
 LIKE = "app.bsky.feed.like"
@@ -348,11 +351,23 @@ class BlueskyAdapter(Adapter):
                 raise PermanentError(
                     f"The {msg.language} text is {length} graphemes long; Bluesky accepts {MAX_GRAPHEMES}.")
         self._session_info()
-        for msg in msgs:  # a reply's parent is still there (getRecord); else ParentGone: held
-            parent = msg.reply_to.uri if msg.reply_to else ""
-            if parent.startswith("at://") and parent.count("/") >= 4:
-                repo, collection, rkey = parent[len("at://"):].split("/")[:3]
-                self.query("com.atproto.repo.getRecord", repo=repo, collection=collection, rkey=rkey)
+        for msg in msgs:
+            self.parent_exists(msg)
+
+    def parent_exists(self, msg: OutboundMessage) -> None:
+        """A reply's parent is still there (`getRecord`): ParentGone on `RecordNotFound` (the
+        citizen deleted it: the reply is held). Any other refusal (a repo this PDS cannot read)
+        says nothing about the parent and does not stop the send."""
+        parent = msg.reply_to.uri if msg.reply_to else ""
+        if not (parent.startswith("at://") and parent.count("/") >= 4):
+            return
+        repo, collection, rkey = parent[len("at://"):].split("/")[:3]
+        try:
+            self.query("com.atproto.repo.getRecord", repo=repo, collection=collection, rkey=rkey)
+        except ParentGone:
+            raise
+        except PermanentError as exc:
+            log.info("bluesky: could not check the parent %s (%s): sending anyway", parent, exc)
 
     def verify(self) -> Account:
         session = self._session_info()
