@@ -342,7 +342,6 @@ def test_no_page_contradicts_itself(crawl, kind):
     assert _kind(crawl, kind) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21 item 5 (h21a): a POST-only action reopened by GET answers a blank 405")
 def test_no_link_or_form_target_answers_405_or_500(crawl):
     assert _kind(crawl, "status") == []
 
