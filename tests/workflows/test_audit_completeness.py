@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
 import json
 from contextlib import contextmanager
 
 import pytest
-from django.apps import apps as django_apps
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
@@ -308,18 +306,13 @@ def _legacy_chain(demo):
     return post, events
 
 
-def test_existing_unkeyed_chains_stay_verifiable_once_sealed_by_the_upgrade(demo):
+def test_unkeyed_events_are_findings_and_never_sealed(demo):
+    """The upgrade that sealed pre-key chains is squashed away (issue 23: no database of that age
+    remains), but an event hashed the old way, without the key, is still a finding: a downgrade."""
     post, events = _legacy_chain(demo)
     assert kinds(f"post:{post.id}") == {"legacy_unsealed"}
-    migration = importlib.import_module("workflows.migrations.0003_audit_keys_anchors_checkpoints")
-    # The upgrade's seal runs on a database whose checkpoints table is still empty.
-    with triggers_dropped():
-        _sql("DELETE FROM workflows_auditcheckpoint")
-        _sql("DELETE FROM workflows_auditchainhead")
-    migration.anchor_and_seal(django_apps, connection.schema_editor())
+    post, events = _post_chain(demo)
     assert findings(f"post:{post.id}") == []
-    assert audit_verify_report().ok
-    # A plain-SHA-256 event appended after the seal (a downgrade) is not covered by it.
     post = Post.objects.get(id=post.id)
     last = events[-1]
     extra = AuditEvent(chain=last.chain, seq=last.seq + 1, organisation_id=last.organisation_id, post_id=post.id,
@@ -371,8 +364,9 @@ def test_the_checkpoint_task_is_scheduled(settings):
 
 
 def test_the_embedded_sqlite_database_keeps_both_tables_append_only(tmp_path):
-    """SQLite rebuilds a table to add a column, which drops its triggers: the migration that
-    added key_id must put the events' triggers back (and add the checkpoints')."""
+    """The append-only triggers of both tables exist on the embedded SQLite database after
+    `migrate` (workflows/migrations/0002_database_rules). SQLite drops a table's triggers when a
+    migration rebuilds it: a later migration that alters these tables must create them again."""
     import os
     import sqlite3
     import subprocess
