@@ -43,7 +43,7 @@ def _routes(ids: dict[str, object]) -> list[str]:
 def test_every_web_route_answers_get_without_405_or_500(demo, citizen_message):
     post = f.at_review(demo)
     msg = citizen_message(external_id="no-405")
-    ids = {"post_id": post.id, "inbound_id": msg.id, "export_id": 1, "period_id": 1, "invitation_id": 1,
+    ids = {"post_id": post.id, "inbound_id": msg.id, "export_id": 1, "period_id": 1, "invitation_id": 1, "delivery_id": 1,
            "token": "not-a-token"}
     routes = _routes(ids)
     assert any("/approve/" in r for r in routes) and any("/claim/" in r for r in routes)

@@ -52,7 +52,11 @@ def alerts_channel(demo):
     """The demo's French alerts account (a webhook), set up properly: the tests break it."""
     from workflows.demo_scenario import _broken_channel
 
-    return _broken_channel()
+    chan = _broken_channel()  # the demo closes it after its deliberate failure: open it again, named plainly
+    Channel.objects.filter(id=chan.id).update(is_active=True, name=BROKEN_NAME_EN, name_en=BROKEN_NAME_EN,
+                                              name_fr=BROKEN_NAME_FR)
+    chan.refresh_from_db()
+    return chan
 
 
 def _break(channel):

@@ -114,7 +114,7 @@ LIVE = {"en": lambda: _("English is live"), "fr": lambda: _("French is live")}
 FAILED = {"en": lambda r: _("English failed: %(reason)s") % {"reason": r},
           "fr": lambda r: _("French failed: %(reason)s") % {"reason": r}}
 PENDING = {"en": lambda: _("English is being published"), "fr": lambda: _("French is being published")}
-HELD = {"en": lambda: _("English held: the message it answers was deleted on the platform, nothing was published"),
+PARENT_GONE = {"en": lambda: _("English held: the message it answers was deleted on the platform, nothing was published"),
         "fr": lambda: _("French held: the message it answers was deleted on the platform, nothing was published")}
 UNKNOWN = {"en": lambda: _("English: outcome unknown, check the channel"),
            "fr": lambda: _("French: outcome unknown, check the channel")}
@@ -180,7 +180,7 @@ def publishing_truth(post) -> PublishingTruth | None:
             parts.append(UNKNOWN.get(lang, UNKNOWN["en"])())
         elif PS.HELD in statuses:  # a person decides (retry checks again): a warning, not a failure
             any_unknown = True
-            parts.append(HELD.get(lang, HELD["en"])())
+            parts.append(PARENT_GONE.get(lang, PARENT_GONE["en"])())
         elif statuses == {PS.SENT}:
             parts.append(LIVE.get(lang, LIVE["en"])())
         elif statuses == {PS.RETRACTED}:
