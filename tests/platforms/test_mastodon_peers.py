@@ -3,10 +3,6 @@ wrote (tests/platforms/mastodon_server.py) and Takahē (tests/platforms/takahe.p
 where it is not built). Everything is counted on the server, never in Parley: for Takahē through
 its API (a parent's context as the government account, the status as seen by its author).
 
-A case that fails only because of a defect another change owns is marked
-`xfail(strict=True)` naming the defect: when the fix lands the case passes, strict makes that an
-XPASS failure, and the marker is removed then (docs/publishing.md, "Takahē").
-
 Takahē differs from Mastodon where these tests say so: it stores no status language, its local
 accounts' `acct` is `user@domain`, it answers an unknown token with 400 (not 401), it counts a
 status's length in code points whatever its advertised `characters_reserved_per_url`, and it
@@ -37,26 +33,6 @@ from .takahe import Peer
 pytestmark = pytest.mark.django_db
 
 VISIBILITIES = ["public", "unlisted", "private", "direct"]
-
-#: Defects owned by other changes of issue 19, by the words the integrator will look for.
-PREFLIGHT_404 = ("issue 19 §1 (h19a): preflight reads /api/v2/instance/ and /api/v1/instance/ with a trailing "
-                 "slash; Takahē routes them only without it (api/urls.py) and answers 404, which Parley "
-                 "turns into a permanent failure: nothing publishes")
-LOOKUP_BLIND = ("issue 19 §2 (h19a): lookup lists GET /api/v1/accounts/:id/statuses, where Takahē shows no "
-                "private or direct status even to its author (api/views/accounts.py: .unlisted()): after an "
-                "unclear send Parley resends, two statuses")
-NO_CW = "issue 19 §4 (h19a): the citizen's content warning (spoiler_text) is not carried on the reply"
-FRENCH_ON_EN = ("issue 19 §3 (h19r): a French reply to a French mention of the English account fails "
-                "('no channel takes any of the post's languages')")
-DELETED_PARENT = ("issue 19 §4 (h19a): a reply whose parent the citizen deleted is sent (Takahē threads it to "
-                  "the deleted status) instead of being held for a person")
-LOCAL_NO_CW = "the local server does not store spoiler_text (it answers \"\" whatever was sent)"
-
-
-def known_defect(request, peer: Peer, reason: str, *, on: tuple[str, ...] = ("takahe",)) -> None:
-    if peer.name in on:
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
-
 
 def _heard(demo, peer: Peer, text: str, *, visibility: str = "public", citizen: str = "alice",
            slug: str = "dpe-en", spoiler_text: str = "", language: str | None = None):
@@ -142,9 +118,8 @@ def test_listening_hears_mentions_direct_messages_and_a_hashtag(demo, peer_chann
 # --- threaded reply, per visibility -----------------------------------------------------------
 
 @pytest.mark.parametrize("visibility", VISIBILITIES)
-def test_threaded_reply_never_wider_than_the_citizen(request, demo, peer_channels, visibility):
+def test_threaded_reply_never_wider_than_the_citizen(demo, peer_channels, visibility):
     peer = peer_channels
-    known_defect(request, peer, PREFLIGHT_404)
     question, inbound = _heard(demo, peer, "where do I renew my permit?", visibility=visibility)
     assert inbound.visibility == visibility
     post = reply_send(inbound_id=inbound.id, by=demo.dana, text="Thank you: renewals are on our website.",
@@ -164,13 +139,11 @@ def test_threaded_reply_never_wider_than_the_citizen(request, demo, peer_channel
 # --- the unclear send, per visibility ---------------------------------------------------------
 
 @pytest.mark.parametrize("visibility", VISIBILITIES)
-def test_unclear_send_publishes_exactly_once(request, demo, peer_channels, visibility, monkeypatch, settings):
+def test_unclear_send_publishes_exactly_once(demo, peer_channels, visibility, monkeypatch, settings):
     """The server is frozen (Takahē: SIGSTOP) past the client's timeout while the reply is being
     sent, then thawed: it stores the status after the client gave up. Parley looks before it
     sends again: exactly one status, counted on the server."""
     peer = peer_channels
-    known_defect(request, peer, PREFLIGHT_404 if visibility in ("public", "unlisted")
-                 else f"{PREFLIGHT_404}; and {LOOKUP_BLIND}")
     settings.PUBLISH_HTTP_TIMEOUT = 2
     settings.MASTODON_INFLIGHT_SECONDS = 5.0
     question, inbound = _heard(demo, peer, "is the pool open today?", visibility=visibility)
@@ -206,9 +179,8 @@ def _official(demo, marker: str):
                           fr=f"Avis {marker} : le bureau est fermé lundi.")
 
 
-def test_both_languages_go_out_each_on_its_account(request, demo, peer_channels):
+def test_both_languages_go_out_each_on_its_account(demo, peer_channels):
     peer = peer_channels
-    known_defect(request, peer, PREFLIGHT_404)
     marker = secrets.token_hex(4)
     post = _official(demo, marker)
     assert post_deliver(post_id=post.id) == "published"
@@ -236,11 +208,10 @@ def test_neither_language_goes_out_when_one_account_refuses(demo, peer_channels,
 
 # --- retract, like and boost, limits ----------------------------------------------------------
 
-def test_retract_deletes_the_status_on_the_server(request, demo, peer_channels):
+def test_retract_deletes_the_status_on_the_server(demo, peer_channels):
     from workflows.services.publishing import post_retract
 
     peer = peer_channels
-    known_defect(request, peer, PREFLIGHT_404)
     question, inbound = _heard(demo, peer, "can you confirm the hours?")
     post = reply_send(inbound_id=inbound.id, by=demo.dana, text="Open 9 to 5, Monday to Friday.",
                       language="en", rules_acknowledged=True)
@@ -268,9 +239,7 @@ def test_like_and_boost_once_each_counted_on_the_server(demo, peer_channels):
     assert mine["favourited"] and mine["reblogged"]
 
 
-def test_limits_come_from_the_instance(request, demo, peer_channels):
-    peer = peer_channels
-    known_defect(request, peer, PREFLIGHT_404)
+def test_limits_come_from_the_instance(demo, peer_channels):
     limits = get_adapter(demo.channel("dpe-en")).limits()
     assert (limits.max_length, limits.url_length) == (500, 23)  # what both servers publish
 
@@ -298,10 +267,8 @@ def test_a_long_url_counts_as_23_on_mastodon_but_not_on_takahe(demo, peer_channe
 
 # --- what the citizen gave; the language of the inquiry ---------------------------------------
 
-def test_content_warning_is_carried_on_the_reply(request, demo, peer_channels):
+def test_content_warning_is_carried_on_the_reply(demo, peer_channels):
     peer = peer_channels
-    known_defect(request, peer, NO_CW if peer.name == "takahe" else f"{NO_CW}; and {LOCAL_NO_CW}",
-                 on=("takahe", "local"))
     question, inbound = _heard(demo, peer, "my father passed away; how do I close his account?",
                                spoiler_text="Deuil / bereavement")
     assert question["spoiler_text"] == "Deuil / bereavement"
@@ -312,16 +279,11 @@ def test_content_warning_is_carried_on_the_reply(request, demo, peer_channels):
     assert reply["spoiler_text"] == "Deuil / bereavement"
 
 
-def test_reply_to_a_deleted_post_is_not_published(request, demo, peer_channels):
+def test_reply_to_a_deleted_post_is_not_published(demo, peer_channels):
     """The citizen deleted their post before the answer went out: no reply on the server. (Takahē
     accepts a reply to a deleted status and threads it there: post_status looks the parent up
     without excluding deleted posts, api/views/statuses.py; the local server answers 404.)"""
     peer = peer_channels
-    if peer.name == "takahe":
-        # Not strict: today it passes on Takahē only because nothing publishes there (§1); with
-        # §1 fixed and not §4 the reply goes out threaded to the deleted status (checked with a
-        # stand-in for the §1 fix: 'published'). Make it strict, then remove it, as they land.
-        request.node.add_marker(pytest.mark.xfail(strict=False, reason=DELETED_PARENT))
     question, inbound = _heard(demo, peer, "please call me back")
     peer.delete(question["id"], as_="alice")
     post = reply_send(inbound_id=inbound.id, by=demo.dana, text="We will call you today.",
@@ -334,10 +296,8 @@ def test_reply_to_a_deleted_post_is_not_published(request, demo, peer_channels):
     assert peer.status(question["id"], as_=peer.gov_en.username) is None  # the parent is gone
 
 
-def test_french_mention_of_the_english_account_is_answered_in_french_there(request, demo, peer_channels):
+def test_french_mention_of_the_english_account_is_answered_in_french_there(demo, peer_channels):
     peer = peer_channels
-    known_defect(request, peer, f"{FRENCH_ON_EN}; and on Takahē {PREFLIGHT_404}", on=("takahe",))
-    known_defect(request, peer, FRENCH_ON_EN, on=("local",))
     question, inbound = _heard(demo, peer, "Bonjour, à quelle heure ouvre le bureau des passeports samedi ?",
                                language="fr")
     post = reply_send(inbound_id=inbound.id, by=demo.dana, text="Bonjour : le bureau ouvre à 9 h le samedi.",
