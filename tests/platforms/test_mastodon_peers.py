@@ -244,25 +244,91 @@ def test_limits_come_from_the_instance(demo, peer_channels):
     assert (limits.max_length, limits.url_length) == (500, 23)  # what both servers publish
 
 
-def test_a_long_url_counts_as_23_on_mastodon_but_not_on_takahe(demo, peer_channels):
+def _takahe_like(peer: Peer) -> None:
+    """The local server answers as Takahē does (tests/platforms/mastodon_server.py `software`)."""
+    if peer.name == "local":
+        peer.server.software = "takahe"
+
+
+def test_a_refused_token_is_the_credentials_error(demo, peer_channels, monkeypatch):
+    """Takahē answers an unknown or revoked token with 400 "Invalid Bearer token" in plain text
+    (api/middleware.py), not Mastodon's 401: it is still the credentials error that tells a
+    person to fix the token, at test connection, at preflight and at send."""
+    from workflows.channels.base import AuthError
+    from workflows.services.channels import channel_test_connection
+
+    from .takahe import PEER_TOKEN_ENV
+
+    peer = peer_channels
+    _takahe_like(peer)
+    monkeypatch.setenv(PEER_TOKEN_ENV["en"], "revoked-" + secrets.token_hex(8))
+    chan = demo.channel("dpe-en")
+    with pytest.raises(AuthError, match=r"access token \(400\)"):
+        get_adapter(chan).verify()
+    msg = OutboundMessage(idempotency_key=f"k-{secrets.token_hex(4)}", body="Hello", language="en",
+                          created_at=timezone.now(), visibility="public")
+    with pytest.raises(AuthError):  # not verify_credentials: the answer's body says the token is invalid
+        get_adapter(chan).send(msg)
+    result = channel_test_connection(channel_id=chan.id, by=demo.admin)
+    assert (result["ok"], result["kind"]) == (False, "credentials"), result
+    marker = secrets.token_hex(4)
+    post = _official(demo, marker)
+    post_deliver(post_id=post.id)
+    errors = list(Publication.objects.filter(post=post).values_list("last_error", flat=True))
+    assert any("credentials" in e and "fix the token" in e for e in errors), errors
+    assert peer.statuses_by_text(peer.gov_en, marker) == [] and peer.statuses_by_text(peer.gov_fr, marker) == []
+
+
+LONG_URL_BODY = "Details: https://canada.ca/" + "x" * 122 + " " + "y" * 426  # 576 code points, 459 by Mastodon's rule
+
+
+def test_a_long_url_is_counted_as_the_server_counts_it(demo, peer_channels):
     """Takahē advertises characters_reserved_per_url 23 (api/views/instance.py) but refuses any
     status longer than its limit in code points (api/views/statuses.py post_status:
-    `len(details.status) > Config.system.post_length` → 400 "Status is too long"). A text that
-    Mastodon's rule counts as 460 goes out on Mastodon; on Takahē it is refused for good."""
+    `len(details.status) > Config.system.post_length` → 400 "Status is too long"). Parley reads
+    the server's software from its instance document and counts the stricter way there: the
+    preflight refuses the text before anything leaves (never a permanent failure mid-post), the
+    channel records what its server counts, and the guideline and live counter count the same."""
+    from workflows.models import Channel
+    from workflows.services.engine import text_length_for
+
     peer = peer_channels
-    url = "https://example.org/" + "x" * 120
-    body = f"Details: {url} " + "y" * 426  # 576 code points; a 140-character URL: 9 + 23 + 1 + 426 = 459 as Mastodon counts
-    msg = OutboundMessage(idempotency_key=f"k-{secrets.token_hex(4)}", body=body, language="en",
+    _takahe_like(peer)
+    msg = OutboundMessage(idempotency_key=f"k-{secrets.token_hex(4)}", body=LONG_URL_BODY, language="en",
                           created_at=timezone.now(), visibility="public")
     adapter = get_adapter(demo.channel("dpe-en"))
-    assert adapter.length_of(msg, Limits(max_length=500, unit="chars", url_length=23)) < 500 < len(body)
-    if peer.name == "takahe":
-        with pytest.raises(PermanentError, match="400"):
-            adapter.send(msg)
-        assert peer.statuses_by_text(peer.gov_en, "y" * 426) == []
-    else:
-        adapter.send(msg)
-        assert len(peer.statuses_by_text(peer.gov_en, "y" * 426)) == 1
+    assert adapter.length_of(msg, Limits(max_length=500, unit="chars", url_length=23)) == 459
+    limits = adapter.limits()
+    assert (limits.max_length, limits.url_length, limits.counts_code_points) == (500, 23, True)
+    assert adapter.length_of(msg, limits) == 576
+    with pytest.raises(PermanentError, match="576"):
+        adapter.preflight([msg])
+    marker = secrets.token_hex(4)
+    from tests.celery import flows
+
+    post = flows.official(demo, en=f"{marker} {LONG_URL_BODY}"[:len(LONG_URL_BODY)], fr=f"Avis {marker} : lien.")
+    post_deliver(post_id=post.id)
+    assert Post.objects.get(id=post.id).state != PostState.PUBLISHED
+    assert not Publication.objects.filter(post=post, status=PS.SENT).exists()
+    assert peer.statuses_by_text(peer.gov_fr, f"Avis {marker}") == []  # neither language went out
+    assert peer.statuses_by_text(peer.gov_en, "y" * 400) == []
+    channel = Channel.objects.get(slug="dpe-en")
+    assert channel.counts_code_points
+    assert text_length_for(channel)(LONG_URL_BODY) == 576  # the guideline and the live counter
+
+
+def test_a_long_url_counts_as_23_on_mastodon(demo, mastodon_server, peer_channels):
+    """The same text on a server that says it is Mastodon: counted 459, sent, on the server."""
+    peer = peer_channels
+    if peer.name != "local":
+        pytest.skip("Mastodon's rule: the local server answering as Mastodon")
+    msg = OutboundMessage(idempotency_key=f"k-{secrets.token_hex(4)}", body=LONG_URL_BODY, language="en",
+                          created_at=timezone.now(), visibility="public")
+    adapter = get_adapter(demo.channel("dpe-en"))
+    assert not adapter.limits().counts_code_points
+    adapter.preflight([msg])
+    adapter.send(msg)
+    assert len(peer.statuses_by_text(peer.gov_en, "y" * 426)) == 1
 
 
 # --- what the citizen gave; the language of the inquiry ---------------------------------------
@@ -294,6 +360,54 @@ def test_reply_to_a_deleted_post_is_not_published(demo, peer_channels):
     gov_statuses = peer.statuses_by_text(peer.gov_en, "We will call you today.")
     assert gov_statuses == []
     assert peer.status(question["id"], as_=peer.gov_en.username) is None  # the parent is gone
+
+
+UNKNOWN_STATUS_ID = "1"  # never a status on either server (Takahē's ids are time-based, the local's large)
+
+
+def _unknown_parent(inbound: InboundMessage) -> None:
+    """The citizen's message now names a status the server does not know."""
+    InboundMessage.objects.filter(id=inbound.id).update(
+        external_id=UNKNOWN_STATUS_ID, thread={**(inbound.thread or {}), "external_id": UNKNOWN_STATUS_ID})
+
+
+def test_reply_to_an_unknown_status_is_held_at_preflight(demo, peer_channels):
+    """A parent the server does not know (never was, or gone): preflight holds the reply for a
+    person; nothing leaves (Takahē would publish it top-level)."""
+    peer = peer_channels
+    _takahe_like(peer)
+    question, inbound = _heard(demo, peer, "where is my refund?")
+    _unknown_parent(inbound)
+    post = reply_send(inbound_id=inbound.id, by=demo.dana, text="We sent it on Tuesday.",
+                      language="en", rules_acknowledged=True)
+    post_deliver(post_id=post.id)
+    assert list(Publication.objects.filter(post=post).values_list("status", flat=True)) == [PS.HELD]
+    assert peer.statuses_by_text(peer.gov_en, "We sent it on Tuesday.") == []
+
+
+def test_a_reply_published_outside_its_thread_is_deleted_and_held(demo, peer_channels, monkeypatch):
+    """The parent passed preflight but the server does not thread the reply under it (Takahē
+    drops an in_reply_to_id it does not know and publishes top-level): Parley checks the
+    returned `in_reply_to_id`, deletes the stray status and holds the reply for a person,
+    audited. Counted on the server: nothing of it is left."""
+    from workflows.channels.mastodon import MastodonAdapter
+    from workflows.models import AuditEvent
+
+    peer = peer_channels
+    _takahe_like(peer)
+    question, inbound = _heard(demo, peer, "is my permit ready?")
+    _unknown_parent(inbound)
+    monkeypatch.setattr(MastodonAdapter, "parent_exists", lambda self, msg: None)  # gone after preflight
+    post = reply_send(inbound_id=inbound.id, by=demo.dana, text="Your permit is ready for pick-up.",
+                      language="en", rules_acknowledged=True)
+    post_deliver(post_id=post.id)
+    pub = Publication.objects.get(post=post)
+    assert pub.status == PS.HELD, (pub.status, pub.last_error)
+    assert "not under status 1" in pub.last_error and "deleted" in pub.last_error
+    assert Post.objects.get(id=post.id).state != PostState.PUBLISHED
+    assert peer.statuses_by_text(peer.gov_en, "Your permit is ready") == []
+    held = [e.data for e in AuditEvent.objects.filter(post=post, verb="held")]
+    assert [d["code"] for d in held] == ["platform.reply_unthreaded"], held
 
 
 def test_french_mention_of_the_english_account_is_answered_in_french_there(demo, peer_channels):
