@@ -40,7 +40,7 @@ from workflows.services.posts import post_create, post_submit, reply_send
 from . import flows
 from .conftest import wait_for
 from .test_chaos import wait_progress
-from .test_chaos_platforms import BSKY_ENV, VISIBILITIES, Chaos, bluesky_records
+from .test_chaos_platforms import BSKY_ENV, FREEZE_SECONDS, VISIBILITIES, Chaos, bluesky_records
 
 TAKAHE_FREEZE = 3.0  # past PUBLISH_HTTP_TIMEOUT (2 s): the answer comes after the client gave up
 
@@ -113,6 +113,26 @@ class TakaheChaos(Chaos):
         finally:
             self.peer.server.thaw()
         self.events.append(f"Takahē frozen mid-send, SIGKILL, thawed after {time.monotonic() - frozen:.1f} s")
+
+    def freeze_pds(self, batch: int) -> None:
+        """Chaos.freeze_pds, waiting longer for a send to hang on the frozen PDS (the worker may
+        still be busy with Takahē's backlog); the worker is SIGKILLed either way."""
+        self.stack.freeze()
+        frozen = time.monotonic()
+        try:
+            self.create(batch)
+            hanging = Publication.objects.filter(post_id__in=self.ids, channel__slug="dpe-fr", status=PS.SENDING)
+            try:
+                wait_for(hanging.exists, timeout=90, interval=0.05, what="a send hanging on the frozen PDS")
+                time.sleep(0.5)
+                self.events.append("PDS frozen (SIGSTOP); SIGKILL while a send hangs on it")
+            except AssertionError:
+                self.events.append("PDS frozen (SIGSTOP); no send hung on it in 90 s; SIGKILL")
+            self.worker.kill()
+            time.sleep(max(0.0, FREEZE_SECONDS - (time.monotonic() - frozen)))
+        finally:
+            self.stack.thaw()
+        self.events.append(f"PDS thawed (SIGCONT) after {time.monotonic() - frozen:.1f} s")
 
     def late_answers(self, batch: int) -> None:
         """Takahē frozen past the client's timeout while a send is with it, then thawed."""
