@@ -239,6 +239,13 @@ CATALOGUE: dict[str, Promise] = {
     "platform.parent_deleted": _(
         "Held: the message this reply answers was deleted on the platform before the reply was sent. "
         "Nothing was published. Retry if it is back, or reach the citizen another way."),
+    "platform.reply_unthreaded": _(
+        "Held: the platform published the reply outside the citizen's thread (it did not know the message it "
+        "answers). Parley deleted it: nothing is live. Retry if the message is back, or reach the citizen "
+        "another way."),
+    "platform.reply_unthreaded_live": _(
+        "The platform published the reply outside the citizen's thread (status %(id)s) and Parley could not "
+        "delete it: delete it on the platform, then mark the publication failed."),
 }
 
 #: Verbs for the `action` parameter, as they fit "You cannot %(action)s a post…".

@@ -66,6 +66,18 @@ class ParentGone(PermanentError):
     was sent; a person decides (the publication is held)."""
 
 
+class Unthreaded(PermanentError):
+    """A reply went out but the platform did not thread it under the status it answers (Takahē
+    publishes a reply to an id it does not know as a top-level status). The adapter tried to
+    delete it (`retracted`); a person decides. `external_id` is the stray status."""
+
+    def __init__(self, message: str, *, external_id: str, url: str = "", retracted: bool = False) -> None:
+        super().__init__(message)
+        self.external_id = external_id
+        self.url = url
+        self.retracted = retracted
+
+
 class AuthError(PermanentError):
     """The platform refused the credentials: say so, do not retry until someone fixes them."""
 

@@ -13,12 +13,7 @@ import time
 import pytest
 
 from tests.platforms.conftest import mastodon_server  # noqa: F401 - the local peer's session fixture
-from tests.platforms.test_mastodon_peers import (
-    LOOKUP_BLIND,
-    PREFLIGHT_404,
-    VISIBILITIES,
-    known_defect,
-)
+from tests.platforms.test_mastodon_peers import VISIBILITIES
 from workflows.constants import PostState
 from workflows.constants import PublicationStatus as PS
 from workflows.models import InboundMessage, Post, Publication
@@ -38,10 +33,9 @@ def _posts_received(peer) -> int:
 
 @pytest.mark.celery
 @pytest.mark.django_db(transaction=True)
-def test_worker_killed_mid_send_publishes_each_visibility_once(request, demo, peer_channels, start_worker,
+def test_worker_killed_mid_send_publishes_each_visibility_once(demo, peer_channels, start_worker,
                                                               private_redis):
     peer = peer_channels
-    known_defect(request, peer, f"{PREFLIGHT_404}; and {LOOKUP_BLIND}")
     worker = start_worker(broker_url=private_redis.url, supervised=True, extra_env=WORKER_ENV)
     chan = demo.channel("dpe-en")
     questions = {v: peer.post_as("alice", f"@dpe_en a {v} question about my benefits", visibility=v)

@@ -21,6 +21,11 @@ Like Takahē (jointakahe/takahe, read at d45f22c), by default (`takahe = True`):
   direct statuses, even to the account itself; the parent's context
   (`GET /api/v1/statuses/:id/context`) shows every descendant the viewer may see, its own included.
 `takahe = False` is Mastodon's behaviour (both path forms; the owner sees all its statuses).
+`software = "takahe"` adds Takahē's other answers (Mastodon's by default): an unknown or revoked
+token gets 400 "Invalid Bearer token" in plain text (api/middleware.py); the instance says
+`version` "takahe/0.11.0" (and v2 its `source_url`); a status longer than the limit in code points
+is refused with 400 "Status is too long" whatever its URLs (api/views/statuses.py post_status);
+a reply to an id it does not know is published as a top-level status (`Post.DoesNotExist: pass`).
 `revoke(token)` makes a token invalid (401) from then on.
 Tests count what went out by listing the account's statuses (`statuses_of`).
 """
@@ -80,6 +85,7 @@ class MastodonServer:
         self.read_delay = 0.0     # seconds before answering a GET
         self.takahe = True        # Takahē's routes and account-statuses listing (module docstring)
         self.instance_available = True   # False: no instance document at all (404)
+        self.software = "mastodon"       # "takahe": Takahē's answers (module docstring)
         self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -116,6 +122,7 @@ class MastodonServer:
             self.read_delay = 0.0
             self.takahe = True
             self.instance_available = True
+            self.software = "mastodon"
             self.max_characters = 500
 
     def _next_id(self) -> str:
@@ -211,10 +218,14 @@ class MastodonServer:
             raise ApiError(422, "Validation failed: Visibility is not included in the list")
         if not text.strip():
             raise ApiError(422, "Validation failed: Text can't be blank")
+        if self.software == "takahe" and len(text) > self.max_characters:
+            raise ApiError(400, "Status is too long")  # code points, URLs and all
         if self._length(text) > self.max_characters:
             raise ApiError(422, f"Validation failed: Text character limit of {self.max_characters} exceeded")
         reply_to = params.get("in_reply_to_id") or None
         with self.lock:
+            if reply_to and self.software == "takahe" and str(reply_to) not in self.statuses:
+                reply_to = None  # Takahē: an unknown parent is dropped, the status goes out top-level
             parent = self.statuses.get(str(reply_to)) if reply_to else None
             if reply_to and (parent is None or not self._visible(parent, acc["id"])):
                 raise ApiError(404, "Record not found")
@@ -290,11 +301,12 @@ class MastodonServer:
                             params[k] = v if k.endswith("[]") else v[-1]
                 return params
 
-            def _send(self, status: int, doc, headers: dict | None = None) -> None:
-                out = json.dumps(doc).encode()
+            def _send(self, status: int, doc, headers: dict | None = None, *, text: bool = False) -> None:
+                out = str(doc).encode() if text else json.dumps(doc).encode()
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                    self.send_header("Content-Type", "text/html; charset=utf-8" if text
+                                     else "application/json; charset=utf-8")
                     self.send_header("Content-Length", str(len(out)))
                     for k, v in (headers or {}).items():
                         self.send_header(k, v)
@@ -326,6 +338,8 @@ class MastodonServer:
                 auth = self.headers.get("Authorization") or ""
                 if auth.startswith("Bearer "):
                     viewer = server.tokens.get(auth[7:])
+                    if viewer is None and server.software == "takahe":
+                        return self._send(400, "Invalid Bearer token", text=True)
                     if viewer is None:
                         return self._send(401, {"error": "The access token is invalid"})
                 if self.command == "GET" and server.read_delay:
@@ -373,6 +387,10 @@ class MastodonServer:
             doc = {"uri": DOMAIN, "domain": DOMAIN, "title": "Local test server", "version": "4.3.0",
                    "api_versions": {"mastodon": 2},
                    "configuration": config}
+            if self.software == "takahe":
+                doc = {**doc, "version": "takahe/0.11.0", "api_versions": {}}
+                if path == "/api/v2/instance":
+                    doc["source_url"] = "https://github.com/jointakahe/takahe"
             return 200, doc, {}
         if viewer is None:
             raise ApiError(401, "The access token is invalid")

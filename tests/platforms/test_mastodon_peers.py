@@ -3,10 +3,6 @@ wrote (tests/platforms/mastodon_server.py) and Takahē (tests/platforms/takahe.p
 where it is not built). Everything is counted on the server, never in Parley: for Takahē through
 its API (a parent's context as the government account, the status as seen by its author).
 
-A case that fails only because of a defect another change owns is marked
-`xfail(strict=True)` naming the defect: when the fix lands the case passes, strict makes that an
-XPASS failure, and the marker is removed then (docs/publishing.md, "Takahē").
-
 Takahē differs from Mastodon where these tests say so: it stores no status language, its local
 accounts' `acct` is `user@domain`, it answers an unknown token with 400 (not 401), it counts a
 status's length in code points whatever its advertised `characters_reserved_per_url`, and it
@@ -37,26 +33,6 @@ from .takahe import Peer
 pytestmark = pytest.mark.django_db
 
 VISIBILITIES = ["public", "unlisted", "private", "direct"]
-
-#: Defects owned by other changes of issue 19, by the words the integrator will look for.
-PREFLIGHT_404 = ("issue 19 §1 (h19a): preflight reads /api/v2/instance/ and /api/v1/instance/ with a trailing "
-                 "slash; Takahē routes them only without it (api/urls.py) and answers 404, which Parley "
-                 "turns into a permanent failure: nothing publishes")
-LOOKUP_BLIND = ("issue 19 §2 (h19a): lookup lists GET /api/v1/accounts/:id/statuses, where Takahē shows no "
-                "private or direct status even to its author (api/views/accounts.py: .unlisted()): after an "
-                "unclear send Parley resends, two statuses")
-NO_CW = "issue 19 §4 (h19a): the citizen's content warning (spoiler_text) is not carried on the reply"
-FRENCH_ON_EN = ("issue 19 §3 (h19r): a French reply to a French mention of the English account fails "
-                "('no channel takes any of the post's languages')")
-DELETED_PARENT = ("issue 19 §4 (h19a): a reply whose parent the citizen deleted is sent (Takahē threads it to "
-                  "the deleted status) instead of being held for a person")
-LOCAL_NO_CW = "the local server does not store spoiler_text (it answers \"\" whatever was sent)"
-
-
-def known_defect(request, peer: Peer, reason: str, *, on: tuple[str, ...] = ("takahe",)) -> None:
-    if peer.name in on:
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
-
 
 def _heard(demo, peer: Peer, text: str, *, visibility: str = "public", citizen: str = "alice",
            slug: str = "dpe-en", spoiler_text: str = "", language: str | None = None):
@@ -142,9 +118,8 @@ def test_listening_hears_mentions_direct_messages_and_a_hashtag(demo, peer_chann
 # --- threaded reply, per visibility -----------------------------------------------------------
 
 @pytest.mark.parametrize("visibility", VISIBILITIES)
-def test_threaded_reply_never_wider_than_the_citizen(request, demo, peer_channels, visibility):
+def test_threaded_reply_never_wider_than_the_citizen(demo, peer_channels, visibility):
     peer = peer_channels
-    known_defect(request, peer, PREFLIGHT_404)
     question, inbound = _heard(demo, peer, "where do I renew my permit?", visibility=visibility)
     assert inbound.visibility == visibility
     post = reply_send(inbound_id=inbound.id, by=demo.dana, text="Thank you: renewals are on our website.",
@@ -164,13 +139,11 @@ def test_threaded_reply_never_wider_than_the_citizen(request, demo, peer_channel
 # --- the unclear send, per visibility ---------------------------------------------------------
 
 @pytest.mark.parametrize("visibility", VISIBILITIES)
-def test_unclear_send_publishes_exactly_once(request, demo, peer_channels, visibility, monkeypatch, settings):
+def test_unclear_send_publishes_exactly_once(demo, peer_channels, visibility, monkeypatch, settings):
     """The server is frozen (Takahē: SIGSTOP) past the client's timeout while the reply is being
     sent, then thawed: it stores the status after the client gave up. Parley looks before it
     sends again: exactly one status, counted on the server."""
     peer = peer_channels
-    known_defect(request, peer, PREFLIGHT_404 if visibility in ("public", "unlisted")
-                 else f"{PREFLIGHT_404}; and {LOOKUP_BLIND}")
     settings.PUBLISH_HTTP_TIMEOUT = 2
     settings.MASTODON_INFLIGHT_SECONDS = 5.0
     question, inbound = _heard(demo, peer, "is the pool open today?", visibility=visibility)
@@ -206,9 +179,8 @@ def _official(demo, marker: str):
                           fr=f"Avis {marker} : le bureau est fermé lundi.")
 
 
-def test_both_languages_go_out_each_on_its_account(request, demo, peer_channels):
+def test_both_languages_go_out_each_on_its_account(demo, peer_channels):
     peer = peer_channels
-    known_defect(request, peer, PREFLIGHT_404)
     marker = secrets.token_hex(4)
     post = _official(demo, marker)
     assert post_deliver(post_id=post.id) == "published"
@@ -236,11 +208,10 @@ def test_neither_language_goes_out_when_one_account_refuses(demo, peer_channels,
 
 # --- retract, like and boost, limits ----------------------------------------------------------
 
-def test_retract_deletes_the_status_on_the_server(request, demo, peer_channels):
+def test_retract_deletes_the_status_on_the_server(demo, peer_channels):
     from workflows.services.publishing import post_retract
 
     peer = peer_channels
-    known_defect(request, peer, PREFLIGHT_404)
     question, inbound = _heard(demo, peer, "can you confirm the hours?")
     post = reply_send(inbound_id=inbound.id, by=demo.dana, text="Open 9 to 5, Monday to Friday.",
                       language="en", rules_acknowledged=True)
@@ -268,76 +239,146 @@ def test_like_and_boost_once_each_counted_on_the_server(demo, peer_channels):
     assert mine["favourited"] and mine["reblogged"]
 
 
-def test_limits_come_from_the_instance(request, demo, peer_channels):
-    peer = peer_channels
-    known_defect(request, peer, PREFLIGHT_404)
+def test_limits_come_from_the_instance(demo, peer_channels):
     limits = get_adapter(demo.channel("dpe-en")).limits()
     assert (limits.max_length, limits.url_length) == (500, 23)  # what both servers publish
 
 
-def test_a_long_url_counts_as_23_on_mastodon_but_not_on_takahe(demo, peer_channels):
+def _takahe_like(peer: Peer) -> None:
+    """The local server answers as Takahē does (tests/platforms/mastodon_server.py `software`)."""
+    if peer.name == "local":
+        peer.server.software = "takahe"
+
+
+def test_a_refused_token_is_the_credentials_error(demo, peer_channels, monkeypatch):
+    """Takahē answers an unknown or revoked token with 400 "Invalid Bearer token" in plain text
+    (api/middleware.py), not Mastodon's 401: it is still the credentials error that tells a
+    person to fix the token, at test connection, at preflight and at send."""
+    from workflows.channels.base import AuthError
+    from workflows.services.channels import channel_test_connection
+
+    from .takahe import PEER_TOKEN_ENV
+
+    peer = peer_channels
+    _takahe_like(peer)
+    monkeypatch.setenv(PEER_TOKEN_ENV["en"], "revoked-" + secrets.token_hex(8))
+    chan = demo.channel("dpe-en")
+    with pytest.raises(AuthError, match=r"access token \(400\)"):
+        get_adapter(chan).verify()
+    msg = OutboundMessage(idempotency_key=f"k-{secrets.token_hex(4)}", body="Hello", language="en",
+                          created_at=timezone.now(), visibility="public")
+    with pytest.raises(AuthError):  # not verify_credentials: the answer's body says the token is invalid
+        get_adapter(chan).send(msg)
+    result = channel_test_connection(channel_id=chan.id, by=demo.admin)
+    assert (result["ok"], result["kind"]) == (False, "credentials"), result
+    marker = secrets.token_hex(4)
+    post = _official(demo, marker)
+    post_deliver(post_id=post.id)
+    errors = list(Publication.objects.filter(post=post).values_list("last_error", flat=True))
+    assert any("credentials" in e and "fix the token" in e for e in errors), errors
+    assert peer.statuses_by_text(peer.gov_en, marker) == [] and peer.statuses_by_text(peer.gov_fr, marker) == []
+
+
+LONG_URL_BODY = "Details: https://canada.ca/" + "x" * 122 + " " + "y" * 426  # 576 code points, 459 by Mastodon's rule
+
+
+def test_a_long_url_is_counted_as_the_server_counts_it(demo, peer_channels):
     """Takahē advertises characters_reserved_per_url 23 (api/views/instance.py) but refuses any
     status longer than its limit in code points (api/views/statuses.py post_status:
-    `len(details.status) > Config.system.post_length` → 400 "Status is too long"). A text that
-    Mastodon's rule counts as 460 goes out on Mastodon; on Takahē it is refused for good."""
+    `len(details.status) > Config.system.post_length` → 400 "Status is too long"). Parley reads
+    the server's software from its instance document and counts the stricter way there: the
+    preflight refuses the text before anything leaves (never a permanent failure mid-post), the
+    channel records what its server counts, and the guideline and live counter count the same."""
+    from workflows.models import Channel
+    from workflows.services.engine import text_length_for
+
     peer = peer_channels
-    url = "https://example.org/" + "x" * 120
-    body = f"Details: {url} " + "y" * 426  # 576 code points; a 140-character URL: 9 + 23 + 1 + 426 = 459 as Mastodon counts
-    msg = OutboundMessage(idempotency_key=f"k-{secrets.token_hex(4)}", body=body, language="en",
+    _takahe_like(peer)
+    msg = OutboundMessage(idempotency_key=f"k-{secrets.token_hex(4)}", body=LONG_URL_BODY, language="en",
                           created_at=timezone.now(), visibility="public")
     adapter = get_adapter(demo.channel("dpe-en"))
-    assert adapter.length_of(msg, Limits(max_length=500, unit="chars", url_length=23)) < 500 < len(body)
-    if peer.name == "takahe":
-        with pytest.raises(PermanentError, match="400"):
-            adapter.send(msg)
-        assert peer.statuses_by_text(peer.gov_en, "y" * 426) == []
-    else:
-        adapter.send(msg)
-        assert len(peer.statuses_by_text(peer.gov_en, "y" * 426)) == 1
+    assert adapter.length_of(msg, Limits(max_length=500, unit="chars", url_length=23)) == 459
+    limits = adapter.limits()
+    assert (limits.max_length, limits.url_length, limits.counts_code_points) == (500, 23, True)
+    assert adapter.length_of(msg, limits) == 576
+    with pytest.raises(PermanentError, match="576"):
+        adapter.preflight([msg])
+    marker = secrets.token_hex(4)
+    from tests.celery import flows
 
-
-# --- what the citizen gave; the language of the inquiry ---------------------------------------
-
-def test_content_warning_is_carried_on_the_reply(request, demo, peer_channels):
-    peer = peer_channels
-    known_defect(request, peer, NO_CW if peer.name == "takahe" else f"{NO_CW}; and {LOCAL_NO_CW}",
-                 on=("takahe", "local"))
-    question, inbound = _heard(demo, peer, "my father passed away; how do I close his account?",
-                               spoiler_text="Deuil / bereavement")
-    assert question["spoiler_text"] == "Deuil / bereavement"
-    post = reply_send(inbound_id=inbound.id, by=demo.dana, text="We are sorry for your loss. We will write to you.",
-                      language="en", rules_acknowledged=True)
-    post_deliver(post_id=post.id)
-    (reply,) = peer.replies_by(peer.gov_en, question["id"])
-    assert reply["spoiler_text"] == "Deuil / bereavement"
-
-
-def test_reply_to_a_deleted_post_is_not_published(request, demo, peer_channels):
-    """The citizen deleted their post before the answer went out: no reply on the server. (Takahē
-    accepts a reply to a deleted status and threads it there: post_status looks the parent up
-    without excluding deleted posts, api/views/statuses.py; the local server answers 404.)"""
-    peer = peer_channels
-    if peer.name == "takahe":
-        # Not strict: today it passes on Takahē only because nothing publishes there (§1); with
-        # §1 fixed and not §4 the reply goes out threaded to the deleted status (checked with a
-        # stand-in for the §1 fix: 'published'). Make it strict, then remove it, as they land.
-        request.node.add_marker(pytest.mark.xfail(strict=False, reason=DELETED_PARENT))
-    question, inbound = _heard(demo, peer, "please call me back")
-    peer.delete(question["id"], as_="alice")
-    post = reply_send(inbound_id=inbound.id, by=demo.dana, text="We will call you today.",
-                      language="en", rules_acknowledged=True)
+    post = flows.official(demo, en=f"{marker} {LONG_URL_BODY}"[:len(LONG_URL_BODY)], fr=f"Avis {marker} : lien.")
     post_deliver(post_id=post.id)
     assert Post.objects.get(id=post.id).state != PostState.PUBLISHED
     assert not Publication.objects.filter(post=post, status=PS.SENT).exists()
-    gov_statuses = peer.statuses_by_text(peer.gov_en, "We will call you today.")
-    assert gov_statuses == []
-    assert peer.status(question["id"], as_=peer.gov_en.username) is None  # the parent is gone
+    assert peer.statuses_by_text(peer.gov_fr, f"Avis {marker}") == []  # neither language went out
+    assert peer.statuses_by_text(peer.gov_en, "y" * 400) == []
+    channel = Channel.objects.get(slug="dpe-en")
+    assert channel.counts_code_points
+    assert text_length_for(channel)(LONG_URL_BODY) == 576  # the guideline and the live counter
 
 
-def test_french_mention_of_the_english_account_is_answered_in_french_there(request, demo, peer_channels):
+def test_a_long_url_counts_as_23_on_mastodon(demo, masto_channels, masto):
+    """The same text on a server that says it is Mastodon (the local server; Takahē is never
+    Mastodon): counted 459, it passes preflight and is published, counted on the server."""
+    msg = OutboundMessage(idempotency_key=f"k-{secrets.token_hex(4)}", body=LONG_URL_BODY, language="en",
+                          created_at=timezone.now(), visibility="public")
+    adapter = get_adapter(demo.channel("dpe-en"))
+    assert not adapter.limits().counts_code_points
+    adapter.preflight([msg])
+    adapter.send(msg)
+    assert [s["text"] for s in masto.statuses_of("dpe")] == [LONG_URL_BODY]
+
+
+UNKNOWN_STATUS_ID = "1"  # never a status on either server (Takahē's ids are time-based, the local's large)
+
+
+def _unknown_parent(inbound: InboundMessage) -> None:
+    """The citizen's message now names a status the server does not know."""
+    InboundMessage.objects.filter(id=inbound.id).update(
+        external_id=UNKNOWN_STATUS_ID, thread={**(inbound.thread or {}), "external_id": UNKNOWN_STATUS_ID})
+
+
+def test_reply_to_an_unknown_status_is_held_at_preflight(demo, peer_channels):
+    """A parent the server does not know (never was, or gone): preflight holds the reply for a
+    person; nothing leaves (Takahē would publish it top-level)."""
     peer = peer_channels
-    known_defect(request, peer, f"{FRENCH_ON_EN}; and on Takahē {PREFLIGHT_404}", on=("takahe",))
-    known_defect(request, peer, FRENCH_ON_EN, on=("local",))
+    _takahe_like(peer)
+    question, inbound = _heard(demo, peer, "where is my refund?")
+    _unknown_parent(inbound)
+    post = reply_send(inbound_id=inbound.id, by=demo.dana, text="We sent it on Tuesday.",
+                      language="en", rules_acknowledged=True)
+    post_deliver(post_id=post.id)
+    assert list(Publication.objects.filter(post=post).values_list("status", flat=True)) == [PS.HELD]
+    assert peer.statuses_by_text(peer.gov_en, "We sent it on Tuesday.") == []
+
+
+def test_a_reply_published_outside_its_thread_is_deleted_and_held(demo, peer_channels, monkeypatch):
+    """The parent passed preflight but the server does not thread the reply under it (Takahē
+    drops an in_reply_to_id it does not know and publishes top-level): Parley checks the
+    returned `in_reply_to_id`, deletes the stray status and holds the reply for a person,
+    audited. Counted on the server: nothing of it is left."""
+    from workflows.channels.mastodon import MastodonAdapter
+    from workflows.models import AuditEvent
+
+    peer = peer_channels
+    _takahe_like(peer)
+    question, inbound = _heard(demo, peer, "is my permit ready?")
+    _unknown_parent(inbound)
+    monkeypatch.setattr(MastodonAdapter, "parent_exists", lambda self, msg: None)  # gone after preflight
+    post = reply_send(inbound_id=inbound.id, by=demo.dana, text="Your permit is ready for pick-up.",
+                      language="en", rules_acknowledged=True)
+    post_deliver(post_id=post.id)
+    pub = Publication.objects.get(post=post)
+    assert pub.status == PS.HELD, (pub.status, pub.last_error)
+    assert "not under status 1" in pub.last_error and "deleted" in pub.last_error
+    assert Post.objects.get(id=post.id).state != PostState.PUBLISHED
+    assert peer.statuses_by_text(peer.gov_en, "Your permit is ready") == []
+    held = [e.data for e in AuditEvent.objects.filter(post=post, verb="held")]
+    assert [d["code"] for d in held] == ["platform.reply_unthreaded"], held
+
+
+def test_french_mention_of_the_english_account_is_answered_in_french_there(demo, peer_channels):
+    peer = peer_channels
     question, inbound = _heard(demo, peer, "Bonjour, à quelle heure ouvre le bureau des passeports samedi ?",
                                language="fr")
     post = reply_send(inbound_id=inbound.id, by=demo.dana, text="Bonjour : le bureau ouvre à 9 h le samedi.",

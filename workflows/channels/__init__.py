@@ -19,11 +19,12 @@ from .base import (
     RateLimited,
     Result,
     TransientError,
+    Unthreaded,
 )
 from .config import SCHEMAS, Key, check_config
 
 __all__ = ["EXTRA_ADAPTERS", "Adapter", "AmbiguousError", "AuthError", "ConfigError", "NotSentError",
-           "ParentGone", "PermanentError", "RateLimited", "Result", "TransientError", "adapter_class", "adapter_classes",
+           "ParentGone", "PermanentError", "RateLimited", "Result", "TransientError", "Unthreaded", "adapter_class", "adapter_classes",
            "get_adapter", "schema_for", "validate_config"]
 
 #: Adapters registered beside the built-in ones (tests, plugins): name -> class.

@@ -34,13 +34,14 @@ from ..outbound import (
     PermanentError,
     RateLimited,
     TransientError,
+    Unthreaded,
 )
 from .config import SECRET_PREFIX, Key, check_config, secret_name_ok
 
 __all__ = [
     "SECRET_PREFIX", "Account", "Adapter", "ChannelData", "AdapterError", "AmbiguousError", "AuthError", "ConfigError",
     "InboundItem", "Limits", "NotSentError", "OutboundMessage", "Page", "ParentGone", "PermanentError", "RateLimited",
-    "Result", "ThreadRef", "TransientError", "count_graphemes", "measure", "secret_name_ok",
+    "Result", "ThreadRef", "TransientError", "Unthreaded", "count_graphemes", "measure", "secret_name_ok",
 ]
 
 
@@ -122,6 +123,9 @@ class Limits:
     #: True when the platform did not tell its limits and these are its documented defaults
     #: (never recorded as the channel's limit; asked again at the next preflight).
     assumed: bool = False
+    #: The server also refuses a text longer than `max_length` in code points, whatever it
+    #: advertises per URL (Takahē): the platform's count is then the stricter of the two.
+    counts_code_points: bool = False
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from .base import (
     Result,
     ThreadRef,
     TransientError,
+    Unthreaded,
 )
 
 log = logging.getLogger("parley.mastodon")
@@ -67,6 +68,9 @@ INSTANCE_PATHS = ("/api/v2/instance", "/api/v1/instance")
 #: Mastodon's documented defaults, used when an instance does not tell its own.
 DEFAULT_MAX_CHARACTERS = 500
 DEFAULT_URL_LENGTH = 23
+#: Servers (by the instance's `version` / `source_url`) that count a status's length in code
+#: points whatever they advertise per URL: Takahē (api/views/statuses.py, `len(status)`).
+CODE_POINT_SOFTWARE = ("takahe",)
 
 URL_RE = re.compile(r"https?://[^\s<>\"]+")
 MENTION_RE = re.compile(r"(?<![\w/@])@([A-Za-z0-9_]+)(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?")
@@ -122,6 +126,9 @@ class _Client:
         self.api = api
         self.session = session
         self.last_headers: dict[str, str] = {}
+        #: The start of the last error answer's body (Mastodon.py keeps only a JSON `error`;
+        #: Takahē answers a bad token in plain text, "Invalid Bearer token").
+        self.last_error_text = ""
         self.me: dict | None = None
         self.limits: Limits | None = None
         self.limits_at = 0.0
@@ -192,6 +199,7 @@ class MastodonAdapter(Adapter):
 
             def remember(response: Any, *args: Any, _holder: Any = holder, **kwargs: Any) -> None:
                 _holder.last_headers = dict(response.headers)
+                _holder.last_error_text = "" if response.ok else response.text[:300]
 
             session.hooks["response"] = [h for h in session.hooks.get("response", [])
                                          if not getattr(h, "parley_mastodon", False)]
@@ -200,19 +208,27 @@ class MastodonAdapter(Adapter):
             cache[key] = holder
         return holder
 
-    def _error(self, exc: Exception, client: _Client, *, sending: bool = False) -> Exception:
-        """A Mastodon.py exception as one of the contract's errors, by type (never by text)."""
+    def _error(self, exc: Exception, client: _Client, *, sending: bool = False,
+               credentials: bool = False) -> Exception:
+        """A Mastodon.py exception as one of the contract's errors, by type and status. The
+        token's refusal is AuthError (a person must fix it), however the server words it: 401
+        (Mastodon), any 400/401/403 to verify_credentials (`credentials`: Takahē answers an
+        unknown or revoked token with 400 "Invalid Bearer token"), or any answer whose body
+        says the token is invalid."""
         import mastodon as m
 
-        if isinstance(exc, m.MastodonUnauthorizedError):
-            return AuthError("Mastodon refused the access token (401): check the channel's token.")
+        status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+        if isinstance(exc, m.MastodonUnauthorizedError) or (
+                isinstance(exc, m.MastodonAPIError) and status in (400, 401, 403)
+                and (credentials or _says_token_invalid(f"{exc.args[3] if len(exc.args) > 3 else ''} "
+                                                        f"{client.last_error_text}"))):
+            return AuthError(f"Mastodon refused the access token ({status or 401}): check the channel's token.")
         if isinstance(exc, m.MastodonRatelimitError):
             return RateLimited("Mastodon rate limit (429)", retry_after=_retry_after(client.last_headers))
         if isinstance(exc, m.MastodonNetworkError):
             cause = next((e for e in _causes(exc) if isinstance(e, requests.RequestException)), None)
             return classify_requests_error(cause or exc)
         if isinstance(exc, m.MastodonAPIError):
-            status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
             detail = exc.args[3] if len(exc.args) > 3 and exc.args[3] else (exc.args[2] if len(exc.args) > 2 else "")
             if status is not None and status >= 500:
                 if sending and status != 503:
@@ -225,19 +241,19 @@ class MastodonAdapter(Adapter):
             return PermanentError(f"Mastodon: {exc}")
         return exc
 
-    def _call(self, fn: Callable[[Any], Any], *, sending: bool = False) -> Any:
+    def _call(self, fn: Callable[[Any], Any], *, sending: bool = False, credentials: bool = False) -> Any:
         from mastodon import MastodonError
 
         client = self.client()
         try:
             return fn(client.api)
         except MastodonError as exc:
-            raise self._error(exc, client, sending=sending) from exc
+            raise self._error(exc, client, sending=sending, credentials=credentials) from exc
 
     def _me(self) -> dict:
         client = self.client()
         if client.me is None:
-            client.me = dict(self._call(lambda api: api.account_verify_credentials()))
+            client.me = dict(self._call(lambda api: api.account_verify_credentials(), credentials=True))
         return client.me
 
     # --- publishing -----------------------------------------------------------------------
@@ -267,7 +283,26 @@ class MastodonAdapter(Adapter):
             text, in_reply_to_id=reply_to, visibility=visibility, language=msg.language or None,
             spoiler_text=msg.content_warning or None, idempotency_key=msg.idempotency_key,
         ), sending=True)
-        return Result(external_id=str(status["id"]), url=str(status.get("url") or status.get("uri") or ""))
+        result = Result(external_id=str(status["id"]), url=str(status.get("url") or status.get("uri") or ""))
+        if reply_to and str(status.get("in_reply_to_id") or "") != str(reply_to):
+            self._unthreaded(result, reply_to, str(status.get("in_reply_to_id") or ""))
+        return result
+
+    def _unthreaded(self, result: Result, target: str, got: str) -> None:
+        """The server published the reply outside its thread (Takahē: an unknown parent id is
+        dropped and the status goes out top-level): delete it if the server lets us, and raise
+        Unthreaded for a person to decide. Never answer a citizen out of their thread."""
+        try:
+            self.retract(result.external_id)
+            retracted = True
+        except Exception as exc:  # noqa: BLE001 - could not delete it: the person is told it is live
+            log.warning("mastodon: could not delete unthreaded status %s: %s", result.external_id, exc)
+            retracted = False
+        where = f"in reply to {got}" if got else "as a top-level status"
+        raise Unthreaded(
+            f"the server published the reply {where}, not under status {target}; "
+            + ("it was deleted" if retracted else f"it could not be deleted and is live: {result.url or result.external_id}"),
+            external_id=result.external_id, url=result.url, retracted=retracted)
 
     def matches(self, status: Any, msg: OutboundMessage) -> bool:
         if status.get("reblog"):
@@ -369,13 +404,16 @@ class MastodonAdapter(Adapter):
             url_told = int(url_len) if url_len else None
         except (TypeError, ValueError):
             told = url_told = None
+        software = f"{info.get('version') or ''} {info.get('source_url') or ''}".casefold()
+        code_points = any(name in software for name in CODE_POINT_SOFTWARE)
         if told and told > 0:
-            limits = Limits(max_length=told, unit="chars", url_length=url_told or DEFAULT_URL_LENGTH)
+            limits = Limits(max_length=told, unit="chars", url_length=url_told or DEFAULT_URL_LENGTH,
+                            counts_code_points=code_points)
         else:
             log.info("mastodon %s: the instance tells no limits: assuming %d characters, URLs as %d",
                      self._base_url(), DEFAULT_MAX_CHARACTERS, DEFAULT_URL_LENGTH)
             limits = Limits(max_length=DEFAULT_MAX_CHARACTERS, unit="chars", url_length=DEFAULT_URL_LENGTH,
-                            assumed=True)
+                            assumed=True, counts_code_points=code_points)
         client.limits, client.limits_at = limits, time.monotonic()
         return limits
 
@@ -404,8 +442,12 @@ class MastodonAdapter(Adapter):
 
     @classmethod
     def text_length(cls, text: str, limits: Limits | None = None) -> int:
-        """Mastodon's one count (guideline, live counter, preflight): weighted_length."""
-        return weighted_length(text, url_length=(limits.url_length if limits else None) or DEFAULT_URL_LENGTH)
+        """The one count of a Mastodon-API server (guideline, live counter, preflight): Mastodon's
+        weighted_length and, when the server is known to count code points too (Takahē:
+        `limits.counts_code_points`), the stricter of the two: never pass here and be refused
+        for good there."""
+        weighted = weighted_length(text, url_length=(limits.url_length if limits else None) or DEFAULT_URL_LENGTH)
+        return max(weighted, len(text)) if limits is not None and limits.counts_code_points else weighted
 
     def length_of(self, msg: OutboundMessage, limits: Limits | None = None) -> int:
         """The status as the server counts it: its content warning counts too (Mastodon)."""
@@ -423,8 +465,10 @@ class MastodonAdapter(Adapter):
             self.parent_exists(msg)
             n = self.length_of(msg, limits)
             if n > limits.max_length:
+                rule = ("this server counts every character, links in full" if limits.counts_code_points
+                        else "as Mastodon counts them")
                 raise PermanentError(
-                    f"The {msg.language} text is {n} characters as Mastodon counts them; "
+                    f"The {msg.language} text is {n} characters ({rule}); "
                     f"this server allows {limits.max_length}.")
 
     def parent_exists(self, msg: OutboundMessage) -> None:
@@ -446,7 +490,7 @@ class MastodonAdapter(Adapter):
     def verify(self) -> Account:
         """Who the token posts as, asked of the server each time (verify_credentials)."""
         client = self.client()
-        me = client.me = dict(self._call(lambda api: api.account_verify_credentials()))
+        me = client.me = dict(self._call(lambda api: api.account_verify_credentials(), credentials=True))
         host = urlparse(self._base_url()).hostname or ""
         acct = str(me.get("acct") or me.get("username") or "")
         handle = f"@{acct}" if "@" in acct else f"@{acct}@{host}"
@@ -553,6 +597,16 @@ class MastodonAdapter(Adapter):
         items = [self._item(s, kind="community") for s in sorted(rows, key=lambda s: _id_key(str(s["id"])))
                  if str((s.get("account") or {}).get("id")) != str(me["id"]) and not s.get("reblog")]
         return Page(items=items, cursor=newest or cursor)
+
+
+TOKEN_INVALID_RE = re.compile(r"(invalid|revoked|expired|unknown)\W+(bearer\W+|access\W+)?token|token\W+(is\W+)?"
+                              r"(invalid|revoked|expired)", re.I)
+
+
+def _says_token_invalid(text: str) -> bool:
+    """Does an error answer say the token is refused ("The access token is invalid", Takahē's
+    "Invalid Bearer token")?"""
+    return bool(TOKEN_INVALID_RE.search(text or ""))
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

@@ -32,6 +32,9 @@ class Channel(models.Model):
     #: variable (e.g. {"secret_env": "PARLEY_WEBHOOK_SECRET_GC"}), never stored or shown.
     adapter_config = models.JSONField(default=dict, blank=True)
     char_limit = models.PositiveIntegerField(_("character limit"), default=500)
+    #: Learnt from the platform with its limit (workflows/services/channels.py): the server also
+    #: counts code points, URLs in full (Takahē), so drafts are measured by the stricter count.
+    counts_code_points = models.BooleanField(_("the server counts every character of a link"), default=False)
     is_active = models.BooleanField(default=True)
     #: A person's own account: only they post on it, under the organisation's conversation
     #: guidelines ("organisations don't tweet, people do").

@@ -142,19 +142,22 @@ def channel_test_connection(*, channel_id: int, by: User) -> dict:
 
 def channel_limits_record(*, channel_id: int, limits: Limits | None) -> bool:
     """Set the channel's `char_limit` (what the guideline checks measure drafts against) to the
-    platform's real limit, when the platform told one (assumed defaults are not recorded).
+    platform's real limit, and `counts_code_points` to what its server counts, when the
+    platform told its limit (assumed defaults are not recorded).
     Called wherever Parley learns it: test connection, every preflight, an admin save. Returns
     True when it changed."""
     if limits is None or limits.max_length <= 0 or limits.assumed:
         return False
     with transaction.atomic():
         channel = Channel.objects.select_for_update().filter(id=channel_id).first()
-        if channel is None or channel.char_limit == limits.max_length:
+        if channel is None or (channel.char_limit, channel.counts_code_points) == (
+                limits.max_length, limits.counts_code_points):
             return False
         channel.char_limit = limits.max_length
+        channel.counts_code_points = limits.counts_code_points  # what the server counts (Takahē: code points)
         # A save, not an UPDATE: the security chain records the change (`channel.changed`, the
         # limit before and after), as it does for every other change to a channel.
-        channel.save(update_fields=["char_limit"])
+        channel.save(update_fields=["char_limit", "counts_code_points"])
     return True
 
 

@@ -34,6 +34,7 @@ from ..channels import (
     RateLimited,
     Result,
     TransientError,
+    Unthreaded,
     get_adapter,
 )
 from ..channels.base import OutboundMessage, ThreadRef
@@ -233,6 +234,8 @@ def _send_claimed(pub: Publication, *, sent: list | None = None) -> str:
     except AuthError as exc:
         _finish(pub, status=PS.FAILED, last_error=_credentials_error(exc)[:2000], next_attempt_at=None)
         return PS.FAILED
+    except Unthreaded as exc:
+        return _hold_unthreaded(pub, exc)
     except PermanentError as exc:
         _finish(pub, status=PS.FAILED, last_error=str(exc)[:2000], next_attempt_at=None)
         return PS.FAILED
@@ -334,7 +337,8 @@ def _preflight(post_id: int, pubs: list[Publication], *, now: datetime | None = 
         except Exception as exc:  # noqa: BLE001 - checked again after a backoff
             passing = passing or exc
             continue
-        channel_limits_record(channel_id=channel_id, limits=adapter.checked_limits)
+        finally:  # what the platform told is recorded even when a text is refused for it
+            channel_limits_record(channel_id=channel_id, limits=adapter.checked_limits)
     if refused:
         # Both languages or neither: nothing is sent. Each refused channel's publications carry
         # their own reason; the others were held back, and name the channel that held them
@@ -365,6 +369,32 @@ def _preflight(post_id: int, pubs: list[Publication], *, now: datetime | None = 
 
 #: Why a reply was held at preflight (workflows.messages; shown on the post page).
 CODE_PARENT_GONE = "platform.parent_deleted"
+
+
+CODE_UNTHREADED = "platform.reply_unthreaded"
+CODE_UNTHREADED_LIVE = "platform.reply_unthreaded_live"
+
+
+def _hold_unthreaded(pub: Publication, exc: Unthreaded) -> str:
+    """The platform published the reply outside its thread (the adapter tried to delete it):
+    a person decides. Deleted → `held` (nothing live; retrying checks the parent again); still
+    live → `unknown`, with the stray status's id (a person deletes it, then marks it failed).
+    Written to the post's audit trail."""
+    from .audit import audit_record
+
+    status = PS.HELD if exc.retracted else PS.UNKNOWN
+    code = CODE_UNTHREADED if exc.retracted else CODE_UNTHREADED_LIVE
+    extra = {} if exc.retracted else {"external_id": exc.external_id[:300], "url": link_url(exc.url)}
+    if not _finish(pub, status=status, next_attempt_at=None, last_error=f"held: {exc}"[:2000], **extra):
+        return PS.SENDING
+    with transaction.atomic():
+        post = Post.objects.select_for_update().get(id=pub.post_id)
+        audit_record(owner=post, verb="held", from_state=post.state, to_state=post.state,
+                     data={"code": code, "params": {"id": exc.external_id[:100]}, "publication": pub.id,
+                           "detail": str(exc)[:500]})
+        post.save(update_fields=["audit_seq", "audit_head"])
+    log.warning("publication %s: reply published outside its thread: %s", pub.id, exc)
+    return status
 
 
 def _hold(post_id: int, waiting: list[Publication], detail: str) -> None:

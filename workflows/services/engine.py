@@ -16,6 +16,7 @@ from accounts.models import User
 
 from .. import guidelines
 from ..channels import adapter_class
+from ..channels.base import Limits
 from ..constants import PostState, ReviewStatus, StepKind, Verdict
 from ..exceptions import GuidelineViolation
 from ..models import (
@@ -158,11 +159,15 @@ def lane_has_translation_step(lane: Lane) -> bool:
     return any(s.kind == StepKind.TRANSLATION for s in lane_steps(lane))
 
 
-def text_length_for(adapter: str) -> Callable[[str], int]:
-    """The one length function of a channel's platform (its adapter's `text_length`), for the
-    guideline and the live counter; code points for an unknown adapter."""
-    cls = adapter_class(adapter)
-    return cls.text_length if cls is not None else len
+def text_length_for(channel: Channel) -> Callable[[str], int]:
+    """The one length function of a channel's platform (its adapter's `text_length`, with what
+    the channel's server was found to count: `counts_code_points`), for the guideline and the
+    live counter, as the preflight counts; code points for an unknown adapter."""
+    cls = adapter_class(channel.adapter)
+    if cls is None:
+        return len
+    limits = Limits(max_length=channel.char_limit, counts_code_points=channel.counts_code_points)
+    return lambda text: cls.text_length(text, limits)
 
 
 def run_checks(
@@ -174,7 +179,7 @@ def run_checks(
     speaks = channel_languages(post, channels)  # a reply: the citizen's language, on the message's channel
     infos = [
         guidelines.ChannelInfo(slug=c.slug, char_limit=c.char_limit - signature_reserve(post, c),
-                               languages=speaks.get(c.id, ()), count=text_length_for(c.adapter))
+                               languages=speaks.get(c.id, ()), count=text_length_for(c))
         for c in channels
     ]
     return guidelines.evaluate(

@@ -59,7 +59,7 @@ def preview_checks(
     lengths: dict[str, tuple[int, int | None]] = {}
     for lang, body in texts.items():
         # The platform's count (text_length_for: the guideline's), the channel nearest its limit.
-        measured = [(text_length_for(c.adapter)(body), c.char_limit) for c in chans if lang in c.languages]
+        measured = [(text_length_for(c)(body), c.char_limit) for c in chans if lang in c.languages]
         lengths[lang] = max(measured, key=lambda m: m[0] - m[1]) if measured else (len(body), None)
     if chosen is None or any(len(body) > TEXT_MAX for body in texts.values()):
         # Over the hard cap no rule runs: the submit will be refused with text_too_long anyway.

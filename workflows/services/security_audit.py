@@ -111,7 +111,8 @@ def channel_snapshot(ch: Channel) -> dict:
     return _jsonable({
         "slug": ch.slug, "name": ch.name, "platform": ch.platform, "handle": ch.handle,
         "languages": ch.languages, "adapter": ch.adapter, "adapter_config": redact_config(ch.adapter_config),
-        "char_limit": ch.char_limit, "is_active": ch.is_active, "organisation": ch.organisation_id,
+        "char_limit": ch.char_limit, "counts_code_points": ch.counts_code_points, "is_active": ch.is_active,
+        "organisation": ch.organisation_id,
     })
 
 
