@@ -153,7 +153,7 @@ def check_config(adapter: str, config: object, *, schema: dict[str, Key] | None 
             except ConfigError as exc:
                 errors[key] = str(exc)
         elif spec.kind == "url":
-            reason = _check_url(value, offline=offline)
+            reason = _check_url(str(value), offline=offline)
             if reason:
                 errors[key] = _("Not a usable http(s) URL: %(reason)s") % {"reason": reason}
         elif spec.kind == "secret" and not secret_name_ok(value):
