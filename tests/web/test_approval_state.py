@@ -3,27 +3,15 @@ the account after, the reviewer's requested changes at the top of the edit form,
 the state badge in French, only the languages a post needs, and no "approved by" its own author."""
 from __future__ import annotations
 
-from html import unescape
-
 import pytest
-from django.test import Client
 from django.urls import reverse
 
+from tests.web.helpers import page_text as text
+from tests.web.helpers import signed_in as _client
 from workflows.services import posts as post_services
 from workflows.services import reviews, translations
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user, lang="en"):
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = lang
-    return client
-
-
-def text(response) -> str:
-    return unescape(response.content.decode())
 
 
 def _sent_back_at_sign_off(demo):

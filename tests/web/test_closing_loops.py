@@ -2,28 +2,16 @@
 (reached from the queue) and close a citizen message without a reply from its page."""
 from __future__ import annotations
 
-from html import unescape
-
 import pytest
-from django.test import Client
 from django.urls import reverse
 
+from tests.web.helpers import page_text as text
+from tests.web.helpers import signed_in as _client
 from workflows.constants import InboundStatus, ReviewKind, ReviewStatus
 from workflows.models import AuditEvent, PostReview
 from workflows.services import posts as post_services
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user, lang="en"):
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = lang
-    return client
-
-
-def text(response) -> str:
-    return unescape(response.content.decode())
 
 
 def _urgent(demo):

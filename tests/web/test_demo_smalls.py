@@ -5,19 +5,12 @@ from html import unescape
 
 import pytest
 from django.template.loader import render_to_string
-from django.test import Client
 from django.utils import translation
 
+from tests.web.helpers import signed_in as _client
 from workflows.services import posts as post_services
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user, lang="en"):
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = lang
-    return client
 
 
 @pytest.mark.parametrize(("lang", "word"), [("en", "Warning"), ("fr", "Avertissement")])

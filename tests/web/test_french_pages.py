@@ -2,30 +2,18 @@
 organisation's name, the API's field errors, and the 404 page under DEBUG (`make run`)."""
 from __future__ import annotations
 
-from html import unescape
-
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 from rest_framework.test import APIClient
 
 from accounts.models import Organisation
 from accounts.services import token_issue
+from tests.web.helpers import page_text as text
+from tests.web.helpers import signed_in
 from workflows.services import posts
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user, lang="fr"):
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = lang
-    return client
-
-
-def text(response) -> str:
-    return unescape(response.content.decode())
 
 
 def test_the_escalation_notice_is_french_on_a_french_page(demo):
@@ -76,3 +64,7 @@ def test_another_organisations_post_is_the_projects_404_page_even_under_debug(de
     assert "Nous n'avons pas trouvé cette page" in html and '<html lang="fr">' in html
     assert "URLconf" not in html and "technical" not in html.lower()
     assert _client(demo.dana).get(reverse("web-inbound", args=[999999])).status_code == 404
+
+
+def _client(user, lang="fr"):
+    return signed_in(user, lang)

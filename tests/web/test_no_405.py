@@ -7,21 +7,14 @@ import re
 from html import unescape
 
 import pytest
-from django.test import Client
 from django.urls import URLPattern, reverse
 
+from tests.web.helpers import signed_in as _client
 from tests.workflows import factories as f
 from workflows.web import urls as web_urls
 from workflows.web.views import ACTIONS
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user, lang="en"):
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = lang
-    return client
 
 
 def _routes(ids: dict[str, object]) -> list[str]:

@@ -5,13 +5,13 @@ and a retry against the still-broken channel says it failed again."""
 from __future__ import annotations
 
 import threading
-from html import unescape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
+from tests.web.helpers import page_text as text
+from tests.web.helpers import signed_in as _client
 from workflows.constants import PostState, PublicationStatus
 from workflows.models import Channel, Post
 from workflows.services import posts as post_services
@@ -45,17 +45,6 @@ def broken_french_channel(seeded, embedded):
     yield
     server.shutdown()
     server.server_close()
-
-
-def _client(user, lang="en"):
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = lang
-    return client
-
-
-def text(response) -> str:
-    return unescape(response.content.decode())
 
 
 def test_urgent_publish_with_a_broken_french_channel_tells_the_truth(

@@ -10,14 +10,13 @@
 """
 from __future__ import annotations
 
-from html import unescape
-
 import pytest
-from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.services import token_issue
+from tests.web.helpers import page_text as text
+from tests.web.helpers import signed_in as _client
 from tests.workflows import factories as f
 from workflows.constants import PostState, PublicationStatus
 from workflows.models import AuditEvent, Channel, Post, Publication
@@ -29,22 +28,11 @@ BROKEN = "dpe-alerts-fr"
 BROKEN_NAME_EN, BROKEN_NAME_FR = "DPE alerts (French)", "Alertes MEP (français)"
 
 
-def _client(user, lang="en"):
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = lang
-    return client
-
-
 def _api(user, lang="en"):
     _token, key = token_issue(user=user)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}", HTTP_ACCEPT_LANGUAGE=lang)
     return client
-
-
-def text(response) -> str:
-    return unescape(response.content.decode())
 
 
 @pytest.fixture
