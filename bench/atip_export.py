@@ -174,6 +174,9 @@ def main() -> None:
     from workflows.demo import seed_demo
 
     settings.EXPORT_ROOT = Path(tempfile.mkdtemp(prefix="bench-atip-"))
+    # Its own throwaway database: the default test name is the test suite's, which must not be
+    # dropped under a running suite (tests/test_bench_harness.py runs this in `make test`).
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"bench_atip_{connection.settings_dict['NAME']}"
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
         seed_demo()

@@ -2,15 +2,10 @@
 and a French name (django-modeltranslation), shown in the reader's language."""
 from __future__ import annotations
 
-import importlib
-
 import pytest
-from django.db import connection
-from django.db.migrations.loader import MigrationLoader
 from django.utils import translation
 
-from accounts.models import Team
-from workflows.models import Channel, HoldingReply, Lane, LaneStep
+from workflows.models import Channel, HoldingReply
 
 pytestmark = pytest.mark.django_db
 
@@ -27,22 +22,6 @@ def test_names_follow_the_active_language_and_fall_back_to_english(demo):
     step.name_fr = None
     with translation.override("fr"):
         assert step.name == "Review"  # no French name yet: the English one, never an empty cell
-
-
-def test_migration_copies_existing_names_into_english(demo):
-    team = Team.objects.get(slug="managers", organisation__slug="dpe")
-    lane = demo.lane("official")
-    with connection.cursor() as cur:
-        cur.execute("UPDATE accounts_team SET name_en = NULL, name = 'Old managers' WHERE id = %s", [team.id])
-        cur.execute("UPDATE workflows_lane SET name_en = NULL, name = 'Old official' WHERE id = %s", [lane.id])
-    # The migration runs on historical models (plain managers, no language rewriting).
-    loader = MigrationLoader(connection)
-    for app, name in (("accounts", "0002_team_bilingual_names"), ("workflows", "0003_bilingual_names")):
-        state = loader.project_state((app, name))
-        importlib.import_module(f"{app}.migrations.{name}").copy_names_to_english(state.apps, None)
-    assert Team.objects.get(id=team.id).name_en == "Old managers"
-    assert Lane.objects.get(id=lane.id).name_en == "Old official"
-    assert LaneStep.objects.filter(name_en__isnull=True).count() == 0
 
 
 def test_api_gives_the_english_name_and_the_readers_in_name_display(client_for):

@@ -149,7 +149,8 @@ def test_the_guideline_counts_as_mastodon_does(demo, masto, masto_channels):
 
 def test_the_guideline_counts_as_bluesky_does(demo):
     Channel.objects.filter(slug="dpe-en").update(adapter="bluesky", char_limit=300,
-                                                 adapter_config={"handle": "dpe.test"})
+                                                 adapter_config={"handle": "dpe.test",
+                                                                 "password_env": "PARLEY_SECRET_BSKY_QUIRKS"})
     text = "e\u0301" * 12 + "a" * 288
     assert len(text) == 312
     assert _length_result(_draft(demo, "dpe-en", text))["code"] == "length.ok"

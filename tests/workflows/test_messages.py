@@ -21,7 +21,7 @@ SAMPLE_PARAMS = {"language": "en", "languages": ["en", "fr"], "detected": "fr", 
                  "state": "approved", "action": "approve", "given": 1, "current": 2, "team": "Managers",
                  "permission": "publish_channel", "count": 2, "detail": "d", "status": "claimed",
                  "channel": "x", "problems": ["x"], "period": {"en": "2027 general election", "fr": "Élections générales de 2027"},
-                 "pattern": "AB-(", "url_length": 23, "step": "Translation"}
+                 "pattern": "AB-(", "url_length": 23, "step": "Translation", "id": "109876"}
 
 
 @pytest.mark.parametrize("code", sorted(messages.CATALOGUE))
