@@ -15,6 +15,7 @@ def _approve(client, post_id):
     return client.post(f"/api/v1/posts/{post_id}/approve/", {}, format="json")
 
 
+@pytest.mark.postgresql("statement pins are PostgreSQL's (row locks, array subqueries); SQLite takes no row lock and reads permissions in more statements")
 def test_http_approve_runs_at_most_twelve_statements(client_for, flow, django_assert_max_num_queries):
     post = flow.in_review()
     rami = client_for("rami")

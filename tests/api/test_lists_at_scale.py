@@ -60,6 +60,7 @@ def web_client(demo):
     return make
 
 
+@pytest.mark.postgresql("seed_scale bulk-loads with PostgreSQL's COPY and generate_series")
 @pytest.mark.parametrize("name", sorted(LISTS))
 def test_statements_are_the_same_for_one_row_and_many(name, demo, flow, web_client, django_assert_num_queries):
     username, path = LISTS[name]
@@ -78,6 +79,7 @@ def test_statements_are_the_same_for_one_row_and_many(name, demo, flow, web_clie
         _get(client, path)
 
 
+@pytest.mark.postgresql("seed_scale bulk-loads with PostgreSQL's COPY and generate_series")
 def test_queue_is_ordered_filtered_and_paged_in_the_database(demo, flow, web_client):
     seed_scale(SMALL)
     client = web_client("rami")
@@ -124,7 +126,7 @@ def _plan(qs) -> str:
         return "\n".join(row[0] for row in cur.fetchall())
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="EXPLAIN plans are PostgreSQL's")
+@pytest.mark.postgresql("EXPLAIN plans are PostgreSQL's")
 def test_every_list_query_uses_an_index_at_scale(demo):
     from datetime import timedelta
 

@@ -14,7 +14,7 @@ from tests.workflows import factories
 from workflows.constants import PostState
 from workflows.services import reviews, translations
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql("statement pins are PostgreSQL's (row locks, array subqueries); SQLite takes no row lock and reads permissions in more statements")]
 
 LIMIT = 10
 

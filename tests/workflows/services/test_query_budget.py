@@ -28,12 +28,14 @@ def _count(fn):
     return len(ctx.captured_queries), [q["sql"] for q in ctx.captured_queries]
 
 
+@pytest.mark.postgresql("statement pins are PostgreSQL's (row locks, array subqueries); SQLite takes no row lock and reads permissions in more statements")
 def test_submit_query_budget(demo, django_assert_num_queries):
     post = f.official_draft(demo)
     with django_assert_num_queries(SUBMIT_QUERIES):
         posts.post_submit(post_id=post.id, by=demo.dana)
 
 
+@pytest.mark.postgresql("statement pins are PostgreSQL's (row locks, array subqueries); SQLite takes no row lock and reads permissions in more statements")
 def test_approve_query_budget(demo, django_assert_num_queries):
     post = f.at_review(demo)
     with django_assert_num_queries(APPROVE_QUERIES):
@@ -59,6 +61,7 @@ def test_approve_cost_does_not_grow_with_history(demo):
 REPLY_SUBMIT_QUERIES = 12
 
 
+@pytest.mark.postgresql("statement pins are PostgreSQL's (row locks, array subqueries); SQLite takes no row lock and reads permissions in more statements")
 def test_reply_submit_query_budget(demo):
     post = f.reply_draft(demo)
     n, sql = _count(lambda: posts.post_submit(post_id=post.id, by=demo.dana))
