@@ -13,11 +13,3 @@ def outside_section(context):
     request, post = context["request"], context["post"]
     return {"request": request, "post": post, "csrf_token": context.get("csrf_token"),
             **post_section(request=request, post=post)}
-
-
-@register.filter
-def person(user) -> str:
-    """A person's name on a page; an outside approver by their address (web/names.py)."""
-    from ..web.names import person as name
-
-    return name(user)
