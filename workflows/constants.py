@@ -136,6 +136,13 @@ class RuleKind(models.TextChoices):
     LANGUAGES_PRESENT = "languages_present", _("Every required language present")
     REPLY_LANGUAGE = "reply_language", _("Reply in the citizen's language")
     FOUR_RULES = "four_rules", _("Author acknowledges the four rules")
+    # The accessibility pre-screen (issue 22, docs/media.md).
+    ALT_TEXT = "alt_text", _("Every image described in each language")
+    CAPTIONS = "captions", _("Every video captioned in each language")
+    READING_LEVEL = "reading_level", _("Plain language (reading level)")
+    HASHTAGS = "hashtags", _("Hashtags in CamelCase")
+    EMOJI = "emoji", _("Emoji used sparingly")
+    LINK_TEXT = "link_text", _("Descriptive link text")
 
 
 class EscalationKind(models.TextChoices):

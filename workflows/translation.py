@@ -3,7 +3,7 @@
 other official language when that one is blank."""
 from modeltranslation.translator import TranslationOptions, register
 
-from .models import Channel, EscalationRule, HoldingReply, Lane, LaneStep
+from .models import Channel, EscalationRule, HoldingReply, Lane, LaneStep, PostMedium
 
 
 @register(Lane)
@@ -31,3 +31,12 @@ class EscalationRuleTranslation(TranslationOptions):
     """The reason shown to an author whose reply was escalated, in each official language."""
 
     fields = ("reason",)
+
+
+@register(PostMedium)
+class PostMediumTranslation(TranslationOptions):
+    """A medium's alternative text and captions, one per official language. No fallback: a
+    missing French description is missing (the pre-screen says so), never the English one."""
+
+    fields = ("alt_text", "captions")
+    fallback_languages = {"default": ()}

@@ -20,6 +20,7 @@ negative lookup only while that window is still open at send time.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -40,7 +41,7 @@ from .config import SECRET_PREFIX, Key, check_config, secret_name_ok
 
 __all__ = [
     "SECRET_PREFIX", "Account", "Adapter", "ChannelData", "AdapterError", "AmbiguousError", "AuthError", "ConfigError",
-    "InboundItem", "Limits", "NotSentError", "OutboundMessage", "Page", "ParentGone", "PermanentError", "RateLimited",
+    "InboundItem", "Limits", "MediaItem", "NotSentError", "OutboundMessage", "Page", "ParentGone", "PermanentError", "RateLimited",
     "Result", "ThreadRef", "TransientError", "Unthreaded", "count_graphemes", "measure", "secret_name_ok",
 ]
 
@@ -72,6 +73,29 @@ class ThreadRef:
 
 
 @dataclass(frozen=True)
+class MediaItem:
+    """One medium to send with a message (issue 22): plain data, never a model row.
+
+    `read()` gives the file's bytes (already made safe when uploaded: workflows.media); `alt` and
+    `captions` are in the message's language; `url` is a signed URL that expires (the webhook
+    sends it instead of the bytes)."""
+
+    #: Stable for the publication and position (replays are byte-identical).
+    key: str
+    kind: str                 # image | video
+    content_type: str
+    read: Callable[[], bytes] = field(compare=False, repr=False)
+    alt: str = ""
+    captions: str = ""
+    #: Mastodon's focal point, -1..1 on each axis.
+    focus: tuple[float, float] = (0.0, 0.0)
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    url: str = ""
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     """One thing to send: a publication's text in one language, for one channel."""
 
@@ -85,6 +109,8 @@ class OutboundMessage:
     visibility: str = "public"
     #: Shown before the text (Mastodon's `spoiler_text`); platforms without one ignore it.
     content_warning: str = ""
+    #: The media of this language, in order (issue 22).
+    media: tuple[MediaItem, ...] = ()
 
 
 @dataclass(frozen=True)

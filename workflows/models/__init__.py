@@ -5,6 +5,7 @@ from .export import AtipExport
 from .inbound import HoldingReply, InboundMessage, ReplyDelivery
 from .lane import EscalationRule, GuidelineRule, Lane, LaneStep
 from .listening import Engagement, ListeningCursor, ListeningStream
+from .media import MediaKind, Medium, PostMedium
 from .outbox import IdempotencyRecord, OutboxEvent, WebhookSubscription
 from .outside_review import OutsideInvitation
 from .post import Decision, Post, PostReview, PostRevision, PostText
@@ -28,11 +29,14 @@ __all__ = [
     "InboundMessage",
     "Lane",
     "LaneStep",
+    "MediaKind",
+    "Medium",
     "ListeningCursor",
     "ListeningStream",
     "OutboxEvent",
     "OutsideInvitation",
     "Post",
+    "PostMedium",
     "PostReview",
     "PostRevision",
     "PostText",

@@ -119,6 +119,9 @@ class PostRevision(models.Model):
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField()
     texts = models.JSONField()
+    #: The media as they were: [{"medium", "position", "language", "alt_text": {lang: …},
+    #: "captions": {lang: …}, "focus": [x, y]}] (issue 22).
+    media = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
