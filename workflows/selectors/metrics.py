@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation, User
 
-from .constants import (
+from ..constants import (
     ChannelPerm,
     EngagementStatus,
     InboundStatus,
@@ -44,8 +44,8 @@ from .constants import (
     ReviewStatus,
     Verdict,
 )
-from .exceptions import NotFound
-from .models import (
+from ..exceptions import NotFound
+from ..models import (
     AuditEvent,
     CaretakerPeriod,
     Channel,
@@ -62,7 +62,7 @@ from .models import (
     Publication,
     WebhookSubscription,
 )
-from .permissions import (
+from ..permissions import (
     channels_with_perm,
     ensure_can_manage_webhooks,
     organisation_q,
@@ -802,7 +802,7 @@ def atip_organisations_exportable(*, user: User) -> QuerySet[Any]:
     a superuser, any. Nobody else's."""
     from accounts.models import Organisation
 
-    from .permissions import may_export, sees_every_organisation
+    from ..permissions import may_export, sees_every_organisation
 
     if not may_export(user):
         return Organisation.objects.none()
@@ -817,7 +817,7 @@ def atip_exports_visible(*, user: User) -> QuerySet[Any]:
     """The exports the caller asked for, newest first. An export holds citizens' personal data:
     nobody else sees it or downloads it — not a colleague, not a superuser (docs/atip.md; issue
     20). The admin lists exports' metadata read-only, never their files."""
-    from .models import AtipExport
+    from ..models import AtipExport
 
     qs = AtipExport.objects.select_related("organisation", "requested_by").prefetch_related("channels")
     if not getattr(user, "is_authenticated", False):
