@@ -7,43 +7,58 @@ page, metrics, webhooks, the organisation tree, caretaker periods and access-to-
 Callers import from `workflows.selectors`; the names below are its public surface."""
 from __future__ import annotations
 
-from .metrics import (
-    INBOX_OPEN,
-    ORG_INHERIT_DEPTH,
-    ORG_MAX_DEPTH,
-    HomeSummary,
-    MetricsPage,
-    QueueItem,
-    QueueList,
+from .atip import (
     atip_channels_exportable,
     atip_export_get_visible,
     atip_exports_visible,
     atip_organisations_exportable,
+)
+from .caretakers import (
     caretaker_period_current,
     caretaker_period_get_visible,
     caretaker_periods_visible,
+    posts_held_by_caretaker,
+)
+from .channels import (
     channels_draftable,
     channels_of_own_organisation,
     channels_visible,
-    conversation_voices,
-    engagement_get,
+    lane_step_counts,
+    lanes_visible,
+    personal_channels_of,
+    step_display_names,
+)
+from .home import (
+    HomeSummary,
+    home_for,
+)
+from .inbox import (
+    INBOX_OPEN,
     engagements_by_action,
     holding_replies_for,
-    home_for,
     inbound_get_visible,
     inbound_last_event,
     inbox_counts_by_channel,
     inbox_filtered,
     inbox_overdue_before,
     inbox_visible,
-    inherited_from_q,
-    lane_step_counts,
-    lanes_visible,
+    replies_to,
+)
+from .metrics import (
+    MetricsPage,
+    conversation_voices,
+    engagement_get,
     metrics_compute,
     metrics_page,
+)
+from .organisations import (
+    ORG_INHERIT_DEPTH,
+    ORG_MAX_DEPTH,
+    inherited_from_q,
     organisation_descendants,
     organisation_lineage,
-    personal_channels_of,
+)
+from .posts import (
     post_detail_of,
     post_due_at,
     post_get_visible,
@@ -55,13 +70,16 @@ from .metrics import (
     post_revisions,
     post_texts,
     post_voided_decision_ids,
-    posts_held_by_caretaker,
     posts_publishing_problems,
     posts_visible,
     posts_visible_light,
+)
+from .queue import (
+    QueueItem,
+    QueueList,
     queue_for,
-    replies_to,
-    step_display_names,
+)
+from .webhooks import (
     webhook_get_visible,
     webhooks_visible,
 )
