@@ -25,8 +25,8 @@ from django.views.i18n import set_language
 from accounts.services import user_set_language
 from config.staticfiles import gcds_stylesheet
 
-from .. import actions, formats, limits, selectors
-from ..constants import (
+from ... import actions, formats, limits, selectors
+from ...constants import (
     DismissReason,
     InboundSource,
     InboundStatus,
@@ -37,24 +37,24 @@ from ..constants import (
     ReviewVerdict,
     Visibility,
 )
-from ..exceptions import Conflict, NotFound, WorkflowError
-from ..messages import display_results as display_checks
-from ..services import posts as post_services
-from ..services import relay
-from ..services.caretaker import periods_active
-from ..services.channels import channels_draft_options
-from ..services.engine import lane_steps
-from ..services.inbound_manual import (
+from ...exceptions import Conflict, NotFound, WorkflowError
+from ...messages import display_results as display_checks
+from ...services import posts as post_services
+from ...services import relay
+from ...services.caretaker import periods_active
+from ...services.channels import channels_draft_options
+from ...services.engine import lane_steps
+from ...services.inbound_manual import (
     inbound_log_manual,
     replies_going_back,
     reply_callback_done,
     reply_way_taken,
 )
-from ..services.lanes import required_languages
-from ..services.preview import post_actions_for, preview_checks
-from . import charts
-from .approvals import approval_tracker, latest_change_request, void_preview, voided_summary
-from .forms import (
+from ...services.lanes import required_languages
+from ...services.preview import post_actions_for, preview_checks
+from .. import charts
+from ..approvals import approval_tracker, latest_change_request, void_preview, voided_summary
+from ..forms import (
     SERVICE_FIELD,
     CommentForm,
     ComposeForm,
@@ -69,8 +69,8 @@ from .forms import (
     TranslationForm,
     UrgentForm,
 )
-from .http import back_to, back_to_next_or, post_only
-from .publishing_truth import publishing_truth
+from ..http import back_to, back_to_next_or, post_only
+from ..publishing_truth import publishing_truth
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -293,7 +293,7 @@ def inbound_claim(request, inbound_id: int):
 @post_only(back_to("web-inbound", "inbound_id"))
 def inbound_engage(request, inbound_id: int):
     """Like or boost the message on its platform (issue 10; the service checks everything)."""
-    from ..services.engagement import inbound_engage as engage
+    from ...services.engagement import inbound_engage as engage
 
     msg = _inbound(request, inbound_id)
     try:
@@ -432,8 +432,8 @@ def callback_done(request, delivery_id: int):
 
 
 def _engagement_context(msg) -> dict:
-    from ..constants import EngagementAction
-    from ..services.engagement import can_engage
+    from ...constants import EngagementAction
+    from ...services.engagement import can_engage
 
     if msg.status == InboundStatus.DISMISSED or not can_engage(msg.channel):
         return {"engage_actions": []}
