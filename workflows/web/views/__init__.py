@@ -8,39 +8,53 @@ inbox, compose and the live checks, the post page and its actions, the approver 
 urls.py and the other web modules use `views.<name>`; the names below are the public surface."""
 from __future__ import annotations
 
-from .posts import (
-    ACTIONS,
-    HOME_LIST_SIZE,
-    INBOX_PAGE_SIZE,
-    QUEUE_PAGE_SIZE,
+from .account import (
     LoginView,
     LogoutView,
-    callback_done,
-    checks,
-    compose,
+    gcds_css,
+    language,
+)
+from .common import (
     describe_errors,
     draft_channel_choices,
-    gcds_css,
+    lang_inline,
+    lang_name,
+    page,
+    safe_next,
+    service_error,
+    visible_channel_choices,
+    visible_post,
+)
+from .compose import (
+    checks,
+    compose,
+)
+from .home import (
+    HOME_LIST_SIZE,
     home,
+)
+from .inbox import (
+    INBOX_PAGE_SIZE,
+    callback_done,
     inbound_claim,
     inbound_detail,
     inbound_dismiss,
     inbound_engage,
     inbound_log,
     inbox,
-    lang_inline,
-    lang_name,
-    language,
+)
+from .metrics import (
     metrics,
-    page,
+)
+from .posts import (
+    ACTIONS,
     post_action,
     post_detail,
+)
+from .queue import (
+    QUEUE_PAGE_SIZE,
     queue,
     queue_approve,
-    safe_next,
-    service_error,
-    visible_channel_choices,
-    visible_post,
 )
 
 __all__ = [

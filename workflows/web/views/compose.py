@@ -1,0 +1,93 @@
+"""Composing a post, and the live checks (htmx) beside the form."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from ... import limits
+from ...constants import PostKind
+from ...exceptions import WorkflowError
+from ...messages import display_results as display_checks
+from ...services import posts as post_services
+from ...services.caretaker import periods_active
+from ...services.channels import channels_draft_options
+from ...services.preview import preview_checks
+from ..forms import ComposeForm
+from ..http import back_to, post_only
+from .common import page, service_error
+
+# --- live checks (htmx) --------------------------------------------------------------------
+
+@login_required
+@post_only(back_to("home"))
+def checks(request):
+    """Guideline results for unsaved text, rendered as the checks panel (htmx target)."""
+    data = request.POST
+    kind = PostKind.REPLY if data.get("kind") == PostKind.REPLY else PostKind.POST
+    texts = {lang: data.get(f"text_{lang}", "") for lang in ("en", "fr") if f"text_{lang}" in data}
+    if "text" in data and data.get("reply_language") in ("en", "fr"):
+        texts[data["reply_language"]] = data.get("text", "")
+    if any(len(t) > limits.TEXT_MAX for t in texts.values()):
+        # Refused before any rule runs: the cost of a check is bounded by limits.TEXT_MAX.
+        return render(request, "web/partials/checks.html",
+                      {"too_long": limits.TEXT_MAX, "checks": [], "preview": None}, status=413)
+    try:
+        in_reply_to = int(data.get("in_reply_to") or 0) or None
+    except ValueError:
+        in_reply_to = None
+    preview = preview_checks(
+        user=request.user, kind=kind, texts=texts, channels=data.getlist("channels"),
+        in_reply_to=in_reply_to, rules_acknowledged=data.get("rules_acknowledged") in ("on", "true", "1"),
+    )
+    return render(request, "web/partials/checks.html", {"preview": preview, "checks": display_checks(preview.results)})
+
+
+# --- compose and edit ----------------------------------------------------------------------
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def compose(request):
+    user = request.user
+    options = channels_draft_options(user=user)
+    # Only channels that can publish are offered (and pre-selected); the others are listed as
+    # unavailable, with why for those who may fix them (issue 21).
+    choices = [(o.channel.slug, f"{o.channel.name or o.channel.handle} ({o.channel.handle})")
+               for o in options if o.usability.usable]
+    unavailable = [o for o in options if not o.usability.usable]
+    # A caretaker period in force pauses broadcasts to some channels: said now, by name, and
+    # not pre-selected (a submit to them is refused while the period lasts).
+    offered = {o.channel.id for o in options if o.usability.usable}
+    paused = [(period, [c for c in period.paused_channels.all() if c.id in offered])
+              for period in periods_active(organisation_id=user.organisation_id)] if user.organisation_id else []
+    paused_slugs = {c.slug for _period, chans in paused for c in chans}
+    paused = [(period, [c.name or c.handle for c in chans]) for period, chans in paused if chans]
+    if request.method == "POST":
+        form = ComposeForm(request.POST, channel_choices=choices)
+        if form.is_valid():
+            submit = "submit" in request.POST
+            try:
+                create = post_services.post_create_and_submit if submit else post_services.post_create
+                post = create(
+                    author=user, kind=PostKind.POST, channels=form.cleaned_data["channels"],
+                    texts=form.texts(), scheduled_at=form.cleaned_data["scheduled_at"],
+                    rules_acknowledged=form.cleaned_data["rules_acknowledged"],
+                )
+            except WorkflowError as exc:
+                service_error(form, exc)
+            else:
+                messages.success(request, _("Submitted for review.") if submit else _("Draft saved."))
+                return redirect("web-post", post_id=post.id)
+    else:
+        form = ComposeForm(channel_choices=choices,
+                           initial={"channels": [c for c, _n in choices if c not in paused_slugs]})
+    preview = preview_checks(
+        user=user, kind=PostKind.POST, channels=form["channels"].value() or [],
+        texts={"en": form["text_en"].value() or "", "fr": form["text_fr"].value() or ""},
+        rules_acknowledged=bool(form["rules_acknowledged"].value()),
+    )
+    return page(request, "web/compose.html", {"form": form, "preview": preview, "unavailable": unavailable,
+                                              "paused": paused,
+                                              "checks": display_checks(preview.results)})
