@@ -45,12 +45,12 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from .. import limits
-from ..constants import ExportState
-from ..csvsafe import csv_cell
-from ..exceptions import Gone, InvalidInput, NotFound, NotPermitted, WorkflowError
-from ..messages import Message
-from ..models import (
+from ... import limits
+from ...constants import ExportState
+from ...csvsafe import csv_cell
+from ...exceptions import Gone, InvalidInput, NotFound, NotPermitted, WorkflowError
+from ...messages import Message
+from ...models import (
     AtipExport,
     AuditEvent,
     Channel,
@@ -60,9 +60,9 @@ from ..models import (
     PostRevision,
     Publication,
 )
-from ..permissions import EXPORT_PERMISSION, may_export
-from .audit import audit_verify_report
-from .security_audit import security_record
+from ...permissions import EXPORT_PERMISSION, may_export
+from ..audit import audit_verify_report
+from ..security_audit import security_record
 
 log = logging.getLogger("parley.atip")
 
@@ -368,7 +368,7 @@ def atip_export_request(
     (`atip_export_requested`, with the scope) in the organisation's security chain. Raises
     NotPermitted (no export permission), InvalidInput (an organisation the caller may not export
     from, unknown channels, a post or message of another organisation, bad dates or patterns)."""
-    from ..selectors import atip_organisations_exportable
+    from ...selectors import atip_organisations_exportable
 
     _ensure_may_export(by)
     organisation_id = organisation_id or by.organisation_id
@@ -910,8 +910,8 @@ def atip_export_download(*, export_id: int, by: User) -> tuple[AtipExport, Path]
     """The ZIP of a finished export, for its requester. Raises NotFound (someone else's export,
     or none), InvalidTransition-like Conflict when not ready (409), Gone (expired: 410). Each
     download is audited (`atip_export_downloaded`)."""
-    from ..exceptions import Conflict
-    from ..selectors import atip_exports_visible
+    from ...exceptions import Conflict
+    from ...selectors import atip_exports_visible
 
     if not atip_exports_visible(user=by).filter(id=export_id).exists():
         raise NotFound(code="atip.not_found")
