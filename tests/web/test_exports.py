@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from tests.workflows import factories as f
 from workflows.models import AtipExport
 from workflows.services import atip
+from workflows.services.atip import jobs as atip_jobs
 
 from .conftest import AXE
 from .test_browser import AXE_TAGS, _axe, sign_in
@@ -27,8 +28,12 @@ def _export_root(settings, tmp_path):
 @pytest.fixture
 def no_worker(monkeypatch):
     """The request is recorded but no worker picks it up until the test builds it (as a worker
-    would), so the page's progress region is seen waiting and then finishing."""
-    monkeypatch.setattr(atip, "_enqueue_on_commit", lambda export_id: None)
+    would), so the page's progress region is seen waiting and then finishing. Returns the ids
+    held back: a test asserts its request landed here, so a patch that misses fails."""
+    held: list[int] = []
+    # Patched where atip_export_request looks it up (the package re-exports no private name).
+    monkeypatch.setattr(atip_jobs, "_enqueue_on_commit", held.append)
+    return held
 
 
 def _as(client, user):
@@ -57,6 +62,7 @@ def test_request_page_permission_errors_and_the_expired_page(client, demo, no_wo
                                   "redact_names": "on", "date_from": "2020-01-01"})
     export = AtipExport.objects.get()
     assert r.status_code == 302 and r["Location"] == f"/exports/{export.id}/"
+    assert no_worker == [export.id]  # the hand-off to the workers was held back, not sent
     assert export.redact_names and export.date_from.date().isoformat() == "2020-01-01"
     waiting = client.get(r["Location"]).content.decode()
     assert 'role="status"' in waiting and "<progress" in waiting and "Waiting to start" in waiting
@@ -125,6 +131,7 @@ def test_an_atip_officer_requests_follows_and_downloads_an_export(live_server, s
     assert _axe(page) == []
     export = AtipExport.objects.get()
     assert export.language == lang
+    assert no_worker == [export.id]
     atip.atip_export_build(export_id=export.id)  # what the worker does
     expect(live).to_contain_text(words["ready"], timeout=10_000)
     expect(live).to_contain_text(words["verified"])

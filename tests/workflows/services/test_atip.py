@@ -19,6 +19,7 @@ from workflows.exceptions import Conflict, Gone, InvalidInput, NotFound, NotPerm
 from workflows.models import AtipExport, AuditEvent
 from workflows.selectors import atip_exports_visible, atip_organisations_exportable
 from workflows.services import atip, reviews
+from workflows.services.atip import build as atip_build
 from workflows.services.inbound import inbound_ingest
 
 from .test_audit import _tamper
@@ -243,7 +244,7 @@ def test_a_failed_build_is_recorded_with_a_code_not_left_running(demo, monkeypat
     def boom(ids):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(atip, "_post_records", boom)
+    monkeypatch.setattr(atip_build, "_post_records", boom)  # where _build looks it up
     f.official_draft(demo)
     assert atip.atip_export_build(export_id=export.id) == "failed"
     failed = AtipExport.objects.get(id=export.id)

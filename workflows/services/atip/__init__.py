@@ -22,35 +22,47 @@ verified), package (the CSV, JSON, HTML and ZIP written), build (the task's body
 function patches the submodule that looks it up."""
 from __future__ import annotations
 
-from .redaction import (
+from .build import (
+    atip_export_build,
+)
+from .common import (
     CHUNK,
     CSV_COLUMNS,
-    EVENT_FIELDS,
     KINDS,
     LITERAL_MIN,
     MAX_PATTERNS,
-    NAME_PARTICLES,
-    PATTERN_ERRORS,
     PATTERN_MAX,
     PERMISSION,
     REDACTED,
+    export_root,
+    log,
+)
+from .download import (
+    atip_export_download,
+    atip_exports_sweep,
+    export_file,
+)
+from .jobs import (
+    atip_export_request,
+    atip_register_enqueue,
+)
+from .records import (
+    EVENT_FIELDS,
+)
+from .redaction import (
+    NAME_PARTICLES,
+    PATTERN_ERRORS,
     SYSTEM_KEYS,
     TITLES,
     Redactor,
-    atip_export_build,
-    atip_export_download,
-    atip_export_request,
-    atip_exports_sweep,
-    atip_register_enqueue,
-    export_file,
-    export_root,
-    inbound_in_scope,
-    log,
     name_parts,
     pattern_error_code,
     patterns_clean,
-    posts_in_scope,
     redaction_scope,
+)
+from .scope import (
+    inbound_in_scope,
+    posts_in_scope,
 )
 
 __all__ = [
