@@ -38,6 +38,8 @@ def inbound_last_event(*, inbound_id: int, verb: str) -> AuditEvent | None:
 
 #: What "open" means in the inbox: not yet answered or closed.
 INBOX_OPEN = (InboundStatus.NEW, InboundStatus.CLAIMED)
+
+
 def inbox_filtered(*, user: User, channel: str = "", status: str = "") -> QuerySet[InboundMessage]:
     """The inbox for one channel (slug; "" for all) and status ("all", one status, or "" for
     the open ones), newest first; the edge pages it."""

@@ -192,6 +192,8 @@ def conversation_voices(*, user: User, since: datetime, until: datetime, channel
             "replies": r["replies"], "named_replies": r["named"],
         } for r in rows],
     }
+
+
 @dataclass
 class MetricsPage:
     data: dict[str, Any]

@@ -215,6 +215,7 @@ ACTIONS = {
     "complete-review": (ReviewCompleteForm, "review", _act_complete_review),
 }
 
+
 def _done_message(action: str, form=None) -> str:
     if action == "complete-review":
         if form.cleaned_data["verdict"] == ReviewVerdict.FINE:
