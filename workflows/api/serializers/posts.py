@@ -10,8 +10,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import formats, limits
-from ..constants import (
+from ... import formats, limits
+from ...constants import (
     Action,
     DismissReason,
     EngagementAction,
@@ -31,11 +31,11 @@ from ..constants import (
     Verdict,
     Visibility,
 )
-from ..exceptions import TextTooLong
-from ..messages import Message, render_stored
-from ..selectors import post_due_at
-from ..services.actions import REPLY, inbound_actions, post_actions
-from ..services.common import stable_name
+from ...exceptions import TextTooLong
+from ...messages import Message, render_stored
+from ...selectors import post_due_at
+from ...services.actions import REPLY, inbound_actions, post_actions
+from ...services.common import stable_name
 
 MAX_ID = 2**63 - 1
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -728,7 +728,7 @@ class WebhookSerializer(serializers.Serializer):
 
 
 def _topic_field(**kwargs):
-    from ..services.webhook_subscriptions import TOPICS
+    from ...services.webhook_subscriptions import TOPICS
 
     return serializers.ListField(
         child=serializers.ChoiceField(choices=[(t, t) for t in TOPICS]), max_length=len(TOPICS),
