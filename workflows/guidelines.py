@@ -11,17 +11,22 @@ Nothing here touches the database; services pass in the rules and the texts.
   whatever the pattern, including the escalation patterns an administrator types. Term
   matching is plain substring search with a word-boundary check. Texts are capped
   (workflows.limits) before they get here.
+* Media are plain data too (`MediaInfo`: kind, language, alt text and captions per language, the
+  uploaded file's name). The accessibility pre-screen (alt_text, captions, reading_level,
+  hashtags, emoji, link_text; docs/media.md) reads them and the texts through
+  workflows.accessibility.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import re2
 
+from . import accessibility as a11y
 from . import links as linkx
 from . import messages
 from .canonical import clean, disguised_tokens, skeleton, visual_order, word_tokens
@@ -66,6 +71,45 @@ LANGUAGE_NAMES = {"en": "English", "fr": "French"}
 
 
 @dataclass(frozen=True)
+class MediaLimits:
+    """What a platform accepts with a medium: the longest alternative text of an image and of a
+    video (None: no limit), counted in `alt_unit` ("chars": code points; "graphemes"), and the
+    largest captions file in bytes (None: no limit)."""
+
+    alt_image: int | None = None
+    alt_video: int | None = None
+    alt_unit: str = "chars"
+    captions_bytes: int | None = None
+
+    def alt_limit(self, kind: str) -> int | None:
+        return self.alt_video if kind == "video" else self.alt_image
+
+    def alt_length(self, text: str) -> int:
+        return a11y.graphemes(text) if self.alt_unit == "graphemes" else len(text)
+
+
+#: The platforms' documented limits (docs/media.md). Mastodon: a media description has at most
+#: 1,500 characters (MediaAttachment::MAX_DESCRIPTION_LENGTH, images and video alike). Bluesky:
+#: the `app.bsky.embed.images` lexicon sets no length on `alt`, the Bluesky app takes at most
+#: 2,000 graphemes; `app.bsky.embed.video` sets `alt` to 1,000 graphemes and a caption file
+#: (`text/vtt` blob) to 20,000 bytes.
+PLATFORM_MEDIA_LIMITS: dict[str, MediaLimits] = {
+    "mastodon": MediaLimits(alt_image=1500, alt_video=1500, alt_unit="chars"),
+    "bluesky": MediaLimits(alt_image=2000, alt_video=1000, alt_unit="graphemes", captions_bytes=20000),
+}
+
+
+def media_limits_for(*, adapter: str, platform: str = "") -> MediaLimits | None:
+    """The media limits of a channel: its adapter's platform, else (the log and webhook adapters,
+    which send nowhere in particular) the platform the channel says it is on, else none."""
+    for name in (adapter, platform):
+        limits = PLATFORM_MEDIA_LIMITS.get((name or "").strip().lower())
+        if limits is not None:
+            return limits
+    return None
+
+
+@dataclass(frozen=True)
 class ChannelInfo:
     slug: str
     char_limit: int
@@ -73,6 +117,35 @@ class ChannelInfo:
     #: The platform's length of a text (its adapter's `text_length`: Mastodon counts a URL as
     #: 23, Bluesky counts graphemes); code points when not given.
     count: Callable[[str], int] = len
+    #: What the platform accepts with a medium (media_limits_for); None: no limits known.
+    media: MediaLimits | None = None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """One medium attached to the post, as the rules see it (plain data, from a PostMedium row).
+
+    * `kind`: "image" (JPEG, PNG, GIF, WebP) or "video";
+    * `language`: "" when the medium goes with every language of the post, else "en" or "fr"
+      (it is part of that language's post only);
+    * `alt`: language → alternative text (PostMedium.alt_text_en / alt_text_fr; a missing or
+      blank entry is no alternative text);
+    * `captions`: language → WebVTT text (PostMedium.captions_en / captions_fr);
+    * `filename`: the name the uploaded file had (Medium.original_name), to tell an alternative
+      text that is only the file's name.
+
+    Results about a medium name it by its 1-based place in `Context.media` (`number`) and point
+    at `media.<index>.alt_text_<lang>` / `media.<index>.captions_<lang>` (0-based index)."""
+
+    kind: str
+    language: str = ""
+    alt: Mapping[str, str] = field(default_factory=dict)
+    captions: Mapping[str, str] = field(default_factory=dict)
+    filename: str = ""
+
+    def languages_for(self, post_languages: Sequence[str]) -> list[str]:
+        """The languages this medium is part of."""
+        return [self.language] if self.language else list(post_languages)
 
 
 @dataclass(frozen=True)
@@ -170,6 +243,7 @@ class Context:
     acknowledged: bool = False
     translation_step: bool = False
     is_reply: bool = False
+    media: tuple[MediaInfo, ...] = ()
 
 
 # --- shared matchers ----------------------------------------------------------------------
@@ -561,6 +635,277 @@ def check_four_rules(rule: Rule, ctx: Context) -> list[CheckResult]:
     return [CheckResult(rule.kind, rule.severity, ctx.acknowledged, code, {}, "", "rules_acknowledged")]
 
 
+# --- accessibility pre-screen (issue 22, docs/media.md) ------------------------------------
+
+def post_languages(ctx: Context) -> list[str]:
+    """The post's languages: the required ones, those written, and a reply's language."""
+    langs: list[str] = []
+    for lang in [*ctx.required_languages, *(k for k, t in ctx.texts.items() if t.raw.strip()),
+                 *([ctx.reply_language] if ctx.reply_language else [])]:
+        if lang not in langs:
+            langs.append(lang)
+    return langs
+
+
+def _awaiting_translation(ctx: Context, lang: str) -> bool:
+    """`lang`'s text is not written yet and the lane's translation step will write it (with the
+    media's texts in that language): as languages_present, a warning until then."""
+    return ctx.translation_step and not ctx.texts.get(lang, canonical("")).raw.strip()
+
+
+def _media_field(index: int, what: str, lang: str) -> str:
+    return f"media.{index}.{what}_{lang}"
+
+
+def _advice(rule: Rule) -> str:
+    """Findings that are advice (wording, language detected): a warning at most."""
+    return Severity.WARN if rule.severity == Severity.BLOCK else rule.severity
+
+
+def _worst(ctx: Context, lang: str, measure: Callable[[MediaLimits], tuple[int, int | None]],
+           ) -> tuple[int, int, str] | None:
+    """The worst excess over the limits of the channels that publish `lang`: (length, limit,
+    channel slug), or None when every channel takes it."""
+    worst = None
+    for channel in ctx.channels:
+        if lang not in channel.languages or channel.media is None:
+            continue
+        n, limit = measure(channel.media)
+        if limit is not None and n > limit and (worst is None or n - limit > worst[0] - worst[1]):
+            worst = (n, limit, channel.slug)
+    return worst
+
+
+def check_alt_text(rule: Rule, ctx: Context) -> list[CheckResult]:
+    """Every image (GIF included), in each language it is part of, has alternative text
+    (`alt_text.missing`; `alt_text.missing_until_translation`, a warning, while the translation
+    step has that language's text to write), within each target platform's limit
+    (`alt_text.too_long`), not a file name (`alt_text.file_name`); and, as advice (a warning
+    at most), written in its language (`alt_text.wrong_language`, judged from
+    `params.detect_min_words` words, 3 by default) and not opening with "Image of…"/"Photo
+    de…" (`alt_text.redundant_prefix`). A video's alternative text is optional; when written,
+    it must fit the platform's limit."""
+    params = rule.params or {}
+    min_words = int(params.get("detect_min_words", 3))
+    langs = post_languages(ctx)
+    out: list[CheckResult] = []
+    for index, medium in enumerate(ctx.media):
+        number = index + 1
+        for lang in medium.languages_for(langs):
+            where = _media_field(index, "alt_text", lang)
+            base = {"language": lang, "number": number}
+            alt = (medium.alt.get(lang) or "").strip()
+            if medium.kind != "image" and not alt:
+                continue
+            if not alt:
+                if _awaiting_translation(ctx, lang):
+                    out.append(CheckResult(rule.kind, Severity.WARN, False, "alt_text.missing_until_translation",
+                                           base, lang, where))
+                else:
+                    out.append(CheckResult(rule.kind, rule.severity, False, "alt_text.missing", base, lang, where))
+                continue
+            found = []
+            over = _worst(ctx, lang, lambda m: (m.alt_length(alt), m.alt_limit(medium.kind)))  # noqa: B023
+            if over:
+                found.append(CheckResult(rule.kind, rule.severity, False, "alt_text.too_long",
+                                         {**base, "length": over[0], "limit": over[1], "channel": over[2]},
+                                         lang, where))
+            if medium.kind == "image":
+                if a11y.is_file_name(alt, medium.filename):
+                    found.append(CheckResult(rule.kind, rule.severity, False, "alt_text.file_name", base, lang,
+                                             where))
+                else:
+                    prefix = a11y.redundant_prefix(alt)
+                    if prefix:
+                        found.append(CheckResult(rule.kind, _advice(rule), False, "alt_text.redundant_prefix",
+                                                 {**base, "prefix": prefix}, lang, where))
+                    detected = detect_language(alt) if a11y.letter_words(alt) >= min_words else None
+                    if detected and detected != lang:
+                        found.append(CheckResult(rule.kind, _advice(rule), False, "alt_text.wrong_language",
+                                                 {**base, "detected": detected}, lang, where))
+            out.extend(found or [CheckResult(rule.kind, rule.severity, True, "alt_text.ok", base, lang, where)])
+    return out
+
+
+def check_captions(rule: Rule, ctx: Context) -> list[CheckResult]:
+    """Every video, in each language it is part of, has captions (`captions.missing`;
+    `captions.missing_until_translation` while the translation step has that language to
+    write) that parse as WebVTT (`captions.invalid`), with at least one cue with text
+    (`captions.empty`), every cue ending after it starts (`captions.timing`), and within the
+    target platforms' size for a captions file (`captions.too_large`)."""
+    langs = post_languages(ctx)
+    out: list[CheckResult] = []
+    for index, medium in enumerate(ctx.media):
+        if medium.kind != "video":
+            continue
+        number = index + 1
+        for lang in medium.languages_for(langs):
+            where = _media_field(index, "captions", lang)
+            base = {"language": lang, "number": number}
+            vtt = medium.captions.get(lang) or ""
+            if not vtt.strip():
+                if _awaiting_translation(ctx, lang):
+                    out.append(CheckResult(rule.kind, Severity.WARN, False, "captions.missing_until_translation",
+                                           base, lang, where))
+                else:
+                    out.append(CheckResult(rule.kind, rule.severity, False, "captions.missing", base, lang, where))
+                continue
+            parsed = a11y.check_webvtt(vtt)
+            if parsed.outcome == "invalid":
+                out.append(CheckResult(rule.kind, rule.severity, False, "captions.invalid", base, lang, where))
+                continue
+            if parsed.outcome == "empty":
+                out.append(CheckResult(rule.kind, rule.severity, False, "captions.empty", base, lang, where))
+                continue
+            found = []
+            if parsed.outcome == "timing":
+                found.append(CheckResult(rule.kind, rule.severity, False, "captions.timing",
+                                         {**base, "cue": parsed.bad_cue}, lang, where))
+            size = len(vtt.encode("utf-8"))
+            over = _worst(ctx, lang, lambda m: (size, m.captions_bytes))  # noqa: B023
+            if over:
+                found.append(CheckResult(rule.kind, rule.severity, False, "captions.too_large",
+                                         {**base, "size": over[0], "limit": over[1], "channel": over[2]},
+                                         lang, where))
+            out.extend(found or [CheckResult(rule.kind, rule.severity, True, "captions.ok",
+                                             {**base, "cues": parsed.cues}, lang, where)])
+    return out
+
+
+#: Reading level defaults: at most grade 8 (Quebec's Secondary 2), scored from 30 words.
+READING_MAX_GRADE = 8
+READING_MIN_WORDS = 30
+
+
+def check_reading_level(rule: Rule, ctx: Context) -> list[CheckResult]:
+    """Each language's text scored with textstat (workflows.accessibility.readability: English
+    Flesch–Kincaid grade, French Kandel–Moles reading ease as a grade). Above
+    `params.max_grade` (8) → `reading_level.too_hard`; the grade is in the params of the
+    passing result too (`reading_level.ok`), so the page shows it. A text of fewer than
+    `params.min_words` words (30) is not scored (`reading_level.too_short`, passing): one long
+    word would swing its grade by several years. With `params.alt_text` (on by default), an
+    image's alternative text of at least `min_words` words is scored too
+    (`reading_level.alt_too_hard`; a shorter one gives no result)."""
+    params = rule.params or {}
+    max_grade = float(params.get("max_grade", READING_MAX_GRADE))
+    min_words = int(params.get("min_words", READING_MIN_WORDS))
+    shown_max = int(max_grade) if max_grade == int(max_grade) else max_grade
+    out: list[CheckResult] = []
+    for lang, text in ctx.texts.items():
+        if not text.raw.strip():
+            continue
+        where = _texts_field(lang)
+        score = a11y.readability(text.raw, lang)
+        if score.words < min_words:
+            out.append(CheckResult(rule.kind, rule.severity, True, "reading_level.too_short",
+                                   {"language": lang, "words": score.words, "min_words": min_words}, lang, where))
+            continue
+        data = {"language": lang, "grade": score.grade, "max": shown_max, "formula": score.formula,
+                "words": score.words}
+        if score.ease is not None:
+            data["ease"] = score.ease
+        bad = a11y.grade_exceeds(score.grade, max_grade)
+        out.append(CheckResult(rule.kind, rule.severity, not bad,
+                               "reading_level.too_hard" if bad else "reading_level.ok", data, lang, where))
+    if params.get("alt_text", True):
+        langs = post_languages(ctx)
+        for index, medium in enumerate(ctx.media):
+            for lang in medium.languages_for(langs):
+                alt = (medium.alt.get(lang) or "").strip()
+                if not alt:
+                    continue
+                score = a11y.readability(alt, lang)
+                if score.words >= min_words and a11y.grade_exceeds(score.grade, max_grade):
+                    out.append(CheckResult(rule.kind, rule.severity, False, "reading_level.alt_too_hard",
+                                           {"language": lang, "number": index + 1, "grade": score.grade,
+                                            "max": shown_max, "formula": score.formula},
+                                           lang, _media_field(index, "alt_text", lang)))
+    return out
+
+
+#: A hashtag whose letters are all one case is flagged from this many letters on (a run longer
+#: than any common short word: #budget and #Canada pass, #mentalhealth does not).
+HASHTAG_MAX_LETTERS = 10
+
+
+def check_hashtags(rule: Rule, ctx: Context) -> list[CheckResult]:
+    """Hashtags of several words capitalize each word (#OpenGovernment), so screen readers read
+    the words and everyone sees them (workflows.accessibility.not_camel_case: a run of more
+    than `params.max_letters` (10) letters all in one case is flagged; `params.allowed` lists
+    tags accepted as written, without "#", whatever their case)."""
+    params = rule.params or {}
+    max_letters = int(params.get("max_letters", HASHTAG_MAX_LETTERS))
+    allowed = {str(t).lstrip("#").casefold() for t in params.get("allowed", []) or []}
+    out = []
+    for lang, text in ctx.texts.items():
+        if not text.raw.strip():
+            continue
+        bad: list[str] = []
+        for tag in a11y.hashtags(text.raw):
+            if tag.casefold() not in allowed and a11y.not_camel_case(tag, max_letters=max_letters):
+                if "#" + tag not in bad:
+                    bad.append("#" + tag)
+        if bad:
+            out.append(CheckResult(rule.kind, rule.severity, False, "hashtags.not_camel_case",
+                                   {"language": lang, "tags": bad}, lang, _texts_field(lang)))
+        else:
+            out.append(CheckResult(rule.kind, rule.severity, True, "hashtags.ok", {"language": lang}, lang,
+                                   _texts_field(lang)))
+    return out
+
+
+EMOJI_MAX = 3
+
+
+def check_emoji(rule: Rule, ctx: Context) -> list[CheckResult]:
+    """Emoji used sparingly: more than `params.max` (3) in a text → `emoji.too_many`; an emoji
+    followed by words in its sentence (in place of a word, or mid-sentence: screen readers read
+    its name there) → `emoji.in_text` (off with `params.position: false`); emoji one after
+    another → `emoji.consecutive` (off with `params.consecutive: false`)."""
+    params = rule.params or {}
+    limit = int(params.get("max", EMOJI_MAX))
+    out = []
+    for lang, text in ctx.texts.items():
+        if not text.raw.strip():
+            continue
+        use = a11y.emoji_use(text.raw)
+        where = _texts_field(lang)
+        found = []
+        if use.count > limit:
+            found.append(CheckResult(rule.kind, rule.severity, False, "emoji.too_many",
+                                     {"language": lang, "count": use.count, "max": limit}, lang, where))
+        if use.in_text and params.get("position", True):
+            found.append(CheckResult(rule.kind, rule.severity, False, "emoji.in_text",
+                                     {"language": lang, "emoji": list(use.in_text)}, lang, where))
+        if use.consecutive and params.get("consecutive", True):
+            found.append(CheckResult(rule.kind, rule.severity, False, "emoji.consecutive",
+                                     {"language": lang, "emoji": list(use.consecutive)}, lang, where))
+        out.extend(found or [CheckResult(rule.kind, rule.severity, True, "emoji.ok",
+                                         {"language": lang, "count": use.count}, lang, where)])
+    return out
+
+
+def check_link_text(rule: Rule, ctx: Context) -> list[CheckResult]:
+    """Words right before a link say where it goes: "click here", "read more", "cliquez ici",
+    "en savoir plus"… (workflows.accessibility.VAGUE_LINK_PHRASES, both languages, or the
+    rule's `params.phrases`: a list, or per language {"en": [...], "fr": [...], "*": [...]})
+    → `link_text.not_descriptive`."""
+    params = rule.params or {}
+    out = []
+    for lang, text in ctx.texts.items():
+        if not text.raw.strip():
+            continue
+        phrases = _terms_for({"terms": params["phrases"]}, lang) if "phrases" in params else None
+        vague = a11y.vague_link_text(text.raw, phrases)
+        if vague:
+            out.append(CheckResult(rule.kind, rule.severity, False, "link_text.not_descriptive",
+                                   {"language": lang, "phrases": vague}, lang, _texts_field(lang)))
+        else:
+            out.append(CheckResult(rule.kind, rule.severity, True, "link_text.ok", {"language": lang}, lang,
+                                   _texts_field(lang)))
+    return out
+
+
 RULES: dict[str, RuleFn] = {
     RuleKind.LENGTH: check_length,
     RuleKind.PERSONAL_DATA: check_personal_data,
@@ -569,13 +914,22 @@ RULES: dict[str, RuleFn] = {
     RuleKind.LANGUAGES_PRESENT: check_languages_present,
     RuleKind.REPLY_LANGUAGE: check_reply_language,
     RuleKind.FOUR_RULES: check_four_rules,
+    RuleKind.ALT_TEXT: check_alt_text,
+    RuleKind.CAPTIONS: check_captions,
+    RuleKind.READING_LEVEL: check_reading_level,
+    RuleKind.HASHTAGS: check_hashtags,
+    RuleKind.EMOJI: check_emoji,
+    RuleKind.LINK_TEXT: check_link_text,
 }
 
 #: Rules about the author's acknowledgement, not about the text (not re-run at approval).
 NOT_ABOUT_TEXT = frozenset({RuleKind.FOUR_RULES})
 #: Rules about what a text says: enforced on every write of a text (create, edit, translate),
-#: whereas completeness rules (languages present, reply language, acknowledgement) wait for
-#: submit.
+#: whereas completeness rules (languages present, reply language, acknowledgement, alt text and
+#: captions: the translation step writes the French ones) wait for submit. The accessibility
+#: advice (reading level, hashtags, emoji, link text) is not among them either: shown on every
+#: write, enforced at submit and at each approval when a lane makes it blocking, so a draft can
+#: always be saved.
 CONTENT_RULES = frozenset({RuleKind.LENGTH, RuleKind.PERSONAL_DATA, RuleKind.FORBIDDEN_TERMS, RuleKind.LINK_DOMAINS})
 
 
@@ -589,13 +943,21 @@ def evaluate(
     acknowledged: bool = False,
     translation_step: bool = False,
     is_reply: bool = False,
+    media: Sequence[MediaInfo] = (),
 ) -> list[CheckResult]:
-    """Run every rule over every language's text. Order follows `rules`."""
+    """Run every rule over every language's text (and the post's media). Order follows `rules`.
+
+    `texts`: language → text as written. `channels`: the target channels (their languages,
+    length count and media limits). `required_languages`: what the lane requires.
+    `reply_language`: a reply's language (the citizen's). `translation_step`: the lane has one
+    (a missing language, and its media's alt text and captions, is a warning until then).
+    `media`: the post's media in order (MediaInfo, plain data: kind, language, alt text and
+    captions per language, the uploaded file's name)."""
     ctx = Context(
         texts={lang: canonical(body) for lang, body in texts.items()},
         channels=tuple(channels), required_languages=tuple(required_languages),
         reply_language=reply_language, acknowledged=acknowledged,
-        translation_step=translation_step, is_reply=is_reply,
+        translation_step=translation_step, is_reply=is_reply, media=tuple(media),
     )
     results: list[CheckResult] = []
     for rule in rules:

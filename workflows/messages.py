@@ -8,7 +8,8 @@ the active Django language, set from the user's saved language, ``?lang=`` or Ac
 Parameters are data (language codes, state slugs, numbers, lists); `render` turns the ones with
 known names into words in the active language: ``language``/``detected`` → "English"/"anglais",
 ``languages`` → a list of those, ``state``/``from_state``/``to_state`` → the state's name,
-``action`` → the verb, ``permission`` → the permission's name, lists → "a, b". The codes are
+``action`` → the verb, ``permission`` → the permission's name, lists → "a, b", a decimal number
+→ written the reader's way ("8.5", "8,5"). The codes are
 documented in docs/api.md; tests/workflows/test_messages.py checks every code has French words.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import formats
 from django.utils.functional import Promise
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -47,6 +49,54 @@ CATALOGUE: dict[str, Promise] = {
     "four_rules.missing": _(
         "Acknowledge the four rules: don't embarrass yourself, don't embarrass the government, "
         "don't be untrue, don't be boring."),
+    # --- accessibility pre-screen (issue 22, docs/media.md) -------------------------------
+    "alt_text.ok": _("Image %(number)s is described in %(language)s."),
+    "alt_text.missing": _("Image %(number)s has no %(language)s alternative text: describe what it shows for "
+                          "people who cannot see it."),
+    "alt_text.missing_until_translation": _(
+        "Image %(number)s has no %(language)s alternative text yet. The translation step will provide it."),
+    "alt_text.too_long": _("The %(language)s alternative text of image %(number)s is %(length)s characters long; "
+                           "%(channel)s accepts %(limit)s."),
+    "alt_text.wrong_language": _("The %(language)s alternative text of image %(number)s reads as %(detected)s."),
+    "alt_text.file_name": _("The %(language)s alternative text of image %(number)s is a file name: describe what "
+                            "the image shows."),
+    "alt_text.redundant_prefix": _("The %(language)s alternative text of image %(number)s starts with "
+                                   "“%(prefix)s”: screen readers already say it is an image. Describe what it "
+                                   "shows."),
+    "captions.ok": _("Video %(number)s is captioned in %(language)s."),
+    "captions.missing": _("Video %(number)s has no %(language)s captions: add them (WebVTT)."),
+    "captions.missing_until_translation": _(
+        "Video %(number)s has no %(language)s captions yet. The translation step will provide them."),
+    "captions.invalid": _("The %(language)s captions of video %(number)s are not valid WebVTT."),
+    "captions.empty": _("The %(language)s captions of video %(number)s have no cue with text."),
+    "captions.timing": _("Cue %(cue)s of the %(language)s captions of video %(number)s does not end after it "
+                         "starts."),
+    "captions.too_large": _("The %(language)s captions of video %(number)s are %(size)s bytes; %(channel)s accepts "
+                            "%(limit)s."),
+    "reading_level.ok": _("The %(language)s text reads at grade %(grade)s (at most %(max)s)."),
+    "reading_level.too_hard": _("The %(language)s text reads at grade %(grade)s; aim for grade %(max)s or lower "
+                                "with shorter sentences and everyday words."),
+    "reading_level.too_short": _("The %(language)s text is too short to score its reading level (%(words)s words; "
+                                 "%(min_words)s needed)."),
+    "reading_level.alt_too_hard": _("The %(language)s alternative text of image %(number)s reads at grade "
+                                    "%(grade)s; aim for grade %(max)s or lower."),
+    "hashtags.ok": _("Hashtags capitalize each word."),
+    "hashtags.not_camel_case": _("In the %(language)s text, capitalize each word of these hashtags so screen "
+                                 "readers can read them (#OpenGovernment): %(tags)s."),
+    "emoji.ok": _("Emoji used sparingly."),
+    "emoji.too_many": _("The %(language)s text has %(count)s emoji; use at most %(max)s."),
+    "emoji.in_text": _("In the %(language)s text, put emoji at the end of a sentence, not in place of words: "
+                       "%(emoji)s."),
+    "emoji.consecutive": _("In the %(language)s text, emoji follow one another (%(emoji)s): screen readers read out "
+                           "the name of each."),
+    "link_text.ok": _("Link text says where each link goes."),
+    "link_text.not_descriptive": _("In the %(language)s text, say where the link goes instead of “%(phrases)s”."),
+    # --- lane rule settings (admin) -------------------------------------------------------
+    "rule_params.not_object": _("Give the settings as an object, such as {\"max\": 3}."),
+    "rule_params.unknown": _("Unknown setting for this rule: %(key)s."),
+    "rule_params.not_number": _("%(key)s must be a number from %(min)s to %(max)s."),
+    "rule_params.not_boolean": _("%(key)s must be true or false."),
+    "rule_params.not_list": _("%(key)s must be a list of words, or an object of language → list."),
     # --- escalation (conversation lane → official lane) ----------------------------------
     "escalation.terms": _("The %(language)s text mentions %(terms)s."),
     "escalation.regex": _("The %(language)s text matches “%(match)s”."),
@@ -332,6 +382,8 @@ def display_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
             out[key] = str(ACTIONS.get(str(value), value))
         elif key == "permission":
             out[key] = str(PERMISSIONS.get(str(value), value))
+        elif isinstance(value, float):
+            out[key] = formats.number_format(value)  # 8,5 in French
         elif isinstance(value, (list, tuple)):
             out[key] = _join(_bilingual(v) for v in value)
         elif isinstance(value, Mapping) and "en" in value:
