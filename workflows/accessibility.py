@@ -38,6 +38,7 @@ EASE_TO_GRADE: tuple[tuple[float, float], ...] = (
     (100.0, 5.0), (90.0, 6.0), (80.0, 7.0), (70.0, 8.0), (60.0, 10.0), (50.0, 13.0), (30.0, 17.0), (0.0, 18.0),
 )
 
+GRADE_MAX = 18.0
 #: Formula names, as stored in a result's params.
 FORMULAS = {"en": "flesch_kincaid", "fr": "kandel_moles"}
 
@@ -45,7 +46,9 @@ _MENTION_RE = re.compile(r"(?<![\w@])@[\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
 _HASHTAG_RE = re.compile(r"(?<![\w&#/])#(\w+)")
 _TRAILING_TAGS_RE = re.compile(r"(?:\s*#\w+)+\s*$")
 _CAMEL_RE = re.compile(r"(?<=[a-zà-ÿ])(?=[A-ZÀ-Þ])|(?<=[A-Za-zÀ-ÿ])(?=\d)|(?<=\d)(?=[A-Za-zÀ-ÿ])")
-_LINE_BREAK_RE = re.compile(r"(?<![.!?:;…])[ \t]*\n+")
+_SPACES_RE = re.compile(r"[ \t\r\f\v]+")
+_BREAKS_RE = re.compile(r" ?\n[\s]*")
+_ENDED_BREAK_RE = re.compile(r"(?<=[.!?:;…])\n")
 
 
 @lru_cache(maxsize=4)
@@ -86,8 +89,8 @@ def prose(text: str) -> str:
     text = emoji.replace_emoji(text, replace=" ")
     text = _TRAILING_TAGS_RE.sub("", text)
     text = _HASHTAG_RE.sub(lambda m: _CAMEL_RE.sub(" ", m.group(1)).replace("_", " "), text)
-    text = _LINE_BREAK_RE.sub(". ", text.strip())
-    return text.strip()
+    text = _BREAKS_RE.sub("\n", _SPACES_RE.sub(" ", text)).strip()
+    return _ENDED_BREAK_RE.sub(" ", text).replace("\n", ". ")
 
 
 def word_count(text: str, language: str) -> int:
@@ -101,7 +104,7 @@ def _lang(language: str) -> str:
 
 def grade_from_ease(ease: float) -> float:
     """A Flesch reading ease (any language's adaptation on Flesch's scale) as a school grade
-    (EASE_TO_GRADE); above 100, one grade less per 10 points (never below 0); below 0, grade 18."""
+    (EASE_TO_GRADE); above 100, one grade less per 10 points (never below 0); below 0, GRADE_MAX."""
     top_ease, top_grade = EASE_TO_GRADE[0]
     if ease >= top_ease:
         return max(0.0, top_grade - (ease - top_ease) / 10.0)
@@ -114,7 +117,8 @@ def grade_from_ease(ease: float) -> float:
 @dataclass(frozen=True)
 class Readability:
     words: int
-    #: the school grade (US grades; Quebec's Secondary 2 is grade 8), one decimal, never below 0
+    #: the school grade (US grades; Quebec's Secondary 2 is grade 8), one decimal, from 0 to
+    #: GRADE_MAX (beyond a college graduate's, a grade says nothing more)
     grade: float
     formula: str
     #: French only: Kandel and Moles' reading ease the grade comes from
@@ -141,7 +145,7 @@ def readability(text: str, language: str) -> Readability:
     sentences = max(1, int(reader.sentence_count(body)))
     syllables = sum(_english_syllables(w) for w in reader.remove_punctuation(body).lower().split())
     grade = 0.39 * (words / sentences) + 11.8 * (syllables / words) - 15.59
-    return Readability(words=words, grade=round(max(0.0, grade), 1), formula=FORMULAS[lang])
+    return Readability(words=words, grade=round(min(GRADE_MAX, max(0.0, grade)), 1), formula=FORMULAS[lang])
 
 
 def grade_exceeds(grade: float, max_grade: float) -> bool:

@@ -1,10 +1,14 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from guardian.admin import GuardedModelAdmin
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
+from .guidelines import params_problems
+from .messages import render as render_message
 from .models import (
     AtipExport,
     AuditChainHead,
@@ -94,8 +98,25 @@ class LaneStepInline(TranslationTabularInline):
     extra = 0
 
 
+class GuidelineRuleForm(forms.ModelForm):
+    """A lane rule's settings are checked against what its kind takes (guidelines.params_problems),
+    so a typo is a form error in the reader's language, never a rule that fails at submit."""
+
+    class Meta:
+        model = GuidelineRule
+        fields = ["lane", "kind", "params", "severity", "enabled"]
+
+    def clean(self):
+        cleaned = super().clean()
+        problems = params_problems(cleaned.get("kind") or "", cleaned.get("params"))
+        if problems:
+            raise ValidationError({"params": [render_message(code, params) for code, params in problems]})
+        return cleaned
+
+
 class GuidelineRuleInline(admin.TabularInline):
     model = GuidelineRule
+    form = GuidelineRuleForm
     extra = 0
 
 
@@ -149,6 +170,7 @@ class LaneStepAdmin(PolicyAuditMixin, TranslationAdmin):
 
 @admin.register(GuidelineRule)
 class GuidelineRuleAdmin(PolicyAuditMixin, admin.ModelAdmin):
+    form = GuidelineRuleForm
     list_display = ("lane", "kind", "severity", "enabled")
     list_filter = ("lane__organisation", "kind", "severity", "enabled")
 

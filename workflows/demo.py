@@ -63,11 +63,26 @@ BASE_RULES = [
     (RuleKind.FOUR_RULES, Severity.BLOCK, {}),
 ]
 
+#: The accessibility pre-screen (issue 22, docs/media.md), per lane kind: the official lane blocks
+#: an image without alternative text and a video without captions; the rest is advice (warn).
+#: The conversation lane warns only: a reply should not wait on its wording.
+ACCESSIBILITY_KINDS = (RuleKind.ALT_TEXT, RuleKind.CAPTIONS, RuleKind.READING_LEVEL, RuleKind.HASHTAGS,
+                       RuleKind.EMOJI, RuleKind.LINK_TEXT)
+OFFICIAL_ACCESSIBILITY = [
+    (RuleKind.ALT_TEXT, Severity.BLOCK, {}),
+    (RuleKind.CAPTIONS, Severity.BLOCK, {}),
+    (RuleKind.READING_LEVEL, Severity.WARN, {"max_grade": 8}),
+    (RuleKind.HASHTAGS, Severity.WARN, {}),
+    (RuleKind.EMOJI, Severity.WARN, {"max": 3}),
+    (RuleKind.LINK_TEXT, Severity.WARN, {}),
+]
+CONVERSATION_ACCESSIBILITY = [(kind, Severity.WARN, params) for kind, _severity, params in OFFICIAL_ACCESSIBILITY]
+
 LANES = {
     "conversation": {
         "name": ("Conversation", "Conversation"), "kind": LaneKind.CONVERSATION, "required_languages": [],
         "response_sla": timedelta(hours=1), "spot_check_rate": Decimal("0.200"), "allow_urgent": False,
-        "rules": [*BASE_RULES, (RuleKind.REPLY_LANGUAGE, Severity.BLOCK, {})],
+        "rules": [*BASE_RULES, (RuleKind.REPLY_LANGUAGE, Severity.BLOCK, {}), *CONVERSATION_ACCESSIBILITY],
         "escalations": [
             (EscalationKind.TERMS, {"terms": SENSITIVE_TERMS}, ("Sensitive topic", "Sujet délicat")),
             (EscalationKind.REGEX, {"pattern": r"https?://\S*/(polic(y|ies)|politiques?)\b"},
@@ -79,7 +94,7 @@ LANES = {
     "official": {
         "name": ("Official", "Officielle"), "kind": LaneKind.OFFICIAL, "required_languages": ["en", "fr"],
         "response_sla": None, "spot_check_rate": Decimal("0"), "allow_urgent": True,
-        "rules": [*BASE_RULES, (RuleKind.LANGUAGES_PRESENT, Severity.BLOCK, {})],
+        "rules": [*BASE_RULES, (RuleKind.LANGUAGES_PRESENT, Severity.BLOCK, {}), *OFFICIAL_ACCESSIBILITY],
         "escalations": [],
         "steps": [
             (("Review", "Examen"), StepKind.REVIEW, "managers", 1, timedelta(hours=4)),
@@ -196,6 +211,11 @@ def _seed_lane(org: Organisation, slug: str, teams, org_slug: str) -> Lane:
     if not lane.guidelines.exists():
         for kind, severity, params in spec["rules"]:
             GuidelineRule.objects.create(lane=lane, kind=kind, severity=severity, params=params)
+    elif not lane.guidelines.filter(kind__in=ACCESSIBILITY_KINDS).exists():
+        # A demo seeded before the accessibility pre-screen gets its rules once (issue 22).
+        for kind, severity, params in spec["rules"]:
+            if kind in ACCESSIBILITY_KINDS:
+                GuidelineRule.objects.create(lane=lane, kind=kind, severity=severity, params=params)
     if not lane.escalations.exists():
         for kind, params, (reason_en, reason_fr) in spec["escalations"]:
             EscalationRule.objects.create(lane=lane, kind=kind, params=params, reason=reason_en,

@@ -967,6 +967,54 @@ def evaluate(
     return results
 
 
+#: The settings (`params`) each accessibility rule takes: name → ("int"|"number", min, max),
+#: ("bool",) or ("words",) (a list of words, or language → list). Other kinds keep theirs.
+PARAM_SPECS: dict[str, dict[str, tuple]] = {
+    RuleKind.ALT_TEXT: {"detect_min_words": ("int", 1, 50)},
+    RuleKind.CAPTIONS: {},
+    RuleKind.READING_LEVEL: {"max_grade": ("number", 1, 18), "min_words": ("int", 1, 1000), "alt_text": ("bool",)},
+    RuleKind.HASHTAGS: {"max_letters": ("int", 1, 100), "allowed": ("words",)},
+    RuleKind.EMOJI: {"max": ("int", 0, 100), "position": ("bool",), "consecutive": ("bool",)},
+    RuleKind.LINK_TEXT: {"phrases": ("words",)},
+}
+#: A list of words in a rule's settings: at most this many, each at most WORD_MAX characters.
+WORDS_MAX, WORD_MAX = 500, 200
+
+
+def _words_ok(value: Any) -> bool:
+    lists = list(value.values()) if isinstance(value, dict) else [value]
+    if isinstance(value, dict) and not set(value) <= {"en", "fr", "*"}:
+        return False
+    return all(isinstance(v, list) and len(v) <= WORDS_MAX
+               and all(isinstance(w, str) and 0 < len(w) <= WORD_MAX for w in v) for v in lists)
+
+
+def params_problems(kind: str, params: Any) -> list[tuple[str, dict[str, Any]]]:
+    """What is wrong with a lane rule's settings, as (code, params) pairs (empty: fine). Every
+    kind's settings are an object; an accessibility rule's are checked against PARAM_SPECS."""
+    if params in (None, ""):
+        return []
+    if not isinstance(params, dict):
+        return [("rule_params.not_object", {})]
+    spec = PARAM_SPECS.get(kind)
+    if spec is None:
+        return []
+    problems: list[tuple[str, dict[str, Any]]] = []
+    for key, value in params.items():
+        want = spec.get(key)
+        if want is None:
+            problems.append(("rule_params.unknown", {"key": key}))
+        elif want[0] in ("int", "number"):
+            numeric = isinstance(value, int) or (want[0] == "number" and isinstance(value, float))
+            if isinstance(value, bool) or not numeric or not want[1] <= value <= want[2]:
+                problems.append(("rule_params.not_number", {"key": key, "min": want[1], "max": want[2]}))
+        elif want[0] == "bool" and not isinstance(value, bool):
+            problems.append(("rule_params.not_boolean", {"key": key}))
+        elif want[0] == "words" and not _words_ok(value):
+            problems.append(("rule_params.not_list", {"key": key}))
+    return problems
+
+
 def blocking(results: Iterable[CheckResult]) -> list[CheckResult]:
     return [r for r in results if not r.ok and r.severity == Severity.BLOCK]
 

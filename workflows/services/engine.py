@@ -179,7 +179,8 @@ def run_checks(
     speaks = channel_languages(post, channels)  # a reply: the citizen's language, on the message's channel
     infos = [
         guidelines.ChannelInfo(slug=c.slug, char_limit=c.char_limit - signature_reserve(post, c),
-                               languages=speaks.get(c.id, ()), count=text_length_for(c))
+                               languages=speaks.get(c.id, ()), count=text_length_for(c),
+                               media=guidelines.media_limits_for(adapter=c.adapter, platform=c.platform))
         for c in channels
     ]
     return guidelines.evaluate(
