@@ -21,7 +21,11 @@ SAMPLE_PARAMS = {"language": "en", "languages": ["en", "fr"], "detected": "fr", 
                  "state": "approved", "action": "approve", "given": 1, "current": 2, "team": "Managers",
                  "permission": "publish_channel", "count": 2, "detail": "d", "status": "claimed",
                  "channel": "x", "problems": ["x"], "period": {"en": "2027 general election", "fr": "Élections générales de 2027"},
-                 "pattern": "AB-(", "url_length": 23, "step": "Translation", "id": "109876"}
+                 "pattern": "AB-(", "url_length": 23, "step": "Translation", "id": "109876",
+                 # the accessibility pre-screen (issue 22)
+                 "number": 2, "prefix": "Image of", "cue": 3, "cues": 12, "size": 24000, "grade": 9.4, "max": 8,
+                 "words": 12, "min_words": 30, "tags": ["#opengovernment"], "emoji": ["🎉🎉"],
+                 "phrases": ["click here"], "key": "max", "min": 0}
 
 
 @pytest.mark.parametrize("code", sorted(messages.CATALOGUE))
@@ -52,7 +56,8 @@ def test_every_code_is_documented_in_the_api_docs():
 
 def test_every_guideline_result_code_is_in_the_catalogue():
     ctx = g.Context(texts={"en": g.canonical("Call 613-555-0199, stupid, see https://evil.example")},
-                    channels=[g.ChannelInfo("c", 5, ("en",))], required_languages=["en", "fr"], reply_language="en")
+                    channels=[g.ChannelInfo("c", 5, ("en",))], required_languages=["en", "fr"], reply_language="en",
+                    media=(g.MediaInfo(kind="image", alt={"en": "IMG_1.jpg"}), g.MediaInfo(kind="video")))
     for kind, fn in g.RULES.items():
         for result in fn(g.Rule(kind=kind, params={"terms": ["stupid"], "postal_codes": True}), ctx):
             assert messages.known(result.code), result.code
