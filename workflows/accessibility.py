@@ -44,7 +44,8 @@ FORMULAS = {"en": "flesch_kincaid", "fr": "kandel_moles"}
 
 _MENTION_RE = re.compile(r"(?<![\w@])@[\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
 _HASHTAG_RE = re.compile(r"(?<![\w&#/])#(\w+)")
-_TRAILING_TAGS_RE = re.compile(r"(?:\s*#\w+)+\s*$")
+_TAG_TOKEN_RE = re.compile(r"#\w+")
+_SPLIT_KEEP_RE = re.compile(r"(\s+)")
 _CAMEL_RE = re.compile(r"(?<=[a-zà-ÿ])(?=[A-ZÀ-Þ])|(?<=[A-Za-zÀ-ÿ])(?=\d)|(?<=\d)(?=[A-Za-zÀ-ÿ])")
 _SPACES_RE = re.compile(r"[ \t\r\f\v]+")
 _BREAKS_RE = re.compile(r" ?\n[\s]*")
@@ -87,10 +88,18 @@ def prose(text: str) -> str:
     text = linkx.without_links(text or "")
     text = _MENTION_RE.sub(" ", text)
     text = emoji.replace_emoji(text, replace=" ")
-    text = _TRAILING_TAGS_RE.sub("", text)
+    text = _without_closing_tags(text)
     text = _HASHTAG_RE.sub(lambda m: _CAMEL_RE.sub(" ", m.group(1)).replace("_", " "), text)
     text = _BREAKS_RE.sub("\n", _SPACES_RE.sub(" ", text)).strip()
     return _ENDED_BREAK_RE.sub(" ", text).replace("\n", ". ")
+
+
+def _without_closing_tags(text: str) -> str:
+    """`text` without the run of hashtags that ends it (one pass from the end: linear)."""
+    parts = _SPLIT_KEEP_RE.split(text.rstrip())  # words and the spaces between them
+    while parts and (not parts[-1].strip() or _TAG_TOKEN_RE.fullmatch(parts[-1])):
+        parts.pop()
+    return "".join(parts)
 
 
 def word_count(text: str, language: str) -> int:

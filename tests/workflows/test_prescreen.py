@@ -532,3 +532,16 @@ def test_the_admin_refuses_a_bad_setting_in_the_readers_language(demo):
     ok = GuidelineRuleForm(data={"lane": lane.id, "kind": "emoji", "params": '{"max": 2}', "severity": "warn",
                                  "enabled": True})
     assert ok.is_valid(), ok.errors
+
+
+def test_long_adversarial_texts_are_read_in_linear_time():
+    import time
+
+    texts = {"en": "#a " * 1600 + "x", "fr": "🎉 ici https://canada.ca " * 200}
+    media = [image({"en": "IMG_" + "1" * 1400, "fr": "Image de " + "a" * 1400}), video({"en": "WEBVTT\n\n" * 500})]
+    rules = [g.Rule(kind=k) for k in (RuleKind.ALT_TEXT, RuleKind.CAPTIONS, RuleKind.READING_LEVEL,
+                                      RuleKind.HASHTAGS, RuleKind.EMOJI, RuleKind.LINK_TEXT)]
+    start = time.perf_counter()
+    g.evaluate(rules=rules, texts=texts, channels=[EN_MASTODON, FR_MASTODON], required_languages=["en", "fr"],
+               media=media)
+    assert time.perf_counter() - start < 2.0
