@@ -545,3 +545,20 @@ def test_long_adversarial_texts_are_read_in_linear_time():
     g.evaluate(rules=rules, texts=texts, channels=[EN_MASTODON, FR_MASTODON], required_languages=["en", "fr"],
                media=media)
     assert time.perf_counter() - start < 2.0
+
+
+def test_the_checks_panel_names_the_rules_and_shows_the_grade_in_the_readers_language():
+    from django.template.loader import render_to_string
+
+    from workflows.messages import display_results
+
+    results = run(RuleKind.READING_LEVEL, {"fr": FR_PLAIN}, required_languages=["fr"], severity=Severity.WARN)
+    results += run(RuleKind.ALT_TEXT, {"fr": FR_PLAIN}, required_languages=["fr"], media=[image({})])
+    with translation.override("fr"):
+        html = render_to_string("web/partials/checks.html", {"checks": display_results(results),
+                                                             "preview": {"lengths": {}}})
+    grade = str(results[0].params["grade"]).replace(".", ",")
+    assert "Langage clair (niveau de lecture)" in html
+    assert f"correspond au niveau scolaire {grade} (au plus 8)" in html  # shown although it passed
+    assert "Chaque image décrite dans chaque langue" in html
+    assert "L&#x27;image 1 n&#x27;a pas de texte de remplacement en français" in html
