@@ -337,16 +337,23 @@ def test_french_grade_comes_from_flesch_table():
 
 def test_reading_level_needs_no_download_and_no_shared_language(monkeypatch):
     """textstat's own English path downloads a dictionary and set_lang changes a module-wide
-    language: the rule uses neither (one reader per language)."""
+    language: the rule uses neither (one reader per language, made with its language)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import nltk
     import textstat
 
     def refuse(*args, **kwargs):
-        raise AssertionError("the module-wide textstat language must not change")
+        raise AssertionError("neither the module-wide textstat language nor a download")
 
     monkeypatch.setattr(textstat, "set_lang", refuse)
-    first = a11y.readability(FR_PLAIN, "fr").grade
-    a11y.readability(EN_PLAIN, "en")
-    assert a11y.readability(FR_PLAIN, "fr").grade == first
+    monkeypatch.setattr(nltk, "download", refuse)
+    a11y._reader.cache_clear()
+    expected = {"en": a11y.readability(EN_PLAIN, "en").grade, "fr": a11y.readability(FR_PLAIN, "fr").grade}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        grades = list(pool.map(lambda lang: (lang, a11y.readability({"en": EN_PLAIN, "fr": FR_PLAIN}[lang], lang).grade),
+                               ["en", "fr"] * 20))
+    assert all(grade == expected[lang] for lang, grade in grades)
 
 
 # --- hashtags ------------------------------------------------------------------------------
