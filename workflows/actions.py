@@ -131,9 +131,7 @@ OBJECTS: tuple[WorkflowAction, ...] = (
     CLAIM, DISMISS, REPLY, ENGAGE, CALLBACK_DONE, INVITE, REVOKE_INVITATION, OUTSIDE_DECIDE,
 )
 #: Every action by name (its plain object; "save and submit" shares its name's rule).
-ACTIONS: dict[Action, WorkflowAction] = {}
-for _obj in OBJECTS:
-    ACTIONS.setdefault(_obj.name, _obj)
+ACTIONS: dict[Action, WorkflowAction] = {obj.name: obj for obj in reversed(OBJECTS)}  # the first one wins
 
 __all__ = ["ACTIONS", "OBJECTS", "Refusal", "WorkflowAction", "inbound_actions", "may_invite", "post_actions",
            "resolvable", "reviews_to_complete"]
