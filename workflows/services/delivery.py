@@ -455,7 +455,9 @@ def posts_deliver(*, post_ids: list[int], worker: str | None = None, now: dateti
     due and is relayed again). Returns {post_id: state}; the ids that raised map to "error"."""
     worker = worker or worker_id()
     ids = list(dict.fromkeys(int(p) for p in post_ids))
-    if connection.vendor != "postgresql":  # SQLite (the embedded mode): one post at a time
+    # A vendor fork: the batch claims with SKIP LOCKED, which SQLite lacks; SQLite (the embedded
+    # mode) has one writer anyway, so one post at a time costs it nothing and runs the same rules.
+    if connection.vendor != "postgresql":
         return {pid: post_deliver(post_id=pid, worker=worker, now=now) for pid in ids}
     by_post = _publications_by_post(ids)
     # Posts not publishing yet start here; a reply approved at submit started in that request
