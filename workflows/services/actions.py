@@ -508,6 +508,8 @@ POST_ACTIONS: tuple[WorkflowAction, ...] = (
 )
 #: The actions on a citizen message.
 INBOUND_ACTIONS: tuple[WorkflowAction, ...] = (CLAIM, REPLY, DISMISS)
+#: The names an `actions` field may list (post_actions, inbound_actions): the API schema's enum.
+LISTED: tuple[Action, ...] = tuple(a.name for a in (*POST_ACTIONS, RESOLVE, COMPLETE_REVIEW, *INBOUND_ACTIONS))
 
 
 def post_actions(*, user: User, post: Post, perms: CallerPerms | None = None) -> list[str]:
