@@ -366,13 +366,13 @@ class OutsideInvitationAdmin(ReadOnlyAdmin):
 
     @admin.action(description=gettext_lazy("Revoke the selected links"), permissions=["change"])
     def revoke_links(self, request, queryset):
+        from .actions import REVOKE_INVITATION
         from .exceptions import WorkflowError
-        from .services.outside_review import invitation_revoke
 
         done = 0
         for inv_id in queryset.filter(used_at__isnull=True, revoked_at__isnull=True).values_list("id", flat=True):
             try:
-                invitation_revoke(invitation_id=inv_id, by=request.user)
+                REVOKE_INVITATION.execute(invitation_id=inv_id, by=request.user)
                 done += 1
             except WorkflowError as exc:
                 self.message_user(request, exc.message, level=messages.ERROR)

@@ -70,6 +70,18 @@ class Action(StrEnum):
     DISMISS = "dismiss"
     #: Give the current step to someone outside by signed link (services/outside_review.py).
     INVITE = "invite"
+    #: Kill an outside link before it is used.
+    REVOKE_INVITATION = "revoke_invitation"
+    #: The outsider's decision through the link (the link's token stands for its actor).
+    OUTSIDE_DECIDE = "outside_decide"
+    #: Start a draft on channels (and, "save and submit", send it into its lane).
+    CREATE = "create"
+    #: Store a citizen message on a channel (the API's ingest, a phone or e-mail message logged).
+    INGEST = "ingest"
+    #: Like or boost a heard message on its platform.
+    ENGAGE = "engage"
+    #: Record that a person called the citizen back with the approved reply.
+    CALLBACK_DONE = "callback_done"
 
 
 A = Action

@@ -1,6 +1,7 @@
 """A real morning's work for `make run` (issue 11): citizen messages in English and French (some
-overdue), posts in every state, a publication that failed. Reached through the services, like a
-person would; idempotent (it runs once per database). Not loaded by the test suite's fixtures.
+overdue), posts in every state, a publication that failed. Reached as a person would: each person's
+action through its object (workflows/actions.py: the check, then the work), the system's steps
+(publishing, a spot check) through their services; idempotent (it runs once per database). Not loaded by the test suite's fixtures.
 
 No trap (issue 21): every channel a person can pick works. The failed publication is made on
 purpose, on an alerts account whose server never answers (a valid configuration pointing at a
@@ -15,17 +16,9 @@ from guardian.shortcuts import assign_perm, get_perms
 
 from accounts.models import Team, User
 
+from . import actions as A
 from .models import Channel, InboundMessage, Post
-from .services import (
-    delivery,
-    inbound,
-    inbound_manual,
-    outside_review,
-    posts,
-    publishing,
-    reviews,
-    translations,
-)
+from .services import delivery, publishing, reviews
 
 MARKER = "demo-morning-1"
 BROKEN_CHANNEL = "dpe-alerts-fr"
@@ -47,7 +40,7 @@ def _user(name: str) -> User:
 
 def _official(author, en: str, fr: str | None = None, channels=("dpe-en", "dpe-fr"), **kw):
     texts = {"en": en, **({"fr": fr} if fr else {})}
-    return posts.post_create(author=author, kind="post", channels=list(channels), texts=texts,
+    return A.CREATE.execute(author=author, kind="post", channels=list(channels), texts=texts,
                              rules_acknowledged=True, **kw)
 
 
@@ -101,55 +94,55 @@ def seed_morning() -> bool:
     now = timezone.now()
     msgs = {}
     for ext, chan, author, text, minutes in MESSAGES:
-        msgs[ext], _ = inbound.inbound_ingest(by=dana, channel=chan, external_id=ext, author=author, text=text,
+        msgs[ext], _ = A.INGEST.execute(by=dana, channel=chan, external_id=ext, author=author, text=text,
                                               received_at=now - timedelta(minutes=minutes))
-    inbound.inbound_claim(inbound_id=msgs["demo-morning-3"].id, by=dana)
-    inbound.inbound_dismiss(inbound_id=msgs["demo-morning-5"].id, by=dana, reason="no_reply_needed",
+    A.CLAIM.execute(inbound_id=msgs["demo-morning-3"].id, by=dana)
+    A.DISMISS.execute(inbound_id=msgs["demo-morning-5"].id, by=dana, reason="no_reply_needed",
                             comment="A thank-you; nothing to answer.")
-    inbound_manual.inbound_log_manual(by=dana, channel="dpe-fr", medium="phone", author="Mme Tremblay", contact="613-555-0199",
+    A.LOG_MANUAL.execute(by=dana, channel="dpe-fr", medium="phone", author="Mme Tremblay", contact="613-555-0199",
                                       text="Elle demande si le bureau de Gatineau est accessible en fauteuil roulant.",
                                       received_at=now - timedelta(minutes=70), language="fr")
     # A reply sent and published; sampled for a spot-check by the communications team.
-    reply = posts.post_create(author=dana, kind="reply", in_reply_to=msgs["demo-morning-2"].id, rules_acknowledged=True,
+    reply = A.CREATE.execute(author=dana, kind="reply", in_reply_to=msgs["demo-morning-2"].id, rules_acknowledged=True,
                               texts={"fr": "Oui! Vous pouvez le renouveler en ligne sur https://www.canada.ca/fr.html."})
-    reply = posts.post_submit(post_id=reply.id, by=dana)
+    reply = A.SUBMIT.execute(post_id=reply.id, by=dana)
     _publish_now(reply.id)
     reviews.review_open_spot_check(post_id=reply.id)
 
     # Posts in every state.
-    posts.post_create(author=dana, kind="post", channels=["dpe-en", "dpe-fr"], rules_acknowledged=False,
+    A.CREATE.execute(author=dana, kind="post", channels=["dpe-en", "dpe-fr"], rules_acknowledged=False,
                       texts={"en": "Draft: our winter hours start on December 1."})
     at_review = _official(dana, "The Main Street office closes at noon on Friday for maintenance.")
-    posts.post_submit(post_id=at_review.id, by=dana)
+    A.SUBMIT.execute(post_id=at_review.id, by=dana)
     _back_in_time(at_review.id, hours=6)  # the review step's time is 4 hours: overdue
     at_translation = _official(dana, "New: book your passport appointment online.")
-    posts.post_submit(post_id=at_translation.id, by=dana)
-    reviews.post_approve(post_id=at_translation.id, by=rami, comment="Clear and short.")
+    A.SUBMIT.execute(post_id=at_translation.id, by=dana)
+    A.APPROVE.execute(post_id=at_translation.id, by=rami, comment="Clear and short.")
     at_sign_off = _official(dana, "Benefit payments go out on the 20th this month.")
-    posts.post_submit(post_id=at_sign_off.id, by=dana)
-    reviews.post_approve(post_id=at_sign_off.id, by=rami)
-    translations.translation_provide(post_id=at_sign_off.id, by=tess, language="fr",
+    A.SUBMIT.execute(post_id=at_sign_off.id, by=dana)
+    A.APPROVE.execute(post_id=at_sign_off.id, by=rami)
+    A.TRANSLATE.execute(post_id=at_sign_off.id, by=tess, language="fr",
                                      text="Les prestations seront versées le 20 ce mois-ci.")
-    reviews.post_approve(post_id=at_sign_off.id, by=tess)
+    A.APPROVE.execute(post_id=at_sign_off.id, by=tess)
     # Approved at review by someone from outside (legal counsel, through a link for English).
     legal = _official(dana, "Notice: the privacy statement for online appointments has changed.")
-    posts.post_submit(post_id=legal.id, by=dana)
-    _inv, token = outside_review.invitation_create(post_id=legal.id, by=rami, email="counsel@justice.example",
+    A.SUBMIT.execute(post_id=legal.id, by=dana)
+    _inv, token = A.INVITE.execute(post_id=legal.id, by=rami, email="counsel@justice.example",
                                                    languages=["en"])
-    outside_review.invitation_decide(token=token, verdict="approve", comment="Fine from a legal standpoint.")
+    A.OUTSIDE_DECIDE.execute(token=token, verdict="approve", comment="Fine from a legal standpoint.")
     # A reply that mentions the minister: moved to the official lane for approval.
-    touchy = posts.post_create(author=dana, kind="reply", in_reply_to=msgs["demo-morning-6"].id, rules_acknowledged=True,
+    touchy = A.CREATE.execute(author=dana, kind="reply", in_reply_to=msgs["demo-morning-6"].id, rules_acknowledged=True,
                                texts={"en": "The minister announced holiday hours: we open at 10 on Monday."})
-    posts.post_submit(post_id=touchy.id, by=dana)
+    A.SUBMIT.execute(post_id=touchy.id, by=dana)
     changes = _official(dana, "We are changing how you apply.")
-    posts.post_submit(post_id=changes.id, by=dana)
-    reviews.post_request_changes(post_id=changes.id, by=rami, comment="Say what changes and from when, please.")
+    A.SUBMIT.execute(post_id=changes.id, by=dana)
+    A.REQUEST_CHANGES.execute(post_id=changes.id, by=rami, comment="Say what changes and from when, please.")
     rejected = _official(dana, "Our office is the best in the country!")
-    posts.post_submit(post_id=rejected.id, by=dana)
-    reviews.post_reject(post_id=rejected.id, by=rami, comment="Boastful; not something we can say.")
+    A.SUBMIT.execute(post_id=rejected.id, by=dana)
+    A.REJECT.execute(post_id=rejected.id, by=rami, comment="Boastful; not something we can say.")
     withdrawn = _official(dana, "Reminder: the survey closes Friday.")
-    posts.post_submit(post_id=withdrawn.id, by=dana)
-    posts.post_withdraw(post_id=withdrawn.id, by=dana, comment="The survey was extended.")
+    A.SUBMIT.execute(post_id=withdrawn.id, by=dana)
+    A.WITHDRAW.execute(post_id=withdrawn.id, by=dana, comment="The survey was extended.")
     broken = _broken_channel()
     for en, fr, scheduled, channels in (
         ("The office reopens on Monday at 9:00.", "Le bureau rouvre lundi à 9 h.", None, ("dpe-en", "dpe-fr")),
@@ -159,11 +152,11 @@ def seed_morning() -> bool:
          ("dpe-en", broken.slug)),
     ):
         post = _official(dana, en, channels=channels, scheduled_at=scheduled)
-        posts.post_submit(post_id=post.id, by=dana)
-        reviews.post_approve(post_id=post.id, by=rami)
-        translations.translation_provide(post_id=post.id, by=tess, language="fr", text=fr)
-        reviews.post_approve(post_id=post.id, by=tess)
-        reviews.post_approve(post_id=post.id, by=cora)
+        A.SUBMIT.execute(post_id=post.id, by=dana)
+        A.APPROVE.execute(post_id=post.id, by=rami)
+        A.TRANSLATE.execute(post_id=post.id, by=tess, language="fr", text=fr)
+        A.APPROVE.execute(post_id=post.id, by=tess)
+        A.APPROVE.execute(post_id=post.id, by=cora)
         if broken.slug in channels:
             _publish_until_given_up(post.id)  # the deliberate failure: nothing was sent anywhere
         else:
@@ -171,9 +164,9 @@ def seed_morning() -> bool:
     # The alerts account is closed: nobody can pick it for a new post (no trap).
     Channel.objects.filter(id=broken.id).update(is_active=False)
     # An urgent publication awaiting its retrospective review.
-    urgent = posts.post_create(author=uma, kind="post", channels=["dpe-en", "dpe-fr"], rules_acknowledged=True,
+    urgent = A.CREATE.execute(author=uma, kind="post", channels=["dpe-en", "dpe-fr"], rules_acknowledged=True,
                                texts={"en": "Boil-water advisory lifted in the east end.",
                                       "fr": "L'avis d'ébullition d'eau est levé dans l'est de la ville."})
-    posts.post_publish_urgent(post_id=urgent.id, by=uma, reason="Public health: residents need to know now.")
+    A.PUBLISH_URGENT.execute(post_id=urgent.id, by=uma, reason="Public health: residents need to know now.")
     _publish_now(urgent.id)
     return True

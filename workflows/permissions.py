@@ -105,6 +105,8 @@ def _channels_with_codes(user: User) -> QuerySet[Channel]:
     """Channels, each (on PostgreSQL) with the arrays of the channel permissions `user` holds on
     it directly and through a group, and of `user`'s group ids: three array columns, one query."""
     qs = Channel.objects.annotate(**{_CALLER: Value(user.id)})  # whose: another user's never reused
+    # A vendor fork: ArraySubquery (array columns) is PostgreSQL's; elsewhere caller_perms asks
+    # perms_by_channel (two more queries, the same answer).
     if connection.vendor != "postgresql":
         return qs
     from django.contrib.postgres.expressions import ArraySubquery

@@ -29,6 +29,8 @@ CHANNEL = "parley_outbox"
 
 
 def listen_supported() -> bool:
+    # A vendor fork: LISTEN/NOTIFY is PostgreSQL's; elsewhere the relay runs after each commit
+    # (outbox.outbox_register_relay) and the beat's sweep.
     return bool(getattr(settings, "OUTBOX_LISTEN", True)) and connection.vendor == "postgresql"
 
 

@@ -44,6 +44,8 @@ def _one(sql: str, params=()):
 def seed_scale(scale: Scale | None = None) -> dict:
     """Insert the rows; returns what was made. Run once on a fresh database (after seed_demo)."""
     scale = scale or Scale()
+    # PostgreSQL only: the benchmark data (100k posts) is written with generate_series in raw SQL
+    # (_q), and the benchmarks it serves measure the production database.
     assert connection.vendor == "postgresql", "seed_scale needs PostgreSQL"
     dpe = Organisation.objects.get(slug="dpe")
     dana = User.objects.get(username="dana")

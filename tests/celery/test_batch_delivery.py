@@ -100,7 +100,7 @@ def test_batch_statement_budget(webhook_channels, platform, demo, n, kind):
     rules, the caretaker periods, the lanes' steps; publications, audit events and posts written
     in one statement each) and the publications read again; the claim (the due rows locked, SKIP
     LOCKED, then one conditional UPDATE, in a savepoint), one UPDATE of the
-    successes, the settle (publications and states read; lock, audit events, outbox rows, posts
+    successes (each fenced by its claim, in the ORM: delivery._sent_many), the settle (publications and states read; lock, audit events, outbox rows, posts
     in one statement each). SAVEPOINT/RELEASE pairs included (the test runs inside a transaction)."""
     if kind == "reply":
         ids = _replies(demo, n)
@@ -110,8 +110,10 @@ def test_batch_statement_budget(webhook_channels, platform, demo, n, kind):
     count, sql = _statements(lambda: delivery.posts_deliver(post_ids=ids, worker="w"))
     assert Post.objects.filter(id__in=ids, state=PostState.PUBLISHED).count() == n
     assert sum("SKIP LOCKED" in s for s in sql) == 1  # one claim for the batch: its lock,
-    assert sum(s.startswith('UPDATE "workflows_publication" SET "status"') for s in sql) == 1  # its UPDATE
-    assert sum("UPDATE workflows_publication AS p" in s for s in sql) == 1  # the successes
+    updates = [s.split(" WHERE ")[0] for s in sql if s.startswith('UPDATE "workflows_publication" SET')]
+    assert sum('"claimed_by"' in s for s in updates) == 1  # its UPDATE
+    assert sum('"sent_at" = CASE' in s for s in updates) == 1  # the successes (one ORM UPDATE)
+    assert len(updates) == 2
     started_here = kind == "official"  # a reply's `publishing` event was written by its submit
     assert sum(s.startswith('INSERT INTO "workflows_auditevent"') for s in sql) == (2 if started_here else 1)
     assert count == BATCH_STATEMENTS[kind], "\n".join(sql)

@@ -9,6 +9,7 @@ from rest_framework import status as http
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from .. import actions
 from ..services import outside_review
 from .idempotency import idempotent
 from .language import ReaderLanguageMixin
@@ -62,8 +63,8 @@ class PostInvitationsView(ReaderLanguageMixin, generics.GenericAPIView):
     @idempotent
     def post(self, request, pk: int):
         data = parse(InvitationCreateSerializer, request.data)
-        inv, _token = outside_review.invitation_create(post_id=pk, by=request.user,
-                                                       link_base=request.build_absolute_uri("/"), **data)
+        inv, _token = actions.INVITE.execute(post_id=pk, by=request.user,
+                                             link_base=request.build_absolute_uri("/"), **data)
         inv = outside_review.invitation_get_visible(invitation_id=inv.id, user=request.user)
         return Response(InvitationSerializer(inv).data, status=http.HTTP_201_CREATED,
                         headers={"Location": f"/api/v1/invitations/{inv.id}/"})
@@ -82,6 +83,6 @@ class InvitationViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     @idempotent
     def revoke(self, request, pk=None):
-        outside_review.invitation_revoke(invitation_id=int(pk), by=request.user)
+        actions.REVOKE_INVITATION.execute(invitation_id=int(pk), by=request.user)
         inv = outside_review.invitation_get_visible(invitation_id=int(pk), user=request.user)
         return Response(InvitationSerializer(inv).data)

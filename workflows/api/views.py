@@ -26,9 +26,6 @@ from ..exceptions import InvalidInput, NotFound
 from ..messages import Message, render
 from ..models import InboundMessage, Post, PostReview, Publication
 from ..permissions import perms_by_channel
-from ..services import engagement as engagement_services
-from ..services import inbound as inbound_services
-from ..services import posts as post_services
 from ..services import relay
 from ..services import webhook_subscriptions as webhook_services
 from ..services.channels import channels_usability
@@ -201,7 +198,7 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @idempotent
     def create(self, request):
         data = s.parse(s.PostCreateSerializer, request.data)
-        post = post_services.post_create(author=request.user, **data)
+        post = actions.CREATE.execute(author=request.user, **data)
         return post_response(request, post.id, status=http.HTTP_201_CREATED)
 
     def retrieve(self, request, pk=None):
@@ -375,7 +372,7 @@ class InboundViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     @idempotent
     def create(self, request):
         data = s.parse(s.InboundIngestSerializer, request.data)
-        msg, created = inbound_services.inbound_ingest(by=request.user, **data)
+        msg, created = actions.INGEST.execute(by=request.user, **data)
         msg = selectors.inbound_get_visible(inbound_id=msg.id, user=request.user)
         return Response(s.InboundDetailSerializer(msg, context={"user": request.user}).data,
                         status=http.HTTP_201_CREATED if created else http.HTTP_200_OK)
@@ -417,7 +414,7 @@ class InboundViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
     def engage(self, request, pk=None):
         data = s.parse(s.EngageSerializer, request.data)
         selectors.inbound_get_visible(inbound_id=_pk(pk), user=request.user)
-        eng, created = engagement_services.inbound_engage(inbound_id=_pk(pk), by=request.user, action=data["action"])
+        eng, created = actions.ENGAGE.execute(inbound_id=_pk(pk), by=request.user, action=data["action"])
         eng = selectors.engagement_get(engagement_id=eng.id)
         return Response(s.EngagementSerializer(eng).data, status=http.HTTP_201_CREATED if created else http.HTTP_200_OK)
 

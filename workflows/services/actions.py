@@ -9,8 +9,11 @@ Each action's rule is one object (Wagtail's `check()`, Zulip's `check_*`):
 * doing it is the service's (the transaction, the row lock, `ensure`, the change); the edges run
   it through `workflows/actions.py`, which pairs each rule with its service (`execute`).
 
-`obj` is a Post for the post actions, a Publication for `resolve`, a PostReview for
-`complete_review`, an InboundMessage for `claim`, `reply` and `dismiss`. A new action: add its
+`obj` is a Post for the post actions and `invite`, a Publication for `resolve`, a PostReview for
+`complete_review`, an InboundMessage for `claim`, `reply`, `dismiss` and `engage`, the list of
+target Channels for `create`, the Channel for `ingest`, a ReplyDelivery (its message loaded) for
+`callback_done`, an OutsideInvitation for `revoke_invitation` and (its post loaded, under the
+lock; `user` the link's stand-in account) for `outside_decide`. A new action: add its
 name to constants.Action (and its source states to constants.ACTION_FROM when it changes a
 post's state), a class here with `ensure`, call `ensure` from its service under the lock, and
 pair the two in workflows/actions.py.
@@ -18,6 +21,7 @@ pair the two in workflows/actions.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, NoReturn
 
 from accounts.models import User
@@ -26,19 +30,33 @@ from ..constants import (
     STEP_PERMISSION,
     Action,
     ChannelPerm,
+    InboundMedium,
     InboundStatus,
+    PostState,
     PublicationStatus,
+    ReplyDeliveryStatus,
     ReviewStatus,
     StepKind,
 )
 from ..exceptions import (
     Conflict,
+    Gone,
     GuidelineViolation,
     InvalidTransition,
     NotPermitted,
     WorkflowError,
 )
-from ..models import InboundMessage, LaneStep, Post, PostReview, PostText, Publication
+from ..models import (
+    Channel,
+    InboundMessage,
+    LaneStep,
+    OutsideInvitation,
+    Post,
+    PostReview,
+    PostText,
+    Publication,
+    ReplyDelivery,
+)
 from ..permissions import CallerPerms, caller_perms
 from .channels import ensure_channels_usable
 from .common import (
@@ -52,6 +70,7 @@ from .engine import LiveApprovals, live_approvers
 from .four_eyes import Revisions, ensure_may_approve
 from .grants import granted
 from .lanes import missing_languages
+from .signatures import ensure_may_use_channels
 
 
 @dataclass(frozen=True)
@@ -339,6 +358,121 @@ class Reply(WorkflowAction):
         ensure_perm_on_channels(user=user, channel_ids=[obj.channel_id], codename=ChannelPerm.DRAFT)
 
 
+class Engage(WorkflowAction):
+    """Like or boost a heard message: the draft permission on its channel (the conversation
+    lane's); what the platform allows (dismissed, unsupported, not public) is the service's
+    input check."""
+
+    name = Action.ENGAGE
+
+    def ensure(self, user: User, obj: InboundMessage, *, perms: CallerPerms | None = None) -> None:
+        ensure_perm_on_channels(user=user, channel_ids=[obj.channel_id], codename=ChannelPerm.DRAFT)
+
+
+class CallbackDone(WorkflowAction):
+    """Record a call-back made (obj: the ReplyDelivery, its message loaded): whoever may reply to
+    the message; a phone delivery still waiting."""
+
+    name = Action.CALLBACK_DONE
+
+    def ensure(self, user: User, obj: ReplyDelivery, *, perms: CallerPerms | None = None) -> None:
+        REPLY.ensure(user, obj.inbound)
+        if obj.medium != InboundMedium.PHONE or obj.status != ReplyDeliveryStatus.PENDING:
+            raise Conflict(code="reply.callback_closed")
+
+
+# --- starting: a draft, a citizen message -------------------------------------------------
+
+class Create(WorkflowAction):
+    """Start a draft (obj: the target channels, of the author's organisation): the draft
+    permission on every one, and a personal channel only by its owner."""
+
+    name = Action.CREATE
+
+    def ensure(self, user: User, obj: list[Channel], *, perms: CallerPerms | None = None) -> None:
+        ensure_perm_on_channels(user=user, channel_ids=[c.id for c in obj], codename=ChannelPerm.DRAFT, perms=perms)
+        ensure_may_use_channels(author=user, channels=obj)
+
+
+class Ingest(WorkflowAction):
+    """Store a citizen message on a channel (obj: the Channel, of an organisation the caller
+    sees): the draft permission on it (whoever answers there)."""
+
+    name = Action.INGEST
+
+    def ensure(self, user: User, obj: Channel, *, perms: CallerPerms | None = None) -> None:
+        ensure_perm_on_channels(user=user, channel_ids=[obj.id], codename=ChannelPerm.DRAFT)
+
+
+# --- people from outside (services/outside_review.py) -------------------------------------
+
+#: Who may send and revoke outside links (a model permission: it is the organisation's call).
+INVITE_PERMISSION = "workflows.add_outsideinvitation"
+
+
+def may_invite(user: User) -> bool:
+    """The person may invite people from outside at all (the post page's invite form asks it)."""
+    return bool(getattr(user, "is_authenticated", False)) and user.has_perm(INVITE_PERMISSION)
+
+
+def text_versions(post: Post) -> dict[str, int]:
+    """The version of each of the post's texts (what a link is bound to)."""
+    return {t.language: t.version for t in PostText.objects.filter(post_id=post.id).only("language", "version")}
+
+
+def invitation_refusal(inv: OutsideInvitation, post: Post, *, now: datetime | None = None) -> str:
+    """Why this link may not be used now (a code), or "" when it may: used, expired or revoked;
+    or the post left the step it was bound to, or a text changed since."""
+    status = inv.status(now)
+    if status != "open":
+        return f"outside.link_{status}"
+    if (post.state != PostState.IN_REVIEW or post.current_step_id != inv.step_id
+            or post.step_entered_at != inv.bound_step_entered_at
+            or text_versions(post) != inv.bound_text_versions):
+        return "outside.link_stale"
+    return ""
+
+
+class Invite(WorkflowAction):
+    """Send an outside link for the post's current step: the invite permission; in review."""
+
+    name = Action.INVITE
+
+    def ensure(self, user: User, obj: Post, *, perms: CallerPerms | None = None) -> None:
+        if not may_invite(user):
+            raise NotPermitted(code="outside.not_permitted")
+        ensure_action_state(obj, self.name)
+
+
+class RevokeInvitation(WorkflowAction):
+    """Kill a link (obj: the OutsideInvitation): the invite permission; neither used nor
+    revoked already."""
+
+    name = Action.REVOKE_INVITATION
+
+    def ensure(self, user: User, obj: OutsideInvitation, *, perms: CallerPerms | None = None) -> None:
+        if not may_invite(user):
+            raise NotPermitted(code="outside.not_permitted")
+        if obj.used_at is not None or obj.revoked_at is not None:
+            raise Conflict(code="outside.closed")
+
+
+class OutsideDecide(WorkflowAction):
+    """Decide through a link (obj: the OutsideInvitation, `obj.post` the post read under its
+    lock; `user` the link's stand-in account): the link is live for that post's step and texts.
+    Everything else (four eyes, scope of languages, guidelines) the staff services check under
+    the link's grant."""
+
+    name = Action.OUTSIDE_DECIDE
+
+    def ensure(self, user: User, obj: OutsideInvitation, *, perms: CallerPerms | None = None) -> None:
+        if user.id != obj.actor_id:
+            raise NotPermitted(code="outside.link_invalid")
+        code = invitation_refusal(obj, obj.post)
+        if code:
+            raise Gone(code=code)
+
+
 EDIT = Edit()
 SUBMIT = Submit()
 WITHDRAW = Withdraw()
@@ -354,11 +488,19 @@ RETRACT = Retract()
 CLAIM = Claim()
 DISMISS = Dismiss()
 REPLY = Reply()
+ENGAGE = Engage()
+CALLBACK_DONE = CallbackDone()
+CREATE = Create()
+INGEST = Ingest()
+INVITE = Invite()
+REVOKE_INVITATION = RevokeInvitation()
+OUTSIDE_DECIDE = OutsideDecide()
 
 #: Every action by name.
 ACTIONS: dict[Action, WorkflowAction] = {a.name: a for a in (
     EDIT, SUBMIT, WITHDRAW, PUBLISH_URGENT, APPROVE, REQUEST_CHANGES, REJECT, TRANSLATE,
-    COMPLETE_REVIEW, RETRY, RESOLVE, RETRACT, CLAIM, DISMISS, REPLY,
+    COMPLETE_REVIEW, RETRY, RESOLVE, RETRACT, CLAIM, DISMISS, REPLY, ENGAGE, CALLBACK_DONE,
+    CREATE, INGEST, INVITE, REVOKE_INVITATION, OUTSIDE_DECIDE,
 )}
 #: The actions whose object is the post itself, in the order the API lists them.
 POST_ACTIONS: tuple[WorkflowAction, ...] = (
@@ -366,6 +508,8 @@ POST_ACTIONS: tuple[WorkflowAction, ...] = (
 )
 #: The actions on a citizen message.
 INBOUND_ACTIONS: tuple[WorkflowAction, ...] = (CLAIM, REPLY, DISMISS)
+#: The names an `actions` field may list (post_actions, inbound_actions): the API schema's enum.
+LISTED: tuple[Action, ...] = tuple(a.name for a in (*POST_ACTIONS, RESOLVE, COMPLETE_REVIEW, *INBOUND_ACTIONS))
 
 
 def post_actions(*, user: User, post: Post, perms: CallerPerms | None = None) -> list[str]:

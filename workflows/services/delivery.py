@@ -20,7 +20,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    Case,
+    CharField,
+    DateTimeField,
+    Exists,
+    F,
+    Field,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -115,19 +127,22 @@ def publication_claim(*, publication_id: int, worker: str, now: datetime | None 
     return Publication.objects.select_related("channel").get(id=publication_id)
 
 
+def _fence(pub: Publication, *, status: str = PS.SENDING) -> Q:
+    """Our claim on `pub` still stands: claimed_at and claimed_by are the fencing token."""
+    return Q(id=pub.id, status=status, claimed_at=pub.claimed_at, claimed_by=pub.claimed_by)
+
+
 def _finish(pub: Publication, **fields: Any) -> bool:
-    """Write the outcome only if our claim still stands (claimed_at is the fencing token)."""
-    done = Publication.objects.filter(
-        id=pub.id, status=PS.SENDING, claimed_at=pub.claimed_at, claimed_by=pub.claimed_by
-    ).update(**fields)
+    """Write the outcome only if our claim still stands (_fence)."""
+    done = Publication.objects.filter(_fence(pub)).update(**fields)
     if not done:
         log.warning("publication %s: claim lost before recording the outcome", pub.id)
     return bool(done)
 
 
 def _sent(pub: Publication, result: Result, *, note: str = "") -> bool:
-    return _finish(pub, status=PS.SENT, external_id=str(result.external_id)[:300], url=link_url(result.url),
-                   sent_at=timezone.now(), last_error=note[:2000], next_attempt_at=None)
+    """Record one success (the rule of _sent_many, applied to one publication)."""
+    return bool(_sent_many([(pub, result, timezone.now())], note=note))
 
 
 def _retry_or_fail(pub: Publication, error: str, *, now: datetime | None = None, at: datetime | None = None, **extra: Any) -> str:
@@ -440,7 +455,9 @@ def posts_deliver(*, post_ids: list[int], worker: str | None = None, now: dateti
     due and is relayed again). Returns {post_id: state}; the ids that raised map to "error"."""
     worker = worker or worker_id()
     ids = list(dict.fromkeys(int(p) for p in post_ids))
-    if connection.vendor != "postgresql":  # SQLite (the embedded mode): one post at a time
+    # A vendor fork: the batch claims with SKIP LOCKED, which SQLite lacks; SQLite (the embedded
+    # mode) has one writer anyway, so one post at a time costs it nothing and runs the same rules.
+    if connection.vendor != "postgresql":
         return {pid: post_deliver(post_id=pid, worker=worker, now=now) for pid in ids}
     by_post = _publications_by_post(ids)
     # Posts not publishing yet start here; a reply approved at submit started in that request
@@ -495,15 +512,6 @@ def _start_many(post_ids: list[int], *, now: datetime | None) -> dict[int, str |
     return errors
 
 
-_SENT_MANY_SQL = """
-UPDATE workflows_publication AS p
-SET status = %s, external_id = v.ext, url = v.url, sent_at = v.at, last_error = '', next_attempt_at = NULL
-FROM (VALUES {values}) AS v(id, claimed_at, claimed_by, ext, url, at)
-WHERE p.id = v.id AND p.status = %s AND p.claimed_at = v.claimed_at AND p.claimed_by = v.claimed_by
-RETURNING p.id
-"""
-
-
 def publications_claim_many(*, post_ids: list[int], worker: str, now: datetime | None = None,
                             known: dict[int, list[Publication]] | None = None) -> list[Publication]:
     """Claim every due publication of `post_ids` (of posts still publishing) in one UPDATE:
@@ -534,22 +542,35 @@ def publications_claim_many(*, post_ids: list[int], worker: str, now: datetime |
     return sorted(pubs, key=lambda p: p.id)
 
 
-def _sent_many(sent: list) -> int:
-    """Record many successes in one UPDATE, each only if its claim still stands (claimed_at and
-    claimed_by are the fencing token, as in _finish). Returns how many were recorded."""
+def _sent_many(sent: list, *, note: str = "") -> int:
+    """Record successes [(publication, result, sent at)] in one UPDATE, each only if its claim
+    still stands (_fence, as in _finish): → sent with the platform's id and link. Returns how
+    many were recorded; a lost claim is logged (one more query, only then)."""
     if not sent:
         return 0
-    values = ", ".join(["(%s, %s::timestamptz, %s, %s, %s, %s::timestamptz)"] * len(sent))
-    params: list = []
-    for pub, result, at in sent:
-        params += [pub.id, pub.claimed_at, pub.claimed_by, str(result.external_id)[:300], link_url(result.url), at]
-    with connection.cursor() as cur:
-        cur.execute(_SENT_MANY_SQL.replace("{values}", values), [PS.SENT, *params, PS.SENDING])
-        done = {r[0] for r in cur.fetchall()}
-    for pub, _, _ in sent:
-        if pub.id not in done:
-            log.warning("publication %s: claim lost before recording the outcome", pub.id)
-    return len(done)
+    fenced = Q()
+    for pub, _result, _at in sent:
+        fenced |= _fence(pub)
+
+    def each(value: Any, field: Field) -> Case:
+        return Case(*[When(id=pub.id, then=Value(value(result, at), output_field=field)) for pub, result, at in sent],
+                    output_field=field)
+
+    done = Publication.objects.filter(fenced).update(
+        status=PS.SENT, last_error=note[:2000], next_attempt_at=None,
+        external_id=each(lambda result, _at: str(result.external_id)[:300], CharField()),
+        url=each(lambda result, _at: link_url(result.url), CharField()),
+        sent_at=each(lambda _result, at: at, DateTimeField()),
+    )
+    if done != len(sent):
+        kept = Q()
+        for pub, _result, _at in sent:
+            kept |= _fence(pub, status=PS.SENT)
+        recorded = set(Publication.objects.filter(kept).values_list("id", flat=True))
+        for pub, _, _ in sent:
+            if pub.id not in recorded:
+                log.warning("publication %s: claim lost before recording the outcome", pub.id)
+    return done
 
 
 def posts_settle(*, post_ids: list[int]) -> dict[int, str | None]:

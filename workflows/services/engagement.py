@@ -30,12 +30,12 @@ from ..channels.base import (
     ThreadRef,
     TransientError,
 )
-from ..constants import ChannelPerm, EngagementAction, EngagementStatus, InboundStatus, Visibility
+from ..constants import EngagementAction, EngagementStatus, InboundStatus, Visibility
 from ..exceptions import InvalidInput
 from ..messages import Message
 from ..models import Engagement, InboundMessage
+from . import actions
 from .audit import audit_record
-from .common import ensure_perm_on_channels
 from .inbound import _lock
 from .outbox import outbox_emit
 
@@ -76,7 +76,7 @@ def inbound_engage(*, inbound_id: int, by: User, action: str) -> tuple[Engagemen
     if action not in EngagementAction.values:
         raise InvalidInput(code="engage.invalid_action", errors={"action": [Message("engage.invalid_action")]})
     msg = _lock(inbound_id, by)
-    ensure_perm_on_channels(user=by, channel_ids=[msg.channel_id], codename=ChannelPerm.DRAFT)
+    actions.ENGAGE.ensure(by, msg)
     existing = Engagement.objects.filter(inbound_id=msg.id, action=action).first()
     if existing is not None:
         return existing, False

@@ -13,7 +13,6 @@ from accounts.models import User
 from .. import limits
 from ..channels.base import InboundItem, ThreadRef
 from ..constants import (
-    ChannelPerm,
     DismissReason,
     InboundKind,
     InboundSource,
@@ -27,7 +26,7 @@ from ..models import Channel, InboundMessage
 from ..permissions import organisation_q
 from . import actions
 from .audit import audit_record
-from .common import ensure_perm_on_channels, ensure_same_org
+from .common import ensure_same_org
 from .outbox import outbox_emit
 
 
@@ -105,7 +104,7 @@ def _ingest_channel(*, by: User, slug: str) -> Channel:
     chan = Channel.objects.filter(organisation_q(by), slug=slug).order_by("id").first()
     if chan is None:
         raise InvalidInput(code="channel.unknown", errors={"channel": [Message("channel.unknown")]})
-    ensure_perm_on_channels(user=by, channel_ids=[chan.id], codename=ChannelPerm.DRAFT)
+    actions.INGEST.ensure(by, chan)
     return chan
 
 

@@ -130,9 +130,7 @@ def reply_callback_done(*, delivery_id: int, by: User) -> ReplyDelivery:
     if delivery is None:
         raise NotFound(code="not_found.callback")
     ensure_same_org(user=by, organisation_id=delivery.inbound.organisation_id)
-    actions.REPLY.ensure(by, delivery.inbound)
-    if delivery.medium != InboundMedium.PHONE or delivery.status != ReplyDeliveryStatus.PENDING:
-        raise Conflict(code="reply.callback_closed")
+    actions.CALLBACK_DONE.ensure(by, delivery)
     if not Post.objects.filter(id=delivery.post_id, state=PostState.PUBLISHING).exists():
         raise Conflict(code="reply.callback_closed")
     delivery.status, delivery.done_at, delivery.done_by = ReplyDeliveryStatus.DONE, timezone.now(), by

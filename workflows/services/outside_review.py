@@ -15,7 +15,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -29,15 +29,14 @@ from django.utils import timezone, translation
 
 from accounts.models import User
 
-from ..constants import Action, PostState, StepKind, Verdict
-from ..exceptions import Conflict, Gone, InvalidInput, NotFound, NotPermitted
+from ..constants import PostState, StepKind, Verdict
+from ..exceptions import Gone, InvalidInput, NotFound, NotPermitted
 from ..messages import Message
-from ..models import LaneStep, OutsideInvitation, Post, PostText
-from . import reviews, translations
+from ..models import LaneStep, OutsideInvitation, Post
+from . import actions, reviews, translations
 from .audit import audit_record
 from .common import (
     current_step_of,
-    ensure_action_state,
     ensure_same_org,
     ensure_version,
     post_get_for_update,
@@ -51,7 +50,7 @@ from .posts import clean_texts
 log = logging.getLogger("parley.outside")
 
 LANGUAGES = ("en", "fr")
-PERMISSION = "workflows.add_outsideinvitation"
+PERMISSION = actions.INVITE_PERMISSION
 #: secrets.token_urlsafe(32): 43 characters of the URL-safe base64 alphabet.
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 OUTSIDE_PREFIX = "outside-"
@@ -61,9 +60,8 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def may_invite(user: User) -> bool:
-    """The post page's invite form and the service ask this same check."""
-    return bool(getattr(user, "is_authenticated", False)) and user.has_perm(PERMISSION)
+#: The post page's invite form and the services ask this same check (the rules' home).
+may_invite = actions.may_invite
 
 
 def _clean_email(email: Any) -> str:
@@ -100,10 +98,6 @@ def _outside_account(*, organisation_id: int, email: str) -> User:
     return user
 
 
-def _text_versions(post: Post) -> dict[str, int]:
-    return {t.language: t.version for t in PostText.objects.filter(post_id=post.id).only("language", "version")}
-
-
 def _max_hours() -> int:
     return int(getattr(settings, "OUTSIDE_LINK_MAX_HOURS", 720))
 
@@ -115,8 +109,9 @@ def invitation_create(*, post_id: int, by: User, email: str, languages: list[str
     `can_edit`, at a translation step). Returns the invitation and the token (shown nowhere
     else: it goes out in the e-mail after commit). Raises NotPermitted (no permission, or the
     address has an account), NotFound (another organisation's post), InvalidTransition (not
-    in review), InvalidInput. Audited as `outside_invited` on the post's chain."""
-    if not may_invite(by):
+    in review), InvalidInput. Audited as `outside_invited` on the post's chain. The rule
+    (actions.INVITE) is asked first, then under the post's row lock."""
+    if not may_invite(by):  # before reading the input: who may not invite learns nothing of it
         raise NotPermitted(code="outside.not_permitted")
     email = _clean_email(email)
     languages = _clean_languages(languages)
@@ -125,7 +120,7 @@ def invitation_create(*, post_id: int, by: User, email: str, languages: list[str
         raise InvalidInput(code="outside.invalid_hours", params={"limit": _max_hours()},
                            errors={"hours": [Message("outside.invalid_hours", {"limit": _max_hours()})]})
     post = post_get_for_update(post_id=post_id, user=by)
-    ensure_action_state(post, Action.INVITE)
+    actions.INVITE.ensure(by, post)
     step = current_step_of(post)
     if can_edit and step.kind != StepKind.TRANSLATION:
         raise InvalidInput(code="outside.edit_needs_translation_step",
@@ -137,7 +132,7 @@ def invitation_create(*, post_id: int, by: User, email: str, languages: list[str
     inv = OutsideInvitation.objects.create(
         organisation_id=post.organisation_id, post=post, step=step, email=email, actor=actor,
         languages=languages, can_edit=bool(can_edit), token_hash=token_hash(token),
-        bound_step_entered_at=post.step_entered_at, bound_text_versions=_text_versions(post),
+        bound_step_entered_at=post.step_entered_at, bound_text_versions=actions.text_versions(post),
         created_by=by, created_at=now, expires_at=now + timedelta(hours=hours),
     )
     # The inviter is the event's actor, named in the data too (an export or a reader of the raw
@@ -217,13 +212,10 @@ def invitation_revoke(*, invitation_id: int, by: User) -> OutsideInvitation:
     """Kill a link now (→ revoked). Raises NotFound (another organisation's), NotPermitted,
     Conflict (already used or revoked). Audited as `outside_revoked`."""
     found = invitation_get_visible(invitation_id=invitation_id, user=by)
-    if not may_invite(by):
-        raise NotPermitted(code="outside.not_permitted")
     # The post first, then the invitation: the order invitation_decide takes them in.
     post = post_get_for_update(post_id=found.post_id, user=by)
     inv = OutsideInvitation.objects.select_for_update().get(id=found.id)
-    if inv.used_at is not None or inv.revoked_at is not None:
-        raise Conflict(code="outside.closed")
+    actions.REVOKE_INVITATION.ensure(by, inv)
     inv.revoked_at = timezone.now()
     inv.revoked_by = by
     inv.save(update_fields=["revoked_at", "revoked_by"])
@@ -244,16 +236,8 @@ def _find(token: str) -> OutsideInvitation:
     return inv
 
 
-def invitation_refusal(inv: OutsideInvitation, post: Post, *, now: datetime | None = None) -> str:
-    """Why this link may not be used now (a code), or "" when it may."""
-    status = inv.status(now)
-    if status != "open":
-        return f"outside.link_{status}"
-    if (post.state != PostState.IN_REVIEW or post.current_step_id != inv.step_id
-            or post.step_entered_at != inv.bound_step_entered_at
-            or _text_versions(post) != inv.bound_text_versions):
-        return "outside.link_stale"
-    return ""
+#: Why a link may not be used now (a code), or "": the outside decision's rule (actions.py).
+invitation_refusal = actions.invitation_refusal
 
 
 def _ensure_live(inv: OutsideInvitation, post: Post) -> None:
@@ -313,7 +297,8 @@ def invitation_decide(*, token: str, verdict: str, comment: str = "", texts: dic
     found = _find(token)
     post = post_get_for_update(post_id=found.post_id, user=found.actor)
     inv = OutsideInvitation.objects.select_for_update(of=("self",)).select_related("actor", "created_by").get(id=found.id)
-    _ensure_live(inv, post)
+    inv.post = post
+    actions.OUTSIDE_DECIDE.ensure(inv.actor, inv)
     ensure_version(post, version)
     texts = {k: v for k, v in (texts or {}).items() if v not in (None, "")}
     step = current_step_of(post)

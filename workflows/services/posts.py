@@ -14,7 +14,6 @@ from .. import guidelines, limits
 from ..constants import (
     ACTION_TO,
     Action,
-    ChannelPerm,
     InboundStatus,
     PostKind,
     PostState,
@@ -28,7 +27,6 @@ from .audit import audit_record
 from .caretaker import caretaker_route, periods_active
 from .channels import ensure_channels_usable
 from .common import (
-    ensure_perm_on_channels,
     ensure_same_org,
     ensure_version,
     post_get_for_update,
@@ -54,7 +52,6 @@ from .four_eyes import contributors
 from .lanes import escalation_of, escalation_target, route_lane
 from .outbox import outbox_emit
 from .publishing import ensure_publishable, post_publish_begin
-from .signatures import ensure_may_use_channels
 
 LANGUAGES = ("en", "fr")
 UNSET = object()
@@ -155,8 +152,7 @@ def _target_channels(*, author: User, organisation_id: int, slugs: list[str],
         unknown = [s for s in slugs if s not in known]
         raise InvalidInput(code="channels.unknown", params={"channels": unknown},
                            errors={"channels": [Message("channels.unknown", {"channels": unknown})]})
-    ensure_perm_on_channels(user=author, channel_ids=[c.id for c in chans], codename=ChannelPerm.DRAFT)
-    ensure_may_use_channels(author=author, channels=chans)
+    actions.CREATE.ensure(author, chans)
     ensure_channels_usable(chans)  # a channel that cannot publish is refused now, by its name
     return chans
 

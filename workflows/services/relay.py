@@ -60,6 +60,11 @@ def _fan_out(events: list[OutboxEvent], *, now: datetime, lease_until: datetime,
 #: The claim on PostgreSQL in one statement (issue 14: the relay runs on every commit that wrote
 #: outbox rows): lease the due events (SKIP LOCKED, oldest first) and read, for those relayed for
 #: the first time, their organisations' active webhook subscriptions.
+#: Raw SQL on purpose, and the one raw twin of an ORM rule left: the ORM's UPDATE cannot return
+#: the rows it leased (no RETURNING in Django 5.2), so its form (relay_claim's other branch, run by
+#: the SQLite pass) takes a locking SELECT, an UPDATE and the subscriptions' query — three round
+#: trips on every commit that wrote an outbox row instead of one. Same conditions, same order:
+#: change both together.
 _CLAIM_SQL = """
 WITH claimed AS (
     UPDATE workflows_outboxevent AS e SET available_at = %s, attempts = e.attempts + 1

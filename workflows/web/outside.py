@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from config.client_ip import client_ip
 
-from .. import limits
+from .. import actions, limits
 from ..constants import Verdict
 from ..exceptions import WorkflowError
 from ..messages import render as render_code
@@ -75,7 +75,7 @@ def invite(request, post_id: int):
             messages.error(request, f"{label}: {' '.join(str(e) for e in errors)}")
         return redirect(target)
     try:
-        outside_review.invitation_create(
+        actions.INVITE.execute(
             post_id=post_id, by=request.user, email=form.cleaned_data["email"],
             languages=form.cleaned_data["languages"], can_edit=form.cleaned_data["can_edit"],
             hours=form.cleaned_data["hours"], link_base=request.build_absolute_uri("/"))
@@ -90,7 +90,7 @@ def invite(request, post_id: int):
 @post_only(back_to_next_or("home"))
 def revoke(request, invitation_id: int):
     try:
-        inv = outside_review.invitation_revoke(invitation_id=invitation_id, by=request.user)
+        inv = actions.REVOKE_INVITATION.execute(invitation_id=invitation_id, by=request.user)
     except WorkflowError as exc:
         messages.error(request, exc.message)
         return redirect(safe_next(request, reverse("home")))
@@ -105,7 +105,7 @@ def post_section(*, request, post) -> dict:
         invitations = list(outside_review.invitations_for_post(post_id=post.id, user=user)[:50])
     except WorkflowError:
         invitations = []
-    return {"outside_invitations": invitations, "outside_may_invite": outside_review.may_invite(user),
+    return {"outside_invitations": invitations, "outside_may_invite": actions.may_invite(user),
             "outside_form": InviteForm(initial={"languages": ["en", "fr"]}),
             "outside_open": post.state == "in_review"}
 
@@ -176,8 +176,8 @@ def link(request, token: str):
     if request.method == "POST" and form.is_valid():
         verdict = Verdict.REQUEST_CHANGES if "request_changes" in request.POST else Verdict.APPROVE
         try:
-            outcome = outside_review.invitation_decide(token=token, verdict=verdict, comment=form.cleaned_data["comment"],
-                                                       texts=form.texts(), version=form.cleaned_data["version"])
+            outcome = actions.OUTSIDE_DECIDE.execute(token=token, verdict=verdict, comment=form.cleaned_data["comment"],
+                                                     texts=form.texts(), version=form.cleaned_data["version"])
         except WorkflowError as exc:
             if exc.status in (403, 410) and exc.code.startswith("outside.link"):
                 return _refused(request, exc.code, exc.status)

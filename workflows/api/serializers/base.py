@@ -10,9 +10,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ... import formats
-from ...constants import Action, Severity
+from ...constants import Severity
 from ...exceptions import TextTooLong
 from ...messages import Message, render_stored
+from ...services.actions import LISTED
 from ...services.common import stable_name
 
 MAX_ID = 2**63 - 1
@@ -164,6 +165,6 @@ def display_name_field(source: str = "name", **kwargs):
 
 def _actions_field(what: str):  # noqa: ANN202 - a schema decorator
     return extend_schema_field(serializers.ListField(
-        child=serializers.ChoiceField(choices=[a.value for a in Action]),
+        child=serializers.ChoiceField(choices=[a.value for a in LISTED]),
         help_text=f"What the caller may do now on this {what}: the names of the actions whose check passes "
         "(workflows/services/actions.py; the same check the action runs under the row lock)."))

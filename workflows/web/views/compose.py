@@ -7,11 +7,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from ... import limits
+from ... import actions, limits
 from ...constants import PostKind
 from ...exceptions import WorkflowError
 from ...messages import display_results as display_checks
-from ...services import posts as post_services
 from ...services.caretaker import periods_active
 from ...services.channels import channels_draft_options
 from ...services.preview import preview_checks
@@ -69,8 +68,8 @@ def compose(request):
         if form.is_valid():
             submit = "submit" in request.POST
             try:
-                create = post_services.post_create_and_submit if submit else post_services.post_create
-                post = create(
+                create = actions.CREATE_AND_SUBMIT if submit else actions.CREATE
+                post = create.execute(
                     author=user, kind=PostKind.POST, channels=form.cleaned_data["channels"],
                     texts=form.texts(), scheduled_at=form.cleaned_data["scheduled_at"],
                     rules_acknowledged=form.cleaned_data["rules_acknowledged"],

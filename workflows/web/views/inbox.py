@@ -22,12 +22,7 @@ from ...constants import (
 )
 from ...exceptions import NotFound, WorkflowError
 from ...messages import display_results as display_checks
-from ...services.inbound_manual import (
-    inbound_log_manual,
-    replies_going_back,
-    reply_callback_done,
-    reply_way_taken,
-)
+from ...services.inbound_manual import replies_going_back, reply_way_taken
 from ...services.preview import preview_checks
 from ..forms import DismissForm, InboxFilterForm, LogMessageForm, ReplyForm
 from ..http import back_to, back_to_next_or, post_only
@@ -73,9 +68,9 @@ def inbound_log(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            msg = inbound_log_manual(by=user, channel=data["channel"], medium=data["medium"], author=data["author"],
-                                     contact=data["contact"], text=data["text"], received_at=data["received_at"],
-                                     language=data["language"])
+            msg = actions.LOG_MANUAL.execute(by=user, channel=data["channel"], medium=data["medium"],
+                                             author=data["author"], contact=data["contact"], text=data["text"],
+                                             received_at=data["received_at"], language=data["language"])
         except WorkflowError as exc:
             service_error(form, exc)
         else:
@@ -117,11 +112,9 @@ def inbound_claim(request, inbound_id: int):
 @post_only(back_to("web-inbound", "inbound_id"))
 def inbound_engage(request, inbound_id: int):
     """Like or boost the message on its platform (issue 10; the service checks everything)."""
-    from ...services.engagement import inbound_engage as engage
-
     msg = _inbound(request, inbound_id)
     try:
-        eng, _created = engage(inbound_id=msg.id, by=request.user, action=request.POST.get("action", ""))
+        eng, _created = actions.ENGAGE.execute(inbound_id=msg.id, by=request.user, action=request.POST.get("action", ""))
     except WorkflowError as exc:
         messages.error(request, exc.message)
     else:
@@ -245,7 +238,7 @@ def inbound_dismiss(request, inbound_id: int):
 def callback_done(request, delivery_id: int):
     """A person called the citizen back with the approved reply (the service checks everything)."""
     try:
-        delivery = reply_callback_done(delivery_id=delivery_id, by=request.user)
+        delivery = actions.CALLBACK_DONE.execute(delivery_id=delivery_id, by=request.user)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
     except WorkflowError as exc:
