@@ -494,6 +494,16 @@ if not DEBUG:
 #: "not found" is not an answer (Mastodon writes its idempotency record only after creating the
 #: status): lookup says "ask again later" and nothing is resent.
 MASTODON_INFLIGHT_SECONDS = env.float("MASTODON_INFLIGHT_SECONDS", default=60.0)
+# --- Publishing media (issue 22, docs/publishing.md "Media") ---
+#: Seconds a signed media link sent to a webhook stays valid (counted from the publication's
+#: fixed creation time, so every replay within the window is byte-identical).
+MEDIA_SIGNED_URL_TTL = env.int("MEDIA_SIGNED_URL_TTL", default=3600)
+#: How long a Mastodon server may take to process an uploaded medium before the send is retried
+#: (nothing was posted: the status is created only once every medium is ready).
+MASTODON_MEDIA_PROCESSING_TIMEOUT = env.float("MASTODON_MEDIA_PROCESSING_TIMEOUT", default=30.0)
+MASTODON_MEDIA_POLL_INTERVAL = env.float("MASTODON_MEDIA_POLL_INTERVAL", default=0.5)
+#: Bluesky: an image blob larger than this is re-encoded (JPEG, then smaller) at send time.
+BLUESKY_IMAGE_MAX_BYTES = env.int("BLUESKY_IMAGE_MAX_BYTES", default=1_000_000)
 #: Seconds between two polls of one channel's mentions and streams.
 LISTEN_INTERVAL = env.float("LISTEN_INTERVAL", default=60.0)
 #: How often beat looks for channels due a poll (it fans out one task per due channel).

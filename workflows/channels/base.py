@@ -19,6 +19,7 @@ negative lookup only while that window is still open at send time.
 """
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from .config import SECRET_PREFIX, Key, check_config, secret_name_ok
 
 __all__ = [
     "SECRET_PREFIX", "Account", "Adapter", "ChannelData", "AdapterError", "AmbiguousError", "AuthError", "ConfigError",
-    "InboundItem", "Limits", "MediaItem", "NotSentError", "OutboundMessage", "Page", "ParentGone", "PermanentError", "RateLimited",
+    "InboundItem", "Limits", "MediaItem", "MediaLimits", "MediaRefused", "NotSentError", "OutboundMessage", "Page", "ParentGone", "PermanentError", "RateLimited",
     "Result", "ThreadRef", "TransientError", "Unthreaded", "count_graphemes", "measure", "secret_name_ok",
 ]
 
@@ -93,6 +94,10 @@ class MediaItem:
     height: int | None = None
     duration: float | None = None
     url: str = ""
+    #: Bytes, as stored (preflight checks it against the platform's limit without reading it).
+    size: int | None = None
+    #: 1-based, as a person counts the media of a post (what refusals name).
+    position: int = 1
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,75 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class MediaLimits:
+    """What a platform takes of one post's media (preflight checks every language's media
+    against them before anything of the post is sent: `check_media`)."""
+
+    max_count: int = 4
+    #: Content types it takes; empty: any type Parley accepts at upload.
+    types: frozenset[str] = frozenset()
+    image_bytes: int | None = None
+    #: None: no limit told; 0: no video at all (Takahē advertises `video_size_limit: 0`).
+    video_bytes: int | None = None
+    #: Characters of an alternative text (Mastodon: 1,500).
+    alt_length: int | None = None
+    #: A video goes alone, without other media (Mastodon, Bluesky's video embed).
+    video_alone: bool = True
+    #: Bytes of a WebVTT captions file sent beside a video (Bluesky: 20,000); None: not sent.
+    captions_bytes: int | None = None
+
+
+class MediaRefused(PermanentError):
+    """A platform does not take a message's media as they are (found at preflight: nothing was
+    sent). `code` is a catalogue code (publish.media.*) and `params` its data; the text keeps
+    both in front of the English detail, so the post page can say it in the reader's language."""
+
+    def __init__(self, code: str, params: dict[str, Any], detail: str) -> None:
+        self.code, self.params = code, dict(params)
+        super().__init__(f"{code} {json.dumps(self.params, sort_keys=True, ensure_ascii=False)}: {detail}")
+
+
+def check_media(platform: str, msgs: list[OutboundMessage], limits: MediaLimits) -> None:
+    """Raise MediaRefused for the first medium of `msgs` that `limits` refuse: too many, a type
+    the platform does not take, too large, a video beside other media, an alternative text or
+    captions too long. Reads no file (sizes and types travel with each MediaItem)."""
+    for msg in msgs:
+        media = msg.media
+        base = {"platform": platform, "language": msg.language}
+        if len(media) > limits.max_count:
+            raise MediaRefused("publish.media.too_many", {**base, "count": len(media), "limit": limits.max_count},
+                               f"{platform} takes at most {limits.max_count} media per post; the {msg.language} "
+                               f"version has {len(media)}")
+        videos = [m for m in media if m.kind == "video"]
+        if videos and limits.video_alone and len(media) > 1:
+            raise MediaRefused("publish.media.video_alone", {**base, "count": len(media)},
+                               f"{platform} takes a video alone; the {msg.language} version has a video and "
+                               f"{len(media) - 1} other media")
+        for item in media:
+            where = {**base, "position": item.position, "content_type": item.content_type}
+            if (limits.types and item.content_type not in limits.types) or (item.kind == "video" and limits.video_bytes == 0):
+                raise MediaRefused("publish.media.type", where,
+                                   f"{platform} does not take {item.content_type} (medium {item.position} of the "
+                                   f"{msg.language} version)")
+            cap = limits.video_bytes if item.kind == "video" else limits.image_bytes
+            if cap and item.size is not None and item.size > cap:
+                raise MediaRefused("publish.media.too_large", {**where, "size": item.size, "limit": cap},
+                                   f"medium {item.position} of the {msg.language} version is {item.size} bytes; "
+                                   f"{platform} takes {cap}")
+            if limits.alt_length is not None and len(item.alt) > limits.alt_length:
+                raise MediaRefused("publish.media.alt_too_long", {**where, "length": len(item.alt),
+                                                                  "limit": limits.alt_length},
+                                   f"the {msg.language} alternative text of medium {item.position} is "
+                                   f"{len(item.alt)} characters; {platform} takes {limits.alt_length}")
+            if (item.kind == "video" and item.captions and limits.captions_bytes is not None
+                    and len(item.captions.encode()) > limits.captions_bytes):
+                raise MediaRefused("publish.media.captions_too_large",
+                                   {**where, "size": len(item.captions.encode()), "limit": limits.captions_bytes},
+                                   f"the {msg.language} captions of medium {item.position} are "
+                                   f"{len(item.captions.encode())} bytes; {platform} takes {limits.captions_bytes}")
+
+
+@dataclass(frozen=True)
 class Account:
     """Who a channel posts as ("test connection")."""
 
@@ -213,6 +287,19 @@ class Adapter:
         """The platform's real limits (asked of the platform); None when it has none to tell."""
         return None
 
+    def media_limits(self) -> MediaLimits | None:
+        """What the platform takes of a post's media (asked of it where it tells); None: it
+        takes whatever Parley accepted at upload (the log adapter)."""
+        return None
+
+    def check_media(self, msgs: list[OutboundMessage]) -> None:
+        """Preflight's media check: MediaRefused when the platform would refuse a message's media."""
+        if not any(msg.media for msg in msgs):
+            return
+        limits = self.media_limits()
+        if limits is not None:
+            check_media(self.name, msgs, limits)
+
     def preflight(self, msgs: list[OutboundMessage]) -> None:
         """Check, before anything of a post is sent, that every message can go: config, secrets,
         the platform's limits. Raises the errors above (nothing is ever sent here). Adapters
@@ -229,6 +316,7 @@ class Adapter:
                         f"too long for {self.name}: {used} {limits.unit} in {msg.language}, "
                         f"the platform allows {limits.max_length}"
                     )
+        self.check_media(msgs)
 
     @classmethod
     def text_length(cls, text: str, limits: Limits | None = None) -> int:

@@ -50,6 +50,8 @@ class LogAdapter(Adapter):
             "idempotency_key": msg.idempotency_key, "channel": self.channel.slug,
             "handle": self.channel.handle, "language": msg.language,
             "text": msg.body, "at": timezone.now().isoformat(),
+            **({"media": [{"key": m.key, "content_type": m.content_type, "alt": m.alt} for m in msg.media]}
+               if msg.media else {}),
         }, ensure_ascii=False)
         self._append(line)
         return Result(external_id=msg.idempotency_key, url=self._url(msg.idempotency_key))

@@ -9,6 +9,9 @@ adapter_config (schema in channels/config.py, every key in the README):
   info_url     GET answers {"account": {"handle", "display_name", "url"},
                "limits": {"max_length", "unit"}}: "test connection" and the platform's limits.
 Headers: Idempotency-Key, X-Parley-Signature: sha256=<HMAC-SHA256 of the body with the secret>.
+A post with media carries `media`: [{url (signed, expiring: GET it within MEDIA_SIGNED_URL_TTL),
+kind, content_type, alt, captions, width, height, duration, focus, size}], in order, the texts in
+the message's language; the signature covers them like the rest of the body.
 The endpoint answers 2xx with {"id": "...", "url": "..."}.
 """
 from __future__ import annotations
@@ -32,12 +35,22 @@ from .base import (
     AuthError,
     ConfigError,
     Limits,
+    MediaItem,
+    MediaRefused,
     OutboundMessage,
     PermanentError,
     RateLimited,
     Result,
     TransientError,
 )
+
+
+def media_document(item: MediaItem) -> dict[str, Any]:
+    """One medium in the webhook's JSON: a signed link that expires (never the bytes), its type,
+    and its texts in the message's language. Fixed per publication: replays are identical."""
+    return {"url": item.url, "kind": item.kind, "content_type": item.content_type, "alt": item.alt,
+            "captions": item.captions, "width": item.width, "height": item.height, "duration": item.duration,
+            "focus": list(item.focus), "size": item.size}
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -96,7 +109,19 @@ class WebhookAdapter(Adapter):
         }
         if msg.reply_to is not None:
             doc["reply_to"] = {k: v for k, v in msg.reply_to.__dict__.items() if v}
+        if msg.media:  # only then: a document without media is as it always was
+            doc["media"] = [media_document(m) for m in msg.media]
         return json.dumps(doc, ensure_ascii=False, sort_keys=True).encode()
+
+    def check_media(self, msgs: list[OutboundMessage]) -> None:
+        """The receiver fetches each medium from its signed link: without PUBLIC_URL there is no
+        link to give (refused at preflight, nothing sent)."""
+        for msg in msgs:
+            for item in msg.media:
+                if not item.url:
+                    raise MediaRefused("publish.media.no_public_url", {"platform": self.name, "language": msg.language},
+                                       "the webhook receives links to the media, and the site's public address "
+                                       "(PUBLIC_URL) is not set")
 
     def send(self, msg: OutboundMessage) -> Result:
         url = self.config.get("url")

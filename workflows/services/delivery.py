@@ -52,10 +52,11 @@ from ..channels import (
 from ..channels.base import OutboundMessage, ThreadRef
 from ..constants import PostState, Visibility
 from ..constants import PublicationStatus as PS
-from ..models import Post, Publication
+from ..models import Post, PostMedium, Publication
 from ..outbound import link_url
 from .channels import channel_limits_record
 from .outbox import outbox_emit
+from .publish_media import media_items, post_media_rows
 from .publishing import (
     post_mark_failed,
     post_mark_published,
@@ -69,9 +70,22 @@ log = logging.getLogger("parley.delivery")
 IN_FLIGHT = (PS.PENDING, PS.RETRYING, PS.SENDING)
 
 
-def message_for(pub: Publication) -> OutboundMessage:
-    """The plain data an adapter needs to send `pub`: the text, and, for a reply, the thread
-    references of the citizen's message and the visibility it allows."""
+#: Annotated on the publications the delivery paths read: does the post have any media? Posts
+#: without (the common case) then cost no media query at all (tests/celery/test_batch_delivery.py).
+HAS_MEDIA = Exists(PostMedium.objects.filter(post_id=OuterRef("post_id")))
+
+
+def message_for(pub: Publication, *, media: dict[int, list[PostMedium]] | None = None) -> OutboundMessage:
+    """The plain data an adapter needs to send `pub`: the text, its language's media (issue 22,
+    services/publish_media.py), and, for a reply, the thread references of the citizen's
+    message and the visibility it allows. `media`: the posts' media rows already read (the batch
+    path); otherwise they are read here, unless `pub` was read with HAS_MEDIA saying none."""
+    if media is not None:
+        rows = media.get(pub.post_id, [])
+    elif getattr(pub, "has_media", True):
+        rows = post_media_rows([pub.post_id]).get(pub.post_id, [])
+    else:
+        rows = []
     reply_to = None
     visibility: str = Visibility.PUBLIC
     inbound = pub.post.in_reply_to if pub.post.in_reply_to_id else None
@@ -82,7 +96,7 @@ def message_for(pub: Publication) -> OutboundMessage:
     return OutboundMessage(
         idempotency_key=pub.idempotency_key, body=pub.body, language=pub.language,
         created_at=pub.created_at, reply_to=reply_to, visibility=visibility,
-        content_warning=pub.post.content_warning,
+        content_warning=pub.post.content_warning, media=media_items(pub, rows),
     )
 
 
@@ -225,14 +239,14 @@ def publication_send(*, publication_id: int, worker: str | None = None, now: dat
     return _send_claimed(pub)
 
 
-def _send_claimed(pub: Publication, *, sent: list | None = None) -> str:
+def _send_claimed(pub: Publication, *, sent: list | None = None, media: dict | None = None) -> str:
     """Send a publication this worker has claimed and record the outcome. With `sent`, a
     success is appended there (pub, result, time) for `_sent_many` to write with the others;
-    every other outcome is written at once, as in the single path."""
+    every other outcome is written at once, as in the single path. `media`: message_for's."""
     started = pub.claimed_at
     try:
         adapter = get_adapter(pub.channel)
-        msg = message_for(pub)
+        msg = message_for(pub, media=media)
     except NotSentError as exc:
         return _retry_or_fail(pub, str(exc))
     if pub.ambiguous_since is not None:
@@ -323,11 +337,13 @@ def post_preflight(*, post_id: int, now: datetime | None = None) -> bool:
     every publication — nothing was sent, nothing is live; a passing problem (unreachable, rate
     limited) makes them due again after a backoff. Once anything may be live, it is moot."""
     pubs = list(Publication.objects.filter(post_id=post_id).select_related("channel", "post__in_reply_to"))
-    return _preflight(post_id, pubs, now=now)
+    return _preflight(post_id, pubs, now=now, media=post_media_rows([post_id]))
 
 
-def _preflight(post_id: int, pubs: list[Publication], *, now: datetime | None = None) -> bool:
-    """post_preflight on the post's publications already read (with channel, post__in_reply_to)."""
+def _preflight(post_id: int, pubs: list[Publication], *, now: datetime | None = None,
+               media: dict | None = None) -> bool:
+    """post_preflight on the post's publications already read (with channel, post__in_reply_to);
+    `media`: message_for's (the batch path's media rows)."""
     now = now or timezone.now()
     if not pubs or any(p.status in POSSIBLY_LIVE or p.ambiguous_since for p in pubs):
         return True
@@ -342,7 +358,7 @@ def _preflight(post_id: int, pubs: list[Publication], *, now: datetime | None = 
     for channel_id, group in by_channel.items():
         adapter = get_adapter(group[0].channel)
         try:
-            adapter.preflight([message_for(p) for p in group])
+            adapter.preflight([message_for(p, media=media) for p in group])
         except ParentGone as exc:  # the citizen's post is gone: a person decides (issue 19)
             _hold(post_id, waiting, str(exc))
             return False
@@ -471,13 +487,15 @@ def posts_deliver(*, post_ids: list[int], worker: str | None = None, now: dateti
     started = list(by_post)
     if not started:
         return states
+    # The media of the posts that have any, in one query (none when no post has media).
+    media = post_media_rows([pid for pid, pubs in by_post.items() if any(getattr(p, "has_media", True) for p in pubs)])
     cleared = [pid for pid, pubs in by_post.items()
-               if pubs and pubs[0].post.state == PostState.PUBLISHING and _preflight(pid, pubs, now=now)]
+               if pubs and pubs[0].post.state == PostState.PUBLISHING and _preflight(pid, pubs, now=now, media=media)]
     claimed = publications_claim_many(post_ids=cleared, worker=worker, now=now, known=by_post)
     sent: list = []
     try:
         for pub in claimed:
-            _send_claimed(pub, sent=sent)
+            _send_claimed(pub, sent=sent, media=media)
     finally:  # even when interrupted: what was sent is recorded
         _sent_many(sent)
     states.update(posts_settle(post_ids=started))
@@ -488,7 +506,8 @@ def _publications_by_post(post_ids: list[int]) -> dict[int, list[Publication]]:
     """Every publication of `post_ids` (with its channel and post), grouped by post; [] for none."""
     by_post: dict[int, list[Publication]] = {pid: [] for pid in post_ids}
     if post_ids:
-        for pub in Publication.objects.filter(post_id__in=post_ids).select_related("channel", "post__in_reply_to"):
+        for pub in (Publication.objects.filter(post_id__in=post_ids).select_related("channel", "post__in_reply_to")
+                    .annotate(has_media=HAS_MEDIA)):
             by_post[pub.post_id].append(pub)
     return by_post
 
@@ -533,7 +552,8 @@ def publications_claim_many(*, post_ids: list[int], worker: str, now: datetime |
     # What the UPDATE wrote on the rows locked above (the lock held until it ran).
     rows = {pid: (attempts + 1, first or now, ambiguous) for pid, (attempts, first, ambiguous) in locked.items()}
     if known is None:
-        pubs = list(Publication.objects.filter(id__in=rows).select_related("channel", "post__in_reply_to"))
+        pubs = list(Publication.objects.filter(id__in=rows).select_related("channel", "post__in_reply_to")
+                    .annotate(has_media=HAS_MEDIA))
     else:
         pubs = [p for group in known.values() for p in group if p.id in rows]
     for p in pubs:

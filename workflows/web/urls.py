@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, include, path
 
-from . import caretaker, exports, outside, people, views
+from . import caretaker, exports, media_signed, outside, people, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -33,6 +33,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("caretaker/<int:period_id>/cancel/", caretaker.caretaker_cancel, name="web-caretaker-cancel"),
     path("invitations/<int:invitation_id>/revoke/", outside.revoke, name="web-outside-revoke"),
     path("o/<str:token>/", outside.link, name="web-outside-link"),
+    path("m/<str:token>/", media_signed.media_signed, name="media-signed"),
 ]
 
 if getattr(settings, "OIDC_RP_CLIENT_ID", ""):
