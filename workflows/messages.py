@@ -296,6 +296,23 @@ CATALOGUE: dict[str, Promise] = {
     "platform.reply_unthreaded_live": _(
         "The platform published the reply outside the citizen's thread (status %(id)s) and Parley could not "
         "delete it: delete it on the platform, then mark the publication failed."),
+    # --- publishing media (issue 22; found at preflight: nothing of the post was sent) --------
+    "publish.media.too_many": _(
+        "%(platform)s takes at most %(limit)s media per post; the %(language)s post has %(count)s."),
+    "publish.media.type": _("%(platform)s does not take %(content_type)s (medium %(position)s of the %(language)s "
+                            "post)."),
+    "publish.media.too_large": _("Medium %(position)s of the %(language)s post is %(size)s bytes; %(platform)s "
+                                 "takes at most %(limit)s."),
+    "publish.media.alt_too_long": _("The alternative text of medium %(position)s of the %(language)s post is "
+                                    "%(length)s characters long; %(platform)s takes at most %(limit)s."),
+    "publish.media.captions_too_large": _("The captions of medium %(position)s of the %(language)s post are "
+                                          "%(size)s bytes; %(platform)s takes at most %(limit)s."),
+    "publish.media.video_alone": _("%(platform)s takes a video on its own: the %(language)s post has a video and "
+                                   "other media."),
+    "publish.media.no_public_url": _("This webhook receives links to the media, and Parley's public address "
+                                     "(PUBLIC_URL) is not set."),
+    "publish.media.refused": _("%(platform)s refused medium %(position)s (%(content_type)s)."),
+    "publish.media.generic": _("the platform did not take the post's media"),
 }
 
 #: Verbs for the `action` parameter, as they fit "You cannot %(action)s a post…".

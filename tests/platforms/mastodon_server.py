@@ -28,6 +28,16 @@ is refused with 400 "Status is too long" whatever its URLs (api/views/statuses.p
 a reply to an id it does not know is published as a top-level status (`Post.DoesNotExist: pass`).
 `revoke(token)` makes a token invalid (401) from then on.
 Tests count what went out by listing the account's statuses (`statuses_of`).
+
+Media (issue 22), as Mastodon: `POST /api/v1/media` stores and processes at once (200 with its
+url); `POST /api/v2/media` answers 202 with `url: null` while the medium is processed for
+`media_processing` seconds (200 with the url when that is 0), and `GET /api/v1/media/:id`
+answers 206 until it is done; a status's `media_ids[]` must be the poster's own, processed
+(422 "Cannot attach files that have not finished processing"), not attached to another status,
+at most four, a video alone; `media_attachments` carry the description and `meta.focus`. The
+instance tells `configuration.media_attachments` (`media_types`, `image_size_limit`,
+`video_size_limit`), and an upload of another type or a larger file answers 422. Uploaded media
+never attached are `orphans_of(username)`.
 """
 from __future__ import annotations
 
@@ -75,6 +85,7 @@ class MastodonServer:
         self.reblogs: dict[tuple[str, str], str] = {}
         self.idempotency_records: dict[tuple[str, str], str] = {}
         self.requests: list[dict] = []
+        self.media: dict[str, dict] = {}         # id -> stored medium
         self._id = 110_000_000_000_000_000
         self.idempotency = "honour"   # honour | ignore | race
         self.work_time = 0.0
@@ -86,9 +97,16 @@ class MastodonServer:
         self.takahe = True        # Takahē's routes and account-statuses listing (module docstring)
         self.instance_available = True   # False: no instance document at all (404)
         self.software = "mastodon"       # "takahe": Takahē's answers (module docstring)
+        self._media_defaults()
         self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _media_defaults(self) -> None:
+        self.media_processing = 0.0      # seconds a v2 upload is processed (202, then 206 until done)
+        self.media_types = ["image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4"]
+        self.image_size_limit = 16 * 1024 * 1024
+        self.video_size_limit = 99 * 1024 * 1024
 
     # --- control --------------------------------------------------------------------------
     @property
@@ -114,6 +132,8 @@ class MastodonServer:
             self.reblogs.clear()
             self.idempotency_records.clear()
             self.requests.clear()
+            self.media.clear()
+            self._media_defaults()
             self.idempotency = "honour"
             self.work_time = 0.0
             self.answer_delay = 0.0
@@ -153,6 +173,12 @@ class MastodonServer:
         """Its author deleted it (as through their own client)."""
         with self.lock:
             self.statuses[str(status_id)]["deleted"] = True
+
+    def orphans_of(self, username: str) -> list[dict]:
+        """Media the account uploaded and never attached to a status."""
+        acc = self.account_by_name(username)
+        with self.lock:
+            return [m for m in self.media.values() if acc and m["account_id"] == acc["id"] and not m["status_id"]]
 
     def account_by_name(self, username: str) -> dict | None:
         return next((a for a in self.accounts.values() if a["username"].lower() == username.lower()), None)
@@ -216,14 +242,16 @@ class MastodonServer:
         visibility = params.get("visibility") or "public"
         if visibility not in VISIBILITIES:
             raise ApiError(422, "Validation failed: Visibility is not included in the list")
-        if not text.strip():
+        if not text.strip() and not (params.get("media_ids[]") or params.get("media_ids")):
             raise ApiError(422, "Validation failed: Text can't be blank")
         if self.software == "takahe" and len(text) > self.max_characters:
             raise ApiError(400, "Status is too long")  # code points, URLs and all
         if self._length(text) > self.max_characters:
             raise ApiError(422, f"Validation failed: Text character limit of {self.max_characters} exceeded")
         reply_to = params.get("in_reply_to_id") or None
+        media_ids = [str(m) for m in (params.get("media_ids[]") or params.get("media_ids") or [])]
         with self.lock:
+            attached = self._attachable(acc, media_ids)
             if reply_to and self.software == "takahe" and str(reply_to) not in self.statuses:
                 reply_to = None  # Takahē: an unknown parent is dropped, the status goes out top-level
             parent = self.statuses.get(str(reply_to)) if reply_to else None
@@ -237,15 +265,78 @@ class MastodonServer:
                 "spoiler_text": str(params.get("spoiler_text") or ""),
                 "in_reply_to_id": parent["id"] if parent else None,
                 "in_reply_to_account_id": parent["account_id"] if parent else None,
-                "created_at": datetime.now(UTC), "reblog_of": None,
+                "created_at": datetime.now(UTC), "reblog_of": None, "media_ids": media_ids,
             }
             self.statuses[sid] = status
+            for medium in attached:
+                medium["status_id"] = sid
             acc["statuses_count"] += 1
             for m in mentions:
                 if m["id"] != acc["id"]:
                     self.notifications.append({"id": self._next_id(), "type": "mention", "recipient": m["id"],
                                                "from": acc["id"], "status_id": sid, "created_at": status["created_at"]})
             return status
+
+    def _attachable(self, acc: dict, media_ids: list[str]) -> list[dict]:
+        """Mastodon's checks of a status's media (PostStatusService#validate_media!)."""
+        if len(media_ids) > 4:
+            raise ApiError(422, "Validation failed: Media attachments: too many")
+        found = [self.media.get(mid) for mid in media_ids]
+        if any(m is None or m["account_id"] != acc["id"] or m["status_id"] for m in found):
+            raise ApiError(422, "Validation failed: Media not found")
+        media = [m for m in found if m is not None]
+        if any(not self._processed(m) for m in media):
+            raise ApiError(422, "Cannot attach files that have not finished processing. Try again in a moment!")
+        if len(media) > 1 and any(m["type"] == "video" for m in media):
+            raise ApiError(422, "You can't attach a video to a status that already contains images")
+        return media
+
+    @staticmethod
+    def _processed(medium: dict) -> bool:
+        return time.monotonic() >= medium["ready_at"]
+
+    def _create_medium(self, acc: dict, params: dict, version: int) -> tuple[int, dict]:
+        upload = params.get("file")
+        if not isinstance(upload, dict) or not upload.get("data"):
+            raise ApiError(422, "Validation failed: File can't be blank")
+        mime = upload["content_type"]
+        if mime not in self.media_types:
+            raise ApiError(422, "Validation failed: File content type is invalid")
+        kind = "video" if mime.startswith("video/") else "image"
+        if len(upload["data"]) > (self.video_size_limit if kind == "video" else self.image_size_limit):
+            raise ApiError(422, "Validation failed: File file size must be less than the limit")
+        focus = str(params.get("focus") or "0,0").split(",")
+        width = height = None
+        if kind == "image":
+            import io
+
+            from PIL import Image
+
+            try:
+                width, height = Image.open(io.BytesIO(upload["data"])).size
+            except Exception as exc:  # noqa: BLE001 - not an image
+                raise ApiError(422, "Validation failed: File could not be processed") from exc
+        processing = self.media_processing if version == 2 else 0.0
+        with self.lock:
+            mid = self._next_id()
+            medium = {"id": mid, "account_id": acc["id"], "type": kind, "mime": mime, "size": len(upload["data"]),
+                      "data": upload["data"], "description": params.get("description") or None,
+                      "focus": {"x": float(focus[0]), "y": float(focus[1] if len(focus) > 1 else 0)},
+                      "width": width, "height": height, "status_id": None,
+                      "ready_at": time.monotonic() + processing}
+            self.media[mid] = medium
+        return (202 if processing else 200), self._medium_json(medium)
+
+    def _medium_json(self, medium: dict) -> dict:
+        ready = self._processed(medium)
+        url = f"{self.url}/system/media/{medium['id']}" if ready else None
+        meta: dict = {"focus": medium["focus"]}
+        if medium["width"]:
+            meta["original"] = {"width": medium["width"], "height": medium["height"],
+                                "size": f"{medium['width']}x{medium['height']}",
+                                "aspect": medium["width"] / medium["height"]}
+        return {"id": medium["id"], "type": medium["type"], "url": url, "preview_url": url, "remote_url": None,
+                "meta": meta, "description": medium["description"], "blurhash": None}
 
     def _visible(self, status: dict, viewer: str | None) -> bool:
         if status.get("deleted"):
@@ -269,7 +360,8 @@ class MastodonServer:
             "sensitive": bool(status.get("spoiler_text")), "spoiler_text": status.get("spoiler_text") or "",
             "language": status["language"],
             "in_reply_to_id": status["in_reply_to_id"], "in_reply_to_account_id": status["in_reply_to_account_id"],
-            "mentions": status["mentions"], "tags": status["tags"], "emojis": [], "media_attachments": [],
+            "mentions": status["mentions"], "tags": status["tags"], "emojis": [],
+            "media_attachments": [self._medium_json(self.media[m]) for m in status.get("media_ids") or []],
             "replies_count": sum(1 for s in self.statuses.values() if s["in_reply_to_id"] == status["id"]),
             "reblogs_count": sum(1 for (_, sid) in self.reblogs if sid == status["id"]),
             "favourites_count": sum(1 for (_, sid) in self.favourites if sid == status["id"]),
@@ -294,7 +386,9 @@ class MastodonServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 if raw:
-                    if "json" in (self.headers.get("Content-Type") or ""):
+                    if "multipart/form-data" in (self.headers.get("Content-Type") or ""):
+                        params.update(_multipart(self.headers.get("Content-Type"), raw))
+                    elif "json" in (self.headers.get("Content-Type") or ""):
                         params.update(json.loads(raw))
                     else:
                         for k, v in parse_qs(raw.decode(), keep_blank_values=True).items():
@@ -322,8 +416,10 @@ class MastodonServer:
                 path = path.rstrip("/")
                 params = self._params()
                 with server.lock:
+                    logged = {k: ({**v, "data": f"<{len(v.get('data') or b'')} bytes>"} if isinstance(v, dict) else v)
+                              for k, v in params.items()}
                     server.requests.append({"method": self.command, "path": path, "headers": dict(self.headers),
-                                            "params": params, "at": time.monotonic()})
+                                            "params": logged, "at": time.monotonic()})
                     limited = server.rate_limited > 0 and not path.startswith("/api/v1/instance") \
                         and not path.startswith("/api/v2/instance")
                     if limited:
@@ -383,7 +479,10 @@ class MastodonServer:
     def route(self, method: str, path: str, params: dict, viewer: str | None, headers) -> tuple[int, object, dict]:
         if path in ("/api/v1/instance", "/api/v2/instance") and self.instance_available:
             config = {"statuses": {"max_characters": self.max_characters, "max_media_attachments": 4,
-                                   "characters_reserved_per_url": self.url_reserved}}
+                                   "characters_reserved_per_url": self.url_reserved},
+                      "media_attachments": {"supported_mime_types": list(self.media_types),
+                                            "image_size_limit": self.image_size_limit,
+                                            "video_size_limit": self.video_size_limit}}
             doc = {"uri": DOMAIN, "domain": DOMAIN, "title": "Local test server", "version": "4.3.0",
                    "api_versions": {"mastodon": 2},
                    "configuration": config}
@@ -408,6 +507,16 @@ class MastodonServer:
                 return 200, [self._status_json(s, viewer) for s in page], link
         if path == "/api/v1/statuses" and method == "POST":
             return self._post_status(me, params, headers)
+        if path in ("/api/v1/media", "/api/v2/media") and method == "POST":
+            status, doc = self._create_medium(me, params, 2 if path.startswith("/api/v2") else 1)
+            return status, doc, {}
+        m = re.fullmatch(r"/api/v1/media/(\d+)", path)
+        if m and method == "GET":
+            with self.lock:
+                medium = self.media.get(m.group(1))
+                if medium is None or medium["account_id"] != viewer:
+                    raise ApiError(404, "Record not found")
+                return (200 if self._processed(medium) else 206), self._medium_json(medium), {}
         m = re.fullmatch(r"/api/v1/statuses/(\d+)/context", path)
         if m and method == "GET":
             with self.lock:
@@ -513,6 +622,28 @@ class MastodonServer:
             time.sleep(self.answer_delay)  # created; the answer comes after the client gave up
         with self.lock:
             return 200, self._status_json(status, me["id"]), {}
+
+
+def _multipart(content_type: str, raw: bytes) -> dict:
+    """A multipart/form-data body: plain fields as strings, a file as {filename, content_type, data}."""
+    from email import policy
+    from email.parser import BytesParser
+
+    message = BytesParser(policy=policy.HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    out: dict = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        filename = part.get_filename()
+        data = part.get_payload(decode=True) or b""
+        if filename is not None:
+            out[name] = {"filename": filename, "content_type": part.get_content_type(), "data": data}
+        elif name.endswith("[]"):
+            out.setdefault(name, []).append(data.decode())
+        else:
+            out[name] = data.decode()
+    return out
 
 
 class ApiError(Exception):

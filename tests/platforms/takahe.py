@@ -191,10 +191,12 @@ def _accounts(name: str) -> dict[str, PeerAccount]:
     return {u: PeerAccount(username=u, id=str(i), token=t) for u, i, t in rows}
 
 
-def _takahe_env(home: Path, database: str, media: Path | None = None) -> dict:
+def _takahe_env(home: Path, database: str, media: Path | None = None, media_url: str = "") -> dict:
     """Takahē's settings (takahe/settings.py reads TAKAHE_* through pydantic): its own database,
     DEBUG off, a local domain that never resolves, e-mail to the console, no .env file read.
-    Nothing of Parley's environment (DJANGO_SETTINGS_MODULE, DATABASE_URL...) leaks in."""
+    Nothing of Parley's environment (DJANGO_SETTINGS_MODULE, DATABASE_URL...) leaks in.
+    Media (issue 22) on the local filesystem backend: with DEBUG off Takahē needs an absolute
+    MEDIA_URL (an upload otherwise answers 500: core/uris.py "is not absolute")."""
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TZ")}
     return {
         **keep,
@@ -206,6 +208,8 @@ def _takahe_env(home: Path, database: str, media: Path | None = None) -> dict:
         "TAKAHE_MAIN_DOMAIN": DOMAIN,
         "TAKAHE_EMAIL_SERVER": "console://localhost",
         "TAKAHE_MEDIA_ROOT": str(media or (home / "media")),
+        "TAKAHE_MEDIA_BACKEND": "local://",
+        "TAKAHE_MEDIA_URL": media_url or "http://127.0.0.1/media/",
         "TAKAHE_REMOTE_TIMEOUT": "2.0",
         "TAKAHE_STATOR_CONCURRENCY": "4",
         "TAKAHE_STATOR_CONCURRENCY_PER_MODEL": "2",
@@ -237,8 +241,8 @@ def takahe(tmp_path_factory) -> Iterator[Takahe]:
     started = time.monotonic()
     database = _prepare_database(home)
     logs = tmp_path_factory.mktemp("takahe")
-    env = _takahe_env(home, database, logs / "media")
     port = _free_port()
+    env = _takahe_env(home, database, logs / "media", f"http://127.0.0.1:{port}/media/")
     venv = home / "venv" / "bin"
     gunicorn = subprocess.Popen(
         [str(venv / "gunicorn"), "takahe.wsgi:application", "--workers", "1", "--threads", "4",

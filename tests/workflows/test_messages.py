@@ -25,7 +25,9 @@ SAMPLE_PARAMS = {"language": "en", "languages": ["en", "fr"], "detected": "fr", 
                  # the accessibility pre-screen (issue 22)
                  "number": 2, "prefix": "Image of", "cue": 3, "cues": 12, "size": 24000, "grade": 9.4, "max": 8,
                  "words": 12, "min_words": 30, "tags": ["#opengovernment"], "emoji": ["🎉🎉"],
-                 "phrases": ["click here"], "key": "max", "min": 0}
+                 "phrases": ["click here"], "key": "max", "min": 0,
+                 # publish.media.* (issue 22, publishing)
+                 "platform": "Mastodon", "position": 1, "content_type": "video/mp4"}
 
 
 @pytest.mark.parametrize("code", sorted(messages.CATALOGUE))

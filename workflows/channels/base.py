@@ -199,11 +199,6 @@ def check_media(platform: str, msgs: list[OutboundMessage], limits: MediaLimits)
             raise MediaRefused("publish.media.too_many", {**base, "count": len(media), "limit": limits.max_count},
                                f"{platform} takes at most {limits.max_count} media per post; the {msg.language} "
                                f"version has {len(media)}")
-        videos = [m for m in media if m.kind == "video"]
-        if videos and limits.video_alone and len(media) > 1:
-            raise MediaRefused("publish.media.video_alone", {**base, "count": len(media)},
-                               f"{platform} takes a video alone; the {msg.language} version has a video and "
-                               f"{len(media) - 1} other media")
         for item in media:
             where = {**base, "position": item.position, "content_type": item.content_type}
             if (limits.types and item.content_type not in limits.types) or (item.kind == "video" and limits.video_bytes == 0):
@@ -226,6 +221,10 @@ def check_media(platform: str, msgs: list[OutboundMessage], limits: MediaLimits)
                                    {**where, "size": len(item.captions.encode()), "limit": limits.captions_bytes},
                                    f"the {msg.language} captions of medium {item.position} are "
                                    f"{len(item.captions.encode())} bytes; {platform} takes {limits.captions_bytes}")
+        if limits.video_alone and len(media) > 1 and any(m.kind == "video" for m in media):
+            raise MediaRefused("publish.media.video_alone", {**base, "count": len(media)},
+                               f"{platform} takes a video alone; the {msg.language} version has a video and "
+                               f"{len(media) - 1} other media")
 
 
 @dataclass(frozen=True)
@@ -298,7 +297,7 @@ class Adapter:
             return
         limits = self.media_limits()
         if limits is not None:
-            check_media(self.name, msgs, limits)
+            check_media(self.name.capitalize(), msgs, limits)
 
     def preflight(self, msgs: list[OutboundMessage]) -> None:
         """Check, before anything of a post is sent, that every message can go: config, secrets,

@@ -38,6 +38,9 @@ from .base import (
     AuthError,
     InboundItem,
     Limits,
+    MediaItem,
+    MediaLimits,
+    MediaRefused,
     NotSentError,
     OutboundMessage,
     Page,
@@ -71,6 +74,14 @@ DEFAULT_URL_LENGTH = 23
 #: Servers (by the instance's `version` / `source_url`) that count a status's length in code
 #: points whatever they advertise per URL: Takahē (api/views/statuses.py, `len(status)`).
 CODE_POINT_SOFTWARE = ("takahe",)
+
+#: Mastodon's documented media defaults (a server that tells none): 4 per status, 16 MB per
+#: image, 99 MB per video, 1,500 characters of description.
+DEFAULT_MAX_MEDIA = 4
+DEFAULT_IMAGE_BYTES = 16 * 1024 * 1024
+DEFAULT_VIDEO_BYTES = 99 * 1024 * 1024
+DEFAULT_DESCRIPTION_LIMIT = 1500
+MEDIA_PATHS = ("/api/v2/media", "/api/v1/media")
 
 URL_RE = re.compile(r"https?://[^\s<>\"]+")
 MENTION_RE = re.compile(r"(?<![\w/@])@([A-Za-z0-9_]+)(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?")
@@ -132,6 +143,8 @@ class _Client:
         self.me: dict | None = None
         self.limits: Limits | None = None
         self.limits_at = 0.0
+        #: What the instance told of media (read with the limits, from the same document).
+        self.media_limits: MediaLimits | None = None
 
 
 _local = threading.local()
@@ -278,15 +291,108 @@ class MastodonAdapter(Adapter):
         text = self.text_for(msg)
         visibility = self.visibility_for(msg)
         reply_to = msg.reply_to.external_id if msg.reply_to and msg.reply_to.external_id else None
+        # Media first, each processed before the status exists: a failure or a crash here leaves
+        # at most unattached media on the server (which it deletes), never a status; uploading
+        # them again on the next attempt is harmless. The lookup rule is unchanged.
+        media_ids = self.upload_media(msg)
         _attempt_started(msg.idempotency_key)
         status = self._call(lambda api: api.status_post(
             text, in_reply_to_id=reply_to, visibility=visibility, language=msg.language or None,
             spoiler_text=msg.content_warning or None, idempotency_key=msg.idempotency_key,
+            media_ids=media_ids or None,
         ), sending=True)
         result = Result(external_id=str(status["id"]), url=str(status.get("url") or status.get("uri") or ""))
         if reply_to and str(status.get("in_reply_to_id") or "") != str(reply_to):
             self._unthreaded(result, reply_to, str(status.get("in_reply_to_id") or ""))
         return result
+
+    # --- media (issue 22) ------------------------------------------------------------------
+    def upload_media(self, msg: OutboundMessage) -> list[str]:
+        """Upload each medium of `msg` with its description (the alt text in the message's
+        language) and focal point, and wait until the server has processed it. Returns the media
+        ids in order. Nothing here creates a status, so an unclear outcome is only a medium the
+        server may hold unattached: TransientError (retry), never AmbiguousError."""
+        ids = []
+        for item in msg.media:
+            media_id, url = self._upload(item)
+            if not url:
+                self._await_processing(media_id)
+            ids.append(media_id)
+        return ids
+
+    def _media_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secret('token_env')}", "Accept": "application/json"}
+
+    def _media_request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        client = self.client()
+        try:
+            return client.session.request(method, f"{self._base_url()}{path}", headers=self._media_headers(),
+                                          timeout=float(settings.PUBLISH_HTTP_TIMEOUT), **kwargs)
+        except requests.RequestException as exc:
+            error = classify_requests_error(exc)
+            if isinstance(error, AmbiguousError):  # no status can have been made: just not done
+                raise TransientError(f"media: {error}") from exc
+            raise error from exc
+
+    def _media_refusal(self, response: requests.Response, item: MediaItem) -> Exception:
+        """A refused media request as one of the contract's errors, by status."""
+        detail = response.text[:300]
+        status = response.status_code
+        if status in (401, 403) or (status == 400 and _says_token_invalid(detail)):
+            return AuthError(f"Mastodon refused the access token ({status}): check the channel's token.")
+        if status == 429:
+            return RateLimited("Mastodon rate limit (429) on a media upload", retry_after=_retry_after(dict(response.headers)))
+        if status >= 500 or status == 408:
+            return TransientError(f"Mastodon answered {status} to a media upload: {detail}")
+        return MediaRefused("publish.media.refused", {"platform": "Mastodon", "position": item.position,
+                                                      "content_type": item.content_type, "status": status},
+                            f"Mastodon refused medium {item.position} ({item.content_type}): {status} {detail}")
+
+    def _upload(self, item: MediaItem) -> tuple[str, str]:
+        """`POST /api/v2/media` (v1 where a server has no v2) with the description and focus.
+        Returns (id, url); url is empty while the server is still processing it (202)."""
+        data = {"description": item.alt} if item.alt else {}
+        if item.kind == "image":
+            data["focus"] = f"{item.focus[0]:.2f},{item.focus[1]:.2f}"
+        ext = item.content_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
+        content = item.read()
+        response = None
+        for path in MEDIA_PATHS:
+            response = self._media_request("POST", path, data=data,
+                                           files={"file": (f"{item.key}.{ext}", content, item.content_type)})
+            if response.status_code != 404:
+                break
+        assert response is not None
+        if response.status_code not in (200, 202):
+            raise self._media_refusal(response, item)
+        doc = response.json()
+        return str(doc["id"]), str(doc.get("url") or "")
+
+    def _await_processing(self, media_id: str) -> None:
+        """Poll `GET /api/v1/media/:id` until the server has processed the medium (200 with its
+        url; 206 while processing), at most MASTODON_MEDIA_PROCESSING_TIMEOUT: then
+        TransientError (nothing was posted; the next attempt uploads again)."""
+        deadline = time.monotonic() + float(settings.MASTODON_MEDIA_PROCESSING_TIMEOUT)
+        interval = float(settings.MASTODON_MEDIA_POLL_INTERVAL)
+        while True:
+            response = self._media_request("GET", f"/api/v1/media/{media_id}")
+            if response.status_code == 200 and (response.json() or {}).get("url"):
+                return
+            if response.status_code not in (200, 206):
+                raise TransientError(f"Mastodon answered {response.status_code} about medium {media_id} "
+                                     f"being processed: {response.text[:200]}")
+            if time.monotonic() + interval > deadline:
+                raise TransientError(
+                    f"publish.media.processing: the server had not processed medium {media_id} after "
+                    f"{settings.MASTODON_MEDIA_PROCESSING_TIMEOUT:.0f} s; nothing was posted")
+            time.sleep(interval)
+
+    def media_limits(self) -> MediaLimits:
+        """What the instance says it takes (`configuration.statuses.max_media_attachments`,
+        `configuration.media_attachments`: types, sizes, description limit), read with the
+        limits; Mastodon's documented defaults for what it does not say."""
+        self.limits()
+        return self.client().media_limits or _media_limits_from({})
 
     def _unthreaded(self, result: Result, target: str, got: str) -> None:
         """The server published the reply outside its thread (Takahē: an unknown parent id is
@@ -415,6 +521,7 @@ class MastodonAdapter(Adapter):
             limits = Limits(max_length=DEFAULT_MAX_CHARACTERS, unit="chars", url_length=DEFAULT_URL_LENGTH,
                             assumed=True, counts_code_points=code_points)
         client.limits, client.limits_at = limits, time.monotonic()
+        client.media_limits = _media_limits_from(config)
         return limits
 
     def _instance(self, client: _Client) -> dict | None:
@@ -470,6 +577,7 @@ class MastodonAdapter(Adapter):
                 raise PermanentError(
                     f"The {msg.language} text is {n} characters ({rule}); "
                     f"this server allows {limits.max_length}.")
+        self.check_media(msgs)
 
     def parent_exists(self, msg: OutboundMessage) -> None:
         """A reply's parent is still there (`GET /api/v1/statuses/:id`); ParentGone when the
@@ -597,6 +705,29 @@ class MastodonAdapter(Adapter):
         items = [self._item(s, kind="community") for s in sorted(rows, key=lambda s: _id_key(str(s["id"])))
                  if str((s.get("account") or {}).get("id")) != str(me["id"]) and not s.get("reblog")]
         return Page(items=items, cursor=newest or cursor)
+
+
+def _media_limits_from(config: dict) -> MediaLimits:
+    """MediaLimits from an instance document's `configuration` (Mastodon's defaults for the
+    rest). Takahē says `video_size_limit: 0` and lists image types only: no video there."""
+    statuses = config.get("statuses") or {}
+    media = config.get("media_attachments") or {}
+
+    def number(value: Any, default: int) -> int:
+        try:
+            return int(value) if value is not None else default
+        except (TypeError, ValueError):
+            return default
+
+    types = media.get("supported_mime_types")
+    return MediaLimits(
+        max_count=number(statuses.get("max_media_attachments"), DEFAULT_MAX_MEDIA),
+        types=frozenset(str(t) for t in types) if isinstance(types, list) and types else frozenset(),
+        image_bytes=number(media.get("image_size_limit"), DEFAULT_IMAGE_BYTES),
+        video_bytes=number(media.get("video_size_limit"), DEFAULT_VIDEO_BYTES),
+        alt_length=number(media.get("description_limit"), DEFAULT_DESCRIPTION_LIMIT),
+        video_alone=True,
+    )
 
 
 TOKEN_INVALID_RE = re.compile(r"(invalid|revoked|expired|unknown)\W+(bearer\W+|access\W+)?token|token\W+(is\W+)?"

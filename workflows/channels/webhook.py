@@ -119,7 +119,7 @@ class WebhookAdapter(Adapter):
         for msg in msgs:
             for item in msg.media:
                 if not item.url:
-                    raise MediaRefused("publish.media.no_public_url", {"platform": self.name, "language": msg.language},
+                    raise MediaRefused("publish.media.no_public_url", {"platform": "Webhook", "language": msg.language},
                                        "the webhook receives links to the media, and the site's public address "
                                        "(PUBLIC_URL) is not set")
 

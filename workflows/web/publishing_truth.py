@@ -8,6 +8,7 @@ and is not blamed for its error; each kind of failure says what to change; a ret
 says so."""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -15,6 +16,8 @@ from django.utils.translation import gettext as _
 
 from ..constants import PostState, PublicationStatus
 from ..formats import language, typography
+from ..messages import known
+from ..messages import render as words_for
 
 PS = PublicationStatus
 
@@ -22,10 +25,28 @@ PREFLIGHT = "preflight: "
 HELD = "held: "
 
 #: Kinds of failure (what a person can change about each: HINTS).
-CONFIG, CREDENTIALS, TOO_LONG, UNREACHABLE, RATE, PLATFORM, REFUSED, HELD_BACK = (
-    "config", "credentials", "too_long", "unreachable", "rate", "platform", "refused", "held")
+CONFIG, CREDENTIALS, TOO_LONG, UNREACHABLE, RATE, PLATFORM, REFUSED, HELD_BACK, MEDIA = (
+    "config", "credentials", "too_long", "unreachable", "rate", "platform", "refused", "held", "media")
 #: Failures that cannot pass by retrying as they are: someone must change something first.
-PERMANENT = frozenset({CONFIG, CREDENTIALS, TOO_LONG, REFUSED, HELD_BACK})
+PERMANENT = frozenset({CONFIG, CREDENTIALS, TOO_LONG, REFUSED, HELD_BACK, MEDIA})
+#: A media refusal (issue 22, channels/base.py MediaRefused): its code and parameters (data).
+MEDIA_CODE_RE = re.compile(r"(publish\.media\.[a-z_]+)(?: (\{.*?\}))?: ")
+
+
+def media_reason(error: str) -> str:
+    """A media refusal in the reader's language, from its code and parameters (never from the
+    English detail after them)."""
+    match = MEDIA_CODE_RE.search(error or "")
+    params: dict = {}
+    if match and match.group(2):
+        try:
+            params = json.loads(match.group(2))
+        except ValueError:
+            params = {}
+    code = match.group(1) if match else ""
+    if code and known(code) and (params or code.endswith("no_public_url")):
+        return words_for(code, params)
+    return words_for("publish.media.generic")
 
 
 def failure_kind(error: str) -> str:
@@ -33,6 +54,8 @@ def failure_kind(error: str) -> str:
     text = (error or "").lower()
     if text.startswith(HELD):
         return HELD_BACK
+    if "publish.media." in text:
+        return MEDIA
     if text.startswith(PREFLIGHT) and (re.match(r"preflight: [a-z_]+: ", text)
                                        or re.search(r"environment variable .* not set|must name an environment", text)):
         # The configuration's own refusal ("<key>: <what is wrong>", channels/config.py), or a
@@ -79,6 +102,7 @@ def failure_reason(error: str, names: dict[str, str] | None = None) -> str:
         CONFIG: lambda: _("the channel is not set up to publish"),
         PLATFORM: lambda: _("the platform had an error"),
         REFUSED: lambda: _("the platform did not accept it"),
+        MEDIA: lambda: media_reason(error),
     }[kind]()
     if attempts:
         reason = _("%(reason)s (gave up after %(n)s attempts)") % {"reason": reason, "n": attempts.group(1)}
@@ -98,6 +122,8 @@ def failure_hint(kind: str, channel: str) -> str:
                             "Write a shorter post.") % {"channel": channel},
         REFUSED: lambda: _("%(channel)s did not accept the text: check it against the platform's rules "
                            "before retrying.") % {"channel": channel},
+        MEDIA: lambda: _("Change the post's media to what %(channel)s takes (or publish on another channel), "
+                         "then retry.") % {"channel": channel},
         UNREACHABLE: lambda: _("This may pass on its own: retry in a few minutes."),
         RATE: lambda: _("This may pass on its own: retry in a few minutes."),
         PLATFORM: lambda: _("This may pass on its own: retry in a few minutes."),
