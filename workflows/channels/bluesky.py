@@ -38,6 +38,9 @@ from .base import (
     AuthError,
     InboundItem,
     Limits,
+    MediaItem,
+    MediaLimits,
+    MediaRefused,
     OutboundMessage,
     Page,
     ParentGone,
@@ -51,6 +54,15 @@ from .base import (
 log = logging.getLogger("parley.bluesky")
 
 POST = "app.bsky.feed.post"
+IMAGES = "app.bsky.embed.images"
+VIDEO = "app.bsky.embed.video"
+#: app.bsky.embed.images takes 4 images; app.bsky.embed.video one video (with up to 20 captions
+#: files of text/vtt, 20,000 bytes each; its alt text at most 1,000 graphemes).
+MAX_IMAGES = 4
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+VIDEO_MAX_BYTES = 100_000_000
+CAPTIONS_MAX_BYTES = 20_000
+VIDEO_ALT_GRAPHEMES = 1000
 LIKE = "app.bsky.feed.like"
 REPOST = "app.bsky.feed.repost"
 MAX_GRAPHEMES = 300
@@ -99,6 +111,37 @@ def graphemes(text: str) -> int:
     import regex
 
     return len(regex.findall(r"\X", text))
+
+
+def fit_image(data: bytes, content_type: str, max_bytes: int) -> tuple[bytes, str]:
+    """The image as sent to Bluesky: as it is when it fits in `max_bytes`; otherwise re-encoded
+    as JPEG (transparency flattened on white, an animation's first frame), at quality 85, 75,
+    65, then scaled down by a fifth at a time until it fits. Deterministic: the same bytes give
+    the same blob (the same CID) on every attempt, so a replayed record is byte-identical."""
+    if len(data) <= max_bytes:
+        return data, content_type
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        img.seek(0)
+        frame = img.convert("RGBA") if img.mode in ("RGBA", "LA", "P", "PA") else img.convert("RGB")
+    if frame.mode == "RGBA":
+        flat = Image.new("RGB", frame.size, (255, 255, 255))
+        flat.paste(frame, mask=frame.getchannel("A"))
+        frame = flat
+    width, height = frame.size
+    scaled = frame
+    for step in range(30):
+        for quality in (85, 75, 65):
+            out = io.BytesIO()
+            scaled.save(out, format="JPEG", quality=quality, optimize=False, progressive=False)
+            if out.tell() <= max_bytes:
+                return out.getvalue(), "image/jpeg"
+        factor = 0.8 ** (step + 1)
+        scaled = frame.resize((max(1, round(width * factor)), max(1, round(height * factor))), Image.Resampling.LANCZOS)
+    raise PermanentError("could not make the image small enough for Bluesky")
 
 
 def _iso(when: datetime) -> str:
@@ -341,15 +384,17 @@ class BlueskyAdapter(Adapter):
         return graphemes(text)
 
     def preflight(self, msgs: list[OutboundMessage]) -> None:
-        """Every text fits (graphemes), and the credentials work *now*: an authenticated call
-        to the server (getSession) at every preflight, never a session this process merely
-        remembers; an expired session is refreshed or created again, a revoked one refused."""
+        """Every text fits (graphemes), every message's media are what Bluesky takes, and the
+        credentials work *now*: an authenticated call to the server (getSession) at every
+        preflight, never a session this process merely remembers; an expired session is
+        refreshed or created again, a revoked one refused."""
         self.checked_limits = self.limits()
         for msg in msgs:
             length = self.text_length(text_for(msg))
             if length > MAX_GRAPHEMES:
                 raise PermanentError(
                     f"The {msg.language} text is {length} graphemes long; Bluesky accepts {MAX_GRAPHEMES}.")
+        self.check_media(msgs)
         self._session_info()
         for msg in msgs:
             self.parent_exists(msg)
@@ -415,9 +460,83 @@ class BlueskyAdapter(Adapter):
         cache.set(cache_key, did, timeout=3600)
         return did
 
+    # --- media (issue 22) ------------------------------------------------------------------------
+
+    def media_limits(self) -> MediaLimits:
+        """Four images (re-encoded at send time when larger than BLUESKY_IMAGE_MAX_BYTES), or one
+        video alone (MP4, captions of at most 20,000 bytes of WebVTT)."""
+        return MediaLimits(max_count=MAX_IMAGES, types=IMAGE_TYPES | {"video/mp4"}, image_bytes=None,
+                           video_bytes=VIDEO_MAX_BYTES, alt_length=None, video_alone=True,
+                           captions_bytes=CAPTIONS_MAX_BYTES)
+
+    def check_media(self, msgs: list[OutboundMessage]) -> None:
+        super().check_media(msgs)
+        for msg in msgs:
+            for item in msg.media:
+                if item.kind == "video" and graphemes(item.alt) > VIDEO_ALT_GRAPHEMES:
+                    raise MediaRefused("publish.media.alt_too_long", {
+                        "platform": "Bluesky", "language": msg.language, "position": item.position,
+                        "length": graphemes(item.alt), "limit": VIDEO_ALT_GRAPHEMES},
+                        f"the {msg.language} alternative text of video {item.position} is {graphemes(item.alt)} "
+                        f"graphemes; Bluesky takes {VIDEO_ALT_GRAPHEMES}")
+
+    def _upload_blob(self, data: bytes, content_type: str, item: MediaItem) -> dict[str, Any]:
+        """`com.atproto.repo.uploadBlob`: the blob reference to embed. The PDS addresses blobs
+        by content, so uploading the same bytes again gives the same reference; an unclear
+        outcome here made no record (TransientError, never AmbiguousError)."""
+        def upload(client: Any) -> Any:
+            return client.invoke_procedure("com.atproto.repo.uploadBlob", content=data,
+                                           headers={"Content-Type": content_type}).content
+        try:
+            out = self._call(upload)
+        except AmbiguousError as exc:
+            raise TransientError(f"media: {exc}") from exc
+        except AuthError:
+            raise
+        except PermanentError as exc:
+            raise MediaRefused("publish.media.refused", {"platform": "Bluesky", "position": item.position,
+                                                         "content_type": content_type},
+                               f"Bluesky refused medium {item.position}: {exc}") from exc
+        blob = out.get("blob") if isinstance(out, dict) else None
+        if not isinstance(blob, dict):
+            raise TransientError("Bluesky answered an upload without a blob")
+        return blob
+
+    def embed_for(self, msg: OutboundMessage) -> dict[str, Any] | None:
+        """Upload the message's media and return the post's embed: `app.bsky.embed.images` (each
+        image with its `alt` in the message's language and its `aspectRatio`), or
+        `app.bsky.embed.video` (the video, `alt`, `aspectRatio`, and its captions as a text/vtt
+        blob in the message's language). None without media."""
+        if not msg.media:
+            return None
+        limit = int(settings.BLUESKY_IMAGE_MAX_BYTES)
+        video = next((m for m in msg.media if m.kind == "video"), None)
+        if video is not None:
+            embed: dict[str, Any] = {"$type": VIDEO, "video": self._upload_blob(video.read(), video.content_type, video),
+                                     "alt": video.alt}
+            if video.captions.strip():
+                vtt = self._upload_blob(video.captions.encode(), "text/vtt", video)
+                embed["captions"] = [{"lang": msg.language or "en", "file": vtt}]
+            ratio = _aspect(video)
+            if ratio:
+                embed["aspectRatio"] = ratio
+            return embed
+        images = []
+        for item in msg.media:
+            data, content_type = fit_image(item.read(), item.content_type, limit)
+            image: dict[str, Any] = {"image": self._upload_blob(data, content_type, item), "alt": item.alt}
+            ratio = _aspect(item)
+            if ratio:
+                image["aspectRatio"] = ratio
+            images.append(image)
+        return {"$type": IMAGES, "images": images}
+
     def send(self, msg: OutboundMessage) -> Result:
         rkey = tid_for(msg.idempotency_key, msg.created_at)
         record = self.record_for(msg)
+        embed = self.embed_for(msg)  # the blobs first: a crash here leaves unreferenced blobs only
+        if embed is not None:
+            record["embed"] = embed
         repo = self._repo()
         try:
             out = self.procedure("com.atproto.repo.putRecord", {
@@ -545,6 +664,13 @@ class BlueskyAdapter(Adapter):
                              root_uri=root.get("uri") or view["uri"], root_cid=root.get("cid") or view.get("cid") or "",
                              author_handle=handle, visibility="public"),
         )
+
+
+def _aspect(item: MediaItem) -> dict[str, int] | None:
+    """`aspectRatio` from the stored width and height (None when unknown)."""
+    if item.width and item.height and item.width > 0 and item.height > 0:
+        return {"width": int(item.width), "height": int(item.height)}
+    return None
 
 
 class _RawParams(dict):
