@@ -48,3 +48,9 @@ def test_bench_run_quick_mode_prints_its_table(redis_url):
     assert "BENCHMARKS.md left as it was" in out
     for figure in ("approve", "reply", "publications"):
         assert figure in out.lower(), figure
+
+
+def test_bench_media_publish_runs():
+    """Issue 22: a post with 4 images beside the same post without media (bench/media_publish.py)."""
+    out = _run("media_publish.py", BENCH_MEDIA_POSTS="2")
+    assert "Publishing a post with 4 images" in out and "the same post without media" in out, out[-2000:]
