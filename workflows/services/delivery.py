@@ -551,6 +551,7 @@ def publications_claim_many(*, post_ids: list[int], worker: str, now: datetime |
             return []
     # What the UPDATE wrote on the rows locked above (the lock held until it ran).
     rows = {pid: (attempts + 1, first or now, ambiguous) for pid, (attempts, first, ambiguous) in locked.items()}
+    pubs: list[Publication]
     if known is None:
         pubs = list(Publication.objects.filter(id__in=rows).select_related("channel", "post__in_reply_to")
                     .annotate(has_media=HAS_MEDIA))

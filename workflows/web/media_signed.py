@@ -7,7 +7,7 @@ streamed from Django's storage with the type read at upload, `nosniff`, and no c
 caches (the link expires; a proxy must not keep serving it)."""
 from __future__ import annotations
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseBase
 from django.views.decorators.http import require_safe
 
 from ..services.publish_media import MediaGone, MediaLinkRefused, medium_for_token
@@ -20,7 +20,7 @@ def _refused(status: int, text: str) -> HttpResponse:
 
 
 @require_safe
-def media_signed(request, token: str) -> HttpResponse:
+def media_signed(request, token: str) -> HttpResponseBase:
     try:
         medium = medium_for_token(token)
     except MediaLinkRefused as exc:
