@@ -216,6 +216,35 @@ CATALOGUE: dict[str, Promise] = {
     "urgent.reason_required": _("Give the reason for publishing urgently."),
     "urgent_not_allowed": _("This lane does not allow urgent publishing."),
     "comment.required": _("Say what should change."),
+    # --- media on posts and replies (issue 22, docs/media.md "Media on posts") --------------
+    "media.attach.invalid": _(
+        "Each medium must be an object with “medium” (its id) and, if needed, “language”, “alt_text”, "
+        "“captions” and “focus”."),
+    "media.attach.not_list": _("Give the media as a list, in order."),
+    "media.attach.unknown_field": _("Unknown field."),
+    "media.attach.unknown": _("There is no such medium."),
+    "media.attach.duplicate": _("This medium is already on the post: attach it once."),
+    "media.attach.language_not_in_post": _(
+        "This post has no %(language)s version: a medium can be only for the post's languages."),
+    "media.attach.texts_not_object": _("Give these texts per language: an object with “en” and “fr”."),
+    "media.attach.text_other_language": _(
+        "This medium is only in the %(language)s post: give its texts in %(language)s only."),
+    "media.attach.alt_text_too_long": _(
+        "This alternative text is %(length)s characters long; at most %(limit)s are accepted."),
+    "media.attach.captions_too_long": _("These captions are %(length)s characters long; at most %(limit)s are accepted."),
+    "media.attach.captions_invalid": _(
+        "The %(language)s captions are not valid WebVTT (they start with “WEBVTT”, then cues such as "
+        "“00:00.000 --> 00:02.000”)."),
+    "media.attach.captions_not_video": _("Only a video has captions."),
+    "media.attach.focus_invalid": _("Give the focal point as [x, y], each between -1 and 1."),
+    "media.attach.too_many": _("Too many media: %(count)s; at most %(limit)s are accepted on one post."),
+    "media.attach.too_many_images": _(
+        "%(channel)s accepts at most %(limit)s images on one post; the %(language)s post has %(count)s."),
+    "media.attach.too_many_videos": _(
+        "%(channel)s accepts at most %(limit)s video on one post; the %(language)s post has %(count)s."),
+    "media.attach.mixed": _(
+        "%(channel)s does not take images and a video on the same post (the %(language)s post has both)."),
+    "media.attach.no_position": _("There is no medium at this position in the %(language)s post."),
     # --- who may act, and when -----------------------------------------------------------
     "not_found.post": _("There is no such post."),
     "not_found.review": _("There is no such review."),

@@ -110,3 +110,41 @@ def in_state(demo, state: PostState, **kw) -> Post:
     post = BUILDERS[state](demo, **kw)
     assert post.state == state, (post.state, state)
     return post
+
+
+# --- media (issue 22) --------------------------------------------------------------------------
+
+def png_bytes(width: int = 4, height: int = 3, colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    """A small real PNG (Pillow)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def medium(demo=None, *, user=None, kind: str = "image", name: str = "infographic.png", data: bytes | None = None):
+    """A Medium row as the upload service leaves it (already safe), its file saved through
+    Django's default storage. An image is a real PNG; a "video" is a few bytes named .mp4 (no
+    test here decodes it)."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+
+    from workflows.models import Medium
+
+    owner = user or demo.dana
+    if kind == "video":
+        data = data or b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 16
+        content_type, width, height, duration = "video/mp4", 640, 360, 12.5
+    else:
+        data = data or png_bytes()
+        content_type, width, height, duration = "image/png", 4, 3, None
+    m = Medium(organisation_id=owner.organisation_id, uploaded_by=owner, kind=kind, content_type=content_type,
+               original_name=name, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+               width=width, height=height, duration=duration)
+    m.file.save(name, ContentFile(data), save=False)
+    m.save()
+    return m

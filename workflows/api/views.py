@@ -223,7 +223,7 @@ class PostViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
         data = s.parse(s.TranslationSerializer, request.data)
         actions.TRANSLATE.execute(
             post_id=_pk(pk), by=request.user, language=lang, text=data["text"],
-            version=if_match_version(request),
+            version=if_match_version(request), media=data.get("media"),
         )
         return post_response(request, _pk(pk))
 

@@ -14,6 +14,7 @@ from ..models import (
     Channel,
     Decision,
     Post,
+    PostMedium,
     PostReview,
     PostRevision,
     PostText,
@@ -64,7 +65,7 @@ def posts_visible_light(*, user: User) -> QuerySet[Post]:
 def post_get_visible(*, post_id: int, user: User) -> Post:
     """One post the user may see, with what posts_visible loads (texts, channels, decisions with
     their reviewers and steps, publications with their channels); NotFound otherwise."""
-    post = posts_visible(user=user).filter(id=post_id).prefetch_related(_open_reviews()).first()
+    post = posts_visible(user=user).filter(id=post_id).prefetch_related(_open_reviews(), post_media()).first()
     if post is None:
         raise NotFound(code="not_found.post")
     return post
@@ -75,6 +76,12 @@ def _open_reviews(*, none: bool = False) -> Prefetch:
     as `post.open_reviews`."""
     qs = PostReview.objects.none() if none else PostReview.objects.filter(status=ReviewStatus.OPEN)
     return Prefetch("reviews", queryset=qs.select_related("team").order_by("created_at", "id"), to_attr="open_reviews")
+
+
+def post_media(*, none: bool = False) -> Prefetch:
+    """A post's media with their files' facts, in order (the detail's `media`; issue 22)."""
+    qs = PostMedium.objects.none() if none else PostMedium.objects.select_related("medium")
+    return Prefetch("media", queryset=qs.order_by("position", "id"))
 
 
 def post_detail_of(post: Post) -> Post:
@@ -90,6 +97,9 @@ def post_detail_of(post: Post) -> Post:
             item = Prefetch("publications", queryset=Publication.objects.none())
         related.append(item)
     related.append(_open_reviews(none=not getattr(post, "has_open_reviews", True)))
+    # The lock read the media when current (engine.post_lock_for_transition): none, none to read.
+    related.append(post_media(none=getattr(post, "media_rows", None) == [] and getattr(
+        post, "media_revision", None) == post.revision))
     prefetch_related_objects([post], *related)
     return post
 

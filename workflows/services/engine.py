@@ -29,6 +29,7 @@ from ..models import (
     OutboxEvent,
     OutsideInvitation,
     Post,
+    PostMedium,
     PostReview,
     PostRevision,
     PostText,
@@ -46,6 +47,7 @@ from .common import (
 )
 from .four_eyes import Revisions, counted_languages
 from .lanes import channel_languages, missing_languages, reply_language, required_languages
+from .media import Attachment, media_rows_json, post_media, snapshots
 from .outbox import outbox_event, outbox_written
 from .signatures import signature_reserve
 
@@ -61,12 +63,14 @@ class TransitionContext:
     * `perms`: what the acting user holds on the post's channels (permissions.caller_perms),
       read once by the first permission check and asked again by the later ones (and by the
       API's `actions` field in the response);
+    * `media`: the post's media (services.media.Attachment), read with the lock;
     * `audit`, `outbox`: the events recorded so far, when the service writes them together at
       its end (write_pending: one INSERT each); None writes each event at once."""
 
     rules: list[guidelines.Rule] | None = None
     revisions: Revisions | None = None
     perms: CallerPerms | None = None
+    media: list[Attachment] | None = None
     audit: list[AuditEvent] | None = None
     outbox: list[OutboxEvent] | None = None
 
@@ -89,21 +93,27 @@ def lane_rules(lane: Lane, *, ctx: TransitionContext | None = None) -> list[guid
 
 
 def _lock_for_transition(post_id: int, *, revisions: bool, shown: bool) -> QuerySet[Post]:
-    """post_lock_queryset, also reading the lane's enabled guideline rules and, with
-    `revisions`, the post's text revisions (PostgreSQL: arrays of JSON objects); with `shown`,
+    """post_lock_queryset, also reading the lane's enabled guideline rules, the post's media
+    (with the number of its last revision: services.media) and, with `revisions`, the post's
+    text revisions (PostgreSQL: arrays of JSON objects); with `shown`,
     what the post's detail shows and the transition does not change (its author, the message
     it answers, whether it has publications or open reviews: selectors.post_detail_of)."""
     from django.contrib.postgres.expressions import ArraySubquery
-    from django.db.models import Exists, OuterRef
+    from django.db.models import Exists, OuterRef, Subquery
     from django.db.models.functions import JSONObject
 
     extra: dict[str, Any] = {"lane_rules": ArraySubquery(
         GuidelineRule.objects.filter(lane=OuterRef("lane_id"), enabled=True).order_by("id").values(
             json=JSONObject(kind="kind", severity="severity", params="params")))}
+    # rewrite(False): modeltranslation's queryset would add the translated columns to the subquery.
+    extra["media_rows"] = ArraySubquery(PostMedium.objects.rewrite(False).filter(post=OuterRef("pk"))
+                                        .order_by("position", "id").values(json=JSONObject(**media_rows_json())))
+    extra["media_revision"] = Subquery(
+        PostRevision.objects.filter(post=OuterRef("pk")).order_by("-number").values("number")[:1])
     if revisions:
         extra["text_revisions"] = ArraySubquery(
             PostRevision.objects.filter(post=OuterRef("pk")).order_by("number").values(
-                json=JSONObject(number="number", texts="texts", by="created_by_id")))
+                json=JSONObject(number="number", texts="texts", by="created_by_id", media="media")))
     if shown:
         extra["has_publications"] = Exists(Publication.objects.filter(post=OuterRef("pk")))
         extra["has_open_reviews"] = Exists(PostReview.objects.filter(post=OuterRef("pk"), status=ReviewStatus.OPEN))
@@ -131,7 +141,10 @@ def post_lock_for_transition(*, post_id: int, user: User, revisions: bool = Fals
     # committed meanwhile (by the transaction that held the lock) is not among them, though the
     # post row (read after the wait) counts it. Then four eyes reads them again (four_eyes.py).
     if rows is not None and (rows[-1]["number"] if rows else 0) == post.revision:
-        ctx.revisions = [(r["texts"], r["by"]) for r in rows]
+        ctx.revisions = [(r["texts"], r["by"], r["media"] or []) for r in rows]
+    # Every change of the media snapshots a revision: the same test tells the media are current.
+    if getattr(post, "media_revision", None) == post.revision:
+        ctx.media = [Attachment.from_row(r) for r in getattr(post, "media_rows", None) or ()]
     return post, ctx
 
 
@@ -172,9 +185,13 @@ def text_length_for(channel: Channel) -> Callable[[str], int]:
 
 def run_checks(
     post: Post, *, texts: dict[str, str], channels: Any, lane: Lane | None = None,
-    ctx: TransitionContext | None = None,
+    ctx: TransitionContext | None = None, media: list[Attachment] | None = None,
 ) -> list[guidelines.CheckResult]:
+    """The lane's guideline rules on `texts` and the post's media (`media`, else those the
+    lock read: `ctx.media`, else read now)."""
     lane = lane or post.lane
+    if media is None:
+        media = ctx.media if ctx is not None and ctx.media is not None else post_media(post)
     channels = list(channels)
     speaks = channel_languages(post, channels)  # a reply: the citizen's language, on the message's channel
     infos = [
@@ -221,9 +238,12 @@ def recheck_text(post: Post, *, texts: dict[str, str] | None = None, code: str =
     return results
 
 
-def snapshot_revision(post: Post, *, texts: dict[str, str], by: User) -> PostRevision:
+def snapshot_revision(post: Post, *, texts: dict[str, str], by: User,
+                      media: list[Attachment] | None = None) -> PostRevision:
+    """The next revision: the texts and the media as they are now (`media`, else read now)."""
     post.revision += 1
-    return PostRevision.objects.create(post=post, number=post.revision, texts=texts, created_by=by)
+    shot = snapshots(post_media(post) if media is None else media)
+    return PostRevision.objects.create(post=post, number=post.revision, texts=texts, media=shot, created_by=by)
 
 
 def write_texts(post: Post, *, new_texts: dict[str, str], by: User) -> list[str]:

@@ -2,8 +2,9 @@
 that language, at any step.
 
 Contributions are read from the post's revisions (each snapshot records who made it; a language
-whose text differs from the previous snapshot was written or changed by that person) and from
-each text's last writer. The author is a contributor of every language they wrote.
+whose text, or whose media — alternative text, captions, the media themselves: services.media
+`language_view` — differ from the previous snapshot was written or changed by that person) and
+from each text's last writer. The author is a contributor of every language they wrote.
 
 The one rule, `approval_scope`, is part of actions.APPROVE: post_approve runs it under the row
 lock, the post page's Approve button and the API's `actions` ask it: never copied.
@@ -33,9 +34,10 @@ from ..constants import StepKind
 from ..exceptions import NotPermitted
 from ..models import LaneStep, Post, PostText
 from .grants import granted_languages
+from .media import LANGUAGES, language_view
 
-#: A post's text revisions in order: (the texts of the snapshot, who made it).
-Revisions = list[tuple[dict[str, str], int]]
+#: A post's revisions in order: (the texts of the snapshot, who made it, its media snapshot).
+Revisions = list[tuple[dict[str, str], int, list]]
 
 
 def contributors(post: Post, *, texts: list[PostText] | None = None,
@@ -45,14 +47,18 @@ def contributors(post: Post, *, texts: list[PostText] | None = None,
     the caller read them already (approve reads them with the row lock: engine.TransitionContext)."""
     out: dict[str, set[int]] = defaultdict(set)
     previous: dict[str, str] = {}
+    previous_media: list = []
     rows = revisions
     if rows is None:
-        rows = list(post.revisions.order_by("number").values_list("texts", "created_by_id"))
-    for snapshot, by in rows:
+        rows = list(post.revisions.order_by("number").values_list("texts", "created_by_id", "media"))
+    for snapshot, by, media in rows:
         for lang, body in (snapshot or {}).items():
             if previous.get(lang) != body:
                 out[lang].add(by)
-        previous = snapshot or {}
+        for lang in LANGUAGES:  # a language's media are part of its text
+            if language_view(previous_media, lang) != language_view(media, lang):
+                out[lang].add(by)
+        previous, previous_media = snapshot or {}, media or []
     for t in texts if texts is not None else post.texts.all():
         out[t.language].add(t.updated_by_id)
     return out

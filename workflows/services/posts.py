@@ -50,6 +50,7 @@ from .engine import (
 )
 from .four_eyes import contributors
 from .lanes import escalation_of, escalation_target, route_lane
+from .media import media_changes, media_for_post, media_write, post_media, snapshots
 from .outbox import outbox_emit
 from .publishing import ensure_publishable, post_publish_begin
 
@@ -99,8 +100,8 @@ def _clean_schedule(scheduled_at: Any) -> datetime | None:
     return scheduled_at
 
 
-def _refresh_checks(post: Post, *, channels: Any) -> list[guidelines.CheckResult]:
-    results = run_checks(post, texts=post.texts_dict(), channels=channels)
+def _refresh_checks(post: Post, *, channels: Any, media: Any = None) -> list[guidelines.CheckResult]:
+    results = run_checks(post, texts=post.texts_dict(), channels=channels, media=media)
     post.checks = [r.as_data() for r in results]
     return results
 
@@ -177,12 +178,15 @@ def post_create(
     scheduled_at: datetime | None = None,
     rules_acknowledged: bool = False,
     content_warning: str | None = None,
+    media: list | None = None,
 ) -> Post:
     """Create a draft. Guideline checks run and are stored on the post (they block on submit).
     A reply carries the citizen's content warning unless `content_warning` is given ("": none).
+    `media`: the media to attach, in order (services.media.media_clean says what each says).
 
-    Raises InvalidInput (bad texts, channels, lane), TextTooLong, NotPermitted (no draft
-    permission), GuidelineViolation (the text breaks a blocking content rule: nothing is kept)."""
+    Raises InvalidInput (bad texts, channels, lane, media), TextTooLong, Unpublishable (more
+    media than a channel takes), NotPermitted (no draft permission), GuidelineViolation (the
+    text breaks a blocking content rule: nothing is kept)."""
     org_id, cleaned = _author_and_texts(author=author, kind=kind, texts=texts)
     inbound = _reply_target(kind=kind, in_reply_to=in_reply_to, organisation_id=org_id)
     chans = _target_channels(author=author, organisation_id=org_id, slugs=list(channels or []), inbound=inbound)
@@ -196,15 +200,18 @@ def post_create(
     )
     post.channels.set(chans)
     ensure_publishable(post, channels=chans, texts=cleaned)
+    attached = media_for_post(post, raw=media, channels=chans, texts=cleaned) if media is not None else []
     write_texts(post, new_texts=cleaned, by=author)
-    snapshot_revision(post, texts=cleaned, by=author)
-    results = run_checks(post, texts=cleaned, channels=chans)
+    media_write(post, media=attached, current=[], by=author, already=cleaned)
+    snapshot_revision(post, texts=cleaned, by=author, media=attached)
+    results = run_checks(post, texts=cleaned, channels=chans, media=attached)
     ensure_content_allowed(results)
     post.checks = [r.as_data() for r in results]
     audit_record(
         owner=post, verb="created", actor=author, to_state=post.state,
         data={"lane": chosen_lane.slug, "channels": sorted(c.slug for c in chans), "languages": sorted(cleaned),
-              **({"content_warning": post.content_warning} if post.content_warning else {})},
+              **({"content_warning": post.content_warning} if post.content_warning else {}),
+              **({"media": media_changes([], snapshots(attached))} if attached else {})},
     )
     _claim_answered(inbound, author=author)
     post.save(update_fields=["revision", "checks", "audit_seq", "audit_head"])
@@ -221,9 +228,12 @@ def post_edit(
     scheduled_at: Any = UNSET,
     rules_acknowledged: bool | None = None,
     version: int | None = None,
+    media: list | None = None,
 ) -> Post:
-    """Edit texts / schedule while draft or changes requested. Editing a language voids every
-    approval that covered it. Raises InvalidTransition, Conflict (stale), NotPermitted."""
+    """Edit texts / media / schedule while draft or changes requested. `media` replaces the
+    post's media (None: unchanged; []: none). Editing a language — its text or its media —
+    voids every approval that covered it. Raises InvalidTransition, Conflict (stale),
+    NotPermitted, InvalidInput, TextTooLong, Unpublishable."""
     post = post_get_for_update(post_id=post_id, user=by)
     ensure_version(post, version)
     prefetch_related_objects([post], "channels")
@@ -234,6 +244,13 @@ def post_edit(
     if texts is not None:
         cleaned = clean_texts(texts)
         changed = write_texts(post, new_texts=cleaned, by=by)
+    current = now_media = None
+    if media is not None:
+        current = post_media(post)
+        now_media = media_for_post(post, raw=media, channels=channel_objs, texts=post.texts_dict())
+        # A language whose media changed is edited as if its text had (services.media).
+        changed = sorted(set(changed) | set(media_write(post, media=now_media, current=current, by=by,
+                                                         already=changed)))
     if scheduled_at is not UNSET:
         post.scheduled_at = _clean_schedule(scheduled_at)
         fields.append("scheduled_at")
@@ -243,14 +260,18 @@ def post_edit(
     if not changed and not fields:
         return post
     voided: list[int] = []
+    if now_media is None:
+        now_media = post_media(post)
     if changed:
         ensure_publishable(post, channels=channel_objs, texts=post.texts_dict())
-        snapshot_revision(post, texts=post.texts_dict(), by=by)
+        snapshot_revision(post, texts=post.texts_dict(), by=by, media=now_media)
         voided = invalidate_approvals(post, languages=changed)
-    ensure_content_allowed(_refresh_checks(post, channels=channel_objs))
+    ensure_content_allowed(_refresh_checks(post, channels=channel_objs, media=now_media))
+    moved = media_changes(snapshots(current), snapshots(now_media)) if current is not None else []
     audit_record(
         owner=post, verb="edited", actor=by, from_state=post.state, to_state=post.state,
-        data={"languages": changed, "fields": fields, "voided_decisions": voided},
+        data={"languages": changed, "fields": fields, "voided_decisions": voided,
+              **({"media": moved} if moved else {})},
     )
     save_post(post, fields=fields)
     return post
@@ -384,10 +405,11 @@ def post_edit_and_submit(*, post_id: int, by: User, version: int | None = None, 
 
 @transaction.atomic
 def reply_send(*, inbound_id: int, by: User, text: str, language: str, rules_acknowledged: bool,
-               content_warning: str | None = None) -> Post:
-    """Answer a citizen message in one go. In a conversation lane with no blocking step the reply
-    comes back approved (published right after commit); an escalated one comes back in review.
-    The message is locked and actions.REPLY asked first (NotFound, NotPermitted)."""
+               content_warning: str | None = None, media: list | None = None) -> Post:
+    """Answer a citizen message in one go (with `media`, as post_create takes them). In a
+    conversation lane with no blocking step the reply comes back approved (published right after
+    commit); an escalated one comes back in review. The message is locked and actions.REPLY
+    asked first (NotFound, NotPermitted)."""
     msg = InboundMessage.objects.select_for_update().filter(id=inbound_id).first()
     if msg is None:
         raise NotFound(code="not_found.message")
@@ -395,4 +417,4 @@ def reply_send(*, inbound_id: int, by: User, text: str, language: str, rules_ack
     actions.REPLY.ensure(by, msg)
     return post_create_and_submit(author=by, kind=PostKind.REPLY, in_reply_to=inbound_id,
                                   texts={language: text}, rules_acknowledged=rules_acknowledged,
-                                  content_warning=content_warning)
+                                  content_warning=content_warning, media=media)

@@ -8,6 +8,7 @@ from ... import limits
 from ...constants import PostKind, PostState, PublicationStatus, StepKind, Verdict
 from ...selectors import post_due_at
 from ...services.actions import post_actions
+from ..media_fields import PostMediumSerializer, media_input_field, translation_media_field
 from .base import (
     MAX_ID,
     CappedText,
@@ -98,6 +99,7 @@ class PostDetailSerializer(PostSerializer):
     """One post, with what the caller may do now (lists leave `actions` out: it is asked per post)."""
 
     actions = serializers.SerializerMethodField()
+    media = PostMediumSerializer(many=True, source="media.all", help_text="The post's media, in order.")
 
     @_actions_field("post")
     def get_actions(self, post) -> list[str]:
@@ -127,6 +129,7 @@ class PostCreateSerializer(StrictSerializer):
         help_text="A reply's content warning (Mastodon's spoiler_text). Omitted: the citizen's message's own "
                   "(carried over); \"\": none. Bluesky has no content warning: it is not sent there.",
     )
+    media = media_input_field()
 
 
 class PostEditSerializer(StrictSerializer):
@@ -134,10 +137,12 @@ class PostEditSerializer(StrictSerializer):
                                   required=False)
     scheduled_at = DateTime(required=False, allow_null=True)
     rules_acknowledged = serializers.BooleanField(required=False)
+    media = media_input_field()
 
 
 class TranslationSerializer(StrictSerializer):
     text = CappedText(limit=limits.TEXT_MAX, trim_whitespace=False)
+    media = translation_media_field()
 
 
 class SubmitSerializer(StrictSerializer):
