@@ -441,3 +441,63 @@ def test_who_changed_a_languages_media_stays_its_contributor_after_others_edit_i
     with pytest.raises(NotPermitted) as exc:
         reviews.post_approve(post_id=post.id, by=demo.rami)  # the lock's revisions carry the media
     assert exc.value.code == "four_eyes.contributed"
+
+
+# --- the access-to-information export --------------------------------------------------------
+
+def test_the_atip_export_holds_the_media_files_and_their_texts(demo, settings, tmp_path):
+    import csv
+    import io
+    import json
+    import zipfile
+
+    from workflows.services import atip
+
+    settings.EXPORT_ROOT = tmp_path / "exports"
+    shared = f.medium(demo, data=f.png_bytes(colour=(1, 2, 3)))
+    french = f.medium(demo, name="infographie.png", data=f.png_bytes(colour=(4, 5, 6)))
+    post = _draft(demo, [
+        {"medium": shared.id, "alt_text": {"en": "Jean Tremblay opens the office.", "fr": "Jean Tremblay ouvre le bureau."}},
+        {"medium": french.id, "language": "fr", "alt_text": {"fr": "L’infographie."}, "focus": [0.5, 0.5]},
+    ])
+    export = atip.atip_export_request(by=demo.cora, post_id=post.id, redact_patterns=[r"Tremblay", r"[0-9]+"])
+    assert atip.atip_export_build(export_id=export.id) == "done"
+    zf = zipfile.ZipFile(atip.export_file(atip.AtipExport.objects.get(id=export.id)))
+    files = {f"media/{post.id}/0-{shared.id}.png": shared, f"media/{post.id}/1-{french.id}.png": french}
+    assert set(files) <= set(zf.namelist())
+    for name, medium in files.items():
+        with medium.file.open("rb") as fh:
+            assert zf.read(name) == fh.read()
+    data = json.loads(zf.read("export.json"))
+    assert set(files) <= set(data["manifest"]["files"])
+    [rec] = data["posts"]
+    # The texts, redacted like every text; the system values (the file's place, its hash) not.
+    assert [(m["file"], m["language"], m["alt_text"], m["focus"]) for m in rec["media"]] == [
+        (f"media/{post.id}/0-{shared.id}.png", "", {"en": "Jean [REDACTED] opens the office.",
+                                                     "fr": "Jean [REDACTED] ouvre le bureau."}, [0.0, 0.0]),
+        (f"media/{post.id}/1-{french.id}.png", "fr", {"en": "", "fr": "L’infographie."}, [0.5, 0.5]),
+    ]
+    assert rec["media"][0]["sha256"] == shared.sha256
+    assert rec["revisions"][0]["media"][1]["alt_text"]["fr"] == "L’infographie."
+    rows = list(csv.DictReader(io.StringIO(zf.read("csv/media.csv").decode())))
+    assert [(r["post"], r["position"], r["file"], r["alt_text_fr"]) for r in rows] == [
+        (str(post.id), "0", f"media/{post.id}/0-{shared.id}.png", "Jean [REDACTED] ouvre le bureau."),
+        (str(post.id), "1", f"media/{post.id}/1-{french.id}.png", "L’infographie."),
+    ]
+    summary = zf.read("summary.html").decode()
+    assert f'href="media/{post.id}/1-{french.id}.png"' in summary and "L’infographie." in summary
+    assert "Tremblay" not in summary
+
+
+def test_an_export_in_french_names_the_media_in_french(demo, settings, tmp_path):
+    import zipfile
+
+    from workflows.services import atip
+
+    settings.EXPORT_ROOT = tmp_path / "exports"
+    pic = f.medium(demo)
+    post = _draft(demo, [{"medium": pic.id, "alt_text": {"en": "A red square.", "fr": "Un carré rouge."}}])
+    export = atip.atip_export_request(by=demo.cora, post_id=post.id, language="fr")
+    assert atip.atip_export_build(export_id=export.id) == "done"
+    summary = zipfile.ZipFile(atip.export_file(atip.AtipExport.objects.get(id=export.id))).read("summary.html").decode()
+    assert "<h3>Médias</h3>" in summary and "Texte de remplacement" in summary and "Les deux langues" in summary

@@ -17,8 +17,8 @@ everywhere in the package.
 
 A package by topic (issue 23): common (limits, who may export, where files go), redaction, jobs (the
 request and its hand-off to the workers), scope (what an export covers), records (the rows read and
-verified), package (the CSV, JSON, HTML and ZIP written), build (the task's body) and download
-(download and expiry). Callers import from `workflows.services.atip`; a test that replaces a
+verified), package (the CSV, JSON, HTML and ZIP written), build (the task's body), download
+(download and expiry) and media (each post's media files and their texts, issue 22). Callers import from `workflows.services.atip`; a test that replaces a
 function patches the submodule that looks it up."""
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from ...models import AtipExport
 from ..security_audit import security_record
 from .common import CHUNK, KINDS, REDACTED, export_root, log
 from .jobs import _scope
+from .media import media_copy
 from .package import (
     _assemble_html,
     _assemble_json,
@@ -77,7 +78,7 @@ def _build(export: AtipExport, work: Path) -> str:
     total = len(post_ids) + len(inbound_ids)
     AtipExport.objects.filter(id=export.id).update(total_posts=len(post_ids))
     writer = _Writer(work)
-    verified, done = True, 0
+    verified, done, media_files = True, 0, []
     try:
         with translation.override(export.language):
             labels = _labels()
@@ -87,6 +88,7 @@ def _build(export: AtipExport, work: Path) -> str:
                     verified &= rec["audit"]["verified"]
                     writer.post(rec)
                 writer.html.write(_html_posts(records, labels))
+                media_files += media_copy(ids, work)
                 done += len(ids)
                 _progress(export.id, done, total, len(post_ids))
             for ids in _chunks(inbound_ids, CHUNK):
@@ -111,12 +113,12 @@ def _build(export: AtipExport, work: Path) -> str:
                                "method": "HMAC-SHA256 hash chains, anchors and signed checkpoints (docs/audit.md)"},
         "redaction": {"applied": redact.active, "replacements": redact.replaced, "marker": REDACTED,
                       "what": redaction_scope(export)},
-        "files": ["export.json", "summary.html", *[f"csv/{k}.csv" for k in KINDS]],
+        "files": ["export.json", "summary.html", *[f"csv/{k}.csv" for k in KINDS], *media_files],
     }
     _assemble_json(work, manifest)
     with translation.override(export.language):
         _assemble_html(work, manifest, export)
-    final = _zip(work, export)
+    final = _zip(work, export, media_files)
     _finish_done(export.id, final, counts, verified, redact.replaced)
     return "done"
 

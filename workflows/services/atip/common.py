@@ -12,6 +12,7 @@ from ... import limits
 from ...exceptions import InvalidInput, NotPermitted
 from ...messages import Message
 from ...permissions import EXPORT_PERMISSION, may_export
+from .media import CSV_COLUMNS as MEDIA_COLUMNS
 
 log = logging.getLogger("parley.atip")
 
@@ -26,7 +27,7 @@ REDACTED = "[REDACTED]"
 #: Posts (or citizen messages) read, verified and written per round; progress moves per round.
 CHUNK = 500
 
-KINDS = ("posts", "revisions", "decisions", "publications", "inbound", "audit")
+KINDS = ("posts", "revisions", "decisions", "publications", "inbound", "audit", "media")
 CSV_COLUMNS: dict[str, list[str]] = {
     "posts": ["id", "kind", "state", "lane", "channels", "author", "in_reply_to", "created_at",
               "submitted_at", "approved_at", "published_at", "urgent", "audit_chain", "audit_verified"],
@@ -38,6 +39,7 @@ CSV_COLUMNS: dict[str, list[str]] = {
                 "received_at", "status", "first_response_at", "audit_chain", "audit_verified"],
     "audit": ["chain", "seq", "post", "inbound", "actor", "verb", "from_state", "to_state", "revision",
               "data", "created_at", "prev_hash", "hash", "key_id"],
+    "media": MEDIA_COLUMNS,
 }
 
 

@@ -9,6 +9,7 @@ import os
 import secrets
 import shutil
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,10 @@ from django.utils.translation import gettext as _
 from ...csvsafe import csv_cell
 from ...models import AtipExport
 from .common import CSV_COLUMNS, KINDS, export_root
+from .media import csv_rows as media_csv_rows
+from .media import html_section as media_html_section
+from .media import labels as media_labels
+from .media import media_zip
 
 #: Every cell through the one CSV rule (workflows/csvsafe.py: formulas in any width, behind
 #: invisible characters, neutralised).
@@ -55,6 +60,8 @@ class _Writer:
             self.row("decisions", {**d, "post": rec["id"]})
         for pub in rec["publications"]:
             self.row("publications", {**pub, "post": rec["id"]})
+        for m in media_csv_rows(rec["id"], rec.get("media") or []):
+            self.row("media", m)
         for ev in rec["audit"]["events"]:
             self.row("audit", ev)
 
@@ -82,7 +89,7 @@ def _labels() -> dict[str, str]:
         "status": _("Status"), "platform_id": _("Platform id"), "address": _("Address"), "from": _("From"),
         "received": _("Received"),
     }
-    return {k: str(v) for k, v in words.items()}
+    return {**{k: str(v) for k, v in words.items()}, **media_labels()}
 
 
 def _e(value: Any) -> str:
@@ -126,6 +133,7 @@ def _html_posts(records: list[dict], t: dict) -> str:
                 [t["channel"], t["language"], t["status"], t["platform_id"], t["address"]],
                 [[_e(x["channel"]), _e(x["language"]), _e(x["status"]), _e(x["external_id"]), _e(x["url"])]
                  for x in p["publications"]])]
+        html_parts.append(media_html_section(p, t))
         parts.append("".join(html_parts) + "</article>\n")
     return "".join(parts)
 
@@ -165,7 +173,7 @@ def _assemble_html(work: Path, manifest: dict, export: AtipExport) -> None:
         out.write(tail)
 
 
-def _zip(work: Path, export: AtipExport) -> Path:
+def _zip(work: Path, export: AtipExport, media_files: Iterable[str] = ()) -> Path:
     name = f"atip-{export.id}-{secrets.token_hex(8)}.zip"
     tmp = work / name
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
@@ -173,6 +181,7 @@ def _zip(work: Path, export: AtipExport) -> Path:
         zf.write(work / "summary.html", "summary.html")
         for kind in KINDS:
             zf.write(work / f"{kind}.csv", f"csv/{kind}.csv")
+        media_zip(zf, work, media_files)
     final = export_root() / name
     os.replace(tmp, final)
     return final

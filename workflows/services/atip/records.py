@@ -7,6 +7,7 @@ from typing import Any
 
 from ...models import AuditEvent, Decision, InboundMessage, Post, PostRevision, Publication
 from ..audit import audit_verify_report
+from .media import media_records
 
 # --- build -------------------------------------------------------------------------------------
 
@@ -61,7 +62,7 @@ def _post_records(ids: list[int]) -> list[dict]:
     for pid, slug in Post.channels.through.objects.filter(post_id__in=ids).values_list("post_id", "channel__slug"):
         by_post["channels"].setdefault(pid, []).append(slug)
     for rev in PostRevision.objects.filter(post_id__in=ids).order_by("post_id", "number").values(
-            "post_id", "number", "texts", "created_by__username", "created_at"):
+            "post_id", "number", "texts", "media", "created_by__username", "created_at"):
         by_post["revisions"].setdefault(rev["post_id"], []).append(_plain(rev))
     for dec in Decision.objects.filter(post_id__in=ids).order_by("post_id", "created_at", "id").values(
             "post_id", "step__name", "revision", "reviewer__username", "verdict", "comment", "created_at",
@@ -71,6 +72,7 @@ def _post_records(ids: list[int]) -> list[dict]:
             "post_id", "channel__slug", "language", "status", "external_id", "url", "body", "sent_at", "retracted_at"):
         by_post["publications"].setdefault(pub["post_id"], []).append(_plain(pub))
     events = _events("post_id", ids)
+    media = media_records(ids)
     findings = _verify([f"post:{i}" for i in ids])
     out = []
     for row in Post.objects.filter(id__in=ids).order_by("id").values(
@@ -85,6 +87,7 @@ def _post_records(ids: list[int]) -> list[dict]:
             "revisions": by_post["revisions"].get(pid, []),
             "decisions": by_post["decisions"].get(pid, []),
             "publications": by_post["publications"].get(pid, []),
+            "media": media.get(pid, []),
             "audit": {"chain": chain, "verified": not findings.get(chain), "findings": findings.get(chain, []),
                       "events": events.get(pid, [])},
         })

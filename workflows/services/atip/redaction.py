@@ -12,6 +12,7 @@ import re2
 
 from ...models import AtipExport
 from .common import LITERAL_MIN, MAX_PATTERNS, PATTERN_MAX, REDACTED, _invalid
+from .media import SYSTEM_KEYS as MEDIA_SYSTEM_KEYS
 
 # --- redaction ---------------------------------------------------------------------------------
 
@@ -75,7 +76,7 @@ def pattern_error_code(exc: Exception) -> str:
 #: Fields that hold system values, never a citizen's words (timestamps, hashes, states): left
 #: alone, so a broad pattern cannot corrupt the audit evidence or the dates.
 SYSTEM_KEYS = frozenset({"hash", "prev_hash", "key_id", "chain", "verb", "from_state", "to_state", "state",
-                         "status", "kind", "language", "lane", "verdict", "idempotency_key"})
+                         "status", "kind", "language", "lane", "verdict", "idempotency_key"}) | MEDIA_SYSTEM_KEYS
 
 
 #: Titles that may stand before a name; redacted with it ("M. Tremblay" → "[REDACTED]").
