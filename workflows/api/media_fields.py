@@ -75,7 +75,7 @@ class MediaAttach(StrictSerializer):
     medium = serializers.IntegerField(min_value=1, max_value=MAX_ID,
                                       help_text="The medium's id (POST /api/v1/media/ answers it).")
     language = serializers.ChoiceField(
-        choices=[("", "both"), ("en", "English"), ("fr", "French")], required=False, default="",
+        choices=[("en", "English only"), ("fr", "French only")], allow_blank=True, required=False, default="",
         help_text="\"\" (default): shown in both languages; \"en\" or \"fr\": only in that language's post.")
     alt_text = AltTexts(required=False, help_text="Alternative text per language.")
     captions = Captions(required=False, help_text="A video's captions per language (WebVTT).")

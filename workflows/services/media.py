@@ -159,6 +159,46 @@ def media_changes(old: list[dict], new: list[dict]) -> list[dict[str, Any]]:
     return out
 
 
+def media_diff(old: list[dict] | None, new: list[dict] | None) -> list[tuple[str, list[dict[str, Any]]]]:
+    """What changed in each language's media between two snapshots, for the post's history:
+    [(language, [{"medium", "what": added | removed | moved | alt_text | captions | focus,
+    "old", "new"}])], languages without change left out."""
+    out = []
+    for lang in LANGUAGES:
+        old_view, new_view = language_view(old, lang), language_view(new, lang)
+        before = {row[0]: row for row in old_view}
+        after = {row[0]: row for row in new_view}
+        # Moved: its place among the media in both (an addition before it moves nothing).
+        kept_before = [r[0] for r in old_view if r[0] in after]
+        kept_after = [r[0] for r in new_view if r[0] in before]
+        changes: list[dict[str, Any]] = []
+        for mid, row in after.items():
+            if mid not in before:
+                changes.append({"medium": mid, "what": "added", "old": "", "new": row[2]})
+                continue
+            was = before[mid]
+            if kept_before.index(mid) != kept_after.index(mid):
+                changes.append({"medium": mid, "what": "moved", "old": kept_before.index(mid) + 1,
+                                "new": kept_after.index(mid) + 1})
+            for what, k in (("focus", 1), ("alt_text", 2), ("captions", 3)):
+                if was[k] != row[k]:
+                    changes.append({"medium": mid, "what": what, "old": was[k], "new": row[k]})
+        changes += [{"medium": mid, "what": "removed", "old": row[2], "new": ""}
+                    for mid, row in before.items() if mid not in after]
+        if changes:
+            out.append((lang, changes))
+    return out
+
+
+def revisions_media_diff(revisions: Iterable[Any], from_n: int, to_n: int) -> list[tuple[str, list[dict[str, Any]]]]:
+    """media_diff between the revisions numbered `from_n` and `to_n` of `revisions` (PostRevision
+    rows, as the post's history page reads them); [] when either is not there."""
+    by_number = {r.number: r for r in revisions}
+    if from_n not in by_number or to_n not in by_number:
+        return []
+    return media_diff(by_number[from_n].media, by_number[to_n].media)
+
+
 def _langs_of(snapshot: Mapping[str, Any]) -> list[str]:
     return [snapshot["language"]] if snapshot.get("language") else list(LANGUAGES)
 
@@ -447,7 +487,7 @@ def media_for_post(post: Post, *, raw: Any, channels: list[Channel], texts: Iter
 
 
 __all__ = [
-    "Attachment", "changed_languages", "ensure_media_fit", "guideline_media", "language_view", "media_changes",
+    "Attachment", "changed_languages", "ensure_media_fit", "media_diff", "revisions_media_diff", "guideline_media", "language_view", "media_changes",
     "media_clean", "media_for_post", "media_rows_json", "media_rows_queryset", "media_translate", "media_write",
     "post_media", "snapshots", "touch_languages", "translation_media_clean",
 ]

@@ -501,3 +501,21 @@ def test_an_export_in_french_names_the_media_in_french(demo, settings, tmp_path)
     assert atip.atip_export_build(export_id=export.id) == "done"
     summary = zipfile.ZipFile(atip.export_file(atip.AtipExport.objects.get(id=export.id))).read("summary.html").decode()
     assert "<h3>Médias</h3>" in summary and "Texte de remplacement" in summary and "Les deux langues" in summary
+
+
+def test_the_history_diff_says_what_changed_per_language():
+    def m(mid, pos, lang="", en="", fr="", focus=(0.0, 0.0)):
+        return {"medium": mid, "position": pos, "language": lang, "alt_text": {"en": en, "fr": fr},
+                "captions": {"en": "", "fr": ""}, "focus": list(focus)}
+
+    old = [m(1, 0, en="One.", fr="Un."), m(2, 1, en="Two."), m(3, 2, lang="fr", fr="Trois.")]
+    new = [m(9, 0, lang="en", en="Nine."), m(2, 1, en="Two."), m(1, 2, en="One.", fr="Un !"), m(3, 3, lang="fr", fr="Trois.")]
+    assert media_service.media_diff(old, new) == [
+        ("en", [{"medium": 9, "what": "added", "old": "", "new": "Nine."},
+                {"medium": 2, "what": "moved", "old": 2, "new": 1},
+                {"medium": 1, "what": "moved", "old": 1, "new": 2}]),
+        ("fr", [{"medium": 2, "what": "moved", "old": 2, "new": 1},
+                {"medium": 1, "what": "moved", "old": 1, "new": 2},
+                {"medium": 1, "what": "alt_text", "old": "Un.", "new": "Un !"}]),
+    ]
+    assert media_service.media_diff(new, new) == []

@@ -18,6 +18,7 @@ from ...exceptions import NotFound, WorkflowError
 from ...messages import display_results as display_checks
 from ...services.engine import lane_steps
 from ...services.lanes import required_languages
+from ...services.media import revisions_media_diff
 from ...services.preview import post_actions_for
 from ..approvals import approval_tracker, latest_change_request, void_preview, voided_summary
 from ..forms import (
@@ -104,6 +105,7 @@ def _post_context(request, post, forms: dict | None = None) -> dict:
         "languages": [(lang, lang_name(lang), texts.get(lang)) for lang in ("en", "fr")
                       if lang in texts or lang in required_languages(post)] or [("en", lang_name("en"), None)],
         "revisions": revisions, "diff": diff, "diff_from": from_n, "diff_to": to_n,
+        "media_diff": revisions_media_diff(revisions, from_n, to_n),
         "history": _history(post, user),
         "decisions": list(post.decisions.all()), "publications": publications, "resolve_forms": resolve_forms,
         "due_at": selectors.post_due_at(post),
