@@ -74,12 +74,17 @@ LANGUAGE_NAMES = {"en": "English", "fr": "French"}
 class MediaLimits:
     """What a platform accepts with a medium: the longest alternative text of an image and of a
     video (None: no limit), counted in `alt_unit` ("chars": code points; "graphemes"), and the
-    largest captions file in bytes (None: no limit)."""
+    largest captions file in bytes (None: no limit); how many images and videos one post takes
+    (None: no limit) and whether images and a video may go together (`mixed`): the count is
+    checked when media are attached (services.media.ensure_media_fit)."""
 
     alt_image: int | None = None
     alt_video: int | None = None
     alt_unit: str = "chars"
     captions_bytes: int | None = None
+    images: int | None = None
+    videos: int | None = None
+    mixed: bool = True
 
     def alt_limit(self, kind: str) -> int | None:
         return self.alt_video if kind == "video" else self.alt_image
@@ -92,10 +97,13 @@ class MediaLimits:
 #: 1,500 characters (MediaAttachment::MAX_DESCRIPTION_LENGTH, images and video alike). Bluesky:
 #: the `app.bsky.embed.images` lexicon sets no length on `alt`, the Bluesky app takes at most
 #: 2,000 graphemes; `app.bsky.embed.video` sets `alt` to 1,000 graphemes and a caption file
-#: (`text/vtt` blob) to 20,000 bytes.
+#: (`text/vtt` blob) to 20,000 bytes. Counts: Mastodon takes at most 4 attachments and a video
+#: alone (its PostStatusService refuses "images_and_video"); Bluesky's `app.bsky.embed.images`
+#: holds at most 4 images, `app.bsky.embed.video` one video, and a post has one embed.
 PLATFORM_MEDIA_LIMITS: dict[str, MediaLimits] = {
-    "mastodon": MediaLimits(alt_image=1500, alt_video=1500, alt_unit="chars"),
-    "bluesky": MediaLimits(alt_image=2000, alt_video=1000, alt_unit="graphemes", captions_bytes=20000),
+    "mastodon": MediaLimits(alt_image=1500, alt_video=1500, alt_unit="chars", images=4, videos=1, mixed=False),
+    "bluesky": MediaLimits(alt_image=2000, alt_video=1000, alt_unit="graphemes", captions_bytes=20000,
+                           images=4, videos=1, mixed=False),
 }
 
 

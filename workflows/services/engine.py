@@ -47,7 +47,7 @@ from .common import (
 )
 from .four_eyes import Revisions, counted_languages
 from .lanes import channel_languages, missing_languages, reply_language, required_languages
-from .media import Attachment, media_rows_json, post_media, snapshots
+from .media import Attachment, guideline_media, media_rows_json, post_media, snapshots
 from .outbox import outbox_event, outbox_written
 from .signatures import signature_reserve
 
@@ -209,6 +209,7 @@ def run_checks(
         acknowledged=post.rules_acknowledged,
         translation_step=lane_has_translation_step(lane),
         is_reply=post.kind == "reply",
+        media=guideline_media(media),
     )
 
 

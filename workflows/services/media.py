@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from .. import limits
+from .. import guidelines, limits
 from ..exceptions import InvalidInput, TextTooLong, Unpublishable
 from ..messages import Message
 from ..models import Channel, Medium, Post, PostMedium
@@ -203,11 +203,11 @@ def _langs_of(snapshot: Mapping[str, Any]) -> list[str]:
     return [snapshot["language"]] if snapshot.get("language") else list(LANGUAGES)
 
 
-def guideline_media(media: Iterable[Attachment]) -> tuple[dict[str, Any], ...]:
-    """The media as the pre-screen reads them (guidelines.MediaInfo's fields: kind, language,
-    alt and captions per language, the uploaded file's name): the one conversion."""
-    return tuple({"kind": a.kind, "language": a.language, "alt": dict(a.alt_text), "captions": dict(a.captions),
-                  "filename": a.filename} for a in media)
+def guideline_media(media: Iterable[Attachment]) -> tuple[guidelines.MediaInfo, ...]:
+    """The media as the pre-screen reads them (guidelines.MediaInfo: kind, language, alt text
+    and captions per language, the uploaded file's name), in order: the one conversion."""
+    return tuple(guidelines.MediaInfo(kind=a.kind, language=a.language, alt=dict(a.alt_text),
+                                      captions=dict(a.captions), filename=a.filename) for a in media)
 
 
 # --- checking what a request says ------------------------------------------------------------
@@ -346,9 +346,12 @@ def ensure_media_fit(media: list[Attachment], *, channels: Iterable[Channel],
     """Refuse (422 Unpublishable) media that a target channel's platform would refuse for a
     language it publishes (`speaks`: lanes.channel_languages): more images or videos than it
     takes on one post (`media.attach.too_many`), or images and a video together where it takes
-    one or the other (`media.attach.mixed`). Limits: workflows.limits.MEDIA_PLATFORM_LIMITS."""
+    one or the other (`media.attach.mixed`). Limits: guidelines.PLATFORM_MEDIA_LIMITS, the one
+    table of the platforms' media limits (a channel on no known platform: only the request's cap)."""
     for chan in channels:
-        lim = limits.media_limits(adapter=chan.adapter, platform=chan.platform)
+        lim = guidelines.media_limits_for(adapter=chan.adapter, platform=chan.platform)
+        if lim is None:
+            continue
         for lang in speaks.get(chan.id, ()):
             shown = [a for a in media if a.shown_in(lang)]
             images = sum(1 for a in shown if a.kind != MediaKind.VIDEO)
@@ -359,7 +362,7 @@ def ensure_media_fit(media: list[Attachment], *, channels: Iterable[Channel],
                                     errors={"media": [Message("media.attach.mixed", params)]})
             for code, count, limit in (("media.attach.too_many_images", images, lim.images),
                                        ("media.attach.too_many_videos", videos, lim.videos)):
-                if count > limit:
+                if limit is not None and count > limit:
                     params.update(count=count, limit=limit)
                     raise Unpublishable(code=code, params=params, errors={"media": [Message(code, params)]})
 

@@ -55,7 +55,8 @@ def _changes_requested_after_sign_off_review(demo, media):
                              rules_acknowledged=True, media=media)
     posts.post_submit(post_id=post.id, by=demo.dana)
     reviews.post_approve(post_id=post.id, by=demo.rami)
-    translations.translation_provide(post_id=post.id, by=demo.tess, language="fr", text=f.FR)
+    french = [{"position": i, "alt_text": f"Un carré rouge sur fond blanc, le numéro {i + 1}."} for i, m in enumerate(media) if m.get("language", "") != "en"]
+    translations.translation_provide(post_id=post.id, by=demo.tess, language="fr", text=f.FR, media=french)
     reviews.post_approve(post_id=post.id, by=demo.tess)
     return reviews.post_request_changes(post_id=post.id, by=demo.cora, comment="The French alt text, please.")
 
@@ -197,7 +198,7 @@ def test_changing_a_shared_medium_voids_every_approval(demo):
     post = _changes_requested_after_sign_off_review(demo, [{"medium": pic.id, "alt_text": {"en": "A red square."}}])
     assert set(_live(post)) == {"rami", "tess"}
     post = posts.post_edit(post_id=post.id, by=demo.dana,
-                           media=[{"medium": other.id, "alt_text": {"en": "Another square."}}])
+                           media=[{"medium": other.id, "alt_text": {"en": "Another square.", "fr": "Un autre carré."}}])
     assert _versions(post) == {"en": 2, "fr": 2}
     assert _live(post) == {}
     # Back in the lane, the review step asks again.
@@ -243,7 +244,7 @@ def test_a_translator_who_wrote_only_the_french_alt_text_may_not_approve_french(
     """Four eyes by contribution: the French text is the author's, the translator changes only
     the French alt text — that is French she wrote, so she never approves French."""
     pic = f.medium(demo)
-    post = _draft(demo, [{"medium": pic.id, "alt_text": {"en": "A red square."}}])
+    post = _draft(demo, [{"medium": pic.id, "alt_text": {"en": "A red square.", "fr": "Un carré."}}])
     posts.post_submit(post_id=post.id, by=demo.dana)
     reviews.post_approve(post_id=post.id, by=demo.rami)
     post = translations.translation_provide(post_id=post.id, by=demo.tess, language="fr", text=f.FR,
@@ -281,11 +282,13 @@ def test_the_guideline_input_is_plain_data(demo):
     pic, video = f.medium(demo, name="IMG_0001.png"), f.medium(demo, kind="video", name="clip.mp4")
     post = _draft(demo, [{"medium": pic.id, "language": "en", "alt_text": {"en": "A."}},
                          {"medium": video.id, "language": "fr", "captions": {"fr": VTT_FR}}])
+    from workflows.guidelines import MediaInfo
+
     assert media_service.guideline_media(media_service.post_media(post)) == (
-        {"kind": "image", "language": "en", "alt": {"en": "A.", "fr": ""}, "captions": {"en": "", "fr": ""},
-         "filename": "IMG_0001.png"},
-        {"kind": "video", "language": "fr", "alt": {"en": "", "fr": ""}, "captions": {"en": "", "fr": VTT_FR.strip()},
-         "filename": "clip.mp4"},
+        MediaInfo(kind="image", language="en", alt={"en": "A.", "fr": ""}, captions={"en": "", "fr": ""},
+                  filename="IMG_0001.png"),
+        MediaInfo(kind="video", language="fr", alt={"en": "", "fr": ""}, captions={"en": "", "fr": VTT_FR.strip()},
+                  filename="clip.mp4"),
     )
 
 
@@ -340,9 +343,20 @@ def test_four_images_pass_and_a_french_only_fifth_counts_for_french(demo):
 
 
 def test_the_platform_limits_live_in_one_table():
-    assert limits.media_limits(adapter="mastodon") == limits.MediaLimits(images=4, videos=1, mixed=False, alt_text=1500)
-    assert limits.media_limits(adapter="log", platform="Bluesky").alt_text == 2000
-    assert limits.media_limits(adapter="webhook", platform="") == limits.MEDIA_DEFAULT_LIMITS
+    from workflows.guidelines import media_limits_for
+
+    mastodon = media_limits_for(adapter="mastodon")
+    assert (mastodon.images, mastodon.videos, mastodon.mixed, mastodon.alt_image) == (4, 1, False, 1500)
+    assert media_limits_for(adapter="log", platform="Bluesky").images == 4
+    assert media_limits_for(adapter="webhook", platform="") is None
+
+
+def test_a_channel_on_no_known_platform_takes_up_to_the_requests_cap(demo):
+    from workflows.models import Channel
+
+    Channel.objects.filter(slug__in=["dpe-en", "dpe-fr"]).update(platform="intranet")
+    post = _draft(demo, [{"medium": f.medium(demo, name=f"{i}.png").id} for i in range(6)])
+    assert len(_rows(post)) == 6
 
 
 def test_texts_over_their_caps_are_refused_before_anything_reads_them(demo):
@@ -451,6 +465,7 @@ def test_the_atip_export_holds_the_media_files_and_their_texts(demo, settings, t
     import json
     import zipfile
 
+    from workflows.models import AtipExport
     from workflows.services import atip
 
     settings.EXPORT_ROOT = tmp_path / "exports"
@@ -462,7 +477,7 @@ def test_the_atip_export_holds_the_media_files_and_their_texts(demo, settings, t
     ])
     export = atip.atip_export_request(by=demo.cora, post_id=post.id, redact_patterns=[r"Tremblay", r"[0-9]+"])
     assert atip.atip_export_build(export_id=export.id) == "done"
-    zf = zipfile.ZipFile(atip.export_file(atip.AtipExport.objects.get(id=export.id)))
+    zf = zipfile.ZipFile(atip.export_file(AtipExport.objects.get(id=export.id)))
     files = {f"media/{post.id}/0-{shared.id}.png": shared, f"media/{post.id}/1-{french.id}.png": french}
     assert set(files) <= set(zf.namelist())
     for name, medium in files.items():
@@ -492,6 +507,7 @@ def test_the_atip_export_holds_the_media_files_and_their_texts(demo, settings, t
 def test_an_export_in_french_names_the_media_in_french(demo, settings, tmp_path):
     import zipfile
 
+    from workflows.models import AtipExport
     from workflows.services import atip
 
     settings.EXPORT_ROOT = tmp_path / "exports"
@@ -499,7 +515,7 @@ def test_an_export_in_french_names_the_media_in_french(demo, settings, tmp_path)
     post = _draft(demo, [{"medium": pic.id, "alt_text": {"en": "A red square.", "fr": "Un carré rouge."}}])
     export = atip.atip_export_request(by=demo.cora, post_id=post.id, language="fr")
     assert atip.atip_export_build(export_id=export.id) == "done"
-    summary = zipfile.ZipFile(atip.export_file(atip.AtipExport.objects.get(id=export.id))).read("summary.html").decode()
+    summary = zipfile.ZipFile(atip.export_file(AtipExport.objects.get(id=export.id))).read("summary.html").decode()
     assert "<h3>Médias</h3>" in summary and "Texte de remplacement" in summary and "Les deux langues" in summary
 
 
@@ -519,3 +535,20 @@ def test_the_history_diff_says_what_changed_per_language():
                 {"medium": 1, "what": "alt_text", "old": "Un.", "new": "Un !"}]),
     ]
     assert media_service.media_diff(new, new) == []
+
+
+def test_the_pre_screen_sees_the_media_on_submit(demo):
+    """The media reach the guideline rules (services.media.guideline_media): an official post
+    with a French text and an image without French alt text is refused on submit; once described,
+    it goes in."""
+    from workflows.exceptions import GuidelineViolation
+
+    pic = f.medium(demo)
+    post = _draft(demo, [{"medium": pic.id, "alt_text": {"en": "A red square."}}])
+    assert any(c["rule"] == "alt_text" and not c["ok"] and c["language"] == "fr" for c in post.checks)
+    with pytest.raises(GuidelineViolation) as exc:
+        posts.post_submit(post_id=post.id, by=demo.dana)
+    assert {v["rule"] for v in exc.value.violations} == {"alt_text"}
+    posts.post_edit(post_id=post.id, by=demo.dana, media=[
+        {"medium": pic.id, "alt_text": {"en": "A red square.", "fr": "Un carré rouge."}}])
+    assert posts.post_submit(post_id=post.id, by=demo.dana).state == PostState.IN_REVIEW
