@@ -95,7 +95,7 @@ class Attachment:
 
 # --- reading -----------------------------------------------------------------------------------
 
-def media_rows_queryset() -> QuerySet[PostMedium]:
+def media_rows_queryset() -> QuerySet[PostMedium, dict[str, Any]]:
     """Every PostMedium as a row of OWN_FIELDS and MEDIUM_FIELDS, in position order (filter it)."""
     return PostMedium.objects.order_by("post_id", "position", "id").values(
         *OWN_FIELDS, **{k: F(v) for k, v in MEDIUM_FIELDS.items()})
@@ -281,20 +281,25 @@ def _focus(raw: Any, *, where: str) -> tuple[float, float]:
     return (float(raw[0]), float(raw[1]))
 
 
-def media_clean(raw: Any, *, organisation_id: int, languages: Iterable[str]) -> list[Attachment]:
-    """A request's `media` (a list of {"medium", "language", "alt_text", "captions", "focus"};
-    order = position) as Attachments. The medium must be the organisation's (another's is
-    refused as if it did not exist: `media.attach.unknown`); `language` one of `languages`
-    (the post's) or "" for both; texts capped (TextTooLong), captions WebVTT and only on a
-    video, the focus within -1..1. Raises InvalidInput, TextTooLong; reads one query."""
+def _ensure_list(raw: Any) -> None:
+    """A list of at most MEDIA_PER_POST_MAX entries (the hard cap, whatever the channels)."""
     if not isinstance(raw, list | tuple):
         raise _invalid({"media": [Message("media.attach.not_list")]}, code="media.attach.not_list")
     if len(raw) > limits.MEDIA_PER_POST_MAX:
         params = {"count": len(raw), "limit": limits.MEDIA_PER_POST_MAX}
         raise _invalid({"media": [Message("media.attach.too_many", params)]}, code="media.attach.too_many",
                        params=params)
+
+
+def media_clean(raw: Any, *, organisation_id: int, languages: Iterable[str]) -> list[Attachment]:
+    """A request's `media` (a list of {"medium", "language", "alt_text", "captions", "focus"};
+    order = position) as Attachments. The medium must be the organisation's (another's is
+    refused as if it did not exist: `media.attach.unknown`); `language` one of `languages`
+    (the post's) or "" for both; texts capped (TextTooLong), captions WebVTT and only on a
+    video, the focus within -1..1. Raises InvalidInput, TextTooLong; reads one query."""
+    _ensure_list(raw)
     allowed = set(languages)
-    wanted: list[tuple[int, dict]] = []
+    wanted: list[tuple[int, Mapping]] = []
     for i, item in enumerate(raw):
         where = f"media.{i}"
         if not isinstance(item, Mapping):
@@ -309,7 +314,7 @@ def media_clean(raw: Any, *, organisation_id: int, languages: Iterable[str]) -> 
         if lang not in ("", *LANGUAGES):
             raise _invalid({f"{where}.language": [Message("texts.unsupported_language")]})
         if lang and lang not in allowed:
-            params = {"language": lang}
+            params: dict[str, Any] = {"language": lang}
             raise _invalid({f"{where}.language": [Message("media.attach.language_not_in_post", params)]},
                            code="media.attach.language_not_in_post", params=params)
         wanted.append((mid, item))
@@ -372,12 +377,7 @@ def translation_media_clean(raw: Any, *, language: str, current: list[Attachment
     as {position: {"alt_text": …, "captions": …}} (only the keys given). The position must
     be a medium of the post shown in `language`; captions only on a video. Raises
     InvalidInput, TextTooLong."""
-    if not isinstance(raw, list | tuple):
-        raise _invalid({"media": [Message("media.attach.not_list")]}, code="media.attach.not_list")
-    if len(raw) > limits.MEDIA_PER_POST_MAX:
-        params = {"count": len(raw), "limit": limits.MEDIA_PER_POST_MAX}
-        raise _invalid({"media": [Message("media.attach.too_many", params)]}, code="media.attach.too_many",
-                       params=params)
+    _ensure_list(raw)
     by_position = {a.position: a for a in current}
     out: dict[int, dict[str, str]] = {}
     for i, item in enumerate(raw):
@@ -389,8 +389,8 @@ def translation_media_clean(raw: Any, *, language: str, current: list[Attachment
             raise _invalid({f"{where}.{k}": [Message("media.attach.unknown_field")] for k in unknown})
         pos = item.get("position")
         att = by_position.get(pos) if isinstance(pos, int) and not isinstance(pos, bool) else None
-        if att is None or not att.shown_in(language) or pos in out:
-            params = {"language": language}
+        if att is None or not att.shown_in(language) or att.position in out:
+            params: dict[str, Any] = {"language": language}
             raise _invalid({f"{where}.position": [Message("media.attach.no_position", params)]},
                            code="media.attach.no_position", params=params)
         texts: dict[str, str] = {}
@@ -402,7 +402,7 @@ def translation_media_clean(raw: Any, *, language: str, current: list[Attachment
             if texts["captions"] and att.kind != MediaKind.VIDEO:
                 raise _invalid({f"{where}.captions": [Message("media.attach.captions_not_video")]},
                                code="media.attach.captions_not_video")
-        out[pos] = texts
+        out[att.position] = texts
     return out
 
 
