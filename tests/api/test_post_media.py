@@ -187,3 +187,35 @@ def test_the_approve_response_shows_the_media_as_a_get_does(client_for, demo):
     assert response.status_code == 200, response.content
     assert response.json()["media"][0]["alt_text"]["en"] == "A red square."
     assert response.json() == rami.get(f"/api/v1/posts/{post.id}/").json()
+
+
+def _serve(request, pk):  # a stand-in for the media API's permission-checked file view
+    from django.http import HttpResponse
+
+    return HttpResponse(b"")
+
+
+def _urls_with_file_views():
+    from django.urls import path
+
+    from config import urls
+
+    return [path("api/v1/media/<int:pk>/file/", _serve, name="api-medium-file"),
+            path("api/v1/media/<int:pk>/thumbnail/", _serve, name="api-medium-thumbnail"), *urls.urlpatterns]
+
+
+urlpatterns = _urls_with_file_views()
+
+
+def test_the_file_urls_point_at_the_permission_checked_views(client_for, demo, settings):
+    from django.core.files.base import ContentFile
+
+    settings.ROOT_URLCONF = __name__
+    pic, video = f.medium(demo), f.medium(demo, kind="video", name="clip.mp4")
+    pic.thumbnail.save("t.jpg", ContentFile(f.png_bytes()), save=True)
+    body = _create(client_for("dana"), [{"medium": pic.id, "language": "en", "alt_text": {"en": "A red square."}},
+                                        {"medium": video.id, "language": "fr", "alt_text": {"fr": "Un extrait."}}]).json()
+    assert [(m["file_url"], m["thumbnail_url"]) for m in body["media"]] == [
+        (f"/api/v1/media/{pic.id}/file/", f"/api/v1/media/{pic.id}/thumbnail/"),
+        (f"/api/v1/media/{video.id}/file/", ""),
+    ]

@@ -119,13 +119,21 @@ class LanguageTexts(serializers.Serializer):
     fr = serializers.CharField(allow_blank=True)
 
 
-def _url(name: str, pk: int) -> str:
-    """The permission-checked URL that serves a medium's file (workflows.media's view); "" while
-    that view is not installed."""
-    try:
-        return reverse(name, kwargs={"pk": pk})
-    except NoReverseMatch:
-        return ""
+#: The permission-checked views that serve a medium's file and thumbnail, by URL name: the
+#: media API's actions (`/api/v1/media/{id}/file/`, router basename `api-medium`), else views
+#: named `media-file` / `media-thumbnail`.
+FILE_URL_NAMES = ("api-medium-file", "media-file")
+THUMBNAIL_URL_NAMES = ("api-medium-thumbnail", "media-thumbnail")
+
+
+def _url(names: tuple[str, ...], pk: int) -> str:
+    """The first of `names` that resolves, for the medium `pk`; "" while none is installed."""
+    for name in names:
+        try:
+            return reverse(name, kwargs={"pk": pk})
+        except NoReverseMatch:
+            continue
+    return ""
 
 
 class PostMediumSerializer(serializers.Serializer):
@@ -158,10 +166,10 @@ class PostMediumSerializer(serializers.Serializer):
         return [pm.focus_x, pm.focus_y]
 
     def get_file_url(self, pm) -> str:
-        return _url("media-file", pm.medium_id)
+        return _url(FILE_URL_NAMES, pm.medium_id)
 
     def get_thumbnail_url(self, pm) -> str:
-        return _url("media-thumbnail", pm.medium_id) if pm.medium.thumbnail else ""
+        return _url(THUMBNAIL_URL_NAMES, pm.medium_id) if pm.medium.thumbnail else ""
 
 
 __all__ = ["MediaAttach", "MediaTranslate", "PostMediumSerializer", "media_input_field", "translation_media_field"]
