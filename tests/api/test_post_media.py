@@ -172,6 +172,13 @@ def test_the_detail_reads_the_media_in_one_statement_whatever_their_number(clien
             assert len(client.get(f"/api/v1/posts/{post.id}/").json()["media"]) == n
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
+    # Without media, not even that one statement: whether there are any is read with the post.
+    bare = posts.post_create(author=demo.dana, channels=["dpe-en", "dpe-fr"], kind="post",
+                             texts={"en": "Offices reopen Monday."}, rules_acknowledged=True)
+    client.get(f"/api/v1/posts/{bare.id}/")
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(f"/api/v1/posts/{bare.id}/").json()["media"] == []
+    assert len(ctx.captured_queries) == counts[0] - 1
 
 
 def test_the_approve_response_shows_the_media_as_a_get_does(client_for, demo):

@@ -64,10 +64,13 @@ def posts_visible_light(*, user: User) -> QuerySet[Post]:
 
 def post_get_visible(*, post_id: int, user: User) -> Post:
     """One post the user may see, with what posts_visible loads (texts, channels, decisions with
-    their reviewers and steps, publications with their channels); NotFound otherwise."""
-    post = posts_visible(user=user).filter(id=post_id).prefetch_related(_open_reviews(), post_media()).first()
+    their reviewers and steps, publications with their channels) and its media; NotFound
+    otherwise. Whether it has media is read with the post: none, no query for them."""
+    post = (posts_visible(user=user).filter(id=post_id).prefetch_related(_open_reviews())
+            .annotate(has_media=Exists(PostMedium.objects.filter(post=OuterRef("pk")))).first())
     if post is None:
         raise NotFound(code="not_found.post")
+    prefetch_related_objects([post], post_media(none=not post.has_media))
     return post
 
 
