@@ -23,6 +23,14 @@ def image(fmt: str = "JPEG", size: tuple[int, int] = (640, 480), mode: str = "RG
     return out.getvalue()
 
 
+def noisy(fmt: str = "PNG", size: tuple[int, int] = (300, 300)) -> bytes:
+    """A picture that does not compress: many bytes for few pixels."""
+    im = Image.merge("RGB", [Image.effect_noise(size, 80) for _ in range(3)])
+    out = io.BytesIO()
+    im.save(out, fmt)
+    return out.getvalue()
+
+
 def gps_jpeg(orientation: int | None = None, size: tuple[int, int] = (64, 32)) -> bytes:
     """A JPEG with GPS coordinates (Ottawa), a camera make, a comment and optionally an EXIF
     orientation: what a phone sends."""
