@@ -164,8 +164,9 @@ _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"
 #: Top-level boxes a plain (progressive) MP4 may hold.
 TOP_LEVEL = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid", b"pdin", b"meta", b"moof",
              b"mfra", b"sidx", b"styp"}
-#: Boxes that only carry metadata (tags, location, XMP, comments): blanked by `blank_metadata`.
-METADATA = {b"udta", b"meta", b"uuid"}
+#: Boxes that only carry metadata (tags, location, XMP, comments) or free space (where anything
+#: may be hidden): blanked by `blank_metadata`.
+METADATA = {b"udta", b"meta", b"uuid", b"free", b"skip", b"wide"}
 
 
 @dataclass
@@ -307,14 +308,14 @@ def mp4_info(fp: BinaryIO, boxes: list[Box]) -> Mp4Info:
 
 
 def blank_metadata(fp: BinaryIO, boxes: list[Box]) -> int:
-    """Turn every metadata box (user data, `meta`, `uuid` such as XMP) at the top level, in the
-    movie and in each track into a `free` box of the same size, its payload zeroed: location,
-    tags, comments and anything hidden there are gone, and no offset moves (chunk offsets point
-    into `mdat`, never into these boxes; `free` may stand anywhere). Returns how many were
-    blanked. `fp` must be open for writing."""
+    """Turn every metadata or free-space box (user data, `meta`, `uuid` such as XMP, `free`,
+    `skip`, `wide`) at the top level, in the movie and in each track into a `free` box of the
+    same size, its payload zeroed: location, tags, comments and anything hidden there are gone,
+    and no offset moves (chunk offsets point into `mdat`, never into these boxes; `free` may
+    stand anywhere). Returns how many were blanked. `fp` must be open for writing."""
     count = 0
     for box, parent in walk(boxes):
-        if box.kind not in METADATA and not (parent is None and box.kind in (b"free", b"skip", b"wide")):
+        if box.kind not in METADATA:
             continue
         if parent is not None and parent.kind not in (b"moov", b"trak"):
             continue
