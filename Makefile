@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/parley
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: help install install-app toolchain static run web worker beat test soak fuzz lint bench bench-listen lock messages chromium clean
+.PHONY: help install install-app toolchain static run web worker beat test soak fuzz lint bench bench-listen bench-media lock messages chromium clean
 
 help:
 	@echo "make run    - install, migrate, seed demo data and serve on http://127.0.0.1:$(PORT)/"
@@ -139,6 +139,10 @@ bench: install $(WAGTAIL_VENV)/.installed
 bench-listen: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/python bench/listen.py
+
+# Processing a 12-megapixel JPEG through the media intake, beside Pillow's bare open + save.
+bench-media: install
+	$(BIN)/python bench/media.py
 
 lint: install-app
 	$(BIN)/ruff check .

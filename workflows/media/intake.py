@@ -197,14 +197,17 @@ def clean_upload(upload: Any, *, name: str | None = None, limits: Limits | None 
         except BaseException:
             spool.close()
             raise
-    data = bytearray(head)
+    parts, size = [bytes(head)], len(head)
     for chunk in chunks:
-        data += chunk
-        if len(data) > cap:
-            _too_large(len(data), cap, content_type)
-    if len(data) > cap:
-        _too_large(len(data), cap, content_type)
-    return _clean_image(bytes(data), content_type, limits, original)
+        size += len(chunk)
+        if size > cap:
+            _too_large(size, cap, content_type)
+        parts.append(chunk)
+    if size > cap:
+        _too_large(size, cap, content_type)
+    data = b"".join(parts)
+    del parts
+    return _clean_image(data, content_type, limits, original)
 
 
 # --- sniffing ---------------------------------------------------------------------------------
@@ -276,9 +279,8 @@ def _upright(im: Image.Image) -> Image.Image:
     colours in sRGB (when an ICC profile came with them), and no metadata left in `info`."""
     icc = im.info.get("icc_profile")
     transparency = im.info.get("transparency")
-    out = ImageOps.exif_transpose(im) or im
-    if out is im:
-        out = im.copy()
+    ImageOps.exif_transpose(im, in_place=True)  # no copy of the pixels when already upright
+    out = im
     if icc and out.mode in ("RGB", "RGBA", "CMYK"):
         try:
             out = ImageCms.profileToProfile(out, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _srgb(),
@@ -292,8 +294,10 @@ def _upright(im: Image.Image) -> Image.Image:
 
 
 def _thumbnail(frame: Image.Image, px: int) -> bytes:
-    thumb = frame.copy()
-    thumb.thumbnail((px, px), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    """A JPEG of at most `px` on the longer side (alpha flattened on white); `frame` is not changed."""
+    scale = min(px / frame.width, px / frame.height, 1.0)
+    size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
+    thumb = frame.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0) if scale < 1 else frame.copy()
     if thumb.mode in ("RGBA", "LA", "PA") or (thumb.mode == "P" and "transparency" in thumb.info):
         rgba = thumb.convert("RGBA")
         flat = Image.new("RGB", rgba.size, (255, 255, 255))
@@ -370,8 +374,9 @@ def _reencode(data: bytes, content_type: str, limits: Limits, *, lossless: bool)
     if frames <= 1:
         im.load()
         upright = _upright(im)
-        stored = _save_still(upright.copy(), content_type, lossless=lossless, quality=limits.jpeg_quality)
-        return stored, _thumbnail(upright, limits.thumbnail_px), upright.width, upright.height
+        thumb = _thumbnail(upright, limits.thumbnail_px)
+        stored = _save_still(upright, content_type, lossless=lossless, quality=limits.jpeg_quality)
+        return stored, thumb, upright.width, upright.height
     loop = im.info.get("loop")
     pictures: list[Image.Image] = []
     durations: list[int] = []
