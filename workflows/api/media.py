@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
@@ -114,11 +114,11 @@ class MediaViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
             return IgnoreClientContentNegotiation()
         return super().get_content_negotiator()
 
-    def _medium(self, pk: Any) -> Any:
+    def _medium(self, request: Any, pk: Any) -> Any:
         medium_id = int(pk)
         if medium_id > MAX_ID:
             raise NotFound(code="not_found.medium")
-        return selectors.medium_get_visible(medium_id=medium_id, user=self.request.user)
+        return selectors.medium_get_visible(medium_id=medium_id, user=request.user)
 
     @extend_schema(
         request={"multipart/form-data": MediumUploadSerializer},
@@ -139,23 +139,23 @@ class MediaViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
 
     @extend_schema(summary="An uploaded image or video (its uploader and its organisation's staff).")
     def retrieve(self, request: Any, pk: Any = None) -> Response:
-        return Response(MediumSerializer(self._medium(pk)).data)
+        return Response(MediumSerializer(self._medium(request, pk)).data)
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(
         OpenApiTypes.BINARY, description="The stored bytes, with the Content-Type read from them.")},
         summary="The stored file (its uploader and its organisation's staff; 404 for anyone else).")
     @action(detail=True, methods=["get"])
-    def file(self, request: Any, pk: Any = None) -> HttpResponse:
-        return _serve(request, self._medium(pk), thumbnail=False)
+    def file(self, request: Any, pk: Any = None) -> HttpResponseBase:
+        return _serve(request, self._medium(request, pk), thumbnail=False)
 
     @extend_schema(responses={(200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY)},
                    summary="The JPEG thumbnail of an image (404 for a video).")
     @action(detail=True, methods=["get"])
-    def thumbnail(self, request: Any, pk: Any = None) -> HttpResponse:
-        return _serve(request, self._medium(pk), thumbnail=True)
+    def thumbnail(self, request: Any, pk: Any = None) -> HttpResponseBase:
+        return _serve(request, self._medium(request, pk), thumbnail=True)
 
 
-def _serve(request: Any, medium: Any, *, thumbnail: bool) -> HttpResponse:
+def _serve(request: Any, medium: Any, *, thumbnail: bool) -> HttpResponseBase:
     """The file, streamed from storage, with headers that keep a browser from reading it as
     anything else or keeping it in a shared cache."""
     field = medium.thumbnail if thumbnail else medium.file
@@ -163,7 +163,7 @@ def _serve(request: Any, medium: Any, *, thumbnail: bool) -> HttpResponse:
         raise NotFound(code="not_found.medium")
     etag = f'"{medium.sha256}{"-thumbnail" if thumbnail else ""}"'
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
-        response: HttpResponse = HttpResponse(status=http.HTTP_304_NOT_MODIFIED)
+        response: HttpResponseBase = HttpResponse(status=http.HTTP_304_NOT_MODIFIED)
     else:
         content_type = "image/jpeg" if thumbnail else medium.content_type
         ext = "jpg" if thumbnail else EXTENSIONS.get(medium.content_type, "bin")

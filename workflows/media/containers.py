@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO
 
 
 class Malformed(Exception):
@@ -186,7 +186,7 @@ class Box:
         return self.offset + self.size
 
 
-def _read_boxes(fp: BinaryIO, start: int, stop: int, depth: int = 0) -> list[Box]:
+def _read_boxes(fp: IO[bytes], start: int, stop: int, depth: int = 0) -> list[Box]:
     if depth > 8:
         raise Malformed("boxes nested too deeply")
     boxes: list[Box] = []
@@ -219,7 +219,7 @@ def _read_boxes(fp: BinaryIO, start: int, stop: int, depth: int = 0) -> list[Box
     return boxes
 
 
-def mp4_boxes(fp: BinaryIO, size: int) -> list[Box]:
+def mp4_boxes(fp: IO[bytes], size: int) -> list[Box]:
     """The file's top-level boxes (containers walked). Raises Malformed when they do not tile the
     file exactly: a box running past the end (truncated) or bytes that are no box."""
     return _read_boxes(fp, 0, size)
@@ -234,7 +234,7 @@ def walk(boxes: list[Box]) -> Iterator[tuple[Box, Box | None]]:
         stack.extend((c, box) for c in reversed(box.children))
 
 
-def _payload(fp: BinaryIO, box: Box, limit: int = 256) -> bytes:
+def _payload(fp: IO[bytes], box: Box, limit: int = 256) -> bytes:
     fp.seek(box.payload)
     return fp.read(min(limit, box.size - box.header))
 
@@ -269,7 +269,7 @@ def _duration(data: bytes, *, media: bool) -> float:
     return duration / timescale
 
 
-def mp4_info(fp: BinaryIO, boxes: list[Box]) -> Mp4Info:
+def mp4_info(fp: IO[bytes], boxes: list[Box]) -> Mp4Info:
     """The brand, duration, video track and its size, read from the box tree."""
     top = {b.kind for b in boxes}
     if not boxes or boxes[0].kind != b"ftyp":
@@ -307,7 +307,7 @@ def mp4_info(fp: BinaryIO, boxes: list[Box]) -> Mp4Info:
                    fragmented=b"moof" in top or any(c.kind == b"mvex" for c in moov.children))
 
 
-def blank_metadata(fp: BinaryIO, boxes: list[Box]) -> int:
+def blank_metadata(fp: IO[bytes], boxes: list[Box]) -> int:
     """Turn every metadata or free-space box (user data, `meta`, `uuid` such as XMP, `free`,
     `skip`, `wide`) at the top level, in the movie and in each track into a `free` box of the
     same size, its payload zeroed: location, tags, comments and anything hidden there are gone,

@@ -447,7 +447,10 @@ def _mp4_boxes(spool: IO[bytes], size: int) -> list[containers.Box]:
 def _mutagen_length(spool: IO[bytes]) -> float:
     spool.seek(0)
     try:
-        return float(MP4(spool).info.length)
+        info = MP4(spool).info
+        if info is None:
+            raise ValueError("no stream information")
+        return float(info.length)
     except (MutagenError, struct.error, ValueError, IndexError, KeyError, OverflowError) as exc:
         log.info("media: refused an MP4 mutagen cannot read (%s)", exc)
         refuse("media.upload.corrupted", format="MP4")

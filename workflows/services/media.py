@@ -75,6 +75,7 @@ def _store(*, by: User, clean: CleanMedium) -> Medium:
             )
     except BaseException:
         for field_file in written:
-            field_file.storage.delete(field_file.name)
+            if field_file.name:
+                field_file.storage.delete(field_file.name)
         raise
     return medium
