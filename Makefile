@@ -100,7 +100,7 @@ beat: install-app
 # default `make run` uses; tests that need PostgreSQL itself are marked `postgresql("why")`).
 # SQLITE_PASS=0 skips the second pass (e.g. with PYTEST_ARGS for a targeted run).
 SQLITE_PASS ?= 1
-SQLITE_TESTS := tests/workflows/services tests/api
+SQLITE_TESTS := tests/workflows/services tests/api tests/media
 test: install chromium
 	@start=$$(date +%s); \
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

@@ -9,12 +9,16 @@ its own:
           bomb check, verify, decode, EXIF orientation, strip, re-encode (quality 90), 480 px
           JPEG thumbnail, SHA-256;
   bare    `Image.open(f)` + `im.save(out, "JPEG", quality=90)`: Pillow alone, nothing checked,
-          the EXIF not even carried (Pillow does not write it unless asked).
+          the EXIF not even carried (Pillow does not write it unless asked) — the reference;
+  loaded  the same with `im.load()` before the save: Pillow then decodes into the image's own
+          buffer once, where a save of a not-yet-loaded JPEG peaks at about twice the memory.
 
 Time: the median of BENCH_MEDIA_RUNS runs (5; quick mode 2), each in a warm process (the
 imports and the file read happen before the clock starts). Peak memory: the process's peak
-resident set (`ru_maxrss`) during the run minus what it held before it, and tracemalloc's
-Python-heap peak (Pillow's pixel buffers are C allocations tracemalloc does not see).
+resident set during the run minus what it held before it (Linux: VmHWM, reset to the current
+size just before the run through /proc/self/clear_refs; elsewhere `ru_maxrss`, which may carry
+the parent's peak over a fork), and tracemalloc's Python-heap peak (Pillow's pixel buffers are
+C allocations tracemalloc does not see).
 BENCH_QUICK=1: a 2-megapixel photo (1600×1200), 2 runs. BENCH_APPEND=0 (the harness test) prints
 only; otherwise the table is appended to BENCHMARKS.md. Benchmarks assert nothing about timing.
 """
@@ -82,6 +86,41 @@ def _bare(data: bytes) -> int:
     return len(out.getvalue())
 
 
+def _rss_kb(field: str) -> int | None:
+    """VmRSS / VmHWM of this process in kB (Linux), None elsewhere."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    """Linux: make the peak resident set (VmHWM) the current one, so the next peak is the run's."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _loaded(data: bytes) -> int:
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(data))
+    im.load()
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=90)
+    return len(out.getvalue())
+
+
+PATHS = {"intake": _intake, "bare": _bare, "loaded": _loaded}
+
+
 def _measure(conn, which: str, path: str) -> None:
     """In a fresh process: set up, then one timed run with its peak memory."""
     import django
@@ -92,16 +131,19 @@ def _measure(conn, which: str, path: str) -> None:
     import workflows.media.intake  # noqa: F401 - imported before the clock, like a warm worker
 
     data = Path(path).read_bytes()
-    fn = _intake if which == "intake" else _bare
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    fn = PATHS[which]
+    # The peak resident set during the run, above what the process held before it. Linux: VmHWM
+    # reset to the current size first (ru_maxrss would carry the forking parent's peak over).
+    linux = _reset_peak() and _rss_kb("VmRSS") is not None
+    before = _rss_kb("VmRSS") if linux else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tracemalloc.start()
     started = time.perf_counter()
     size = fn(data)
     elapsed = time.perf_counter() - started
     _current, py_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    conn.send({"seconds": elapsed, "rss_kb": peak - before, "py_kb": py_peak // 1024, "size": size})
+    peak = _rss_kb("VmHWM") if linux else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    conn.send({"seconds": elapsed, "rss_kb": (peak or 0) - (before or 0), "py_kb": py_peak // 1024, "size": size})
     conn.close()
 
 
@@ -140,6 +182,7 @@ def main() -> None:
         tmp.flush()
         intake = measure("intake", tmp.name, RUNS)
         bare = measure("bare", tmp.name, RUNS)
+        loaded = measure("loaded", tmp.name, RUNS)
     mp_count = SIZE[0] * SIZE[1] / 1e6
     load = os.getloadavg()[0]
     lines = [
@@ -156,8 +199,12 @@ def main() -> None:
         f"| {intake['size'] / 1e6:.1f} MB |",
         f"| Pillow bare open + save q90 (reference) | {bare['ms']:.0f} ms ({bare['ms_min']:.0f}) "
         f"| {bare['rss_mb']:.0f} MB | {bare['py_mb']:.1f} MB | {bare['size'] / 1e6:.1f} MB |",
+        f"| Pillow open + `load()` + save q90 | {loaded['ms']:.0f} ms ({loaded['ms_min']:.0f}) "
+        f"| {loaded['rss_mb']:.0f} MB | {loaded['py_mb']:.1f} MB | {loaded['size'] / 1e6:.1f} MB |",
         f"| **ratio intake / bare** | **{intake['ms'] / bare['ms']:.2f}×** "
         f"| **{intake['rss_mb'] / max(bare['rss_mb'], 0.1):.2f}×** | | |",
+        f"| ratio intake / open + load + save | {intake['ms'] / loaded['ms']:.2f}× "
+        f"| {intake['rss_mb'] / max(loaded['rss_mb'], 0.1):.2f}× | | |",
         "",
     ]
     table = "\n".join(lines)
