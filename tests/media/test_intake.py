@@ -61,6 +61,8 @@ REFUSED = {
     "gif + javascript": ("anim.gif", samples.gif_js_polyglot(), "image/gif", "media.upload.polyglot"),
     "gif with a script comment": ("anim.gif", samples.gif_with_script_comment(), "image/gif",
                                   "media.upload.polyglot"),
+    "jpeg with a script in its comment": ("photo.jpg", samples.image("JPEG", comment=b"<script>alert(1)</script>"),
+                                          "image/jpeg", "media.upload.polyglot"),
     "png + zip": ("chart.png", samples.image("PNG") + samples.zip_bytes(), "image/png", "media.upload.polyglot"),
     "mp4 + zip": ("clip.mp4", samples.mp4(3, trailing=samples.zip_bytes()), "video/mp4", "media.upload.polyglot"),
     "video too long": ("long.mp4", samples.mp4(141), "video/mp4", "media.upload.too_long"),

@@ -73,8 +73,11 @@ OTHER_BRANDS = {b"qt  ": "video/quicktime", b"heic": "image/heic", b"heix": "ima
                 b"crx ": "image/x-canon-cr3"}
 #: Signatures of markup and script that have no business inside an image: a file carrying them
 #: is two things at once (an image to Pillow, a page or script to a browser that sniffs it).
-MARKUP = (b"<script", b"<html", b"<!doctype", b"<svg", b"<iframe", b"<?php", b"<body", b"<object",
-          b"<embed", b"javascript:")
+#: Matched case-insensitively over the whole file, compressed pixel data included, so each is at
+#: least six bytes long: the chance that random bytes spell one is then below one in a million
+#: per 16 MB image (a four-byte "<svg" would strike about one in thirty).
+MARKUP = (b"<script", b"<html>", b"<html ", b"<!doctype html", b"www.w3.org/2000/svg", b"<iframe", b"<body>",
+          b"<body ", b"<object", b"<embed ", b"javascript:")
 #: Bytes allowed after a container's end (encoders pad with them).
 PADDING = b"\x00\xff\r\n\t "
 HEAD = 64 * 1024
