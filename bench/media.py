@@ -13,12 +13,13 @@ its own:
   loaded  the same with `im.load()` before the save: Pillow then decodes into the image's own
           buffer once, where a save of a not-yet-loaded JPEG peaks at about twice the memory.
 
-Time: the median of BENCH_MEDIA_RUNS runs (5; quick mode 2), each in a warm process (the
-imports and the file read happen before the clock starts). Peak memory: the process's peak
+Time: the median of BENCH_MEDIA_RUNS runs (5; quick mode 2), each the first run of a fresh
+process whose imports and file read happened before the clock started. Peak memory: the process's peak
 resident set during the run minus what it held before it (Linux: VmHWM, reset to the current
 size just before the run through /proc/self/clear_refs; elsewhere `ru_maxrss`, which may carry
 the parent's peak over a fork), and tracemalloc's Python-heap peak (Pillow's pixel buffers are
-C allocations tracemalloc does not see).
+C allocations tracemalloc does not see), taken in a second run of the same process so that
+tracing does not slow the timed one.
 BENCH_QUICK=1: a 2-megapixel photo (1600×1200), 2 runs. BENCH_APPEND=0 (the harness test) prints
 only; otherwise the table is appended to BENCHMARKS.md. Benchmarks assert nothing about timing.
 """
@@ -136,13 +137,15 @@ def _measure(conn, which: str, path: str) -> None:
     # reset to the current size first (ru_maxrss would carry the forking parent's peak over).
     linux = _reset_peak() and _rss_kb("VmRSS") is not None
     before = _rss_kb("VmRSS") if linux else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    tracemalloc.start()
     started = time.perf_counter()
     size = fn(data)
     elapsed = time.perf_counter() - started
+    peak = _rss_kb("VmHWM") if linux else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # The Python heap's peak in a second run: tracemalloc slows Python code down, not the clock's run.
+    tracemalloc.start()
+    fn(data)
     _current, py_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    peak = _rss_kb("VmHWM") if linux else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     conn.send({"seconds": elapsed, "rss_kb": (peak or 0) - (before or 0), "py_kb": py_peak // 1024, "size": size})
     conn.close()
 
