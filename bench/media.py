@@ -10,8 +10,8 @@ its own:
           JPEG thumbnail, SHA-256;
   bare    `Image.open(f)` + `im.save(out, "JPEG", quality=90)`: Pillow alone, nothing checked,
           the EXIF not even carried (Pillow does not write it unless asked) — the reference;
-  loaded  the same with `im.load()` before the save: Pillow then decodes into the image's own
-          buffer once, where a save of a not-yet-loaded JPEG peaks at about twice the memory.
+  loaded  the same with `im.load()` before the save (measured here: a save of a JPEG opened
+          but not loaded peaks at nearly twice the memory; this is the fairer floor).
 
 Time: the median of BENCH_MEDIA_RUNS runs (5; quick mode 2), each the first run of a fresh
 process whose imports and file read happened before the clock started. Peak memory: the process's peak
