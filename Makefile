@@ -134,6 +134,7 @@ bench: install $(WAGTAIL_VENV)/.installed
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/python bench/run.py
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python bench/media_publish.py
+	$(BIN)/python bench/media.py
 
 # Listening cycle time for BENCH_CHANNELS (500) channels against the local Mastodon-API server.
 bench-listen: install
