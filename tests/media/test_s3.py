@@ -105,3 +105,34 @@ def test_a_failure_after_the_upload_deletes_the_objects(s3_bucket, demo, monkeyp
     with pytest.raises(RuntimeError):
         media.medium_upload(by=demo.dana, upload=io.BytesIO(samples.image("JPEG")), name="a.jpg")
     assert bucket_keys(s3_bucket) == []
+
+
+def test_media_s3_bucket_switches_the_default_storage():
+    """config/settings.py: the filesystem without MEDIA_S3_BUCKET, a private S3 bucket with it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    def storage(**env: str) -> dict:
+        full = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_S3_")}
+        full.update(DJANGO_SETTINGS_MODULE="config.settings", DEBUG="true", **env)
+        code = "import json; from django.conf import settings; print(json.dumps(settings.STORAGES['default']))"
+        proc = subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR, env=full, capture_output=True,
+                              text=True, timeout=60, check=True)
+        return json.loads(proc.stdout)
+
+    assert storage() == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    s3 = storage(MEDIA_S3_BUCKET="parley-media", MEDIA_S3_ENDPOINT_URL="https://objects.example.ca",
+                 MEDIA_S3_REGION="ca-central-1", MEDIA_S3_ACCESS_KEY_ID="id", MEDIA_S3_SECRET_ACCESS_KEY="secret")
+    assert s3["BACKEND"] == "storages.backends.s3.S3Storage"
+    options = s3["OPTIONS"]
+    assert {k: options[k] for k in ("bucket_name", "endpoint_url", "region_name", "access_key", "secret_key",
+                                    "default_acl", "querystring_auth", "file_overwrite")} == {
+        "bucket_name": "parley-media", "endpoint_url": "https://objects.example.ca", "region_name": "ca-central-1",
+        "access_key": "id", "secret_key": "secret", "default_acl": "private", "querystring_auth": True,
+        "file_overwrite": False}
+    # Unset keys are left to django-storages and boto3 (AWS_* variables, an instance role).
+    assert "access_key" not in storage(MEDIA_S3_BUCKET="parley-media")["OPTIONS"]
