@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/parley
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: help install install-app toolchain static run web worker beat test soak fuzz lint bench bench-listen lock messages chromium clean
+.PHONY: help install install-app toolchain static run web worker beat test soak fuzz lint bench bench-listen bench-media lock messages chromium clean
 
 help:
 	@echo "make run    - install, migrate, seed demo data and serve on http://127.0.0.1:$(PORT)/"
@@ -100,7 +100,7 @@ beat: install-app
 # default `make run` uses; tests that need PostgreSQL itself are marked `postgresql("why")`).
 # SQLITE_PASS=0 skips the second pass (e.g. with PYTEST_ARGS for a targeted run).
 SQLITE_PASS ?= 1
-SQLITE_TESTS := tests/workflows/services tests/api
+SQLITE_TESTS := tests/workflows/services tests/api tests/media
 test: install chromium
 	@start=$$(date +%s); \
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
@@ -134,11 +134,16 @@ bench: install $(WAGTAIL_VENV)/.installed
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/python bench/run.py
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python bench/media_publish.py
+	$(BIN)/python bench/media.py
 
 # Listening cycle time for BENCH_CHANNELS (500) channels against the local Mastodon-API server.
 bench-listen: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/python bench/listen.py
+
+# Processing a 12-megapixel JPEG through the media intake, beside Pillow's bare open + save.
+bench-media: install
+	$(BIN)/python bench/media.py
 
 lint: install-app
 	$(BIN)/ruff check .

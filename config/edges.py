@@ -1,7 +1,8 @@
 """The edges of every request: bodies too large, a busy embedded database, and errors on /api/.
 
-- A body larger than DATA_UPLOAD_MAX_MEMORY_SIZE is refused with 413 before anything reads it:
-  problem details on /api/, a page elsewhere.
+- A body larger than DATA_UPLOAD_MAX_MEMORY_SIZE (MEDIA_UPLOAD_MAX_REQUEST_BYTES for a media
+  upload) is refused with 413 before anything reads it: problem details on /api/ (in the
+  reader's language), a page elsewhere.
 - SQLite's "database is locked" (the busy timeout ran out) is 503 with Retry-After, never 500.
 - On /api/ an error is problem details whatever DEBUG says: Django's debug pages (technical
   404/500, which print settings and the environment) are never sent there.
@@ -22,6 +23,7 @@ from django.shortcuts import render
 from rest_framework import exceptions as drf_exceptions
 
 from workflows.api.errors import PROBLEM_CONTENT_TYPE, problem, problem_exception_handler
+from workflows.messages import render as render_message
 
 from .client_ip import AnonThrottle
 
@@ -47,11 +49,25 @@ def _problem(status: int, detail: str, **kwargs) -> HttpResponse:
     return response
 
 
+#: Where a file is uploaded (POST): the body may be as large as MEDIA_UPLOAD_MAX_REQUEST_BYTES
+#: (the largest media cap and the multipart framing); every other request keeps
+#: DATA_UPLOAD_MAX_MEMORY_SIZE. docs/media.md, "Limits".
+UPLOAD_PATHS = ("/api/v1/media/",)
+
+
+def body_limit(request) -> int | None:
+    """The largest body `request` may send."""
+    if request.method == "POST" and request.path in UPLOAD_PATHS:
+        return settings.MEDIA_UPLOAD_MAX_REQUEST_BYTES
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
 def too_large(request) -> HttpResponse:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    detail = f"The request body is larger than the limit of {limit} bytes."
+    limit = body_limit(request) or 0
     if is_api(request):
-        return _problem(413, detail)
+        megabytes = limit / (1024 * 1024)
+        return _problem(413, render_message("request.too_large",
+                                            {"limit_mb": round(megabytes, 1) if megabytes < 10 else int(megabytes)}))
     return render(request, "413.html", {"limit": limit}, status=413)
 
 
@@ -72,7 +88,7 @@ class EdgeErrorsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = body_limit(request)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -526,3 +526,49 @@ EXPORT_TTL_HOURS = env.float("EXPORT_TTL_HOURS", default=72.0)
 EXPORT_TASK_TIME_LIMIT = env.int("EXPORT_TASK_TIME_LIMIT", default=1800)
 #: Seconds between two beat rounds of the export sweep (expired files, stuck exports).
 EXPORT_SWEEP_INTERVAL = env.float("EXPORT_SWEEP_INTERVAL", default=300.0)
+# --- Media: images and video (issue 22, docs/media.md) ---
+#: Caps on an upload, checked before anything is stored: bytes per kind, pixels (decompression
+#: bombs), frames and pixels of all frames of an animation, video duration in seconds.
+MEDIA_MAX_IMAGE_BYTES = env.int("MEDIA_MAX_IMAGE_BYTES", default=16 * 1024 * 1024)
+MEDIA_MAX_VIDEO_BYTES = env.int("MEDIA_MAX_VIDEO_BYTES", default=100 * 1024 * 1024)
+MEDIA_MAX_PIXELS = env.int("MEDIA_MAX_PIXELS", default=40_000_000)
+MEDIA_MAX_FRAMES = env.int("MEDIA_MAX_FRAMES", default=500)
+MEDIA_MAX_ANIMATION_PIXELS = env.int("MEDIA_MAX_ANIMATION_PIXELS", default=30_000_000)
+MEDIA_MAX_VIDEO_SECONDS = env.float("MEDIA_MAX_VIDEO_SECONDS", default=140.0)
+#: The JPEG thumbnail's longer side (px), and the quality images are re-encoded at.
+MEDIA_THUMBNAIL_SIZE = env.int("MEDIA_THUMBNAIL_SIZE", default=480)
+MEDIA_JPEG_QUALITY = env.int("MEDIA_JPEG_QUALITY", default=90)
+#: Uploads a user may send per hour (DRF scoped throttle `media_upload`).
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["media_upload"] = env.str("API_THROTTLE_MEDIA_UPLOAD", default="120/hour")
+#: Upload request bodies may be this large (the largest cap plus room for the multipart framing);
+#: every other request keeps DATA_UPLOAD_MAX_MEMORY_SIZE (config/edges.py). Files over
+#: FILE_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB) are spooled to a temporary file, not memory.
+MEDIA_UPLOAD_MAX_REQUEST_BYTES = max(MEDIA_MAX_IMAGE_BYTES, MEDIA_MAX_VIDEO_BYTES) + 64 * 1024
+#: Storage: the filesystem (MEDIA_ROOT) in the embedded default; an S3-compatible bucket when
+#: MEDIA_S3_BUCKET is set (django-storages). Private objects, never a public URL: files reach
+#: people through the permission-checked views of /api/v1/media/.
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+if MEDIA_S3_BUCKET:
+    _s3 = {
+        "endpoint_url": env.str("MEDIA_S3_ENDPOINT_URL", default=""),
+        "region_name": env.str("MEDIA_S3_REGION", default=""),
+        # Unset: boto3's own chain (AWS_ACCESS_KEY_ID..., an instance or pod role).
+        "access_key": env.str("MEDIA_S3_ACCESS_KEY_ID", default=""),
+        "secret_key": env.str("MEDIA_S3_SECRET_ACCESS_KEY", default=""),
+        "addressing_style": env.str("MEDIA_S3_ADDRESSING_STYLE", default=""),
+    }
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **{key: value for key, value in _s3.items() if value},
+            "bucket_name": MEDIA_S3_BUCKET,
+            "location": env.str("MEDIA_S3_PREFIX", default=""),
+            "signature_version": "s3v4",
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": env.int("MEDIA_S3_URL_SECONDS", default=300),
+            "file_overwrite": False,
+            # A file read back to be served spools to disk past this size, not to memory.
+            "max_memory_size": 2_621_440,
+        },
+    }

@@ -25,3 +25,14 @@ AXES_ENABLED = False
 # The embedded scheduler thread is started only by the tests about it (never left running
 # between tests that switch to the in-process mode).
 EMBEDDED_SCHEDULER = False
+# Uploaded media (issue 22) go to a folder of this run's, never into the checkout's var/media
+# (the schema fuzzer uploads real images); the media tests give each test its own. A process
+# told its MEDIA_ROOT (a worker a test starts beside it) keeps it.
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+if not os.environ.get("MEDIA_ROOT"):
+    MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="parley-test-media-"))
+    atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)

@@ -41,6 +41,12 @@ def test_bench_atip_export_runs():
     assert "chains verified: True" in out, out[-2000:]
 
 
+def test_bench_media_runs_and_prints_the_ratio():
+    out = _run("media.py")
+    assert "media intake" in out and "ratio intake / bare" in out, out[-2000:]
+    assert "BENCHMARKS.md left as it was" in out
+
+
 @pytest.mark.celery
 def test_bench_run_quick_mode_prints_its_table(redis_url):
     out = _run("run.py", BENCH_POSTS="300", BENCH_REPLIES="3", BENCH_REPLIES_BEAT="2", BENCH_APPROVES="3",

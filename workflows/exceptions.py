@@ -81,6 +81,16 @@ class ChannelUnusable(InvalidInput):
     default_code = "channel.unusable"
 
 
+class MediaRefused(InvalidInput):
+    """An upload refused by workflows.media (docs/media.md): its type, size, pixels, duration,
+    or a damaged or two-faced file. Nothing was stored. The code says which (`media.upload.*`)."""
+
+    status = 422
+    title = "File refused"
+    title_code = "problem.media_refused"
+    default_code = "media.upload.unsupported"
+
+
 class NotFound(WorkflowError):
     status = 404
     title = "Not found"

@@ -23,6 +23,8 @@ from django.utils.functional import Promise
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from .formats import number as format_number
+
 #: code → message template (gettext_lazy; %(name)s placeholders take the rendered parameters).
 CATALOGUE: dict[str, Promise] = {
     # --- guideline results --------------------------------------------------------------
@@ -311,6 +313,33 @@ CATALOGUE: dict[str, Promise] = {
     "request.not_understood": _("The request could not be understood."),
     "request.forbidden": _("You are not allowed to do this."),
     "request.server_error": _("Something went wrong on our side; it has been logged."),
+    # --- media uploads (issue 22, docs/media.md) ----------------------------------------------
+    "problem.media_refused": _("File refused"),
+    "request.too_large": _("The request is larger than the limit of %(limit_mb)s MB."),
+    "media.upload.not_permitted": _("You may not upload images or videos: it takes the draft permission on a "
+                                    "channel of your organisation."),
+    "media.upload.no_file": _("Attach one file, in the field “file”."),
+    "media.upload.empty": _("The file is empty."),
+    "media.upload.svg": _("SVG images are not accepted: they can carry scripts. Export the image as PNG and "
+                          "upload that."),
+    "media.upload.unsupported": _("This kind of file (%(found)s) is not accepted. Upload a JPEG, PNG, GIF or WebP "
+                                  "image, or an MP4 video."),
+    "media.upload.unrecognised": _("This is not a file Parley accepts. Upload a JPEG, PNG, GIF or WebP image, "
+                                   "or an MP4 video."),
+    "media.upload.corrupted": _("The %(format)s file is damaged or incomplete: it cannot be read. Save or export "
+                                "it again and upload the new file."),
+    "media.upload.polyglot": _("This %(format)s file also holds other data, so it could be read as another kind "
+                               "of file. It is refused: save or export the image again and upload the new file."),
+    "media.upload.too_large": _("The %(format)s file is %(size_mb)s MB; at most %(limit_mb)s MB are accepted."),
+    "media.upload.too_many_pixels": _("The image has more than %(limit_mp)s megapixels, the most accepted. Make "
+                                      "it smaller and upload it again."),
+    "media.upload.animation_too_big": _("The animation is too big: %(frames)s frames; at most %(limit_frames)s "
+                                        "frames and %(limit_mp)s megapixels in all are accepted."),
+    "media.upload.too_long": _("The video lasts %(length_s)s seconds; at most %(limit_s)s seconds are accepted."),
+    "media.upload.no_video_track": _("The MP4 file has no video in it."),
+    "media.upload.video_fragmented": _("This MP4 video is in streaming form (fragments), which cannot be checked. "
+                                       "Export it again as a regular MP4 and upload that."),
+    "not_found.medium": _("There is no such image or video."),
     # --- platforms (issue 19) ---------------------------------------------------------------
     "platform.limits_assumed": _(
         "The platform did not tell its limits: its documented defaults are used (%(limit)s characters, "
@@ -428,6 +457,9 @@ def display_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
             out[key] = str(ACTIONS.get(str(value), value))
         elif key == "permission":
             out[key] = str(PERMISSIONS.get(str(value), value))
+        elif key.endswith(("_mb", "_mp", "_s")) and isinstance(value, (int, float)):
+            # Sizes, megapixels, seconds: the reader's separators, no ".0" ("1.5" / "1,5", "40").
+            out[key] = format_number(value, 0 if float(value).is_integer() else 1)
         elif isinstance(value, float):
             out[key] = formats.number_format(value)  # 8,5 in French
         elif isinstance(value, (list, tuple)):

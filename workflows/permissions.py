@@ -194,3 +194,33 @@ def ensure_can_manage_webhooks(*, user: User) -> None:
             "Managing webhooks needs the 'manage' permission on a channel of your organisation.",
             code="manage_webhooks",
         )
+
+
+# --- media (issue 22, docs/media.md) -------------------------------------------------------------
+
+def _any_channel_perm_q(user: User) -> Q:
+    """A filter on Channel: `user` holds some channel permission on it (directly or through a team)."""
+    user_perm = ChannelUserObjectPermission.objects.filter(user_id=user.id).values("content_object_id")
+    groups = User.groups.through.objects.filter(user_id=user.id).values("group_id")
+    group_perm = ChannelGroupObjectPermission.objects.filter(group_id__in=groups).values("content_object_id")
+    return Q(id__in=user_perm) | Q(id__in=group_perm)
+
+
+def may_upload_media(user: Any) -> bool:
+    """Whether `user` may upload images and videos: an active member of an organisation who may
+    draft there (the draft permission on one of its channels, as creating a post needs)."""
+    if not (user and user.is_authenticated and user.is_active) or user.organisation_id is None:
+        return False
+    return channels_with_perm(user=user, codename=ChannelPerm.DRAFT).filter(
+        organisation_id=user.organisation_id).exists()
+
+
+def may_see_media(*, user: Any, organisation_id: int) -> bool:
+    """Whether `user` may see the media of `organisation_id`: its staff — they see the
+    organisation and hold a permission (draft, review, translate, publish...) on one of its
+    channels — and a superuser who sees it. Everyone else is told it does not exist."""
+    if not (user and user.is_authenticated and user.is_active) or not sees_organisation(user, organisation_id):
+        return False
+    if user.is_superuser:
+        return True
+    return Channel.objects.filter(organisation_id=organisation_id).filter(_any_channel_perm_q(user)).exists()

@@ -27,7 +27,10 @@ SAMPLE_PARAMS = {"language": "en", "languages": ["en", "fr"], "detected": "fr", 
                  "words": 12, "min_words": 30, "tags": ["#opengovernment"], "emoji": ["🎉🎉"],
                  "phrases": ["click here"], "key": "max", "min": 0,
                  # publish.media.* (issue 22, publishing)
-                 "platform": "Mastodon", "position": 1, "content_type": "video/mp4"}
+                 "platform": "Mastodon", "position": 1, "content_type": "video/mp4",
+                 # media.upload.* (issue 22, uploads)
+                 "format": "JPEG", "found": "application/pdf", "size_mb": 17.5, "limit_mb": 16, "limit_mp": 40,
+                 "frames": 600, "limit_frames": 500, "length_s": 150, "limit_s": 140}
 
 
 @pytest.mark.parametrize("code", sorted(messages.CATALOGUE))

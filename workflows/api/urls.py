@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 from . import views
 from .caretaker import CaretakerPeriodViewSet
 from .exports import AtipExportViewSet
+from .media import MediaViewSet
 from .outside import InvitationViewSet, PostInvitationsView
 
 router = SimpleRouter(trailing_slash=True)
@@ -18,6 +19,7 @@ router.register("webhooks", views.WebhookViewSet, basename="api-webhook")
 router.register("caretaker-periods", CaretakerPeriodViewSet, basename="api-caretaker-period")
 router.register("exports", AtipExportViewSet, basename="api-export")
 router.register("invitations", InvitationViewSet, basename="api-invitation")
+router.register("media", MediaViewSet, basename="api-medium")
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

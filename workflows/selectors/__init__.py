@@ -44,6 +44,7 @@ from .inbox import (
     inbox_visible,
     replies_to,
 )
+from .media import medium_get_visible
 from .metrics import (
     MetricsPage,
     conversation_voices,
@@ -116,6 +117,7 @@ __all__ = [
     "inherited_from_q",
     "lane_step_counts",
     "lanes_visible",
+    "medium_get_visible",
     "metrics_compute",
     "metrics_page",
     "organisation_descendants",

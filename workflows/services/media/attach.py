@@ -28,13 +28,13 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from .. import guidelines, limits
-from ..exceptions import InvalidInput, TextTooLong, Unpublishable
-from ..messages import Message
-from ..models import Channel, Medium, Post, PostMedium
-from ..models.media import MediaKind
-from ..selectors import post_texts
-from .lanes import channel_languages, required_languages
+from ... import guidelines, limits
+from ...exceptions import InvalidInput, TextTooLong, Unpublishable
+from ...messages import Message
+from ...models import Channel, Medium, Post, PostMedium
+from ...models.media import MediaKind
+from ...selectors import post_texts
+from ..lanes import channel_languages, required_languages
 
 LANGUAGES = ("en", "fr")
 #: What a request may say about one medium on the post.
