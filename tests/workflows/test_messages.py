@@ -73,7 +73,7 @@ SERVICE_FILES = ["workflows/services/posts.py", "workflows/services/reviews.py",
                  "workflows/services/common.py", "workflows/services/engine.py", "workflows/services/four_eyes.py",
                  "workflows/services/publishing.py",
                  "workflows/services/caretaker.py", "workflows/services/signatures.py", "accounts/services.py",
-                 "workflows/services/media.py",
+                 *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "workflows/services/media").glob("*.py")),
                  *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "workflows/selectors").glob("*.py"))]
 
 
