@@ -12,6 +12,7 @@ from ..limits import TEXT_MAX
 from ..models import Channel, InboundMessage, Lane, Post
 from . import actions
 from .lanes import escalation_of, missing_languages, route_lane_or_none
+from .media import Attachment
 
 
 @dataclass
@@ -42,10 +43,10 @@ def preview_checks(
     in_reply_to: int | None = None,
     lane: str | None = None,
     rules_acknowledged: bool = False,
-    media: Sequence[guidelines.MediaInfo] = (),
+    media: Sequence[Attachment] = (),
 ) -> Preview:
     """Run the lane's guideline checks (and escalation rules) on unsaved text and media (their
-    alternative texts and captions, guidelines.MediaInfo), as post_create and post_submit would.
+    alternative texts and captions, services.media.Attachment), as post_create and post_submit would.
     Pure: writes nothing. Unknown channels or messages are ignored."""
     from .engine import run_checks, text_length_for
 
@@ -81,14 +82,16 @@ def preview_checks(
                    alt_lengths=alt_lengths)
 
 
-def _alt_lengths(media: Sequence[guidelines.MediaInfo], chans: list[Channel],
+def _alt_lengths(media: Sequence[Attachment], chans: list[Channel],
                  ) -> dict[int, dict[str, tuple[int, int | None]]]:
     """Each medium's alternative text length per language, against the strictest limit of the
     channels publishing that language (guidelines.media_limits_for: their platform's)."""
     out: dict[int, dict[str, tuple[int, int | None]]] = {}
     for index, medium in enumerate(media):
         counts: dict[str, tuple[int, int | None]] = {}
-        for lang, alt in medium.alt.items():
+        for lang, alt in medium.alt_text.items():
+            if not medium.shown_in(lang):
+                continue
             alt = (alt or "").strip()
             measured = []
             for c in chans:

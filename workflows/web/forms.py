@@ -66,8 +66,8 @@ class ComposeForm(VersionForm):
     media_upload = forms.FileField(
         label=_("Attach an image or a video"), required=False, max_length=255,
         widget=forms.FileInput(attrs={"accept": MEDIA_ACCEPT}),
-        help_text=_("A JPEG, PNG, GIF or WebP image, or an MP4 video; at most 4 per post. You describe each "
-                    "one below, in each language of its post."))
+        help_text=_("A JPEG, PNG, GIF or WebP image, or an MP4 video (the platforms take up to 4 images, or "
+                    "one video, per post). You describe each one below, in each language of its post."))
 
     def __init__(self, *args, channel_choices=(), **kwargs):
         super().__init__(*args, **kwargs)

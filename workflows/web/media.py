@@ -20,30 +20,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from .. import formats, limits
 from ..models import Medium
+from ..services.media import Attachment
 
 LANGS = ("en", "fr")
-#: The longest alternative text and captions a form accepts (the services cap them too).
-ALT_MAX = int(getattr(limits, "ALT_TEXT_MAX", 5_000))
-CAPTIONS_MAX = int(getattr(limits, "CAPTIONS_MAX", 100_000))
-#: At most this many media on one post in the form (the platforms take 4).
-MEDIA_MAX = int(getattr(limits, "MEDIA_PER_POST_MAX", 4))
+#: The longest alternative text and captions a form accepts (the services' caps).
+ALT_MAX = limits.ALT_TEXT_MAX
+CAPTIONS_MAX = limits.CAPTIONS_MAX
+#: At most this many media in the form (the channels' own counts, stricter, are the services').
+MEDIA_MAX = limits.MEDIA_PER_POST_MAX
 #: What the file input offers (the server reads the type from the content whatever this says).
 ACCEPT = "image/jpeg,image/png,image/gif,image/webp,video/mp4,.jpg,.jpeg,.png,.gif,.webp,.mp4"
 
 
 def medium_url(medium: Medium, *, thumbnail: bool = False) -> str:
-    """The staff-only address of a medium's file (or its thumbnail), "" when there is none."""
+    """The address of a medium's file (or its thumbnail), "" when there is none: the API's
+    permission-checked views (the uploader and the organisation's staff; session sign-in works),
+    never a public URL."""
     if thumbnail and not medium.thumbnail:
         return ""
-    try:
-        return reverse("media-thumbnail" if thumbnail else "media-file", kwargs={"pk": medium.pk})
-    except NoReverseMatch:
-        return ""
+    return reverse("api-medium-thumbnail" if thumbnail else "api-medium-file", kwargs={"pk": medium.pk})
 
 
 def kind_label(medium: Medium) -> str:
@@ -124,16 +124,16 @@ class Entry:
                 "captions": {lang: self.captions.get(lang, "").strip() for lang in langs} if self.is_video else {},
                 "focus": list(self.focus)}
 
-    def info(self):
-        """The pre-screen's view of it (guidelines.MediaInfo)."""
-        from .. import guidelines
-
+    def info(self, position: int = 0) -> Attachment:
+        """The pre-screen's view of it (services.media.Attachment, as the post services read it)."""
         langs = [self.language] if self.language else list(LANGS)
-        return guidelines.MediaInfo(
-            kind=self.medium.kind, language=self.language,
-            alt={lang: self.alt.get(lang, "") for lang in langs},
-            captions={lang: self.captions.get(lang, "") for lang in langs} if self.is_video else {},
-            filename=self.medium.original_name)
+        return Attachment(
+            medium=self.medium.pk, position=position or self.number, language=self.language,
+            alt_text={lang: self.alt.get(lang, "") if lang in langs else "" for lang in LANGS},
+            captions={lang: self.captions.get(lang, "") if lang in langs and self.is_video else "" for lang in LANGS},
+            focus=self.focus, kind=self.medium.kind, content_type=self.medium.content_type,
+            filename=self.medium.original_name, width=self.medium.width, height=self.medium.height,
+            duration=self.medium.duration)
 
 
 def _visible_media(user, ids: list[int]) -> dict[int, Medium]:
@@ -267,19 +267,18 @@ def attach_upload(request, form, entries: list[Entry]) -> bool:
     return True
 
 
-def pending_info(data):
+def pending_info(data, position: int) -> Attachment:
     """The not-yet-stored file's texts as the pre-screen sees them (live checks only): its kind
-    is what the browser said (`media_new_kind`), the server reads the real one on upload."""
-    from .. import guidelines
-
+    is what the browser said (`media_new_kind`); the server reads the real one on upload."""
     kind = "video" if data.get("media_new_kind") == "video" else "image"
     language = data.get("media_new_language", "")
     language = language if language in LANGS else ""
     langs = [language] if language else list(LANGS)
-    return guidelines.MediaInfo(
-        kind=kind, language=language, alt={lang: data.get(f"media_new_alt_{lang}", "")[:ALT_MAX] for lang in langs},
-        captions={lang: data.get(f"media_new_captions_{lang}", "")[:CAPTIONS_MAX] for lang in langs}
-        if kind == "video" else {},
+    return Attachment(
+        medium=0, position=position, language=language, kind=kind,
+        alt_text={lang: data.get(f"media_new_alt_{lang}", "")[:ALT_MAX] if lang in langs else "" for lang in LANGS},
+        captions={lang: data.get(f"media_new_captions_{lang}", "")[:CAPTIONS_MAX]
+                  if lang in langs and kind == "video" else "" for lang in LANGS},
         filename=data.get("media_new_name", "")[:255])
 
 
@@ -364,7 +363,7 @@ def error_links(entries: list[Entry]) -> list[tuple[str, str]]:
 
 
 def _medium_field_label(e: Entry, name: str) -> str:
-    what = (_("Video %(number)s") if e.is_video else _("Image %(number)s")) % {"number": e.number}
+    what = (_("Video %(n)s") if e.is_video else _("Image %(n)s")) % {"n": e.number}
     labels = {"alt_en": _("English alternative text"), "alt_fr": _("French alternative text"),
               "captions_en": _("English captions"), "captions_fr": _("French captions"),
               "language": _("Which post shows it")}

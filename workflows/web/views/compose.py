@@ -44,7 +44,7 @@ def checks(request):
     infos = [e.info() for e in entries]
     pending = "media_new_kind" in data
     if pending:
-        infos.append(media_web.pending_info(data))
+        infos.append(media_web.pending_info(data, len(infos) + 1))
     preview = preview_checks(
         user=request.user, kind=kind, texts=texts, channels=data.getlist("channels"),
         in_reply_to=in_reply_to, rules_acknowledged=data.get("rules_acknowledged") in ("on", "true", "1"),
