@@ -99,7 +99,7 @@ def test_attach_then_describe_then_save_keeps_the_stored_medium(demo, media_root
     assert pm.alt_text_fr == FR_ALT
 
 
-@pytest.mark.parametrize("lang,expected", [
+@pytest.mark.parametrize(("lang", "expected"), [
     ("en", "SVG images are not accepted"),
     ("fr", "Les images SVG ne sont pas acceptées"),
 ])
