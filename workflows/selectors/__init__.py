@@ -44,6 +44,11 @@ from .inbox import (
     inbox_visible,
     replies_to,
 )
+from .media_pages import (
+    media_of_organisation,
+    post_attachments,
+    prefetch_post_media,
+)
 from .metrics import (
     MetricsPage,
     conversation_voices,
@@ -85,6 +90,9 @@ from .webhooks import (
 )
 
 __all__ = [
+    "media_of_organisation",
+    "post_attachments",
+    "prefetch_post_media",
     "HomeSummary",
     "INBOX_OPEN",
     "MetricsPage",

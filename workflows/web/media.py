@@ -23,8 +23,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from .. import formats, limits
-from ..models import Medium
+from .. import formats, limits, selectors
 from ..services.media import Attachment
 
 LANGS = ("en", "fr")
@@ -37,7 +36,7 @@ MEDIA_MAX = limits.MEDIA_PER_POST_MAX
 ACCEPT = "image/jpeg,image/png,image/gif,image/webp,video/mp4,.jpg,.jpeg,.png,.gif,.webp,.mp4"
 
 
-def medium_url(medium: Medium, *, thumbnail: bool = False) -> str:
+def medium_url(medium: Any, *, thumbnail: bool = False) -> str:
     """The address of a medium's file (or its thumbnail), "" when there is none: the API's
     permission-checked views (the uploader and the organisation's staff; session sign-in works),
     never a public URL."""
@@ -46,11 +45,11 @@ def medium_url(medium: Medium, *, thumbnail: bool = False) -> str:
     return reverse("api-medium-thumbnail" if thumbnail else "api-medium-file", kwargs={"pk": medium.pk})
 
 
-def kind_label(medium: Medium) -> str:
+def kind_label(medium: Any) -> str:
     return _("Video") if medium.kind == "video" else _("Image")
 
 
-def size_label(medium: Medium) -> str:
+def size_label(medium: Any) -> str:
     """"1.2 MB, 1200 × 675 pixels" / "0.8 MB, 42 seconds", in the reader's number format."""
     parts = [_("%(size)s MB") % {"size": formats.number(medium.size / 1_000_000, 1)}]
     if medium.width and medium.height:
@@ -64,7 +63,7 @@ def size_label(medium: Medium) -> str:
 class Entry:
     """One medium in a compose or edit form, as the template shows it."""
 
-    medium: Medium
+    medium: Any  # a workflows.models.Medium (read through selectors)
     language: str = ""
     alt: dict[str, str] = field(default_factory=lambda: {"en": "", "fr": ""})
     captions: dict[str, str] = field(default_factory=lambda: {"en": "", "fr": ""})
@@ -136,14 +135,6 @@ class Entry:
             duration=self.medium.duration)
 
 
-def _visible_media(user, ids: list[int]) -> dict[int, Medium]:
-    """The media of the reader's organisation among `ids` (another organisation's do not exist)."""
-    org_id = getattr(user, "organisation_id", None)
-    if not ids or not org_id:
-        return {}
-    return {m.pk: m for m in Medium.objects.filter(organisation_id=org_id, pk__in=ids)}
-
-
 def _focus(raw: str) -> tuple[float, float]:
     try:
         x, y = (float(v) for v in raw.split(",", 1))
@@ -172,7 +163,7 @@ def parse_entries(data, files, *, user) -> list[Entry]:
     for raw in data.getlist("media")[: MEDIA_MAX * 2]:
         if raw.isdigit() and len(raw) < 19 and int(raw) not in ids:
             ids.append(int(raw))
-    found = _visible_media(user, ids)
+    found = selectors.media_of_organisation(user=user, ids=ids)
     entries = []
     for pk in ids:
         medium = found.get(pk)
@@ -327,10 +318,7 @@ def entries_from_post(post) -> list[Entry]:
 
 
 def _attachments(post) -> list:
-    cache = getattr(post, "_prefetched_objects_cache", {}) or {}
-    if "media" in cache:
-        return list(post.media.all())
-    return list(post.media.select_related("medium").order_by("position", "id"))
+    return selectors.post_attachments(post)
 
 
 def place_errors(entries: list[Entry], errors: dict) -> list[str]:
@@ -353,7 +341,7 @@ def place_errors(entries: list[Entry], errors: dict) -> list[str]:
 
 def error_links(entries: list[Entry]) -> list[tuple[str, str]]:
     """(element id, "label: message") for the error summary, in the page's order."""
-    out = []
+    out: list[tuple[str, str]] = []
     for e in entries:
         for name, msgs in e.errors.items():
             target = f"media_{e.key}_{name}" if name != "medium" else f"media-{e.key}"
@@ -393,7 +381,7 @@ class Shown:
     """One attachment as a reader sees it, in the reader's language."""
 
     number: int
-    medium: Medium
+    medium: Any  # a workflows.models.Medium (read through selectors)
     language: str
     #: the alternative text in the reader's language, or for a medium of the other language's post
     #: only, in that language (`alt_lang` says which); "" when there is none

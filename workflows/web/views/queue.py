@@ -4,13 +4,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from ... import actions, selectors
 from ...exceptions import WorkflowError
-from ...models import PostMedium
 from ..forms import QueueFilterForm
 from ..http import back_to, post_only
 from .common import _query_without_page, page, visible_channel_choices
@@ -32,8 +30,7 @@ def queue(request):
     paged = Paginator(selectors.queue_for(user=user, **filters), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     items = paged.object_list
     # Each row shows its media (issue 22): one query for the page, whatever its length.
-    prefetch_related_objects([i.post for i in items], Prefetch(
-        "media", queryset=PostMedium.objects.select_related("medium").order_by("position", "id")))
+    selectors.prefetch_post_media(i.post for i in items)
     return page(request, "web/queue.html", {"form": form, "items": items, "page_obj": paged,
                                             "page_query": _query_without_page(request),
                                             "step_totals": selectors.lane_step_counts(lane_ids=[i.post.lane_id for i in items]),
