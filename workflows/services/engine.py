@@ -172,7 +172,7 @@ def text_length_for(channel: Channel) -> Callable[[str], int]:
 
 def run_checks(
     post: Post, *, texts: dict[str, str], channels: Any, lane: Lane | None = None,
-    ctx: TransitionContext | None = None, media: Any = None,
+    ctx: TransitionContext | None = None,
 ) -> list[guidelines.CheckResult]:
     lane = lane or post.lane
     channels = list(channels)
@@ -192,7 +192,6 @@ def run_checks(
         acknowledged=post.rules_acknowledged,
         translation_step=lane_has_translation_step(lane),
         is_reply=post.kind == "reply",
-        media=tuple(media or ()),
     )
 
 
