@@ -1,6 +1,6 @@
 """The demo morning's images (issue 22): small PNG infographics drawn with Pillow at seed time
 (no binary file in the repository), attached to official posts through the same services a person
-uses — uploaded (services.media.medium_upload: type read from the content, re-encoded), described
+uses (their action objects) — uploaded (services.media.medium_upload: type read from the content, re-encoded), described
 in both languages, reviewed. One post's French description is missing: the pre-screen blocks its
 submission, and its page says so."""
 from __future__ import annotations
@@ -10,8 +10,8 @@ import io
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw
 
+from . import actions
 from .exceptions import GuidelineViolation
-from .services import posts, reviews
 from .services.media import medium_upload
 
 #: (file name, title, bars: (label, value)), drawn as a bar chart.
@@ -75,23 +75,21 @@ def seed_media_posts(*, dana, rami, tess) -> dict[str, int]:
         name, bars = CHARTS[chart]
         medium = medium_upload(by=dana, upload=SimpleUploadedFile(name, chart_png(bars), content_type="image/png"))
         texts = {"en": en, "fr": fr} if fate != "sign_off" else {"en": en}
-        post = posts.post_create(
+        post = actions.CREATE.execute(
             author=dana, kind="post", channels=["dpe-en", "dpe-fr"], texts=texts, rules_acknowledged=True,
             media=[{"medium": medium.id, "language": "", "alt_text": {"en": alt_en, **({"fr": alt_fr} if alt_fr and
                                                                                       fate != "sign_off" else {})}}])
         out[fate] = post.id
         if fate == "blocked":
             try:
-                posts.post_submit(post_id=post.id, by=dana)
+                actions.SUBMIT.execute(post_id=post.id, by=dana)
             except GuidelineViolation:
                 pass  # the demo's point: it stays a draft, its page shows why
             continue
-        posts.post_submit(post_id=post.id, by=dana)
+        actions.SUBMIT.execute(post_id=post.id, by=dana)
         if fate == "sign_off":
-            reviews.post_approve(post_id=post.id, by=rami, comment="Useful for planning.")
-            from .services import translations
-
-            translations.translation_provide(post_id=post.id, by=tess, language="fr", text=fr,
-                                             media=[{"position": 0, "alt_text": alt_fr}])
-            reviews.post_approve(post_id=post.id, by=tess)
+            actions.APPROVE.execute(post_id=post.id, by=rami, comment="Useful for planning.")
+            actions.TRANSLATE.execute(post_id=post.id, by=tess, language="fr", text=fr,
+                                      media=[{"position": 0, "alt_text": alt_fr}])
+            actions.APPROVE.execute(post_id=post.id, by=tess)
     return out
