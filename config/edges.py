@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 
 from django.conf import settings
@@ -53,11 +54,13 @@ def _problem(status: int, detail: str, **kwargs) -> HttpResponse:
 #: (the largest media cap and the multipart framing); every other request keeps
 #: DATA_UPLOAD_MAX_MEMORY_SIZE. docs/media.md, "Limits".
 UPLOAD_PATHS = ("/api/v1/media/",)
+#: The web forms that carry a file (compose and edit: the no-JavaScript upload, docs/media.md).
+WEB_UPLOAD_PATHS = re.compile(r"/posts/(?:new|[0-9]{1,19}/edit)/")
 
 
 def body_limit(request) -> int | None:
     """The largest body `request` may send."""
-    if request.method == "POST" and request.path in UPLOAD_PATHS:
+    if request.method == "POST" and (request.path in UPLOAD_PATHS or WEB_UPLOAD_PATHS.fullmatch(request.path)):
         return settings.MEDIA_UPLOAD_MAX_REQUEST_BYTES
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 

@@ -434,7 +434,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF, NONCE],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", "blob:"],  # blob: a chosen file previewed before upload (issue 22)
         "font-src": [SELF],
         "connect-src": [SELF],
         "object-src": [NONE],

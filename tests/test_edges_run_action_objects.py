@@ -22,6 +22,7 @@ EDGES = [
     *sorted((ROOT / "workflows" / "templatetags").rglob("*.py")),
     ROOT / "workflows" / "admin.py",
     ROOT / "workflows" / "demo_scenario.py",
+    ROOT / "workflows" / "demo_media.py",
 ]
 SERVICES = {obj.service.__name__ for obj in actions.OBJECTS}
 

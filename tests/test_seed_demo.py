@@ -146,3 +146,38 @@ def test_reset_gives_a_fresh_morning(demo, settings):
     call_command("seed_demo", "--reset")
     assert (InboundMessage.objects.count(), Post.objects.count()) == counts
     assert not Post.objects.filter(texts__body="Changed by someone trying the demo.").exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_has_images_described_in_both_languages_and_one_blocked(demo, settings, tmp_path):
+    """Issue 22: posts with images (PNG infographics drawn at seed time) and their alternative
+    text in English and French; one official post whose French alternative text is missing,
+    blocked by the pre-screen, and its page says so in both languages."""
+    from django.test import Client
+
+    from workflows.constants import PostState
+    from workflows.exceptions import GuidelineViolation
+    from workflows.models import PostMedium
+    from workflows.services import posts
+
+    settings.MEDIA_ROOT = tmp_path
+    call_command("seed_demo")
+    described = PostMedium.objects.exclude(alt_text_en="").exclude(alt_text_fr="").select_related("medium", "post")
+    assert described.count() >= 2
+    assert all(pm.medium.content_type == "image/png" and pm.medium.thumbnail for pm in described)
+    assert {pm.post.state for pm in described} == {PostState.IN_REVIEW}
+    blocked = PostMedium.objects.get(alt_text_fr="", post__lane__slug="official").post
+    assert blocked.state == PostState.DRAFT and blocked.texts.filter(language="fr").exists()
+    with pytest.raises(GuidelineViolation) as refused:
+        posts.post_submit(post_id=blocked.id, by=demo.dana)
+    assert [v["code"] for v in refused.value.violations] == ["alt_text.missing"]
+    client = Client()
+    client.force_login(demo.dana)
+    for lang, words in (("en", ["Blocks submission", "Image 1 has no French alternative text",
+                                "No description in French"]),
+                        ("fr", ["Bloque la soumission", "L'image 1 n'a pas de texte de remplacement en français",
+                                "Aucune description en français"])):
+        client.cookies["django_language"] = lang
+        page = client.get(f"/posts/{blocked.id}/").content.decode().replace("&#x27;", "'")
+        for w in words:
+            assert w in page, (lang, w)

@@ -163,6 +163,11 @@ def seed_morning() -> bool:
             _publish_now(post.id)
     # The alerts account is closed: nobody can pick it for a new post (no trap).
     Channel.objects.filter(id=broken.id).update(is_active=False)
+    # Official posts with images described in both languages, and one whose French description is
+    # missing: the pre-screen blocks it at submit (issue 22, workflows/demo_media.py).
+    from .demo_media import seed_media_posts
+
+    seed_media_posts(dana=dana, rami=rami, tess=tess)
     # An urgent publication awaiting its retrospective review.
     urgent = A.CREATE.execute(author=uma, kind="post", channels=["dpe-en", "dpe-fr"], rules_acknowledged=True,
                                texts={"en": "Boil-water advisory lifted in the east end.",

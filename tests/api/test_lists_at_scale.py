@@ -37,7 +37,7 @@ STATEMENTS = {
     "api posts": 8,
     "api inbound": 4,
     "api metrics": 11,
-    "page queue": 10,
+    "page queue": 11,  # + the page's media, one query whatever its length (issue 22)
     "page home": 13,
     "page home (author)": 11,
     "page inbox": 8,  # + the conversation lane's response time, for the "Overdue" flags (issue 21)

@@ -45,6 +45,11 @@ from .inbox import (
     replies_to,
 )
 from .media import medium_get_visible
+from .media_pages import (
+    media_of_organisation,
+    post_attachments,
+    prefetch_post_media,
+)
 from .metrics import (
     MetricsPage,
     conversation_voices,
@@ -86,6 +91,9 @@ from .webhooks import (
 )
 
 __all__ = [
+    "media_of_organisation",
+    "post_attachments",
+    "prefetch_post_media",
     "HomeSummary",
     "INBOX_OPEN",
     "MetricsPage",

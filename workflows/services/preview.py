@@ -2,6 +2,7 @@
 may try on a post. Nothing here writes; the real services stay the judge of every action."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from accounts.models import User
@@ -11,6 +12,7 @@ from ..limits import TEXT_MAX
 from ..models import Channel, InboundMessage, Lane, Post
 from . import actions
 from .lanes import escalation_of, missing_languages, route_lane_or_none
+from .media import Attachment
 
 
 @dataclass
@@ -23,6 +25,9 @@ class Preview:
     #: {language: the links a platform will make clickable in that text}, from the extractor the
     #: link-domains rule checks with (workflows.links): what the author sees is what was checked
     links: dict[str, list[str]] = field(default_factory=dict)
+    #: {medium index: {language: (characters, the strictest channel's limit or None)}}: the live
+    #: counters beside each alternative text (issue 22), counted as the alt_text rule counts
+    alt_lengths: dict[int, dict[str, tuple[int, int | None]]] = field(default_factory=dict)
 
     @property
     def blocking(self) -> list[guidelines.CheckResult]:
@@ -38,9 +43,11 @@ def preview_checks(
     in_reply_to: int | None = None,
     lane: str | None = None,
     rules_acknowledged: bool = False,
+    media: Sequence[Attachment] = (),
 ) -> Preview:
-    """Run the lane's guideline checks (and escalation rules) on unsaved text, as post_create and
-    post_submit would. Pure: writes nothing. Unknown channels or messages are ignored."""
+    """Run the lane's guideline checks (and escalation rules) on unsaved text and media (their
+    alternative texts and captions, services.media.Attachment), as post_create and post_submit would.
+    Pure: writes nothing. Unknown channels or messages are ignored."""
     from .engine import run_checks, text_length_for
 
     org_id: int = getattr(user, "organisation_id", None) or 0
@@ -61,15 +68,39 @@ def preview_checks(
         # The platform's count (text_length_for: the guideline's), the channel nearest its limit.
         measured = [(text_length_for(c)(body), c.char_limit) for c in chans if lang in c.languages]
         lengths[lang] = max(measured, key=lambda m: m[0] - m[1]) if measured else (len(body), None)
+    alt_lengths = _alt_lengths(media, chans)
     if chosen is None or any(len(body) > TEXT_MAX for body in texts.values()):
         # Over the hard cap no rule runs: the submit will be refused with text_too_long anyway.
-        return Preview(results=[], lengths=lengths)
+        return Preview(results=[], lengths=lengths, alt_lengths=alt_lengths)
     found = {lang: [link.text for link in links.find_links(body) if link.clickable] for lang, body in texts.items()}
     escalation = escalation_of(chosen, texts=texts)
     draft = Post(lane=chosen, kind=kind, in_reply_to=inbound, rules_acknowledged=bool(rules_acknowledged))
-    results = run_checks(draft, texts={k: v for k, v in texts.items() if v}, channels=chans, lane=chosen)
+    results = run_checks(draft, texts={k: v for k, v in texts.items() if v}, channels=chans, lane=chosen,
+                         media=list(media))
     return Preview(results=results, lengths=lengths, escalation=escalation, lane=chosen,
-                   links={lang: found_links for lang, found_links in found.items() if found_links})
+                   links={lang: found_links for lang, found_links in found.items() if found_links},
+                   alt_lengths=alt_lengths)
+
+
+def _alt_lengths(media: Sequence[Attachment], chans: list[Channel],
+                 ) -> dict[int, dict[str, tuple[int, int | None]]]:
+    """Each medium's alternative text length per language, against the strictest limit of the
+    channels publishing that language (guidelines.media_limits_for: their platform's)."""
+    out: dict[int, dict[str, tuple[int, int | None]]] = {}
+    for index, medium in enumerate(media):
+        counts: dict[str, tuple[int, int | None]] = {}
+        for lang, alt in medium.alt_text.items():
+            if not medium.shown_in(lang):
+                continue
+            alt = (alt or "").strip()
+            measured = []
+            for c in chans:
+                limits = guidelines.media_limits_for(adapter=c.adapter, platform=c.platform)
+                if lang in c.languages and limits is not None and limits.alt_limit(medium.kind) is not None:
+                    measured.append((limits.alt_length(alt), limits.alt_limit(medium.kind)))
+            counts[lang] = max(measured, key=lambda m: m[0] - (m[1] or 0)) if measured else (len(alt), None)
+        out[index] = counts
+    return out
 
 
 @dataclass

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import limits
 from ..constants import DismissReason, InboundStatus, ReviewVerdict
+from .media import ACCEPT as MEDIA_ACCEPT
 
 #: Maps a service error key to the form field that shows it.
 SERVICE_FIELD = {
@@ -60,10 +61,19 @@ class ComposeForm(VersionForm):
         help_text=_("Leave empty to publish as soon as the post is approved."),
     )
     rules_acknowledged = forms.BooleanField(label=ACK_LABEL, required=False)
+    #: A new image or video (issue 22): stored through services.media.medium_upload, which reads
+    #: its type from its content; `accept` only helps the browser's file picker.
+    media_upload = forms.FileField(
+        label=_("Attach an image or a video"), required=False, max_length=255,
+        widget=forms.FileInput(attrs={"accept": MEDIA_ACCEPT}),
+        help_text=_("A JPEG, PNG, GIF or WebP image, or an MP4 video (the platforms take up to 4 images, or "
+                    "one video, per post). You describe each one below, in each language of its post."))
 
     def __init__(self, *args, channel_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["channels"].choices = list(channel_choices)
+        #: the media fieldsets (workflows.web.media.Entry), set by the view
+        self.media_entries: list = []
 
     def texts(self) -> dict[str, str]:
         return {lang: self.cleaned_data[f"text_{lang}"] for lang in ("en", "fr") if self.cleaned_data.get(f"text_{lang}", "").strip()}

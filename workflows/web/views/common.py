@@ -20,14 +20,17 @@ def lang_inline(code: str) -> str:
     return formats.language(code, in_sentence=True)
 
 
-def service_error(form, exc: WorkflowError) -> None:
-    """Put a service exception on the form: on the fields it names, else as a form error."""
+def service_error(form, exc: WorkflowError, *, elsewhere: list[str] | tuple[str, ...] = ()) -> None:
+    """Put a service exception on the form: on the fields it names, else as a form error.
+    `elsewhere`: error keys the caller showed itself (a medium's fields, issue 22)."""
     if isinstance(exc, Conflict) and exc.code == "stale_version":
         form.add_error(None, _("This post changed since you loaded it. Reload the page, check the "
                                "latest version and try again."))
         return
-    placed = False
+    placed = bool(elsewhere)
     for key, msgs in (exc.errors or {}).items():
+        if key in elsewhere:
+            continue
         name = SERVICE_FIELD.get(key)
         if name == "text_en" and "text_en" not in form.fields and "text" in form.fields:
             name = "text"

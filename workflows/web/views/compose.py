@@ -14,6 +14,7 @@ from ...messages import display_results as display_checks
 from ...services.caretaker import periods_active
 from ...services.channels import channels_draft_options
 from ...services.preview import preview_checks
+from .. import media as media_web
 from ..forms import ComposeForm
 from ..http import back_to, post_only
 from .common import page, service_error
@@ -37,11 +38,22 @@ def checks(request):
         in_reply_to = int(data.get("in_reply_to") or 0) or None
     except ValueError:
         in_reply_to = None
+    # The form's media (issue 22): the stored ones and a file chosen but not stored yet; their
+    # counters and results go back beside each alternative text (htmx out-of-band swaps).
+    entries = media_web.parse_entries(data, None, user=request.user)
+    infos = [e.info() for e in entries]
+    pending = "media_new_kind" in data
+    if pending:
+        infos.append(media_web.pending_info(data, len(infos) + 1))
     preview = preview_checks(
         user=request.user, kind=kind, texts=texts, channels=data.getlist("channels"),
         in_reply_to=in_reply_to, rules_acknowledged=data.get("rules_acknowledged") in ("on", "true", "1"),
+        media=infos,
     )
-    return render(request, "web/partials/checks.html", {"preview": preview, "checks": display_checks(preview.results)})
+    shown: list = [*entries, media_web.Pending(number=len(entries) + 1)] if pending else list(entries)
+    media_web.attach_preview(shown, preview)
+    return render(request, "web/partials/checks.html", {"preview": preview, "checks": display_checks(preview.results),
+                                                        "media_oob": shown})
 
 
 # --- compose and edit ----------------------------------------------------------------------
@@ -64,21 +76,29 @@ def compose(request):
     paused_slugs = {c.slug for _period, chans in paused for c in chans}
     paused = [(period, [c.name or c.handle for c in chans]) for period, chans in paused if chans]
     if request.method == "POST":
-        form = ComposeForm(request.POST, channel_choices=choices)
-        if form.is_valid():
+        form = ComposeForm(request.POST, request.FILES, channel_choices=choices)
+        # Media (issue 22): the listed ones, a button that removes or moves one, a new file.
+        entries = media_web.parse_entries(request.POST, request.FILES, user=user)
+        entries, rearranged = media_web.rearrange(request.POST, entries, form)
+        valid = form.is_valid()
+        stored = rearranged or media_web.attach_upload(request, form, entries)
+        if valid and stored and not rearranged and "media_attach" not in request.POST \
+                and not media_web.entry_errors(entries):
             submit = "submit" in request.POST
+            media = {"media": [e.for_service() for e in entries]} if entries else {}
             try:
                 create = actions.CREATE_AND_SUBMIT if submit else actions.CREATE
                 post = create.execute(
                     author=user, kind=PostKind.POST, channels=form.cleaned_data["channels"],
                     texts=form.texts(), scheduled_at=form.cleaned_data["scheduled_at"],
-                    rules_acknowledged=form.cleaned_data["rules_acknowledged"],
+                    rules_acknowledged=form.cleaned_data["rules_acknowledged"], **media,
                 )
             except WorkflowError as exc:
-                service_error(form, exc)
+                service_error(form, exc, elsewhere=media_web.place_errors(entries, exc.errors))
             else:
                 messages.success(request, _("Submitted for review.") if submit else _("Draft saved."))
                 return redirect("web-post", post_id=post.id)
+        form.media_entries = entries
     else:
         form = ComposeForm(channel_choices=choices,
                            initial={"channels": [c for c, _n in choices if c not in paused_slugs]})
@@ -86,7 +106,9 @@ def compose(request):
         user=user, kind=PostKind.POST, channels=form["channels"].value() or [],
         texts={"en": form["text_en"].value() or "", "fr": form["text_fr"].value() or ""},
         rules_acknowledged=bool(form["rules_acknowledged"].value()),
+        media=[e.info() for e in form.media_entries],
     )
+    media_web.attach_preview(form.media_entries, preview)
     return page(request, "web/compose.html", {"form": form, "preview": preview, "unavailable": unavailable,
-                                              "paused": paused,
+                                              "paused": paused, **media_web.context(form),
                                               "checks": display_checks(preview.results)})

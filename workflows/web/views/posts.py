@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from ... import actions, selectors
@@ -19,7 +20,8 @@ from ...messages import display_results as display_checks
 from ...services.engine import lane_steps
 from ...services.lanes import required_languages
 from ...services.media import revisions_media_diff
-from ...services.preview import post_actions_for
+from ...services.preview import post_actions_for, preview_checks
+from .. import media as media_web
 from ..approvals import approval_tracker, latest_change_request, void_preview, voided_summary
 from ..forms import (
     CommentForm,
@@ -126,20 +128,32 @@ def _post_context(request, post, forms: dict | None = None) -> dict:
          else ReviewCompleteForm(initial={"review": r.id}, review_ids=[r.id], auto_id=f"id_review{r.id}_%s"))
         for r in actions.reviews_to_complete(user=user, post=post)
     ]
+    ctx["media_shown"] = media_web.shown_media(post, get_language() or "en")
+    if acts.translate:
+        ctx["translation_media"] = media_web.translation_media(
+            post, language=(acts.missing_languages or ["fr"])[0], data=getattr(forms.get("translation"), "data", None))
     if acts.edit:
-        ctx["edit_form"] = forms.get("edit") or _edit_form(post, texts)
+        edit_form = ctx["edit_form"] = forms.get("edit") or _edit_form(post, texts)
+        if edit_form.media_entries:  # their counters and results, before the first keystroke
+            media_web.attach_preview(edit_form.media_entries, preview_checks(
+                user=user, kind=post.kind, channels=[c.slug for c in post.channels.all()],
+                texts={lang: edit_form["text_" + lang].value() or "" for lang in ("en", "fr")},
+                in_reply_to=post.in_reply_to_id, media=[e.info() for e in edit_form.media_entries]))
+        ctx.update(media_web.context(edit_form))
     return ctx
 
 
 def _edit_form(post, texts: dict) -> ComposeForm:
-    """The compose form filled with the post as it is."""
-    return ComposeForm(
+    """The compose form filled with the post as it is (its media too)."""
+    form = ComposeForm(
         channel_choices=[(c.slug, c.name or c.handle) for c in post.channels.all()],
         initial={"version": post.version, "text_en": getattr(texts.get("en"), "body", ""),
                  "text_fr": getattr(texts.get("fr"), "body", ""),
                  "channels": [c.slug for c in post.channels.all()],
                  "rules_acknowledged": post.rules_acknowledged,
                  "scheduled_at": timezone.localtime(post.scheduled_at) if post.scheduled_at else None})
+    form.media_entries = media_web.entries_from_post(post)
+    return form
 
 
 @login_required
@@ -165,8 +179,10 @@ def _act_reject(post, user, form):
 
 
 def _act_translate(post, user, form):
+    media = getattr(form, "media_texts", None)
     return actions.TRANSLATE.execute(post_id=post.id, by=user, language=form.cleaned_data["language"],
-                                     text=form.cleaned_data["text"], version=form.cleaned_data["version"])
+                                     text=form.cleaned_data["text"], version=form.cleaned_data["version"],
+                                     **({"media": media} if media else {}))
 
 
 def _act_withdraw(post, user, form):
@@ -199,8 +215,12 @@ def _act_complete_review(post, user, form):
 
 def _act_edit(post, user, form):
     edit = actions.EDIT_AND_SUBMIT if form.data.get("submit") is not None else actions.EDIT
+    # The media list as the form shows it; sent when there is one or was one (removing the last
+    # medium is an edit too).
+    media = [e.for_service() for e in form.media_entries]
     return edit.execute(post_id=post.id, by=user, texts=form.texts(), scheduled_at=form.cleaned_data["scheduled_at"],
-                rules_acknowledged=form.cleaned_data["rules_acknowledged"], version=form.cleaned_data["version"])
+                rules_acknowledged=form.cleaned_data["rules_acknowledged"], version=form.cleaned_data["version"],
+                **({"media": media} if media or form.had_media else {}))
 
 
 ACTIONS = {
@@ -293,13 +313,27 @@ def post_action(request, post_id: int, action: str):
         raw = request.POST.get("review", "")
         if raw.isdigit() and len(raw) < 20:
             kwargs["auto_id"] = f"id_review{raw}_%s"
-    form = form_class(request.POST, **kwargs)
+    form = form_class(request.POST, request.FILES, **kwargs)
     seq_before = post.audit_seq
-    if form.is_valid():
+    held = False  # the form comes back without calling the service (a media button, a refused file)
+    media_entries: list = []
+    if form_class is ComposeForm:
+        media_entries = media_web.parse_entries(request.POST, request.FILES, user=request.user)
+        media_entries, rearranged = media_web.rearrange(request.POST, media_entries, form)
+        valid = form.is_valid()
+        stored = rearranged or media_web.attach_upload(request, form, media_entries)
+        form.media_entries = media_entries
+        form.had_media = post.media.exists()
+        held = rearranged or not stored or "media_attach" in request.POST or media_web.entry_errors(media_entries)
+        if not valid:
+            held = False  # shown with the form's own errors below
+    if form_class is TranslationForm:
+        form.media_texts = media_web.translation_texts(post, request.POST)
+    if not held and form.is_valid():
         try:
             call(post, request.user, form)
         except WorkflowError as exc:
-            service_error(form, exc)
+            service_error(form, exc, elsewhere=media_web.place_errors(media_entries, exc.errors))
         else:
             if action in ("urgent", "retry"):
                 _say_publishing_outcome(request, action, visible_post(request, post_id))
@@ -318,5 +352,10 @@ def post_action(request, post_id: int, action: str):
     post = visible_post(request, post_id)
     ctx = _post_context(request, post, forms={slot: form})
     ctx["error_form"] = form
+    if held and not form.errors and not media_web.entry_errors(media_entries):
+        # A medium attached, moved or removed: the edit form as it is now, nothing saved yet.
+        ctx["error_form"] = None
+        ctx["next_url"] = reverse("web-post", args=[post.id])
+        return page(request, "web/post.html", ctx)
     ctx["next_url"] = reverse("web-post", args=[post.id])  # the language toggle returns to the post page
     return page(request, "web/post.html", ctx, status=400)

@@ -29,6 +29,8 @@ def queue(request):
     # Filtered, ordered and paginated in SQL: only this page's posts are loaded.
     paged = Paginator(selectors.queue_for(user=user, **filters), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     items = paged.object_list
+    # Each row shows its media (issue 22): one query for the page, whatever its length.
+    selectors.prefetch_post_media(i.post for i in items)
     return page(request, "web/queue.html", {"form": form, "items": items, "page_obj": paged,
                                             "page_query": _query_without_page(request),
                                             "step_totals": selectors.lane_step_counts(lane_ids=[i.post.lane_id for i in items]),
