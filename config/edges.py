@@ -55,7 +55,7 @@ def _problem(status: int, detail: str, **kwargs) -> HttpResponse:
 #: DATA_UPLOAD_MAX_MEMORY_SIZE. docs/media.md, "Limits".
 UPLOAD_PATHS = ("/api/v1/media/",)
 #: The web forms that carry a file (compose and edit: the no-JavaScript upload, docs/media.md).
-WEB_UPLOAD_PATHS = re.compile(r"/posts/(?:new|[0-9]{1,19}/edit)/")
+WEB_UPLOAD_PATHS = re.compile(r"/posts/(?:new|[0-9]{1,19}/(?:edit|translate))/")
 
 
 def body_limit(request) -> int | None:
