@@ -129,6 +129,8 @@ class MediaViewSet(ReaderLanguageMixin, viewsets.GenericViewSet):
                 "channel of your organisation.",
     )
     def create(self, request: Any) -> Response:
+        # Who may upload is asked before the body is parsed: a refused caller's file is never read.
+        media_services.ensure_may_upload(user=request.user)
         parse(MediumUploadSerializer, request.data)  # shape only: one `file`, no other field
         uploads = request.FILES.getlist("file")
         if len(uploads) != 1:
