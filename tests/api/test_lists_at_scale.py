@@ -38,7 +38,7 @@ STATEMENTS = {
     "api inbound": 4,
     "api metrics": 11,
     "page queue": 11,  # + the page's media, one query whatever its length (issue 22)
-    "page home": 13,
+    "page home": 14,  # + its queue table's media, one query whatever its length (issue 22)
     "page home (author)": 11,
     "page inbox": 8,  # + the conversation lane's response time, for the "Overdue" flags (issue 21)
     "page metrics": 13,
