@@ -22,15 +22,16 @@ def media_of_organisation(*, user: User, ids: Iterable[int]) -> dict[int, Medium
 def post_attachments(post: Post) -> list[PostMedium]:
     """The post's media in order with their files' rows: the prefetched ones when a selector
     loaded them (post_get_visible, prefetch_post_media), else one query."""
-    cache = getattr(post, "_prefetched_objects_cache", None) or {}
-    if "media" in cache:
-        return list(post.media.all())
+    if hasattr(post, "media_list"):
+        return list(post.media_list)
     return list(PostMedium.objects.filter(post_id=post.pk).select_related("medium").order_by("position", "id"))
 
 
 def prefetch_post_media(posts: Iterable[Post]) -> None:
-    """Load the media of a page of posts: one query, whatever the page's length."""
-    from django.db.models import Prefetch, prefetch_related_objects
+    """Load the media of a page of posts as `post.media_list`: one query, whatever the page's
+    length."""
+    from django.db.models import prefetch_related_objects
 
-    prefetch_related_objects(list(posts), Prefetch(
-        "media", queryset=PostMedium.objects.select_related("medium").order_by("position", "id")))
+    from .posts import post_media
+
+    prefetch_related_objects(list(posts), post_media())

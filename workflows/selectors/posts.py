@@ -82,9 +82,10 @@ def _open_reviews(*, none: bool = False) -> Prefetch:
 
 
 def post_media(*, none: bool = False) -> Prefetch:
-    """A post's media with their files' facts, in order (the detail's `media`; issue 22)."""
+    """A post's media with their files' facts, in order, as `post.media_list` (the detail's
+    `media`; issue 22)."""
     qs = PostMedium.objects.none() if none else PostMedium.objects.select_related("medium")
-    return Prefetch("media", queryset=qs.order_by("position", "id"))
+    return Prefetch("media", queryset=qs.order_by("position", "id"), to_attr="media_list")
 
 
 def post_detail_of(post: Post) -> Post:

@@ -99,7 +99,7 @@ class PostDetailSerializer(PostSerializer):
     """One post, with what the caller may do now (lists leave `actions` out: it is asked per post)."""
 
     actions = serializers.SerializerMethodField()
-    media = PostMediumSerializer(many=True, source="media.all", help_text="The post's media, in order.")
+    media = PostMediumSerializer(many=True, source="media_list", help_text="The post's media, in order.")
 
     @_actions_field("post")
     def get_actions(self, post) -> list[str]:

@@ -22,7 +22,8 @@ def home(request):
         acts = post_actions_for(post=post, user=user)
         if post.author_id == user.id or acts.retry or acts.resolve:
             problems.append((post, publishing_truth(post), acts))
-    queue_items = selectors.queue_for(user=user)[:20]
+    queue_items = list(selectors.queue_for(user=user)[:20])
+    selectors.prefetch_post_media(i.post for i in queue_items)  # the queue table's thumbnails
     return page(request, "web/home.html", {
         "drafts": summary.drafts, "recent": summary.recent, "queue": queue_items,
         "step_totals": selectors.lane_step_counts(lane_ids=[i.post.lane_id for i in queue_items]),
