@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 #: publishing in their submit request (DESIGN.md: draft → approved → publishing in one request),
 #: so their batch only reads, claims, sends and settles; approved official posts start here too
 #: (the start's transaction, and the publications read again once created).
-BATCH_STATEMENTS = {"reply": 17, "official": 29}  # issue 23: the claim in the ORM (lock, UPDATE: +3)
+BATCH_STATEMENTS = {"reply": 17, "official": 30}  # issue 23: the claim in the ORM (lock, UPDATE: +3); issue 22: the batch's media for the guideline checks, one query (+1)
 
 
 def _replies(demo, n: int) -> list[int]:

@@ -228,13 +228,13 @@ def ensure_content_allowed(results: list[guidelines.CheckResult]) -> None:
 
 def recheck_text(post: Post, *, texts: dict[str, str] | None = None, code: str = "",
                  channels: list[Channel] | None = None, ctx: TransitionContext | None = None,
-                 ) -> list[guidelines.CheckResult]:
+                 media: list[Attachment] | None = None) -> list[guidelines.CheckResult]:
     """Re-run the lane's rules on the post's exact current text (at every approval and before
     publishing): rules about the text only (the author's acknowledgement is not re-asked).
     Raises GuidelineViolation when one blocks; returns the results otherwise."""
     texts = post.texts_dict() if texts is None else texts
     channels = list(post.channels.all()) if channels is None else channels
-    results = run_checks(post, texts=texts, channels=channels, ctx=ctx)
+    results = run_checks(post, texts=texts, channels=channels, ctx=ctx, media=media)
     ensure_no_blocking([r for r in results if r.rule not in guidelines.NOT_ABOUT_TEXT], code=code)
     return results
 

@@ -33,6 +33,7 @@ from .caretaker import caretaker_hold, caretaker_hold_period, periods_active
 from .common import ensure_version, post_get_for_update
 from .engine import TransitionContext, recheck_text, save_post, transition, transition_many
 from .lanes import PublishPlan, plan_publications, reply_language, required_languages
+from .media import Attachment, media_by_post
 from .outbox import outbox_emit
 from .signatures import signed_body, speaks_as_person
 
@@ -109,6 +110,7 @@ def posts_publish_start(*, post_ids: list[int], now: datetime | None = None) -> 
                  .filter(id__in=post_ids).order_by("id"))
     lanes: dict[int, Lane] = {}
     periods: dict[int, list] = {}
+    media = media_by_post(p.id for p in posts)  # the guideline checks' media, one query
     pubs: list[Publication] = []
     ready: list[Post] = []
     data: dict[int, dict] = {}
@@ -117,7 +119,7 @@ def posts_publish_start(*, post_ids: list[int], now: datetime | None = None) -> 
         if post.organisation_id not in periods and post.state in (PostState.APPROVED, PostState.SCHEDULED):
             periods[post.organisation_id] = periods_active(organisation_id=post.organisation_id, at=now)
         started = _start(post, channels=list(post.channels.all()), now=now,
-                         periods=periods.get(post.organisation_id, []), checked=False)
+                         periods=periods.get(post.organisation_id, []), checked=False, media=media[post.id])
         if started is not None:
             pubs += started.publications
             data[post.id] = started.audit_data()
@@ -147,7 +149,8 @@ def post_publish_begin(post: Post, *, channels: list[Channel], periods: list, te
 
 
 def _start(post: Post, *, channels: list[Channel], now: datetime, periods: list, checked: bool,
-           texts: dict[str, str] | None = None, ctx: TransitionContext | None = None) -> Started | None:
+           texts: dict[str, str] | None = None, ctx: TransitionContext | None = None,
+           media: list[Attachment] | None = None) -> Started | None:
     """The one rule for approved (or due scheduled) → publishing, for a post under the caller's
     lock: a future schedule makes it `scheduled`, a caretaker period holds it, the guidelines
     run again on the exact text (unless the caller has just `checked` that text in the same
@@ -168,7 +171,7 @@ def _start(post: Post, *, channels: list[Channel], now: datetime, periods: list,
         caretaker_hold(post, period=period, pending=ctx.audit if ctx is not None else None)
         save_post(post, fields=["lane", "escalation", "escalation_reason"], ctx=ctx)
         return None
-    if not checked and not _text_still_allowed(post):
+    if not checked and not _text_still_allowed(post, media=media):
         return None
     texts = post.texts_dict() if texts is None else texts
     plan = plan_publications(post, channels=channels, languages=texts)
@@ -232,13 +235,13 @@ def delivered_offline(post_id: int) -> bool:
     return ReplyDelivery.objects.filter(post_id=post_id).exists()
 
 
-def _text_still_allowed(post: Post) -> bool:
+def _text_still_allowed(post: Post, *, media: list[Attachment] | None = None) -> bool:
     """The guidelines again, on the exact text about to be published (rules may have changed
     since approval). A blocking result refuses the transition: the post stays approved or
     scheduled, nothing is published, the results are stored on the post and the refusal is
     audited once (not again while the results stay the same)."""
     try:
-        recheck_text(post, code="guideline_violation.publish")
+        recheck_text(post, code="guideline_violation.publish", media=media)
     except GuidelineViolation as exc:
         checks = [v for v in exc.violations]
         if post.checks != checks:
