@@ -117,7 +117,9 @@ def media_by_post(post_ids: Iterable[int]) -> dict[int, list[Attachment]]:
     """The media of many posts, in order, by post id: one query (a batch's guideline checks)."""
     found: dict[int, list[Attachment]] = {pid: [] for pid in post_ids}
     if found:
-        for row in media_rows_queryset().filter(post_id__in=list(found)):
+        rows = (PostMedium.objects.filter(post_id__in=list(found)).order_by("post_id", "position", "id")
+                .values("post_id", *OWN_FIELDS, **{k: F(v) for k, v in MEDIUM_FIELDS.items()}))
+        for row in rows:
             found[row["post_id"]].append(Attachment.from_row(row))
     return found
 
