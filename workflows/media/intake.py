@@ -220,9 +220,9 @@ def _markup(data: bytes) -> bool:
     return any(sig in lowered for sig in MARKUP)
 
 
-def found_type(data: bytes) -> str:
+def found_type(data: bytes, *, besides: tuple[str, ...] = ()) -> str:
     """What `data` looks like, as a media type ("" when nothing is recognised): markup by its
-    tags, anything else by puremagic's signatures."""
+    tags, anything else by puremagic's signatures. `besides`: types it is known not to be."""
     text = data[:8192].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if b"<svg" in text:
         return "image/svg+xml"
@@ -234,7 +234,7 @@ def found_type(data: bytes) -> str:
         matches = puremagic.magic_string(data)
     except (puremagic.PureError, ValueError):
         return ""
-    best = next((m for m in matches if m.mime_type), None)
+    best = next((m for m in matches if m.mime_type and m.mime_type not in besides), None)
     return best.mime_type if best else ""
 
 
@@ -253,7 +253,10 @@ def sniff(head: bytes) -> str:
         if brand in MP4_BRANDS:
             return MP4_TYPE
         refuse("media.upload.unsupported", found=OTHER_BRANDS.get(brand, "application/octet-stream"))
-    found = found_type(head)
+    # The signatures above took none of the accepted types, so the file is none of them, whatever
+    # puremagic's table says (it names a JPEG 2000 file "image/jpeg": the reader would be told
+    # JPEG is refused).
+    found = found_type(head, besides=ACCEPTED)
     if found == "image/svg+xml":
         refuse("media.upload.svg", found=found)
     if found:
