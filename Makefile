@@ -148,7 +148,8 @@ bench-media: install
 lint: install-app
 	$(BIN)/ruff check .
 	$(BIN)/bandit -c pyproject.toml -r . --severity-level medium -q
-	$(BIN)/mypy
+	@# PYTHONPATH: textstat installs a top-level `tests` package into site-packages, which would shadow ours (tests.settings)
+	PYTHONPATH=. $(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	DEBUG=false SECRET_KEY=lint-only-Dummy-secret-4f9c2a7b-e1d8-4c3a-9b6f-0a2e5d7c1b93-Kq8Zx \
 		$(BIN)/python manage.py makemigrations --check --dry-run
