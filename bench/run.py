@@ -10,6 +10,9 @@ and a local HTTP endpoint, then measures:
 - approve: statements and median on PostgreSQL, beside the raw floor transaction (6 statements);
   Wagtail's workflow approve on the same PostgreSQL server when bench/wagtail_approve.py could be
   run in its own virtualenv (`make bench` builds it in var/bench-wagtail, never in .venv);
+- HTTP approve: statements, p50/p95 of POST /api/v1/posts/{id}/approve/ with its response (test
+  client, full middleware, token authentication), beside a bare DRF endpoint with the same
+  authentication running the floor transaction (bench/floor.py), interleaved;
 - lists at 100k posts with 1,000 visible: p50/p95 and statements of each list endpoint and page;
 - publishing: publications/s of one worker process to the endpoint, exactly once per key, beside
   bare `.delay()` + POST on the same worker.
@@ -58,7 +61,7 @@ N_PUBLISH = int(os.environ.get("BENCH_PUBLICATIONS", "100" if QUICK else "300"))
 LIST_RUNS = int(os.environ.get("BENCH_LIST_RUNS", "10" if QUICK else "30"))
 SECRET_ENV = "PARLEY_SECRET_BENCH_CHANNEL"
 LABEL = os.environ.get("BENCH_LABEL", "after")
-#: Comma-separated phases to run (default: all): approve, lists, reply, publishing, wagtail.
+#: Comma-separated phases to run (default: all): approve, http_approve, lists, reply, publishing, wagtail.
 ONLY = {p for p in os.environ.get("BENCH_ONLY", "").split(",") if p}
 #: Iteration knobs: fewer seeded posts (the lists need the full 100k to mean anything), and
 #: BENCH_APPEND=0 to print the table without appending it to BENCHMARKS.md.
@@ -201,50 +204,93 @@ def measure_reply(endpoint, *, n: int, with_hop: bool) -> dict:
     return {"reply": reply_ms, "hop": hop_ms, "lost": lost}
 
 
-def measure_approve(*, n: int) -> dict:
-    from django.db import transaction
-    from django.test.utils import CaptureQueriesContext
-
+def posts_at_approve(n: int, *, tag: str = "") -> list[int]:
+    """n fresh posts of dana's, submitted: each at its review step, for rami to approve."""
     from accounts.models import User
-    from workflows.models import Post
     from workflows.services import posts as post_services
-    from workflows.services import reviews
 
-    dana, rami = User.objects.get(username="dana"), User.objects.get(username="rami")
+    dana = User.objects.get(username="dana")
     ids = []
     for i in range(n):
         post = post_services.post_create(author=dana, channels=["dpe-en", "dpe-fr"], kind="post",
-                                         texts={"en": f"The office will be closed on Monday ({i})."},
+                                         texts={"en": f"The office will be closed on Monday ({tag}{i})."},
                                          rules_acknowledged=True)
         ids.append(post_services.post_submit(post_id=post.id, by=dana).id)
+    return ids
+
+
+def measure_approve(*, n: int) -> dict:
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from bench.floor import floor_transaction
+    from workflows.services import reviews
+
+    rami = User.objects.get(username="rami")
+    ids = posts_at_approve(n)
     approve_ms, floor_ms = [], []
     with CaptureQueriesContext(connection) as ctx:
         reviews.post_approve(post_id=ids[0], by=rami)
     statements = len(ctx.captured_queries)
     floor_statements = 0
-    for i, post_id in enumerate(ids[1:]):
+    for post_id in ids[1:]:
         t0 = time.perf_counter()
         reviews.post_approve(post_id=post_id, by=rami)
         approve_ms.append((time.perf_counter() - t0) * 1000)
         # The floor: the same row lock and writes, hand-written (6 statements with BEGIN/COMMIT).
-        step_id = Post.objects.filter(id=post_id).values_list("current_step_id", flat=True).get()
         with CaptureQueriesContext(connection) as fctx:
             t0 = time.perf_counter()
-            with transaction.atomic(), connection.cursor() as cur:
-                cur.execute("SELECT id, version FROM workflows_post WHERE id = %s FOR UPDATE", [post_id])
-                cur.execute(
-                    "INSERT INTO workflows_decision (post_id, step_id, revision, text_versions, reviewer_id, verdict,"
-                    " comment, created_at, invalidated_at) VALUES (%s, %s, 1, '{}', %s, 'request_changes', '', now(),"
-                    " now())", [post_id, step_id, rami.id])
-                cur.execute(
-                    "INSERT INTO workflows_auditevent (chain, seq, organisation_id, post_id, actor_id, verb, from_state,"
-                    " to_state, data, created_at, prev_hash, hash, key_id) VALUES (%s, 1, %s, %s, %s, 'bench', '', '',"
-                    " '{}', now(), '', 'x', 'bench')", [f"bench:{os.getpid()}:{i}", rami.organisation_id, post_id, rami.id])
-                cur.execute("UPDATE workflows_post SET version = version + 1, updated_at = now() WHERE id = %s",
-                            [post_id])
+            floor_transaction(post_id=post_id, reviewer_id=rami.id, organisation_id=rami.organisation_id)
             floor_ms.append((time.perf_counter() - t0) * 1000)
         floor_statements = len(fctx.captured_queries)
     return {"approve": approve_ms, "floor": floor_ms, "statements": statements, "floor_statements": floor_statements}
+
+
+def measure_http_approve(*, n: int) -> dict:
+    """Interleaved, through the test client (full middleware, `Authorization: Token …` as an
+    integration sends it, the response read): POST /api/v1/posts/{id}/approve/ on a fresh post at
+    its review step, then the bare DRF floor endpoint (bench/floor.py) on the same post with the
+    same client and token. The first post counts statements (not timed); the token's use is
+    stamped once before (at most every few minutes, as in tests/api/test_approve_http_statements.py)."""
+    from django.test import override_settings
+    from django.test.utils import CaptureQueriesContext
+
+    ids = posts_at_approve(n + 1, tag="http ")
+    approve_ms, floor_ms = [], []
+    with override_settings(ROOT_URLCONF="bench.floor"):
+        client = api_client("rami")
+        assert client.get("/api/v1/me/").status_code == 200  # stamps the token's last use
+
+        def approve(post_id: int):
+            response = client.post(f"/api/v1/posts/{post_id}/approve/", {}, format="json")
+            assert response.status_code == 200, response.content
+            return response
+
+        def floor(post_id: int):
+            response = client.post(f"/api/v1/bench-floor/{post_id}/", {}, format="json")
+            assert response.status_code == 200, response.content
+            return response
+
+        # Counted at once: each request that follows clears the connection's query log.
+        with CaptureQueriesContext(connection) as ctx:
+            size = len(approve(ids[0]).content)
+        statements = len(ctx.captured_queries)
+        with CaptureQueriesContext(connection) as fctx:
+            floor(ids[0])
+        floor_statements = len(fctx.captured_queries)
+        if os.environ.get("BENCH_GC", "production") != "default":
+            from config.gunicorn import gc_tune
+
+            gc_tune()  # both paths requested once: the process collects as a web worker does (lists.py)
+        for post_id in ids[1:]:
+            t0 = time.perf_counter()
+            approve(post_id).content  # noqa: B018 (the body is what the client pays for)
+            approve_ms.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            floor(post_id).content  # noqa: B018
+            floor_ms.append((time.perf_counter() - t0) * 1000)
+    return {"approve": approve_ms, "floor": floor_ms, "statements": statements, "floor_statements": floor_statements,
+            "bytes": size}
 
 
 def measure_publishing(endpoint, *, n: int) -> dict:
@@ -338,6 +384,8 @@ def build_table(r: dict) -> list[tuple[str, str, str, str, str]]:
     wag = r.get("wagtail")
     if "approve" in r:
         rows += _approve_rows(r["approve"], wag)
+    if "http_approve" in r:
+        rows += _http_approve_rows(r["http_approve"])
     for item in r.get("lists", []):
         rows.append((f"{item['what']}, 100k posts, 1,000 visible",
                      f"p50 {fmt_ms(item['p50_ms'])}, p95 {fmt_ms(item['p95_ms'])}",
@@ -361,6 +409,19 @@ def _approve_rows(ap: dict, wag: dict | None) -> list[tuple[str, str, str, str, 
                  f"≤ 3× floor: {'✅' if a50 <= 3 * f50 else '❌'}" + (
                      f"; ≥ 5× faster than Wagtail: {'✅' if wag['median_ms'] >= 5 * a50 else '❌'}" if wag else "")))
     return rows
+
+
+def _http_approve_rows(ha: dict) -> list[tuple[str, str, str, str, str]]:
+    a50, f50 = statistics.median(ha["approve"]), statistics.median(ha["floor"])
+    return [
+        ("HTTP approve, SQL statements (token authentication, service, response)", str(ha["statements"]),
+         f"bare DRF floor {ha['floor_statements']}", "", f"≤ 12: {'✅' if ha['statements'] <= 12 else '❌'}"),
+        (f"HTTP approve, POST /api/v1/posts/{{id}}/approve/ with its {ha['bytes'] / 1024:.1f} KB response",
+         f"p50 {fmt_ms(a50)}, p95 {fmt_ms(pct(ha['approve'], 0.95))}",
+         f"bare DRF floor (same token, auth, permissions): p50 {fmt_ms(f50)}, p95 {fmt_ms(pct(ha['floor'], 0.95))}",
+         f"{a50 / f50:.1f}× the bare DRF floor (p50)",
+         f"HTTP approve ≤ 3× the bare DRF floor: {'✅' if a50 <= 3 * f50 else '❌'}"),
+    ]
 
 
 def _publishing_rows(pub: dict) -> list[tuple[str, str, str, str, str]]:
@@ -435,6 +496,10 @@ def main() -> None:
             log("approve: Parley and the floor transaction, interleaved")
             with sampled(f"{LABEL}-approve"):
                 results["approve"] = measure_approve(n=N_APPROVE)
+        if wanted("http_approve"):
+            log("HTTP approve beside a bare DRF endpoint running the floor transaction, interleaved")
+            with sampled(f"{LABEL}-http-approve"):
+                results["http_approve"] = measure_http_approve(n=N_APPROVE)
         if wanted("lists"):
             log("lists at scale")
             with sampled(f"{LABEL}-lists"):
@@ -479,7 +544,7 @@ def main() -> None:
             "data": f"{made['posts']:,} posts, {made['permission_rows']:,} permission rows, "
                     f"{made['organisations']} organisations, {made['inbound']:,} inbound messages",
             "samples": (f"phases {', '.join(sorted(ONLY))}; " if ONLY else "") + f"{N_REPLY} replies + hops interleaved, {N_REPLY_BEAT} beat-only replies, {N_APPROVE} approvals,"
-                       f" {LIST_RUNS} requests per list, {N_PUBLISH} publications"}
+                       f" {N_APPROVE} HTTP approvals + bare DRF floors interleaved, {LIST_RUNS} requests per list, {N_PUBLISH} publications"}
     table = render(build_table(results), meta)
     print()
     print(table)

@@ -6,6 +6,7 @@ creates and drops its own throwaway database, named after this run's."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,10 +51,22 @@ def test_bench_media_runs_and_prints_the_ratio():
 @pytest.mark.celery
 def test_bench_run_quick_mode_prints_its_table(redis_url):
     out = _run("run.py", BENCH_POSTS="300", BENCH_REPLIES="3", BENCH_REPLIES_BEAT="2", BENCH_APPROVES="3",
-               BENCH_PUBLICATIONS="20", BENCH_LIST_RUNS="2", BENCH_ONLY="approve,lists,reply,publishing")
+               BENCH_PUBLICATIONS="20", BENCH_LIST_RUNS="2", BENCH_ONLY="approve,http_approve,lists,reply,publishing")
     assert "BENCHMARKS.md left as it was" in out
     for figure in ("approve", "reply", "publications"):
         assert figure in out.lower(), figure
+    # Issue 23: the HTTP approve request beside a bare DRF endpoint running the floor transaction,
+    # with figures, a ratio and the target verdict; statements counted for both requests.
+    ms = r"[\d,.]+ ms"
+    timing = re.search(rf"\| HTTP approve, POST /api/v1/posts/{{id}}/approve/ with its [\d.]+ KB response \| p50 {ms}, "
+                       rf"p95 {ms} \| bare DRF floor \(same token, auth, permissions\): p50 {ms}, p95 {ms} \| "
+                       r"([\d.]+)× the bare DRF floor \(p50\) \| HTTP approve ≤ 3× the bare DRF floor: (✅|❌) \|", out)
+    assert timing, out[-4000:]
+    assert float(timing.group(1)) > 0
+    counted = re.search(r"\| HTTP approve, SQL statements [^|]*\| (\d+) \| bare DRF floor (\d+) \|", out)
+    assert counted, out[-4000:]
+    http, floor = int(counted.group(1)), int(counted.group(2))
+    assert 6 <= floor < http <= 12, (http, floor)  # the floor's 6, plus authentication; the pin's 12
 
 
 def test_bench_media_publish_runs():
