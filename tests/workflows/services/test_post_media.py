@@ -269,6 +269,7 @@ def test_a_translator_who_wrote_only_the_french_alt_text_may_not_approve_french(
     assert post.state == PostState.APPROVED
 
 
+@pytest.mark.postgresql("the lock reads the media in its own statement through an array subquery (PostgreSQL); elsewhere they are read after it")
 def test_the_lock_reads_the_media_with_the_post(demo):
     pic = f.medium(demo)
     post = _draft(demo, [{"medium": pic.id, "alt_text": {"en": "A.", "fr": "A fr."}}])
