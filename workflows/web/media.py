@@ -59,8 +59,34 @@ def size_label(medium: Any) -> str:
     return ", ".join(parts)
 
 
+class ShowsMedium:
+    """What a template shows of `self.medium`: its links, kind and size, in the reader's words."""
+
+    medium: Any
+
+    @property
+    def is_video(self) -> bool:
+        return self.medium.kind == "video"
+
+    @property
+    def thumb_url(self) -> str:
+        return medium_url(self.medium, thumbnail=True) or ("" if self.is_video else medium_url(self.medium))
+
+    @property
+    def file_url(self) -> str:
+        return medium_url(self.medium)
+
+    @property
+    def kind_label(self) -> str:
+        return kind_label(self.medium)
+
+    @property
+    def size_label(self) -> str:
+        return size_label(self.medium)
+
+
 @dataclass
-class Entry:
+class Entry(ShowsMedium):
     """One medium in a compose or edit form, as the template shows it."""
 
     medium: Any  # a workflows.models.Medium (read through selectors)
@@ -82,26 +108,6 @@ class Entry:
     @property
     def key(self) -> int:
         return self.medium.pk
-
-    @property
-    def is_video(self) -> bool:
-        return self.medium.kind == "video"
-
-    @property
-    def thumb_url(self) -> str:
-        return medium_url(self.medium, thumbnail=True) or ("" if self.is_video else medium_url(self.medium))
-
-    @property
-    def file_url(self) -> str:
-        return medium_url(self.medium)
-
-    @property
-    def kind_label(self) -> str:
-        return kind_label(self.medium)
-
-    @property
-    def size_label(self) -> str:
-        return size_label(self.medium)
 
     @property
     def focus_value(self) -> str:
@@ -377,7 +383,7 @@ def attach_preview(entries: list[Entry], preview) -> None:
 # --- showing a post's media (post page, translation step, queue) ---------------------------
 
 @dataclass
-class Shown:
+class Shown(ShowsMedium):
     """One attachment as a reader sees it, in the reader's language."""
 
     number: int
@@ -392,26 +398,6 @@ class Shown:
     alts: dict[str, str]
     captions: dict[str, bool]
 
-    @property
-    def thumb_url(self) -> str:
-        return medium_url(self.medium, thumbnail=True) or (
-            "" if self.medium.kind == "video" else medium_url(self.medium))
-
-    @property
-    def file_url(self) -> str:
-        return medium_url(self.medium)
-
-    @property
-    def kind_label(self) -> str:
-        return kind_label(self.medium)
-
-    @property
-    def size_label(self) -> str:
-        return size_label(self.medium)
-
-    @property
-    def is_video(self) -> bool:
-        return self.medium.kind == "video"
 
     def per_language(self) -> list[tuple[str, str, str, bool]]:
         """(code, name, alt text, has captions) for each language it is part of."""
