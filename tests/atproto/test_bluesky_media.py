@@ -24,6 +24,7 @@ from tests.platforms.media_helpers import (
     VTT_FR,
     attach,
     attach_images,
+    bluesky_channels_on_pds,
     jpeg_bytes,
     make_medium,
     media_root,  # noqa: F401 - the fixture
@@ -170,18 +171,7 @@ def test_preflight_refuses_what_bluesky_would(atproto_stack, bsky_channel, media
 # --- through Parley's delivery: both languages, or neither -------------------------------------
 
 def _bluesky_channels(demo, atproto_stack, make_account, monkeypatch):
-    accounts = {}
-    for slug, lang in (("dpe-en", "en"), ("dpe-fr", "fr")):
-        account = make_account(f"dpe{lang}")
-        var = f"PARLEY_SECRET_TEST_MEDIA_BSKY_{lang.upper()}"
-        monkeypatch.setenv(var, account.password)
-        channel = demo.channel(slug)
-        channel.adapter, channel.handle = "bluesky", account.handle
-        channel.adapter_config = {"base_url": atproto_stack.pds, "handle": account.handle, "password_env": var}
-        channel.save(update_fields=["adapter", "handle", "adapter_config"])
-        accounts[lang] = account
-    bluesky.forget_sessions()
-    return accounts
+    return bluesky_channels_on_pds(demo, atproto_stack, make_account, monkeypatch, tag="MEDIA")
 
 
 @pytest.mark.django_db

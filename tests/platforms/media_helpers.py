@@ -113,3 +113,22 @@ def media_root(settings, tmp_path):
     """Stored media in a folder of the test's own (default_storage follows MEDIA_ROOT)."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
     return tmp_path / "media"
+
+
+def bluesky_channels_on_pds(demo, atproto_stack, make_account, monkeypatch, *, tag: str) -> dict:
+    """Point dpe-en and dpe-fr at two new accounts on the AT Protocol stack's PDS (their app
+    passwords in `PARLEY_SECRET_TEST_<tag>_BSKY_<LANG>`); returns the accounts by language."""
+    from workflows.channels import bluesky
+
+    accounts = {}
+    for slug, lang in (("dpe-en", "en"), ("dpe-fr", "fr")):
+        account = make_account(f"dpe{lang}")
+        var = f"PARLEY_SECRET_TEST_{tag}_BSKY_{lang.upper()}"
+        monkeypatch.setenv(var, account.password)
+        channel = demo.channel(slug)
+        channel.adapter, channel.handle = "bluesky", account.handle
+        channel.adapter_config = {"base_url": atproto_stack.pds, "handle": account.handle, "password_env": var}
+        channel.save(update_fields=["adapter", "handle", "adapter_config"])
+        accounts[lang] = account
+    bluesky.forget_sessions()
+    return accounts

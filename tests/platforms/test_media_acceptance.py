@@ -34,7 +34,7 @@ from tests.atproto.conftest import wait_for, xrpc_get
 from workflows.channels import bluesky
 from workflows.models import Medium, Publication
 
-from .media_helpers import media_root  # noqa: F401 - the fixture
+from .media_helpers import bluesky_channels_on_pds, media_root  # noqa: F401 - the fixture
 from .takahe import Peer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
@@ -221,17 +221,7 @@ def test_a_new_user_publishes_an_image_with_both_alt_texts_on_mastodon_peers(dem
 @pytest.fixture
 def bluesky_channels(demo, atproto_stack, make_account, monkeypatch):
     """dpe-en and dpe-fr post as two new accounts on the stack's PDS."""
-    accounts = {}
-    for slug, lang in (("dpe-en", "en"), ("dpe-fr", "fr")):
-        account = make_account(f"dpe{lang}")
-        var = f"PARLEY_SECRET_TEST_ACCEPT_BSKY_{lang.upper()}"
-        monkeypatch.setenv(var, account.password)
-        channel = demo.channel(slug)
-        channel.adapter, channel.handle = "bluesky", account.handle
-        channel.adapter_config = {"base_url": atproto_stack.pds, "handle": account.handle, "password_env": var}
-        channel.save(update_fields=["adapter", "handle", "adapter_config"])
-        accounts[lang] = account
-    bluesky.forget_sessions()
+    accounts = bluesky_channels_on_pds(demo, atproto_stack, make_account, monkeypatch, tag="ACCEPT")
     yield accounts
     bluesky.forget_sessions()
 
